@@ -1,0 +1,7 @@
+//! keyward: finds AWS access keys and secrets in infrastructure repos and
+//! judges them with declarative, IAM-aware rules.
+//!
+//! The pipeline (see DESIGN.md): walk → prefilter → parse → detect → enrich →
+//! rules → suppress → report. The library never prints.
+
+pub mod parse;

@@ -1,0 +1,141 @@
+//! Format parsers: each turns a file's text into [`Value`]s that carry the
+//! decoded text, the exact byte span in the file, and the structural context.
+//!
+//! Parsers never print and never panic on input. A parser that cannot make
+//! sense of a file returns [`ParseFailure`]; the pipeline then falls back to
+//! the line-based text scanner and records a warning.
+
+use std::ops::Range;
+
+pub mod dotenv;
+pub mod format;
+pub mod hcl;
+pub mod ini;
+pub mod json;
+pub mod text;
+pub mod yaml;
+
+pub use format::Format;
+
+/// How a value's text relates to the bytes at its span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// The text is what the file says (after unquoting/unescaping).
+    #[default]
+    Plain,
+    /// The text was base64-decoded from the bytes at `span`.
+    Base64,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Plain => "plain",
+            Encoding::Base64 => "base64",
+        }
+    }
+}
+
+/// What kind of syntax a value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValueKind {
+    /// A scalar in a structured format (string, number, bare word).
+    #[default]
+    Scalar,
+    /// A comment. Its text is scanned like free text.
+    Comment,
+    /// A line (or part of one) of unstructured text.
+    Text,
+}
+
+/// One scalar (or comment, or text segment) found in a file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Value {
+    /// The decoded text: quotes removed, escapes resolved, block scalars
+    /// folded, base64 decoded when `encoding` says so.
+    pub text: String,
+    /// Byte range in the file of the value itself (inside quotes when quoted).
+    pub span: Range<usize>,
+    /// Structural path, outermost first: `["provider", "aws", "access_key"]`,
+    /// `["services", "worker", "environment", "AWS_ACCESS_KEY_ID"]`. Sequence
+    /// indices are segments of the form `[0]`.
+    pub context: Vec<String>,
+    /// The logical name of the value: usually the last key of `context`; for
+    /// Kubernetes-style `{name: X, value: Y}` pairs it is `X`.
+    pub name: String,
+    /// Id of the enclosing block / mapping / INI section / env file. Values
+    /// that share a group are siblings, which is what pairing a secret with
+    /// its key ID looks at first. Unique within one file.
+    pub group: u32,
+    /// True when `text` is byte-for-byte `file[span]`, so offsets inside the
+    /// text map to file offsets by adding `span.start`.
+    pub verbatim: bool,
+    pub encoding: Encoding,
+    pub kind: ValueKind,
+}
+
+/// A non-fatal problem met while parsing (the file was still parsed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseWarning {
+    pub offset: Option<usize>,
+    pub message: String,
+}
+
+/// Result of parsing one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub values: Vec<Value>,
+    pub warnings: Vec<ParseWarning>,
+    /// A more specific format recognised from content (a YAML file that is a
+    /// Kubernetes manifest, a JSON file that is a CloudFormation template).
+    pub flavour: Option<Format>,
+}
+
+/// The file could not be parsed as its format; the caller falls back to text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseFailure {
+    /// Byte offset of the problem, when known.
+    pub offset: Option<usize>,
+    pub message: String,
+}
+
+impl ParseFailure {
+    pub fn new(offset: Option<usize>, message: impl Into<String>) -> Self {
+        ParseFailure {
+            offset,
+            message: message.into(),
+        }
+    }
+}
+
+/// Joins context segments into the dotted form used in facts and output:
+/// `["spec", "containers", "[0]", "env"]` becomes `spec.containers[0].env`.
+pub fn join_context(segments: &[String]) -> String {
+    let mut out = String::new();
+    for seg in segments {
+        if !out.is_empty() && !seg.starts_with('[') {
+            out.push('.');
+        }
+        out.push_str(seg);
+    }
+    out
+}
+
+/// Nesting deeper than this is not descended into (hostile input guard).
+pub const MAX_DEPTH: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_context_attaches_indices() {
+        let segs: Vec<String> = ["spec", "containers", "[0]", "env", "[2]", "value"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(join_context(&segs), "spec.containers[0].env[2].value");
+        assert_eq!(join_context(&[]), "");
+    }
+}

@@ -4,4 +4,6 @@
 //! The pipeline (see DESIGN.md): walk → prefilter → parse → detect → enrich →
 //! rules → suppress → report. The library never prints.
 
+pub mod detect;
 pub mod parse;
+pub mod rules;

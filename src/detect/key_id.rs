@@ -1,0 +1,187 @@
+//! Access key IDs: prefixes, offline account decode, placeholders, typos.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The four prefixes of credentials. Other unique-ID prefixes (`AIDA`,
+/// `AROA`, `AGPA`, `AIPA`, `ANPA`, `ANVA`, `APKA`, `ASCA`) name users, roles
+/// and the like, not credentials, so they are deliberately absent.
+pub const CREDENTIAL_PREFIXES: [&str; 4] = ["AKIA", "ASIA", "ABIA", "ACCA"];
+
+static KEY_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b").expect("static regex"));
+
+/// Byte ranges of every well-formed access key ID in `text`.
+pub fn find(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {
+    KEY_ID.find_iter(text).map(|m| m.range())
+}
+
+/// `long-term`, `temporary`, `bearer` or `context`, from the prefix.
+pub fn kind(id: &str) -> &'static str {
+    match id.get(..4) {
+        Some("AKIA") => "long-term",
+        Some("ASIA") => "temporary",
+        Some("ABIA") => "bearer",
+        Some("ACCA") => "context",
+        _ => "",
+    }
+}
+
+fn base32_value(c: u8) -> Option<u64> {
+    match c {
+        b'A'..=b'Z' => Some(u64::from(c - b'A')),
+        b'2'..=b'7' => Some(u64::from(c - b'2') + 26),
+        _ => None,
+    }
+}
+
+/// The 12-digit account a new-format key ID encodes, or `None` for an
+/// old-format ID (5th character in `A`–`P`), which carries no account.
+pub fn account(id: &str) -> Option<String> {
+    let bytes = id.as_bytes();
+    if bytes.len() != 20 {
+        return None;
+    }
+    let fifth = bytes[4];
+    if !(fifth.is_ascii_uppercase() && fifth >= b'Q' || (b'2'..=b'7').contains(&fifth)) {
+        return None;
+    }
+    // The first 10 base32 characters after the prefix are 50 bits; the first
+    // 48 of them (6 bytes) hold the account shifted left by 7.
+    let mut bits: u64 = 0;
+    for &c in &bytes[4..14] {
+        bits = (bits << 5) | base32_value(c)?;
+    }
+    let z = bits >> 2;
+    let account = (z & 0x7fff_ffff_ff80) >> 7;
+    Some(format!("{account:012}"))
+}
+
+const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// AWS's documentation examples and obvious fillers: not real keys.
+pub fn is_placeholder(id: &str) -> bool {
+    let tail = id.get(4..).unwrap_or("");
+    if id.ends_with("EXAMPLE") || tail.contains("XXXX") || tail.contains("EXAMPLE") {
+        return true;
+    }
+    let mut distinct: Vec<u8> = tail.bytes().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() <= 4 {
+        return true;
+    }
+    longest_ascending_run(tail.as_bytes()) >= 8
+}
+
+/// Length of the longest run of characters that follow each other in the
+/// base32 alphabet (`ABCDEFGH`, `234567`): typed fillers, never random.
+fn longest_ascending_run(s: &[u8]) -> usize {
+    let pos = |c: u8| BASE32.iter().position(|&b| b == c);
+    let mut best = usize::from(!s.is_empty());
+    let mut run = best;
+    for w in s.windows(2) {
+        match (pos(w[0]), pos(w[1])) {
+            (Some(a), Some(b)) if b == a + 1 => run += 1,
+            _ => run = 1,
+        }
+        best = best.max(run);
+    }
+    best
+}
+
+/// A value written where a key ID belongs that starts like one but is not
+/// one: the typo that makes AWS answer `InvalidClientTokenId`.
+pub fn is_malformed(token: &str) -> bool {
+    let Some(prefix) = token.get(..4) else {
+        return false;
+    };
+    if !CREDENTIAL_PREFIXES.contains(&prefix) {
+        return false;
+    }
+    if !(12..=32).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return false;
+    }
+    let well_formed = token.len() == 20 && token.bytes().skip(4).all(|b| base32_value(b).is_some());
+    !well_formed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_ids_on_word_boundaries_only() {
+        let text = "a=AKIARZPUZDIKEEQH746Y b=xAKIARZPUZDIKEEQH746Y c=AKIARZPUZDIKEEQH746YZ";
+        let found: Vec<&str> = find(text).map(|r| &text[r]).collect();
+        assert_eq!(found, vec!["AKIARZPUZDIKEEQH746Y"]);
+    }
+
+    #[test]
+    fn other_unique_ids_are_not_credentials() {
+        for p in [
+            "AIDA", "AROA", "AGPA", "AIPA", "ANPA", "ANVA", "APKA", "ASCA",
+        ] {
+            let id = format!("{p}RZPUZDIKEEQH746Y");
+            assert_eq!(find(&id).count(), 0, "{id}");
+        }
+        for p in CREDENTIAL_PREFIXES {
+            let id = format!("{p}RZPUZDIKEEQH746Y");
+            assert_eq!(find(&id).count(), 1, "{id}");
+        }
+    }
+
+    #[test]
+    fn kinds_by_prefix() {
+        assert_eq!(kind("AKIARZPUZDIKEEQH746Y"), "long-term");
+        assert_eq!(kind("ASIARZPUZDIKEEQH746Y"), "temporary");
+        assert_eq!(kind("ABIARZPUZDIKEEQH746Y"), "bearer");
+        assert_eq!(kind("ACCARZPUZDIKEEQH746Y"), "context");
+        assert_eq!(kind("AIDA"), "");
+    }
+
+    #[test]
+    fn decodes_accounts_of_new_format_ids() {
+        assert_eq!(
+            account("ASIAY34FZKBOKMUTVV7A").as_deref(),
+            Some("609629065308")
+        );
+        // Generated by scripts/genkey.py for 123456789012 and 111122223333.
+        assert_eq!(
+            account("AKIARZPUZDIKEEQH746Y").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(
+            account("AKIARTX3GSDSRFFXKTQN").as_deref(),
+            Some("111122223333")
+        );
+        // Old format: fifth character in A-P.
+        assert_eq!(account("AKIAIOSFODNN7EXAMPLE"), None);
+        assert_eq!(account("AKIA"), None);
+    }
+
+    #[test]
+    fn placeholders() {
+        assert!(is_placeholder("AKIAIOSFODNN7EXAMPLE"));
+        assert!(is_placeholder("AKIAXXXXXXXXXXXXXXXX"));
+        assert!(is_placeholder("AKIAAAAAAAAAAAAAAAAA"));
+        assert!(is_placeholder("AKIAABCDEFGHIJKLMNOP"));
+        assert!(is_placeholder("AKIA2222333344445555"));
+        assert!(!is_placeholder("AKIARZPUZDIKEEQH746Y"));
+        assert!(!is_placeholder("ASIAY34FZKBOKMUTVV7A"));
+    }
+
+    #[test]
+    fn malformed_ids() {
+        assert!(is_malformed("AKIARZPUZDIKEEQH746")); // 19 characters
+        assert!(is_malformed("AKIARZPUZDIKEEQH746YQ")); // 21 characters
+        assert!(is_malformed("AKIARZPUZDIKEEQH7460")); // 0 is not base32
+        assert!(is_malformed("AKIARZPUZDIKeEQH746Y")); // lowercase
+        assert!(!is_malformed("AKIARZPUZDIKEEQH746Y"));
+        assert!(!is_malformed("AIDARZPUZDIKEEQH746"));
+        assert!(!is_malformed("AKIA${var.suffix}"));
+        assert!(!is_malformed("AKIA"));
+    }
+}

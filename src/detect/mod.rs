@@ -1,0 +1,408 @@
+//! Detection: turns parsed [`Value`]s into credential [`Candidate`]s with
+//! exact file spans, then pairs each secret (and session token) with the key
+//! ID it belongs to.
+
+use std::ops::Range;
+
+use base64::Engine as _;
+
+use crate::parse::text;
+use crate::parse::{Encoding, Value, ValueKind, join_context};
+
+pub mod env;
+pub mod key_id;
+pub mod pair;
+pub mod secret;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CandidateKind {
+    AccessKeyId,
+    SecretAccessKey,
+    SessionToken,
+}
+
+impl CandidateKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CandidateKind::AccessKeyId => "access-key-id",
+            CandidateKind::SecretAccessKey => "secret-access-key",
+            CandidateKind::SessionToken => "session-token",
+        }
+    }
+}
+
+/// One credential-shaped thing found in a file.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub kind: CandidateKind,
+    /// Byte range in the file (the encoded text for base64-decoded finds).
+    pub span: Range<usize>,
+    /// The key ID, secret or token as found. Secrets and tokens are held in
+    /// memory only to pair and fingerprint them; output uses [`mask`].
+    pub value: String,
+    /// Dotted structural context (`provider.aws.access_key`).
+    pub context: String,
+    /// The name the value is written under (last key, env var, `name:`).
+    pub name: String,
+    pub encoding: Encoding,
+    pub malformed: bool,
+    pub placeholder: bool,
+    /// For a secret or token: index of its key ID in the file's list. For a
+    /// key ID: index of its paired secret.
+    pub pair: Option<usize>,
+    /// For a key ID: index of a session token paired with it.
+    pub token: Option<usize>,
+    pub(crate) group: u64,
+    /// An unnamed 40-character token that is only a secret if a key ID
+    /// shares its block.
+    pub(crate) needs_pair: bool,
+}
+
+impl std::fmt::Debug for Candidate {
+    // Debug output must not leak a secret either.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = match self.kind {
+            CandidateKind::AccessKeyId => self.value.clone(),
+            _ => mask(&self.value),
+        };
+        f.debug_struct("Candidate")
+            .field("kind", &self.kind)
+            .field("span", &self.span)
+            .field("value", &shown)
+            .field("context", &self.context)
+            .field("name", &self.name)
+            .field("encoding", &self.encoding)
+            .field("malformed", &self.malformed)
+            .field("placeholder", &self.placeholder)
+            .field("pair", &self.pair)
+            .finish()
+    }
+}
+
+/// First four and last four characters, the rest elided: `wJal…EKEY`.
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// Same length as `secret`, middle replaced by `*`, so a masked copy of a
+/// source line keeps every column where it was.
+pub fn mask_in_place(secret: &str) -> String {
+    let n = secret.chars().count();
+    secret
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < 4 || i + 4 >= n { c } else { '*' })
+        .collect()
+}
+
+/// Base64 of the credential prefixes at each of the three byte alignments.
+pub const BASE64_MARKERS: [&str; 12] = [
+    "QUtJQ", "FLSU", "BS0lB", "QVNJQ", "FTSU", "BU0lB", "QUJJQ", "FCSU", "BQklB", "QUNDQ", "FDQ0",
+    "BQ0NB",
+];
+
+/// How deep base64 inside base64 is followed.
+const MAX_DECODE_DEPTH: usize = 2;
+
+struct Scanner<'a> {
+    src: &'a str,
+    out: Vec<Candidate>,
+}
+
+/// Where a piece of a value lies in the file.
+struct Placement<'v> {
+    value: &'v Value,
+    /// Search position for non-verbatim values, so repeated needles map to
+    /// successive occurrences.
+    cursor: usize,
+}
+
+impl Placement<'_> {
+    fn span(&mut self, src: &str, rel: Range<usize>, needle: &str) -> Range<usize> {
+        let v = self.value;
+        if v.encoding == Encoding::Base64 {
+            return v.span.clone();
+        }
+        if v.verbatim {
+            return v.span.start + rel.start..v.span.start + rel.end;
+        }
+        let raw = src.get(v.span.clone()).unwrap_or("");
+        let from = self.cursor.min(raw.len());
+        let found = raw
+            .get(from..)
+            .and_then(|r| r.find(needle))
+            .map(|i| i + from);
+        match found {
+            Some(i) => {
+                self.cursor = i + needle.len();
+                v.span.start + i..v.span.start + i + needle.len()
+            }
+            None => v.span.clone(),
+        }
+    }
+}
+
+/// Finds every candidate in one file's values and pairs them.
+pub fn detect(src: &str, values: &[Value]) -> Vec<Candidate> {
+    let mut scanner = Scanner {
+        src,
+        out: Vec::new(),
+    };
+    for (index, value) in values.iter().enumerate() {
+        scanner.value(index, value);
+    }
+    let mut out = scanner.out;
+    out.sort_by_key(|c| (c.span.start, c.span.end, c.kind));
+    out.dedup_by(|a, b| a.span == b.span && a.kind == b.kind);
+    pair::pair(src, &mut out);
+    out
+}
+
+impl Scanner<'_> {
+    fn value(&mut self, index: usize, value: &Value) {
+        let text = value.text.as_str();
+        let multiline = text.contains('\n');
+        let segmentable = value.kind != ValueKind::Text
+            && (multiline || text.contains('=') || text.contains(": "));
+        let mut place = Placement { value, cursor: 0 };
+        if !segmentable {
+            let group = u64::from(value.group);
+            let ctx = join_context(&value.context);
+            self.piece(
+                &mut place,
+                0..text.len(),
+                text,
+                &value.name,
+                &ctx,
+                group,
+                value.encoding,
+                0,
+            );
+            return;
+        }
+        for seg in text::segments(text) {
+            let name = if seg.name.is_empty() && value.kind == ValueKind::Scalar {
+                value.name.clone()
+            } else {
+                seg.name.clone()
+            };
+            let mut context = value.context.clone();
+            if let Some(section) = &seg.section {
+                context.push(section.clone());
+            }
+            if !seg.name.is_empty() && context.last() != Some(&seg.name) {
+                context.push(seg.name.clone());
+            }
+            let group = if multiline {
+                ((index as u64 + 1) << 32) | u64::from(seg.group)
+            } else {
+                u64::from(value.group)
+            };
+            let piece = &text[seg.range.clone()];
+            let ctx = join_context(&context);
+            self.piece(
+                &mut place,
+                seg.range.clone(),
+                piece,
+                &name,
+                &ctx,
+                group,
+                value.encoding,
+                0,
+            );
+        }
+    }
+
+    /// Scans one named piece of text. `rel` is its range within the value.
+    #[allow(clippy::too_many_arguments)]
+    fn piece(
+        &mut self,
+        place: &mut Placement<'_>,
+        rel: Range<usize>,
+        text: &str,
+        name: &str,
+        context: &str,
+        group: u64,
+        encoding: Encoding,
+        depth: usize,
+    ) {
+        let mut found: Vec<Candidate> = Vec::new();
+        let base = Candidate {
+            kind: CandidateKind::AccessKeyId,
+            span: 0..0,
+            value: String::new(),
+            context: context.to_string(),
+            name: name.to_string(),
+            encoding,
+            malformed: false,
+            placeholder: false,
+            pair: None,
+            token: None,
+            group,
+            needs_pair: false,
+        };
+        // Key IDs anywhere in the text.
+        for r in key_id::find(text) {
+            let id = &text[r.clone()];
+            found.push(Candidate {
+                span: abs(&rel, &r),
+                value: id.to_string(),
+                placeholder: key_id::is_placeholder(id),
+                ..base.clone()
+            });
+        }
+        // A typo'd key ID under a key-ID name.
+        if found.is_empty()
+            && secret::is_key_id_name(name)
+            && !secret::is_reference(text)
+            && let Some(r) = secret::leading_token(text)
+            && key_id::is_malformed(&text[r.clone()])
+        {
+            found.push(Candidate {
+                span: abs(&rel, &r),
+                value: text[r].to_string(),
+                malformed: true,
+                ..base.clone()
+            });
+        }
+        // Secret access keys.
+        let named = secret::is_secret_name(name);
+        for r in secret::find_tokens(text) {
+            let token = &text[r.clone()];
+            if secret::is_hex(token) {
+                continue;
+            }
+            let (is_secret, needs_pair) = if named {
+                (secret::plausible_named_secret(token), false)
+            } else if secret::looks_random(token) {
+                let before = secret::normalize_name(&text[..r.start]);
+                let keyword = before.contains("secret");
+                (true, !keyword)
+            } else {
+                (false, false)
+            };
+            if is_secret {
+                found.push(Candidate {
+                    kind: CandidateKind::SecretAccessKey,
+                    span: abs(&rel, &r),
+                    value: token.to_string(),
+                    placeholder: secret::is_placeholder(token),
+                    needs_pair,
+                    ..base.clone()
+                });
+            }
+        }
+        // Session tokens.
+        if secret::is_session_token_name(name)
+            && let Some(r) = secret::leading_token(text)
+            && secret::is_session_token(&text[r.clone()])
+        {
+            found.push(Candidate {
+                kind: CandidateKind::SessionToken,
+                span: abs(&rel, &r),
+                value: text[r].to_string(),
+                ..base.clone()
+            });
+        }
+        for mut c in found {
+            let local = c.span.start - rel.start..c.span.end - rel.start;
+            c.span = place.span(self.src, c.span.clone(), &text[local]);
+            self.out.push(c);
+        }
+        if depth < MAX_DECODE_DEPTH && BASE64_MARKERS.iter().any(|m| text.contains(m)) {
+            self.base64_runs(place, rel, text, name, context, group, depth);
+        }
+    }
+
+    /// Decodes base64 runs that may hold a credential and scans inside; the
+    /// finds sit on the encoded run.
+    #[allow(clippy::too_many_arguments)]
+    fn base64_runs(
+        &mut self,
+        place: &mut Placement<'_>,
+        rel: Range<usize>,
+        text: &str,
+        name: &str,
+        context: &str,
+        group: u64,
+        depth: usize,
+    ) {
+        let bytes = text.as_bytes();
+        let is_b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+        let mut i = 0;
+        while i < bytes.len() {
+            if !is_b64(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && is_b64(bytes[i]) {
+                i += 1;
+            }
+            let run = &text[start..i];
+            if run.len() < 24 || !BASE64_MARKERS.iter().any(|m| run.contains(m)) {
+                continue;
+            }
+            let Some(decoded) = decode_base64(run) else {
+                continue;
+            };
+            let run_span = place.span(self.src, rel.start + start..rel.start + i, run);
+            let decoded_value = Value {
+                text: decoded,
+                span: run_span,
+                context: Vec::new(),
+                name: name.to_string(),
+                group: 0,
+                verbatim: false,
+                encoding: Encoding::Base64,
+                kind: ValueKind::Scalar,
+            };
+            let mut inner = Placement {
+                value: &decoded_value,
+                cursor: 0,
+            };
+            let segs = text::segments(&decoded_value.text);
+            for seg in segs {
+                let piece = &decoded_value.text[seg.range.clone()];
+                let seg_name = if seg.name.is_empty() {
+                    name
+                } else {
+                    seg.name.as_str()
+                };
+                self.piece(
+                    &mut inner,
+                    seg.range.clone(),
+                    piece,
+                    seg_name,
+                    context,
+                    group,
+                    Encoding::Base64,
+                    depth + 1,
+                );
+            }
+        }
+    }
+}
+
+fn abs(rel: &Range<usize>, r: &Range<usize>) -> Range<usize> {
+    rel.start + r.start..rel.start + r.end
+}
+
+/// Standard base64, padded or not, to UTF-8 text.
+pub fn decode_base64(s: &str) -> Option<String> {
+    let cleaned: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let trimmed = cleaned.trim_end_matches('=');
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(trimmed)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,99 @@
+//! Pairs each secret and session token with its access key ID: structure
+//! first (same block, mapping, section or env file), then proximity.
+
+use std::collections::HashMap;
+
+use super::{Candidate, CandidateKind};
+
+/// A named secret with no key ID in its block still pairs with a key ID this
+/// many lines away (credentials written one per line in free text).
+const PROXIMITY_LINES: usize = 3;
+
+pub fn pair(src: &str, cands: &mut Vec<Candidate>) {
+    let mut keys_by_group: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, c) in cands.iter().enumerate() {
+        if c.kind == CandidateKind::AccessKeyId {
+            keys_by_group.entry(c.group).or_default().push(i);
+        }
+    }
+    // An unnamed token is a secret only beside a key ID.
+    cands.retain(|c| !c.needs_pair || keys_by_group.contains_key(&c.group));
+    keys_by_group.clear();
+    let mut all_keys = Vec::new();
+    for (i, c) in cands.iter().enumerate() {
+        if c.kind == CandidateKind::AccessKeyId {
+            keys_by_group.entry(c.group).or_default().push(i);
+            all_keys.push(i);
+        }
+    }
+    let lines = LineIndex::new(src);
+    let mut links: Vec<(usize, usize)> = Vec::new();
+    for (i, c) in cands.iter().enumerate() {
+        if c.kind == CandidateKind::AccessKeyId {
+            continue;
+        }
+        let distance = |k: usize| {
+            let ks = cands[k].span.start;
+            let d = ks.abs_diff(c.span.start);
+            // Prefer the key written before the secret on a tie.
+            (d, usize::from(ks > c.span.start))
+        };
+        let in_group = keys_by_group
+            .get(&c.group)
+            .and_then(|ks| ks.iter().copied().min_by_key(|&k| distance(k)));
+        let chosen = in_group.or_else(|| {
+            let line = lines.line_of(c.span.start);
+            all_keys
+                .iter()
+                .copied()
+                .filter(|&k| lines.line_of(cands[k].span.start).abs_diff(line) <= PROXIMITY_LINES)
+                .min_by_key(|&k| distance(k))
+        });
+        if let Some(k) = chosen {
+            links.push((i, k));
+        }
+    }
+    for (i, k) in links {
+        cands[i].pair = Some(k);
+        let key_span = cands[k].span.start;
+        match cands[i].kind {
+            CandidateKind::SecretAccessKey => {
+                let better = match cands[k].pair {
+                    None => true,
+                    Some(prev) => {
+                        cands[i].span.start.abs_diff(key_span)
+                            < cands[prev].span.start.abs_diff(key_span)
+                    }
+                };
+                if better {
+                    cands[k].pair = Some(i);
+                }
+            }
+            CandidateKind::SessionToken => cands[k].token = Some(i),
+            CandidateKind::AccessKeyId => {}
+        }
+    }
+}
+
+/// Byte offset → 0-based line, by binary search over line starts.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(src: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', src.as_bytes()).map(|i| i + 1));
+        LineIndex { starts }
+    }
+
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    pub fn line_start(&self, line: usize) -> usize {
+        self.starts.get(line).copied().unwrap_or(0)
+    }
+}

@@ -1,0 +1,26 @@
+//! The rule files shipped in `rules/`, compiled into the binary.
+
+/// `(origin, text)` of every built-in rule. A test checks this list against
+/// the `rules/` directory, so a new file cannot be forgotten here.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "rules/KW001-hardcoded-access-key.yaml",
+        include_str!("../../rules/KW001-hardcoded-access-key.yaml"),
+    ),
+    (
+        "rules/KW002-hardcoded-secret-key.yaml",
+        include_str!("../../rules/KW002-hardcoded-secret-key.yaml"),
+    ),
+    (
+        "rules/KW003-temporary-credentials.yaml",
+        include_str!("../../rules/KW003-temporary-credentials.yaml"),
+    ),
+    (
+        "rules/KW004-malformed-key-id.yaml",
+        include_str!("../../rules/KW004-malformed-key-id.yaml"),
+    ),
+    (
+        "rules/KW005-foreign-account-key.yaml",
+        include_str!("../../rules/KW005-foreign-account-key.yaml"),
+    ),
+];

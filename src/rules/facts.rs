@@ -1,0 +1,184 @@
+//! The fact model: the only thing a rule sees (DESIGN.md, "Key facts").
+
+use std::collections::HashMap;
+
+use cel::Value as CelValue;
+
+/// The type of one fact, used to validate rule files and to build defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactType {
+    Str,
+    Int,
+    Bool,
+    List,
+}
+
+/// Every fact a rule may name. A rule naming anything else fails to load.
+pub const FACTS: &[(&str, FactType)] = &[
+    ("candidate.kind", FactType::Str),
+    ("key.id", FactType::Str),
+    ("key.prefix", FactType::Str),
+    ("key.kind", FactType::Str),
+    ("key.account", FactType::Str),
+    ("key.placeholder", FactType::Bool),
+    ("key.malformed", FactType::Bool),
+    ("secret.present", FactType::Bool),
+    ("secret.masked", FactType::Str),
+    ("secret.placeholder", FactType::Bool),
+    ("session.present", FactType::Bool),
+    ("file.path", FactType::Str),
+    ("file.format", FactType::Str),
+    ("file.env", FactType::Str),
+    ("location.context", FactType::Str),
+    ("location.name", FactType::Str),
+    ("location.encoding", FactType::Str),
+    ("iam.known", FactType::Bool),
+    ("iam.exists", FactType::Bool),
+    ("iam.status", FactType::Str),
+    ("iam.user", FactType::Str),
+    ("iam.age_days", FactType::Int),
+    ("iam.last_used_days", FactType::Int),
+    ("iam.user_active_keys", FactType::List),
+    ("verify.result", FactType::Str),
+    ("repo.refs", FactType::Int),
+    ("repo.secrets_for_key", FactType::Int),
+    ("repo.keys_for_user", FactType::Int),
+    ("config.allowed_accounts", FactType::List),
+    ("config.max_key_age_days", FactType::Int),
+    ("config.max_unused_days", FactType::Int),
+];
+
+pub fn is_known(name: &str) -> bool {
+    FACTS.iter().any(|(n, _)| *n == name)
+}
+
+pub fn is_known_root(root: &str) -> bool {
+    FACTS.iter().any(|(n, _)| n.split('.').next() == Some(root))
+}
+
+/// One fact's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fact {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    List(Vec<String>),
+}
+
+impl Fact {
+    /// How the fact reads inside a rule's message.
+    pub fn render(&self) -> String {
+        match self {
+            Fact::Str(s) => s.clone(),
+            Fact::Int(i) => i.to_string(),
+            Fact::Bool(b) => b.to_string(),
+            Fact::List(l) => l.join(", "),
+        }
+    }
+
+    fn to_cel(&self) -> CelValue {
+        match self {
+            Fact::Str(s) => CelValue::from(s.as_str()),
+            Fact::Int(i) => CelValue::Int(*i),
+            Fact::Bool(b) => CelValue::Bool(*b),
+            Fact::List(l) => CelValue::from(
+                l.iter()
+                    .map(|s| CelValue::from(s.as_str()))
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    }
+
+    fn default_of(t: FactType) -> Fact {
+        match t {
+            FactType::Str => Fact::Str(String::new()),
+            FactType::Int => Fact::Int(-1),
+            FactType::Bool => Fact::Bool(false),
+            FactType::List => Fact::List(Vec::new()),
+        }
+    }
+}
+
+/// The facts of one candidate. Every fact in [`FACTS`] has a value: unset
+/// ones take a neutral default (`""`, `-1`, `false`, `[]`), so a rule never
+/// fails on a missing fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    values: HashMap<&'static str, Fact>,
+}
+
+impl Default for Facts {
+    fn default() -> Self {
+        let values = FACTS
+            .iter()
+            .map(|(n, t)| (*n, Fact::default_of(*t)))
+            .collect();
+        Facts { values }
+    }
+}
+
+impl Facts {
+    /// Sets a fact. Names outside the model are ignored in release builds
+    /// and caught by tests, since the fact table is static.
+    pub fn set(&mut self, name: &'static str, fact: Fact) {
+        debug_assert!(is_known(name), "unknown fact {name}");
+        if let Some(slot) = self.values.get_mut(name) {
+            *slot = fact;
+        }
+    }
+
+    pub fn str(&mut self, name: &'static str, v: impl Into<String>) {
+        self.set(name, Fact::Str(v.into()));
+    }
+
+    pub fn int(&mut self, name: &'static str, v: i64) {
+        self.set(name, Fact::Int(v));
+    }
+
+    pub fn bool(&mut self, name: &'static str, v: bool) {
+        self.set(name, Fact::Bool(v));
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Fact> {
+        self.values.get(name)
+    }
+
+    /// The facts grouped by their first segment, as CEL map variables.
+    pub fn to_cel(&self) -> Vec<(String, CelValue)> {
+        let mut roots: HashMap<&str, HashMap<String, CelValue>> = HashMap::new();
+        for (name, fact) in &self.values {
+            if let Some((root, field)) = name.split_once('.') {
+                roots
+                    .entry(root)
+                    .or_default()
+                    .insert(field.to_string(), fact.to_cel());
+            }
+        }
+        roots
+            .into_iter()
+            .map(|(root, fields)| (root.to_string(), CelValue::from(fields)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fact_has_a_default() {
+        let f = Facts::default();
+        for (n, _) in FACTS {
+            assert!(f.get(n).is_some(), "{n}");
+        }
+        assert_eq!(f.get("iam.age_days"), Some(&Fact::Int(-1)));
+        assert!(is_known_root("iam"));
+        assert!(!is_known_root("nope"));
+    }
+
+    #[test]
+    fn renders_facts_for_messages() {
+        assert_eq!(Fact::List(vec!["a".into(), "b".into()]).render(), "a, b");
+        assert_eq!(Fact::Int(3).render(), "3");
+    }
+}

@@ -1,0 +1,383 @@
+//! Parses and validates rule files. A rule that does not parse, names an
+//! unknown fact, or lacks a docs section is an error with a span into the
+//! rule file.
+
+use std::sync::LazyLock;
+
+use miette::{NamedSource, SourceSpan};
+use regex::Regex;
+use serde::Deserialize;
+
+use super::facts;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// The docs sections every rule must have, in the order they are expected.
+pub const DOC_SECTIONS: [&str; 4] = [
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "## How to fix",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    name: String,
+    severity: Severity,
+    summary: String,
+    when: String,
+    message: String,
+    help: String,
+    docs: String,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// A loaded, validated rule with its compiled condition.
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub severity: Severity,
+    pub summary: String,
+    pub when: String,
+    pub message: String,
+    pub help: String,
+    pub docs: String,
+    pub tags: Vec<String>,
+    /// Where the rule came from (`rules/KW001-hardcoded-access-key.yaml`).
+    pub origin: String,
+    pub(crate) program: cel::Program,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rule")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("severity", &self.severity)
+            .field("when", &self.when)
+            .finish()
+    }
+}
+
+/// A rule file that cannot be used.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("invalid rule file {origin}: {message}")]
+#[diagnostic(code(keyward::rule))]
+pub struct RuleError {
+    pub origin: String,
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("{label}")]
+    pub span: Option<SourceSpan>,
+    pub label: String,
+}
+
+static PLACEHOLDER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{([A-Za-z_]+(?:\.[A-Za-z_]+)*)\}").expect("static regex"));
+static RULE_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^KW[0-9]{3}$").expect("static regex"));
+static KEBAB: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]+(?:-[a-z0-9]+)*$").expect("static regex"));
+
+/// Parses one rule file. `origin` names it in errors.
+pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
+    let err = |message: String, span: Option<(usize, usize)>, label: &str| {
+        Box::new(RuleError {
+            origin: origin.to_string(),
+            message,
+            src: NamedSource::new(origin, text.to_string()),
+            span: span.map(|(o, l)| SourceSpan::new(o.into(), l)),
+            label: label.to_string(),
+        })
+    };
+    let file: RuleFile = serde_norway::from_str(text).map_err(|e| {
+        let at = e.location().map(|l| (l.index().min(text.len()), 1));
+        err(e.to_string(), at, "here")
+    })?;
+    let field_span = |field: &str| field_span(text, field);
+
+    if !RULE_ID.is_match(&file.id) {
+        return Err(err(
+            format!("rule id `{}` must look like KW001", file.id),
+            field_span("id"),
+            "bad id",
+        ));
+    }
+    if !KEBAB.is_match(&file.name) {
+        return Err(err(
+            format!("rule name `{}` must be kebab-case", file.name),
+            field_span("name"),
+            "not kebab-case",
+        ));
+    }
+    if !origin_matches(origin, &file.id, &file.name) {
+        return Err(err(
+            format!(
+                "the file of rule {} must be named {}-{}.yaml",
+                file.id, file.id, file.name
+            ),
+            field_span("id"),
+            "does not match the file name",
+        ));
+    }
+    for section in DOC_SECTIONS {
+        if !file.docs.contains(section) {
+            return Err(err(
+                format!("docs lack the section `{section}`"),
+                field_span("docs"),
+                "missing section",
+            ));
+        }
+    }
+    let program = cel::Program::compile(&file.when).map_err(|e| {
+        let when = field_span("when");
+        let first = e.errors.first();
+        let msg = first.map_or_else(|| e.to_string(), |p| p.msg.clone());
+        err(
+            format!("`when` does not compile: {msg}"),
+            when,
+            "in this expression",
+        )
+    })?;
+    let mut unknown = Vec::new();
+    check_names(&program.expression().expr, &mut Vec::new(), &mut unknown);
+    if let Some(name) = unknown.first() {
+        return Err(err(
+            format!("`when` names `{name}`, which is not a fact (see `keyward rules --facts`)"),
+            find_in(text, name).or_else(|| field_span("when")),
+            "unknown fact",
+        ));
+    }
+    for text_field in [("message", &file.message), ("help", &file.help)] {
+        for cap in PLACEHOLDER.captures_iter(text_field.1) {
+            let name = &cap[1];
+            if !facts::is_known(name) {
+                return Err(err(
+                    format!("`{}` names `{{{name}}}`, which is not a fact", text_field.0),
+                    find_in(text, &format!("{{{name}}}")),
+                    "unknown fact",
+                ));
+            }
+        }
+    }
+    Ok(Rule {
+        id: file.id,
+        name: file.name,
+        severity: file.severity,
+        summary: file.summary,
+        when: file.when,
+        message: file.message,
+        help: file.help,
+        docs: file.docs,
+        tags: file.tags,
+        origin: origin.to_string(),
+        program,
+    })
+}
+
+/// A rule file named `KW001-hardcoded-access-key.yaml` must hold KW001.
+fn origin_matches(origin: &str, id: &str, name: &str) -> bool {
+    let file = origin.rsplit(['/', '\\']).next().unwrap_or(origin);
+    let stem = file
+        .strip_suffix(".yaml")
+        .or_else(|| file.strip_suffix(".yml"))
+        .unwrap_or(file);
+    stem == format!("{id}-{name}")
+}
+
+fn field_span(text: &str, field: &str) -> Option<(usize, usize)> {
+    let pat = format!("{field}:");
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with(&pat) {
+            return Some((offset, line.trim_end().len().max(1)));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+fn find_in(text: &str, needle: &str) -> Option<(usize, usize)> {
+    text.find(needle).map(|i| (i, needle.len()))
+}
+
+/// Collects dotted names used in an expression that are not facts.
+fn check_names(expr: &cel::common::ast::Expr, bound: &mut Vec<String>, unknown: &mut Vec<String>) {
+    use cel::common::ast::{EntryExpr, Expr};
+    match expr {
+        Expr::Ident(name) => {
+            if !bound.contains(name) && !name.starts_with('@') {
+                unknown.push(name.clone());
+            }
+        }
+        Expr::Select(sel) => {
+            if let Expr::Ident(root) = &sel.operand.expr {
+                if bound.contains(root) {
+                    return;
+                }
+                let full = format!("{root}.{}", sel.field);
+                if !facts::is_known(&full) {
+                    unknown.push(full);
+                }
+            } else {
+                check_names(&sel.operand.expr, bound, unknown);
+            }
+        }
+        Expr::Call(call) => {
+            if let Some(t) = &call.target {
+                check_names(&t.expr, bound, unknown);
+            }
+            for a in &call.args {
+                check_names(&a.expr, bound, unknown);
+            }
+        }
+        Expr::Comprehension(c) => {
+            check_names(&c.iter_range.expr, bound, unknown);
+            let before = bound.len();
+            bound.push(c.iter_var.clone());
+            if let Some(v) = &c.iter_var2 {
+                bound.push(v.clone());
+            }
+            bound.push(c.accu_var.clone());
+            for e in [&c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                check_names(&e.expr, bound, unknown);
+            }
+            bound.truncate(before);
+        }
+        Expr::List(l) => {
+            for e in &l.elements {
+                check_names(&e.expr, bound, unknown);
+            }
+        }
+        Expr::Map(m) => {
+            for entry in &m.entries {
+                match &entry.expr {
+                    EntryExpr::StructField(f) => check_names(&f.value.expr, bound, unknown),
+                    EntryExpr::MapEntry(e) => {
+                        check_names(&e.key.expr, bound, unknown);
+                        check_names(&e.value.expr, bound, unknown);
+                    }
+                }
+            }
+        }
+        Expr::Struct(s) => {
+            for entry in &s.entries {
+                if let EntryExpr::StructField(f) = &entry.expr {
+                    check_names(&f.value.expr, bound, unknown);
+                }
+            }
+        }
+        Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"id: KW900
+name: test-rule
+severity: high
+summary: Test
+when: candidate.kind == "access-key-id" && !key.malformed
+message: "key `{key.id}` found"
+help: "remove it"
+docs: |
+  ## What it does
+  x
+  ## Why is this bad?
+  x
+  ## Example
+  x
+  ## How to fix
+  x
+"#;
+
+    #[test]
+    fn loads_a_valid_rule() {
+        let r = parse_rule("rules/KW900-test-rule.yaml", GOOD).expect("valid");
+        assert_eq!(r.id, "KW900");
+        assert_eq!(r.severity, Severity::High);
+    }
+
+    #[test]
+    fn rejects_unknown_fact_with_span() {
+        let bad = GOOD.replace("!key.malformed", "!key.bogus");
+        let e = parse_rule("rules/KW900-test-rule.yaml", &bad).expect_err("unknown fact");
+        assert!(e.message.contains("key.bogus"), "{}", e.message);
+        let span = e.span.expect("span");
+        assert_eq!(&bad[span.offset()..span.offset() + span.len()], "key.bogus");
+    }
+
+    #[test]
+    fn rejects_unknown_root_and_bare_group() {
+        let bad = GOOD.replace("!key.malformed", "nope");
+        let e = parse_rule("rules/KW900-test-rule.yaml", &bad).expect_err("unknown");
+        assert!(e.message.contains("`nope`"), "{}", e.message);
+        let bad = GOOD.replace("!key.malformed", "size(key) > 0");
+        assert!(parse_rule("rules/KW900-test-rule.yaml", &bad).is_err());
+    }
+
+    #[test]
+    fn comprehension_variables_are_not_facts() {
+        let ok = GOOD.replace(
+            "!key.malformed",
+            "config.allowed_accounts.exists(a, a == key.account)",
+        );
+        parse_rule("rules/KW900-test-rule.yaml", &ok).expect("comprehension var is bound");
+    }
+
+    #[test]
+    fn rejects_syntax_errors_missing_docs_and_bad_names() {
+        let bad = GOOD.replace("&& !key.malformed", "&& (");
+        let e = parse_rule("rules/KW900-test-rule.yaml", &bad).expect_err("syntax");
+        assert!(e.message.contains("does not compile"), "{}", e.message);
+        let bad = GOOD.replace("## Example", "## Sample");
+        let e = parse_rule("rules/KW900-test-rule.yaml", &bad).expect_err("docs");
+        assert!(e.message.contains("## Example"));
+        let e = parse_rule("rules/KW901-other.yaml", GOOD).expect_err("file name");
+        assert!(e.message.contains("KW900-test-rule.yaml"));
+        let bad = GOOD.replace("{key.id}", "{key.nope}");
+        assert!(parse_rule("rules/KW900-test-rule.yaml", &bad).is_err());
+        let bad = GOOD.replace("severity: high", "severity: urgent");
+        assert!(parse_rule("rules/KW900-test-rule.yaml", &bad).is_err());
+        let bad = format!("{GOOD}extra: 1\n");
+        assert!(parse_rule("rules/KW900-test-rule.yaml", &bad).is_err());
+    }
+}

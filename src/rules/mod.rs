@@ -1,0 +1,10 @@
+//! Declarative rules: YAML files in `rules/`, compiled into the binary, with
+//! a CEL `when:` condition over the fact model.
+
+pub mod builtin;
+pub mod eval;
+pub mod facts;
+pub mod load;
+
+pub use eval::RuleSet;
+pub use load::{Rule, RuleError, Severity};

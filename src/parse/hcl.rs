@@ -44,8 +44,8 @@ pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
     };
     walker.walk(root)?;
     let mut values = walker.values;
-    // The walk visits comments of a block before its body's strings in some
-    // layouts; callers expect file order.
+    // The explicit stack queues comments inside an object element apart from
+    // its value, so emission order is not quite file order; callers expect it.
     values.sort_by_key(|v| (v.span.start, v.span.end));
     Ok(Parsed {
         values,
@@ -165,21 +165,19 @@ impl<'s> Walker<'s> {
         nests: bool,
         at: usize,
     ) -> Result<usize, ParseFailure> {
-        let (mut context, parent_group, parent_depth, parent_override) = match self.frames.get(parent)
-        {
-            Some(f) => (
-                f.context.clone(),
-                f.group,
-                f.depth,
-                f.name_override.clone(),
-            ),
-            None => (Vec::new(), 0, 0, None),
-        };
+        let (mut context, parent_group, parent_depth, parent_override) =
+            match self.frames.get(parent) {
+                Some(f) => (f.context.clone(), f.group, f.depth, f.name_override.clone()),
+                None => (Vec::new(), 0, 0, None),
+            };
         let depth = parent_depth + usize::from(nests);
         if depth > MAX_DEPTH {
             return Err(ParseFailure::new(
                 Some(at),
-                format!("HCL nesting deeper than {MAX_DEPTH} at line {}", line_of(self.src, at)),
+                format!(
+                    "HCL nesting deeper than {MAX_DEPTH} at line {}",
+                    line_of(self.src, at)
+                ),
             ));
         }
         // An override survives only index segments: `default = ["..."]` is
@@ -219,7 +217,8 @@ impl<'s> Walker<'s> {
                 "string_lit" | "quoted_template" => self.emit_quoted(node, frame)?,
                 "heredoc_template" => self.emit_heredoc(node, frame)?,
                 "function_call" => {
-                    let inner = self.push_frame(frame, Vec::new(), None, true, node.start_byte())?;
+                    let inner =
+                        self.push_frame(frame, Vec::new(), None, true, node.start_byte())?;
                     push_children(node, inner, &mut stack);
                 }
                 // Leaves that cannot hold a string, and interpolation
@@ -254,24 +253,37 @@ impl<'s> Walker<'s> {
         };
         let group = self.new_group();
         let inner = self.push_frame(frame, segments, Some(group), true, node.start_byte())?;
-        if let Some(f) = self.frames.get_mut(inner) {
-            f.name_override = None;
-        }
         let mut cursor = node.walk();
-        for child in node.named_children(&mut cursor).collect::<Vec<_>>().into_iter().rev() {
+        for child in node
+            .named_children(&mut cursor)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
             match child.kind() {
                 "body" if variable.is_some() => {
                     // The `default` attribute is recognised by the frame it
                     // gets, so walk the body's attributes here.
                     let mut bc = child.walk();
-                    for item in child.named_children(&mut bc).collect::<Vec<_>>().into_iter().rev() {
+                    for item in child
+                        .named_children(&mut bc)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                    {
                         if item.kind() == "attribute" {
                             let name = self.attribute_name(item)?;
-                            let attr = self.push_frame(inner, vec![name.clone()], None, false, item.start_byte())?;
-                            if name == "default" {
-                                if let Some(f) = self.frames.get_mut(attr) {
-                                    f.name_override = variable.clone();
-                                }
+                            let attr = self.push_frame(
+                                inner,
+                                vec![name.clone()],
+                                None,
+                                false,
+                                item.start_byte(),
+                            )?;
+                            if name == "default"
+                                && let Some(f) = self.frames.get_mut(attr)
+                            {
+                                f.name_override = variable.clone();
                             }
                             push_value_children(item, attr, stack);
                         } else {
@@ -328,7 +340,12 @@ impl<'s> Walker<'s> {
                     let elem = self.push_frame(obj, vec![key], None, false, child.start_byte())?;
                     // Comments between key and value belong to the object.
                     let mut ec = child.walk();
-                    for part in child.named_children(&mut ec).collect::<Vec<_>>().into_iter().rev() {
+                    for part in child
+                        .named_children(&mut ec)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                    {
                         if part.kind() == "comment" {
                             stack.push((part, obj));
                         }
@@ -386,7 +403,13 @@ impl<'s> Walker<'s> {
                 "comment" => pending.push((child, tup)),
                 "tuple_start" | "tuple_end" => {}
                 _ => {
-                    let elem = self.push_frame(tup, vec![format!("[{index}]")], None, false, child.start_byte())?;
+                    let elem = self.push_frame(
+                        tup,
+                        vec![format!("[{index}]")],
+                        None,
+                        false,
+                        child.start_byte(),
+                    )?;
                     pending.push((child, elem));
                     index += 1;
                 }
@@ -611,7 +634,12 @@ mod tests {
 
     fn find<'a>(p: &'a Parsed, text: &str) -> &'a Value {
         let hits: Vec<&Value> = p.values.iter().filter(|v| v.text == text).collect();
-        assert_eq!(hits.len(), 1, "expected one value {text:?} in {:#?}", p.values);
+        assert_eq!(
+            hits.len(),
+            1,
+            "expected one value {text:?} in {:#?}",
+            p.values
+        );
         hits[0]
     }
 
@@ -649,12 +677,30 @@ mod tests {
         );
         let p = ok(&src);
         let sec = find(&p, SEC1);
-        check(&src, sec, SEC1, "variable.aws_secret_key.default", "aws_secret_key");
+        check(
+            &src,
+            sec,
+            SEC1,
+            "variable.aws_secret_key.default",
+            "aws_secret_key",
+        );
         let desc = find(&p, "the key");
-        check(&src, desc, "the key", "variable.aws_secret_key.description", "description");
+        check(
+            &src,
+            desc,
+            "the key",
+            "variable.aws_secret_key.description",
+            "description",
+        );
         assert_eq!(desc.group, sec.group);
         let kid = find(&p, KID1);
-        check(&src, kid, KID1, "variable.ci_access_key_id.default[0]", "ci_access_key_id");
+        check(
+            &src,
+            kid,
+            KID1,
+            "variable.ci_access_key_id.default[0]",
+            "ci_access_key_id",
+        );
         assert_ne!(kid.group, sec.group);
     }
 
@@ -690,11 +736,29 @@ mod tests {
         check(&src, kid, KID1, "module.x.aws_access_key", "aws_access_key");
         assert_eq!(kid.group, find(&p, "./m").group);
         let user = find(&p, "ci");
-        check(&src, user, "ci", "resource.aws_iam_access_key.ci.user", "user");
+        check(
+            &src,
+            user,
+            "ci",
+            "resource.aws_iam_access_key.ci.user",
+            "user",
+        );
         let backend = find(&p, KID2);
-        check(&src, backend, KID2, "terraform.backend.s3.access_key", "access_key");
+        check(
+            &src,
+            backend,
+            KID2,
+            "terraform.backend.s3.access_key",
+            "access_key",
+        );
         let version = find(&p, ">= 1.5");
-        check(&src, version, ">= 1.5", "terraform.required_version", "required_version");
+        check(
+            &src,
+            version,
+            ">= 1.5",
+            "terraform.required_version",
+            "required_version",
+        );
         assert_ne!(backend.group, version.group);
         assert_ne!(backend.group, kid.group);
     }
@@ -756,8 +820,20 @@ mod tests {
         let p = ok(&src);
         let kid = find(&p, KID1);
         let sec = find(&p, SEC1);
-        check(&src, kid, KID1, "env.AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID");
-        check(&src, sec, SEC1, "env.AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY");
+        check(
+            &src,
+            kid,
+            KID1,
+            "env.AWS_ACCESS_KEY_ID",
+            "AWS_ACCESS_KEY_ID",
+        );
+        check(
+            &src,
+            sec,
+            SEC1,
+            "env.AWS_SECRET_ACCESS_KEY",
+            "AWS_SECRET_ACCESS_KEY",
+        );
         check(&src, find(&p, "q"), "q", "env.a\"b", "a\"b");
         assert_eq!(kid.group, sec.group);
         assert_eq!(p.values.len(), 3, "object keys are not values");
@@ -786,7 +862,13 @@ mod tests {
         let src = "resource \"x\" \"y\" {\n  id = \"AKIA${var.suffix}-%{ if true }t%{ endif }\"\n  z = \"${lookup(m, \"k\\\"\")}\"\n}\n";
         let p = ok(src);
         let id = find(&p, "AKIA${var.suffix}-%{ if true }t%{ endif }");
-        check(src, id, "AKIA${var.suffix}-%{ if true }t%{ endif }", "resource.x.y.id", "id");
+        check(
+            src,
+            id,
+            "AKIA${var.suffix}-%{ if true }t%{ endif }",
+            "resource.x.y.id",
+            "id",
+        );
         assert!(id.verbatim);
         // Escapes inside an interpolation belong to the nested string, not
         // the template text; the nested string is not emitted separately.
@@ -801,7 +883,8 @@ mod tests {
             "locals {{\n  creds = <<EOF\n[default]\naws_access_key_id = {KID1}\naws_secret_access_key = {SEC1}\nEOF\n  indented = <<-EOT\n    [ci]\n    aws_access_key_id = {KID2}\n    EOT\n  empty = <<E\nE\n}}\n"
         );
         let p = ok(&src);
-        let body1 = format!("[default]\naws_access_key_id = {KID1}\naws_secret_access_key = {SEC1}");
+        let body1 =
+            format!("[default]\naws_access_key_id = {KID1}\naws_secret_access_key = {SEC1}");
         let h1 = find(&p, &body1);
         check(&src, h1, &body1, "locals.creds", "creds");
         assert!(h1.verbatim);
@@ -850,10 +933,11 @@ mod tests {
             Ok(p) => panic!("expected an error, got {p:?}"),
             Err(e) => e,
         };
-        let offset = err.offset.unwrap_or(usize::MAX);
-        assert!(offset >= src.find("provider").unwrap_or(0), "offset {offset}");
-        assert!(offset <= src.len());
-        assert!(err.message.starts_with("HCL syntax error at line "), "{}", err.message);
+        // The attribute's value is missing; the first point the grammar
+        // notices is the closing brace on line 4.
+        let brace = src.find("\n}").map(|i| i + 1);
+        assert_eq!(err.offset, brace);
+        assert_eq!(err.message, "HCL syntax error at line 4");
         // Bad escapes are a syntax error too.
         assert!(parse("a = \"\\q\"\n").is_err());
         assert!(parse("a = \"unterminated\n").is_err());
@@ -862,8 +946,14 @@ mod tests {
     #[test]
     fn deep_nesting_does_not_overflow() {
         let n = 5_000;
-        let src = format!("a = {}{}", "{ b = ".repeat(n), "}".repeat(n));
-        assert!(parse(&src).is_err(), "nesting past MAX_DEPTH is refused");
+        let src = format!("a = {}1{}", "{ b = ".repeat(n), "}".repeat(n));
+        assert!(parse(&src).is_err());
+        let over = MAX_DEPTH + 10;
+        let src = format!("a = {}1{}", "{ b = ".repeat(over), "}".repeat(over));
+        match parse(&src) {
+            Ok(_) => panic!("nesting past MAX_DEPTH must be refused"),
+            Err(e) => assert!(e.message.contains("nesting deeper than"), "{}", e.message),
+        }
         let src = format!("a = {}\"x\"{}", "[".repeat(n), "]".repeat(n));
         assert!(parse(&src).is_err());
         let src = format!("a = {}1{}", "(".repeat(n), ")".repeat(n));
@@ -871,11 +961,15 @@ mod tests {
         assert!(p.values.is_empty());
         let src = format!("a = \"{}\"", "${\"".repeat(n));
         let _ = parse(&src);
-        let src = format!("{}", "b {\n".repeat(n));
+        let src = "b {\n".repeat(n);
         assert!(parse(&src).is_err());
         // Within the limit nesting works.
         let depth = 50;
-        let src = format!("a = {}\"{KID1}\"{}", "{ b = ".repeat(depth), "}".repeat(depth));
+        let src = format!(
+            "a = {}\"{KID1}\"{}",
+            "{ b = ".repeat(depth),
+            "}".repeat(depth)
+        );
         let p = ok(&src);
         assert_eq!(find(&p, KID1).context.len(), depth + 1);
     }

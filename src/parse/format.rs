@@ -148,9 +148,7 @@ impl Format {
         if name.ends_with(".ini") || name.ends_with(".cfg") {
             return Format::Ini;
         }
-        if (name == "credentials" || name == "config")
-            && (parent_has(".aws") || name == "credentials")
-        {
+        if name == "credentials" || (name == "config" && parent_has(".aws")) {
             return Format::Ini;
         }
         Format::Text

@@ -7,3 +7,12 @@
 pub mod detect;
 pub mod parse;
 pub mod rules;
+pub mod finding;
+pub mod prefilter;
+pub mod scan;
+pub mod walk;
+
+pub use finding::{Finding, ScanError, SourceFile};
+pub use scan::{Policy, Progress, ScanOptions, ScanOutput, Summary, scan};
+pub mod report;
+pub mod cli;

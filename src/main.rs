@@ -1,1 +1,65 @@
-fn main() {}
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::Parser;
+use keyward::Progress;
+use keyward::cli::{self, Cli, EXIT_ERROR, Terminal};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let term = Terminal {
+        stdout_is_tty: std::io::stdout().is_terminal(),
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        width: None,
+    };
+    let progress = Arc::new(Progress::default());
+    let done = Arc::new(AtomicBool::new(false));
+    let ticker = std::io::stderr()
+        .is_terminal()
+        .then(|| spawn_progress(progress.clone(), done.clone()));
+    let result = cli::run(cli, term, &progress, &mut std::io::stdout().lock());
+    done.store(true, Ordering::Relaxed);
+    if let Some(t) = ticker {
+        let _ = t.join();
+    }
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// A progress line on stderr, shown only once a scan has run for a second
+/// and cleared when it ends.
+fn spawn_progress(progress: Arc<Progress>, done: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let mut bar: Option<indicatif::ProgressBar> = None;
+        while !done.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+            if start.elapsed() < Duration::from_secs(1) {
+                continue;
+            }
+            let b = bar.get_or_insert_with(|| {
+                let b = indicatif::ProgressBar::new_spinner();
+                b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                b
+            });
+            b.set_message(format!(
+                "{} files, {:.1} MiB, {} candidates",
+                progress.files.load(Ordering::Relaxed),
+                progress.bytes.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0),
+                progress.candidates.load(Ordering::Relaxed)
+            ));
+            b.tick();
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+    })
+}

@@ -1,0 +1,126 @@
+//! What the pipeline hands to the reporters.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::rules::Severity;
+
+/// One rule violation at one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: String,
+    pub name: String,
+    pub severity: Severity,
+    pub message: String,
+    pub help: String,
+    /// Index into [`ScanOutput::files`](crate::ScanOutput::files).
+    pub file: usize,
+    /// Byte range in the file.
+    pub span: Range<usize>,
+    pub key_id: Option<String>,
+    /// Always masked (`wJal…EKEY`).
+    pub secret: Option<String>,
+    pub account: Option<String>,
+    pub context: String,
+    pub fingerprint: String,
+}
+
+/// A file that has findings, kept for rendering. `text` is the file as
+/// scanned; `secret_spans` are masked before any of it is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub path: String,
+    pub format: &'static str,
+    pub text: Arc<str>,
+    pub secret_spans: Vec<Range<usize>>,
+}
+
+impl SourceFile {
+    /// The text with every secret and token replaced by its same-length
+    /// masked form, so snippets can be shown with columns intact.
+    pub fn masked_text(&self) -> String {
+        let mut out = String::with_capacity(self.text.len());
+        let mut last = 0;
+        let mut spans = self.secret_spans.clone();
+        spans.sort_by_key(|s| s.start);
+        for s in spans {
+            if s.start < last || s.end > self.text.len() {
+                continue;
+            }
+            out.push_str(self.text.get(last..s.start).unwrap_or(""));
+            out.push_str(&crate::detect::mask_in_place(self.text.get(s.clone()).unwrap_or("")));
+            last = s.end;
+        }
+        out.push_str(self.text.get(last..).unwrap_or(""));
+        out
+    }
+}
+
+/// A problem with one file or path that did not stop the scan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ScanError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Salt for hashing secrets into fingerprints, so a fingerprint cannot be
+/// checked against a list of known secrets hashed plainly.
+const SECRET_SALT: &str = "keyward-fingerprint-v1:";
+
+/// A finding's identity, independent of line numbers and whitespace: rule,
+/// path, key ID, a salted hash of the secret (never the secret) and the
+/// structural context.
+pub fn fingerprint(rule: &str, path: &str, key_id: &str, secret: &str, context: &str) -> String {
+    let secret_hash = if secret.is_empty() {
+        String::new()
+    } else {
+        hex(&Sha256::digest(format!("{SECRET_SALT}{secret}").as_bytes()))
+    };
+    let mut h = Sha256::new();
+    for part in [rule, path, key_id, &secret_hash, context] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    hex(&h.finalize()[..16])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_change_with_identity_only() {
+        let a = fingerprint("KW002", "a.tf", "AKIA1", "secretA", "provider.aws.secret_key");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, fingerprint("KW002", "a.tf", "AKIA1", "secretA", "provider.aws.secret_key"));
+        assert_ne!(a, fingerprint("KW002", "a.tf", "AKIA1", "secretB", "provider.aws.secret_key"));
+        assert_ne!(a, fingerprint("KW002", "b.tf", "AKIA1", "secretA", "provider.aws.secret_key"));
+        assert!(!a.contains("secretA"));
+    }
+
+    #[test]
+    fn masked_text_keeps_length_and_hides_secrets() {
+        let secret = "Am/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK";
+        let text = format!("k = \"{secret}\"\n");
+        let f = SourceFile {
+            path: "x".into(),
+            format: "text",
+            text: Arc::from(text.as_str()),
+            secret_spans: vec![5..45],
+        };
+        let m = f.masked_text();
+        assert_eq!(m.len(), text.len());
+        assert!(!m.contains(secret));
+        assert!(m.contains("Am/d"));
+    }
+}

@@ -1,0 +1,58 @@
+//! `--format json`: the contract in DESIGN.md ("JSON output").
+
+use serde_json::{Value, json};
+
+use super::regions;
+use crate::ScanOutput;
+
+pub fn render(out: &ScanOutput) -> String {
+    let regions = regions(&out.files, &out.findings);
+    let findings: Vec<Value> = out
+        .findings
+        .iter()
+        .zip(regions)
+        .map(|(f, r)| {
+            json!({
+                "rule": f.rule,
+                "name": f.name,
+                "severity": f.severity.as_str(),
+                "message": f.message,
+                "path": out.files.get(f.file).map_or("", |s| s.path.as_str()),
+                "line": r.line,
+                "column": r.column,
+                "end_line": r.end_line,
+                "end_column": r.end_column,
+                "key_id": f.key_id,
+                "secret": f.secret,
+                "account": f.account,
+                "context": f.context,
+                "fingerprint": f.fingerprint,
+            })
+        })
+        .collect();
+    let errors: Vec<Value> = out
+        .errors
+        .iter()
+        .map(|e| json!({"path": e.path, "message": e.message}))
+        .collect();
+    let s = &out.summary;
+    let doc = json!({
+        "version": 1,
+        "tool": {"name": "keyward", "version": env!("CARGO_PKG_VERSION")},
+        "findings": findings,
+        "errors": errors,
+        "summary": {
+            "files_scanned": s.files_scanned,
+            "files_parsed": s.files_parsed,
+            "findings": s.findings,
+            "bytes_scanned": s.bytes_scanned,
+            "skipped_binary": s.skipped_binary,
+            "skipped_large": s.skipped_large,
+            "skipped_other": s.skipped_other,
+            "placeholders": s.placeholders,
+        },
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}

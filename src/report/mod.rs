@@ -1,0 +1,102 @@
+//! Emitters over the same finding list. Lines and columns are computed here
+//! and nowhere else; spans travel as byte ranges until now.
+
+pub mod human;
+pub mod json;
+
+use std::ops::Range;
+
+use crate::finding::SourceFile;
+
+/// 1-based line and column (in characters) of both ends of a span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    /// One past the last character, as SARIF counts it.
+    pub end_column: usize,
+}
+
+/// Line starts of a file, for offset → line/column conversion.
+pub struct Lines<'a> {
+    text: &'a str,
+    index: crate::detect::pair::LineIndex,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Lines {
+            text,
+            index: crate::detect::pair::LineIndex::new(text),
+        }
+    }
+
+    /// 1-based (line, column) of a byte offset; columns count characters,
+    /// and a leading byte-order mark is not one.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.index.line_of(offset);
+        let mut start = self.index.line_start(line);
+        if start == 0 && self.text.starts_with('\u{feff}') {
+            start = 3.min(offset);
+        }
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(0, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+
+    pub fn region(&self, span: &Range<usize>) -> Region {
+        let (line, column) = self.position(span.start);
+        let (end_line, end_column) = self.position(span.end);
+        Region {
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }
+}
+
+/// Regions of every finding, in finding order.
+pub fn regions(files: &[SourceFile], findings: &[crate::Finding]) -> Vec<Region> {
+    let lines: Vec<Lines<'_>> = files.iter().map(|f| Lines::new(&f.text)).collect();
+    findings
+        .iter()
+        .map(|f| {
+            lines.get(f.file).map_or(
+                Region {
+                    line: 1,
+                    column: 1,
+                    end_line: 1,
+                    end_column: 1,
+                },
+                |l| l.region(&f.span),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters() {
+        let t = "a\n# clé: AKIA\r\n";
+        let l = Lines::new(t);
+        let off = t.find("AKIA").expect("present");
+        assert_eq!(l.position(off), (2, 9));
+        let r = l.region(&(off..off + 4));
+        assert_eq!((r.end_line, r.end_column), (2, 13));
+    }
+
+    #[test]
+    fn bom_is_not_a_column() {
+        let t = "\u{feff}key=AKIA";
+        let l = Lines::new(t);
+        assert_eq!(l.position(t.find("AKIA").expect("present")), (1, 5));
+    }
+}

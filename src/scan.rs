@@ -1,0 +1,545 @@
+//! The pipeline: walk → prefilter → parse → detect → enrich → rules.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::detect::{self, Candidate, CandidateKind, key_id};
+use crate::finding::{Finding, ScanError, SourceFile, fingerprint};
+use crate::parse::{self, Format, Value, format::Syntax};
+use crate::prefilter;
+use crate::rules::facts::{Fact, Facts};
+use crate::rules::{RuleSet, Severity, eval};
+use crate::walk::{self, Entry, WalkOptions};
+
+/// Policy settings that rules see as `config.*` facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub allowed_accounts: Vec<String>,
+    pub max_key_age_days: i64,
+    pub max_unused_days: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            allowed_accounts: Vec::new(),
+            max_key_age_days: 90,
+            max_unused_days: 90,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub paths: Vec<PathBuf>,
+    pub no_ignore: bool,
+    pub max_file_size: u64,
+    /// 0 picks the number of CPUs.
+    pub threads: usize,
+    pub include_placeholders: bool,
+    pub policy: Policy,
+    /// Paths are shown relative to this directory when below it.
+    pub cwd: PathBuf,
+}
+
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            paths: vec![PathBuf::from(".")],
+            no_ignore: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            threads: 0,
+            include_placeholders: false,
+            policy: Policy::default(),
+            cwd: std::env::current_dir().unwrap_or_default(),
+        }
+    }
+}
+
+/// Live counters for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub files: AtomicU64,
+    pub bytes: AtomicU64,
+    pub candidates: AtomicU64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Regular files read.
+    pub files_scanned: u64,
+    /// Files that passed the keyword prefilter and were parsed.
+    pub files_parsed: u64,
+    pub bytes_scanned: u64,
+    pub skipped_binary: u64,
+    pub skipped_large: u64,
+    /// Symlinks not followed, FIFOs, sockets, devices.
+    pub skipped_other: u64,
+    pub findings: u64,
+    /// Placeholder credentials left out (see `--include-placeholders`).
+    pub placeholders: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ScanOutput {
+    /// Sorted by path, offset, rule.
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ScanError>,
+    pub summary: Summary,
+    pub files: Vec<SourceFile>,
+}
+
+impl ScanOutput {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanFailure {
+    #[error("path not found: {0}")]
+    PathNotFound(PathBuf),
+}
+
+/// One file with candidates, on its way to the rules.
+struct FileResult {
+    path: String,
+    format: Format,
+    text: Arc<str>,
+    candidates: Vec<Candidate>,
+}
+
+#[derive(Default)]
+struct ThreadState {
+    files: Vec<FileResult>,
+    errors: Vec<ScanError>,
+    summary: Summary,
+}
+
+pub fn scan(opts: &ScanOptions, rules: &RuleSet, progress: &Progress) -> Result<ScanOutput, ScanFailure> {
+    for p in &opts.paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(ScanFailure::PathNotFound(p.clone()));
+        }
+    }
+    let walk_opts = WalkOptions {
+        no_ignore: opts.no_ignore,
+        threads: opts.threads,
+        follow_links: false,
+    };
+    let states = walk::walk(&opts.paths, &walk_opts, ThreadState::default, |st, entry| {
+        visit(st, entry, opts, progress)
+    });
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let mut summary = Summary::default();
+    for st in states {
+        files.extend(st.files);
+        errors.extend(st.errors);
+        let s = st.summary;
+        summary.files_scanned += s.files_scanned;
+        summary.files_parsed += s.files_parsed;
+        summary.bytes_scanned += s.bytes_scanned;
+        summary.skipped_binary += s.skipped_binary;
+        summary.skipped_large += s.skipped_large;
+        summary.skipped_other += s.skipped_other;
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    errors.sort();
+    let mut out = judge(files, rules, opts, &mut summary, &mut errors);
+    out.errors = errors;
+    summary.findings = out.findings.len() as u64;
+    out.summary = summary;
+    Ok(out)
+}
+
+fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Progress) {
+    match entry {
+        Entry::Error { path, message } => st.errors.push(ScanError {
+            path: path.map_or_else(String::new, |p| walk::display_path(&p, &opts.cwd)),
+            message,
+        }),
+        Entry::Skipped { .. } => st.summary.skipped_other += 1,
+        Entry::File { path, len } => {
+            let display = walk::display_path(&path, &opts.cwd);
+            if let Some(len) = len
+                && len > opts.max_file_size
+            {
+                st.summary.skipped_large += 1;
+                st.errors.push(ScanError {
+                    path: display,
+                    message: format!(
+                        "skipped: {len} bytes is over --max-file-size ({})",
+                        opts.max_file_size
+                    ),
+                });
+                return;
+            }
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) => {
+                    st.errors.push(ScanError {
+                        path: display,
+                        message: format!("cannot read: {e}"),
+                    });
+                    return;
+                }
+            };
+            progress.files.fetch_add(1, Ordering::Relaxed);
+            progress.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            if bytes.len() as u64 > opts.max_file_size {
+                st.summary.skipped_large += 1;
+                return;
+            }
+            let outcome = process_file(&path, &display, &bytes);
+            st.summary.bytes_scanned += bytes.len() as u64;
+            match outcome.status {
+                Status::Binary => st.summary.skipped_binary += 1,
+                Status::NoKeyword => st.summary.files_scanned += 1,
+                Status::Parsed => {
+                    st.summary.files_scanned += 1;
+                    st.summary.files_parsed += 1;
+                }
+            }
+            for message in outcome.warnings {
+                st.errors.push(ScanError {
+                    path: display.clone(),
+                    message,
+                });
+            }
+            if let Some(file) = outcome.file {
+                progress
+                    .candidates
+                    .fetch_add(file.candidates.len() as u64, Ordering::Relaxed);
+                st.files.push(file);
+            }
+        }
+    }
+}
+
+enum Status {
+    Binary,
+    NoKeyword,
+    Parsed,
+}
+
+struct Outcome {
+    status: Status,
+    warnings: Vec<String>,
+    file: Option<FileResult>,
+}
+
+/// Decodes, parses and scans one file's bytes.
+fn process_file(path: &Path, display: &str, bytes: &[u8]) -> Outcome {
+    let mut warnings = Vec::new();
+    let utf16 = utf16_bom(bytes);
+    if utf16.is_none() && is_binary(bytes) {
+        return Outcome {
+            status: Status::Binary,
+            warnings,
+            file: None,
+        };
+    }
+    let text: Cow<'_, str> = match utf16 {
+        Some(big_endian) => Cow::Owned(decode_utf16(bytes, big_endian)),
+        None => match std::str::from_utf8(bytes) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(e) => {
+                warnings.push(format!(
+                    "invalid UTF-8 at byte {}; invalid bytes read as `?`",
+                    e.valid_up_to()
+                ));
+                Cow::Owned(replace_invalid_utf8(bytes))
+            }
+        },
+    };
+    if !prefilter::may_contain_credentials(text.as_bytes()) {
+        return Outcome {
+            status: Status::NoKeyword,
+            warnings,
+            file: None,
+        };
+    }
+    let (values, format, parse_warning) = parse_values(path, &text);
+    warnings.extend(parse_warning);
+    let candidates = detect::detect(&text, &values);
+    let file = (!candidates.is_empty()).then(|| FileResult {
+        path: display.to_string(),
+        format,
+        text: Arc::from(text.as_ref()),
+        candidates,
+    });
+    Outcome {
+        status: Status::Parsed,
+        warnings,
+        file,
+    }
+}
+
+/// Parses with the format's parser; on failure, scans as text and says so.
+pub fn parse_values(path: &Path, text: &str) -> (Vec<Value>, Format, Option<String>) {
+    let format = Format::from_path(path);
+    // A BOM would trip the parsers; three spaces keep every offset.
+    let bom_free: Cow<'_, str> = match text.strip_prefix('\u{feff}') {
+        Some(rest) => Cow::Owned(format!("   {rest}")),
+        None => Cow::Borrowed(text),
+    };
+    let src = bom_free.as_ref();
+    let result = match format.syntax() {
+        Syntax::Hcl => parse::hcl::parse(src),
+        Syntax::Json => parse::json::parse(src),
+        // Helm templates are Go templates that render to YAML, not YAML.
+        Syntax::Yaml if format == Format::Helm && src.contains("{{") => {
+            return (parse::text::scan(src), format, None);
+        }
+        Syntax::Yaml => parse::yaml::parse(src),
+        Syntax::Dotenv => parse::dotenv::parse(src),
+        Syntax::Ini => parse::ini::parse(src),
+        Syntax::Text => return (parse::text::scan(src), format, None),
+    };
+    match result {
+        Ok(parsed) => {
+            let format = match parsed.flavour {
+                Some(f) if matches!(format, Format::Yaml | Format::Json) => f,
+                _ => format,
+            };
+            let warning = parsed.warnings.first().map(|w| w.message.clone());
+            (parsed.values, format, warning)
+        }
+        Err(failure) => {
+            let warning = format!(
+                "could not parse as {}: {}; scanned as text",
+                format.as_str(),
+                failure.message
+            );
+            (parse::text::scan(src), format, Some(warning))
+        }
+    }
+}
+
+fn utf16_bom(bytes: &[u8]) -> Option<bool> {
+    match bytes {
+        [0xFF, 0xFE, ..] => Some(false),
+        [0xFE, 0xFF, ..] => Some(true),
+        _ => None,
+    }
+}
+
+fn decode_utf16(bytes: &[u8], big_endian: bool) -> String {
+    let units = bytes.get(2..).unwrap_or(&[]).chunks_exact(2).map(|c| {
+        if big_endian {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_le_bytes([c[0], c[1]])
+        }
+    });
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// NUL bytes in the first 8 KiB, as git and ripgrep judge it.
+fn is_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some()
+}
+
+/// Each invalid byte becomes one `?`, so byte offsets stay what they were.
+fn replace_invalid_utf8(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or(""));
+                let bad = e.error_len().unwrap_or(rest.len()).max(1);
+                out.extend(std::iter::repeat_n('?', bad.min(rest.len())));
+                bytes = rest.get(bad..).unwrap_or(&[]);
+            }
+        }
+    }
+}
+
+/// Repo-wide aggregates, then facts and rules for every candidate.
+fn judge(
+    files: Vec<FileResult>,
+    rules: &RuleSet,
+    opts: &ScanOptions,
+    summary: &mut Summary,
+    errors: &mut Vec<ScanError>,
+) -> ScanOutput {
+    let mut refs: HashMap<&str, i64> = HashMap::new();
+    let mut secrets: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for f in &files {
+        for c in &f.candidates {
+            if c.kind == CandidateKind::AccessKeyId && !c.malformed {
+                *refs.entry(c.value.as_str()).or_default() += 1;
+                if let Some(s) = c.pair.and_then(|i| f.candidates.get(i)) {
+                    secrets.entry(c.value.as_str()).or_default().insert(s.value.as_str());
+                }
+            }
+        }
+    }
+    let mut out = ScanOutput::default();
+    let mut reported_errors: HashSet<String> = HashSet::new();
+    for f in &files {
+        let mut file_findings = Vec::new();
+        for c in &f.candidates {
+            let key = match c.kind {
+                CandidateKind::AccessKeyId => Some(c),
+                _ => c.pair.and_then(|i| f.candidates.get(i)),
+            };
+            let secret = match c.kind {
+                CandidateKind::SecretAccessKey => Some(c),
+                CandidateKind::AccessKeyId => c.pair.and_then(|i| f.candidates.get(i)),
+                CandidateKind::SessionToken => None,
+            };
+            if !opts.include_placeholders && c.placeholder {
+                summary.placeholders += 1;
+                continue;
+            }
+            let facts = facts_for(f, c, key, secret, &refs, &secrets, &opts.policy);
+            let (hits, eval_errors) = rules.matching(&facts);
+            for e in eval_errors {
+                if reported_errors.insert(format!("{}{}", e.rule, e.message)) {
+                    errors.push(ScanError {
+                        path: f.path.clone(),
+                        message: format!("rule {} could not be evaluated: {}", e.rule, e.message),
+                    });
+                }
+            }
+            let key_id = key.map(|k| k.value.clone());
+            let account = key.filter(|k| !k.malformed).and_then(|k| key_id::account(&k.value));
+            let fp_secret = secret.map_or("", |s| s.value.as_str());
+            for i in hits {
+                let rule = &rules.rules[i];
+                file_findings.push(Finding {
+                    rule: rule.id.clone(),
+                    name: rule.name.clone(),
+                    severity: rule.severity,
+                    message: eval::render(&rule.message, &facts),
+                    help: eval::render(&rule.help, &facts),
+                    file: 0,
+                    span: c.span.clone(),
+                    key_id: key_id.clone(),
+                    secret: secret.map(|s| detect::mask(&s.value)),
+                    account: account.clone(),
+                    context: c.context.clone(),
+                    fingerprint: fingerprint(
+                        &rule.id,
+                        &f.path,
+                        key_id.as_deref().unwrap_or(""),
+                        fp_secret,
+                        &c.context,
+                    ),
+                });
+            }
+        }
+        if file_findings.is_empty() {
+            continue;
+        }
+        let index = out.files.len();
+        for finding in &mut file_findings {
+            finding.file = index;
+        }
+        file_findings.sort_by(|a, b| (a.span.start, &a.rule).cmp(&(b.span.start, &b.rule)));
+        out.findings.extend(file_findings);
+        out.files.push(SourceFile {
+            path: f.path.clone(),
+            format: f.format.as_str(),
+            text: f.text.clone(),
+            secret_spans: f
+                .candidates
+                .iter()
+                .filter(|c| c.kind != CandidateKind::AccessKeyId)
+                .map(|c| c.span.clone())
+                .collect(),
+        });
+    }
+    out
+}
+
+fn facts_for(
+    f: &FileResult,
+    c: &Candidate,
+    key: Option<&Candidate>,
+    secret: Option<&Candidate>,
+    refs: &HashMap<&str, i64>,
+    secrets: &HashMap<&str, HashSet<&str>>,
+    policy: &Policy,
+) -> Facts {
+    let mut facts = Facts::default();
+    facts.str("candidate.kind", c.kind.as_str());
+    if let Some(k) = key {
+        facts.str("key.id", k.value.clone());
+        facts.str("key.prefix", k.value.get(..4).unwrap_or(""));
+        facts.str("key.kind", key_id::kind(&k.value));
+        if !k.malformed {
+            facts.str("key.account", key_id::account(&k.value).unwrap_or_default());
+        }
+        facts.bool("key.placeholder", k.placeholder);
+        facts.bool("key.malformed", k.malformed);
+        facts.int("repo.refs", refs.get(k.value.as_str()).copied().unwrap_or(0));
+        facts.int(
+            "repo.secrets_for_key",
+            secrets.get(k.value.as_str()).map_or(0, |s| s.len() as i64),
+        );
+        facts.bool("session.present", k.token.is_some());
+    }
+    if let Some(s) = secret {
+        facts.bool("secret.present", true);
+        facts.str("secret.masked", detect::mask(&s.value));
+        facts.bool("secret.placeholder", s.placeholder);
+    }
+    facts.str("file.path", f.path.clone());
+    facts.str("file.format", f.format.as_str());
+    facts.str("file.env", detect::env::from_path(&f.path));
+    facts.str("location.context", c.context.clone());
+    facts.str("location.name", c.name.clone());
+    facts.str("location.encoding", c.encoding.as_str());
+    facts.str("verify.result", "unchecked");
+    facts.set(
+        "config.allowed_accounts",
+        Fact::List(policy.allowed_accounts.clone()),
+    );
+    facts.int("config.max_key_age_days", policy.max_key_age_days);
+    facts.int("config.max_unused_days", policy.max_unused_days);
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_keeps_offsets() {
+        let bytes = b"ab\xffcd\xe2\x82";
+        let s = replace_invalid_utf8(bytes);
+        assert_eq!(s.len(), bytes.len());
+        assert_eq!(s, "ab?cd??");
+    }
+
+    #[test]
+    fn utf16_is_decoded() {
+        let mut b = vec![0xFF, 0xFE];
+        for u in "AKIA x".encode_utf16() {
+            b.extend(u.to_le_bytes());
+        }
+        assert_eq!(utf16_bom(&b), Some(false));
+        assert_eq!(decode_utf16(&b, false), "AKIA x");
+    }
+
+    #[test]
+    fn binary_detection() {
+        assert!(is_binary(b"PNG\0\0"));
+        assert!(!is_binary(b"plain text"));
+    }
+}

@@ -1,0 +1,178 @@
+//! The repo walker: parallel, `.gitignore`-aware, hidden files included,
+//! `.git/` never, symlinks not followed. One visitor per thread; results are
+//! merged and sorted by the caller, so output does not depend on scheduling.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+
+/// What the walker yields for each entry worth a look.
+#[derive(Debug)]
+pub enum Entry {
+    /// A regular file, with its size from the directory entry's metadata.
+    File { path: PathBuf, len: Option<u64> },
+    /// A symlink not followed, or a FIFO/socket/device: counted, not read.
+    Skipped { path: PathBuf, why: &'static str },
+    /// A directory or entry the walker could not read.
+    Error { path: Option<PathBuf>, message: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    pub no_ignore: bool,
+    pub threads: usize,
+    pub follow_links: bool,
+}
+
+/// Walks `roots` in parallel and calls `visit` for every entry on the
+/// walker's threads. `make_visitor` builds one visitor per thread, whose
+/// state is handed back through `finish` when the thread is done.
+pub fn walk<S: Send>(
+    roots: &[PathBuf],
+    opts: &WalkOptions,
+    make_state: impl Fn() -> S + Sync,
+    visit: impl Fn(&mut S, Entry) + Sync,
+) -> Vec<S> {
+    let Some((first, rest)) = roots.split_first() else {
+        return Vec::new();
+    };
+    let mut builder = WalkBuilder::new(first);
+    for r in rest {
+        builder.add(r);
+    }
+    builder
+        .hidden(false)
+        .follow_links(opts.follow_links)
+        .require_git(false)
+        .git_ignore(!opts.no_ignore)
+        .git_exclude(!opts.no_ignore)
+        .git_global(!opts.no_ignore)
+        .ignore(!opts.no_ignore)
+        .parents(!opts.no_ignore)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    let finished: Mutex<Vec<S>> = Mutex::new(Vec::new());
+    {
+        let finished = &finished;
+        let make_state = &make_state;
+        let visit = &visit;
+        builder.build_parallel().run(|| {
+            let mut guard = StateGuard {
+                state: Some(make_state()),
+                sink: finished,
+            };
+            Box::new(move |result| {
+                let Some(state) = guard.state.as_mut() else {
+                    return WalkState::Quit;
+                };
+                let entry = match result {
+                    Ok(dent) => {
+                        let path = dent.path().to_path_buf();
+                        match dent.file_type() {
+                            Some(ft) if ft.is_file() => Entry::File {
+                                path,
+                                len: dent.metadata().ok().map(|m| m.len()),
+                            },
+                            Some(ft) if ft.is_dir() => return WalkState::Continue,
+                            Some(ft) if ft.is_symlink() => Entry::Skipped {
+                                path,
+                                why: "symlink not followed",
+                            },
+                            Some(_) => Entry::Skipped {
+                                path,
+                                why: "not a regular file",
+                            },
+                            None => return WalkState::Continue,
+                        }
+                    }
+                    Err(err) => Entry::Error {
+                        path: error_path(&err),
+                        message: error_message(&err),
+                    },
+                };
+                visit(state, entry);
+                WalkState::Continue
+            })
+        });
+    }
+    finished.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Hands a thread's state back when the walker drops its visitor.
+struct StateGuard<'a, S> {
+    state: Option<S>,
+    sink: &'a Mutex<Vec<S>>,
+}
+
+impl<S> Drop for StateGuard<'_, S> {
+    fn drop(&mut self) {
+        if let Some(s) = self.state.take() {
+            let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+            sink.push(s);
+        }
+    }
+}
+
+fn error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+fn error_message(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => {
+            error_message(err)
+        }
+        ignore::Error::Loop { ancestor, .. } => {
+            format!("symlink loop back to {}", ancestor.display())
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `path` as shown in output: relative to `cwd` when below it, `/`-separated,
+/// without a leading `./`.
+pub fn display_path(path: &Path, cwd: &Path) -> String {
+    let rel = if path.is_absolute() {
+        path.strip_prefix(cwd).unwrap_or(path)
+    } else {
+        path
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for c in rel.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            other => parts.push(other.as_os_str().to_string_lossy().into_owned()),
+        }
+    }
+    let joined = parts.join("/");
+    let joined = joined.replace("//", "/");
+    if rel.is_absolute() && !joined.starts_with('/') {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".to_string()
+    } else {
+        joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_paths() {
+        let cwd = Path::new("/repo");
+        assert_eq!(display_path(Path::new("./a/b.tf"), cwd), "a/b.tf");
+        assert_eq!(display_path(Path::new("/repo/a/b.tf"), cwd), "a/b.tf");
+        assert_eq!(display_path(Path::new("/other/b.tf"), cwd), "/other/b.tf");
+        assert_eq!(display_path(Path::new("a.tf"), cwd), "a.tf");
+    }
+}

@@ -623,10 +623,11 @@ fn content_span(
             } else {
                 b'"'
             };
-            if end >= start + 2 && b.get(start) == Some(&q) && b.get(end - 1) == Some(&q) {
-                start + 1..end - 1
-            } else {
-                start..end
+            // saphyr's end runs on over trailing blanks and a same-line
+            // comment (it looks ahead for a `:`), so find the closing quote.
+            match closing_quote(b, start, end, q) {
+                Some(close) if b.get(start) == Some(&q) => start + 1..close,
+                _ => start..end,
             }
         }
         ScalarStyle::Literal | ScalarStyle::Folded => {
@@ -647,12 +648,32 @@ fn content_span(
         // its own span is on char boundaries by construction.
         raw.start.min(end)..end
     };
-    let mask = match style {
-        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => span.start.saturating_sub(1)..end,
-        ScalarStyle::Literal | ScalarStyle::Folded => span.clone(),
-        ScalarStyle::Plain => span.clone(),
+    let quoted = matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted);
+    let mask = if quoted && span.start > raw.start.min(end) {
+        span.start - 1..(span.end + 1).min(end)
+    } else {
+        span.clone()
     };
     (span, mask)
+}
+
+/// Index of the quote closing the quoted scalar that opens at `open`.
+fn closing_quote(b: &[u8], open: usize, limit: usize, q: u8) -> Option<usize> {
+    let mut i = open + 1;
+    while i < limit {
+        match b.get(i)? {
+            &c if c == q => {
+                if q == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                    i += 2;
+                } else {
+                    return Some(i);
+                }
+            }
+            b'\\' if q == b'"' => i += 2,
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 fn skip_properties(b: &[u8], mut i: usize, end: usize) -> usize {
@@ -734,7 +755,7 @@ fn find_comments(src: &str, masks: &[Range<usize>]) -> Vec<Value> {
             pos = m.end.max(p + 1);
             continue;
         }
-        let starts_comment = p == 0 || b.get(p - 1).copied().is_some_and(is_ws);
+        let starts_comment = p == 0 || b.get(p - 1).copied().is_some_and(is_ws) || after_bom(b, p);
         if !starts_comment {
             pos = p + 1;
             continue;
@@ -764,6 +785,11 @@ fn find_comments(src: &str, masks: &[Range<usize>]) -> Vec<Value> {
     out
 }
 
+/// A byte order mark opening the file (or a document) acts as a line start.
+fn after_bom(b: &[u8], pos: usize) -> bool {
+    pos >= 3 && b.get(pos - 3..pos) == Some(&[0xEF, 0xBB, 0xBF][..])
+}
+
 /// Whether only indentation precedes `pos` on its line.
 fn full_line(src: &str, pos: usize) -> bool {
     let b = src.as_bytes();
@@ -772,7 +798,7 @@ fn full_line(src: &str, pos: usize) -> bool {
         match b.get(i - 1) {
             Some(b'\n') => return true,
             Some(b' ' | b'\t') => i -= 1,
-            _ => return false,
+            _ => return after_bom(b, i),
         }
     }
     true
@@ -786,4 +812,732 @@ fn same_comment_block(src: &str, prev_end: usize, comment: &Value) -> bool {
     between.bytes().all(is_ws)
         && between.bytes().filter(|&c| c == b'\n').count() == 1
         && full_line(src, comment.span.start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::join_context;
+    use std::time::{Duration, Instant};
+
+    // Synthetic, from scripts/genkey.py; never real credentials.
+    const KID: &str = "AKIARZPUZDIKFQTJ2CS6";
+    const SECRET: &str = "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";
+    const KID2: &str = "AKIARZPUZDIKBFEN3CQZ";
+    const SECRET2: &str = "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";
+
+    fn ok(src: &str) -> Parsed {
+        match parse(src) {
+            Ok(p) => p,
+            Err(e) => panic!("unexpected failure: {e:?}"),
+        }
+    }
+
+    fn scalars(p: &Parsed) -> Vec<&Value> {
+        p.values
+            .iter()
+            .filter(|v| v.kind == ValueKind::Scalar)
+            .collect()
+    }
+
+    fn comments(p: &Parsed) -> Vec<&Value> {
+        p.values
+            .iter()
+            .filter(|v| v.kind == ValueKind::Comment)
+            .collect()
+    }
+
+    fn get<'p>(p: &'p Parsed, ctx: &str) -> &'p Value {
+        let found: Vec<&Value> = scalars(p)
+            .into_iter()
+            .filter(|v| join_context(&v.context) == ctx)
+            .collect();
+        assert_eq!(found.len(), 1, "values at {ctx}: {:#?}", p.values);
+        found[0]
+    }
+
+    fn absent(p: &Parsed, ctx: &str) {
+        assert!(
+            scalars(p).iter().all(|v| join_context(&v.context) != ctx),
+            "unexpected value at {ctx}"
+        );
+    }
+
+    /// Asserts text, the file bytes at the span, name and verbatim.
+    fn check(src: &str, v: &Value, text: &str, at_span: &str, name: &str, verbatim: bool) {
+        assert_eq!(v.text, text);
+        assert_eq!(&src[v.span.clone()], at_span);
+        assert_eq!(v.name, name);
+        assert_eq!(v.verbatim, verbatim);
+        assert_eq!(v.verbatim, src.get(v.span.clone()) == Some(v.text.as_str()));
+    }
+
+    #[test]
+    fn compose_environment_mapping() {
+        let src = format!(
+            "services:\n  worker:\n    image: acme/worker:1.2\n    environment:\n      \
+             AWS_ACCESS_KEY_ID: {KID}\n      AWS_SECRET_ACCESS_KEY: \"{SECRET}\"\n"
+        );
+        let p = ok(&src);
+        let kid = get(&p, "services.worker.environment.AWS_ACCESS_KEY_ID");
+        check(&src, kid, KID, KID, "AWS_ACCESS_KEY_ID", true);
+        let sec = get(&p, "services.worker.environment.AWS_SECRET_ACCESS_KEY");
+        check(&src, sec, SECRET, SECRET, "AWS_SECRET_ACCESS_KEY", true);
+        assert_eq!(kid.group, sec.group);
+        assert_ne!(kid.group, get(&p, "services.worker.image").group);
+        assert_eq!(
+            kid.context,
+            ["services", "worker", "environment", "AWS_ACCESS_KEY_ID"]
+        );
+        assert_eq!(p.flavour, Some(Format::Compose));
+    }
+
+    #[test]
+    fn compose_environment_list() {
+        let src = format!(
+            "services:\n  api:\n    build: .\n    environment:\n      - AWS_ACCESS_KEY_ID={KID}\n      \
+             - \"AWS_SECRET_ACCESS_KEY={SECRET}\"\n"
+        );
+        let p = ok(&src);
+        let a = get(&p, "services.api.environment[0]");
+        let line0 = format!("AWS_ACCESS_KEY_ID={KID}");
+        check(&src, a, &line0, &line0, "environment", true);
+        let b = get(&p, "services.api.environment[1]");
+        let line1 = format!("AWS_SECRET_ACCESS_KEY={SECRET}");
+        check(&src, b, &line1, &line1, "environment", true);
+        assert_eq!(a.group, b.group);
+        assert_eq!(a.context, ["services", "api", "environment", "[0]"]);
+        assert_eq!(p.flavour, Some(Format::Compose));
+    }
+
+    #[test]
+    fn kubernetes_env_name_value_pairs() {
+        let src = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    \
+             spec:\n      containers:\n        - name: api\n          image: acme/api\n          \
+             env:\n            - name: AWS_ACCESS_KEY_ID\n              value: {KID}\n            \
+             - value: \"{SECRET}\"\n              name: AWS_SECRET_ACCESS_KEY\n"
+        );
+        let p = ok(&src);
+        let v0 = get(&p, "spec.template.spec.containers[0].env[0].value");
+        check(&src, v0, KID, KID, "AWS_ACCESS_KEY_ID", true);
+        // `value` before `name`: the pairing still holds.
+        let v1 = get(&p, "spec.template.spec.containers[0].env[1].value");
+        check(&src, v1, SECRET, SECRET, "AWS_SECRET_ACCESS_KEY", true);
+        assert_eq!(
+            v1.context,
+            [
+                "spec",
+                "template",
+                "spec",
+                "containers",
+                "[0]",
+                "env",
+                "[1]",
+                "value"
+            ]
+        );
+        let n1 = get(&p, "spec.template.spec.containers[0].env[1].name");
+        assert_eq!(n1.name, "name");
+        assert_eq!(n1.group, v1.group);
+        assert_ne!(v0.group, v1.group);
+        assert_eq!(
+            get(&p, "spec.template.spec.containers[0].name").name,
+            "name"
+        );
+        assert_eq!(p.flavour, Some(Format::Kubernetes));
+    }
+
+    #[test]
+    fn ecs_and_cloudformation_name_value_pairs() {
+        let src = format!(
+            "Environment:\n  - Name: AWS_ACCESS_KEY_ID\n    Value: {KID}\nParameters:\n  \
+             - ParameterKey: DbSecret\n    ParameterValue: {SECRET}\n"
+        );
+        let p = ok(&src);
+        check(
+            &src,
+            get(&p, "Environment[0].Value"),
+            KID,
+            KID,
+            "AWS_ACCESS_KEY_ID",
+            true,
+        );
+        check(
+            &src,
+            get(&p, "Parameters[0].ParameterValue"),
+            SECRET,
+            SECRET,
+            "DbSecret",
+            true,
+        );
+    }
+
+    #[test]
+    fn kubernetes_secret_data_is_decoded() {
+        // `kind` comes last on purpose; data values: padded, unpadded and
+        // folded across lines, and one that is not UTF-8 once decoded.
+        let src = "apiVersion: v1\nmetadata:\n  name: aws\ntype: Opaque\ndata:\n  \
+                   AWS_ACCESS_KEY_ID: QUtJQVJaUFVaRElLRlFUSjJDUzY=\n  \
+                   AWS_SECRET_ACCESS_KEY: c0YwYVd4d1FLSlVDVm16bStPNzVGQzBSbXFtRDA1OGM2UFl5aDk4aA\n  \
+                   wrapped: QUtJQVJaUFVa\n    RElLRlFUSjJDUzY=\nbinaryData:\n  blob: //4A\n\
+                   stringData:\n  AWS_SESSION_TOKEN: plain-token\nkind: Secret\n";
+        let p = ok(src);
+        let kid = get(&p, "data.AWS_ACCESS_KEY_ID");
+        check(
+            src,
+            kid,
+            KID,
+            "QUtJQVJaUFVaRElLRlFUSjJDUzY=",
+            "AWS_ACCESS_KEY_ID",
+            false,
+        );
+        assert_eq!(kid.encoding, Encoding::Base64);
+        let sec = get(&p, "data.AWS_SECRET_ACCESS_KEY");
+        assert_eq!(sec.text, SECRET);
+        assert_eq!(sec.encoding, Encoding::Base64);
+        assert_eq!(
+            &src[sec.span.clone()],
+            "c0YwYVd4d1FLSlVDVm16bStPNzVGQzBSbXFtRDA1OGM2UFl5aDk4aA"
+        );
+        let wrapped = get(&p, "data.wrapped");
+        assert_eq!(wrapped.text, KID);
+        assert_eq!(
+            &src[wrapped.span.clone()],
+            "QUtJQVJaUFVa\n    RElLRlFUSjJDUzY="
+        );
+        let blob = get(&p, "binaryData.blob");
+        check(src, blob, "//4A", "//4A", "blob", true);
+        assert_eq!(blob.encoding, Encoding::Plain);
+        let tok = get(&p, "stringData.AWS_SESSION_TOKEN");
+        check(
+            src,
+            tok,
+            "plain-token",
+            "plain-token",
+            "AWS_SESSION_TOKEN",
+            true,
+        );
+        assert_eq!(tok.encoding, Encoding::Plain);
+        assert_eq!(p.flavour, Some(Format::Kubernetes));
+    }
+
+    #[test]
+    fn configmap_data_is_not_decoded() {
+        let src = "apiVersion: v1\nkind: ConfigMap\ndata:\n  k: QUtJQVJaUFVaRElLRlFUSjJDUzY=\n";
+        let p = ok(src);
+        let v = get(&p, "data.k");
+        assert_eq!(v.text, "QUtJQVJaUFVaRElLRlFUSjJDUzY=");
+        assert_eq!(v.encoding, Encoding::Plain);
+        assert!(v.verbatim);
+    }
+
+    #[test]
+    fn github_actions_workflow() {
+        let src = "name: deploy\non:\n  push:\n    branches: [main]\nenv:\n  AWS_REGION: eu-west-1\n  \
+                   AWS_ACCESS_KEY_ID: ${{ secrets.AWS_ACCESS_KEY_ID }}\njobs:\n  deploy:\n    \
+                   runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      \
+                   - run: aws s3 ls\n        env:\n          \
+                   AWS_SECRET_ACCESS_KEY: \"${{ secrets.AWS_SECRET_ACCESS_KEY }}\"\n";
+        let p = ok(src);
+        let kid = get(&p, "env.AWS_ACCESS_KEY_ID");
+        let expr = "${{ secrets.AWS_ACCESS_KEY_ID }}";
+        check(src, kid, expr, expr, "AWS_ACCESS_KEY_ID", true);
+        assert_eq!(kid.group, get(&p, "env.AWS_REGION").group);
+        let sec = get(&p, "jobs.deploy.steps[1].env.AWS_SECRET_ACCESS_KEY");
+        let expr = "${{ secrets.AWS_SECRET_ACCESS_KEY }}";
+        check(src, sec, expr, expr, "AWS_SECRET_ACCESS_KEY", true);
+        check(
+            src,
+            get(&p, "on.push.branches[0]"),
+            "main",
+            "main",
+            "branches",
+            true,
+        );
+        assert_eq!(p.flavour, Some(Format::GithubActions));
+    }
+
+    #[test]
+    fn cloudformation_tags() {
+        let src = format!(
+            "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  User:\n    Type: AWS::IAM::User\n  \
+             Key:\n    Type: AWS::IAM::AccessKey\n    Properties:\n      UserName: !Ref User\n      \
+             Serial: !GetAtt [User, Arn]\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      \
+             Environment:\n        Variables:\n          KEY_ARN: !GetAtt User.Arn\n          \
+             SECRET: !Sub \"aws_secret=${{Pass}}-{SECRET}\"\n          \
+             JOINED: !Join [\"\", [\"a\", !Ref Pass, b]]\n          RAW: !Base64 {KID}\n          \
+             IMPORTED: !ImportValue shared-key\n"
+        );
+        let p = ok(&src);
+        absent(&p, "Resources.Key.Properties.UserName");
+        absent(&p, "Resources.Key.Properties.Serial[0]");
+        absent(&p, "Resources.Key.Properties.Serial[1]");
+        absent(&p, "Resources.Fn.Properties.Environment.Variables.KEY_ARN");
+        absent(&p, "Resources.Fn.Properties.Environment.Variables.IMPORTED");
+        assert!(
+            scalars(&p)
+                .iter()
+                .all(|v| v.text != "User.Arn" && v.text != "Pass")
+        );
+        let sub = get(&p, "Resources.Fn.Properties.Environment.Variables.SECRET");
+        let t = format!("aws_secret=${{Pass}}-{SECRET}");
+        check(&src, sub, &t, &t, "SECRET", true);
+        let vars = "Resources.Fn.Properties.Environment.Variables";
+        check(
+            &src,
+            get(&p, &format!("{vars}.JOINED[1][0]")),
+            "a",
+            "a",
+            "JOINED",
+            true,
+        );
+        check(
+            &src,
+            get(&p, &format!("{vars}.JOINED[1][2]")),
+            "b",
+            "b",
+            "JOINED",
+            true,
+        );
+        absent(&p, &format!("{vars}.JOINED[1][1]"));
+        check(&src, get(&p, &format!("{vars}.RAW")), KID, KID, "RAW", true);
+        assert_eq!(p.flavour, Some(Format::CloudFormation));
+    }
+
+    #[test]
+    fn multi_document() {
+        let src = format!("# first\na: {KID}\n---\nb: {SECRET}\n...\n---\n- c\n--- |-\n  tail\n");
+        let p = ok(&src);
+        let a = get(&p, "a");
+        check(&src, a, KID, KID, "a", true);
+        let b = get(&p, "b");
+        check(&src, b, SECRET, SECRET, "b", true);
+        check(&src, get(&p, "[0]"), "c", "c", "", true);
+        let root = get(&p, "");
+        check(&src, root, "tail", "tail", "", true);
+        assert_ne!(a.group, b.group);
+        assert_eq!(scalars(&p).len(), 4);
+        // Output is in file order.
+        assert!(
+            p.values
+                .windows(2)
+                .all(|w| w[0].span.start <= w[1].span.start)
+        );
+    }
+
+    #[test]
+    fn flow_collections() {
+        let src = "x: {a: b, c: [d, \"e#f\"], g: {h: 'i'}}\n";
+        let p = ok(src);
+        let a = get(&p, "x.a");
+        check(src, a, "b", "b", "a", true);
+        let d = get(&p, "x.c[0]");
+        check(src, d, "d", "d", "c", true);
+        let e = get(&p, "x.c[1]");
+        check(src, e, "e#f", "e#f", "c", true);
+        check(src, get(&p, "x.g.h"), "i", "i", "h", true);
+        assert_eq!(d.group, e.group);
+        assert_ne!(a.group, d.group);
+        assert!(comments(&p).is_empty());
+    }
+
+    #[test]
+    fn literal_block_with_ini_credentials() {
+        let src = format!(
+            "files:\n  credentials: |\n    [default]\n    aws_access_key_id = {KID}\n    \
+             aws_secret_access_key = {SECRET}\n\n  other: x\n"
+        );
+        let p = ok(&src);
+        let v = get(&p, "files.credentials");
+        let text =
+            format!("[default]\naws_access_key_id = {KID}\naws_secret_access_key = {SECRET}\n");
+        let body = format!(
+            "[default]\n    aws_access_key_id = {KID}\n    aws_secret_access_key = {SECRET}"
+        );
+        check(&src, v, &text, &body, "credentials", false);
+        check(&src, get(&p, "files.other"), "x", "x", "other", true);
+    }
+
+    #[test]
+    fn block_scalar_variants() {
+        let src = "a: >\n  one\n  two\n\nb: |+\n  kept\n\n\nc: !Sub | # header comment\n  \
+                   tagged ${X}\nd: |\n  |starts with bar\ne: |-\n  trail  \n";
+        let p = ok(src);
+        check(src, get(&p, "a"), "one two\n", "one\n  two", "a", false);
+        check(src, get(&p, "b"), "kept\n\n\n", "kept", "b", false);
+        check(
+            src,
+            get(&p, "c"),
+            "tagged ${X}\n",
+            "tagged ${X}",
+            "c",
+            false,
+        );
+        check(
+            src,
+            get(&p, "d"),
+            "|starts with bar\n",
+            "|starts with bar",
+            "d",
+            false,
+        );
+        check(src, get(&p, "e"), "trail  ", "trail  ", "e", true);
+        let c = comments(&p);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].text, "# header comment");
+    }
+
+    #[test]
+    fn quoted_scalars_and_escapes() {
+        let src = "a: 'it''s'\nb: \"tab\\there\\n\\u00e9\"\nc: \"plain\"\nd: ''\n";
+        let p = ok(src);
+        check(src, get(&p, "a"), "it's", "it''s", "a", false);
+        check(
+            src,
+            get(&p, "b"),
+            "tab\there\né",
+            "tab\\there\\n\\u00e9",
+            "b",
+            false,
+        );
+        check(src, get(&p, "c"), "plain", "plain", "c", true);
+        check(src, get(&p, "d"), "", "", "d", true);
+    }
+
+    #[test]
+    fn non_ascii_before_values_uses_byte_offsets() {
+        let src = format!(
+            "\u{feff}# ünïcödé — комментарий\nnote: \"日本語テキスト\"\nключ: значение {KID}\nk: {SECRET}\n"
+        );
+        let p = ok(&src);
+        check(
+            &src,
+            get(&p, "note"),
+            "日本語テキスト",
+            "日本語テキスト",
+            "note",
+            true,
+        );
+        let t = format!("значение {KID}");
+        check(&src, get(&p, "ключ"), &t, &t, "ключ", true);
+        check(&src, get(&p, "k"), SECRET, SECRET, "k", true);
+        let c = comments(&p);
+        assert_eq!(c.len(), 1);
+        assert_eq!(&src[c[0].span.clone()], "# ünïcödé — комментарий");
+    }
+
+    #[test]
+    fn byte_cursor_moves_both_ways() {
+        let s = "aé日b";
+        let mut c = ByteCursor::new(s);
+        assert_eq!(c.byte(3), 6);
+        assert_eq!(c.byte(1), 1);
+        assert_eq!(c.byte(2), 3);
+        assert_eq!(c.byte(4), 7);
+        assert_eq!(c.byte(99), 7);
+        assert_eq!(c.byte(0), 0);
+    }
+
+    #[test]
+    fn crlf_line_endings() {
+        let src =
+            format!("a: {KID}\r\nb: \"{SECRET}\"\r\nc: |\r\n  l1\r\n  l2\r\n# note\r\nd: x\r\n");
+        let p = ok(&src);
+        check(&src, get(&p, "a"), KID, KID, "a", true);
+        check(&src, get(&p, "b"), SECRET, SECRET, "b", true);
+        check(&src, get(&p, "c"), "l1\nl2\n", "l1\r\n  l2", "c", false);
+        check(&src, get(&p, "d"), "x", "x", "d", true);
+        let c = comments(&p);
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].text, "# note");
+        assert_eq!(&src[c[0].span.clone()], "# note");
+    }
+
+    #[test]
+    fn comments_outside_scalars_only() {
+        let src = format!(
+            "# top comment {KID}\n  # continues\na: \"value # not a comment\"  # trailing\n\
+             b: x#y\nc: | # hdr\n  # inside block\n'k # key': v # t2\n\n# later block\n"
+        );
+        let p = ok(&src);
+        let c = comments(&p);
+        let texts: Vec<&str> = c.iter().map(|v| v.text.as_str()).collect();
+        let top = format!("# top comment {KID}");
+        assert_eq!(
+            texts,
+            [
+                top.as_str(),
+                "# continues",
+                "# trailing",
+                "# hdr",
+                "# t2",
+                "# later block"
+            ]
+        );
+        for v in &c {
+            assert_eq!(&src[v.span.clone()], v.text);
+            assert!(v.verbatim);
+            assert!(v.context.is_empty());
+            assert_eq!(v.name, "");
+        }
+        assert_eq!(c[0].group, c[1].group);
+        assert_ne!(c[1].group, c[2].group);
+        assert_ne!(c[2].group, c[3].group);
+        assert_ne!(c[3].group, c[4].group);
+        assert_ne!(c[4].group, c[5].group);
+        // Comment groups never collide with mapping groups.
+        assert!(scalars(&p).iter().all(|v| v.group != c[0].group));
+        check(
+            &src,
+            get(&p, "a"),
+            "value # not a comment",
+            "value # not a comment",
+            "a",
+            true,
+        );
+        check(&src, get(&p, "b"), "x#y", "x#y", "b", true);
+        check(
+            &src,
+            get(&p, "c"),
+            "# inside block\n",
+            "# inside block",
+            "c",
+            false,
+        );
+        check(&src, get(&p, "k # key"), "v", "v", "k # key", true);
+    }
+
+    #[test]
+    fn anchors_are_emitted_once_and_aliases_never_expanded() {
+        let src = format!(
+            "base: &creds\n  key: {KID}\n  plain: &p hello\nprod:\n  <<: *creds\n  other: *p\n  \
+             *p : aliased-key\n  k: &k2 !Sub \"{SECRET2}\"\n"
+        );
+        let p = ok(&src);
+        assert_eq!(scalars(&p).iter().filter(|v| v.text == KID).count(), 1);
+        check(&src, get(&p, "base.key"), KID, KID, "key", true);
+        check(&src, get(&p, "base.plain"), "hello", "hello", "plain", true);
+        absent(&p, "prod.<<");
+        absent(&p, "prod.other");
+        check(
+            &src,
+            get(&p, "prod.hello"),
+            "aliased-key",
+            "aliased-key",
+            "hello",
+            true,
+        );
+        check(&src, get(&p, "prod.k"), SECRET2, SECRET2, "k", true);
+    }
+
+    #[test]
+    fn alias_bomb_is_harmless() {
+        let mut src = String::from("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let prev = format!("*l{}", i - 1);
+            let items = vec![prev; 9].join(", ");
+            src.push_str(&format!("l{i}: &l{i} [{items}]\n"));
+        }
+        src.push_str("boom: *l9\n");
+        let started = Instant::now();
+        let p = ok(&src);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(p.values.len(), 9);
+        assert!(p.values.iter().all(|v| v.text == "lol"));
+    }
+
+    #[test]
+    fn deep_flow_nesting_fails_cleanly() {
+        let src = "[".repeat(10_000);
+        let e = parse(&src).unwrap_err();
+        assert!(e.offset.is_some());
+        let src = format!("{}x{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse(&src).is_err());
+    }
+
+    #[test]
+    fn deep_block_nesting_fails_cleanly() {
+        let mut src = String::new();
+        for depth in 0..10_000 {
+            src.push_str(&" ".repeat(depth));
+            src.push_str("k:\n");
+        }
+        let e = parse(&src).unwrap_err();
+        assert!(e.message.contains("nesting"), "{}", e.message);
+        assert!(e.offset.is_some_and(|o| o > 0 && o < src.len()));
+    }
+
+    #[test]
+    fn moderate_nesting_parses() {
+        let mut src = String::new();
+        for depth in 0..200 {
+            src.push_str(&" ".repeat(depth));
+            src.push_str("k:\n");
+        }
+        src.push_str(&" ".repeat(200));
+        src.push_str("leaf: v\n");
+        let p = ok(&src);
+        let v = &scalars(&p)[0];
+        assert_eq!(v.context.len(), 201);
+        assert_eq!(v.text, "v");
+    }
+
+    #[test]
+    fn syntax_error_reports_line_and_byte_offset() {
+        let e = parse("é: b\n  c: d\n").unwrap_err();
+        assert!(
+            e.message.starts_with("YAML syntax error at line 2: "),
+            "{}",
+            e.message
+        );
+        // saphyr reports character 8; 'é' is two bytes.
+        assert_eq!(e.offset, Some(9));
+        assert!(parse("a: 'unterminated\n").is_err());
+        assert!(parse("a: [b, c\n").is_err());
+    }
+
+    #[test]
+    fn helm_template_fails_so_caller_falls_back() {
+        let src = "{{- if .Values.aws.enabled }}\napiVersion: v1\nkind: Secret\n{{- end }}\n";
+        let e = parse(src).unwrap_err();
+        assert!(e.message.starts_with("YAML syntax error at line 1"));
+    }
+
+    #[test]
+    fn empty_and_comment_only_files() {
+        let p = ok("");
+        assert!(p.values.is_empty());
+        assert_eq!(p.flavour, None);
+        let p = ok("---\n");
+        assert!(p.values.is_empty());
+        let p = ok("# just a note\n");
+        assert_eq!(p.values.len(), 1);
+        assert_eq!(p.values[0].kind, ValueKind::Comment);
+        assert_eq!(p.values[0].text, "# just a note");
+    }
+
+    #[test]
+    fn root_scalar_and_implicit_nulls() {
+        let src = format!("just text {KID}\n");
+        let p = ok(&src);
+        let t = format!("just text {KID}");
+        check(&src, get(&p, ""), &t, &t, "", true);
+        let p = ok("a:\nb: ~\n");
+        assert_eq!(scalars(&p).len(), 1);
+        assert_eq!(get(&p, "b").text, "~");
+    }
+
+    #[test]
+    fn odd_tags_never_fail() {
+        let src = "a: !!binary aGVsbG8=\nb: !custom {x: y}\nc: !Sub\n  - \"z\"\nd: !<tag:x> w\n";
+        let p = ok(src);
+        check(src, get(&p, "a"), "aGVsbG8=", "aGVsbG8=", "a", true);
+        check(src, get(&p, "b.x"), "y", "y", "x", true);
+        check(src, get(&p, "c[0]"), "z", "z", "c", true);
+        check(src, get(&p, "d"), "w", "w", "d", true);
+    }
+
+    #[test]
+    fn flavour_detection() {
+        let f = |s: &str| ok(s).flavour;
+        assert_eq!(
+            f("a: 1\n---\napiVersion: v1\nkind: Pod\n"),
+            Some(Format::Kubernetes)
+        );
+        assert_eq!(f("apiVersion: v1\n"), None);
+        assert_eq!(
+            f("AWSTemplateFormatVersion: '2010-09-09'\n"),
+            Some(Format::CloudFormation)
+        );
+        assert_eq!(
+            f("Resources:\n  B:\n    Type: AWS::S3::Bucket\n"),
+            Some(Format::CloudFormation)
+        );
+        assert_eq!(f("Resources:\n  B:\n    Type: Custom\n"), None);
+        assert_eq!(f("on: push\njobs:\n  a: {}\n"), Some(Format::GithubActions));
+        assert_eq!(
+            f("true: push\njobs:\n  a: {}\n"),
+            Some(Format::GithubActions)
+        );
+        assert_eq!(f("jobs:\n  a: {}\n"), None);
+        assert_eq!(
+            f("services:\n  web:\n    image: nginx\n"),
+            Some(Format::Compose)
+        );
+        assert_eq!(
+            f("services:\n  web:\n    environment:\n      - A=b\n"),
+            Some(Format::Compose)
+        );
+        assert_eq!(f("services:\n  web:\n    replicas: 2\n"), None);
+        assert_eq!(
+            f("- hosts: all\n  tasks:\n    - shell: echo\n"),
+            Some(Format::Ansible)
+        );
+        assert_eq!(f("- tasks: []\n"), Some(Format::Ansible));
+        assert_eq!(f("x:\n  - hosts: all\n"), None);
+        assert_eq!(f("a: b\n"), None);
+    }
+
+    #[test]
+    fn large_non_ascii_file_is_linear() {
+        let mut src = String::from("# заголовок\n");
+        for i in 0..20_000 {
+            src.push_str(&format!("ключ{i}: \"значение {i}\"  # примечание\n"));
+        }
+        src.push_str(&format!("last: {KID}\n"));
+        let started = Instant::now();
+        let p = ok(&src);
+        // A quadratic char-to-byte conversion takes minutes here.
+        assert!(started.elapsed() < Duration::from_secs(10));
+        check(&src, get(&p, "last"), KID, KID, "last", true);
+        check(
+            &src,
+            get(&p, "ключ19999"),
+            "значение 19999",
+            "значение 19999",
+            "ключ19999",
+            true,
+        );
+        assert_eq!(comments(&p).len(), 20_001);
+    }
+
+    #[test]
+    fn every_prefix_parses_or_fails_without_panicking() {
+        let doc = format!(
+            "\u{feff}# ü\napiVersion: v1\nkind: Secret\ndata:\n  k: QUtJQVJaUFVaRElLRlFUSjJDUzY=\n\
+             s: !Sub \"a\\\"b # c\"  # d\nl: |+\n  x é\n\n---\n- [a, {{b: 'c''d'}}, &x e, *x]\n\
+             - ? complex\n  : v\n- !Ref r\n- >-\n  f\r\n  g\r\n- {SECRET}\n"
+        );
+        let mut parsed_some = 0;
+        for (i, _) in doc.char_indices().chain([(doc.len(), ' ')]) {
+            let src = &doc[..i];
+            if let Ok(p) = parse(src) {
+                parsed_some += 1;
+                for v in &p.values {
+                    let at = src.get(v.span.clone());
+                    assert!(at.is_some(), "bad span {:?} in {src:?}", v.span);
+                    assert_eq!(v.verbatim, at == Some(v.text.as_str()));
+                }
+            }
+        }
+        assert!(parse(&doc).is_ok());
+        assert!(parsed_some > 10);
+    }
+
+    #[test]
+    fn fixture_kubernetes_bundle() {
+        let src = include_str!("../../fixtures/parse/yaml/k8s-bundle.yaml");
+        let p = ok(src);
+        assert_eq!(p.flavour, Some(Format::Kubernetes));
+        let kid = get(&p, "spec.template.spec.containers[0].env[0].value");
+        assert_eq!(kid.name, "AWS_ACCESS_KEY_ID");
+        assert_eq!(kid.text, KID2);
+        let sec = get(&p, "data.aws_secret_access_key");
+        assert_eq!(sec.text, SECRET2);
+        assert_eq!(sec.encoding, Encoding::Base64);
+        let ini = get(&p, "data.credentials");
+        assert!(ini.text.contains(&format!("aws_access_key_id = {KID2}")));
+        assert!(comments(&p).iter().any(|c| c.text.contains("rotate")));
+    }
 }

@@ -7,6 +7,7 @@
 //! events, so the whole conversion is linear in the file size.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
 
 use base64::Engine as _;
@@ -119,6 +120,10 @@ struct Frame {
     kind: FrameKind,
     /// Whether entering this collection pushed a segment onto `path`.
     pushed_segment: bool,
+    /// The nearest mapping key above this collection: the name its sequence
+    /// items get. Tracked structurally because a key may itself look like
+    /// an index segment (`"[0]": x`).
+    key_name: String,
 }
 
 struct Pending {
@@ -175,7 +180,7 @@ struct Walker<'a> {
     next_group: u32,
     /// Text of anchored scalars, so an alias used as a key still names its
     /// entry (`*k: v`).
-    anchor_text: Vec<(usize, String)>,
+    anchor_text: HashMap<usize, String>,
     doc: Vec<Pending>,
     facts: DocFacts,
     flavours: Flavours,
@@ -193,7 +198,7 @@ impl<'a> Walker<'a> {
             path: Vec::new(),
             skip: None,
             next_group: 0,
-            anchor_text: Vec::new(),
+            anchor_text: HashMap::new(),
             doc: Vec::new(),
             facts: DocFacts::default(),
             flavours: Flavours::default(),
@@ -242,10 +247,8 @@ impl<'a> Walker<'a> {
                 if self.skip.is_none() {
                     let key = self
                         .anchor_text
-                        .iter()
-                        .rev()
-                        .find(|(a, _)| *a == id)
-                        .map_or_else(|| "*".to_string(), |(_, t)| t.clone());
+                        .get(&id)
+                        .map_or_else(|| "*".to_string(), Clone::clone);
                     let slot = self.slot();
                     self.complete(slot, Some(key));
                 }
@@ -290,6 +293,19 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// The last mapping key on the way to a node in `slot`.
+    fn item_name(&self, slot: &Slot) -> String {
+        match slot {
+            Slot::MapValue(k) => k.clone(),
+            Slot::Item(_) => self
+                .frames
+                .last()
+                .map(|f| f.key_name.clone())
+                .unwrap_or_default(),
+            Slot::Root | Slot::Key => String::new(),
+        }
+    }
+
     fn segment(slot: &Slot) -> Option<String> {
         match slot {
             Slot::MapValue(k) => Some(k.clone()),
@@ -319,6 +335,7 @@ impl<'a> Walker<'a> {
             });
             return Ok(());
         }
+        let key_name = self.item_name(&slot);
         let pushed_segment = match Self::segment(&slot) {
             Some(seg) => {
                 self.path.push(seg);
@@ -340,6 +357,7 @@ impl<'a> Walker<'a> {
             group,
             kind,
             pushed_segment,
+            key_name,
         });
         Ok(())
     }
@@ -403,7 +421,7 @@ impl<'a> Walker<'a> {
             return;
         }
         if anchor != 0 {
-            self.anchor_text.push((anchor, text.to_string()));
+            self.anchor_text.insert(anchor, text.to_string());
         }
         let slot = self.slot();
         match slot {
@@ -428,12 +446,7 @@ impl<'a> Walker<'a> {
         if let Some(seg) = Self::segment(&slot) {
             context.push(seg);
         }
-        let name = context
-            .iter()
-            .rev()
-            .find(|s| !s.starts_with('['))
-            .cloned()
-            .unwrap_or_default();
+        let name = self.item_name(&slot);
         let secret_data = context.len() == 2
             && self.frames.len() == 2
             && matches!(context[0].as_str(), "data" | "binaryData")
@@ -1137,6 +1150,8 @@ mod tests {
         let e = get(&p, "x.c[1]");
         check(src, e, "e#f", "e#f", "c", true);
         check(src, get(&p, "x.g.h"), "i", "i", "h", true);
+        let p = ok("\"[0]\": [v]\n");
+        check("\"[0]\": [v]\n", get(&p, "[0][0]"), "v", "v", "[0]", true);
         assert_eq!(d.group, e.group);
         assert_ne!(a.group, d.group);
         assert!(comments(&p).is_empty());

@@ -26,7 +26,7 @@ const SEGMENT_CAP: usize = 256;
 /// Bounds the copied context per value for the same reason: deep nesting
 /// times many values. The innermost segments are kept because they are the
 /// ones that say what a value is; an elided prefix becomes one `…` segment.
-const CONTEXT_BUDGET: usize = 2048;
+const CONTEXT_BUDGET: usize = 1024;
 /// Accounts for the allocation behind each segment, so that many empty keys
 /// also exhaust the budget.
 const SEGMENT_OVERHEAD: usize = 16;

@@ -70,7 +70,11 @@ pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
 /// the start of the next line.
 fn line_at(b: &[u8], pos: usize) -> (Range<usize>, usize) {
     let nl = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |n| pos + n);
-    let end = if nl > pos && b[nl - 1] == b'\r' { nl - 1 } else { nl };
+    let end = if nl > pos && b[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
     (pos..end, nl + 1)
 }
 
@@ -140,27 +144,27 @@ fn assignment(
     };
 
     let quote = b.get(i).copied().filter(|_| i < line_end);
-    if let Some(q @ (b'"' | b'\'' | b'`')) = quote {
-        if let Some(close) = quotes.closing(b, i + 1, q) {
-            let span = i + 1..close;
-            let text = if q == b'"' {
-                unescape(&src[span.clone()])
-            } else {
-                src[span.clone()].to_string()
-            };
-            if !text.is_empty() {
-                out.push(value(text, span));
-            }
-            // The value may have run over several lines; the rest of the line
-            // holding the closing quote can still carry a comment.
-            let (rest, next) = line_at(b, close + 1);
-            let rest = close + 1..rest.end;
-            if let Some(h) = inline_comment(b, rest.start, rest.end, true) {
-                out.push(comment(src, h + 1..rest.end));
-            }
-            return Some(next);
+    // An unmatched quote is taken literally, as part of an unquoted value.
+    if let Some(q @ (b'"' | b'\'' | b'`')) = quote
+        && let Some(close) = quotes.closing(b, i + 1, q)
+    {
+        let span = i + 1..close;
+        let text = if q == b'"' {
+            unescape(&src[span.clone()])
+        } else {
+            src[span.clone()].to_string()
+        };
+        if !text.is_empty() {
+            out.push(value(text, span));
         }
-        // An unmatched quote is taken literally, as part of an unquoted value.
+        // The value may have run over several lines; the rest of the line
+        // holding the closing quote can still carry a comment.
+        let (rest, next) = line_at(b, close + 1);
+        let rest = close + 1..rest.end;
+        if let Some(h) = inline_comment(b, rest.start, rest.end, true) {
+            out.push(comment(src, h + 1..rest.end));
+        }
+        return Some(next);
     }
 
     let hash = inline_comment(b, after_eq, line_end, false);
@@ -179,16 +183,14 @@ fn assignment(
 /// a blank (`KEY=a#b` keeps the `#`, secrets and URLs contain them). After a
 /// closing quote (`after_quote`) a `#` right away also counts.
 fn inline_comment(b: &[u8], start: usize, end: usize, after_quote: bool) -> Option<usize> {
-    let found = memchr::memchr(b'#', b.get(start..end)?);
-    let mut from = start;
-    let mut next = found.map(|n| start + n);
-    while let Some(h) = next {
+    let mut i = start;
+    while let Some(n) = memchr::memchr(b'#', b.get(i..end)?) {
+        let h = i + n;
         let prev_blank = h > 0 && matches!(b[h - 1], b' ' | b'\t');
         if prev_blank || (after_quote && h == start) {
             return Some(h);
         }
-        from = h + 1;
-        next = memchr::memchr(b'#', &b[from..end]).map(|n| from + n);
+        i = h + 1;
     }
     None
 }
@@ -318,7 +320,11 @@ mod tests {
         let v = named(&p, "AWS_SECRET_ACCESS_KEY");
         assert_eq!(v.text, SECRET);
         assert_eq!(&src[v.span.clone()], SECRET);
-        let c = p.values.iter().find(|v| v.kind == ValueKind::Comment).expect("comment");
+        let c = p
+            .values
+            .iter()
+            .find(|v| v.kind == ValueKind::Comment)
+            .expect("comment");
         assert_eq!(c.text, " rotated");
         assert_eq!((c.name.as_str(), c.group), ("", 0));
 
@@ -333,7 +339,11 @@ mod tests {
 
         assert_eq!(named(&p, "HASHED").text, "abc#def");
         assert_eq!(named(&p, "INDENTED").text, "yes");
-        assert!(p.values.iter().all(|v| v.name != "EMPTY" && v.name != "EMPTY_QUOTED"));
+        assert!(
+            p.values
+                .iter()
+                .all(|v| v.name != "EMPTY" && v.name != "EMPTY_QUOTED")
+        );
     }
 
     #[test]
@@ -383,7 +393,11 @@ mod tests {
         let c = &p.values[0];
         assert_eq!(c.kind, ValueKind::Comment);
         assert_eq!(c.text, format!(" creds: {KID}"));
-        let t = p.values.iter().find(|v| v.kind == ValueKind::Text).expect("text");
+        let t = p
+            .values
+            .iter()
+            .find(|v| v.kind == ValueKind::Text)
+            .expect("text");
         assert_eq!(t.text, "KEY: value");
         assert_eq!(t.name, "");
         // One failure in four non-blank lines: no warning.
@@ -398,7 +412,13 @@ mod tests {
         let p = ok(src);
         assert_eq!(p.warnings.len(), 1);
         assert_eq!(p.warnings[0].offset, Some(0));
-        assert_eq!(p.values.iter().filter(|v| v.kind == ValueKind::Text).count(), 3);
+        assert_eq!(
+            p.values
+                .iter()
+                .filter(|v| v.kind == ValueKind::Text)
+                .count(),
+            3
+        );
         assert_eq!(named(&p, "A").text, "1");
     }
 
@@ -407,13 +427,19 @@ mod tests {
         let p = ok("export=1\nexport\texport_me=2\nexport NOVALUE\n");
         assert_eq!(named(&p, "export").text, "1");
         assert_eq!(named(&p, "export_me").text, "2");
-        let t = p.values.iter().find(|v| v.kind == ValueKind::Text).expect("text");
+        let t = p
+            .values
+            .iter()
+            .find(|v| v.kind == ValueKind::Text)
+            .expect("text");
         assert_eq!(t.text, "export NOVALUE");
     }
 
     #[test]
     fn crlf_bom_and_non_ascii() {
-        let src = format!("\u{feff}# ünïcödé\r\nNAME=\"déjà vu\"\r\nAWS_SECRET_ACCESS_KEY={SECRET}\r\nQ='{KID}' # c\r\n");
+        let src = format!(
+            "\u{feff}# ünïcödé\r\nNAME=\"déjà vu\"\r\nAWS_SECRET_ACCESS_KEY={SECRET}\r\nQ='{KID}' # c\r\n"
+        );
         let p = ok(&src);
         check_spans(&src, &p);
         let v = named(&p, "AWS_SECRET_ACCESS_KEY");
@@ -434,7 +460,9 @@ mod tests {
     fn empty_and_garbage() {
         assert_eq!(ok(""), Parsed::default());
         assert!(ok("\n\n  \n").values.is_empty());
-        for s in ["=", "\"", "A=\"\\", "A=\"\\\"", "export ", "A=`", "\r", "é=é", "A='", "\u{feff}", "#"] {
+        for s in [
+            "=", "\"", "A=\"\\", "A=\"\\\"", "export ", "A=`", "\r", "é=é", "A='", "\u{feff}", "#",
+        ] {
             let p = ok(s);
             check_spans(s, &p);
         }

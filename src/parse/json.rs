@@ -354,10 +354,7 @@ impl<'a> Parser<'a> {
         if self.cloudformation || self.stack.len() != 3 || !text.starts_with("AWS::") {
             return;
         }
-        let all_objects = self
-            .stack
-            .iter()
-            .all(|f| matches!(f, Frame::Object { .. }));
+        let all_objects = self.stack.iter().all(|f| matches!(f, Frame::Object { .. }));
         if all_objects && self.path[0] == "Resources" && self.path[2] == "Type" {
             self.cloudformation = true;
         }
@@ -366,7 +363,8 @@ impl<'a> Parser<'a> {
     fn literal(&mut self, word: &str) -> Result<Expect, ParseFailure> {
         let end = self.pos + word.len();
         let matches = self.b.get(self.pos..end) == Some(word.as_bytes());
-        let boundary = !matches!(self.b.get(end), Some(c) if c.is_ascii_alphanumeric() || *c == b'_');
+        let boundary =
+            !matches!(self.b.get(end), Some(c) if c.is_ascii_alphanumeric() || *c == b'_');
         if matches && boundary {
             self.pos = end;
             Ok(Expect::AfterValue)
@@ -460,30 +458,32 @@ impl<'a> Parser<'a> {
             text.push(ch);
             return at + 2;
         }
-        if self.b.get(at + 1) == Some(&b'u') {
-            if let Some(hi) = self.hex4(at + 2) {
-                if !(0xD800..0xE000).contains(&hi) {
-                    if let Some(ch) = char::from_u32(hi) {
-                        text.push(ch);
-                        return at + 6;
-                    }
-                } else if hi < 0xDC00
-                    && self.b.get(at + 6) == Some(&b'\\')
-                    && self.b.get(at + 7) == Some(&b'u')
-                {
-                    if let Some(lo) = self.hex4(at + 8).filter(|lo| (0xDC00..0xE000).contains(lo)) {
-                        let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                        if let Some(ch) = char::from_u32(cp) {
-                            text.push(ch);
-                            return at + 12;
-                        }
-                    }
-                }
-            }
+        if let Some((ch, len)) = self.unicode_escape(at) {
+            text.push(ch);
+            return at + len;
         }
         // Keep the backslash; whatever follows is copied as ordinary text.
         text.push('\\');
         at + 1
+    }
+
+    /// Decodes `\uXXXX` (or a `\uD8xx\uDCxx` surrogate pair) at `at`; lone
+    /// surrogates are not chars and stay as written.
+    fn unicode_escape(&self, at: usize) -> Option<(char, usize)> {
+        if self.b.get(at + 1) != Some(&b'u') {
+            return None;
+        }
+        let hi = self.hex4(at + 2)?;
+        if !(0xD800..0xE000).contains(&hi) {
+            return char::from_u32(hi).map(|c| (c, 6));
+        }
+        if hi >= 0xDC00 || self.b.get(at + 6..at + 8) != Some(b"\\u".as_slice()) {
+            return None;
+        }
+        let lo = self
+            .hex4(at + 8)
+            .filter(|lo| (0xDC00..0xE000).contains(lo))?;
+        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).map(|c| (c, 12))
     }
 
     fn hex4(&self, at: usize) -> Option<u32> {
@@ -504,8 +504,13 @@ impl<'a> Parser<'a> {
                 Some(b'/') => match self.b.get(self.pos + 1) {
                     Some(b'/') => {
                         let start = self.pos + 2;
-                        let end = memchr::memchr(b'\n', &self.b[start..]).map_or(self.b.len(), |n| start + n);
-                        let content_end = if end > start && self.b[end - 1] == b'\r' { end - 1 } else { end };
+                        let end = memchr::memchr(b'\n', &self.b[start..])
+                            .map_or(self.b.len(), |n| start + n);
+                        let content_end = if end > start && self.b[end - 1] == b'\r' {
+                            end - 1
+                        } else {
+                            end
+                        };
                         self.emit_comment(start..content_end);
                         self.pos = end;
                     }
@@ -752,7 +757,11 @@ mod tests {
         let v = find(&p, KID);
         assert_eq!(&src[v.span.clone()], KID);
         assert_eq!(find(&p, "ünïcödé").name, "név");
-        let c = p.values.iter().find(|v| v.kind == ValueKind::Comment).expect("comment");
+        let c = p
+            .values
+            .iter()
+            .find(|v| v.kind == ValueKind::Comment)
+            .expect("comment");
         assert_eq!(c.text, " c");
     }
 
@@ -772,7 +781,8 @@ mod tests {
         ] {
             let e = parse(src).expect_err(src);
             assert!(
-                e.message.starts_with(&format!("JSON syntax error at line {line}:")),
+                e.message
+                    .starts_with(&format!("JSON syntax error at line {line}:")),
                 "{src:?}: {}",
                 e.message
             );
@@ -813,9 +823,27 @@ mod tests {
     #[test]
     fn garbage_never_panics() {
         let samples = [
-            "\u{feff}", "\"\\", "\"\\u", "\"\\ud800\\u", "{\"a\":\"\\uZZZZ\"}", "/", "/*", "//",
-            "{,}", "[,]", "{\"a\"}", "-", "1e", "\u{0}\u{1}", "ü\"ü", "{\"é\":\"\\é\"}", "[]]",
-            "}", "{\"a\":[}", "tru", "nul",
+            "\u{feff}",
+            "\"\\",
+            "\"\\u",
+            "\"\\ud800\\u",
+            "{\"a\":\"\\uZZZZ\"}",
+            "/",
+            "/*",
+            "//",
+            "{,}",
+            "[,]",
+            "{\"a\"}",
+            "-",
+            "1e",
+            "\u{0}\u{1}",
+            "ü\"ü",
+            "{\"é\":\"\\é\"}",
+            "[]]",
+            "}",
+            "{\"a\":[}",
+            "tru",
+            "nul",
         ];
         for s in samples {
             let _ = parse(s);
@@ -839,7 +867,11 @@ mod tests {
         assert!(p.values[0].name.len() <= SEGMENT_CAP + "…".len());
         // Deep nesting times many values: the copied context is bounded.
         let keys: String = (0..200).map(|i| format!("{{\"key{i}\":")).collect();
-        let src = format!("{keys}[{}\"end\"]{}", "\"v\",".repeat(250_000), "}".repeat(200));
+        let src = format!(
+            "{keys}[{}\"end\"]{}",
+            "\"v\",".repeat(250_000),
+            "}".repeat(200)
+        );
         let p = ok(&src);
         assert_eq!(p.values.len(), 250_001);
         let ctx = &p.values[0].context;

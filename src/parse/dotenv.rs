@@ -347,6 +347,30 @@ mod tests {
     }
 
     #[test]
+    fn fixture_app_env_crlf() {
+        let src = include_str!("../../fixtures/parse/dotenv/app.env");
+        let p = ok(src);
+        check_spans(src, &p);
+        assert!(p.warnings.is_empty());
+        let kid = named(&p, "AWS_ACCESS_KEY_ID");
+        assert_eq!(&src[kid.span.clone()], "AKIARZPUZDIKHFT7V4SE");
+        let secret = named(&p, "AWS_SECRET_ACCESS_KEY");
+        assert_eq!(secret.text, "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");
+        assert_eq!(named(&p, "AWS_REGION").text, "eu-central-1");
+        assert_eq!(
+            named(&p, "DATABASE_URL").text,
+            "postgres://app@db:5432/app#main"
+        );
+        assert!(p.values.iter().all(|v| !v.text.contains('\r')));
+        let comments = p
+            .values
+            .iter()
+            .filter(|v| v.kind == ValueKind::Comment)
+            .count();
+        assert_eq!(comments, 2);
+    }
+
+    #[test]
     fn single_quotes_are_literal() {
         let src = "A='x\\ny # z'\n";
         let p = ok(src);

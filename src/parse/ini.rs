@@ -353,6 +353,27 @@ mod tests {
     }
 
     #[test]
+    fn fixture_shared_credentials() {
+        let src = include_str!("../../fixtures/parse/ini/credentials");
+        let p = ok(src);
+        check_spans(src, &p);
+        assert!(p.warnings.is_empty());
+        let a = find(&p, "AKIARZPUZDIKKJZDEGXD");
+        let b = find(&p, "Bel31iEl2hpChYgCfrL1spNxnyVmihA+2O76UMFx");
+        assert_eq!(
+            (ctx(a).as_str(), a.group),
+            ("default.aws_access_key_id", b.group)
+        );
+        let c = find(&p, "ASIARZPUZDIKHXYIMCFI");
+        let d = find(&p, "FAZd6/6X+yZl/DcI08WoHmiXWnhREl+Asie/ys64");
+        assert_eq!(ctx(d), "profile ci.aws_secret_access_key");
+        assert_eq!(c.group, d.group);
+        assert_ne!(a.group, c.group);
+        assert_eq!(ctx(find(&p, "20")), "profile ci.s3.max_concurrent_requests");
+        assert_eq!(find(&p, " session").kind, ValueKind::Comment);
+    }
+
+    #[test]
     fn keys_before_sections_and_section_whitespace() {
         let src = format!("token = {KID}\n[  sso-session corp  ]\nsso_region = us-east-1\n");
         let p = ok(&src);

@@ -659,6 +659,31 @@ mod tests {
     }
 
     #[test]
+    fn fixture_ecs_task_definition() {
+        let src = include_str!("../../fixtures/parse/json/ecs-task.json");
+        let p = ok(src);
+        check_spans(src, &p);
+        assert_eq!(p.flavour, Some(Format::CloudFormation));
+        let kid = find(&p, "AKIARZPUZDIKKJZDEGXD");
+        assert_eq!(kid.name, "AWS_ACCESS_KEY_ID");
+        let secret = find(&p, "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");
+        assert_eq!(secret.name, "AWS_SECRET_ACCESS_KEY");
+        assert_eq!(
+            join_context(&secret.context),
+            "Resources.Task.Properties.ContainerDefinitions[0].Environment[1].Value"
+        );
+        // The container object has a Name but no Value: other members keep their keys.
+        assert_eq!(find(&p, "example/worker:1.2").name, "Image");
+        assert_eq!(find(&p, "info").name, "LOG_LEVEL");
+        let c = p
+            .values
+            .iter()
+            .find(|v| v.kind == ValueKind::Comment)
+            .expect("comment");
+        assert!(c.text.contains("Synthetic"));
+    }
+
+    #[test]
     fn flavour_from_resource_types_only() {
         let p = ok(r#"{"Resources": {"B": {"Type": "AWS::S3::Bucket"}}}"#);
         assert_eq!(p.flavour, Some(Format::CloudFormation));

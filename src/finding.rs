@@ -50,7 +50,9 @@ impl SourceFile {
                 continue;
             }
             out.push_str(self.text.get(last..s.start).unwrap_or(""));
-            out.push_str(&crate::detect::mask_in_place(self.text.get(s.clone()).unwrap_or("")));
+            out.push_str(&crate::detect::mask_in_place(
+                self.text.get(s.clone()).unwrap_or(""),
+            ));
             last = s.end;
         }
         out.push_str(self.text.get(last..).unwrap_or(""));
@@ -88,10 +90,12 @@ pub fn fingerprint(rule: &str, path: &str, key_id: &str, secret: &str, context: 
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -100,11 +104,44 @@ mod tests {
 
     #[test]
     fn fingerprints_change_with_identity_only() {
-        let a = fingerprint("KW002", "a.tf", "AKIA1", "secretA", "provider.aws.secret_key");
+        let a = fingerprint(
+            "KW002",
+            "a.tf",
+            "AKIA1",
+            "secretA",
+            "provider.aws.secret_key",
+        );
         assert_eq!(a.len(), 32);
-        assert_eq!(a, fingerprint("KW002", "a.tf", "AKIA1", "secretA", "provider.aws.secret_key"));
-        assert_ne!(a, fingerprint("KW002", "a.tf", "AKIA1", "secretB", "provider.aws.secret_key"));
-        assert_ne!(a, fingerprint("KW002", "b.tf", "AKIA1", "secretA", "provider.aws.secret_key"));
+        assert_eq!(
+            a,
+            fingerprint(
+                "KW002",
+                "a.tf",
+                "AKIA1",
+                "secretA",
+                "provider.aws.secret_key"
+            )
+        );
+        assert_ne!(
+            a,
+            fingerprint(
+                "KW002",
+                "a.tf",
+                "AKIA1",
+                "secretB",
+                "provider.aws.secret_key"
+            )
+        );
+        assert_ne!(
+            a,
+            fingerprint(
+                "KW002",
+                "b.tf",
+                "AKIA1",
+                "secretA",
+                "provider.aws.secret_key"
+            )
+        );
         assert!(!a.contains("secretA"));
     }
 
@@ -116,7 +153,7 @@ mod tests {
             path: "x".into(),
             format: "text",
             text: Arc::from(text.as_str()),
-            secret_spans: vec![5..45],
+            secret_spans: std::iter::once(5..45).collect(),
         };
         let m = f.masked_text();
         assert_eq!(m.len(), text.len());

@@ -5,14 +5,14 @@
 //! rules → suppress → report. The library never prints.
 
 pub mod detect;
-pub mod parse;
-pub mod rules;
 pub mod finding;
+pub mod parse;
 pub mod prefilter;
+pub mod rules;
 pub mod scan;
 pub mod walk;
 
 pub use finding::{Finding, ScanError, SourceFile};
 pub use scan::{Policy, Progress, ScanOptions, ScanOutput, Summary, scan};
-pub mod report;
 pub mod cli;
+pub mod report;

@@ -30,7 +30,11 @@ const KEYWORDS: &[&str] = &[
 ];
 
 static MATCHER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
-    let patterns: Vec<&str> = KEYWORDS.iter().chain(BASE64_MARKERS.iter()).copied().collect();
+    let patterns: Vec<&str> = KEYWORDS
+        .iter()
+        .chain(BASE64_MARKERS.iter())
+        .copied()
+        .collect();
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .build(patterns)
@@ -55,8 +59,12 @@ mod tests {
         assert!(may_contain_credentials(b"AWS_SECRET_ACCESS_KEY=x"));
         assert!(may_contain_credentials(b"SecretAccessKey: x"));
         assert!(may_contain_credentials(b"aws_session_token = x"));
-        assert!(may_contain_credentials(b"data: QUtJQVJaUFVaRElLRUVRSDc0Nlk="));
-        assert!(!may_contain_credentials(b"resource \"aws_s3_bucket\" \"b\" { bucket = \"x\" }"));
+        assert!(may_contain_credentials(
+            b"data: QUtJQVJaUFVaRElLRUVRSDc0Nlk="
+        ));
+        assert!(!may_contain_credentials(
+            b"resource \"aws_s3_bucket\" \"b\" { bucket = \"x\" }"
+        ));
         assert!(!may_contain_credentials(b""));
     }
 }

@@ -96,7 +96,10 @@ pub struct ScanOutput {
 
 impl ScanOutput {
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 }
 
@@ -121,7 +124,11 @@ struct ThreadState {
     summary: Summary,
 }
 
-pub fn scan(opts: &ScanOptions, rules: &RuleSet, progress: &Progress) -> Result<ScanOutput, ScanFailure> {
+pub fn scan(
+    opts: &ScanOptions,
+    rules: &RuleSet,
+    progress: &Progress,
+) -> Result<ScanOutput, ScanFailure> {
     for p in &opts.paths {
         if std::fs::symlink_metadata(p).is_err() {
             return Err(ScanFailure::PathNotFound(p.clone()));
@@ -132,9 +139,12 @@ pub fn scan(opts: &ScanOptions, rules: &RuleSet, progress: &Progress) -> Result<
         threads: opts.threads,
         follow_links: false,
     };
-    let states = walk::walk(&opts.paths, &walk_opts, ThreadState::default, |st, entry| {
-        visit(st, entry, opts, progress)
-    });
+    let states = walk::walk(
+        &opts.paths,
+        &walk_opts,
+        ThreadState::default,
+        |st, entry| visit(st, entry, opts, progress),
+    );
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let mut summary = Summary::default();
@@ -191,7 +201,9 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
                 }
             };
             progress.files.fetch_add(1, Ordering::Relaxed);
-            progress.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            progress
+                .bytes
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
             if bytes.len() as u64 > opts.max_file_size {
                 st.summary.skipped_large += 1;
                 return;
@@ -383,7 +395,10 @@ fn judge(
             if c.kind == CandidateKind::AccessKeyId && !c.malformed {
                 *refs.entry(c.value.as_str()).or_default() += 1;
                 if let Some(s) = c.pair.and_then(|i| f.candidates.get(i)) {
-                    secrets.entry(c.value.as_str()).or_default().insert(s.value.as_str());
+                    secrets
+                        .entry(c.value.as_str())
+                        .or_default()
+                        .insert(s.value.as_str());
                 }
             }
         }
@@ -417,7 +432,9 @@ fn judge(
                 }
             }
             let key_id = key.map(|k| k.value.clone());
-            let account = key.filter(|k| !k.malformed).and_then(|k| key_id::account(&k.value));
+            let account = key
+                .filter(|k| !k.malformed)
+                .and_then(|k| key_id::account(&k.value));
             let fp_secret = secret.map_or("", |s| s.value.as_str());
             for i in hits {
                 let rule = &rules.rules[i];
@@ -487,7 +504,10 @@ fn facts_for(
         }
         facts.bool("key.placeholder", k.placeholder);
         facts.bool("key.malformed", k.malformed);
-        facts.int("repo.refs", refs.get(k.value.as_str()).copied().unwrap_or(0));
+        facts.int(
+            "repo.refs",
+            refs.get(k.value.as_str()).copied().unwrap_or(0),
+        );
         facts.int(
             "repo.secrets_for_key",
             secrets.get(k.value.as_str()).map_or(0, |s| s.len() as i64),

@@ -15,7 +15,10 @@ pub enum Entry {
     /// A symlink not followed, or a FIFO/socket/device: counted, not read.
     Skipped { path: PathBuf, why: &'static str },
     /// A directory or entry the walker could not read.
-    Error { path: Option<PathBuf>, message: String },
+    Error {
+        path: Option<PathBuf>,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone)]

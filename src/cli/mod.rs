@@ -139,7 +139,11 @@ pub fn run(
     match cli.command {
         Command::Scan(args) => run_scan(args, &rules, term, progress, stdout),
         Command::Rules { facts } => {
-            let text = if facts { list_facts() } else { list_rules(&rules) };
+            let text = if facts {
+                list_facts()
+            } else {
+                list_rules(&rules)
+            };
             write_out(stdout, &text)?;
             Ok(EXIT_OK)
         }
@@ -172,7 +176,8 @@ fn run_scan(
     progress: &Progress,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
-    let cwd = std::env::current_dir().map_err(|e| miette::miette!("cannot read the current directory: {e}"))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| miette::miette!("cannot read the current directory: {e}"))?;
     let opts = ScanOptions {
         paths: args.paths.clone(),
         no_ignore: args.no_ignore,
@@ -195,7 +200,11 @@ fn run_scan(
                 ColorChoice::Never => false,
                 ColorChoice::Auto => term.stdout_is_tty && !term.no_color && !to_file,
             };
-            let width = if to_file { 100 } else { term.width.unwrap_or(100) };
+            let width = if to_file {
+                100
+            } else {
+                term.width.unwrap_or(100)
+            };
             report::human::render(&out, Style { color, width })
         }
     };
@@ -222,7 +231,8 @@ fn write_out(w: &mut dyn Write, text: &str) -> Result<(), miette::Report> {
 }
 
 fn list_rules(rules: &RuleSet) -> String {
-    let mut text = String::from("ID     NAME                          SEVERITY  ENABLED  SUMMARY\n");
+    let mut text =
+        String::from("ID     NAME                          SEVERITY  ENABLED  SUMMARY\n");
     for r in &rules.rules {
         text.push_str(&format!(
             "{:<6} {:<29} {:<9} {:<8} {}\n",
@@ -239,7 +249,10 @@ fn list_rules(rules: &RuleSet) -> String {
 fn list_facts() -> String {
     let mut text = String::new();
     for (name, ty) in crate::rules::facts::FACTS {
-        text.push_str(&format!("{name:<28} {}\n", format!("{ty:?}").to_lowercase()));
+        text.push_str(&format!(
+            "{name:<28} {}\n",
+            format!("{ty:?}").to_lowercase()
+        ));
     }
     text
 }

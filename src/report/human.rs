@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity as
-    MietteSeverity, SourceCode,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource,
+    Severity as MietteSeverity, SourceCode,
 };
 
 use crate::ScanOutput;
@@ -32,7 +32,12 @@ impl fmt::Debug for Shown<'_> {
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] {}", self.finding.severity.as_str(), self.finding.message)
+        write!(
+            f,
+            "[{}] {}",
+            self.finding.severity.as_str(),
+            self.finding.message
+        )
     }
 }
 
@@ -40,7 +45,10 @@ impl std::error::Error for Shown<'_> {}
 
 impl Diagnostic for Shown<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(format!("{} {}", self.finding.rule, self.finding.name)))
+        Some(Box::new(format!(
+            "{} {}",
+            self.finding.rule, self.finding.name
+        )))
     }
 
     fn severity(&self) -> Option<MietteSeverity> {
@@ -138,7 +146,10 @@ pub fn summary_line(out: &ScanOutput) -> String {
         notes.push(format!("{} too large skipped", s.skipped_large));
     }
     if s.skipped_other > 0 {
-        notes.push(format!("{} symlinks/special files skipped", s.skipped_other));
+        notes.push(format!(
+            "{} symlinks/special files skipped",
+            s.skipped_other
+        ));
     }
     if s.placeholders > 0 {
         notes.push(format!(

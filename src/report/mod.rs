@@ -88,9 +88,9 @@ mod tests {
         let t = "a\n# clé: AKIA\r\n";
         let l = Lines::new(t);
         let off = t.find("AKIA").expect("present");
-        assert_eq!(l.position(off), (2, 9));
+        assert_eq!(l.position(off), (2, 8));
         let r = l.region(&(off..off + 4));
-        assert_eq!((r.end_line, r.end_column), (2, 13));
+        assert_eq!((r.end_line, r.end_column), (2, 12));
     }
 
     #[test]

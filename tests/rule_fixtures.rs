@@ -1,0 +1,67 @@
+//! Each rule's fixtures: `fail/` triggers it (snapshot of the human output),
+//! `pass/` does not.
+
+mod common;
+
+use common::*;
+
+fn rule_dirs() -> Vec<(String, std::path::PathBuf)> {
+    let mut dirs: Vec<_> = std::fs::read_dir(root().join("fixtures/rules"))
+        .expect("fixtures/rules")
+        .map(|e| e.expect("entry"))
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn rules_fired(dir: &std::path::Path) -> Vec<String> {
+    let out = keyward(
+        dir,
+        &[
+            "scan",
+            ".",
+            "--format",
+            "json",
+            "--allowed-account",
+            "123456789012",
+        ],
+    );
+    json(&out)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule").to_string())
+        .collect()
+}
+
+#[test]
+fn fail_fixtures_fire_and_pass_fixtures_do_not() {
+    let dirs = rule_dirs();
+    assert!(dirs.len() >= 5);
+    for (name, dir) in dirs {
+        let id = &name[..5];
+        let fail = rules_fired(&dir.join("fail"));
+        assert!(fail.iter().any(|r| r == id), "{name}/fail: {fail:?}");
+        let pass = rules_fired(&dir.join("pass"));
+        assert!(!pass.iter().any(|r| r == id), "{name}/pass: {pass:?}");
+    }
+}
+
+#[test]
+fn human_output_snapshots() {
+    for (name, dir) in rule_dirs() {
+        let out = keyward(
+            &dir.join("fail"),
+            &[
+                "scan",
+                ".",
+                "--allowed-account",
+                "123456789012",
+                "--fail-on",
+                "never",
+            ],
+        );
+        insta::assert_snapshot!(name, stdout(&out));
+    }
+}

@@ -148,6 +148,19 @@ impl Placement<'_> {
     }
 }
 
+/// One named piece of text to scan, and where it sits.
+struct Piece<'t> {
+    /// Range of `text` within the value's text.
+    rel: Range<usize>,
+    text: &'t str,
+    name: &'t str,
+    context: &'t str,
+    group: u64,
+    encoding: Encoding,
+    /// How many base64 layers were decoded to reach this text.
+    depth: usize,
+}
+
 /// Finds every candidate in one file's values and pairs them.
 pub fn detect(src: &str, values: &[Value]) -> Vec<Candidate> {
     let mut scanner = Scanner {
@@ -176,13 +189,15 @@ impl Scanner<'_> {
             let ctx = join_context(&value.context);
             self.piece(
                 &mut place,
-                0..text.len(),
-                text,
-                &value.name,
-                &ctx,
-                group,
-                value.encoding,
-                0,
+                &Piece {
+                    rel: 0..text.len(),
+                    text,
+                    name: &value.name,
+                    context: &ctx,
+                    group,
+                    encoding: value.encoding,
+                    depth: 0,
+                },
             );
             return;
         }
@@ -208,30 +223,24 @@ impl Scanner<'_> {
             let ctx = join_context(&context);
             self.piece(
                 &mut place,
-                seg.range.clone(),
-                piece,
-                &name,
-                &ctx,
-                group,
-                value.encoding,
-                0,
+                &Piece {
+                    rel: seg.range.clone(),
+                    text: piece,
+                    name: &name,
+                    context: &ctx,
+                    group,
+                    encoding: value.encoding,
+                    depth: 0,
+                },
             );
         }
     }
 
     /// Scans one named piece of text. `rel` is its range within the value.
-    #[allow(clippy::too_many_arguments)]
-    fn piece(
-        &mut self,
-        place: &mut Placement<'_>,
-        rel: Range<usize>,
-        text: &str,
-        name: &str,
-        context: &str,
-        group: u64,
-        encoding: Encoding,
-        depth: usize,
-    ) {
+    fn piece(&mut self, place: &mut Placement<'_>, p: &Piece<'_>) {
+        let (rel, text, name, context, group, encoding, depth) = (
+            &p.rel, p.text, p.name, p.context, p.group, p.encoding, p.depth,
+        );
         let mut found: Vec<Candidate> = Vec::new();
         let base = Candidate {
             kind: CandidateKind::AccessKeyId,
@@ -251,7 +260,7 @@ impl Scanner<'_> {
         for r in key_id::find(text) {
             let id = &text[r.clone()];
             found.push(Candidate {
-                span: abs(&rel, &r),
+                span: abs(rel, &r),
                 value: id.to_string(),
                 placeholder: key_id::is_placeholder(id),
                 ..base.clone()
@@ -265,7 +274,7 @@ impl Scanner<'_> {
             && key_id::is_malformed(&text[r.clone()])
         {
             found.push(Candidate {
-                span: abs(&rel, &r),
+                span: abs(rel, &r),
                 value: text[r].to_string(),
                 malformed: true,
                 ..base.clone()
@@ -290,7 +299,7 @@ impl Scanner<'_> {
             if is_secret {
                 found.push(Candidate {
                     kind: CandidateKind::SecretAccessKey,
-                    span: abs(&rel, &r),
+                    span: abs(rel, &r),
                     value: token.to_string(),
                     placeholder: secret::is_placeholder(token),
                     needs_pair,
@@ -305,7 +314,7 @@ impl Scanner<'_> {
         {
             found.push(Candidate {
                 kind: CandidateKind::SessionToken,
-                span: abs(&rel, &r),
+                span: abs(rel, &r),
                 value: text[r].to_string(),
                 ..base.clone()
             });
@@ -316,23 +325,14 @@ impl Scanner<'_> {
             self.out.push(c);
         }
         if depth < MAX_DECODE_DEPTH && BASE64_MARKERS.iter().any(|m| text.contains(m)) {
-            self.base64_runs(place, rel, text, name, context, group, depth);
+            self.base64_runs(place, p);
         }
     }
 
     /// Decodes base64 runs that may hold a credential and scans inside; the
     /// finds sit on the encoded run.
-    #[allow(clippy::too_many_arguments)]
-    fn base64_runs(
-        &mut self,
-        place: &mut Placement<'_>,
-        rel: Range<usize>,
-        text: &str,
-        name: &str,
-        context: &str,
-        group: u64,
-        depth: usize,
-    ) {
+    fn base64_runs(&mut self, place: &mut Placement<'_>, p: &Piece<'_>) {
+        let (rel, text, name) = (&p.rel, p.text, p.name);
         let bytes = text.as_bytes();
         let is_b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
         let mut i = 0;
@@ -377,13 +377,15 @@ impl Scanner<'_> {
                 };
                 self.piece(
                     &mut inner,
-                    seg.range.clone(),
-                    piece,
-                    seg_name,
-                    context,
-                    group,
-                    Encoding::Base64,
-                    depth + 1,
+                    &Piece {
+                        rel: seg.range.clone(),
+                        text: piece,
+                        name: seg_name,
+                        context: p.context,
+                        group: p.group,
+                        encoding: Encoding::Base64,
+                        depth: p.depth + 1,
+                    },
                 );
             }
         }

@@ -25,6 +25,47 @@ pub struct Finding {
     pub account: Option<String>,
     pub context: String,
     pub fingerprint: String,
+    /// Why the finding is accepted, when it is; suppressed findings are kept
+    /// so SARIF can carry them, and are left out of the gate and the counts.
+    pub suppression: Option<Suppression>,
+    /// Other places that belong to this finding (the other side of a
+    /// divergence, the key a secret pairs with elsewhere).
+    pub related: Vec<Related>,
+}
+
+/// How a finding was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SuppressionKind {
+    /// A `keyward:ignore` comment in the file (SARIF `inSource`).
+    Inline,
+    /// Listed in the baseline file (SARIF `external`).
+    Baseline,
+    /// Matched an `[allow]` entry of the configuration (SARIF `external`).
+    Allow,
+}
+
+impl SuppressionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionKind::Inline => "inline",
+            SuppressionKind::Baseline => "baseline",
+            SuppressionKind::Allow => "allow",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    pub kind: SuppressionKind,
+    pub reason: String,
+}
+
+/// A related location: a span in one of the output's files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    pub file: usize,
+    pub span: Range<usize>,
+    pub message: String,
 }
 
 /// A file that has findings, kept for rendering. `text` is the file as

@@ -12,7 +12,7 @@ pub mod rules;
 pub mod scan;
 pub mod walk;
 
-pub use finding::{Finding, ScanError, SourceFile};
+pub use finding::{Finding, Related, ScanError, SourceFile, Suppression, SuppressionKind};
 pub use scan::{Policy, Progress, ScanOptions, ScanOutput, Summary, scan};
 pub mod cli;
 pub mod report;

@@ -457,6 +457,8 @@ fn judge(
                         fp_secret,
                         &c.context,
                     ),
+                    suppression: None,
+                    related: Vec::new(),
                 });
             }
         }

@@ -76,6 +76,8 @@ pub struct SourceFile {
     pub format: &'static str,
     pub text: Arc<str>,
     pub secret_spans: Vec<Range<usize>>,
+    /// `keyward:ignore` comments in the file.
+    pub ignores: Vec<crate::suppress::IgnoreMarker>,
 }
 
 impl SourceFile {
@@ -195,6 +197,7 @@ mod tests {
             format: "text",
             text: Arc::from(text.as_str()),
             secret_spans: std::iter::once(5..45).collect(),
+            ignores: Vec::new(),
         };
         let m = f.masked_text();
         assert_eq!(m.len(), text.len());

@@ -15,4 +15,6 @@ pub mod walk;
 pub use finding::{Finding, Related, ScanError, SourceFile, Suppression, SuppressionKind};
 pub use scan::{Policy, Progress, ScanOptions, ScanOutput, Summary, scan};
 pub mod cli;
+pub mod config;
 pub mod report;
+pub mod suppress;

@@ -43,6 +43,40 @@ pub struct ScanOptions {
     pub policy: Policy,
     /// Paths are shown relative to this directory when below it.
     pub cwd: PathBuf,
+    /// `[scan] include`/`exclude` of the configuration.
+    pub scope: Option<Scope>,
+}
+
+/// Which files a configuration keeps in scope, by globs relative to `root`.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub root: PathBuf,
+    pub exclude: globset::GlobSet,
+    pub include: Option<globset::GlobSet>,
+}
+
+impl Scope {
+    fn wants(&self, path: &Path, cwd: &Path) -> bool {
+        let abs = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            cwd.join(path)
+        };
+        let abs = std::path::absolute(&abs).unwrap_or(abs);
+        let root = std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone());
+        let rel = normalize(abs.strip_prefix(&root).unwrap_or(&abs));
+        if self.exclude.is_match(&rel) {
+            return false;
+        }
+        self.include.as_ref().is_none_or(|s| s.is_match(&rel))
+    }
+}
+
+/// Drops `.` components so globs match `a/b.tf`, not `./a/b.tf`.
+fn normalize(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -57,6 +91,7 @@ impl Default for ScanOptions {
             include_placeholders: false,
             policy: Policy::default(),
             cwd: std::env::current_dir().unwrap_or_default(),
+            scope: None,
         }
     }
 }
@@ -83,6 +118,8 @@ pub struct Summary {
     pub findings: u64,
     /// Placeholder credentials left out (see `--include-placeholders`).
     pub placeholders: u64,
+    /// Files left out by the configuration's include/exclude globs.
+    pub excluded: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -95,11 +132,13 @@ pub struct ScanOutput {
 }
 
 impl ScanOutput {
+    /// Findings not accepted by an ignore, allow entry or baseline.
+    pub fn active(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppression.is_none())
+    }
+
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
+        self.active().filter(|f| f.severity == severity).count()
     }
 }
 
@@ -115,6 +154,7 @@ struct FileResult {
     format: Format,
     text: Arc<str>,
     candidates: Vec<Candidate>,
+    ignores: Vec<crate::suppress::IgnoreMarker>,
 }
 
 #[derive(Default)]
@@ -158,6 +198,7 @@ pub fn scan(
         summary.skipped_binary += s.skipped_binary;
         summary.skipped_large += s.skipped_large;
         summary.skipped_other += s.skipped_other;
+        summary.excluded += s.excluded;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     errors.sort();
@@ -176,6 +217,12 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
         }),
         Entry::Skipped { .. } => st.summary.skipped_other += 1,
         Entry::File { path, len } => {
+            if let Some(scope) = &opts.scope
+                && !scope.wants(&path, &opts.cwd)
+            {
+                st.summary.excluded += 1;
+                return;
+            }
             let display = walk::display_path(&path, &opts.cwd);
             if let Some(len) = len
                 && len > opts.max_file_size
@@ -280,11 +327,13 @@ fn process_file(path: &Path, display: &str, bytes: &[u8]) -> Outcome {
     let (values, format, parse_warning) = parse_values(path, &text);
     warnings.extend(parse_warning);
     let candidates = detect::detect(&text, &values);
-    let file = (!candidates.is_empty()).then(|| FileResult {
+    let ignores = crate::suppress::find_markers(&text);
+    let file = (!candidates.is_empty() || !ignores.is_empty()).then(|| FileResult {
         path: display.to_string(),
         format,
         text: Arc::from(text.as_ref()),
         candidates,
+        ignores,
     });
     Outcome {
         status: Status::Parsed,
@@ -462,7 +511,7 @@ fn judge(
                 });
             }
         }
-        if file_findings.is_empty() {
+        if file_findings.is_empty() && f.ignores.is_empty() {
             continue;
         }
         let index = out.files.len();
@@ -481,6 +530,7 @@ fn judge(
                 .filter(|c| c.kind != CandidateKind::AccessKeyId)
                 .map(|c| c.span.clone())
                 .collect(),
+            ignores: f.ignores.clone(),
         });
     }
     out

@@ -287,13 +287,17 @@ fn rules_and_explain() {
     let d = root();
     let out = keyward(&d, &["rules"]);
     let text = stdout(&out);
-    for id in ["KW001", "KW002", "KW003", "KW004", "KW005"] {
+    for id in ["KW000", "KW001", "KW002", "KW003", "KW004", "KW005"] {
         assert!(text.contains(id), "{text}");
     }
     let out = keyward(&d, &["explain", "KW004"]);
     let text = stdout(&out);
     assert!(text.starts_with("KW004 malformed-key-id (low)"), "{text}");
-    assert!(text.contains("## How to fix"));
+    assert!(text.contains("\nHow to fix\n----------\n"), "{text}");
+    assert!(
+        !text.contains("```"),
+        "code fences are rendered as indented blocks"
+    );
     let by_name = keyward(&d, &["explain", "malformed-key-id"]);
     assert_eq!(stdout(&by_name), text);
     let facts = stdout(&keyward(&d, &["rules", "--facts"]));

@@ -7,9 +7,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::{self, Config};
 use crate::report::{self, human::Style};
 use crate::rules::{RuleSet, Severity, eval};
-use crate::scan::{self, DEFAULT_MAX_FILE_SIZE, Policy, Progress, ScanOptions};
+use crate::scan::{self, Policy, Progress, ScanOptions, Scope};
+use crate::suppress::{self, Baseline};
 
 /// Exit codes (DESIGN.md): nothing at or above `--fail-on`; findings at or
 /// above it; usage, configuration or runtime error.
@@ -33,14 +35,71 @@ pub struct Cli {
 pub enum Command {
     /// Scan files and directories for AWS credentials.
     Scan(ScanArgs),
+    /// Record the current findings as accepted (`scan --baseline FILE`).
+    Baseline(BaselineArgs),
     /// List the rules.
     Rules {
         /// List the facts rules can use instead.
         #[arg(long)]
         facts: bool,
+        /// `table` for people, `markdown` for docs/rules.md.
+        #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+        format: RulesFormat,
+        /// Configuration file (default: keyward.toml found from here up).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Show the documentation of one rule (by ID or name).
     Explain { rule: String },
+    /// Show or create the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration, defaults merged.
+    Show {
+        /// Where to look for keyward.toml (walking up).
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Write a commented starter keyward.toml.
+    Init {
+        #[arg(default_value = "keyward.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Table,
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BaselineArgs {
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Where to write the baseline.
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        default_value = ".keyward-baseline.json"
+    )]
+    pub output: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub no_ignore: bool,
+    #[arg(long)]
+    pub include_placeholders: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,15 +141,23 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::Low)]
-    pub fail_on: FailOn,
+    /// Exit 1 when a finding is at or above this severity [default: low,
+    /// or `fail-on` of the configuration].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
     /// Also scan files that .gitignore / .ignore exclude.
     #[arg(long)]
     pub no_ignore: bool,
-    /// Skip (and report) files larger than this many bytes.
-    #[arg(long, default_value_t = DEFAULT_MAX_FILE_SIZE, value_name = "BYTES")]
-    pub max_file_size: u64,
+    /// Skip (and report) files larger than this many bytes [default: 10 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// Configuration file (default: keyward.toml or .keyward.toml found
+    /// walking up from the first path).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Report only findings that are not in this baseline.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Worker threads (0: one per CPU).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -135,62 +202,149 @@ pub fn run(
     progress: &Progress,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
-    let rules = RuleSet::builtin().map_err(|e| miette::Report::new(*e))?;
     match cli.command {
-        Command::Scan(args) => run_scan(args, &rules, term, progress, stdout),
-        Command::Rules { facts } => {
-            let text = if facts {
-                list_facts()
-            } else {
-                list_rules(&rules)
+        Command::Scan(args) => {
+            let config = load_config(args.config.as_deref(), &args.paths)?;
+            let rules = RuleSet::configured(&config)?;
+            run_scan(args, &config, &rules, term, progress, stdout)
+        }
+        Command::Baseline(args) => {
+            let config = load_config(args.config.as_deref(), &args.paths)?;
+            let rules = RuleSet::configured(&config)?;
+            let mut opts = scan_options(&config, &args.paths)?;
+            opts.no_ignore |= args.no_ignore;
+            opts.include_placeholders |= args.include_placeholders;
+            let mut out =
+                scan::scan(&opts, &rules, progress).map_err(|e| miette::miette!("{e}"))?;
+            suppress::apply(&mut out, &config, None, &rules, &opts.cwd);
+            let baseline = Baseline::from_output(&out);
+            std::fs::write(&args.output, baseline.to_json())
+                .map_err(|e| miette::miette!("cannot write {}: {e}", args.output.display()))?;
+            let n = baseline.findings.len();
+            write_out(
+                stdout,
+                &format!(
+                    "keyward: wrote {n} finding{} to {}\n",
+                    if n == 1 { "" } else { "s" },
+                    args.output.display()
+                ),
+            )?;
+            Ok(EXIT_OK)
+        }
+        Command::Rules {
+            facts,
+            format,
+            config,
+        } => {
+            let config = load_config(config.as_deref(), &[PathBuf::from(".")])?;
+            let rules = RuleSet::configured(&config)?;
+            let text = match (facts, format) {
+                (true, _) => list_facts(),
+                (false, RulesFormat::Table) => list_rules(&rules),
+                (false, RulesFormat::Markdown) => crate::rules::docs::markdown(&rules),
             };
             write_out(stdout, &text)?;
             Ok(EXIT_OK)
         }
         Command::Explain { rule } => {
+            let config = load_config(None, &[PathBuf::from(".")])?;
+            let rules = RuleSet::configured(&config)?;
             let Some(r) = rules.get(&rule) else {
                 return Err(miette::miette!(
                     help = "`keyward rules` lists them",
                     "no rule `{rule}`"
                 ));
             };
-            let text = format!(
-                "{} {} ({})\n{}\n\n{}\nWhen: {}\n",
-                r.id,
-                r.name,
-                r.severity.as_str(),
-                r.summary,
-                r.docs.trim_end(),
-                r.when
-            );
-            write_out(stdout, &text)?;
+            write_out(stdout, &crate::rules::docs::terminal(r))?;
+            Ok(EXIT_OK)
+        }
+        Command::Config(ConfigCommand::Show { path, config }) => {
+            let config = load_config(config.as_deref(), &[path])?;
+            RuleSet::configured(&config)?;
+            write_out(stdout, &config.show())?;
+            Ok(EXIT_OK)
+        }
+        Command::Config(ConfigCommand::Init { path, force }) => {
+            if path.exists() && !force {
+                return Err(miette::miette!(
+                    help = "pass --force to overwrite it",
+                    "{} already exists",
+                    path.display()
+                ));
+            }
+            std::fs::write(&path, config::STARTER)
+                .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?;
+            write_out(stdout, &format!("keyward: wrote {}\n", path.display()))?;
             Ok(EXIT_OK)
         }
     }
 }
 
+/// `--config FILE`, else the file found walking up from the first path,
+/// else the defaults.
+fn load_config(
+    explicit: Option<&std::path::Path>,
+    paths: &[PathBuf],
+) -> Result<Config, miette::Report> {
+    let found = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None => paths.first().and_then(|p| config::discover(p)),
+    };
+    match found {
+        Some(p) => config::load(&p).map_err(|e| miette::Report::new(*e)),
+        None => Ok(Config::default()),
+    }
+}
+
+/// Scan options from the configuration (flags are applied by the caller).
+fn scan_options(config: &Config, paths: &[PathBuf]) -> Result<ScanOptions, miette::Report> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| miette::miette!("cannot read the current directory: {e}"))?;
+    let scope = (!config.exclude.is_empty() || config.include_set.is_some()).then(|| Scope {
+        root: config.root.clone(),
+        exclude: config.exclude_set.clone(),
+        include: config.include_set.clone(),
+    });
+    Ok(ScanOptions {
+        paths: paths.to_vec(),
+        no_ignore: config.no_ignore,
+        max_file_size: config.max_file_size,
+        threads: 0,
+        include_placeholders: config.include_placeholders,
+        policy: Policy {
+            allowed_accounts: config.allowed_accounts.clone(),
+            max_key_age_days: config.max_key_age_days,
+            max_unused_days: config.max_unused_days,
+        },
+        cwd,
+        scope,
+    })
+}
+
 fn run_scan(
     args: ScanArgs,
+    config: &Config,
     rules: &RuleSet,
     term: Terminal,
     progress: &Progress,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| miette::miette!("cannot read the current directory: {e}"))?;
-    let opts = ScanOptions {
-        paths: args.paths.clone(),
-        no_ignore: args.no_ignore,
-        max_file_size: args.max_file_size,
-        threads: args.threads,
-        include_placeholders: args.include_placeholders,
-        policy: Policy {
-            allowed_accounts: args.allowed_accounts.clone(),
-            ..Policy::default()
-        },
-        cwd,
+    let mut opts = scan_options(config, &args.paths)?;
+    opts.no_ignore |= args.no_ignore;
+    opts.include_placeholders |= args.include_placeholders;
+    opts.threads = args.threads;
+    if let Some(size) = args.max_file_size {
+        opts.max_file_size = size;
+    }
+    if !args.allowed_accounts.is_empty() {
+        opts.policy.allowed_accounts = args.allowed_accounts.clone();
+    }
+    let baseline = match &args.baseline {
+        Some(p) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
+        None => None,
     };
-    let out = scan::scan(&opts, rules, progress).map_err(|e| miette::miette!("{e}"))?;
+    let mut out = scan::scan(&opts, rules, progress).map_err(|e| miette::miette!("{e}"))?;
+    suppress::apply(&mut out, config, baseline.as_ref(), rules, &opts.cwd);
     let to_file = args.output.is_some();
     let text = match args.format {
         OutputFormat::Json => report::json::render(&out),
@@ -213,11 +367,8 @@ fn run_scan(
             .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?,
         None => write_out(stdout, &text)?,
     }
-    let threshold = args.fail_on.threshold();
-    let failing = out
-        .findings
-        .iter()
-        .any(|f| eval::at_least(f.severity, threshold));
+    let threshold = args.fail_on.map_or(config.fail_on, FailOn::threshold);
+    let failing = out.active().any(|f| eval::at_least(f.severity, threshold));
     Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
 }
 
@@ -239,7 +390,7 @@ fn list_rules(rules: &RuleSet) -> String {
             r.id,
             r.name,
             r.severity.as_str(),
-            "yes",
+            if r.enabled { "yes" } else { "no" },
             r.summary
         ));
     }

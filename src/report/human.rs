@@ -69,9 +69,10 @@ impl Diagnostic for Shown<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = &self.finding.span;
-        let label = match &self.finding.key_id {
-            Some(k) if self.finding.rule != "KW002" => k.clone(),
-            _ => self.finding.secret.clone().unwrap_or_default(),
+        let label = match (&self.finding.key_id, &self.finding.secret) {
+            (Some(k), _) if self.finding.rule != "KW002" => k.clone(),
+            (_, Some(s)) => s.clone(),
+            _ => self.finding.name.clone(),
         };
         Some(Box::new(std::iter::once(LabeledSpan::new(
             Some(label),
@@ -96,7 +97,7 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
         .map(|f| NamedSource::new(&f.path, Arc::new(f.masked_text())).with_language(f.format))
         .collect();
     let mut text = String::new();
-    for finding in &out.findings {
+    for finding in out.active() {
         let Some(source) = sources.get(finding.file) else {
             continue;
         };
@@ -157,6 +158,18 @@ pub fn summary_line(out: &ScanOutput) -> String {
             s.placeholders,
             if s.placeholders == 1 { "" } else { "s" }
         ));
+    }
+    let suppressed = crate::suppress::suppressed_counts(out);
+    if !suppressed.is_empty() {
+        let total: usize = suppressed.values().sum();
+        let by: Vec<String> = suppressed
+            .iter()
+            .map(|(k, n)| format!("{n} by {}", k.as_str()))
+            .collect();
+        notes.push(format!("{total} suppressed ({})", by.join(", ")));
+    }
+    if s.excluded > 0 {
+        notes.push(format!("{} excluded by config", s.excluded));
     }
     if !out.errors.is_empty() {
         notes.push(format!(

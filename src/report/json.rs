@@ -11,6 +11,7 @@ pub fn render(out: &ScanOutput) -> String {
         .findings
         .iter()
         .zip(regions)
+        .filter(|(f, _)| f.suppression.is_none())
         .map(|(f, r)| {
             json!({
                 "rule": f.rule,
@@ -36,6 +37,20 @@ pub fn render(out: &ScanOutput) -> String {
         .map(|e| json!({"path": e.path, "message": e.message}))
         .collect();
     let s = &out.summary;
+    let counts = crate::suppress::suppressed_counts(out);
+    let suppressed: serde_json::Map<String, Value> = [
+        crate::SuppressionKind::Inline,
+        crate::SuppressionKind::Baseline,
+        crate::SuppressionKind::Allow,
+    ]
+    .into_iter()
+    .map(|k| {
+        (
+            k.as_str().to_string(),
+            json!(counts.get(&k).copied().unwrap_or(0)),
+        )
+    })
+    .collect();
     let doc = json!({
         "version": 1,
         "tool": {"name": "keyward", "version": env!("CARGO_PKG_VERSION")},
@@ -50,6 +65,8 @@ pub fn render(out: &ScanOutput) -> String {
             "skipped_large": s.skipped_large,
             "skipped_other": s.skipped_other,
             "placeholders": s.placeholders,
+            "excluded": s.excluded,
+            "suppressed": suppressed,
         },
     });
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();

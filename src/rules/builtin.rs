@@ -4,6 +4,10 @@
 /// the `rules/` directory, so a new file cannot be forgotten here.
 pub const FILES: &[(&str, &str)] = &[
     (
+        "rules/KW000-unused-ignore.yaml",
+        include_str!("../../rules/KW000-unused-ignore.yaml"),
+    ),
+    (
         "rules/KW001-hardcoded-access-key.yaml",
         include_str!("../../rules/KW001-hardcoded-access-key.yaml"),
     ),

@@ -6,6 +6,20 @@ use regex::Regex;
 
 use super::facts::Facts;
 use super::load::{Rule, RuleError, Severity, parse_rule};
+use crate::config::{Config, ConfigError};
+
+/// Why the rules of a configuration cannot be used.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RuleSetError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Rule(Box<RuleError>),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(Box<ConfigError>),
+    #[error("cannot read rules directory {path}: {message}")]
+    Dir { path: String, message: String },
+}
 
 /// The enabled rules, in ID order.
 #[derive(Debug, Default)]
@@ -34,10 +48,73 @@ impl RuleSet {
         Ok(RuleSet { rules })
     }
 
+    /// The built-in rules plus the configuration's own (`rules-dir`), with
+    /// its overrides applied. Custom rules are added, never replace.
+    pub fn configured(config: &Config) -> Result<RuleSet, RuleSetError> {
+        let mut set = RuleSet::builtin().map_err(RuleSetError::Rule)?;
+        if let Some(dir) = &config.rules_dir {
+            let shown = dir.display().to_string();
+            let entries = std::fs::read_dir(dir).map_err(|e| RuleSetError::Dir {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
+            let mut files: Vec<std::path::PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            files.sort();
+            for path in files {
+                let origin = path.display().to_string();
+                let text = std::fs::read_to_string(&path).map_err(|e| RuleSetError::Dir {
+                    path: origin.clone(),
+                    message: e.to_string(),
+                })?;
+                let rule = parse_rule(&origin, &text).map_err(RuleSetError::Rule)?;
+                if let Some(existing) = set.rules.iter().find(|r| r.id == rule.id) {
+                    return Err(RuleSetError::Dir {
+                        path: origin,
+                        message: format!(
+                            "rule ID {} is already taken by {}",
+                            rule.id, existing.origin
+                        ),
+                    });
+                }
+                set.rules.push(rule);
+            }
+            set.rules.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        for (key, over) in &config.rules {
+            let Some(rule) = set
+                .rules
+                .iter_mut()
+                .find(|r| r.id.eq_ignore_ascii_case(key) || &r.name == key)
+            else {
+                return Err(RuleSetError::Config(ConfigError::in_config(
+                    config,
+                    format!("no rule `{key}` (see `keyward rules`)"),
+                    over.span.clone(),
+                    "unknown rule",
+                )));
+            };
+            rule.enabled = over.enabled;
+            if let Some(sev) = over.severity {
+                rule.severity = sev;
+            }
+        }
+        Ok(set)
+    }
+
+    /// A rule by ID or name, enabled or not.
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules
             .iter()
             .find(|r| r.id.eq_ignore_ascii_case(id) || r.name == id)
+    }
+
+    /// An enabled rule by ID or name.
+    pub fn enabled(&self, id: &str) -> Option<&Rule> {
+        self.get(id).filter(|r| r.enabled)
     }
 
     /// Indices of the rules whose `when` holds for these facts.
@@ -49,6 +126,9 @@ impl RuleSet {
         let mut hits = Vec::new();
         let mut errors = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
+            if !rule.enabled {
+                continue;
+            }
             match rule.program.execute(&ctx) {
                 Ok(cel::Value::Bool(true)) => hits.push(i),
                 Ok(cel::Value::Bool(false)) => {}

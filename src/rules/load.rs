@@ -80,6 +80,8 @@ pub struct Rule {
     pub tags: Vec<String>,
     /// Where the rule came from (`rules/KW001-hardcoded-access-key.yaml`).
     pub origin: String,
+    /// Off through the configuration: listed, never evaluated.
+    pub enabled: bool,
     pub(crate) program: cel::Program,
 }
 
@@ -207,6 +209,7 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         docs: file.docs,
         tags: file.tags,
         origin: origin.to_string(),
+        enabled: true,
         program,
     })
 }

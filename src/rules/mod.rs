@@ -2,9 +2,10 @@
 //! a CEL `when:` condition over the fact model.
 
 pub mod builtin;
+pub mod docs;
 pub mod eval;
 pub mod facts;
 pub mod load;
 
-pub use eval::RuleSet;
+pub use eval::{RuleSet, RuleSetError};
 pub use load::{Rule, RuleError, Severity};

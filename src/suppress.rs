@@ -1,0 +1,306 @@
+//! Accepting findings: inline `keyward:ignore` comments, `[[allow]]` entries
+//! of the configuration, and a baseline of fingerprints. Suppressed findings
+//! stay in the output (SARIF carries them); an ignore comment that
+//! suppresses nothing becomes a `KW000 unused-ignore` finding.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{AllowTarget, Config};
+use crate::detect::pair::LineIndex;
+use crate::finding::{Finding, Suppression, SuppressionKind, fingerprint};
+use crate::rules::RuleSet;
+use crate::rules::facts::Facts;
+use crate::scan::ScanOutput;
+
+pub const MARKER: &str = "keyward:ignore";
+pub const UNUSED_IGNORE_RULE: &str = "KW000";
+
+static MARKER_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"keyward:ignore(?:[ \t]+(KW[0-9]{3}(?:[ \t]*,[ \t]*KW[0-9]{3})*))?(?:[ \t]*--[ \t]*([^\r\n]*?))?[ \t]*(?:\*/|-->)?[ \t]*(?:\r?\n|$)",
+    )
+    .expect("static regex")
+});
+
+/// An ignore comment found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoreMarker {
+    /// The `keyward:ignore …` text.
+    pub span: Range<usize>,
+    /// 0-based line of the marker.
+    pub line: usize,
+    /// Rule IDs it names; empty: every rule.
+    pub rules: Vec<String>,
+    pub reason: String,
+}
+
+/// Comment openers of the formats keyward reads: HCL `#` `//` `/*`, YAML,
+/// shell and dotenv `#`, INI `;` and `#`, Markdown `<!--`.
+const OPENERS: [&str; 5] = ["#", "//", "/*", ";", "<!--"];
+
+/// Every `keyward:ignore` that stands in a comment.
+pub fn find_markers(text: &str) -> Vec<IgnoreMarker> {
+    if memchr::memmem::find(text.as_bytes(), MARKER.as_bytes()).is_none() {
+        return Vec::new();
+    }
+    let lines = LineIndex::new(text);
+    let mut out = Vec::new();
+    for caps in MARKER_RE.captures_iter(text) {
+        let Some(whole) = caps.get(0) else { continue };
+        let line = lines.line_of(whole.start());
+        let line_start = lines.line_start(line);
+        let before = text.get(line_start..whole.start()).unwrap_or("");
+        if !OPENERS.iter().any(|o| before.contains(o)) {
+            continue;
+        }
+        let rules = caps
+            .get(1)
+            .map(|m| {
+                m.as_str()
+                    .split(',')
+                    .map(|r| r.trim().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let reason = caps.get(2).map_or("", |m| m.as_str().trim()).to_string();
+        let end = whole.start() + whole.as_str().trim_end().len();
+        out.push(IgnoreMarker {
+            span: whole.start()..end,
+            line,
+            rules,
+            reason,
+        });
+    }
+    out
+}
+
+/// The baseline file: accepted findings by fingerprint, sorted, no secrets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    pub version: u32,
+    pub findings: Vec<BaselineEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineEntry {
+    pub path: String,
+    pub rule: String,
+    pub context: String,
+    /// Masked (`AKIA…746Y`): the fingerprint carries the identity, and a
+    /// full key ID would make the baseline itself a finding.
+    pub key: Option<String>,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("cannot read baseline {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("baseline {path} is not a keyward baseline: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+impl Baseline {
+    pub fn from_output(out: &ScanOutput) -> Baseline {
+        let mut findings: Vec<BaselineEntry> = out
+            .findings
+            .iter()
+            .filter(|f| f.suppression.is_none() && f.rule != UNUSED_IGNORE_RULE)
+            .map(|f| BaselineEntry {
+                path: out
+                    .files
+                    .get(f.file)
+                    .map_or_else(String::new, |s| s.path.clone()),
+                rule: f.rule.clone(),
+                context: f.context.clone(),
+                key: f.key_id.as_deref().map(crate::detect::mask),
+                fingerprint: f.fingerprint.clone(),
+            })
+            .collect();
+        findings.sort();
+        findings.dedup();
+        Baseline {
+            version: 1,
+            findings,
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| BaselineError::Parse {
+            path: shown,
+            source,
+        })
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// Marks accepted findings and reports unused ignores.
+pub fn apply(
+    out: &mut ScanOutput,
+    config: &Config,
+    baseline: Option<&Baseline>,
+    rules: &RuleSet,
+    cwd: &Path,
+) {
+    let baseline_prints: HashSet<&str> = baseline
+        .map(|b| b.findings.iter().map(|e| e.fingerprint.as_str()).collect())
+        .unwrap_or_default();
+    let mut used: HashSet<(usize, usize)> = HashSet::new();
+    let line_indexes: Vec<LineIndex> = out.files.iter().map(|f| LineIndex::new(&f.text)).collect();
+    for finding in &mut out.findings {
+        let Some(file) = out.files.get(finding.file) else {
+            continue;
+        };
+        let line = line_indexes
+            .get(finding.file)
+            .map_or(0, |l| l.line_of(finding.span.start));
+        let inline = file.ignores.iter().enumerate().find(|(_, m)| {
+            (m.line == line || m.line + 1 == line)
+                && (m.rules.is_empty() || m.rules.iter().any(|r| r == &finding.rule))
+        });
+        if let Some((i, m)) = inline {
+            used.insert((finding.file, i));
+            finding.suppression = Some(Suppression {
+                kind: SuppressionKind::Inline,
+                reason: if m.reason.is_empty() {
+                    "keyward:ignore".into()
+                } else {
+                    m.reason.clone()
+                },
+            });
+            continue;
+        }
+        let rel = config_relative(&file.path, cwd, &config.root);
+        let allow = config.allow.iter().find(|a| {
+            (a.rules.is_empty() || a.rules.iter().any(|r| r == &finding.rule))
+                && match &a.target {
+                    AllowTarget::KeyId(k) => finding.key_id.as_deref() == Some(k.as_str()),
+                    AllowTarget::Path { matcher, .. } => {
+                        matcher.is_match(&rel) || matcher.is_match(&file.path)
+                    }
+                    AllowTarget::Fingerprint(fp) => fp == &finding.fingerprint,
+                }
+        });
+        if let Some(a) = allow {
+            finding.suppression = Some(Suppression {
+                kind: SuppressionKind::Allow,
+                reason: a.reason.clone(),
+            });
+            continue;
+        }
+        if baseline_prints.contains(finding.fingerprint.as_str()) {
+            finding.suppression = Some(Suppression {
+                kind: SuppressionKind::Baseline,
+                reason: "in the baseline".into(),
+            });
+        }
+    }
+    let Some(rule) = rules.enabled(UNUSED_IGNORE_RULE) else {
+        out.summary.findings = out.active().count() as u64;
+        return;
+    };
+    let mut unused = Vec::new();
+    for (fi, file) in out.files.iter().enumerate() {
+        for (mi, m) in file.ignores.iter().enumerate() {
+            if used.contains(&(fi, mi)) {
+                continue;
+            }
+            let mut facts = Facts::default();
+            facts.str("file.path", file.path.clone());
+            let names = if m.rules.is_empty() {
+                "any rule".to_string()
+            } else {
+                m.rules.join(", ")
+            };
+            unused.push(Finding {
+                rule: rule.id.clone(),
+                name: rule.name.clone(),
+                severity: rule.severity,
+                message: format!("`keyward:ignore` for {names} suppresses nothing here"),
+                help: crate::rules::eval::render(&rule.help, &facts),
+                file: fi,
+                span: m.span.clone(),
+                key_id: None,
+                secret: None,
+                account: None,
+                context: String::new(),
+                fingerprint: fingerprint(&rule.id, &file.path, "", "", &names),
+                suppression: None,
+                related: Vec::new(),
+            });
+        }
+    }
+    out.findings.extend(unused);
+    out.findings
+        .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
+    out.summary.findings = out.active().count() as u64;
+}
+
+/// A displayed path (relative to `cwd`) made relative to the config root.
+fn config_relative(display: &str, cwd: &Path, root: &Path) -> std::path::PathBuf {
+    let abs = cwd.join(display);
+    let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    abs.strip_prefix(&root_abs)
+        .map_or_else(|_| Path::new(display).to_path_buf(), Path::to_path_buf)
+}
+
+/// Counts of suppressed findings by how they were accepted.
+pub fn suppressed_counts(out: &ScanOutput) -> BTreeMap<SuppressionKind, usize> {
+    let mut counts = BTreeMap::new();
+    for f in &out.findings {
+        if let Some(s) = &f.suppression {
+            *counts.entry(s.kind).or_default() += 1;
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_in_comments_of_every_format() {
+        let text = "a = 1 # keyward:ignore\n// keyward:ignore KW001, KW002 -- rotated in 2024\n/* keyward:ignore KW004 */\n; keyward:ignore\n<!-- keyward:ignore -->\nvalue: \"keyward:ignore\"\n";
+        let m = find_markers(text);
+        assert_eq!(m.len(), 5, "{m:?}");
+        assert_eq!(m[0].line, 0);
+        assert!(m[0].rules.is_empty());
+        assert_eq!(m[1].rules, ["KW001", "KW002"]);
+        assert_eq!(m[1].reason, "rotated in 2024");
+        assert_eq!(m[2].rules, ["KW004"]);
+        assert_eq!(
+            &text[m[1].span.clone()],
+            "keyward:ignore KW001, KW002 -- rotated in 2024"
+        );
+    }
+
+    #[test]
+    fn no_marker_no_work() {
+        assert!(find_markers("nothing to see").is_empty());
+    }
+}

@@ -1,0 +1,330 @@
+//! Configuration, inline ignores, allow entries, baselines, the gate.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+
+const KEY: &str = "AKIARZPUZDIKEEQH746Y";
+const SECRET: &str = "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";
+
+fn write(dir: &Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    fs::write(p, text).expect("write");
+}
+
+fn rules_at(dir: &Path, args: &[&str]) -> Vec<(String, String, u64)> {
+    let mut all = vec!["scan", "--format", "json", "--fail-on", "never"];
+    all.extend_from_slice(args);
+    let out = keyward(dir, &all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().expect("rule").to_string(),
+                f["path"].as_str().expect("path").to_string(),
+                f["line"].as_u64().expect("line"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn docs_rules_md_is_up_to_date() {
+    let set = keyward::rules::RuleSet::builtin().expect("rules");
+    let generated = keyward::rules::docs::markdown(&set);
+    let committed = fs::read_to_string(root().join("docs/rules.md")).expect("docs/rules.md");
+    assert!(
+        generated == committed,
+        "docs/rules.md is out of date: run `cargo run -- rules --format markdown > docs/rules.md`"
+    );
+    for r in &set.rules {
+        assert!(committed.contains(&format!("## {}", r.id)));
+    }
+}
+
+#[test]
+fn config_turns_rules_off_changes_severity_and_gates() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(
+        d,
+        "app.env",
+        &format!("AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\n"),
+    );
+    write(d, "vendor/lib.env", &format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    write(
+        d,
+        "keyward.toml",
+        "[scan]\nexclude = [\"vendor/**\"]\n[policy]\nfail-on = \"critical\"\n[rules]\nKW002 = \"off\"\nKW001 = { severity = \"critical\" }\n",
+    );
+    let found = rules_at(d, &[]);
+    assert_eq!(found, [("KW001".to_string(), "app.env".to_string(), 1)]);
+    let out = keyward(d, &["scan", "--format", "json"]);
+    assert_eq!(json(&out)["findings"][0]["severity"], "critical");
+    assert_eq!(json(&out)["summary"]["excluded"], 1);
+    assert_eq!(out.status.code(), Some(1));
+    // The flag wins over the config's fail-on.
+    assert_eq!(
+        keyward(d, &["scan", "--fail-on", "never"]).status.code(),
+        Some(0)
+    );
+    let shown = stdout(&keyward(d, &["config", "show"]));
+    assert!(shown.contains("KW002 = \"off\""), "{shown}");
+    assert!(shown.contains("fail-on = \"critical\""), "{shown}");
+    let listed = stdout(&keyward(d, &["rules"]));
+    let kw002 = listed
+        .lines()
+        .find(|l| l.starts_with("KW002"))
+        .expect("KW002 listed");
+    assert!(kw002.contains(" no "), "{kw002}");
+}
+
+#[test]
+fn config_errors_exit_2_with_a_span() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(d, "a.env", "X=1\n");
+    for (text, needle) in [
+        ("[scan]\nexclud = []\n", "exclud"),
+        ("[scan]\nexclude = [\"b/[\"]\n", "bad glob"),
+        ("[policy]\nfail-on = \"urgent\"\n", "urgent"),
+        ("[rules]\nKW999 = \"off\"\n", "no rule `KW999`"),
+    ] {
+        write(d, "keyward.toml", text);
+        let out = keyward(d, &["scan"]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{text}: {err}");
+        assert!(
+            err.contains("keyward.toml:"),
+            "no span into the file: {err}"
+        );
+    }
+}
+
+#[test]
+fn custom_rules_are_added_and_broken_ones_rejected() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(d, "prod/app.env", &format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    write(d, "keyward.toml", "[rules]\nrules-dir = \"policy\"\n");
+    write(
+        d,
+        "policy/KW900-prod-key.yaml",
+        "id: KW900\nname: prod-key\nseverity: critical\nsummary: A key in a prod path\nwhen: candidate.kind == \"access-key-id\" && file.env == \"prod\"\nmessage: \"`{key.id}` sits in a prod file\"\nhelp: \"move it\"\ndocs: |\n  ## What it does\n  x\n  ## Why is this bad?\n  x\n  ## Example\n  x\n  ## How to fix\n  x\n",
+    );
+    let found = rules_at(d, &[]);
+    let rules: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(rules, ["KW001", "KW900"]);
+    write(
+        d,
+        "policy/KW901-broken.yaml",
+        "id: KW901\nname: broken\nseverity: low\nsummary: x\nwhen: key.nope\nmessage: m\nhelp: h\ndocs: |\n  ## What it does\n  ## Why is this bad?\n  ## Example\n  ## How to fix\n",
+    );
+    let out = keyward(d, &["scan"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("key.nope"));
+}
+
+#[test]
+fn inline_ignores_in_every_format_and_unused_ones_are_reported() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(
+        d,
+        "main.tf",
+        &format!(
+            "provider \"aws\" {{\n  # keyward:ignore KW001 -- canary\n  access_key = \"{KEY}\"\n  region = \"x\" // keyward:ignore\n}}\n"
+        ),
+    );
+    write(
+        d,
+        "values.yaml",
+        &format!("aws:\n  key: {KEY} # keyward:ignore\n"),
+    );
+    write(
+        d,
+        "app.env",
+        &format!("# keyward:ignore KW001,KW002 -- rotated\nAWS_ACCESS_KEY_ID={KEY}\n"),
+    );
+    write(
+        d,
+        "credentials",
+        &format!("[default]\n; keyward:ignore\naws_access_key_id = {KEY}\n"),
+    );
+    write(
+        d,
+        "deploy.sh",
+        &format!("export AWS_ACCESS_KEY_ID={KEY} # keyward:ignore KW002\n"),
+    );
+    let found = rules_at(d, &[]);
+    assert_eq!(
+        found,
+        [
+            ("KW001".to_string(), "deploy.sh".to_string(), 1),
+            ("KW000".to_string(), "deploy.sh".to_string(), 1),
+            ("KW000".to_string(), "main.tf".to_string(), 4),
+        ],
+        "only the wrongly targeted and the stale ignores remain"
+    );
+    let out = keyward(d, &["scan"]);
+    let text = stdout(&out);
+    assert!(text.contains("4 suppressed (4 by inline)"), "{text}");
+}
+
+#[test]
+fn allow_entries_need_and_carry_reasons() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(d, "docs/setup.md", &format!("Use `{KEY}`.\n"));
+    write(d, "app.env", &format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    write(
+        d,
+        "keyward.toml",
+        "[[allow]]\npath = \"docs/**\"\nreason = \"docs\"\n",
+    );
+    assert_eq!(
+        rules_at(d, &[]),
+        [("KW001".to_string(), "app.env".to_string(), 1)]
+    );
+    write(
+        d,
+        "keyward.toml",
+        &format!("[[allow]]\nkey-id = \"{KEY}\"\nreason = \"canary\"\n"),
+    );
+    assert!(rules_at(d, &[]).is_empty());
+}
+
+/// The demo repo, reformatted: lines moved, reindented, keys reordered.
+fn reformat(dir: &Path) {
+    let providers = dir.join("terraform/envs/prod/providers.tf");
+    let text = fs::read_to_string(&providers).expect("providers.tf");
+    let moved = format!(
+        "{}{}",
+        "\n# spacer\n".repeat(50),
+        text.replace("  ", "    ")
+    );
+    fs::write(&providers, moved).expect("write");
+    let env = dir.join(".env.staging");
+    let text = fs::read_to_string(&env).expect(".env.staging");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.reverse();
+    fs::write(&env, format!("\n\n{}\n", lines.join("\n"))).expect("write");
+    let values = dir.join("charts/api/values-prod.yaml");
+    let text = fs::read_to_string(&values).expect("values");
+    fs::write(&values, format!("# moved down\n\n\n{text}")).expect("write");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn baseline_survives_a_reformat_and_catches_a_changed_secret() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    copy_tree(&root().join("fixtures/demo"), d);
+    let out = keyward(d, &["baseline", "-o", "baseline.json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(d.join("baseline.json")).expect("baseline");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let n = doc["findings"].as_array().expect("findings").len();
+    assert!(n >= 30, "{n}");
+    for row in expected("demo") {
+        if row.kind.contains("secret") || row.kind == "session-token" {
+            assert!(!text.contains(&row.value), "baseline holds a secret");
+        }
+    }
+    // Stable: a second run writes the same bytes.
+    keyward(d, &["baseline", "-o", "baseline2.json"]);
+    assert_eq!(
+        text,
+        fs::read_to_string(d.join("baseline2.json")).expect("second")
+    );
+
+    reformat(d);
+    let after = keyward(
+        d,
+        &["scan", "--baseline", "baseline.json", "--format", "json"],
+    );
+    assert_eq!(after.status.code(), Some(0), "{}", stdout(&after));
+    let doc = json(&after);
+    assert_eq!(doc["findings"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        doc["summary"]["suppressed"]["baseline"].as_u64(),
+        Some(n as u64)
+    );
+
+    // A changed secret resurfaces, and only that one.
+    let prov = d.join("terraform/envs/prod/providers.tf");
+    let text = fs::read_to_string(&prov).expect("providers");
+    let secret = expected("demo")
+        .into_iter()
+        .find(|e| e.path == "terraform/envs/prod/providers.tf" && e.kind == "secret")
+        .expect("planted secret")
+        .value;
+    let changed: String = secret.chars().rev().collect();
+    fs::write(&prov, text.replace(&secret, &changed)).expect("write");
+    let again = keyward(
+        d,
+        &["scan", "--baseline", "baseline.json", "--format", "json"],
+    );
+    let doc = json(&again);
+    let rules: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule"))
+        .collect();
+    assert!(rules.contains(&"KW002"), "{rules:?}");
+    assert!(
+        doc["findings"]
+            .as_array()
+            .expect("f")
+            .iter()
+            .all(|f| f["path"] == "terraform/envs/prod/providers.tf")
+    );
+    assert_eq!(again.status.code(), Some(1));
+}
+
+#[test]
+fn config_init_writes_a_valid_starter() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = keyward(t.path(), &["config", "init"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(t.path().join("keyward.toml").is_file());
+    assert_eq!(
+        keyward(t.path(), &["config", "init"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        keyward(t.path(), &["config", "show"]).status.code(),
+        Some(0)
+    );
+}

@@ -386,25 +386,25 @@ mod tests {
     }
 
     fn sample() -> (ScanOutput, RuleSet) {
-        let secret = "Am/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK";
+        let secret = "PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA/";
         let text = format!("[default]\nid = AKIAX\nkey = {secret}\n");
         let start = text.find(secret).expect("present");
         let file = SourceFile {
             path: "dir one/credentials".into(),
             format: "ini",
             text: Arc::from(text.as_str()),
-            secret_spans: vec![start..start + secret.len()],
+            secret_spans: std::iter::once(start..start + secret.len()).collect(),
         };
         let finding = Finding {
             rule: "KW002".into(),
             name: "hardcoded-secret-key".into(),
             severity: Severity::Critical,
-            message: "secret `Am/d…yMK` hardcoded".into(),
+            message: "secret `PtYg…ihA/` hardcoded".into(),
             help: "rotate".into(),
             file: 0,
             span: start..start + secret.len(),
             key_id: Some("AKIAX".into()),
-            secret: Some("Am/d…2yMK".into()),
+            secret: Some("PtYg…ihA/".into()),
             account: None,
             context: "default.key".into(),
             fingerprint: "f".repeat(32),
@@ -430,7 +430,7 @@ mod tests {
     fn result_carries_masked_snippet_suppression_and_related() {
         let (out, rules) = sample();
         let text = render_with_root(&out, &rules, Some(Path::new("/r")));
-        assert!(!text.contains("Am/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK"));
+        assert!(!text.contains("PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA/"));
         let doc: Value = serde_json::from_str(&text).expect("json");
         let run = &doc["runs"][0];
         assert_eq!(run["originalUriBaseIds"]["%SRCROOT%"]["uri"], "file:///r/");
@@ -448,7 +448,7 @@ mod tests {
         assert_eq!(loc["region"]["endColumn"], 47);
         assert_eq!(
             loc["region"]["snippet"]["text"],
-            "key = Am/d********************************2yMK"
+            "key = PtYg********************************ihA/"
         );
         assert_eq!(
             res["suppressions"],
@@ -477,17 +477,17 @@ mod tests {
     #[test]
     fn long_lines_fall_back_to_the_region() {
         let (mut out, rules) = sample();
-        let secret = "Am/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK";
+        let secret = "PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA/";
         let pad = "x".repeat(MAX_SNIPPET_BYTES);
         let text = format!("{pad} {secret} {pad}\n");
         let start = pad.len() + 1;
         out.files[0].text = Arc::from(text.as_str());
-        out.files[0].secret_spans = vec![start..start + secret.len()];
+        out.files[0].secret_spans = std::iter::once(start..start + secret.len()).collect();
         out.findings[0].span = start..start + secret.len();
         out.findings[0].related.clear();
         let doc: Value = serde_json::from_str(&render_with_root(&out, &rules, None)).expect("json");
         let snip = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["snippet"]
             ["text"];
-        assert_eq!(snip, "Am/d********************************2yMK");
+        assert_eq!(snip, "PtYg********************************ihA/");
     }
 }

@@ -106,6 +106,8 @@ pub struct BaselineArgs {
 pub enum OutputFormat {
     Human,
     Json,
+    Sarif,
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -348,6 +350,8 @@ fn run_scan(
     let to_file = args.output.is_some();
     let text = match args.format {
         OutputFormat::Json => report::json::render(&out),
+        OutputFormat::Sarif => report::sarif::render(&out, rules),
+        OutputFormat::Github => report::github::render(&out),
         OutputFormat::Human => {
             let color = match args.color {
                 ColorChoice::Always => true,
@@ -367,9 +371,32 @@ fn run_scan(
             .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?,
         None => write_out(stdout, &text)?,
     }
+    if args.format == OutputFormat::Github {
+        append_step_summary(&out)?;
+    }
     let threshold = args.fail_on.map_or(config.fail_on, FailOn::threshold);
     let failing = out.active().any(|f| eval::at_least(f.severity, threshold));
     Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// The job summary goes to the file Actions names; other steps write to the
+/// same file, so it is appended to, never truncated.
+fn append_step_summary(out: &scan::ScanOutput) -> Result<(), miette::Report> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let path = PathBuf::from(path);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(report::github::step_summary(out).as_bytes()))
+        .map_err(|e| {
+            miette::miette!(
+                "cannot append the job summary to {} (GITHUB_STEP_SUMMARY): {e}",
+                path.display()
+            )
+        })
 }
 
 fn write_out(w: &mut dyn Write, text: &str) -> Result<(), miette::Report> {

@@ -1,8 +1,10 @@
 //! Emitters over the same finding list. Lines and columns are computed here
 //! and nowhere else; spans travel as byte ranges until now.
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::ops::Range;
 

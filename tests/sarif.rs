@@ -271,3 +271,42 @@ fn every_rule_has_a_distinct_index_and_result_levels_follow_severity() {
         assert_eq!(res["level"], want, "{res}");
     }
 }
+
+#[test]
+fn suppressed_findings_are_carried_with_suppressions() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    let key = "AKIARZPUZDIKEEQH746Y";
+    std::fs::write(
+        d.join("app.env"),
+        format!("# keyward:ignore KW001 -- canary key\nAWS_ACCESS_KEY_ID={key}\n"),
+    )
+    .expect("write");
+    std::fs::write(d.join("other.env"), format!("AWS_ACCESS_KEY_ID={key}\n")).expect("write");
+    let base = common::keyward(d, &["baseline", "other.env", "-o", "base.json"]);
+    assert_eq!(base.status.code(), Some(0));
+    let out = common::keyward(d, &["scan", "--format", "sarif", "--baseline", "base.json"]);
+    // Everything is accepted: the gate passes.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("sarif json");
+    assert_valid(&doc);
+    let results = doc["runs"][0]["results"].as_array().expect("results");
+    let kinds: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["suppressions"][0]["kind"].as_str().unwrap_or("none"),
+                r["suppressions"][0]["justification"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("inSource", "canary key"), ("external", "in the baseline")]
+    );
+}

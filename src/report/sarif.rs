@@ -440,7 +440,11 @@ mod tests {
             Some(rules.rules.len())
         );
         let res = &run["results"][0];
-        let kw002 = rules.rules.iter().position(|r| r.id == "KW002").expect("KW002");
+        let kw002 = rules
+            .rules
+            .iter()
+            .position(|r| r.id == "KW002")
+            .expect("KW002");
         assert_eq!(res["ruleIndex"], kw002);
         assert_eq!(res["level"], "error");
         let loc = &res["locations"][0]["physicalLocation"];

@@ -13,7 +13,7 @@ pub mod scan;
 pub mod walk;
 
 pub use finding::{Finding, Related, ScanError, SourceFile, Suppression, SuppressionKind};
-pub use scan::{Policy, Progress, ScanOptions, ScanOutput, Summary, scan};
+pub use scan::{Blob, Policy, Progress, ScanOptions, ScanOutput, Summary, scan, scan_blobs};
 pub mod cli;
 pub mod config;
 pub mod report;

@@ -185,6 +185,11 @@ pub fn scan(
         ThreadState::default,
         |st, entry| visit(st, entry, opts, progress),
     );
+    Ok(finish(states, rules, opts))
+}
+
+/// Merges the threads' results, sorts them, and runs the rules.
+fn finish(states: Vec<ThreadState>, rules: &RuleSet, opts: &ScanOptions) -> ScanOutput {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let mut summary = Summary::default();
@@ -206,7 +211,7 @@ pub fn scan(
     out.errors = errors;
     summary.findings = out.findings.len() as u64;
     out.summary = summary;
-    Ok(out)
+    out
 }
 
 fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Progress) {
@@ -247,38 +252,130 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
                     return;
                 }
             };
-            progress.files.fetch_add(1, Ordering::Relaxed);
-            progress
-                .bytes
-                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            if bytes.len() as u64 > opts.max_file_size {
-                st.summary.skipped_large += 1;
-                return;
-            }
-            let outcome = process_file(&path, &display, &bytes);
-            st.summary.bytes_scanned += bytes.len() as u64;
-            match outcome.status {
-                Status::Binary => st.summary.skipped_binary += 1,
-                Status::NoKeyword => st.summary.files_scanned += 1,
-                Status::Parsed => {
-                    st.summary.files_scanned += 1;
-                    st.summary.files_parsed += 1;
-                }
-            }
-            for message in outcome.warnings {
-                st.errors.push(ScanError {
-                    path: display.clone(),
-                    message,
-                });
-            }
-            if let Some(file) = outcome.file {
-                progress
-                    .candidates
-                    .fetch_add(file.candidates.len() as u64, Ordering::Relaxed);
-                st.files.push(file);
-            }
+            take_bytes(st, &path, display, &bytes, opts, progress);
         }
     }
+}
+
+/// Counts, decodes, parses and detects one file's content.
+fn take_bytes(
+    st: &mut ThreadState,
+    path: &Path,
+    display: String,
+    bytes: &[u8],
+    opts: &ScanOptions,
+    progress: &Progress,
+) {
+    progress.files.fetch_add(1, Ordering::Relaxed);
+    progress
+        .bytes
+        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    if bytes.len() as u64 > opts.max_file_size {
+        st.summary.skipped_large += 1;
+        st.errors.push(ScanError {
+            path: display,
+            message: format!(
+                "skipped: {} bytes is over --max-file-size ({})",
+                bytes.len(),
+                opts.max_file_size
+            ),
+        });
+        return;
+    }
+    let outcome = process_file(path, &display, bytes);
+    st.summary.bytes_scanned += bytes.len() as u64;
+    match outcome.status {
+        Status::Binary => st.summary.skipped_binary += 1,
+        Status::NoKeyword => st.summary.files_scanned += 1,
+        Status::Parsed => {
+            st.summary.files_scanned += 1;
+            st.summary.files_parsed += 1;
+        }
+    }
+    for message in outcome.warnings {
+        st.errors.push(ScanError {
+            path: display.clone(),
+            message,
+        });
+    }
+    if let Some(file) = outcome.file {
+        progress
+            .candidates
+            .fetch_add(file.candidates.len() as u64, Ordering::Relaxed);
+        st.files.push(file);
+    }
+}
+
+/// Content that does not come from the working tree: a staged file, a blob
+/// of a commit. `path` is what output shows (repo-relative, `/`-separated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Scans blobs in parallel with the same decoding, parsing, detection and
+/// rules as a directory scan. `opts.paths` is not used.
+pub fn scan_blobs(
+    blobs: Vec<Blob>,
+    opts: &ScanOptions,
+    rules: &RuleSet,
+    progress: &Progress,
+) -> ScanOutput {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let (tx, rx) = crossbeam_channel::unbounded::<Blob>();
+    for b in blobs {
+        // The receiver outlives this loop, so sending cannot fail.
+        let _ = tx.send(b);
+    }
+    drop(tx);
+    let states: Vec<ThreadState> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = rx.clone();
+                scope.spawn(move || {
+                    let mut st = ThreadState::default();
+                    for blob in rx.iter() {
+                        let path = PathBuf::from(&blob.path);
+                        if let Some(scope) = &opts.scope
+                            && !scope.wants(&path, &opts.cwd)
+                        {
+                            st.summary.excluded += 1;
+                            continue;
+                        }
+                        take_bytes(
+                            &mut st,
+                            &path,
+                            blob.path.clone(),
+                            &blob.bytes,
+                            opts,
+                            progress,
+                        );
+                    }
+                    st
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                // Never silent: a lost worker is an error in the output.
+                w.join().unwrap_or_else(|_| ThreadState {
+                    errors: vec![ScanError {
+                        path: String::new(),
+                        message: "internal error: a scan worker stopped; results are incomplete"
+                            .into(),
+                    }],
+                    ..ThreadState::default()
+                })
+            })
+            .collect()
+    });
+    finish(states, rules, opts)
 }
 
 enum Status {
@@ -607,6 +704,36 @@ mod tests {
         }
         assert_eq!(utf16_bom(&b), Some(false));
         assert_eq!(decode_utf16(&b, false), "AKIA x");
+    }
+
+    #[test]
+    fn blobs_are_scanned_like_files() {
+        let rules = RuleSet::builtin().expect("rules");
+        let blobs = vec![
+            Blob {
+                path: "infra/prod.tfvars".into(),
+                bytes: b"aws_access_key = \"AKIARZPUZDIKEEQH746Y\"\n".to_vec(),
+            },
+            Blob {
+                path: "README.md".into(),
+                bytes: b"nothing here".to_vec(),
+            },
+            Blob {
+                path: "logo.png".into(),
+                bytes: b"\x89PNG\0\0".to_vec(),
+            },
+        ];
+        let opts = ScanOptions {
+            threads: 2,
+            ..ScanOptions::default()
+        };
+        let out = scan_blobs(blobs, &opts, &rules, &Progress::default());
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.files[0].path, "infra/prod.tfvars");
+        assert_eq!(out.files[0].format, "tfvars");
+        assert_eq!(out.findings[0].context, "aws_access_key");
+        assert_eq!(out.summary.files_scanned, 2);
+        assert_eq!(out.summary.skipped_binary, 1);
     }
 
     #[test]

@@ -152,3 +152,26 @@ fn masking() {
     );
     assert!(!dbg.contains(SECRET), "{dbg}");
 }
+
+#[test]
+fn far_apart_blocks_pair_by_name_stem_or_single_key() {
+    // Blank lines end a block in text, and 10 lines exceed the proximity window.
+    let filler = "\n".repeat(10);
+    let src = format!(
+        "CI_ACCESS_KEY_ID={KEY}\n{filler}OTHER_ACCESS_KEY_ID={KEY2}\n{filler}CI_SECRET_ACCESS_KEY={SECRET}\n"
+    );
+    let c = run(&src);
+    let s = c.iter().position(|x| x.value == SECRET).expect("secret");
+    assert_eq!(c[c[s].pair.expect("paired")].value, KEY);
+    // One key ID in the whole file: a far secret is its.
+    let src = format!("aws_access_key_id={KEY}\n{filler}aws_secret_access_key={SECRET}\n");
+    let c = run(&src);
+    assert_eq!(c[1].pair, Some(0));
+    // Two different keys and no stem: no guess.
+    let src = format!(
+        "aws_access_key_id={KEY}\n{filler}x_access_key_id={KEY2}\n{filler}aws_secret_access_key={SECRET}\n"
+    );
+    let c = run(&src);
+    let s = c.iter().position(|x| x.value == SECRET).expect("secret");
+    assert_eq!(c[s].pair, None);
+}

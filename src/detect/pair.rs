@@ -5,20 +5,6 @@ use std::collections::HashMap;
 
 use super::{Candidate, CandidateKind};
 
-#[cfg(test)]
-mod tests {
-    use super::name_stem;
-
-    #[test]
-    fn stems() {
-        assert_eq!(name_stem("ci_secret_access_key"), "ci");
-        assert_eq!(name_stem("CI_ACCESS_KEY_ID"), "ci");
-        assert_eq!(name_stem("ciSecretAccessKey"), "ci");
-        assert_eq!(name_stem("aws_access_key_id"), "");
-        assert_eq!(name_stem("billing_prod_key_id"), "billing_prod");
-    }
-}
-
 /// A named secret with no key ID in its block still pairs with a key ID this
 /// many lines away (credentials written one per line in free text).
 const PROXIMITY_LINES: usize = 3;
@@ -161,5 +147,19 @@ impl LineIndex {
 
     pub fn line_start(&self, line: usize) -> usize {
         self.starts.get(line).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_stem;
+
+    #[test]
+    fn stems() {
+        assert_eq!(name_stem("ci_secret_access_key"), "ci");
+        assert_eq!(name_stem("CI_ACCESS_KEY_ID"), "ci");
+        assert_eq!(name_stem("ciSecretAccessKey"), "ci");
+        assert_eq!(name_stem("aws_access_key_id"), "");
+        assert_eq!(name_stem("billing_prod_key_id"), "billing_prod");
     }
 }

@@ -43,6 +43,8 @@ pub struct ScanOptions {
     pub policy: Policy,
     /// Paths are shown relative to this directory when below it.
     pub cwd: PathBuf,
+    /// Where `iam.*` facts come from, and whether pairs are verified.
+    pub iam: crate::iam::IamOptions,
 }
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -57,6 +59,7 @@ impl Default for ScanOptions {
             include_placeholders: false,
             policy: Policy::default(),
             cwd: std::env::current_dir().unwrap_or_default(),
+            iam: crate::iam::IamOptions::default(),
         }
     }
 }
@@ -107,6 +110,8 @@ impl ScanOutput {
 pub enum ScanFailure {
     #[error("path not found: {0}")]
     PathNotFound(PathBuf),
+    #[error(transparent)]
+    Iam(#[from] crate::iam::IamError),
 }
 
 /// One file with candidates, on its way to the rules.
@@ -160,8 +165,14 @@ pub fn scan(
         summary.skipped_other += s.skipped_other;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    // IAM is asked once, about everything found, before any rule runs.
+    let iam = crate::iam::enrich(&iam_wanted(&files, opts), &opts.iam)?;
+    errors.extend(iam.warnings.iter().map(|message| ScanError {
+        path: "(aws)".to_string(),
+        message: message.clone(),
+    }));
     errors.sort();
-    let mut out = judge(files, rules, opts, &mut summary, &mut errors);
+    let mut out = judge(files, rules, opts, &iam, &mut summary, &mut errors);
     out.errors = errors;
     summary.findings = out.findings.len() as u64;
     out.summary = summary;
@@ -385,6 +396,7 @@ fn judge(
     files: Vec<FileResult>,
     rules: &RuleSet,
     opts: &ScanOptions,
+    iam: &crate::iam::Enrichment,
     summary: &mut Summary,
     errors: &mut Vec<ScanError>,
 ) -> ScanOutput {
@@ -421,7 +433,7 @@ fn judge(
                 summary.placeholders += 1;
                 continue;
             }
-            let facts = facts_for(f, c, key, secret, &refs, &secrets, &opts.policy);
+            let facts = facts_for(f, c, key, secret, &refs, &secrets, &opts.policy, iam);
             let (hits, eval_errors) = rules.matching(&facts);
             for e in eval_errors {
                 if reported_errors.insert(format!("{}{}", e.rule, e.message)) {
@@ -483,7 +495,92 @@ fn judge(
                 .collect(),
         });
     }
+    link_divergent(&files, &mut out, iam);
     out
+}
+
+/// The key IDs and pairs IAM is asked about. Placeholders and malformed IDs
+/// are never sent; secrets are collected only when pairs are verified.
+fn iam_wanted(files: &[FileResult], opts: &ScanOptions) -> crate::iam::Wanted {
+    let mut wanted = crate::iam::Wanted::default();
+    if opts.iam.source == crate::iam::SourceChoice::None && !opts.iam.verify_pairs {
+        return wanted;
+    }
+    for f in files {
+        for c in &f.candidates {
+            if c.kind != CandidateKind::AccessKeyId || c.malformed || c.placeholder {
+                continue;
+            }
+            wanted.keys.insert(c.value.clone());
+            let secret = c.pair.and_then(|i| f.candidates.get(i));
+            if opts.iam.verify_pairs
+                && let Some(s) = secret.filter(|s| !s.placeholder)
+            {
+                wanted.pairs.push(crate::iam::Pair {
+                    key_id: c.value.clone(),
+                    secret: s.value.clone(),
+                    token: c
+                        .token
+                        .and_then(|i| f.candidates.get(i))
+                        .map(|t| t.value.clone()),
+                });
+            }
+        }
+    }
+    wanted
+}
+
+/// The rule whose findings point at the places that use the owner's newest
+/// Active key: the other side of a half-applied rotation.
+const DIVERGENT_RULE: &str = "KW011";
+
+fn link_divergent(files: &[FileResult], out: &mut ScanOutput, iam: &crate::iam::Enrichment) {
+    for i in 0..out.findings.len() {
+        if out.findings[i].rule != DIVERGENT_RULE {
+            continue;
+        }
+        let Some(newest) = out.findings[i]
+            .key_id
+            .as_deref()
+            .and_then(|k| iam.newest_active_key(k))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let mut related = Vec::new();
+        for f in files {
+            for c in &f.candidates {
+                if c.kind != CandidateKind::AccessKeyId || c.value != newest {
+                    continue;
+                }
+                // A place without findings of its own still has to be
+                // shown, so its file joins the output.
+                let file = match out.files.iter().position(|s| s.path == f.path) {
+                    Some(index) => index,
+                    None => {
+                        out.files.push(SourceFile {
+                            path: f.path.clone(),
+                            format: f.format.as_str(),
+                            text: f.text.clone(),
+                            secret_spans: f
+                                .candidates
+                                .iter()
+                                .filter(|c| c.kind != CandidateKind::AccessKeyId)
+                                .map(|c| c.span.clone())
+                                .collect(),
+                        });
+                        out.files.len() - 1
+                    }
+                };
+                related.push(crate::finding::Related {
+                    file,
+                    span: c.span.clone(),
+                    message: format!("the user's newest Active key `{newest}` is used here"),
+                });
+            }
+        }
+        out.findings[i].related = related;
+    }
 }
 
 fn facts_for(
@@ -494,6 +591,7 @@ fn facts_for(
     refs: &HashMap<&str, i64>,
     secrets: &HashMap<&str, HashSet<&str>>,
     policy: &Policy,
+    iam: &crate::iam::Enrichment,
 ) -> Facts {
     let mut facts = Facts::default();
     facts.str("candidate.kind", c.kind.as_str());
@@ -528,6 +626,11 @@ fn facts_for(
     facts.str("location.name", c.name.clone());
     facts.str("location.encoding", c.encoding.as_str());
     facts.str("verify.result", "unchecked");
+    iam.set_facts(
+        &mut facts,
+        key.filter(|k| !k.malformed).map(|k| k.value.as_str()),
+        secret.map(|s| s.value.as_str()),
+    );
     facts.set(
         "config.allowed_accounts",
         Fact::List(policy.allowed_accounts.clone()),

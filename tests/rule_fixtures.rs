@@ -15,18 +15,35 @@ fn rule_dirs() -> Vec<(String, std::path::PathBuf)> {
     dirs
 }
 
+/// IAM rules' fixtures carry an `inventory.json` beside `fail/` and `pass/`;
+/// ages are measured from its `generated_at`, so the snapshots do not age.
+fn iam_args(rule_dir: &std::path::Path) -> Vec<String> {
+    let inventory = rule_dir.join("inventory.json");
+    if !inventory.exists() {
+        return Vec::new();
+    }
+    vec![
+        "--inventory".into(),
+        inventory.display().to_string(),
+        "--now".into(),
+        "2026-11-28T12:00:00Z".into(),
+    ]
+}
+
 fn rules_fired(dir: &std::path::Path) -> Vec<String> {
-    let out = keyward(
-        dir,
-        &[
-            "scan",
-            ".",
-            "--format",
-            "json",
-            "--allowed-account",
-            "123456789012",
-        ],
-    );
+    let mut args: Vec<String> = [
+        "scan",
+        ".",
+        "--format",
+        "json",
+        "--allowed-account",
+        "123456789012",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(iam_args(dir.parent().expect("rule dir")));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = keyward(dir, &args);
     json(&out)["findings"]
         .as_array()
         .expect("findings")
@@ -51,17 +68,19 @@ fn fail_fixtures_fire_and_pass_fixtures_do_not() {
 #[test]
 fn human_output_snapshots() {
     for (name, dir) in rule_dirs() {
-        let out = keyward(
-            &dir.join("fail"),
-            &[
-                "scan",
-                ".",
-                "--allowed-account",
-                "123456789012",
-                "--fail-on",
-                "never",
-            ],
-        );
+        let mut args: Vec<String> = [
+            "scan",
+            ".",
+            "--allowed-account",
+            "123456789012",
+            "--fail-on",
+            "never",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(iam_args(&dir));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = keyward(&dir.join("fail"), &args);
         insta::assert_snapshot!(name, stdout(&out));
     }
 }

@@ -433,7 +433,12 @@ fn judge(
                 summary.placeholders += 1;
                 continue;
             }
-            let facts = facts_for(f, c, key, secret, &refs, &secrets, &opts.policy, iam);
+            let mut facts = facts_for(f, c, key, secret, &refs, &secrets, &opts.policy);
+            iam.set_facts(
+                &mut facts,
+                key.filter(|k| !k.malformed).map(|k| k.value.as_str()),
+                secret.map(|s| s.value.as_str()),
+            );
             let (hits, eval_errors) = rules.matching(&facts);
             for e in eval_errors {
                 if reported_errors.insert(format!("{}{}", e.rule, e.message)) {
@@ -591,7 +596,6 @@ fn facts_for(
     refs: &HashMap<&str, i64>,
     secrets: &HashMap<&str, HashSet<&str>>,
     policy: &Policy,
-    iam: &crate::iam::Enrichment,
 ) -> Facts {
     let mut facts = Facts::default();
     facts.str("candidate.kind", c.kind.as_str());
@@ -626,11 +630,6 @@ fn facts_for(
     facts.str("location.name", c.name.clone());
     facts.str("location.encoding", c.encoding.as_str());
     facts.str("verify.result", "unchecked");
-    iam.set_facts(
-        &mut facts,
-        key.filter(|k| !k.malformed).map(|k| k.value.as_str()),
-        secret.map(|s| s.value.as_str()),
-    );
     facts.set(
         "config.allowed_accounts",
         Fact::List(policy.allowed_accounts.clone()),

@@ -47,11 +47,7 @@ impl Aws {
     /// Loads the SDK configuration. Credentials are resolved later, on first
     /// use, since pair verification does not need any of its own.
     pub fn connect(concurrency: usize) -> Result<Aws, IamError> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| IamError::Runtime(e.to_string()))?;
+        let rt = runtime()?;
         // IAM and STS answer in us-east-1 whatever the region; without a
         // configured one the SDK would refuse to build a request.
         let region = RegionProviderChain::default_provider().or_else("us-east-1");
@@ -60,12 +56,22 @@ impl Aws {
                 .region(region)
                 .load(),
         );
-        Ok(Aws {
+        Ok(Aws::with_runtime(rt, config, concurrency))
+    }
+
+    /// With a configuration built by the caller instead of the environment.
+    pub fn from_config(config: SdkConfig, concurrency: usize) -> Result<Aws, IamError> {
+        let rt = runtime()?;
+        Ok(Aws::with_runtime(rt, config, concurrency))
+    }
+
+    fn with_runtime(rt: tokio::runtime::Runtime, config: SdkConfig, concurrency: usize) -> Aws {
+        Aws {
             rt,
             config,
             concurrency: concurrency.max(1),
             calls: Arc::new(AtomicU64::new(0)),
-        })
+        }
     }
 
     /// Requests sent so far (each page of a paginated call counts).
@@ -160,6 +166,14 @@ impl Aws {
         }
         Ok(())
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, IamError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| IamError::Runtime(e.to_string()))
 }
 
 /// How one failed call affects the run.

@@ -220,9 +220,15 @@ impl std::fmt::Debug for Pair {
     }
 }
 
+/// A pair's identity: key ID and SHA-256 of the secret.
+pub type PairId = (String, [u8; 32]);
+
+/// Verification verdicts by pair.
+pub type Verdicts = HashMap<PairId, VerifyResult>;
+
 /// Pairs are remembered by a hash of the secret, so results can be kept
 /// and passed around without the secret itself.
-pub(crate) fn pair_id(key_id: &str, secret: &str) -> (String, [u8; 32]) {
+pub(crate) fn pair_id(key_id: &str, secret: &str) -> PairId {
     (key_id.to_string(), Sha256::digest(secret.as_bytes()).into())
 }
 
@@ -273,7 +279,7 @@ pub struct Enrichment {
     lookup: Option<Lookup>,
     now: Timestamp,
     keys_for_user: HashMap<UserRef, i64>,
-    verified: HashMap<(String, [u8; 32]), VerifyResult>,
+    verified: Verdicts,
     /// Problems to show beside the findings.
     pub warnings: Vec<String>,
 }
@@ -307,7 +313,7 @@ impl Enrichment {
         }
     }
 
-    pub fn with_verified(mut self, results: HashMap<(String, [u8; 32]), VerifyResult>) -> Self {
+    pub fn with_verified(mut self, results: Verdicts) -> Self {
         self.verified = results;
         self
     }

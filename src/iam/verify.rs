@@ -7,15 +7,12 @@ use std::collections::HashMap;
 use aws_sdk_sts::config::Credentials;
 
 use super::live::{Aws, error_code};
-use super::{Pair, VerifyResult, pair_id};
+use super::{Pair, PairId, Verdicts, VerifyResult, pair_id};
 
 /// The verdict for each distinct pair, keyed by key ID and a hash of the
 /// secret, with a warning for each pair that could not be judged.
-pub fn verify_pairs(
-    aws: &Aws,
-    pairs: &[Pair],
-) -> (HashMap<(String, [u8; 32]), VerifyResult>, Vec<String>) {
-    let mut distinct: HashMap<(String, [u8; 32]), Pair> = HashMap::new();
+pub fn verify_pairs(aws: &Aws, pairs: &[Pair]) -> (Verdicts, Vec<String>) {
+    let mut distinct: HashMap<PairId, Pair> = HashMap::new();
     for p in pairs {
         distinct
             .entry(pair_id(&p.key_id, &p.secret))

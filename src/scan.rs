@@ -45,6 +45,8 @@ pub struct ScanOptions {
     pub cwd: PathBuf,
     /// `[scan] include`/`exclude` of the configuration.
     pub scope: Option<Scope>,
+    /// Where `iam.*` facts come from, and whether pairs are verified.
+    pub iam: crate::iam::IamOptions,
 }
 
 /// Which files a configuration keeps in scope, by globs relative to `root`.
@@ -92,6 +94,7 @@ impl Default for ScanOptions {
             policy: Policy::default(),
             cwd: std::env::current_dir().unwrap_or_default(),
             scope: None,
+            iam: crate::iam::IamOptions::default(),
         }
     }
 }
@@ -146,6 +149,8 @@ impl ScanOutput {
 pub enum ScanFailure {
     #[error("path not found: {0}")]
     PathNotFound(PathBuf),
+    #[error(transparent)]
+    Iam(#[from] crate::iam::IamError),
 }
 
 /// One file with candidates, on its way to the rules.
@@ -155,6 +160,24 @@ struct FileResult {
     text: Arc<str>,
     candidates: Vec<Candidate>,
     ignores: Vec<crate::suppress::IgnoreMarker>,
+}
+
+impl FileResult {
+    /// The file as the reporters see it: text, spans to mask, ignores.
+    fn source_file(&self) -> SourceFile {
+        SourceFile {
+            path: self.path.clone(),
+            format: self.format.as_str(),
+            text: self.text.clone(),
+            secret_spans: self
+                .candidates
+                .iter()
+                .filter(|c| c.kind != CandidateKind::AccessKeyId)
+                .map(|c| c.span.clone())
+                .collect(),
+            ignores: self.ignores.clone(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -185,11 +208,15 @@ pub fn scan(
         ThreadState::default,
         |st, entry| visit(st, entry, opts, progress),
     );
-    Ok(finish(states, rules, opts))
+    finish(states, rules, opts)
 }
 
 /// Merges the threads' results, sorts them, and runs the rules.
-fn finish(states: Vec<ThreadState>, rules: &RuleSet, opts: &ScanOptions) -> ScanOutput {
+fn finish(
+    states: Vec<ThreadState>,
+    rules: &RuleSet,
+    opts: &ScanOptions,
+) -> Result<ScanOutput, ScanFailure> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let mut summary = Summary::default();
@@ -206,12 +233,18 @@ fn finish(states: Vec<ThreadState>, rules: &RuleSet, opts: &ScanOptions) -> Scan
         summary.excluded += s.excluded;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    // IAM is asked once, about everything found, before any rule runs.
+    let iam = crate::iam::enrich(&iam_wanted(&files, opts), &opts.iam)?;
+    errors.extend(iam.warnings.iter().map(|message| ScanError {
+        path: "(aws)".to_string(),
+        message: message.clone(),
+    }));
     errors.sort();
-    let mut out = judge(files, rules, opts, &mut summary, &mut errors);
+    let mut out = judge(files, rules, opts, &iam, &mut summary, &mut errors);
     out.errors = errors;
     summary.findings = out.findings.len() as u64;
     out.summary = summary;
-    out
+    Ok(out)
 }
 
 fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Progress) {
@@ -321,7 +354,7 @@ pub fn scan_blobs(
     opts: &ScanOptions,
     rules: &RuleSet,
     progress: &Progress,
-) -> ScanOutput {
+) -> Result<ScanOutput, ScanFailure> {
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -531,6 +564,7 @@ fn judge(
     files: Vec<FileResult>,
     rules: &RuleSet,
     opts: &ScanOptions,
+    iam: &crate::iam::Enrichment,
     summary: &mut Summary,
     errors: &mut Vec<ScanError>,
 ) -> ScanOutput {
@@ -567,7 +601,12 @@ fn judge(
                 summary.placeholders += 1;
                 continue;
             }
-            let facts = facts_for(f, c, key, secret, &refs, &secrets, &opts.policy);
+            let mut facts = facts_for(f, c, key, secret, &refs, &secrets, &opts.policy);
+            iam.set_facts(
+                &mut facts,
+                key.filter(|k| !k.malformed).map(|k| k.value.as_str()),
+                secret.map(|s| s.value.as_str()),
+            );
             let (hits, eval_errors) = rules.matching(&facts);
             for e in eval_errors {
                 if reported_errors.insert(format!("{}{}", e.rule, e.message)) {
@@ -617,20 +656,84 @@ fn judge(
         }
         file_findings.sort_by(|a, b| (a.span.start, &a.rule).cmp(&(b.span.start, &b.rule)));
         out.findings.extend(file_findings);
-        out.files.push(SourceFile {
-            path: f.path.clone(),
-            format: f.format.as_str(),
-            text: f.text.clone(),
-            secret_spans: f
-                .candidates
-                .iter()
-                .filter(|c| c.kind != CandidateKind::AccessKeyId)
-                .map(|c| c.span.clone())
-                .collect(),
-            ignores: f.ignores.clone(),
-        });
+        out.files.push(f.source_file());
     }
+    link_divergent(&files, &mut out, iam);
     out
+}
+
+/// The key IDs and pairs IAM is asked about. Placeholders and malformed IDs
+/// are never sent; secrets are collected only when pairs are verified.
+fn iam_wanted(files: &[FileResult], opts: &ScanOptions) -> crate::iam::Wanted {
+    let mut wanted = crate::iam::Wanted::default();
+    if opts.iam.source == crate::iam::SourceChoice::None && !opts.iam.verify_pairs {
+        return wanted;
+    }
+    for f in files {
+        for c in &f.candidates {
+            if c.kind != CandidateKind::AccessKeyId || c.malformed || c.placeholder {
+                continue;
+            }
+            wanted.keys.insert(c.value.clone());
+            let secret = c.pair.and_then(|i| f.candidates.get(i));
+            if opts.iam.verify_pairs
+                && let Some(s) = secret.filter(|s| !s.placeholder)
+            {
+                wanted.pairs.push(crate::iam::Pair {
+                    key_id: c.value.clone(),
+                    secret: s.value.clone(),
+                    token: c
+                        .token
+                        .and_then(|i| f.candidates.get(i))
+                        .map(|t| t.value.clone()),
+                });
+            }
+        }
+    }
+    wanted
+}
+
+/// The rule whose findings point at the places that use the owner's newest
+/// Active key: the other side of a half-applied rotation.
+const DIVERGENT_RULE: &str = "KW011";
+
+fn link_divergent(files: &[FileResult], out: &mut ScanOutput, iam: &crate::iam::Enrichment) {
+    for i in 0..out.findings.len() {
+        if out.findings[i].rule != DIVERGENT_RULE {
+            continue;
+        }
+        let Some(newest) = out.findings[i]
+            .key_id
+            .as_deref()
+            .and_then(|k| iam.newest_active_key(k))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let mut related = Vec::new();
+        for f in files {
+            for c in &f.candidates {
+                if c.kind != CandidateKind::AccessKeyId || c.value != newest {
+                    continue;
+                }
+                // A place without findings of its own still has to be
+                // shown, so its file joins the output.
+                let file = match out.files.iter().position(|s| s.path == f.path) {
+                    Some(index) => index,
+                    None => {
+                        out.files.push(f.source_file());
+                        out.files.len() - 1
+                    }
+                };
+                related.push(crate::finding::Related {
+                    file,
+                    span: c.span.clone(),
+                    message: format!("the user's newest Active key `{newest}` is used here"),
+                });
+            }
+        }
+        out.findings[i].related = related;
+    }
 }
 
 fn facts_for(
@@ -727,7 +830,7 @@ mod tests {
             threads: 2,
             ..ScanOptions::default()
         };
-        let out = scan_blobs(blobs, &opts, &rules, &Progress::default());
+        let out = scan_blobs(blobs, &opts, &rules, &Progress::default()).expect("scan");
         assert_eq!(out.findings.len(), 1);
         assert_eq!(out.files[0].path, "infra/prod.tfvars");
         assert_eq!(out.files[0].format, "tfvars");

@@ -54,6 +54,11 @@ pub enum Command {
     /// Show or create the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Work with IAM inventories.
+    Inventory {
+        #[command(subcommand)]
+        command: InventoryCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +105,20 @@ pub struct BaselineArgs {
     pub no_ignore: bool,
     #[arg(long)]
     pub include_placeholders: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Write every access key of the caller's account (no secrets) for
+    /// `keyward scan --inventory`.
+    Pull {
+        /// Write to FILE instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// IAM requests in flight.
+        #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
+        concurrency: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -172,6 +191,29 @@ pub struct ScanArgs {
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Take IAM facts from an inventory file (`keyward inventory pull`).
+    #[arg(long, value_name = "FILE", conflicts_with = "live")]
+    pub inventory: Option<PathBuf>,
+    /// Ask IAM about the keys found, with the AWS credential chain.
+    #[arg(long)]
+    pub live: bool,
+    /// Sign sts:GetCallerIdentity with each found key and secret (sends
+    /// signatures made with the secret to STS, nothing else).
+    #[arg(long)]
+    pub verify_pairs: bool,
+    /// IAM requests in flight.
+    #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
+    pub concurrency: usize,
+    /// Measure key ages from this instant instead of now (reproducible runs).
+    #[arg(long, value_name = "RFC3339", hide = true)]
+    pub now: Option<jiff::Timestamp>,
+}
+
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a number from 1 to 256")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -279,6 +321,25 @@ pub fn run(
             write_out(stdout, &format!("keyward: wrote {}\n", path.display()))?;
             Ok(EXIT_OK)
         }
+        Command::Inventory {
+            command:
+                InventoryCommand::Pull {
+                    output,
+                    concurrency,
+                },
+        } => {
+            let aws =
+                crate::iam::live::Aws::connect(concurrency).map_err(|e| miette::miette!("{e}"))?;
+            let inventory = crate::iam::live::LiveSource::new(&aws)
+                .pull()
+                .map_err(|e| miette::miette!("{e}"))?;
+            match output {
+                Some(path) => crate::iam::inventory::write(&path, &inventory)
+                    .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?,
+                None => write_out(stdout, &inventory.to_json())?,
+            }
+            Ok(EXIT_OK)
+        }
     }
 }
 
@@ -320,6 +381,7 @@ fn scan_options(config: &Config, paths: &[PathBuf]) -> Result<ScanOptions, miett
         },
         cwd,
         scope,
+        iam: crate::iam::IamOptions::default(),
     })
 }
 
@@ -344,6 +406,16 @@ fn run_scan(
     let baseline = match &args.baseline {
         Some(p) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
         None => None,
+    };
+    opts.iam = crate::iam::IamOptions {
+        source: match (&args.inventory, args.live) {
+            (Some(path), _) => crate::iam::SourceChoice::Inventory(path.clone()),
+            (None, true) => crate::iam::SourceChoice::Live,
+            (None, false) => crate::iam::SourceChoice::None,
+        },
+        verify_pairs: args.verify_pairs,
+        concurrency: args.concurrency,
+        now: args.now,
     };
     let mut out = scan::scan(&opts, rules, progress).map_err(|e| miette::miette!("{e}"))?;
     suppress::apply(&mut out, config, baseline.as_ref(), rules, &opts.cwd);

@@ -27,4 +27,32 @@ pub const FILES: &[(&str, &str)] = &[
         "rules/KW005-foreign-account-key.yaml",
         include_str!("../../rules/KW005-foreign-account-key.yaml"),
     ),
+    (
+        "rules/KW006-inactive-key-referenced.yaml",
+        include_str!("../../rules/KW006-inactive-key-referenced.yaml"),
+    ),
+    (
+        "rules/KW007-unknown-key.yaml",
+        include_str!("../../rules/KW007-unknown-key.yaml"),
+    ),
+    (
+        "rules/KW008-stale-key.yaml",
+        include_str!("../../rules/KW008-stale-key.yaml"),
+    ),
+    (
+        "rules/KW009-unused-key.yaml",
+        include_str!("../../rules/KW009-unused-key.yaml"),
+    ),
+    (
+        "rules/KW010-key-pair-mismatch.yaml",
+        include_str!("../../rules/KW010-key-pair-mismatch.yaml"),
+    ),
+    (
+        "rules/KW011-divergent-credential.yaml",
+        include_str!("../../rules/KW011-divergent-credential.yaml"),
+    ),
+    (
+        "rules/KW012-live-credential-exposed.yaml",
+        include_str!("../../rules/KW012-live-credential-exposed.yaml"),
+    ),
 ];

@@ -1,0 +1,561 @@
+//! What IAM knows about the keys a scan found: the `iam.*`,
+//! `repo.keys_for_user` and `verify.result` facts.
+//!
+//! This is the only module that talks to the network. Everything goes through
+//! [`IamSource`], with a file implementation ([`inventory`]) and a live one
+//! ([`live`]), so the pipeline above it runs offline in tests and CI.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::detect::key_id;
+use crate::rules::facts::{Fact, Facts};
+
+pub mod inventory;
+pub mod live;
+pub mod verify;
+
+/// The IAM actions `--live` and `inventory pull` need, named in
+/// access-denied errors so an operator can grant them in one go.
+pub const REQUIRED_ACTIONS: [&str; 4] = [
+    "sts:GetCallerIdentity",
+    "iam:ListUsers",
+    "iam:ListAccessKeys",
+    "iam:GetAccessKeyLastUsed",
+];
+
+/// Default number of IAM requests in flight.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// One access key as IAM describes it. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub access_key_id: String,
+    pub user: String,
+    /// `Active`, `Inactive` (or `Expired`), as IAM spells it.
+    pub status: String,
+    pub created: Timestamp,
+    /// `None`: never used.
+    pub last_used: Option<Timestamp>,
+    pub last_used_service: Option<String>,
+    pub last_used_region: Option<String>,
+    pub account: String,
+}
+
+/// One of a user's keys, as `ListAccessKeys` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserKey {
+    pub access_key_id: String,
+    pub status: String,
+    pub created: Timestamp,
+}
+
+/// An IAM user, qualified by account since user names repeat across
+/// accounts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserRef {
+    pub account: String,
+    pub name: String,
+}
+
+/// What a source answered for a set of key IDs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// Accounts the source speaks for. A key of another account is out of
+    /// scope (`iam.known = false`), not deleted.
+    pub accounts: BTreeSet<String>,
+    /// Complete records of the keys asked for (and, from an inventory or an
+    /// enumeration, of every key seen).
+    pub keys: BTreeMap<String, KeyRecord>,
+    /// Every key of each user met, newest first.
+    pub user_keys: BTreeMap<UserRef, Vec<UserKey>>,
+    /// Keys whose lookup failed: their facts stay unknown.
+    pub failed: BTreeSet<String>,
+    /// Per-key problems that did not stop the lookup.
+    pub warnings: Vec<String>,
+}
+
+impl Lookup {
+    /// A lookup from complete records; `user_keys` is derived from them.
+    pub fn from_records(accounts: BTreeSet<String>, records: Vec<KeyRecord>) -> Lookup {
+        let mut lookup = Lookup {
+            accounts,
+            ..Lookup::default()
+        };
+        for r in records {
+            lookup
+                .user_keys
+                .entry(UserRef {
+                    account: r.account.clone(),
+                    name: r.user.clone(),
+                })
+                .or_default()
+                .push(UserKey {
+                    access_key_id: r.access_key_id.clone(),
+                    status: r.status.clone(),
+                    created: r.created,
+                });
+            lookup.keys.insert(r.access_key_id.clone(), r);
+        }
+        lookup.sort_user_keys();
+        lookup
+    }
+
+    /// Newest first; ties broken by key ID so the order is stable.
+    pub(crate) fn sort_user_keys(&mut self) {
+        for keys in self.user_keys.values_mut() {
+            keys.sort_by(|a, b| {
+                b.created
+                    .cmp(&a.created)
+                    .then_with(|| a.access_key_id.cmp(&b.access_key_id))
+            });
+            keys.dedup_by(|a, b| a.access_key_id == b.access_key_id);
+        }
+    }
+
+    fn user_of(&self, key: &str) -> Option<UserRef> {
+        self.keys.get(key).map(|r| UserRef {
+            account: r.account.clone(),
+            name: r.user.clone(),
+        })
+    }
+
+    /// Whether the source can speak about this key at all.
+    fn in_scope(&self, key: &str) -> bool {
+        if self.failed.contains(key) {
+            return false;
+        }
+        if self.keys.contains_key(key) {
+            return true;
+        }
+        key_id::account(key).is_some_and(|a| self.accounts.contains(&a))
+    }
+}
+
+/// A source of IAM knowledge.
+pub trait IamSource {
+    /// Looks up these key IDs. `Err` is for failures that make the whole
+    /// answer untrustworthy (credentials, permissions, network); a single
+    /// key's failure goes into [`Lookup::failed`] and a warning.
+    fn lookup(&self, key_ids: &BTreeSet<String>) -> Result<Lookup, IamError>;
+}
+
+/// Why IAM could not be asked.
+#[derive(Debug, thiserror::Error)]
+pub enum IamError {
+    #[error("cannot read inventory {path}: {message}")]
+    InventoryRead { path: String, message: String },
+    #[error("invalid inventory {path}: {message}")]
+    InventoryFormat { path: String, message: String },
+    #[error("no usable AWS credentials: {0}")]
+    NoCredentials(String),
+    #[error(
+        "access denied: the scanning credentials may not call {action} ({message}); keyward needs {}",
+        REQUIRED_ACTIONS.join(", ")
+    )]
+    AccessDenied { action: String, message: String },
+    #[error("the AWS credentials were rejected by {action}: {code}: {message}")]
+    BadCredentials {
+        action: String,
+        code: String,
+        message: String,
+    },
+    #[error("cannot reach AWS ({endpoint}) for {action}: {message}")]
+    Network {
+        action: String,
+        endpoint: String,
+        message: String,
+    },
+    #[error("AWS kept throttling {action} after retries: {message}")]
+    Throttled { action: String, message: String },
+    #[error("{action} failed: {message}")]
+    Service { action: String, message: String },
+    #[error("cannot start the runtime for AWS calls: {0}")]
+    Runtime(String),
+}
+
+/// The result of signing `sts:GetCallerIdentity` with a found pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyResult {
+    /// The pair works.
+    Match,
+    /// `SignatureDoesNotMatch`: the key exists, the secret is not its own.
+    Mismatch,
+    /// `InvalidClientTokenId`: no such key (deleted, or another partition).
+    UnknownKey,
+    /// Anything else: a proxy, a timeout, throttling. Never "not a secret".
+    Error,
+}
+
+impl VerifyResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyResult::Match => "match",
+            VerifyResult::Mismatch => "mismatch",
+            VerifyResult::UnknownKey => "unknown-key",
+            VerifyResult::Error => "error",
+        }
+    }
+}
+
+/// A key ID with a secret found beside it. Holds the secret only in memory,
+/// for the one request that verifies it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Pair {
+    pub key_id: String,
+    pub secret: String,
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Pair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pair")
+            .field("key_id", &self.key_id)
+            .field("secret", &crate::detect::mask(&self.secret))
+            .field("token", &self.token.as_deref().map(crate::detect::mask))
+            .finish()
+    }
+}
+
+/// A pair's identity: key ID and SHA-256 of the secret.
+pub type PairId = (String, [u8; 32]);
+
+/// Verification verdicts by pair.
+pub type Verdicts = HashMap<PairId, VerifyResult>;
+
+/// Pairs are remembered by a hash of the secret, so results can be kept
+/// and passed around without the secret itself.
+pub(crate) fn pair_id(key_id: &str, secret: &str) -> PairId {
+    (key_id.to_string(), Sha256::digest(secret.as_bytes()).into())
+}
+
+/// Where IAM answers come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SourceChoice {
+    /// No IAM facts: `iam.known` is false everywhere.
+    #[default]
+    None,
+    /// An inventory file (`keyward inventory pull`).
+    Inventory(PathBuf),
+    /// The AWS credential chain.
+    Live,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamOptions {
+    pub source: SourceChoice,
+    pub verify_pairs: bool,
+    pub concurrency: usize,
+    /// The clock ages are measured against; `None` is the current time.
+    pub now: Option<Timestamp>,
+}
+
+impl Default for IamOptions {
+    fn default() -> Self {
+        IamOptions {
+            source: SourceChoice::None,
+            verify_pairs: false,
+            concurrency: DEFAULT_CONCURRENCY,
+            now: None,
+        }
+    }
+}
+
+/// What the scan found that IAM is asked about.
+#[derive(Debug, Default)]
+pub struct Wanted {
+    /// Well-formed key IDs, placeholders excluded.
+    pub keys: BTreeSet<String>,
+    /// Distinct found pairs, for `--verify-pairs`.
+    pub pairs: Vec<Pair>,
+}
+
+/// IAM's answers, ready to be turned into facts.
+#[derive(Debug)]
+pub struct Enrichment {
+    lookup: Option<Lookup>,
+    now: Timestamp,
+    keys_for_user: HashMap<UserRef, i64>,
+    verified: Verdicts,
+    /// Problems to show beside the findings.
+    pub warnings: Vec<String>,
+}
+
+impl Default for Enrichment {
+    fn default() -> Self {
+        Enrichment::new(None, Timestamp::UNIX_EPOCH, &BTreeSet::new())
+    }
+}
+
+impl Enrichment {
+    /// `referenced` is every key ID the repo references, for
+    /// `repo.keys_for_user`.
+    pub fn new(lookup: Option<Lookup>, now: Timestamp, referenced: &BTreeSet<String>) -> Self {
+        let mut keys_for_user: HashMap<UserRef, i64> = HashMap::new();
+        let mut warnings = Vec::new();
+        if let Some(l) = &lookup {
+            for k in referenced {
+                if let Some(u) = l.user_of(k) {
+                    *keys_for_user.entry(u).or_default() += 1;
+                }
+            }
+            warnings.clone_from(&l.warnings);
+        }
+        Enrichment {
+            lookup,
+            now,
+            keys_for_user,
+            verified: HashMap::new(),
+            warnings,
+        }
+    }
+
+    pub fn with_verified(mut self, results: Verdicts) -> Self {
+        self.verified = results;
+        self
+    }
+
+    pub fn lookup(&self) -> Option<&Lookup> {
+        self.lookup.as_ref()
+    }
+
+    /// The IAM and verification facts of a candidate with this key and
+    /// secret.
+    pub fn set_facts(&self, facts: &mut Facts, key: Option<&str>, secret: Option<&str>) {
+        if let (Some(k), Some(s)) = (key, secret) {
+            let result = self
+                .verified
+                .get(&pair_id(k, s))
+                .map_or("unchecked", |r| r.as_str());
+            facts.str("verify.result", result);
+        }
+        let (Some(key), Some(lookup)) = (key, &self.lookup) else {
+            return;
+        };
+        let known = lookup.in_scope(key);
+        facts.bool("iam.known", known);
+        let Some(r) = lookup.keys.get(key).filter(|_| known) else {
+            return;
+        };
+        facts.bool("iam.exists", true);
+        facts.str("iam.status", r.status.clone());
+        facts.str("iam.user", r.user.clone());
+        facts.int("iam.age_days", days_between(r.created, self.now));
+        facts.int(
+            "iam.last_used_days",
+            r.last_used.map_or(-1, |t| days_between(t, self.now)),
+        );
+        let user = UserRef {
+            account: r.account.clone(),
+            name: r.user.clone(),
+        };
+        let active = lookup
+            .user_keys
+            .get(&user)
+            .map(|keys| {
+                keys.iter()
+                    .filter(|k| k.status == "Active")
+                    .map(|k| k.access_key_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        facts.set("iam.user_active_keys", Fact::List(active));
+        facts.int(
+            "repo.keys_for_user",
+            self.keys_for_user.get(&user).copied().unwrap_or(0),
+        );
+    }
+
+    /// The newest Active key of the owner of `key`, if IAM knows one.
+    pub fn newest_active_key(&self, key: &str) -> Option<&str> {
+        let lookup = self.lookup.as_ref()?;
+        let user = lookup.user_of(key)?;
+        lookup
+            .user_keys
+            .get(&user)?
+            .iter()
+            .find(|k| k.status == "Active")
+            .map(|k| k.access_key_id.as_str())
+    }
+}
+
+/// Whole days from `from` to `to`; 0 when `from` lies in the future (clock
+/// skew between IAM and this machine).
+fn days_between(from: Timestamp, to: Timestamp) -> i64 {
+    (to.duration_since(from).as_secs() / 86_400).max(0)
+}
+
+/// Asks the chosen source about the keys found, and verifies the pairs when
+/// asked to.
+pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError> {
+    let now = opts.now.unwrap_or_else(Timestamp::now);
+    let needs_aws = opts.source == SourceChoice::Live || opts.verify_pairs;
+    let aws = if needs_aws && !(wanted.keys.is_empty() && wanted.pairs.is_empty()) {
+        Some(live::Aws::connect(opts.concurrency)?)
+    } else {
+        None
+    };
+    let lookup = match (&opts.source, &aws) {
+        (SourceChoice::None, _) => None,
+        (SourceChoice::Inventory(path), _) => {
+            let inv = inventory::read(path)?;
+            Some(inv.lookup(&wanted.keys))
+        }
+        (SourceChoice::Live, Some(aws)) => Some(live::LiveSource::new(aws).lookup(&wanted.keys)?),
+        // Nothing was found, so there was nothing to ask.
+        (SourceChoice::Live, None) => None,
+    };
+    let mut enrichment = Enrichment::new(lookup, now, &wanted.keys);
+    if opts.verify_pairs
+        && let Some(aws) = &aws
+    {
+        let (results, warnings) = verify::verify_pairs(aws, &wanted.pairs);
+        enrichment = enrichment.with_verified(results);
+        enrichment.warnings.extend(warnings);
+    }
+    Ok(enrichment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    // tests/python/synthetic_key.py 123456789012 16 406 (and 999988887777).
+    const OLD: &str = "AKIARZPUZDIKN2ZTHJCF";
+    const NEW: &str = "AKIARZPUZDIKHSK3JF5N";
+    const GONE: &str = "AKIARZPUZDIKJRDLMSVO";
+    const FOREIGN: &str = "AKIA6RU73QDQ52ZTHJCF";
+
+    fn record(id: &str, status: &str, created: &str, last_used: Option<&str>) -> KeyRecord {
+        KeyRecord {
+            access_key_id: id.into(),
+            user: "deploy-bot".into(),
+            status: status.into(),
+            created: ts(created),
+            last_used: last_used.map(ts),
+            last_used_service: None,
+            last_used_region: None,
+            account: "123456789012".into(),
+        }
+    }
+
+    fn sample() -> Lookup {
+        Lookup::from_records(
+            BTreeSet::from(["123456789012".to_string()]),
+            vec![
+                record(OLD, "Inactive", "2025-01-01T00:00:00Z", None),
+                record(
+                    NEW,
+                    "Active",
+                    "2026-06-01T00:00:00Z",
+                    Some("2026-11-20T00:00:00Z"),
+                ),
+            ],
+        )
+    }
+
+    fn facts_of(e: &Enrichment, key: &str) -> Facts {
+        let mut f = Facts::default();
+        e.set_facts(&mut f, Some(key), None);
+        f
+    }
+
+    #[test]
+    fn test_keys_decode_to_the_test_account() {
+        for k in [OLD, NEW, GONE] {
+            assert_eq!(key_id::account(k).as_deref(), Some("123456789012"), "{k}");
+        }
+        assert_ne!(key_id::account(FOREIGN).as_deref(), Some("123456789012"));
+    }
+
+    #[test]
+    fn facts_from_a_lookup() {
+        let referenced = BTreeSet::from([OLD.to_string(), NEW.to_string(), GONE.to_string()]);
+        let e = Enrichment::new(Some(sample()), ts("2026-11-28T12:00:00Z"), &referenced);
+        let f = facts_of(&e, NEW);
+        assert_eq!(f.get("iam.known"), Some(&Fact::Bool(true)));
+        assert_eq!(f.get("iam.exists"), Some(&Fact::Bool(true)));
+        assert_eq!(f.get("iam.status"), Some(&Fact::Str("Active".into())));
+        assert_eq!(f.get("iam.user"), Some(&Fact::Str("deploy-bot".into())));
+        assert_eq!(f.get("iam.age_days"), Some(&Fact::Int(180)));
+        assert_eq!(f.get("iam.last_used_days"), Some(&Fact::Int(8)));
+        assert_eq!(
+            f.get("iam.user_active_keys"),
+            Some(&Fact::List(vec![NEW.into()]))
+        );
+        assert_eq!(f.get("repo.keys_for_user"), Some(&Fact::Int(2)));
+        let f = facts_of(&e, OLD);
+        assert_eq!(f.get("iam.last_used_days"), Some(&Fact::Int(-1)));
+        assert_eq!(f.get("iam.status"), Some(&Fact::Str("Inactive".into())));
+        let f = facts_of(&e, GONE);
+        assert_eq!(f.get("iam.known"), Some(&Fact::Bool(true)));
+        assert_eq!(f.get("iam.exists"), Some(&Fact::Bool(false)));
+        let f = facts_of(&e, FOREIGN);
+        assert_eq!(f.get("iam.known"), Some(&Fact::Bool(false)));
+        assert_eq!(e.newest_active_key(OLD), Some(NEW));
+    }
+
+    #[test]
+    fn failed_keys_stay_unknown() {
+        let mut l = sample();
+        l.failed.insert(GONE.into());
+        let e = Enrichment::new(Some(l), ts("2026-11-28T12:00:00Z"), &BTreeSet::new());
+        let f = facts_of(&e, GONE);
+        assert_eq!(f.get("iam.known"), Some(&Fact::Bool(false)));
+        assert_eq!(f.get("iam.exists"), Some(&Fact::Bool(false)));
+    }
+
+    #[test]
+    fn without_a_source_nothing_is_known() {
+        let e = Enrichment::default();
+        let f = facts_of(&e, NEW);
+        assert_eq!(f.get("iam.known"), Some(&Fact::Bool(false)));
+        let mut f = Facts::default();
+        e.set_facts(&mut f, Some(NEW), Some("secret"));
+        assert_eq!(f.get("verify.result"), Some(&Fact::Str("unchecked".into())));
+    }
+
+    #[test]
+    fn verified_pairs_are_found_by_secret_hash() {
+        let mut results = HashMap::new();
+        results.insert(pair_id(NEW, "s1"), VerifyResult::Mismatch);
+        let e = Enrichment::default().with_verified(results);
+        let mut f = Facts::default();
+        e.set_facts(&mut f, Some(NEW), Some("s1"));
+        assert_eq!(f.get("verify.result"), Some(&Fact::Str("mismatch".into())));
+        let mut f = Facts::default();
+        e.set_facts(&mut f, Some(NEW), Some("s2"));
+        assert_eq!(f.get("verify.result"), Some(&Fact::Str("unchecked".into())));
+    }
+
+    #[test]
+    fn ages_never_go_negative() {
+        assert_eq!(
+            days_between(ts("2027-01-01T00:00:00Z"), ts("2026-01-01T00:00:00Z")),
+            0
+        );
+        assert_eq!(
+            days_between(ts("2026-01-01T00:00:00Z"), ts("2026-01-02T23:59:59Z")),
+            1
+        );
+    }
+
+    #[test]
+    fn pair_debug_hides_the_secret() {
+        let p = Pair {
+            key_id: NEW.into(),
+            secret: "Am/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK".into(),
+            token: None,
+        };
+        let shown = format!("{p:?}");
+        assert!(!shown.contains("Am/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK"));
+        assert!(shown.contains("Am/d…2yMK"));
+    }
+}

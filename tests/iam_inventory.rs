@@ -1,0 +1,121 @@
+//! Offline IAM: `scan --inventory` through the CLI and the library.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use keyward::iam::{IamOptions, SourceChoice};
+use keyward::rules::RuleSet;
+use keyward::{Progress, ScanOptions};
+
+fn divergent() -> PathBuf {
+    root().join("fixtures/rules/KW011-divergent-credential")
+}
+
+#[test]
+fn divergent_credential_points_at_the_newest_key() {
+    let dir = divergent();
+    let opts = ScanOptions {
+        paths: vec![dir.join("fail")],
+        cwd: dir.join("fail"),
+        iam: IamOptions {
+            source: SourceChoice::Inventory(dir.join("inventory.json")),
+            now: Some("2026-11-28T12:00:00Z".parse().expect("time")),
+            ..IamOptions::default()
+        },
+        ..ScanOptions::default()
+    };
+    let rules = RuleSet::builtin().expect("rules");
+    let out = keyward::scan(&opts, &rules, &Progress::default()).expect("scan");
+    let kw011: Vec<_> = out.findings.iter().filter(|f| f.rule == "KW011").collect();
+    assert_eq!(kw011.len(), 1, "{:#?}", out.findings);
+    let f = kw011[0];
+    assert_eq!(out.files[f.file].path, ".env.staging");
+    assert_eq!(f.key_id.as_deref(), Some("AKIARZPUZDIKALPL556L"));
+    assert_eq!(f.related.len(), 1);
+    let r = &f.related[0];
+    let file = &out.files[r.file];
+    assert_eq!(file.path, "terraform/envs/prod/providers.tf");
+    assert_eq!(&file.text[r.span.clone()], "AKIARZPUZDIKDII7WJLU");
+    assert!(r.message.contains("AKIARZPUZDIKDII7WJLU"), "{}", r.message);
+}
+
+#[test]
+fn related_file_joins_the_output_even_without_findings_of_its_own() {
+    // With only KW011 enabled, the newest key's file has no finding, yet
+    // the related location must still resolve to a file in the output.
+    let dir = divergent();
+    let opts = ScanOptions {
+        paths: vec![dir.join("fail")],
+        cwd: dir.join("fail"),
+        iam: IamOptions {
+            source: SourceChoice::Inventory(dir.join("inventory.json")),
+            now: Some("2026-11-28T12:00:00Z".parse().expect("time")),
+            ..IamOptions::default()
+        },
+        ..ScanOptions::default()
+    };
+    let mut rules = RuleSet::builtin().expect("rules");
+    rules.rules.retain(|r| r.id == "KW011");
+    let out = keyward::scan(&opts, &rules, &Progress::default()).expect("scan");
+    assert_eq!(out.findings.len(), 1);
+    let r = &out.findings[0].related[0];
+    assert_eq!(out.files[r.file].path, "terraform/envs/prod/providers.tf");
+}
+
+#[test]
+fn without_an_inventory_no_iam_rule_fires() {
+    let dir = divergent();
+    let out = keyward(&dir.join("fail"), &["scan", ".", "--format", "json"]);
+    let rules: Vec<String> = json(&out)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule").to_string())
+        .collect();
+    assert!(rules.iter().all(|r| r == "KW001"), "{rules:?}");
+}
+
+#[test]
+fn bad_inventory_is_exit_2_with_the_reason() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let inv = tmp.path().join("inv.json");
+    std::fs::write(&inv, r#"{"version": 1, "generated_at": "2026-11-28T12:00:00Z", "accounts": [{"account": "123", "keys": []}]}"#).expect("write");
+    let dir = divergent().join("fail");
+    let inv_arg = inv.display().to_string();
+    let out = keyward(&dir, &["scan", ".", "--inventory", &inv_arg]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid inventory"), "{err}");
+    assert!(err.contains("account `123`"), "{err}");
+    let missing = tmp.path().join("missing.json").display().to_string();
+    let out = keyward(&dir, &["scan", ".", "--inventory", &missing]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read inventory"), "{err}");
+}
+
+#[test]
+fn keys_of_accounts_outside_the_inventory_are_not_unknown() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // A key of account 999988887777 against an inventory of 123456789012.
+    std::fs::write(
+        tmp.path().join("providers.tf"),
+        "provider \"aws\" {\n  access_key = \"AKIA6RU73QDQ52ZTHJCF\"\n}\n",
+    )
+    .expect("write");
+    let inv = root().join("fixtures/rules/KW007-unknown-key/inventory.json");
+    let inv_arg = inv.display().to_string();
+    let out = keyward(
+        tmp.path(),
+        &["scan", ".", "--format", "json", "--inventory", &inv_arg],
+    );
+    let rules: Vec<String> = json(&out)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule").to_string())
+        .collect();
+    assert_eq!(rules, ["KW001"]);
+}

@@ -1,0 +1,671 @@
+//! Live IAM against a real endpoint: `moto_server` on a free loopback port,
+//! with signature checks switched on after the setup. If moto cannot start,
+//! these tests fail with the reason; nothing is skipped.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_iam::config::{Credentials, Region};
+use keyward::iam::live::{Aws, LiveSource};
+use keyward::iam::{IamSource, Pair, VerifyResult};
+
+/// A running moto server, killed by PID when dropped (also on panic).
+struct Moto {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _logdir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("addr").port()
+}
+
+/// One HTTP/1.1 request over a plain socket (moto's control API).
+fn http(port: u16, method: &str, path: &str, body: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = free_port();
+        let logdir = tempfile::tempdir().expect("tempdir");
+        let log = logdir.path().join("moto.log");
+        let logfile = std::fs::File::create(&log).expect("log file");
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            // Setup requests go unchecked; `enable_auth` turns checks on.
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "1000000")
+            .stdin(Stdio::null())
+            .stdout(logfile.try_clone().expect("log"))
+            .stderr(logfile)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start `python3 -m moto.server` ({e}); install tests/requirements.txt"
+                )
+            });
+        let mut moto = Moto {
+            child,
+            port,
+            log,
+            _logdir: logdir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!(
+                    "moto_server exited with {status} before answering:\n{}",
+                    moto.log_text()
+                );
+            }
+            if let Ok(r) = http(port, "GET", "/moto-api/data.json", "")
+                && r.starts_with("HTTP/1.1 200")
+            {
+                return moto;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not answer on port {port} within 30 s:\n{}",
+                moto.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// From now on every request's signature and permissions are checked.
+    fn enable_auth(&self) {
+        let r = http(self.port, "POST", "/moto-api/reset-auth", "0").expect("reset-auth");
+        assert!(r.starts_with("HTTP/1.1 200"), "reset-auth: {r}");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Key {
+    id: String,
+    secret: String,
+}
+
+/// Users and keys created in moto, and a repo that references them.
+struct World {
+    moto: Moto,
+    admin: Key,
+    nobody: Key,
+    keys: BTreeMap<&'static str, Key>,
+    repo: tempfile::TempDir,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn setup_client(url: &str) -> aws_sdk_iam::Client {
+    let conf = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("setup", "setup", None, None, "test"))
+        .build();
+    aws_sdk_iam::Client::from_conf(conf)
+}
+
+async fn create_user(iam: &aws_sdk_iam::Client, name: &str) {
+    iam.create_user()
+        .user_name(name)
+        .send()
+        .await
+        .expect("create user");
+}
+
+async fn create_key(iam: &aws_sdk_iam::Client, user: &str) -> Key {
+    let out = iam
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .expect("create key");
+    let k = out.access_key().expect("key");
+    Key {
+        id: k.access_key_id().to_string(),
+        secret: k.secret_access_key().to_string(),
+    }
+}
+
+const ALLOW_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// The keys, by role in the scenario:
+/// - `inactive`: deploy-bot's old key, deactivated (KW006);
+/// - `current`: deploy-bot's new key;
+/// - `unused`: ci-bot's only key, never used (KW009);
+/// - `deleted`: created and deleted (KW007);
+/// - `rot_old`, `rot_new`: two Active keys of rotate-bot, both referenced
+///   (KW011 on `rot_old`, related to `rot_new`).
+fn world(extra_users: usize) -> World {
+    let moto = Moto::start();
+    let url = moto.url();
+    let rt = runtime();
+    let (admin, nobody, keys) = rt.block_on(async {
+        let iam = setup_client(&url);
+        create_user(&iam, "admin").await;
+        iam.put_user_policy()
+            .user_name("admin")
+            .policy_name("all")
+            .policy_document(ALLOW_ALL)
+            .send()
+            .await
+            .expect("policy");
+        let admin = create_key(&iam, "admin").await;
+        create_user(&iam, "nobody").await;
+        let nobody = create_key(&iam, "nobody").await;
+        let mut keys = BTreeMap::new();
+        create_user(&iam, "deploy-bot").await;
+        let inactive = create_key(&iam, "deploy-bot").await;
+        iam.update_access_key()
+            .user_name("deploy-bot")
+            .access_key_id(&inactive.id)
+            .status(aws_sdk_iam::types::StatusType::Inactive)
+            .send()
+            .await
+            .expect("deactivate");
+        keys.insert("inactive", inactive);
+        keys.insert("current", create_key(&iam, "deploy-bot").await);
+        create_user(&iam, "ci-bot").await;
+        keys.insert("unused", create_key(&iam, "ci-bot").await);
+        create_user(&iam, "gone-bot").await;
+        let deleted = create_key(&iam, "gone-bot").await;
+        iam.delete_access_key()
+            .user_name("gone-bot")
+            .access_key_id(&deleted.id)
+            .send()
+            .await
+            .expect("delete key");
+        keys.insert("deleted", deleted);
+        create_user(&iam, "rotate-bot").await;
+        keys.insert("rot_old", create_key(&iam, "rotate-bot").await);
+        // Creation dates have whole seconds: make "newest" unambiguous.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        keys.insert("rot_new", create_key(&iam, "rotate-bot").await);
+        for i in 0..extra_users {
+            let user = format!("bulk-{i:03}");
+            create_user(&iam, &user).await;
+            keys.insert(
+                Box::leak(format!("{user}-a").into_boxed_str()),
+                create_key(&iam, &user).await,
+            );
+            keys.insert(
+                Box::leak(format!("{user}-b").into_boxed_str()),
+                create_key(&iam, &user).await,
+            );
+        }
+        (admin, nobody, keys)
+    });
+    moto.enable_auth();
+    let repo = tempfile::tempdir().expect("repo");
+    let w = World {
+        moto,
+        admin,
+        nobody,
+        keys,
+        repo,
+    };
+    w.write(
+        ".env.staging",
+        &format!("APP_ENV=staging\nAWS_ACCESS_KEY_ID={}\n", w.id("inactive")),
+    );
+    w.write(
+        "terraform/prod/providers.tf",
+        &format!(
+            "provider \"aws\" {{\n  region     = \"us-east-1\"\n  access_key = \"{}\"\n}}\n",
+            w.id("current")
+        ),
+    );
+    w.write(
+        "ci/config.ini",
+        &format!("[ci]\naws_access_key_id = {}\n", w.id("unused")),
+    );
+    w.write(
+        "old/.env",
+        &format!("# left over\nAWS_ACCESS_KEY_ID={}\n", w.id("deleted")),
+    );
+    w.write(
+        "rotate/staging.env",
+        &format!("AWS_ACCESS_KEY_ID={}\n", w.id("rot_old")),
+    );
+    w.write(
+        "rotate/prod.env",
+        &format!("AWS_ACCESS_KEY_ID={}\n", w.id("rot_new")),
+    );
+    // A key of another account: out of scope, never "unknown".
+    w.write(
+        "vendor/workflow.yml",
+        "on: push\njobs:\n  sync:\n    runs-on: ubuntu-latest\n    env:\n      AWS_ACCESS_KEY_ID: AKIA6RU73QDQ52ZTHJCF\n    steps:\n      - run: ./sync.sh\n",
+    );
+    w
+}
+
+impl World {
+    fn id(&self, name: &str) -> String {
+        self.keys[name].id.clone()
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.repo.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_as(&self.admin, &self.moto.url(), args)
+    }
+
+    fn run_as(&self, who: &Key, url: &str, args: &[&str]) -> Output {
+        keyward_env(self.repo.path(), who, url, args)
+    }
+
+    fn sdk_config(&self, who: &Key) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(self.moto.url())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+                Credentials::new(&who.id, &who.secret, None, None, "test"),
+            ))
+            .build()
+    }
+}
+
+/// The binary with an environment that holds exactly these AWS settings: no
+/// profile, config file or instance metadata can leak in from the machine.
+fn keyward_env(dir: &Path, who: &Key, url: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_ACCESS_KEY_ID", &who.id)
+        .env("AWS_SECRET_ACCESS_KEY", &who.secret)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("keyward runs")
+}
+
+/// An error as one line, whatever the terminal width made of it.
+fn flat(s: &str) -> String {
+    s.replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `(rule, path, line)` of every finding.
+fn findings(o: &Output) -> BTreeSet<(String, String, u64)> {
+    let v = common::json(o);
+    v["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings array: {v}\n{}", stderr(o)))
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().expect("rule").to_string(),
+                f["path"].as_str().expect("path").to_string(),
+                f["line"].as_u64().expect("line"),
+            )
+        })
+        .collect()
+}
+
+fn at(rule: &str, path: &str, line: u64) -> (String, String, u64) {
+    (rule.to_string(), path.to_string(), line)
+}
+
+fn of_rule(all: &BTreeSet<(String, String, u64)>, rule: &str) -> Vec<(String, u64)> {
+    all.iter()
+        .filter(|f| f.0 == rule)
+        .map(|f| (f.1.clone(), f.2))
+        .collect()
+}
+
+fn place(path: &str, line: u64) -> (String, u64) {
+    (path.to_string(), line)
+}
+
+#[test]
+fn live_rules_fire_on_the_right_lines() {
+    let w = world(0);
+    let out = w.run(&["scan", ".", "--live", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let all = findings(&out);
+    assert_eq!(
+        of_rule(&all, "KW006"),
+        [place(".env.staging", 2)],
+        "{all:?}"
+    );
+    assert_eq!(of_rule(&all, "KW007"), [place("old/.env", 2)], "{all:?}");
+    // deploy-bot's Inactive key is also a divergence from its current one.
+    assert_eq!(
+        of_rule(&all, "KW011"),
+        [place(".env.staging", 2), place("rotate/staging.env", 1)],
+        "{all:?}"
+    );
+    // Created seconds ago: nothing is stale yet.
+    assert_eq!(of_rule(&all, "KW008"), [], "{all:?}");
+    // Never used: every Active key the repo references, and only those.
+    assert_eq!(
+        of_rule(&all, "KW009"),
+        [
+            place("ci/config.ini", 2),
+            place("rotate/prod.env", 1),
+            place("rotate/staging.env", 1),
+            place("terraform/prod/providers.tf", 3),
+        ],
+        "{all:?}"
+    );
+    assert!(all.contains(&at("KW001", "vendor/workflow.yml", 6)));
+    assert!(
+        !all.iter()
+            .any(|f| f.1 == "vendor/workflow.yml" && f.0 != "KW001"),
+        "a foreign key is out of scope: {all:?}"
+    );
+
+    // Half a year later every Active key is stale.
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 200)).to_string();
+    let out = w.run(&["scan", ".", "--live", "--format", "json", "--now", &later]);
+    let all = findings(&out);
+    assert_eq!(
+        of_rule(&all, "KW008"),
+        [
+            place("ci/config.ini", 2),
+            place("rotate/prod.env", 1),
+            place("rotate/staging.env", 1),
+            place("terraform/prod/providers.tf", 3),
+        ],
+        "{all:?}"
+    );
+}
+
+#[test]
+fn inventory_pull_then_scan_gives_the_live_findings() {
+    let w = world(0);
+    let invdir = tempfile::tempdir().expect("tempdir");
+    let pulled = invdir.path().join("inventory.json");
+    let pulled_arg = pulled.display().to_string();
+    let out = w.run(&["inventory", "pull", "-o", &pulled_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&pulled).expect("inventory written");
+    for k in w.keys.values().chain([&w.admin, &w.nobody]) {
+        assert!(
+            !text.contains(&k.secret),
+            "a secret leaked into the inventory"
+        );
+    }
+    let parsed = keyward::iam::inventory::Inventory::parse("pulled", &text).expect("valid");
+    assert_eq!(parsed.to_json(), text, "written sorted and stable");
+    assert!(text.contains(&w.id("inactive")) && text.contains("\"Inactive\""));
+    assert!(!text.contains(&w.id("deleted")));
+    // admin, nobody, deploy-bot ×2, ci-bot, rotate-bot ×2.
+    assert_eq!(parsed.keys.len(), 7, "{text}");
+    let admin = parsed
+        .keys
+        .iter()
+        .find(|k| k.access_key_id == w.admin.id)
+        .expect("admin key");
+    assert!(admin.last_used.is_some(), "the admin key was used: {text}");
+
+    // Offline: no credentials and an endpoint nobody listens on.
+    let offline = keyward_env(
+        w.repo.path(),
+        &Key {
+            id: String::new(),
+            secret: String::new(),
+        },
+        "http://127.0.0.1:9",
+        &["scan", ".", "--format", "json", "--inventory", &pulled_arg],
+    );
+    let live = w.run(&["scan", ".", "--format", "json", "--live"]);
+    assert_eq!(offline.status.code(), Some(1), "{}", stderr(&offline));
+    let offline = findings(&offline);
+    let live = findings(&live);
+    assert!(offline.iter().any(|f| f.0 == "KW011"), "{offline:?}");
+    assert_eq!(offline, live);
+}
+
+#[test]
+fn unreachable_endpoint_is_exit_2_with_a_clear_message() {
+    let repo = tempfile::tempdir().expect("repo");
+    std::fs::write(
+        repo.path().join(".env"),
+        "AWS_ACCESS_KEY_ID=AKIARZPUZDIKHSK3JF5N\n",
+    )
+    .expect("write");
+    let who = Key {
+        id: "AKIARZPUZDIKN2ZTHJCF".into(),
+        secret: "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".into(),
+    };
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let out = keyward_env(repo.path(), &who, &url, &["scan", ".", "--live"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("cannot reach AWS"), "{err}");
+    assert!(err.contains(&url), "names the endpoint: {err}");
+    assert!(err.contains("sts:GetCallerIdentity"), "{err}");
+    assert!(!err.contains(&who.secret));
+    assert!(started.elapsed() < Duration::from_secs(60));
+    // Without --live nothing is fetched, so the same setup passes offline.
+    let out = keyward_env(repo.path(), &who, &url, &["scan", "."]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_permissions_are_exit_2_naming_the_actions() {
+    let w = world(0);
+    let out = w.run_as(&w.nobody, &w.moto.url(), &["scan", ".", "--live"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = flat(&stderr(&out));
+    assert!(err.contains("access denied"), "{err}");
+    assert!(
+        err.contains("may not call iam:GetAccessKeyLastUsed"),
+        "{err}"
+    );
+    for action in keyward::iam::REQUIRED_ACTIONS {
+        assert!(err.contains(action), "{action}: {err}");
+    }
+    let out = w.run_as(&w.nobody, &w.moto.url(), &["inventory", "pull"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = flat(&stderr(&out));
+    assert!(err.contains("may not call iam:ListUsers"), "{err}");
+    // A wrong secret for the scanning key is a credentials error, not a pass.
+    let wrong = Key {
+        id: w.admin.id.clone(),
+        secret: w.nobody.secret.clone(),
+    };
+    let out = w.run_as(&wrong, &w.moto.url(), &["scan", ".", "--live"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = flat(&stderr(&out));
+    assert!(err.contains("SignatureDoesNotMatch"), "{err}");
+}
+
+#[test]
+fn verify_pairs_match_mismatch_unknown_key() {
+    let w = world(0);
+    let pairs = w.repo.path().join("pairs");
+    std::fs::create_dir_all(&pairs).expect("mkdir");
+    let current = &w.keys["current"];
+    let unused = &w.keys["unused"];
+    let deleted = &w.keys["deleted"];
+    std::fs::write(
+        pairs.join("credentials"),
+        format!(
+            "[live]\naws_access_key_id = {}\naws_secret_access_key = {}\n\n\
+             [wrong]\naws_access_key_id = {}\naws_secret_access_key = {}\n\n\
+             [gone]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            current.id, current.secret, unused.id, deleted.secret, deleted.id, deleted.secret
+        ),
+    )
+    .expect("write");
+    // Verification needs no scanning credentials of its own.
+    let out = keyward_env(
+        &pairs,
+        &Key {
+            id: String::new(),
+            secret: String::new(),
+        },
+        &w.moto.url(),
+        &["scan", ".", "--verify-pairs", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let all = findings(&out);
+    assert_eq!(of_rule(&all, "KW012"), [place("credentials", 3)], "{all:?}");
+    assert_eq!(of_rule(&all, "KW010"), [place("credentials", 7)], "{all:?}");
+    let shown = format!("{}{}", common::stdout(&out), stderr(&out));
+    for k in [current, unused, deleted] {
+        assert!(!shown.contains(&k.secret), "a secret was printed");
+    }
+
+    // The verdicts themselves, including the one no rule reports.
+    let aws = Aws::from_config(w.sdk_config(&w.admin), 8).expect("aws");
+    let pair = |k: &Key, secret: &str| Pair {
+        key_id: k.id.clone(),
+        secret: secret.to_string(),
+        token: None,
+    };
+    let list = vec![
+        pair(current, &current.secret),
+        pair(unused, &deleted.secret),
+        pair(deleted, &deleted.secret),
+        pair(current, &current.secret),
+    ];
+    let (results, warnings) = keyward::iam::verify::verify_pairs(&aws, &list);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(results.len(), 3, "each distinct pair once");
+    assert_eq!(aws.calls(), 3, "each distinct pair once");
+    let verdict = |k: &Key, s: &str| {
+        let mut f = keyward::rules::facts::Facts::default();
+        keyward::iam::Enrichment::default()
+            .with_verified(results.clone())
+            .set_facts(&mut f, Some(&k.id), Some(s));
+        f.get("verify.result").expect("fact").render()
+    };
+    assert_eq!(
+        verdict(current, &current.secret),
+        VerifyResult::Match.as_str()
+    );
+    assert_eq!(
+        verdict(unused, &deleted.secret),
+        VerifyResult::Mismatch.as_str()
+    );
+    assert_eq!(
+        verdict(deleted, &deleted.secret),
+        VerifyResult::UnknownKey.as_str()
+    );
+}
+
+#[test]
+fn per_key_lookup_asks_each_thing_once() {
+    let w = world(0);
+    let aws = Aws::from_config(w.sdk_config(&w.admin), 4).expect("aws");
+    let wanted: BTreeSet<String> = [
+        "inactive", "current", "unused", "deleted", "rot_old", "rot_new",
+    ]
+    .iter()
+    .map(|n| w.id(n))
+    .chain(["AKIA6RU73QDQ52ZTHJCF".to_string()])
+    .collect();
+    let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
+    // GetCallerIdentity + 6 GetAccessKeyLastUsed (the foreign key is not
+    // asked about) + ListAccessKeys for deploy-bot, ci-bot, rotate-bot.
+    assert_eq!(aws.calls(), 1 + 6 + 3);
+    assert_eq!(
+        lookup.accounts,
+        BTreeSet::from(["123456789012".to_string()])
+    );
+    assert_eq!(lookup.keys.len(), 5);
+    assert_eq!(lookup.keys[&w.id("inactive")].status, "Inactive");
+    assert_eq!(lookup.keys[&w.id("current")].user, "deploy-bot");
+    assert!(!lookup.keys.contains_key(&w.id("deleted")));
+    assert!(lookup.failed.is_empty(), "{:?}", lookup.warnings);
+    let e = keyward::iam::Enrichment::new(Some(lookup), jiff::Timestamp::now(), &wanted);
+    assert_eq!(
+        e.newest_active_key(&w.id("rot_old")),
+        Some(w.id("rot_new").as_str())
+    );
+}
+
+#[test]
+fn many_keys_enumerate_the_account_once() {
+    let w = world(30);
+    let aws = Aws::from_config(w.sdk_config(&w.admin), 8).expect("aws");
+    let wanted: BTreeSet<String> = w
+        .keys
+        .iter()
+        .filter(|(n, _)| n.starts_with("bulk-"))
+        .map(|(_, k)| k.id.clone())
+        .collect();
+    assert!(wanted.len() > keyward::iam::live::PER_KEY_MAX);
+    let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
+    let users: u64 = 6 + 30;
+    // GetCallerIdentity + one ListUsers page + ListAccessKeys per user +
+    // GetAccessKeyLastUsed for the wanted keys only.
+    assert_eq!(aws.calls(), 1 + 1 + users + wanted.len() as u64);
+    assert_eq!(lookup.keys.len(), wanted.len());
+    assert!(lookup.keys.values().all(|k| k.status == "Active"));
+}

@@ -65,6 +65,7 @@ fn json_contract() {
             "message",
             "name",
             "path",
+            "related",
             "rule",
             "secret",
             "severity"
@@ -87,6 +88,7 @@ fn json_contract() {
     assert_eq!(f["account"], "123456789012");
     assert_eq!(f["context"], "provider.aws.access_key");
     assert_eq!(f["fingerprint"].as_str().map(str::len), Some(32));
+    assert_eq!(f["related"], serde_json::json!([]));
     // The secret's finding sits on the secret's line.
     let s = &doc["findings"][1];
     assert_eq!(s["rule"], "KW002");

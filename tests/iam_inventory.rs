@@ -119,3 +119,35 @@ fn keys_of_accounts_outside_the_inventory_are_not_unknown() {
         .collect();
     assert_eq!(rules, ["KW001"]);
 }
+
+#[test]
+fn divergent_credential_points_at_the_newest_key_in_json() {
+    let dir = common::root().join("fixtures/rules/KW011-divergent-credential");
+    let out = common::keyward(
+        &dir,
+        &[
+            "scan",
+            "fail",
+            "--inventory",
+            "inventory.json",
+            "--now",
+            "2026-11-28T12:00:00Z",
+            "--format",
+            "json",
+        ],
+    );
+    let doc = common::json(&out);
+    let kw011 = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "KW011")
+        .expect("a KW011 finding");
+    let related = kw011["related"].as_array().expect("related");
+    assert_eq!(related.len(), 1, "{related:?}");
+    assert_eq!(related[0]["path"], "fail/terraform/envs/prod/providers.tf");
+    assert_eq!(
+        (related[0]["line"].as_u64(), related[0]["column"].as_u64()),
+        (Some(3), Some(17))
+    );
+}

@@ -22,6 +22,47 @@ pub struct Style {
 struct Shown<'a> {
     finding: &'a Finding,
     source: &'a NamedSource<Arc<String>>,
+    /// Rendered after the finding, each with its own snippet.
+    related: Vec<RelatedShown<'a>>,
+}
+
+/// Another place that belongs to a finding (KW011's other side).
+struct RelatedShown<'a> {
+    message: &'a str,
+    source: &'a NamedSource<Arc<String>>,
+    span: std::ops::Range<usize>,
+}
+
+impl fmt::Debug for RelatedShown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message)
+    }
+}
+
+impl fmt::Display for RelatedShown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message)
+    }
+}
+
+impl std::error::Error for RelatedShown<'_> {}
+
+impl Diagnostic for RelatedShown<'_> {
+    fn severity(&self) -> Option<MietteSeverity> {
+        Some(MietteSeverity::Advice)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some("here".to_string()),
+            self.span.start,
+            self.span.end - self.span.start,
+        ))))
+    }
 }
 
 impl fmt::Debug for Shown<'_> {
@@ -67,6 +108,13 @@ impl Diagnostic for Shown<'_> {
         Some(self.source)
     }
 
+    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn Diagnostic> + 'b>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)))
+    }
+
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = &self.finding.span;
         let label = match (&self.finding.key_id, &self.finding.secret) {
@@ -101,7 +149,22 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
         let Some(source) = sources.get(finding.file) else {
             continue;
         };
-        let shown = Shown { finding, source };
+        let related = finding
+            .related
+            .iter()
+            .filter_map(|r| {
+                Some(RelatedShown {
+                    message: &r.message,
+                    source: sources.get(r.file)?,
+                    span: r.span.clone(),
+                })
+            })
+            .collect();
+        let shown = Shown {
+            finding,
+            source,
+            related,
+        };
         if handler.render_report(&mut text, &shown).is_err() {
             text.push_str(&format!("{shown}\n"));
         }

@@ -7,6 +7,27 @@ use crate::ScanOutput;
 
 pub fn render(out: &ScanOutput) -> String {
     let regions = regions(&out.files, &out.findings);
+    let lines: Vec<super::Lines<'_>> = out
+        .files
+        .iter()
+        .map(|f| super::Lines::new(&f.text))
+        .collect();
+    let related = |f: &crate::Finding| -> Vec<Value> {
+        f.related
+            .iter()
+            .filter_map(|r| {
+                let region = lines.get(r.file)?.region(&r.span);
+                Some(json!({
+                    "path": out.files.get(r.file)?.path,
+                    "line": region.line,
+                    "column": region.column,
+                    "end_line": region.end_line,
+                    "end_column": region.end_column,
+                    "message": r.message,
+                }))
+            })
+            .collect()
+    };
     let findings: Vec<Value> = out
         .findings
         .iter()
@@ -28,6 +49,7 @@ pub fn render(out: &ScanOutput) -> String {
                 "account": f.account,
                 "context": f.context,
                 "fingerprint": f.fingerprint,
+                "related": related(f),
             })
         })
         .collect();

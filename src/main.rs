@@ -50,12 +50,23 @@ fn spawn_progress(progress: Arc<Progress>, done: Arc<AtomicBool>) -> std::thread
                 b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
                 b
             });
-            b.set_message(format!(
-                "{} files, {:.1} MiB, {} candidates",
-                progress.files.load(Ordering::Relaxed),
-                progress.bytes.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0),
-                progress.candidates.load(Ordering::Relaxed)
-            ));
+            let requests = progress.iam_requests.load(Ordering::Relaxed);
+            let files = progress.files.load(Ordering::Relaxed);
+            let mut message = String::new();
+            if files > 0 {
+                message = format!(
+                    "{files} files, {:.1} MiB, {} candidates",
+                    progress.bytes.load(Ordering::Relaxed) as f64 / (1024.0 * 1024.0),
+                    progress.candidates.load(Ordering::Relaxed)
+                );
+            }
+            if requests > 0 {
+                if !message.is_empty() {
+                    message.push_str(", ");
+                }
+                message.push_str(&format!("{requests} IAM requests"));
+            }
+            b.set_message(message);
             b.tick();
         }
         if let Some(b) = bar {

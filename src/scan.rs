@@ -105,6 +105,8 @@ pub struct Progress {
     pub files: AtomicU64,
     pub bytes: AtomicU64,
     pub candidates: AtomicU64,
+    /// IAM/STS requests sent (shared with the live IAM client).
+    pub iam_requests: Arc<AtomicU64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

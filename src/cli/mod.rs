@@ -328,8 +328,9 @@ pub fn run(
                     concurrency,
                 },
         } => {
-            let aws =
-                crate::iam::live::Aws::connect(concurrency).map_err(|e| miette::miette!("{e}"))?;
+            let aws = crate::iam::live::Aws::connect(concurrency)
+                .map_err(|e| miette::miette!("{e}"))?
+                .counting_into(progress.iam_requests.clone());
             let inventory = crate::iam::live::LiveSource::new(&aws)
                 .pull()
                 .map_err(|e| miette::miette!("{e}"))?;

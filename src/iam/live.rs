@@ -74,6 +74,12 @@ impl Aws {
         }
     }
 
+    /// Counts requests into `counter` (a progress display reads it).
+    pub fn counting_into(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.calls = counter;
+        self
+    }
+
     /// Requests sent so far (each page of a paginated call counts).
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)

@@ -554,7 +554,7 @@ pub fn html(a: &Audit) -> String {
         .zip(by_sev)
         .map(|(s, n)| Bar {
             label: s.as_str().to_string(),
-            segments: vec![(n, severity_colour(*s))],
+            segments: vec![(n, *s)],
         })
         .collect();
     figure(&mut h, "Findings per severity", &bar_chart(&sev_rows));
@@ -565,7 +565,7 @@ pub fn html(a: &Audit) -> String {
             segments: Severity::ALL
                 .iter()
                 .zip(g.by_severity)
-                .map(|(s, n)| (n, severity_colour(*s)))
+                .map(|(s, n)| (n, *s))
                 .collect(),
         })
         .collect();
@@ -725,10 +725,10 @@ fn legend() -> String {
     l
 }
 
-/// A horizontal bar: stacked segments of (count, colour).
+/// A horizontal bar: stacked segments of (count, severity).
 struct Bar {
     label: String,
-    segments: Vec<(usize, &'static str)>,
+    segments: Vec<(usize, Severity)>,
 }
 
 /// Horizontal bars, one row per label, the total written after each bar, so
@@ -757,14 +757,16 @@ fn bar_chart(rows: &[Bar]) -> String {
             escape(&r.label)
         );
         let mut x = LABEL;
-        for (n, colour) in &r.segments {
-            if *n == 0 {
+        for &(n, sev) in &r.segments {
+            if n == 0 {
                 continue;
             }
-            let w = BAR * (*n as f64) / (max as f64);
+            let w = BAR * (n as f64) / (max as f64);
             let _ = write!(
                 s,
-                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"20\" fill=\"{colour}\"><title>{n}</title></rect>"
+                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"20\" fill=\"{}\"><title>{n} {}</title></rect>",
+                severity_colour(sev),
+                sev.as_str()
             );
             x += w;
         }
@@ -834,19 +836,39 @@ fn histogram(ages: &[i64], limit: u64) -> String {
                 y - 4.0
             );
         }
+    }
+    // Day counts on bin edges, thinned to at most seven so they never overlap.
+    let step = bins.div_ceil(7).max(1) as usize;
+    let capped = oldest >= bins * width;
+    for i in (0..=bins).step_by(step) {
+        if capped && i == bins {
+            continue;
+        }
         let _ = write!(
             s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{range}</text>",
-            x + slot / 2.0,
-            HEIGHT - BOTTOM + 14.0
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            LEFT + slot * i as f64,
+            HEIGHT - BOTTOM + 14.0,
+            i as u64 * width
         );
     }
+    let axis = if capped {
+        format!("age in days (last bar: {} and older)", (bins - 1) * width)
+    } else {
+        "age in days".to_string()
+    };
+    let _ = write!(
+        s,
+        "<line x1=\"{LEFT}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#8d99ae\"/>",
+        HEIGHT - BOTTOM,
+        WIDTH - LEFT
+    );
     let lx = LEFT + slot * (limit as f64 / width as f64);
     let _ = write!(
         s,
         "<line x1=\"{lx:.1}\" y1=\"8\" x2=\"{lx:.1}\" y2=\"{:.1}\" stroke=\"#1f2328\" stroke-dasharray=\"4 3\"/>\
          <text x=\"{:.1}\" y=\"14\">rotation limit: {limit} days</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">age in days</text>",
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{axis}</text>",
         HEIGHT - BOTTOM,
         lx + 4.0,
         WIDTH / 2.0,
@@ -952,7 +974,8 @@ mod tests {
         let svg = histogram(&[10, 100, 400], 90);
         // 30-day bins, capped at twelve: 400 days shares the last bin.
         assert_eq!(svg.matches("<rect").count(), 12, "{svg}");
-        assert!(svg.contains("330+"), "{svg}");
+        assert!(svg.contains("330 and older"), "{svg}");
+        assert!(svg.contains("1 key aged 330+ days"), "{svg}");
         assert!(svg.contains("rotation limit: 90 days"));
         // Bins from 90 days on use the critical colour; 0–29 does not.
         assert!(

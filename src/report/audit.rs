@@ -849,7 +849,7 @@ fn histogram(ages: &[i64], limit: u64) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
             LEFT + slot * i as f64,
             HEIGHT - BOTTOM + 14.0,
-            i as u64 * width
+            i * width
         );
     }
     let axis = if capped {

@@ -59,6 +59,26 @@ pub enum Command {
         #[command(subcommand)]
         command: InventoryCommand,
     },
+    /// Render an audit report from `keyward scan --format json` output.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// JSON written by `keyward scan --format json` (`-`: standard input).
+    pub input: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    /// One self-contained file: inline CSS and SVG charts, nothing fetched.
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -308,6 +328,7 @@ pub fn run(
             write_out(stdout, &config.show())?;
             Ok(EXIT_OK)
         }
+        Command::Report(args) => run_report(&args, stdout),
         Command::Config(ConfigCommand::Init { path, force }) => {
             if path.exists() && !force {
                 return Err(miette::miette!(
@@ -342,6 +363,33 @@ pub fn run(
             Ok(EXIT_OK)
         }
     }
+}
+
+fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::Report> {
+    use report::audit;
+    let name = args.input.display();
+    let text = if args.input.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(&args.input)
+    }
+    .map_err(|e| miette::miette!("cannot read {name}: {e}"))?;
+    let audit = audit::parse(&text).map_err(|e| {
+        miette::miette!(
+            help = "make it with `keyward scan --format json -o FILE`",
+            "cannot read {name}: {e}"
+        )
+    })?;
+    let rendered = match args.format {
+        ReportFormat::Markdown => audit::markdown(&audit),
+        ReportFormat::Html => audit::html(&audit),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?,
+        None => write_out(stdout, &rendered)?,
+    }
+    Ok(EXIT_OK)
 }
 
 /// `--config FILE`, else the file found walking up from the first path,

@@ -1,6 +1,7 @@
 //! Emitters over the same finding list. Lines and columns are computed here
 //! and nowhere else; spans travel as byte ranges until now.
 
+pub mod audit;
 pub mod github;
 pub mod human;
 pub mod json;

@@ -1,0 +1,1023 @@
+//! `keyward report FILE.json`: an audit report over `keyward scan --format
+//! json` output, grouped the way the people who own the keys ask about them
+//! (by rule, IAM user, account, environment, key), as Markdown or as one
+//! self-contained HTML page with inline SVG charts.
+//!
+//! It reads the JSON rather than scanning again so an audit can be rendered
+//! from a report kept as a CI artifact, on a machine without the repo.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use crate::detect::env;
+use crate::rules::Severity;
+
+/// The rotation limit when the JSON carries none: AWS's own IAM best
+/// practice and the default of `max-key-age-days`.
+pub const DEFAULT_MAX_KEY_AGE_DAYS: u64 = 90;
+
+/// Shown for a value the JSON does not carry (IAM facts without an
+/// inventory), so "unknown" never reads as "none".
+const UNKNOWN: &str = "—";
+
+/// Paths listed per key before the rest is counted: the table must stay
+/// readable for a key pasted into fifty files.
+const MAX_PLACES: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("not JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("not the output of `keyward scan --format json`: {0}")]
+    Shape(String),
+}
+
+/// The parts of the scan output an audit is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audit {
+    pub findings: Vec<Entry>,
+    pub max_key_age_days: u64,
+    /// `keyward 0.1.0`, when the JSON says.
+    pub tool: Option<String>,
+    pub files_scanned: Option<u64>,
+}
+
+/// One finding as the audit sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub rule: String,
+    pub name: String,
+    pub severity: Severity,
+    pub path: String,
+    pub line: u64,
+    pub key_id: Option<String>,
+    /// Masked in the JSON already; never anything else here.
+    pub secret: Option<String>,
+    pub account: Option<String>,
+    /// `""` when the path names no environment.
+    pub env: &'static str,
+    pub iam_user: Option<String>,
+    pub iam_status: Option<String>,
+    pub age_days: Option<i64>,
+    /// `-1`: never used.
+    pub last_used_days: Option<i64>,
+}
+
+pub fn parse(text: &str) -> Result<Audit, AuditError> {
+    let doc: Value = serde_json::from_str(text)?;
+    let Some(top) = doc.as_object() else {
+        return Err(shape("the top level is not an object"));
+    };
+    let Some(list) = top.get("findings").and_then(Value::as_array) else {
+        return Err(shape("no `findings` array"));
+    };
+    let findings = list
+        .iter()
+        .enumerate()
+        .map(|(i, v)| entry(v).map_err(|m| shape(&format!("finding {}: {m}", i + 1))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tool = top.get("tool").and_then(Value::as_object).and_then(|t| {
+        let name = t.get("name").and_then(Value::as_str)?;
+        Some(match t.get("version").and_then(Value::as_str) {
+            Some(v) => format!("{name} {v}"),
+            None => name.to_string(),
+        })
+    });
+    let files_scanned = top
+        .get("summary")
+        .and_then(|s| s.get("files_scanned"))
+        .and_then(Value::as_u64);
+    Ok(Audit {
+        findings,
+        max_key_age_days: max_key_age_days(top)?,
+        tool,
+        files_scanned,
+    })
+}
+
+fn shape(msg: &str) -> AuditError {
+    AuditError::Shape(msg.to_string())
+}
+
+/// The rotation limit, wherever a producer put it: top level or under
+/// `policy` / `config`, in the config file's kebab-case or JSON's snake_case.
+fn max_key_age_days(top: &Map<String, Value>) -> Result<u64, AuditError> {
+    let scopes = [
+        Some(top),
+        top.get("policy").and_then(Value::as_object),
+        top.get("config").and_then(Value::as_object),
+    ];
+    for scope in scopes.into_iter().flatten() {
+        for name in ["max-key-age-days", "max_key_age_days"] {
+            if let Some(v) = scope.get(name) {
+                return match v.as_u64() {
+                    Some(n) if n > 0 => Ok(n),
+                    _ => Err(shape(&format!("`{name}` is not a positive integer: {v}"))),
+                };
+            }
+        }
+    }
+    Ok(DEFAULT_MAX_KEY_AGE_DAYS)
+}
+
+fn entry(v: &Value) -> Result<Entry, String> {
+    let Some(o) = v.as_object() else {
+        return Err("not an object".into());
+    };
+    let required = |name: &str| {
+        o.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("no `{name}` string"))
+    };
+    let severity = required("severity")?;
+    let severity =
+        Severity::parse(&severity).ok_or_else(|| format!("unknown severity `{severity}`"))?;
+    let path = required("path")?;
+    // IAM facts are flat (`iam_user`) as the JSON contract grows by extension;
+    // a nested `iam` object is read too so either shape renders.
+    let iam = o.get("iam").and_then(Value::as_object);
+    let iam_str = |flat: &str, nested: &str| {
+        text(o.get(flat)).or_else(|| iam.and_then(|m| text(m.get(nested))))
+    };
+    let iam_num = |flat: &str, nested: &str| {
+        o.get(flat)
+            .and_then(Value::as_i64)
+            .or_else(|| iam.and_then(|m| m.get(nested)).and_then(Value::as_i64))
+    };
+    Ok(Entry {
+        rule: required("rule")?,
+        name: text(o.get("name")).unwrap_or_default(),
+        severity,
+        env: env::from_path(&path),
+        line: o.get("line").and_then(Value::as_u64).unwrap_or(0),
+        path,
+        key_id: text(o.get("key_id")),
+        secret: text(o.get("secret")),
+        account: text(o.get("account")),
+        iam_user: iam_str("iam_user", "user"),
+        iam_status: iam_str("iam_status", "status"),
+        age_days: iam_num("age_days", "age_days"),
+        last_used_days: iam_num("last_used_days", "last_used_days"),
+    })
+}
+
+/// A non-empty string; `null`, `""` and absence all mean "not known".
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// Findings counted under one label (a rule, a user, an account …).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Group {
+    pub label: String,
+    pub findings: usize,
+    /// In [`Severity::ALL`] order.
+    pub by_severity: [usize; 5],
+    pub keys: BTreeSet<String>,
+}
+
+fn severity_index(s: Severity) -> usize {
+    Severity::ALL.iter().position(|v| *v == s).unwrap_or(0)
+}
+
+/// Groups in descending size, then by label; findings without a value fall
+/// under [`UNKNOWN`], listed last.
+fn group_by(a: &Audit, label: impl Fn(&Entry) -> Option<String>) -> Vec<Group> {
+    let mut groups: BTreeMap<Option<String>, Group> = BTreeMap::new();
+    for e in &a.findings {
+        let l = label(e);
+        let g = groups.entry(l.clone()).or_insert_with(|| Group {
+            label: l.unwrap_or_else(|| UNKNOWN.to_string()),
+            ..Group::default()
+        });
+        g.findings += 1;
+        if let Some(n) = g.by_severity.get_mut(severity_index(e.severity)) {
+            *n += 1;
+        }
+        if let Some(k) = &e.key_id {
+            g.keys.insert(k.clone());
+        }
+    }
+    let mut out: Vec<(bool, Group)> = groups.into_iter().map(|(k, g)| (k.is_none(), g)).collect();
+    out.sort_by(|(an, a), (bn, b)| {
+        an.cmp(bn)
+            .then(b.findings.cmp(&a.findings))
+            .then(a.label.cmp(&b.label))
+    });
+    out.into_iter().map(|(_, g)| g).collect()
+}
+
+pub fn by_environment(a: &Audit) -> Vec<Group> {
+    group_by(a, |e| (!e.env.is_empty()).then(|| e.env.to_string()))
+}
+
+pub fn by_account(a: &Audit) -> Vec<Group> {
+    group_by(a, |e| e.account.clone())
+}
+
+pub fn by_user(a: &Audit) -> Vec<Group> {
+    group_by(a, |e| e.iam_user.clone())
+}
+
+/// One row per rule, by rule ID.
+pub fn by_rule(a: &Audit) -> Vec<(Group, String, Severity)> {
+    let mut rules: BTreeMap<&str, (Group, String, Severity)> = BTreeMap::new();
+    for e in &a.findings {
+        let (g, _, _) = rules.entry(&e.rule).or_insert_with(|| {
+            (
+                Group {
+                    label: e.rule.clone(),
+                    ..Group::default()
+                },
+                e.name.clone(),
+                e.severity,
+            )
+        });
+        g.findings += 1;
+        if let Some(n) = g.by_severity.get_mut(severity_index(e.severity)) {
+            *n += 1;
+        }
+        if let Some(k) = &e.key_id {
+            g.keys.insert(k.clone());
+        }
+    }
+    rules.into_values().collect()
+}
+
+/// A credential the repo references: an access key ID, or a secret found
+/// without one (so a lone secret is not lost from the table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRow {
+    pub key_id: Option<String>,
+    pub secrets: BTreeSet<String>,
+    pub account: Option<String>,
+    pub iam_user: Option<String>,
+    pub status: Option<String>,
+    pub age_days: Option<i64>,
+    pub last_used_days: Option<i64>,
+    /// Distinct files.
+    pub places: BTreeSet<String>,
+    pub findings: usize,
+    pub worst: Severity,
+}
+
+pub fn keys(a: &Audit) -> Vec<KeyRow> {
+    // Key IDs sort before lone secrets; the enum order does it.
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Id<'a> {
+        Key(&'a str),
+        Secret(&'a str),
+    }
+    let mut rows: BTreeMap<Id<'_>, KeyRow> = BTreeMap::new();
+    for e in &a.findings {
+        let id = match (&e.key_id, &e.secret) {
+            (Some(k), _) => Id::Key(k),
+            (None, Some(s)) => Id::Secret(s),
+            (None, None) => continue,
+        };
+        let row = rows.entry(id).or_insert_with(|| KeyRow {
+            key_id: e.key_id.clone(),
+            secrets: BTreeSet::new(),
+            account: None,
+            iam_user: None,
+            status: None,
+            age_days: None,
+            last_used_days: None,
+            places: BTreeSet::new(),
+            findings: 0,
+            worst: e.severity,
+        });
+        if let Some(s) = &e.secret {
+            row.secrets.insert(s.clone());
+        }
+        // The first finding that knows a fact speaks for the key: every
+        // finding on the same key ID carries the same IAM facts.
+        row.account = row.account.take().or_else(|| e.account.clone());
+        row.iam_user = row.iam_user.take().or_else(|| e.iam_user.clone());
+        row.status = row.status.take().or_else(|| e.iam_status.clone());
+        row.age_days = row.age_days.or(e.age_days);
+        row.last_used_days = row.last_used_days.or(e.last_used_days);
+        row.places.insert(e.path.clone());
+        row.findings += 1;
+        row.worst = row.worst.max(e.severity);
+    }
+    rows.into_values().collect()
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn headline(a: &Audit, keys: &[KeyRow]) -> String {
+    let mut parts = vec![
+        count(a.findings.len(), "finding", "findings"),
+        count(
+            keys.iter().filter(|k| k.key_id.is_some()).count(),
+            "access key",
+            "access keys",
+        ),
+    ];
+    if let Some(n) = a.files_scanned {
+        parts.push(count(n as usize, "file scanned", "files scanned"));
+    }
+    parts.push(format!("rotation limit {} days", a.max_key_age_days));
+    parts.join(" · ")
+}
+
+fn age_text(age: Option<i64>, limit: u64) -> String {
+    match age {
+        None => UNKNOWN.into(),
+        Some(d) if d > 0 && d as u64 > limit => format!("{d} days (over {limit})"),
+        Some(d) => format!("{d} days"),
+    }
+}
+
+fn last_used_text(days: Option<i64>) -> String {
+    match days {
+        None => UNKNOWN.into(),
+        Some(d) if d < 0 => "never".into(),
+        Some(0) => "today".into(),
+        Some(d) => format!("{d} days ago"),
+    }
+}
+
+fn places_text(places: &BTreeSet<String>) -> String {
+    let mut shown: Vec<&str> = places.iter().take(MAX_PLACES).map(String::as_str).collect();
+    let more = places.len().saturating_sub(MAX_PLACES);
+    let more = (more > 0).then(|| format!("+{more} more"));
+    if let Some(m) = &more {
+        shown.push(m);
+    }
+    shown.join(", ")
+}
+
+fn or_unknown(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or(UNKNOWN)
+}
+
+fn env_label(label: &str) -> &str {
+    if label == UNKNOWN { "(none)" } else { label }
+}
+
+// ---------------------------------------------------------------- Markdown
+
+/// A `|` would split the cell and a line break would end the row.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+fn code(s: &str) -> String {
+    if s == UNKNOWN {
+        s.to_string()
+    } else {
+        format!("`{}`", cell(s))
+    }
+}
+
+pub fn markdown(a: &Audit) -> String {
+    let keys = keys(a);
+    let mut md = String::from("# keyward audit report\n\n");
+    let _ = writeln!(md, "{}\n", headline(a, &keys));
+
+    md.push_str("## Findings by severity\n\n| Severity | Findings |\n|---|---:|\n");
+    let mut by_sev = [0usize; 5];
+    for e in &a.findings {
+        if let Some(n) = by_sev.get_mut(severity_index(e.severity)) {
+            *n += 1;
+        }
+    }
+    for (s, n) in Severity::ALL.iter().zip(by_sev) {
+        let _ = writeln!(md, "| {} | {n} |", s.as_str());
+    }
+
+    md.push_str("\n## Findings by rule\n\n");
+    if a.findings.is_empty() {
+        md.push_str("No findings.\n");
+    } else {
+        md.push_str("| Rule | Name | Severity | Findings | Keys |\n|---|---|---|---:|---:|\n");
+        for (g, name, sev) in by_rule(a) {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                cell(&g.label),
+                cell(&name),
+                sev.as_str(),
+                g.findings,
+                g.keys.len()
+            );
+        }
+    }
+
+    let sev_head: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+    md.push_str("\n## Findings by environment\n\n");
+    let _ = writeln!(
+        md,
+        "| Environment | Findings | {} |\n|---|---:|{}",
+        sev_head.join(" | "),
+        "---:|".repeat(sev_head.len())
+    );
+    for g in by_environment(a) {
+        let cols: Vec<String> = g.by_severity.iter().map(usize::to_string).collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            cell(env_label(&g.label)),
+            g.findings,
+            cols.join(" | ")
+        );
+    }
+
+    for (title, head, groups) in [
+        ("account", "Account", by_account(a)),
+        ("IAM user", "IAM user", by_user(a)),
+    ] {
+        let _ = write!(
+            md,
+            "\n## Findings by {title}\n\n| {head} | Findings | Keys |\n|---|---:|---:|\n"
+        );
+        for g in groups {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                code(&g.label),
+                g.findings,
+                g.keys.len()
+            );
+        }
+    }
+
+    md.push_str("\n## Keys\n\n");
+    if keys.is_empty() {
+        md.push_str("No keys referenced.\n");
+        return md;
+    }
+    md.push_str(
+        "| Key ID | Secret | Account | IAM user | Status | Age | Last used | Findings | Places referenced |\n\
+         |---|---|---|---|---|---|---|---:|---|\n",
+    );
+    for k in &keys {
+        let secrets: Vec<String> = k.secrets.iter().map(|s| code(s)).collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            code(or_unknown(&k.key_id)),
+            if secrets.is_empty() {
+                UNKNOWN.to_string()
+            } else {
+                secrets.join(", ")
+            },
+            code(or_unknown(&k.account)),
+            code(or_unknown(&k.iam_user)),
+            cell(or_unknown(&k.status)),
+            age_text(k.age_days, a.max_key_age_days),
+            last_used_text(k.last_used_days),
+            k.findings,
+            cell(&places_text(&k.places)),
+        );
+    }
+    md
+}
+
+// -------------------------------------------------------------------- HTML
+
+/// Text into HTML element content or a quoted attribute value.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Colours from light-to-dark severity, readable on white and distinct for
+/// the common colour-vision deficiencies (no red/green pair).
+fn severity_colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "#7a0d2b",
+        Severity::High => "#d1495b",
+        Severity::Medium => "#edae49",
+        Severity::Low => "#00798c",
+        Severity::Info => "#8d99ae",
+    }
+}
+
+const CSS: &str = "\
+body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1f2328;margin:0;background:#fff}\
+main{max-width:1100px;margin:0 auto;padding:24px}\
+h1{margin:0 0 4px;font-size:26px}h2{margin:32px 0 8px;font-size:19px;border-bottom:1px solid #d0d7de;padding-bottom:4px}\
+.lede{color:#57606a;margin:0 0 16px}\
+.charts{display:flex;flex-wrap:wrap;gap:24px}\
+figure{margin:0;flex:1 1 320px;border:1px solid #d0d7de;border-radius:6px;padding:12px}\
+figcaption{font-weight:600;margin-bottom:8px}\
+svg{width:100%;height:auto}svg text{font:12px system-ui,sans-serif;fill:#1f2328}\
+.empty{color:#57606a;font-style:italic}\
+table{border-collapse:collapse;width:100%;font-size:14px}\
+th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}\
+th{background:#f6f8fa}td.n{text-align:right}\
+code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace}\
+.over{color:#7a0d2b;font-weight:600}\
+.legend span{display:inline-block;margin-right:12px;font-size:13px}\
+.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:baseline}";
+
+pub fn html(a: &Audit) -> String {
+    let keys = keys(a);
+    let mut h = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>keyward audit report</title>\n<style>",
+    );
+    h.push_str(CSS);
+    h.push_str("</style>\n</head>\n<body>\n<main>\n<h1>keyward audit report</h1>\n");
+    let _ = writeln!(h, "<p class=\"lede\">{}</p>", escape(&headline(a, &keys)));
+
+    h.push_str("<section class=\"charts\">\n");
+    let mut by_sev = [0usize; 5];
+    for e in &a.findings {
+        if let Some(n) = by_sev.get_mut(severity_index(e.severity)) {
+            *n += 1;
+        }
+    }
+    let sev_rows: Vec<Bar> = Severity::ALL
+        .iter()
+        .zip(by_sev)
+        .map(|(s, n)| Bar {
+            label: s.as_str().to_string(),
+            segments: vec![(n, *s)],
+        })
+        .collect();
+    figure(&mut h, "Findings per severity", &bar_chart(&sev_rows));
+    let env_rows: Vec<Bar> = by_environment(a)
+        .into_iter()
+        .map(|g| Bar {
+            label: env_label(&g.label).to_string(),
+            segments: Severity::ALL
+                .iter()
+                .zip(g.by_severity)
+                .map(|(s, n)| (n, *s))
+                .collect(),
+        })
+        .collect();
+    let env_chart = if env_rows.is_empty() {
+        "<p class=\"empty\">No findings.</p>".to_string()
+    } else {
+        format!("{}{}", bar_chart(&env_rows), legend())
+    };
+    figure(&mut h, "Findings per environment", &env_chart);
+    let ages: Vec<i64> = keys.iter().filter_map(|k| k.age_days).collect();
+    let age_chart = if ages.is_empty() {
+        "<p class=\"empty\">No key ages are known: the report carries no IAM facts. \
+         Scan with an IAM inventory or live IAM to see them.</p>"
+            .to_string()
+    } else {
+        histogram(&ages, a.max_key_age_days)
+    };
+    figure(
+        &mut h,
+        &format!(
+            "Key ages against the {}-day rotation limit",
+            a.max_key_age_days
+        ),
+        &age_chart,
+    );
+    h.push_str("</section>\n");
+
+    h.push_str("<section>\n<h2>Keys</h2>\n");
+    if keys.is_empty() {
+        h.push_str("<p class=\"empty\">No keys referenced.</p>\n");
+    } else {
+        h.push_str(
+            "<table>\n<thead><tr><th>Key ID</th><th>Secret</th><th>Account</th><th>IAM user</th>\
+             <th>Status</th><th>Age</th><th>Last used</th><th>Findings</th><th>Places referenced</th></tr></thead>\n<tbody>\n",
+        );
+        for k in &keys {
+            let secrets: Vec<String> = k
+                .secrets
+                .iter()
+                .map(|s| format!("<code>{}</code>", escape(s)))
+                .collect();
+            let over = k
+                .age_days
+                .is_some_and(|d| d > 0 && d as u64 > a.max_key_age_days);
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                code_html(or_unknown(&k.key_id)),
+                if secrets.is_empty() {
+                    UNKNOWN.to_string()
+                } else {
+                    secrets.join(", ")
+                },
+                code_html(or_unknown(&k.account)),
+                code_html(or_unknown(&k.iam_user)),
+                escape(or_unknown(&k.status)),
+                if over { " class=\"over\"" } else { "" },
+                escape(&age_text(k.age_days, a.max_key_age_days)),
+                escape(&last_used_text(k.last_used_days)),
+                k.findings,
+                escape(&places_text(&k.places)),
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    h.push_str("</section>\n");
+
+    h.push_str("<section>\n<h2>Findings by rule</h2>\n");
+    if a.findings.is_empty() {
+        h.push_str("<p class=\"empty\">No findings.</p>\n");
+    } else {
+        h.push_str("<table>\n<thead><tr><th>Rule</th><th>Name</th><th>Severity</th><th>Findings</th><th>Keys</th></tr></thead>\n<tbody>\n");
+        for (g, name, sev) in by_rule(a) {
+            let _ = writeln!(
+                h,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                escape(&g.label),
+                escape(&name),
+                sev.as_str(),
+                g.findings,
+                g.keys.len()
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    h.push_str("</section>\n");
+
+    h.push_str("<section>\n<h2>Findings by environment</h2>\n<table>\n<thead><tr><th>Environment</th><th>Findings</th>");
+    for s in Severity::ALL {
+        let _ = write!(h, "<th>{}</th>", s.as_str());
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for g in by_environment(a) {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td>",
+            escape(env_label(&g.label)),
+            g.findings
+        );
+        for n in g.by_severity {
+            let _ = write!(h, "<td class=\"n\">{n}</td>");
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
+
+    for (title, head, groups) in [
+        ("account", "Account", by_account(a)),
+        ("IAM user", "IAM user", by_user(a)),
+    ] {
+        let _ = writeln!(
+            h,
+            "<section>\n<h2>Findings by {title}</h2>\n<table>\n<thead><tr><th>{head}</th><th>Findings</th><th>Keys</th></tr></thead>\n<tbody>"
+        );
+        for g in groups {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                code_html(&g.label),
+                g.findings,
+                g.keys.len()
+            );
+        }
+        h.push_str("</tbody>\n</table>\n</section>\n");
+    }
+    h.push_str("</main>\n</body>\n</html>\n");
+    h
+}
+
+fn code_html(s: &str) -> String {
+    if s == UNKNOWN {
+        s.to_string()
+    } else {
+        format!("<code>{}</code>", escape(s))
+    }
+}
+
+fn figure(h: &mut String, caption: &str, body: &str) {
+    let _ = writeln!(
+        h,
+        "<figure>\n<figcaption>{}</figcaption>\n{body}\n</figure>",
+        escape(caption)
+    );
+}
+
+fn legend() -> String {
+    let mut l = String::from("<div class=\"legend\">");
+    for s in Severity::ALL {
+        let _ = write!(
+            l,
+            "<span><i style=\"background:{}\"></i>{}</span>",
+            severity_colour(s),
+            s.as_str()
+        );
+    }
+    l.push_str("</div>");
+    l
+}
+
+/// A horizontal bar: stacked segments of (count, severity).
+struct Bar {
+    label: String,
+    segments: Vec<(usize, Severity)>,
+}
+
+/// Horizontal bars, one row per label, the total written after each bar, so
+/// the numbers are readable without hovering.
+fn bar_chart(rows: &[Bar]) -> String {
+    const ROW: usize = 26;
+    const LABEL: f64 = 90.0;
+    const WIDTH: f64 = 420.0;
+    const BAR: f64 = 280.0;
+    let max = rows
+        .iter()
+        .map(|r| r.segments.iter().map(|s| s.0).sum::<usize>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let height = rows.len() * ROW + 8;
+    let mut s = format!("<svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\">");
+    for (i, r) in rows.iter().enumerate() {
+        let y = i * ROW + 4;
+        let total: usize = r.segments.iter().map(|s| s.0).sum();
+        let _ = write!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+            LABEL - 8.0,
+            y + 15,
+            escape(&r.label)
+        );
+        let mut x = LABEL;
+        for &(n, sev) in &r.segments {
+            if n == 0 {
+                continue;
+            }
+            let w = BAR * (n as f64) / (max as f64);
+            let _ = write!(
+                s,
+                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"20\" fill=\"{}\"><title>{n} {}</title></rect>",
+                severity_colour(sev),
+                sev.as_str()
+            );
+            x += w;
+        }
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{}\">{total}</text>",
+            x + 6.0,
+            y + 15
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Key ages in bins a third of the rotation limit wide, so the limit falls
+/// on a bin edge; bins past the limit are drawn in the critical colour and
+/// the limit is a dashed line. Ages beyond twelve bins share the last one.
+fn histogram(ages: &[i64], limit: u64) -> String {
+    const MAX_BINS: u64 = 12;
+    const WIDTH: f64 = 420.0;
+    const HEIGHT: f64 = 200.0;
+    const LEFT: f64 = 10.0;
+    const BOTTOM: f64 = 40.0;
+    let width = limit.div_ceil(3).max(1);
+    let oldest = ages.iter().copied().max().unwrap_or(0).max(0) as u64;
+    // Always show the limit and one bin past it.
+    let bins = (oldest / width + 1).max(limit / width + 1).min(MAX_BINS);
+    let mut counts = vec![0usize; bins as usize];
+    for &age in ages {
+        let b = ((age.max(0) as u64) / width).min(bins - 1) as usize;
+        if let Some(c) = counts.get_mut(b) {
+            *c += 1;
+        }
+    }
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    let slot = (WIDTH - 2.0 * LEFT) / bins as f64;
+    let plot = HEIGHT - BOTTOM - 16.0;
+    let mut s = format!("<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\">");
+    for (i, &n) in counts.iter().enumerate() {
+        let start = i as u64 * width;
+        let last = i as u64 == bins - 1;
+        let x = LEFT + slot * i as f64;
+        let h = plot * n as f64 / max as f64;
+        let y = HEIGHT - BOTTOM - h;
+        let colour = if start >= limit {
+            severity_colour(Severity::Critical)
+        } else {
+            severity_colour(Severity::Low)
+        };
+        let range = if last && oldest >= start + width {
+            format!("{start}+")
+        } else {
+            format!("{start}–{}", start + width - 1)
+        };
+        let _ = write!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{colour}\"><title>{} aged {range} days</title></rect>",
+            x + 2.0,
+            slot - 4.0,
+            count(n, "key", "keys")
+        );
+        if n > 0 {
+            let _ = write!(
+                s,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{n}</text>",
+                x + slot / 2.0,
+                y - 4.0
+            );
+        }
+    }
+    // Day counts on bin edges, thinned to at most seven so they never overlap.
+    let step = bins.div_ceil(7).max(1) as usize;
+    let capped = oldest >= bins * width;
+    for i in (0..=bins).step_by(step) {
+        if capped && i == bins {
+            continue;
+        }
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            LEFT + slot * i as f64,
+            HEIGHT - BOTTOM + 14.0,
+            i * width
+        );
+    }
+    let axis = if capped {
+        format!("age in days (last bar: {} and older)", (bins - 1) * width)
+    } else {
+        "age in days".to_string()
+    };
+    let _ = write!(
+        s,
+        "<line x1=\"{LEFT}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#8d99ae\"/>",
+        HEIGHT - BOTTOM,
+        WIDTH - LEFT
+    );
+    let lx = LEFT + slot * (limit as f64 / width as f64);
+    let _ = write!(
+        s,
+        "<line x1=\"{lx:.1}\" y1=\"8\" x2=\"{lx:.1}\" y2=\"{:.1}\" stroke=\"#1f2328\" stroke-dasharray=\"4 3\"/>\
+         <text x=\"{:.1}\" y=\"14\">rotation limit: {limit} days</text>\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{axis}</text>",
+        HEIGHT - BOTTOM,
+        lx + 4.0,
+        WIDTH / 2.0,
+        HEIGHT - 6.0
+    );
+    s.push_str("</svg>");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(findings: &str) -> String {
+        format!(
+            r#"{{"version":1,"tool":{{"name":"keyward","version":"0.1.0"}},"findings":[{findings}]}}"#
+        )
+    }
+
+    const F: &str = r#"{"rule":"KW001","name":"hardcoded-access-key","severity":"high","path":"envs/prod/main.tf","line":3,"key_id":"AKIAEXAMPLEKEY000001","secret":"wJal…EKEY","account":"123456789012"}"#;
+
+    #[test]
+    fn iam_facts_absent_read_as_unknown_and_present_as_given() {
+        let a = parse(&doc(F)).expect("parses");
+        let e = &a.findings[0];
+        assert_eq!((e.iam_user.as_deref(), e.age_days), (None, None));
+        assert_eq!(e.env, "prod");
+        assert_eq!(a.max_key_age_days, DEFAULT_MAX_KEY_AGE_DAYS);
+        let md = markdown(&a);
+        assert!(md.contains("| `AKIAEXAMPLEKEY000001` | `wJal…EKEY` | `123456789012` | — | — | — | — | 1 | envs/prod/main.tf |"), "{md}");
+
+        let with = F.replace(
+            r#""line":3"#,
+            r#""line":3,"iam_user":"deploy-bot","iam_status":"Inactive","age_days":120,"last_used_days":-1"#,
+        );
+        let a = parse(&doc(&with)).expect("parses");
+        let md = markdown(&a);
+        assert!(
+            md.contains("| `deploy-bot` | Inactive | 120 days (over 90) | never |"),
+            "{md}"
+        );
+        assert!(md.contains("| `deploy-bot` | 1 | 1 |"), "{md}");
+    }
+
+    #[test]
+    fn nested_iam_object_is_read_too() {
+        let nested = F.replace(
+            r#""line":3"#,
+            r#""line":3,"iam":{"user":"ci","age_days":5}"#,
+        );
+        let a = parse(&doc(&nested)).expect("parses");
+        assert_eq!(a.findings[0].iam_user.as_deref(), Some("ci"));
+        assert_eq!(a.findings[0].age_days, Some(5));
+    }
+
+    #[test]
+    fn rotation_limit_is_read_from_the_json() {
+        let text = doc(F).replacen('{', r#"{"policy":{"max_key_age_days":30},"#, 1);
+        assert_eq!(parse(&text).expect("parses").max_key_age_days, 30);
+        let text = doc(F).replacen('{', r#"{"max-key-age-days":45,"#, 1);
+        assert_eq!(parse(&text).expect("parses").max_key_age_days, 45);
+        let bad = doc(F).replacen('{', r#"{"max-key-age-days":"soon","#, 1);
+        assert!(matches!(parse(&bad), Err(AuditError::Shape(_))));
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        for bad in [
+            "",
+            "[]",
+            "{}",
+            r#"{"findings":{}}"#,
+            r#"{"findings":[1]}"#,
+            r#"{"findings":[{"rule":"KW001","path":"a"}]}"#,
+            r#"{"findings":[{"rule":"KW001","path":"a","severity":"dire"}]}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let e = parse(r#"{"findings":[{"rule":"KW001","severity":"high"}]}"#).expect_err("no path");
+        assert_eq!(
+            e.to_string(),
+            "not the output of `keyward scan --format json`: finding 1: no `path` string"
+        );
+    }
+
+    #[test]
+    fn html_escapes_every_text() {
+        let evil = F.replace("envs/prod/main.tf", "<script>alert('x')</script>&.tf");
+        let h = html(&parse(&doc(&evil)).expect("parses"));
+        assert!(!h.contains("<script>"), "{h}");
+        assert!(h.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;.tf"));
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_the_table() {
+        let pipe = F.replace("envs/prod/main.tf", r"a|b\nc.tf");
+        let md = markdown(&parse(&doc(&pipe)).expect("parses"));
+        assert!(md.contains("a\\|b c.tf"), "{md}");
+    }
+
+    #[test]
+    fn histogram_marks_keys_over_the_limit() {
+        let svg = histogram(&[10, 100, 400], 90);
+        // 30-day bins, capped at twelve: 400 days shares the last bin.
+        assert_eq!(svg.matches("<rect").count(), 12, "{svg}");
+        assert!(svg.contains("330 and older"), "{svg}");
+        assert!(svg.contains("1 key aged 330+ days"), "{svg}");
+        assert!(svg.contains("rotation limit: 90 days"));
+        // Bins from 90 days on use the critical colour; 0–29 does not.
+        assert!(
+            svg.contains(&format!(
+                "fill=\"{}\"><title>1 key aged 90–119",
+                severity_colour(Severity::Critical)
+            )),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(&format!(
+                "fill=\"{}\"><title>1 key aged 0–29",
+                severity_colour(Severity::Low)
+            )),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn no_ages_say_so_instead_of_an_empty_chart() {
+        let h = html(&parse(&doc(F)).expect("parses"));
+        assert!(h.contains("No key ages are known"));
+        assert_eq!(
+            h.matches("<svg").count(),
+            2,
+            "severity and environment only"
+        );
+    }
+
+    #[test]
+    fn keys_group_lone_secrets_and_divergent_secrets() {
+        let two = format!(
+            "{F},{},{}",
+            F.replace("wJal…EKEY", "xW4D…5AYF")
+                .replace("main.tf", "other.tf"),
+            r#"{"rule":"KW002","severity":"critical","path":"v.tf","secret":"vnsp…qCtw"}"#
+        );
+        let rows = keys(&parse(&doc(&two)).expect("parses"));
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].secrets.len(), 2);
+        assert_eq!(rows[0].places.len(), 2);
+        assert_eq!(rows[1].key_id, None);
+        assert_eq!(rows[1].worst, Severity::Critical);
+    }
+}

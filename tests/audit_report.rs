@@ -1,0 +1,254 @@
+//! `keyward report FILE.json --format markdown|html` on the demo's JSON.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// The demo scanned to JSON, written where `report` can read it.
+fn demo_json(dir: &Path) -> (std::path::PathBuf, serde_json::Value) {
+    let out = keyward(
+        &root().join("fixtures/demo"),
+        &["scan", ".", "--format", "json", "--fail-on", "never"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let doc = json(&out);
+    let path = dir.join("demo.json");
+    std::fs::write(&path, &out.stdout).expect("write");
+    (path, doc)
+}
+
+fn report(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["report"];
+    all.extend_from_slice(args);
+    keyward(dir, &all)
+}
+
+/// Every secret the demo plants, in full (`fixtures/expected/demo.tsv`).
+fn planted_secrets() -> Vec<String> {
+    let secrets: Vec<String> = expected("demo")
+        .into_iter()
+        .filter(|e| e.kind.contains("secret") || e.kind == "session-token")
+        .map(|e| e.value)
+        .collect();
+    assert!(secrets.len() >= 5, "{secrets:?}");
+    secrets
+}
+
+fn rule_ids(doc: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn markdown_snapshot_of_the_demo() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (json_path, doc) = demo_json(dir.path());
+    let out = report(
+        dir.path(),
+        &[json_path.to_str().expect("utf-8"), "--format", "markdown"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = stdout(&out);
+    for rule in rule_ids(&doc) {
+        assert!(md.contains(&format!("| {rule} |")), "{rule} missing:\n{md}");
+    }
+    for secret in planted_secrets() {
+        assert!(!md.contains(&secret), "full secret in the report");
+    }
+    // The demo JSON has no IAM facts: they read as unknown, not as zero.
+    let n = doc["findings"].as_array().expect("findings").len();
+    assert!(
+        md.contains(&format!(
+            "## Findings by IAM user\n\n| IAM user | Findings | Keys |\n|---|---:|---:|\n| — | {n} |"
+        )),
+        "{md}"
+    );
+    insta::assert_snapshot!("demo-audit-markdown", md);
+}
+
+/// Tags that must be closed, and the number of times each was opened.
+fn unbalanced_tags(html: &str) -> Vec<String> {
+    let tags = [
+        "html",
+        "head",
+        "body",
+        "main",
+        "section",
+        "style",
+        "title",
+        "h1",
+        "h2",
+        "p",
+        "figure",
+        "figcaption",
+        "svg",
+        "rect",
+        "text",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "code",
+        "div",
+        "span",
+        "i",
+    ];
+    tags.iter()
+        .filter_map(|t| {
+            let open = regex::Regex::new(&format!(r"<{t}[\s>]")).expect("regex");
+            let opened = open.find_iter(html).count();
+            let closed = html.matches(&format!("</{t}>")).count();
+            (opened != closed).then(|| format!("<{t}> opened {opened}, closed {closed}"))
+        })
+        .collect()
+}
+
+#[test]
+fn html_is_one_self_contained_file_without_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (json_path, doc) = demo_json(dir.path());
+    let html_path = dir.path().join("audit.html");
+    let out = report(
+        dir.path(),
+        &[
+            json_path.to_str().expect("utf-8"),
+            "--format",
+            "html",
+            "-o",
+            html_path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "-o writes the file, not stdout");
+    let html = std::fs::read_to_string(&html_path).expect("html written");
+
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(unbalanced_tags(&html), Vec::<String>::new());
+    assert!(html.contains("<svg"), "charts are inline SVG");
+    // Nothing is fetched: no URLs at all, no scripts, stylesheets or images.
+    for needle in [
+        "http://", "https://", "src=", "href=", "<link", "<script", "<img", "url(",
+    ] {
+        assert!(!html.contains(needle), "{needle} in the report");
+    }
+    for rule in rule_ids(&doc) {
+        assert!(
+            html.contains(&format!("<code>{rule}</code>")),
+            "{rule} missing"
+        );
+    }
+    let secrets = planted_secrets();
+    for secret in &secrets {
+        assert!(!html.contains(secret.as_str()), "full secret in the report");
+    }
+    // The secrets are there masked, so the check above is not vacuous.
+    let masked: Vec<String> = secrets
+        .iter()
+        .map(|s| {
+            let c: Vec<char> = s.chars().collect();
+            format!(
+                "{}…{}",
+                c[..4].iter().collect::<String>(),
+                c[c.len() - 4..].iter().collect::<String>()
+            )
+        })
+        .collect();
+    assert!(
+        masked
+            .iter()
+            .any(|m| html.contains(&keyward::report::audit::escape(m)))
+    );
+    // No IAM ages in the demo: said in words, not drawn as an empty chart.
+    assert!(
+        html.contains("No key ages are known"),
+        "age histogram placeholder"
+    );
+    assert!(html.contains("Findings per environment"));
+    assert!(html.contains(">prod</text>"), "prod bar labelled");
+}
+
+#[test]
+fn ages_become_a_histogram_against_the_limit_in_the_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("iam.json");
+    std::fs::write(
+        &input,
+        r#"{"version":1,"policy":{"max-key-age-days":60},"findings":[
+          {"rule":"KW008","name":"stale-key","severity":"medium","path":"live/prod/a.tf","line":1,
+           "key_id":"AKIAEXAMPLEAAAAAAAAA","iam_user":"deploy-bot","iam_status":"Active","age_days":400,"last_used_days":3},
+          {"rule":"KW001","name":"hardcoded-access-key","severity":"high","path":"dev/b.env","line":2,
+           "key_id":"AKIAEXAMPLEBBBBBBBBB","iam_user":"ci","iam_status":"Inactive","age_days":12,"last_used_days":-1}]}"#,
+    )
+    .expect("write");
+    let out = report(dir.path(), &["iam.json", "--format", "html"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = stdout(&out);
+    assert_eq!(unbalanced_tags(&html), Vec::<String>::new());
+    assert_eq!(
+        html.matches("<svg").count(),
+        3,
+        "severity, environment, ages"
+    );
+    assert!(html.contains("rotation limit: 60 days"));
+    assert!(html.contains("<td class=\"over\">400 days (over 60)</td>"));
+    assert!(html.contains("<code>deploy-bot</code>"));
+
+    let md = stdout(&report(dir.path(), &["iam.json"]));
+    assert!(
+        md.contains("| `AKIAEXAMPLEBBBBBBBBB` | — | — | `ci` | Inactive | 12 days | never |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("junk.json"), "not json at all").expect("write");
+    std::fs::write(
+        dir.path().join("sarif.json"),
+        r#"{"version":"2.1.0","runs":[]}"#,
+    )
+    .expect("write");
+    for (file, message) in [
+        (
+            "junk.json",
+            "cannot read junk.json: not JSON: expected ident at line 1 column 2",
+        ),
+        (
+            "sarif.json",
+            "cannot read sarif.json: not the output of `keyward scan --format json`: no `findings` array",
+        ),
+        ("missing.json", "cannot read missing.json: "),
+    ] {
+        let out = report(dir.path(), &[file, "--format", "html"]);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        // miette wraps long messages and draws a gutter; compare the words.
+        let err = String::from_utf8_lossy(&out.stderr).replace('│', " ");
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(words(&err).contains(&words(message)), "{file}: {err}");
+        assert!(out.stdout.is_empty(), "{file}: nothing rendered");
+    }
+}

@@ -31,6 +31,18 @@ pub struct Finding {
     /// Other places that belong to this finding (the other side of a
     /// divergence, the key a secret pairs with elsewhere).
     pub related: Vec<Related>,
+    /// What IAM says of the key, when an inventory or live IAM knew it.
+    pub iam: Option<IamInfo>,
+}
+
+/// The IAM facts of a finding's key, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamInfo {
+    pub user: String,
+    pub status: String,
+    pub age_days: i64,
+    /// -1: never used.
+    pub last_used_days: i64,
 }
 
 /// How a finding was accepted.

@@ -134,6 +134,8 @@ pub struct ScanOutput {
     pub errors: Vec<ScanError>,
     pub summary: Summary,
     pub files: Vec<SourceFile>,
+    /// The policy the rules ran with (reports show the rotation limit).
+    pub policy: Policy,
 }
 
 impl ScanOutput {
@@ -246,6 +248,7 @@ fn finish(
     out.errors = errors;
     summary.findings = out.findings.len() as u64;
     out.summary = summary;
+    out.policy = opts.policy.clone();
     Ok(out)
 }
 
@@ -646,6 +649,7 @@ fn judge(
                     ),
                     suppression: None,
                     related: Vec::new(),
+                    iam: iam_info(&facts),
                 });
             }
         }
@@ -736,6 +740,24 @@ fn link_divergent(files: &[FileResult], out: &mut ScanOutput, iam: &crate::iam::
         }
         out.findings[i].related = related;
     }
+}
+
+/// The key's IAM facts, when IAM knows the key.
+fn iam_info(facts: &Facts) -> Option<crate::finding::IamInfo> {
+    if facts.get("iam.exists") != Some(&Fact::Bool(true)) {
+        return None;
+    }
+    let text = |name: &str| facts.get(name).map(Fact::render).unwrap_or_default();
+    let number = |name: &str| match facts.get(name) {
+        Some(Fact::Int(i)) => *i,
+        _ => -1,
+    };
+    Some(crate::finding::IamInfo {
+        user: text("iam.user"),
+        status: text("iam.status"),
+        age_days: number("iam.age_days"),
+        last_used_days: number("iam.last_used_days"),
+    })
 }
 
 fn facts_for(

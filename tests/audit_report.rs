@@ -252,3 +252,49 @@ fn bad_input_exits_2_with_a_clear_message() {
         assert!(out.stdout.is_empty(), "{file}: nothing rendered");
     }
 }
+
+#[test]
+fn iam_facts_from_an_inventory_reach_the_report() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let fixture = root().join("fixtures/rules/KW006-inactive-key-referenced");
+    let json_path = t.path().join("scan.json");
+    let out = keyward(
+        &fixture,
+        &[
+            "scan",
+            "fail",
+            "--inventory",
+            "inventory.json",
+            "--now",
+            "2026-11-28T12:00:00Z",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "-o",
+            json_path.to_str().expect("utf-8 path"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json")).expect("parse");
+    let kw006 = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "KW006")
+        .expect("KW006 fires");
+    assert_eq!(kw006["iam"]["user"], "deploy-bot");
+    assert_eq!(kw006["iam"]["status"], "Inactive");
+    assert!(kw006["iam"]["age_days"].as_i64() > Some(0));
+    let md = keyward(t.path(), &["report", "scan.json", "--format", "markdown"]);
+    let text = stdout(&md);
+    assert!(text.contains("deploy-bot"), "{text}");
+    assert!(text.contains("Inactive"), "{text}");
+    assert!(text.contains("rotation limit 90 days"), "{text}");
+}

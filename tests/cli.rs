@@ -40,7 +40,11 @@ fn json_contract() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(top, ["errors", "findings", "summary", "tool", "version"]);
+    assert_eq!(
+        top,
+        ["errors", "findings", "policy", "summary", "tool", "version"]
+    );
+    assert_eq!(doc["policy"]["max_key_age_days"], 90);
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["tool"]["name"], "keyward");
     assert_eq!(doc["tool"]["version"], env!("CARGO_PKG_VERSION"));
@@ -60,6 +64,7 @@ fn json_contract() {
             "end_column",
             "end_line",
             "fingerprint",
+            "iam",
             "key_id",
             "line",
             "message",
@@ -89,6 +94,7 @@ fn json_contract() {
     assert_eq!(f["context"], "provider.aws.access_key");
     assert_eq!(f["fingerprint"].as_str().map(str::len), Some(32));
     assert_eq!(f["related"], serde_json::json!([]));
+    assert!(f["iam"].is_null(), "no IAM source: no IAM facts");
     // The secret's finding sits on the secret's line.
     let s = &doc["findings"][1];
     assert_eq!(s["rule"], "KW002");

@@ -153,6 +153,7 @@ mod tests {
             fingerprint: String::new(),
             suppression: None,
             related: Vec::new(),
+            iam: None,
         }
     }
 
@@ -172,6 +173,7 @@ mod tests {
                 secret_spans: Vec::new(),
                 ignores: Vec::new(),
             }],
+            policy: crate::Policy::default(),
             errors: vec![crate::finding::ScanError {
                 path: "bad.yaml".into(),
                 message: "cannot parse: line 1".into(),

@@ -50,6 +50,12 @@ pub fn render(out: &ScanOutput) -> String {
                 "context": f.context,
                 "fingerprint": f.fingerprint,
                 "related": related(f),
+                "iam": f.iam.as_ref().map(|i| json!({
+                    "user": i.user,
+                    "status": i.status,
+                    "age_days": i.age_days,
+                    "last_used_days": i.last_used_days,
+                })),
             })
         })
         .collect();
@@ -78,6 +84,11 @@ pub fn render(out: &ScanOutput) -> String {
         "tool": {"name": "keyward", "version": env!("CARGO_PKG_VERSION")},
         "findings": findings,
         "errors": errors,
+        "policy": {
+            "allowed_accounts": out.policy.allowed_accounts,
+            "max_key_age_days": out.policy.max_key_age_days,
+            "max_unused_days": out.policy.max_unused_days,
+        },
         "summary": {
             "files_scanned": s.files_scanned,
             "files_parsed": s.files_parsed,

@@ -31,6 +31,29 @@ pub struct Finding {
     /// Other places that belong to this finding (the other side of a
     /// divergence, the key a secret pairs with elsewhere).
     pub related: Vec<Related>,
+    /// `--history` only: the commits that wrote this finding.
+    pub provenance: Option<Box<Provenance>>,
+}
+
+/// Where `--history` saw a finding: the first commit that wrote it (walking
+/// parents before children), the last one, and how many commits wrote it.
+/// Findings are the same when their fingerprints are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub first: CommitRef,
+    pub last: CommitRef,
+    pub commits: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitRef {
+    pub commit: String,
+    pub author: String,
+    pub email: String,
+    /// Author date, ISO 8601 (`2025-03-01T12:00:00+01:00`).
+    pub date: String,
+    /// The file's path in the repo in that commit.
+    pub path: String,
 }
 
 /// How a finding was accepted.

@@ -605,6 +605,7 @@ fn judge(
                     ),
                     suppression: None,
                     related: Vec::new(),
+                    provenance: None,
                 });
             }
         }

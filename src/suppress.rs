@@ -251,6 +251,7 @@ pub fn apply(
                 fingerprint: fingerprint(&rule.id, &file.path, "", "", &names),
                 suppression: None,
                 related: Vec::new(),
+                provenance: None,
             });
         }
     }

@@ -153,6 +153,7 @@ mod tests {
             fingerprint: String::new(),
             suppression: None,
             related: Vec::new(),
+            provenance: None,
         }
     }
 

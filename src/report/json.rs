@@ -13,7 +13,7 @@ pub fn render(out: &ScanOutput) -> String {
         .zip(regions)
         .filter(|(f, _)| f.suppression.is_none())
         .map(|(f, r)| {
-            json!({
+            let mut v = json!({
                 "rule": f.rule,
                 "name": f.name,
                 "severity": f.severity.as_str(),
@@ -28,7 +28,12 @@ pub fn render(out: &ScanOutput) -> String {
                 "account": f.account,
                 "context": f.context,
                 "fingerprint": f.fingerprint,
-            })
+            });
+            // An extension of the contract, present only for `--history`.
+            if let (Some(p), Some(obj)) = (&f.provenance, v.as_object_mut()) {
+                obj.insert("provenance".into(), provenance(p));
+            }
+            v
         })
         .collect();
     let errors: Vec<Value> = out
@@ -72,4 +77,21 @@ pub fn render(out: &ScanOutput) -> String {
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
+}
+
+fn provenance(p: &crate::finding::Provenance) -> Value {
+    let commit = |c: &crate::finding::CommitRef| {
+        json!({
+            "commit": c.commit,
+            "author": c.author,
+            "email": c.email,
+            "date": c.date,
+            "path": c.path,
+        })
+    };
+    json!({
+        "first": commit(&p.first),
+        "last": commit(&p.last),
+        "commits": p.commits,
+    })
 }

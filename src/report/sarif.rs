@@ -418,6 +418,7 @@ mod tests {
                 span: 15..20,
                 message: "its key ID".into(),
             }],
+            provenance: None,
         };
         let out = ScanOutput {
             findings: vec![finding],

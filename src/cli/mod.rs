@@ -194,7 +194,12 @@ pub struct GitArgs {
     #[arg(long)]
     pub history: bool,
     /// With --history: the commits of a range (`A..B`) instead of HEAD's.
-    #[arg(long, value_name = "A..B", requires = "history", conflicts_with = "all_refs")]
+    #[arg(
+        long,
+        value_name = "A..B",
+        requires = "history",
+        conflicts_with = "all_refs"
+    )]
     pub history_range: Option<String>,
     /// With --history: the commits reachable from any ref.
     #[arg(long, requires = "history")]

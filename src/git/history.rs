@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::plumbing::{self, BlobContent, Repo};
 use super::GitError;
+use super::plumbing::{self, BlobContent, Repo};
 use crate::finding::{CommitRef, Provenance, ScanError};
 use crate::rules::RuleSet;
 use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, scan_blobs};
@@ -324,12 +324,14 @@ fn assemble(walk: &Walk, parts: Vec<Part>) -> ScanOutput {
             continue;
         };
         for (k, f) in part.findings.iter().enumerate() {
-            let g = groups.entry(f.fingerprint.clone()).or_insert_with(|| Group {
-                rep: (fi, k),
-                first: first.clone(),
-                last: last.clone(),
-                commits: HashSet::new(),
-            });
+            let g = groups
+                .entry(f.fingerprint.clone())
+                .or_insert_with(|| Group {
+                    rep: (fi, k),
+                    first: first.clone(),
+                    last: last.clone(),
+                    commits: HashSet::new(),
+                });
             if first.0 < g.first.0 {
                 g.first = first.clone();
                 g.rep = (fi, k);
@@ -412,7 +414,11 @@ mod tests {
         assert_eq!(w.blobs[0].id, A);
         assert_eq!(
             w.blobs[0].uses,
-            vec![(0, "a.tf".into()), (1, "copy.tf".into()), (3, "a.tf".into())]
+            vec![
+                (0, "a.tf".into()),
+                (1, "copy.tf".into()),
+                (3, "a.tf".into())
+            ]
         );
         assert_eq!(w.blobs[1].uses, vec![(1, "a.tf".into())]);
     }

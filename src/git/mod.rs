@@ -107,9 +107,19 @@ pub fn scan(
             let out = staged(&repo, *listed, paths, opts, rules, progress)?;
             Ok((out, Post::default()))
         }
-        Mode::Since { rev, all_lines } => since(&repo, rev, *all_lines, paths, opts, rules, progress),
+        Mode::Since { rev, all_lines } => {
+            since(&repo, rev, *all_lines, paths, opts, rules, progress)
+        }
         Mode::History { range, all_refs } => {
-            let out = history::scan(&repo, range.as_deref(), *all_refs, paths, opts, rules, progress)?;
+            let out = history::scan(
+                &repo,
+                range.as_deref(),
+                *all_refs,
+                paths,
+                opts,
+                rules,
+                progress,
+            )?;
             Ok((
                 out,
                 Post {
@@ -139,8 +149,13 @@ fn staged(
     let mut symlinks = 0;
     let mut wanted = Vec::new();
     if listed {
-        let mut args: Vec<std::ffi::OsString> =
-            vec!["ls-files".into(), "-s".into(), "-z".into(), "--full-name".into(), "--".into()];
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "ls-files".into(),
+            "-s".into(),
+            "-z".into(),
+            "--full-name".into(),
+            "--".into(),
+        ];
         args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
         let entries =
             plumbing::parse_ls_files(&repo.run(args)?).map_err(|detail| GitError::Parse {

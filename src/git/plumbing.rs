@@ -265,7 +265,9 @@ pub fn parse_ls_files(bytes: &[u8]) -> Result<Vec<IndexEntry>, String> {
         out.push(IndexEntry {
             mode: mode.to_string(),
             blob: blob.to_string(),
-            stage: stage.parse().map_err(|_| format!("bad stage in {head:?}"))?,
+            stage: stage
+                .parse()
+                .map_err(|_| format!("bad stage in {head:?}"))?,
             path: String::from_utf8_lossy(&rec[tab + 1..]).into_owned(),
         });
     }
@@ -463,7 +465,10 @@ mod tests {
         let tok = format!("::100644 100644 100644 {A} {A} {A} MM");
         let (e, used) = parse_raw(&tok, &[b"merged.tf"]).expect("parses");
         assert_eq!(used, 1);
-        assert_eq!((e.status, e.path.as_str(), e.blob.as_str()), (b'M', "merged.tf", A));
+        assert_eq!(
+            (e.status, e.path.as_str(), e.blob.as_str()),
+            (b'M', "merged.tf", A)
+        );
     }
 
     #[test]
@@ -500,8 +505,14 @@ mod tests {
         };
         assert_eq!(repo.display("infra/prod/a.tf"), "prod/a.tf");
         assert_eq!(repo.display("app/b.env"), "/r/app/b.env");
-        assert_eq!(repo.repo_path(Path::new("prod/a.tf")).as_deref(), Some("infra/prod/a.tf"));
-        assert_eq!(repo.repo_path(Path::new("../app/x")).as_deref(), Some("app/x"));
+        assert_eq!(
+            repo.repo_path(Path::new("prod/a.tf")).as_deref(),
+            Some("infra/prod/a.tf")
+        );
+        assert_eq!(
+            repo.repo_path(Path::new("../app/x")).as_deref(),
+            Some("app/x")
+        );
         assert_eq!(repo.repo_path(Path::new("../../etc")), None);
         let top = Repo {
             prefix: String::new(),

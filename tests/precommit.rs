@@ -139,10 +139,7 @@ fn a_clean_commit_passes_and_says_what_it_scanned() {
     let s = Sandbox::new();
     s.stage("app/config.yaml", "region: eu-west-1\nreplicas: 2\n");
     // Only in the working tree: not what will be committed.
-    s.write(
-        "README.md",
-        &format!("demo\nAWS_ACCESS_KEY_ID={KEY}\n"),
-    );
+    s.write("README.md", &format!("demo\nAWS_ACCESS_KEY_ID={KEY}\n"));
     let (code, out) = s.try_hook();
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Passed"), "{out}");
@@ -154,9 +151,7 @@ fn ignored_and_placeholder_keys_pass() {
     let s = Sandbox::new();
     s.stage(
         "ci/test.env",
-        &format!(
-            "# keyward:ignore -- throwaway key of the CI sandbox\nAWS_ACCESS_KEY_ID={KEY}\n"
-        ),
+        &format!("# keyward:ignore -- throwaway key of the CI sandbox\nAWS_ACCESS_KEY_ID={KEY}\n"),
     );
     s.stage(
         "docs/example.tf",
@@ -174,10 +169,7 @@ fn ignored_and_placeholder_keys_pass() {
 fn the_manifest_is_valid_and_both_hooks_scan_the_index() {
     let s = Sandbox::new();
     let manifest = root().join(".pre-commit-hooks.yaml");
-    let (code, out) = s.pre_commit(&[
-        "validate-manifest",
-        manifest.to_str().expect("utf-8 path"),
-    ]);
+    let (code, out) = s.pre_commit(&["validate-manifest", manifest.to_str().expect("utf-8 path")]);
     assert_eq!(code, Some(0), "{out}");
     let text = std::fs::read_to_string(&manifest).expect("manifest");
     let hooks: Vec<serde_json::Value> = serde_norway::from_str(&text).expect("yaml");

@@ -33,6 +33,8 @@ pub struct Finding {
     pub related: Vec<Related>,
     /// What IAM says of the key, when an inventory or live IAM knew it.
     pub iam: Option<IamInfo>,
+    /// `--history` only: the commits that wrote this finding.
+    pub provenance: Option<Box<Provenance>>,
 }
 
 /// The IAM facts of a finding's key, for reports.
@@ -43,6 +45,27 @@ pub struct IamInfo {
     pub age_days: i64,
     /// -1: never used.
     pub last_used_days: i64,
+}
+
+/// Where `--history` saw a finding: the first commit that wrote it (walking
+/// parents before children), the last one, and how many commits wrote it.
+/// Findings are the same when their fingerprints are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    pub first: CommitRef,
+    pub last: CommitRef,
+    pub commits: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitRef {
+    pub commit: String,
+    pub author: String,
+    pub email: String,
+    /// Author date, ISO 8601 (`2025-03-01T12:00:00+01:00`).
+    pub date: String,
+    /// The file's path in the repo in that commit.
+    pub path: String,
 }
 
 /// How a finding was accepted.

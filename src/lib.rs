@@ -6,6 +6,7 @@
 
 pub mod detect;
 pub mod finding;
+pub mod git;
 pub mod iam;
 pub mod parse;
 pub mod prefilter;

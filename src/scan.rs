@@ -650,6 +650,7 @@ fn judge(
                     suppression: None,
                     related: Vec::new(),
                     iam: iam_info(&facts),
+                    provenance: None,
                 });
             }
         }

@@ -252,6 +252,7 @@ pub fn apply(
                 suppression: None,
                 related: Vec::new(),
                 iam: None,
+                provenance: None,
             });
         }
     }

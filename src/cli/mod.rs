@@ -227,6 +227,61 @@ pub struct ScanArgs {
     /// Measure key ages from this instant instead of now (reproducible runs).
     #[arg(long, value_name = "RFC3339", hide = true)]
     pub now: Option<jiff::Timestamp>,
+    #[command(flatten)]
+    pub git: GitArgs,
+}
+
+/// Where the content comes from when it is not the working tree.
+#[derive(Debug, Default, clap::Args)]
+pub struct GitArgs {
+    /// Scan the staged content of the index (what will be committed), not
+    /// the working tree; with PATHs, those files as staged (pre-commit).
+    #[arg(long, conflicts_with_all = ["since", "history"])]
+    pub staged: bool,
+    /// Scan the files changed between the merge base of REV and HEAD, and
+    /// report findings on added or changed lines only.
+    #[arg(long, value_name = "REV", conflicts_with = "history")]
+    pub since: Option<String>,
+    /// With --since: report every finding in the changed files.
+    #[arg(long, requires = "since")]
+    pub all_lines: bool,
+    /// Scan every blob of every commit reachable from HEAD, each once.
+    #[arg(long)]
+    pub history: bool,
+    /// With --history: the commits of a range (`A..B`) instead of HEAD's.
+    #[arg(
+        long,
+        value_name = "A..B",
+        requires = "history",
+        conflicts_with = "all_refs"
+    )]
+    pub history_range: Option<String>,
+    /// With --history: the commits reachable from any ref.
+    #[arg(long, requires = "history")]
+    pub all_refs: bool,
+}
+
+impl GitArgs {
+    fn mode(&self, paths: &[PathBuf]) -> Option<crate::git::Mode> {
+        use crate::git::Mode;
+        if self.staged {
+            Some(Mode::Staged {
+                listed: !crate::git::default_paths(paths),
+            })
+        } else if let Some(rev) = &self.since {
+            Some(Mode::Since {
+                rev: rev.clone(),
+                all_lines: self.all_lines,
+            })
+        } else if self.history {
+            Some(Mode::History {
+                range: self.history_range.clone(),
+                all_refs: self.all_refs,
+            })
+        } else {
+            None
+        }
+    }
 }
 
 fn parse_concurrency(s: &str) -> Result<usize, String> {
@@ -466,8 +521,16 @@ fn run_scan(
         concurrency: args.concurrency,
         now: args.now,
     };
-    let mut out = scan::scan(&opts, rules, progress).map_err(|e| miette::miette!("{e}"))?;
+    let (mut out, git_post) = match args.git.mode(&args.paths) {
+        None => (
+            scan::scan(&opts, rules, progress).map_err(|e| miette::miette!("{e}"))?,
+            crate::git::Post::default(),
+        ),
+        Some(mode) => crate::git::scan(&mode, &args.paths, &opts, rules, progress)
+            .map_err(|e| miette::miette!("{e}"))?,
+    };
     suppress::apply(&mut out, config, baseline.as_ref(), rules, &opts.cwd);
+    git_post.apply(&mut out);
     let to_file = args.output.is_some();
     let text = match args.format {
         OutputFormat::Json => report::json::render(&out),

@@ -154,6 +154,7 @@ mod tests {
             suppression: None,
             related: Vec::new(),
             iam: None,
+            provenance: None,
         }
     }
 

@@ -168,6 +168,9 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
         if handler.render_report(&mut text, &shown).is_err() {
             text.push_str(&format!("{shown}\n"));
         }
+        if let Some(p) = &finding.provenance {
+            text.push_str(&provenance_line(p));
+        }
         text.push('\n');
     }
     for e in &out.errors {
@@ -176,6 +179,29 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
     text.push_str(&summary_line(out));
     text.push('\n');
     text
+}
+
+/// `  introduced in 1a2b3c4d by Ann <ann@example.com> on 2025-03-01 (a.tf); last written in 5e6f7a8b, 3 commits`
+fn provenance_line(p: &crate::finding::Provenance) -> String {
+    let short = |id: &str| id.get(..10).unwrap_or(id).to_string();
+    let mut line = format!(
+        "  introduced in {} by {} <{}> on {} ({})",
+        short(&p.first.commit),
+        p.first.author,
+        p.first.email,
+        p.first.date.get(..10).unwrap_or(&p.first.date),
+        p.first.path
+    );
+    if p.commits > 1 {
+        line.push_str(&format!(
+            "; last written in {} on {}; written by {} commits",
+            short(&p.last.commit),
+            p.last.date.get(..10).unwrap_or(&p.last.date),
+            p.commits
+        ));
+    }
+    line.push('\n');
+    line
 }
 
 /// `keyward: 5 findings (1 critical, 3 high, 1 low) in 12 files (4 parsed)…`

@@ -34,7 +34,7 @@ pub fn render(out: &ScanOutput) -> String {
         .zip(regions)
         .filter(|(f, _)| f.suppression.is_none())
         .map(|(f, r)| {
-            json!({
+            let mut v = json!({
                 "rule": f.rule,
                 "name": f.name,
                 "severity": f.severity.as_str(),
@@ -56,7 +56,12 @@ pub fn render(out: &ScanOutput) -> String {
                     "age_days": i.age_days,
                     "last_used_days": i.last_used_days,
                 })),
-            })
+            });
+            // An extension of the contract, present only for `--history`.
+            if let (Some(p), Some(obj)) = (&f.provenance, v.as_object_mut()) {
+                obj.insert("provenance".into(), provenance(p));
+            }
+            v
         })
         .collect();
     let errors: Vec<Value> = out
@@ -105,4 +110,21 @@ pub fn render(out: &ScanOutput) -> String {
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
+}
+
+fn provenance(p: &crate::finding::Provenance) -> Value {
+    let commit = |c: &crate::finding::CommitRef| {
+        json!({
+            "commit": c.commit,
+            "author": c.author,
+            "email": c.email,
+            "date": c.date,
+            "path": c.path,
+        })
+    };
+    json!({
+        "first": commit(&p.first),
+        "last": commit(&p.last),
+        "commits": p.commits,
+    })
 }

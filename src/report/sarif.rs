@@ -419,6 +419,7 @@ mod tests {
                 message: "its key ID".into(),
             }],
             iam: None,
+            provenance: None,
         };
         let out = ScanOutput {
             findings: vec![finding],

@@ -1,0 +1,439 @@
+//! `--history`: every blob any commit wrote, each scanned once, findings
+//! traced back to the commits that wrote them.
+//!
+//! One `git log --raw` lists what each commit wrote (parents first), one
+//! `git cat-file --batch` streams the distinct blobs to scanning workers.
+//! Deduplicating by blob ID is what keeps it fast: a file that stays the
+//! same across 5,000 commits is read and parsed once.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use super::GitError;
+use super::plumbing::{self, BlobContent, Repo};
+use crate::finding::{CommitRef, Provenance, ScanError};
+use crate::rules::RuleSet;
+use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, scan_blobs};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Commit {
+    pub id: String,
+    pub author: String,
+    pub email: String,
+    pub date: String,
+}
+
+/// A distinct blob and the commits that wrote it, in walk order.
+#[derive(Debug, Default)]
+pub(super) struct BlobUses {
+    pub id: String,
+    /// (commit index, repo path).
+    pub uses: Vec<(usize, String)>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Walk {
+    pub commits: Vec<Commit>,
+    pub blobs: Vec<BlobUses>,
+    pub symlinks: u64,
+}
+
+/// Marks a commit header among the NUL-separated raw entries.
+const HEADER: char = '\u{1}';
+
+pub(super) fn walk(repo: &Repo, revs: &[String], paths: &[PathBuf]) -> Result<Walk, GitError> {
+    let mut args: Vec<OsString> = [
+        // Porcelain settings that would change `git log`'s output shape.
+        "-c",
+        "log.follow=false",
+        "-c",
+        "log.showSignature=false",
+        "log",
+        "--raw",
+        "-z",
+        "--no-abbrev",
+        "--no-renames",
+        "--no-relative",
+        "--no-ext-diff",
+        "--no-color",
+        "--root",
+        // Merges: only what differs from every parent (a conflict
+        // resolution); the rest was written by the parents' commits.
+        "-c",
+        "--reverse",
+        "--topo-order",
+        // No simplification: a side branch a merge discarded is history too.
+        "--full-history",
+        "--format=format:\u{1}%H\u{1f}%an\u{1f}%ae\u{1f}%aI",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    args.extend(revs.iter().map(Into::into));
+    args.push("--".into());
+    args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
+    let bytes = repo.run(args)?;
+    parse_log(&bytes).map_err(|detail| GitError::Parse {
+        command: "log --raw".into(),
+        detail,
+    })
+}
+
+pub(super) fn parse_log(bytes: &[u8]) -> Result<Walk, String> {
+    let tokens: Vec<&[u8]> = bytes.split(|&b| b == 0).collect();
+    let mut w = Walk::default();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = String::from_utf8_lossy(tokens[i]);
+        i += 1;
+        let token = token.trim_start_matches('\n');
+        if token.is_empty() {
+            continue;
+        }
+        let status = if let Some(h) = token.strip_prefix(HEADER) {
+            let (head, rest) = h.split_once('\n').unwrap_or((h, ""));
+            let f: Vec<&str> = head.split('\u{1f}').collect();
+            let [id, author, email, date] = f.as_slice() else {
+                return Err(format!("bad commit header {head:?}"));
+            };
+            w.commits.push(Commit {
+                id: id.to_string(),
+                author: author.to_string(),
+                email: email.to_string(),
+                date: date.to_string(),
+            });
+            let rest = rest.trim_start_matches('\n');
+            if rest.is_empty() {
+                continue;
+            }
+            rest.to_string()
+        } else {
+            token.to_string()
+        };
+        let (entry, used) = plumbing::parse_raw(&status, &tokens[i..])?;
+        i += used;
+        let Some(commit) = w.commits.len().checked_sub(1) else {
+            return Err("a change before any commit".into());
+        };
+        if entry.deleted() {
+            continue;
+        }
+        if entry.is_symlink() {
+            w.symlinks += 1;
+            continue;
+        }
+        // Submodule commits and other non-files hold nothing to read.
+        if !entry.is_regular_file() {
+            continue;
+        }
+        let b = *index.entry(entry.blob.clone()).or_insert_with(|| {
+            w.blobs.push(BlobUses {
+                id: entry.blob.clone(),
+                uses: Vec::new(),
+            });
+            w.blobs.len() - 1
+        });
+        w.blobs[b].uses.push((commit, entry.path));
+    }
+    Ok(w)
+}
+
+/// The revisions to walk, each checked so a typo is an error, not an empty
+/// audit.
+fn revisions(repo: &Repo, range: Option<&str>, all_refs: bool) -> Result<Vec<String>, GitError> {
+    if all_refs {
+        return Ok(vec!["--all".into()]);
+    }
+    let Some(range) = range else {
+        repo.commit_id("HEAD")?;
+        return Ok(vec!["HEAD".into()]);
+    };
+    let sides: Vec<&str> = if let Some((a, b)) = range.split_once("...") {
+        vec![a, b]
+    } else if let Some((a, b)) = range.split_once("..") {
+        vec![a, b]
+    } else {
+        vec![range]
+    };
+    for side in sides {
+        // `A..` means `A..HEAD`, as in git.
+        repo.commit_id(if side.is_empty() { "HEAD" } else { side })?;
+    }
+    if range.starts_with('-') {
+        return Err(GitError::UnknownRev(range.to_string()));
+    }
+    Ok(vec![range.to_string()])
+}
+
+pub(super) fn scan(
+    repo: &Repo,
+    range: Option<&str>,
+    all_refs: bool,
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+    rules: &RuleSet,
+    progress: &Progress,
+) -> Result<ScanOutput, GitError> {
+    let revs = revisions(repo, range, all_refs)?;
+    let walk = walk(repo, &revs, paths)?;
+    let ids: Vec<String> = walk.blobs.iter().map(|b| b.id.clone()).collect();
+    let workers = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    // Each worker scans one blob at a time; the blob's own scan needs no
+    // further threads.
+    // Blob by blob, IAM would be asked once per blob: history findings are
+    // judged without IAM facts (a known limitation, see the issue notes).
+    let one = ScanOptions {
+        threads: 1,
+        iam: crate::iam::IamOptions::default(),
+        ..opts.clone()
+    };
+    let (tx, rx) = crossbeam_channel::bounded::<(usize, Vec<u8>)>(workers * 4);
+    let mut skipped = Vec::new();
+    let (read, parts) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let rx = rx.clone();
+                let one = &one;
+                let walk = &walk;
+                scope.spawn(move || {
+                    let mut part = Part::default();
+                    for (idx, bytes) in rx.iter() {
+                        let Some(path) = walk.blobs[idx].uses.first().map(|u| &u.1) else {
+                            continue;
+                        };
+                        let blob = Blob {
+                            path: repo.display(path),
+                            bytes,
+                        };
+                        match scan_blobs(vec![blob], one, rules, progress) {
+                            Ok(out) => part.take(idx, out),
+                            Err(e) => part.errors.push(ScanError {
+                                path: repo.display(path),
+                                message: e.to_string(),
+                            }),
+                        }
+                    }
+                    part
+                })
+            })
+            .collect();
+        drop(rx);
+        let read = plumbing::cat_blobs(repo, &ids, opts.max_file_size, |i, content| {
+            match content {
+                // Fails only when every worker is gone; stop reading then.
+                BlobContent::Bytes(bytes) => return tx.send((i, bytes)).is_ok(),
+                BlobContent::TooLarge(size) => skipped.push((i, Some(size))),
+                BlobContent::Missing => skipped.push((i, None)),
+            }
+            true
+        });
+        drop(tx);
+        let parts: Vec<Part> = handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| Part {
+                    errors: vec![ScanError {
+                        path: String::new(),
+                        message: "internal error: a history worker stopped; results are incomplete"
+                            .into(),
+                    }],
+                    ..Part::default()
+                })
+            })
+            .collect();
+        (read, parts)
+    });
+    read?;
+    let mut out = assemble(&walk, parts);
+    out.summary.skipped_other += walk.symlinks;
+    for (i, size) in skipped {
+        let path = walk.blobs[i]
+            .uses
+            .first()
+            .map_or_else(String::new, |u| repo.display(&u.1));
+        let message = match size {
+            Some(size) => {
+                out.summary.skipped_large += 1;
+                format!(
+                    "skipped: blob {} of {size} bytes is over --max-file-size ({})",
+                    walk.blobs[i].id, opts.max_file_size
+                )
+            }
+            None => format!("not scanned: object {} is missing", walk.blobs[i].id),
+        };
+        out.errors.push(ScanError { path, message });
+    }
+    out.errors.sort();
+    out.errors.dedup();
+    Ok(out)
+}
+
+/// One worker's results.
+#[derive(Default)]
+struct Part {
+    summary: Summary,
+    errors: Vec<ScanError>,
+    /// Outputs of blobs with findings, by blob index.
+    found: Vec<(usize, ScanOutput)>,
+}
+
+impl Part {
+    fn take(&mut self, idx: usize, out: ScanOutput) {
+        add(&mut self.summary, &out.summary);
+        self.errors.extend(out.errors.iter().cloned());
+        if !out.findings.is_empty() {
+            self.found.push((idx, out));
+        }
+    }
+}
+
+fn add(into: &mut Summary, s: &Summary) {
+    into.files_scanned += s.files_scanned;
+    into.files_parsed += s.files_parsed;
+    into.bytes_scanned += s.bytes_scanned;
+    into.skipped_binary += s.skipped_binary;
+    into.skipped_large += s.skipped_large;
+    into.skipped_other += s.skipped_other;
+    into.placeholders += s.placeholders;
+    into.excluded += s.excluded;
+}
+
+/// One finding per fingerprint: the version of the file that first wrote
+/// it (the walk runs parents first), with the commits that wrote it.
+fn assemble(walk: &Walk, parts: Vec<Part>) -> ScanOutput {
+    let mut out = ScanOutput::default();
+    let mut found: Vec<(usize, ScanOutput)> = Vec::new();
+    for p in parts {
+        add(&mut out.summary, &p.summary);
+        out.errors.extend(p.errors);
+        found.extend(p.found);
+    }
+    found.sort_by_key(|(idx, _)| *idx);
+    struct Group {
+        /// (blob index in `found`, finding index), from the first commit.
+        rep: (usize, usize),
+        first: (usize, String),
+        last: (usize, String),
+        commits: HashSet<usize>,
+    }
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    for (fi, (idx, part)) in found.iter().enumerate() {
+        let uses = &walk.blobs[*idx].uses;
+        let (Some(first), Some(last)) = (
+            uses.iter().min_by_key(|u| u.0),
+            uses.iter().max_by_key(|u| u.0),
+        ) else {
+            continue;
+        };
+        for (k, f) in part.findings.iter().enumerate() {
+            let g = groups
+                .entry(f.fingerprint.clone())
+                .or_insert_with(|| Group {
+                    rep: (fi, k),
+                    first: first.clone(),
+                    last: last.clone(),
+                    commits: HashSet::new(),
+                });
+            if first.0 < g.first.0 {
+                g.first = first.clone();
+                g.rep = (fi, k);
+            }
+            if last.0 > g.last.0 {
+                g.last = last.clone();
+            }
+            g.commits.extend(uses.iter().map(|u| u.0));
+        }
+    }
+    let commit_ref = |(c, path): &(usize, String)| {
+        let commit = walk.commits.get(*c);
+        CommitRef {
+            commit: commit.map_or_else(String::new, |c| c.id.clone()),
+            author: commit.map_or_else(String::new, |c| c.author.clone()),
+            email: commit.map_or_else(String::new, |c| c.email.clone()),
+            date: commit.map_or_else(String::new, |c| c.date.clone()),
+            path: path.clone(),
+        }
+    };
+    let mut reps: Vec<(&Group, &crate::Finding, &crate::SourceFile)> = groups
+        .values()
+        .filter_map(|g| {
+            let part = &found.get(g.rep.0)?.1;
+            let f = part.findings.get(g.rep.1)?;
+            Some((g, f, part.files.get(f.file)?))
+        })
+        .collect();
+    reps.sort_by(|a, b| {
+        (&a.2.path, a.0.first.0, a.1.span.start, &a.1.rule).cmp(&(
+            &b.2.path,
+            b.0.first.0,
+            b.1.span.start,
+            &b.1.rule,
+        ))
+    });
+    // One SourceFile per scanned blob version that a finding points at.
+    let mut file_index: HashMap<(usize, usize), usize> = HashMap::new();
+    for (g, f, file) in reps {
+        let key = (g.rep.0, f.file);
+        let index = *file_index.entry(key).or_insert_with(|| {
+            out.files.push(file.clone());
+            out.files.len() - 1
+        });
+        let mut f = f.clone();
+        f.file = index;
+        f.provenance = Some(Box::new(Provenance {
+            first: commit_ref(&g.first),
+            last: commit_ref(&g.last),
+            commits: g.commits.len() as u64,
+        }));
+        out.findings.push(f);
+    }
+    out.summary.findings = out.findings.len() as u64;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "45b983be36b73c0788dc9cbcb76cbb80fc7bb057";
+    const B: &str = "b77b4eb1d946f923f61785536da9ca5af6909f06";
+    const Z: &str = "0000000000000000000000000000000000000000";
+
+    #[test]
+    fn log_is_parsed_into_commits_and_distinct_blobs() {
+        let log = format!(
+            "\u{1}c1\u{1f}A B\u{1f}a@b\u{1f}2024-01-01T00:00:00Z\n:000000 100644 {Z} {A} A\0a.tf\0:000000 120000 {Z} {B} A\0link\0\0\
+             \u{1}c2\u{1f}A B\u{1f}a@b\u{1f}2024-01-02T00:00:00Z\n:100644 100644 {A} {B} M\0a.tf\0:000000 100644 {Z} {A} A\0copy.tf\0\0\
+             \u{1}c3\u{1f}C\u{1f}c@d\u{1f}2024-01-03T00:00:00Z\0\
+             \u{1}c4\u{1f}C\u{1f}c@d\u{1f}2024-01-04T00:00:00Z\n::100644 100644 100644 {A} {B} {A} MM\0a.tf\0:100644 000000 {A} {Z} D\0copy.tf\0"
+        );
+        let w = parse_log(log.as_bytes()).expect("parses");
+        assert_eq!(w.commits.len(), 4);
+        assert_eq!(w.commits[2].author, "C");
+        assert_eq!(w.symlinks, 1);
+        // A written by c1 (a.tf), c2 (copy.tf) and the merge c4; B by c2.
+        assert_eq!(w.blobs.len(), 2);
+        assert_eq!(w.blobs[0].id, A);
+        assert_eq!(
+            w.blobs[0].uses,
+            vec![
+                (0, "a.tf".into()),
+                (1, "copy.tf".into()),
+                (3, "a.tf".into())
+            ]
+        );
+        assert_eq!(w.blobs[1].uses, vec![(1, "a.tf".into())]);
+    }
+
+    #[test]
+    fn bad_log_is_an_error() {
+        assert!(parse_log(b"\x01only-an-id\n").is_err());
+        assert!(parse_log(format!(":000000 100644 {Z} {A} A\0a\0").as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,372 @@
+//! Scanning what git holds rather than the working tree: the index
+//! (`--staged`), the changes of a branch (`--since REV`) and every commit
+//! (`--history`). Content comes from `git` plumbing (see DESIGN.md,
+//! "Decisions") and goes through [`scan_blobs`], the same pipeline as a
+//! directory scan.
+
+mod history;
+mod plumbing;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::finding::ScanError;
+use crate::report::Lines;
+use crate::rules::RuleSet;
+use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, scan_blobs};
+
+pub use plumbing::Repo;
+
+/// Which git content to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// The index. `listed`: the paths are files to take from the index as
+    /// they are staged (what pre-commit passes); otherwise every file staged
+    /// with a change under the paths.
+    Staged { listed: bool },
+    /// Files changed between the merge base of `rev` and HEAD, and HEAD;
+    /// findings only on added or changed lines unless `all_lines`.
+    Since { rev: String, all_lines: bool },
+    /// Every blob of every commit reachable from HEAD, from `range`'s
+    /// revisions, or from all refs.
+    History {
+        range: Option<String>,
+        all_refs: bool,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("not a git repository: {} ({detail})", dir.display())]
+    NotARepo { dir: PathBuf, detail: String },
+    #[error("cannot run git: {0}")]
+    NoGit(String),
+    #[error("unknown revision `{0}`")]
+    UnknownRev(String),
+    #[error("`{since}` and HEAD have no common ancestor")]
+    NoMergeBase { since: String },
+    #[error("`git {command}` failed: {detail}")]
+    Failed { command: String, detail: String },
+    #[error("unexpected output from `git {command}`: {detail}")]
+    Parse { command: String, detail: String },
+    #[error(transparent)]
+    Scan(#[from] crate::scan::ScanFailure),
+}
+
+/// What is left to do after suppressions are applied.
+#[derive(Debug, Default)]
+pub struct Post {
+    /// `--since`: added or changed lines (1-based, inclusive) per shown path.
+    changed_lines: Option<HashMap<String, Vec<(usize, usize)>>>,
+    history: bool,
+}
+
+impl Post {
+    /// Drops what the mode does not report: findings on lines a branch did
+    /// not touch (`--since`), and unused-ignore findings of old file
+    /// versions (`--history`: an ignore is about the current tree). Runs
+    /// after suppression so an untouched ignore comment is not reported as
+    /// unused either.
+    pub fn apply(&self, out: &mut ScanOutput) {
+        if let Some(changed) = &self.changed_lines {
+            let lines: Vec<Lines<'_>> = out.files.iter().map(|f| Lines::new(&f.text)).collect();
+            let keep: Vec<bool> = out
+                .findings
+                .iter()
+                .map(|f| {
+                    let (Some(file), Some(l)) = (out.files.get(f.file), lines.get(f.file)) else {
+                        return false;
+                    };
+                    let line = l.position(f.span.start).0;
+                    changed
+                        .get(&file.path)
+                        .is_some_and(|r| r.iter().any(|&(a, b)| (a..=b).contains(&line)))
+                })
+                .collect();
+            drop(lines);
+            let mut keep = keep.into_iter();
+            out.findings.retain(|_| keep.next().unwrap_or(false));
+        }
+        if self.history {
+            out.findings.retain(|f| f.provenance.is_some());
+        }
+        out.summary.findings = out.active().count() as u64;
+    }
+}
+
+/// Scans the git content `mode` names, limited to `paths` (pathspecs
+/// relative to `opts.cwd`).
+pub fn scan(
+    mode: &Mode,
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+    rules: &RuleSet,
+    progress: &Progress,
+) -> Result<(ScanOutput, Post), GitError> {
+    let repo = Repo::discover(&opts.cwd)?;
+    match mode {
+        Mode::Staged { listed } => {
+            let out = staged(&repo, *listed, paths, opts, rules, progress)?;
+            Ok((out, Post::default()))
+        }
+        Mode::Since { rev, all_lines } => {
+            since(&repo, rev, *all_lines, paths, opts, rules, progress)
+        }
+        Mode::History { range, all_refs } => {
+            let out = history::scan(
+                &repo,
+                range.as_deref(),
+                *all_refs,
+                paths,
+                opts,
+                rules,
+                progress,
+            )?;
+            Ok((
+                out,
+                Post {
+                    changed_lines: None,
+                    history: true,
+                },
+            ))
+        }
+    }
+}
+
+/// A file to read from the object database.
+struct Wanted {
+    blob: String,
+    path: String,
+}
+
+fn staged(
+    repo: &Repo,
+    listed: bool,
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+    rules: &RuleSet,
+    progress: &Progress,
+) -> Result<ScanOutput, GitError> {
+    let mut errors = Vec::new();
+    let mut symlinks = 0;
+    let mut wanted = Vec::new();
+    if listed {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "ls-files".into(),
+            "-s".into(),
+            "-z".into(),
+            "--full-name".into(),
+            "--".into(),
+        ];
+        args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
+        let entries =
+            plumbing::parse_ls_files(&repo.run(args)?).map_err(|detail| GitError::Parse {
+                command: "ls-files".into(),
+                detail,
+            })?;
+        let mut conflicted = HashSet::new();
+        for e in &entries {
+            if e.stage != 0 {
+                if conflicted.insert(e.path.clone()) {
+                    errors.push(ScanError {
+                        path: repo.display(&e.path),
+                        message: "not scanned: unresolved merge conflict in the index".into(),
+                    });
+                }
+            } else if e.mode == "120000" {
+                symlinks += 1;
+            } else if e.mode.starts_with("100") {
+                wanted.push(Wanted {
+                    blob: e.blob.clone(),
+                    path: e.path.clone(),
+                });
+            }
+        }
+        // A path that names nothing staged is said so, never dropped quietly.
+        for p in paths {
+            let found = repo.repo_path(p).is_some_and(|rp| {
+                rp.is_empty()
+                    || entries
+                        .iter()
+                        .any(|e| e.path == rp || e.path.starts_with(&format!("{rp}/")))
+            });
+            if !found {
+                errors.push(ScanError {
+                    path: crate::walk::display_path(p, &repo.cwd),
+                    message: "not scanned: not in the index (untracked or deleted)".into(),
+                });
+            }
+        }
+    } else {
+        let mut args: Vec<std::ffi::OsString> = [
+            "diff",
+            "--cached",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--no-renames",
+            "--no-relative",
+            "--no-ext-diff",
+            "--diff-filter=ACMRT",
+            "--",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
+        let entries =
+            plumbing::parse_raw_diff(&repo.run(args)?).map_err(|detail| GitError::Parse {
+                command: "diff --cached --raw".into(),
+                detail,
+            })?;
+        for e in entries.into_iter().filter(|e| !e.deleted()) {
+            if e.is_symlink() {
+                symlinks += 1;
+            } else if e.is_regular_file() {
+                wanted.push(Wanted {
+                    blob: e.blob,
+                    path: e.path,
+                });
+            }
+        }
+    }
+    let mut out = read_and_scan(repo, wanted, opts, rules, progress)?;
+    out.summary.skipped_other += symlinks;
+    out.errors.extend(errors);
+    out.errors.sort();
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn since(
+    repo: &Repo,
+    rev: &str,
+    all_lines: bool,
+    paths: &[PathBuf],
+    opts: &ScanOptions,
+    rules: &RuleSet,
+    progress: &Progress,
+) -> Result<(ScanOutput, Post), GitError> {
+    let since = repo.commit_id(rev)?;
+    let head = repo.commit_id("HEAD")?;
+    let base = match repo.command().args(["merge-base", &since, &head]).output() {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        Ok(_) => {
+            return Err(GitError::NoMergeBase {
+                since: rev.to_string(),
+            });
+        }
+        Err(e) => return Err(GitError::NoGit(e.to_string())),
+    };
+    // The same options for both runs: the patch's files come in the raw
+    // list's order.
+    let common = [
+        "--find-renames",
+        "--diff-filter=ACMRT",
+        "--no-relative",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-color",
+    ];
+    let mut raw_args: Vec<std::ffi::OsString> = vec!["diff".into(), "--raw".into(), "-z".into()];
+    raw_args.push("--no-abbrev".into());
+    raw_args.extend(common.iter().map(Into::into));
+    raw_args.extend([base.clone().into(), head.clone().into(), "--".into()]);
+    raw_args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
+    let entries =
+        plumbing::parse_raw_diff(&repo.run(raw_args)?).map_err(|detail| GitError::Parse {
+            command: "diff --raw".into(),
+            detail,
+        })?;
+    let mut patch_args: Vec<std::ffi::OsString> = vec!["diff".into(), "-U0".into()];
+    patch_args.extend(common.iter().map(Into::into));
+    patch_args.extend([base.into(), head.into(), "--".into()]);
+    patch_args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
+    let added =
+        plumbing::parse_added_lines(&repo.run(patch_args)?).map_err(|detail| GitError::Parse {
+            command: "diff -U0".into(),
+            detail,
+        })?;
+    if added.len() != entries.len() {
+        return Err(GitError::Parse {
+            command: "diff -U0".into(),
+            detail: format!(
+                "{} files in the patch, {} in the raw diff",
+                added.len(),
+                entries.len()
+            ),
+        });
+    }
+    let mut changed = HashMap::new();
+    let mut wanted = Vec::new();
+    let mut symlinks = 0;
+    for (e, lines) in entries.into_iter().zip(added) {
+        if e.deleted() {
+            continue;
+        }
+        if e.is_symlink() {
+            symlinks += 1;
+        } else if e.is_regular_file() {
+            changed.insert(repo.display(&e.path), lines);
+            wanted.push(Wanted {
+                blob: e.blob,
+                path: e.path,
+            });
+        }
+    }
+    let mut out = read_and_scan(repo, wanted, opts, rules, progress)?;
+    out.summary.skipped_other += symlinks;
+    let post = Post {
+        changed_lines: (!all_lines).then_some(changed),
+        history: false,
+    };
+    Ok((out, post))
+}
+
+/// Reads the blobs and scans them as one set (so repo-wide facts span them).
+fn read_and_scan(
+    repo: &Repo,
+    wanted: Vec<Wanted>,
+    opts: &ScanOptions,
+    rules: &RuleSet,
+    progress: &Progress,
+) -> Result<ScanOutput, GitError> {
+    let ids: Vec<String> = wanted.iter().map(|w| w.blob.clone()).collect();
+    let mut blobs = Vec::with_capacity(wanted.len());
+    let mut errors = Vec::new();
+    let mut too_large = 0;
+    plumbing::cat_blobs(repo, &ids, opts.max_file_size, |i, content| {
+        let Some(w) = wanted.get(i) else {
+            return false;
+        };
+        let path = repo.display(&w.path);
+        match content {
+            plumbing::BlobContent::Bytes(bytes) => blobs.push(Blob { path, bytes }),
+            plumbing::BlobContent::TooLarge(size) => {
+                too_large += 1;
+                errors.push(ScanError {
+                    path,
+                    message: format!(
+                        "skipped: {size} bytes is over --max-file-size ({})",
+                        opts.max_file_size
+                    ),
+                });
+            }
+            plumbing::BlobContent::Missing => errors.push(ScanError {
+                path,
+                message: format!("not scanned: object {} is missing", w.blob),
+            }),
+        }
+        true
+    })?;
+    let mut out = scan_blobs(blobs, opts, rules, progress)?;
+    out.summary.skipped_large += too_large;
+    out.errors.extend(errors);
+    out.errors.sort();
+    Ok(out)
+}
+
+/// Whether the paths are the default (`.`), not files the user listed.
+pub fn default_paths(paths: &[PathBuf]) -> bool {
+    paths.is_empty() || paths.iter().all(|p| p == Path::new("."))
+}

@@ -1,0 +1,456 @@
+//! `--staged`, `--since REV` and `--history` on real git repos built in
+//! temp dirs: commits, index states, renames, merges, branches.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+// Synthetic (scripts/genkey.py --seed 505).
+const K1: &str = "AKIARZPUZDIKEQTRV6SW";
+const K2: &str = "AKIARZPUZDIKMH4FYVQ6";
+const K3: &str = "AKIARZPUZDIKFIYVJPDL";
+const K4: &str = "AKIARZPUZDIKDUQQEEAK";
+
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let r = Repo {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r.git(&["config", "user.email", "ann@example.com"]);
+        r.git(&["config", "user.name", "Ann"]);
+        r.git(&["config", "commit.gpgsign", "false"]);
+        r
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    /// Stages everything and commits; returns the commit ID.
+    fn commit(&self, msg: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    fn scan(&self, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+        let mut all = vec!["scan", "--format", "json"];
+        all.extend_from_slice(args);
+        let out = keyward(self.path(), &all);
+        (out.status.code(), json(&out))
+    }
+}
+
+fn env(key: &str) -> String {
+    format!("APP=web\nAWS_ACCESS_KEY_ID={key}\n")
+}
+
+/// (path, key_id, line) of each finding.
+fn found(doc: &serde_json::Value) -> Vec<(String, String, u64)> {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap_or("").to_string(),
+                f["key_id"].as_str().unwrap_or("").to_string(),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn staged_scans_the_index_not_the_working_tree() {
+    let r = Repo::new();
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    // Staged, then cleaned in the working tree only: the commit still has it.
+    r.write("app/.env", &env(K1));
+    r.git(&["add", "app/.env"]);
+    r.write("app/.env", "APP=web\n");
+    // Only in the working tree: not part of the commit.
+    r.write(
+        "README.md",
+        &format!("hello {K2}\nAWS_ACCESS_KEY_ID={K2}\n"),
+    );
+    r.write("untracked.env", &env(K3));
+    let (code, doc) = r.scan(&["--staged"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(found(&doc), vec![("app/.env".into(), K1.into(), 2)]);
+    assert_eq!(doc["summary"]["files_scanned"], 1);
+    // A plain scan sees the working tree instead.
+    let (_, plain) = r.scan(&[]);
+    let keys: Vec<String> = found(&plain).into_iter().map(|f| f.1).collect();
+    assert!(keys.contains(&K2.to_string()) && !keys.contains(&K1.to_string()));
+}
+
+#[test]
+fn staged_passes_when_only_the_working_tree_has_a_key() {
+    let r = Repo::new();
+    r.write("app/.env", "APP=web\n");
+    r.commit("init");
+    r.write("app/.env", &env(K1));
+    r.write("notes.txt", "clean\n");
+    r.git(&["add", "notes.txt"]);
+    let (code, doc) = r.scan(&["--staged"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(found(&doc), vec![]);
+    assert_eq!(doc["summary"]["files_scanned"], 1);
+    let human = keyward(r.path(), &["scan", "--staged"]);
+    assert!(
+        stdout(&human).contains("0 findings in 1 file scanned"),
+        "{}",
+        stdout(&human)
+    );
+}
+
+#[test]
+fn staged_in_the_first_commit_and_deleted_files() {
+    let r = Repo::new();
+    r.write("a.env", &env(K1));
+    r.write("b.env", &env(K2));
+    r.git(&["add", "-A"]);
+    // No HEAD yet: everything in the index is new.
+    let (code, doc) = r.scan(&["--staged"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(found(&doc).len(), 2);
+    r.commit("keys");
+    // A staged deletion has nothing to scan.
+    r.git(&["rm", "-q", "b.env"]);
+    let (code, doc) = r.scan(&["--staged"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["summary"]["files_scanned"], 0);
+}
+
+#[test]
+fn staged_with_listed_paths_takes_those_files_as_staged() {
+    let r = Repo::new();
+    r.write("a.env", "APP=a\n");
+    r.write("gone.env", "APP=g\n");
+    r.commit("init");
+    r.write("a.env", &env(K1));
+    r.write("b.env", &env(K2));
+    r.git(&["add", "-A"]);
+    r.write("a.env", "APP=a\n");
+    r.git(&["rm", "-q", "gone.env"]);
+    // What pre-commit passes: staged files by name.
+    let (code, doc) = r.scan(&["--staged", "a.env"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(found(&doc), vec![("a.env".into(), K1.into(), 2)]);
+    assert_eq!(doc["summary"]["files_scanned"], 1);
+    // A name with nothing staged is a warning, not a silent pass.
+    let (code, doc) = r.scan(&["--staged", "gone.env", "nowhere.env"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(doc["summary"]["files_scanned"], 0);
+    let errors = doc["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 2, "{doc}");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not in the index")
+    );
+}
+
+#[test]
+fn staged_paths_are_relative_to_a_subdirectory() {
+    let r = Repo::new();
+    r.write("infra/prod/.env", &env(K1));
+    r.write("top.env", &env(K2));
+    r.git(&["add", "-A"]);
+    let out = keyward(
+        &r.path().join("infra"),
+        &["scan", "--staged", "--format", "json"],
+    );
+    let doc = json(&out);
+    // The default path `.` limits the scan to the cwd, as a walk would.
+    assert_eq!(found(&doc), vec![("prod/.env".into(), K1.into(), 2)]);
+    let out = keyward(
+        &r.path().join("infra"),
+        &[
+            "scan",
+            "--staged",
+            "--format",
+            "json",
+            "prod/.env",
+            "../top.env",
+        ],
+    );
+    let paths: Vec<String> = found(&json(&out)).into_iter().map(|f| f.0).collect();
+    let top = std::fs::canonicalize(r.path())
+        .expect("canon")
+        .join("top.env");
+    assert_eq!(paths, vec![top.display().to_string(), "prod/.env".into()]);
+}
+
+#[test]
+fn since_reports_only_added_lines() {
+    let r = Repo::new();
+    r.write("app/.env", &env(K1));
+    r.write("other.env", &env(K4));
+    r.commit("old key");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write(
+        "app/.env",
+        &format!("{}AWS_ACCESS_KEY_ID_2={K2}\n", env(K1)),
+    );
+    r.commit("new key");
+    let (code, doc) = r.scan(&["--since", "main"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(found(&doc), vec![("app/.env".into(), K2.into(), 3)]);
+    // other.env did not change: not scanned at all.
+    assert_eq!(doc["summary"]["files_scanned"], 1);
+    let (_, all) = r.scan(&["--since", "main", "--all-lines"]);
+    assert_eq!(
+        found(&all),
+        vec![
+            ("app/.env".into(), K1.into(), 2),
+            ("app/.env".into(), K2.into(), 3)
+        ]
+    );
+}
+
+#[test]
+fn since_follows_renames() {
+    let r = Repo::new();
+    let body = format!("{}# {}\n", env(K1), "x".repeat(200));
+    r.write("old/name.env", &body);
+    r.commit("old key");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    std::fs::create_dir_all(r.path().join("new")).expect("mkdir");
+    r.git(&["mv", "old/name.env", "new/name.env"]);
+    r.write("new/name.env", &format!("{body}AWS_ACCESS_KEY_ID_2={K2}\n"));
+    r.commit("rename and add");
+    let (code, doc) = r.scan(&["--since", "main"]);
+    assert_eq!(code, Some(1));
+    // The moved key is not new: only the added line counts, at the new path.
+    assert_eq!(found(&doc), vec![("new/name.env".into(), K2.into(), 4)]);
+    let (_, all) = r.scan(&["--since", "main", "--all-lines"]);
+    assert_eq!(found(&all).len(), 2);
+}
+
+#[test]
+fn since_uses_the_merge_base() {
+    let r = Repo::new();
+    r.write("a.env", "APP=a\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("b.env", &env(K2));
+    r.commit("feature key");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("main.env", &env(K3));
+    r.commit("main key");
+    r.git(&["checkout", "-q", "feature"]);
+    // Before and after merging main in, only the branch's own change counts.
+    let (_, doc) = r.scan(&["--since", "main"]);
+    assert_eq!(found(&doc), vec![("b.env".into(), K2.into(), 2)]);
+    r.git(&["merge", "-q", "--no-edit", "main"]);
+    let (_, doc) = r.scan(&["--since", "main"]);
+    assert_eq!(found(&doc), vec![("b.env".into(), K2.into(), 2)]);
+    // A commit with nothing new passes.
+    let (code, doc) = r.scan(&["--since", "HEAD"]);
+    assert_eq!(
+        (code, doc["summary"]["files_scanned"].as_u64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
+fn since_keeps_ignore_comments_working() {
+    let r = Repo::new();
+    r.write("a.env", "APP=a\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write(
+        "a.env",
+        &format!("APP=a\n# keyward:ignore -- test account\nAWS_ACCESS_KEY_ID={K1}\n"),
+    );
+    r.commit("ignored key");
+    let (code, doc) = r.scan(&["--since", "main"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["summary"]["suppressed"]["inline"], 1);
+}
+
+#[test]
+fn errors_exit_2_with_a_clear_message() {
+    let r = Repo::new();
+    r.write("a.env", "APP=a\n");
+    r.commit("init");
+    let out = keyward(r.path(), &["scan", "--since", "no-such-branch"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown revision `no-such-branch`"), "{err}");
+    let out = keyward(
+        r.path(),
+        &["scan", "--history", "--history-range", "nope..HEAD"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown revision `nope`"));
+    let plain = tempfile::tempdir().expect("tempdir");
+    for mode in [&["--staged"][..], &["--since", "main"], &["--history"]] {
+        let mut args = vec!["scan"];
+        args.extend_from_slice(mode);
+        let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(&args)
+            .current_dir(plain.path())
+            .env(
+                "GIT_CEILING_DIRECTORIES",
+                plain.path().parent().expect("parent"),
+            )
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{mode:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not a git repository"), "{mode:?}: {err}");
+    }
+    // The modes exclude each other.
+    let out = keyward(r.path(), &["scan", "--staged", "--history"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn history_reports_each_key_once_with_first_and_last_commit() {
+    let r = Repo::new();
+    r.write("app/.env", &env(K1));
+    let c1 = r.commit("add key");
+    r.write("app/.env", &format!("{}DEBUG=1\n", env(K1)));
+    let c2 = r.commit("touch file, key stays");
+    r.git(&["config", "user.name", "Bob"]);
+    r.write("app/.env", "APP=web\n");
+    r.commit("remove key");
+    // Back to an earlier content: the same blob, not read again.
+    r.write("app/.env", &env(K1));
+    let c4 = r.commit("revert removal");
+    r.write("app/.env", "APP=web\n");
+    r.commit("remove again");
+    let (code, doc) = r.scan(&["--history"]);
+    assert_eq!(code, Some(1));
+    let f = doc["findings"].as_array().expect("findings");
+    assert_eq!(f.len(), 1, "{doc}");
+    assert_eq!(f[0]["key_id"], K1);
+    assert_eq!(f[0]["path"], "app/.env");
+    let p = &f[0]["provenance"];
+    assert_eq!(p["first"]["commit"], c1.as_str());
+    assert_eq!(p["first"]["author"], "Ann");
+    assert_eq!(p["first"]["email"], "ann@example.com");
+    assert_eq!(p["first"]["path"], "app/.env");
+    assert!(p["first"]["date"].as_str().is_some_and(|d| d.len() >= 20));
+    assert_eq!(p["last"]["commit"], c4.as_str());
+    assert_eq!(p["last"]["author"], "Bob");
+    assert_eq!(p["commits"], 3, "c1, c2 and c4 wrote it");
+    assert_ne!(c2, c4);
+    // Three distinct blobs of app/.env: env(K1), env(K1)+DEBUG, APP=web.
+    assert_eq!(doc["summary"]["files_scanned"], 3);
+    // The working tree is clean: a plain scan passes.
+    assert_eq!(r.scan(&[]).0, Some(0));
+    let human = stdout(&keyward(r.path(), &["scan", "--history"]));
+    assert!(
+        human.contains(&format!(
+            "introduced in {} by Ann <ann@example.com>",
+            &c1[..10]
+        )),
+        "{human}"
+    );
+    assert!(human.contains("written by 3 commits"), "{human}");
+}
+
+#[test]
+fn history_sees_merged_branches_renames_and_ranges() {
+    let r = Repo::new();
+    r.write("a.env", "APP=a\n");
+    let c1 = r.commit("init");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.write("side.env", &env(K2));
+    let side = r.commit("side key");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("b.env", "APP=b\n");
+    r.commit("main work");
+    r.git(&["merge", "-q", "--no-edit", "side"]);
+    r.git(&["mv", "side.env", "moved.env"]);
+    r.commit("rename");
+    r.git(&["checkout", "-q", "-b", "unmerged"]);
+    r.write("wip.env", &env(K3));
+    r.commit("wip key");
+    r.git(&["checkout", "-q", "main"]);
+
+    let (_, doc) = r.scan(&["--history"]);
+    let f = doc["findings"].as_array().expect("findings");
+    assert_eq!(f.len(), 1, "{doc}");
+    assert_eq!(f[0]["key_id"], K2);
+    assert_eq!(f[0]["provenance"]["first"]["commit"], side.as_str());
+    assert_eq!(f[0]["path"], "side.env");
+    // The rename wrote the same blob again, at its new path.
+    assert_eq!(f[0]["provenance"]["last"]["path"], "moved.env");
+    assert_eq!(f[0]["provenance"]["commits"], 2);
+
+    let (_, all) = r.scan(&["--history", "--all-refs"]);
+    let keys: Vec<String> = found(&all).into_iter().map(|f| f.1).collect();
+    assert_eq!(keys, vec![K2.to_string(), K3.to_string()]);
+
+    let range = format!("{side}..HEAD");
+    let (_, ranged) = r.scan(&["--history", "--history-range", &range]);
+    let f = ranged["findings"].as_array().expect("findings");
+    assert_eq!(f.len(), 1, "{ranged}");
+    assert_ne!(f[0]["provenance"]["first"]["commit"], side.as_str());
+    assert_eq!(f[0]["path"], "moved.env");
+    let (code, none) = r.scan(&["--history", "--history-range", &format!("{c1}..{c1}")]);
+    assert_eq!((code, found(&none).len()), (Some(0), 0));
+}
+
+#[test]
+fn history_resolves_conflicts_written_by_a_merge() {
+    let r = Repo::new();
+    r.write("c.env", "APP=base\n");
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.write("c.env", "APP=side\n");
+    r.commit("side");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("c.env", "APP=main\n");
+    r.commit("main");
+    let merge = Command::new("git")
+        .args(["merge", "-q", "--no-edit", "side"])
+        .current_dir(r.path())
+        .output()
+        .expect("git");
+    assert!(!merge.status.success(), "expected a conflict");
+    // The key exists only in the merge commit's resolution.
+    r.write("c.env", &env(K4));
+    let m = r.commit("merge with resolution");
+    let (_, doc) = r.scan(&["--history"]);
+    let f = doc["findings"].as_array().expect("findings");
+    assert_eq!(f.len(), 1, "{doc}");
+    assert_eq!(f[0]["provenance"]["first"]["commit"], m.as_str());
+}

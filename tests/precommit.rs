@@ -1,0 +1,210 @@
+//! The hooks in `.pre-commit-hooks.yaml`, run by the real `pre-commit`
+//! (tests/requirements.txt, installed by scripts/test.sh) through
+//! `pre-commit try-repo` in temp git repos. `keyward-system` runs the binary
+//! under test from PATH; `keyward` (`language: rust`) would build keyward
+//! from source, too slow here, so its entry is checked by
+//! `validate-manifest` and against `keyward-system`'s.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::root;
+
+// Synthetic (scripts/genkey.py --seed 505).
+const KEY: &str = "AKIARZPUZDIKEQTRV6SW";
+const SECRET: &str = "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";
+
+/// `pre-commit` on PATH, or a failure that says how to get it: a missing
+/// tool must not turn into a silently skipped test.
+fn pre_commit() -> &'static str {
+    let ok = Command::new("pre-commit")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "`pre-commit` is not installed: run `python3 -m pip install -r tests/requirements.txt` \
+         (scripts/test.sh does)"
+    );
+    "pre-commit"
+}
+
+struct Sandbox {
+    repo: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let s = Sandbox {
+            repo: tempfile::tempdir().expect("tempdir"),
+            home: tempfile::tempdir().expect("tempdir"),
+        };
+        s.git(&["init", "-q", "-b", "main"]);
+        s.git(&["config", "user.email", "dev@example.com"]);
+        s.git(&["config", "user.name", "Dev"]);
+        s.git(&["config", "commit.gpgsign", "false"]);
+        s.write("README.md", "demo\n");
+        s.git(&["add", "README.md"]);
+        s.git(&["commit", "-q", "-m", "init"]);
+        s
+    }
+
+    fn git(&self, args: &[&str]) {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(self.repo.path())
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        let p = self.repo.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    fn stage(&self, rel: &str, text: &str) {
+        self.write(rel, text);
+        self.git(&["add", rel]);
+    }
+
+    /// PATH with the keyward under test first.
+    fn path_var() -> std::ffi::OsString {
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_keyward"));
+        let dir = bin.parent().expect("bin dir").to_path_buf();
+        let rest = std::env::var_os("PATH").unwrap_or_default();
+        std::env::join_paths(std::iter::once(dir).chain(std::env::split_paths(&rest)))
+            .expect("PATH")
+    }
+
+    fn pre_commit(&self, args: &[&str]) -> (Option<i32>, String) {
+        let out: Output = Command::new(pre_commit())
+            .args(args)
+            .current_dir(self.repo.path())
+            .env("PATH", Self::path_var())
+            .env("PRE_COMMIT_HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env("PRE_COMMIT_COLOR", "never")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .output()
+            .expect("pre-commit runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    }
+
+    /// The staged files through `keyward-system`, as `git commit` would run it.
+    fn try_hook(&self) -> (Option<i32>, String) {
+        let repo = root();
+        self.pre_commit(&[
+            "try-repo",
+            repo.to_str().expect("utf-8 path"),
+            "keyward-system",
+            "--verbose",
+        ])
+    }
+}
+
+#[test]
+fn a_planted_key_blocks_the_commit_and_is_shown() {
+    let s = Sandbox::new();
+    s.stage(
+        "deploy/prod.env",
+        &format!("AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\n"),
+    );
+    s.stage("notes.txt", "nothing to see\n");
+    let (code, out) = s.try_hook();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("Failed"), "{out}");
+    assert!(out.contains("KW001") && out.contains(KEY), "{out}");
+    assert!(out.contains("deploy/prod.env"), "{out}");
+    // The secret is shown masked only.
+    assert!(out.contains("KW002") && !out.contains(SECRET), "{out}");
+    assert!(out.contains("in 2 files scanned"), "{out}");
+}
+
+#[test]
+fn a_clean_commit_passes_and_says_what_it_scanned() {
+    let s = Sandbox::new();
+    s.stage("app/config.yaml", "region: eu-west-1\nreplicas: 2\n");
+    // Only in the working tree: not what will be committed.
+    s.write("README.md", &format!("demo\nAWS_ACCESS_KEY_ID={KEY}\n"));
+    let (code, out) = s.try_hook();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Passed"), "{out}");
+    assert!(out.contains("0 findings in 1 file scanned"), "{out}");
+}
+
+#[test]
+fn ignored_and_placeholder_keys_pass() {
+    let s = Sandbox::new();
+    s.stage(
+        "ci/test.env",
+        &format!("# keyward:ignore -- throwaway key of the CI sandbox\nAWS_ACCESS_KEY_ID={KEY}\n"),
+    );
+    s.stage(
+        "docs/example.tf",
+        "provider \"aws\" {\n  access_key = \"AKIAIOSFODNN7EXAMPLE\"\n  secret_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"\n}\n",
+    );
+    let (code, out) = s.try_hook();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Passed"), "{out}");
+    assert!(out.contains("in 2 files scanned"), "{out}");
+    assert!(out.contains("1 suppressed"), "{out}");
+    assert!(out.contains("placeholders ignored"), "{out}");
+}
+
+#[test]
+fn the_manifest_is_valid_and_both_hooks_scan_the_index() {
+    let s = Sandbox::new();
+    let manifest = root().join(".pre-commit-hooks.yaml");
+    let (code, out) = s.pre_commit(&["validate-manifest", manifest.to_str().expect("utf-8 path")]);
+    assert_eq!(code, Some(0), "{out}");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    let hooks: Vec<serde_json::Value> = serde_norway::from_str(&text).expect("yaml");
+    let hook = |id: &str| {
+        hooks
+            .iter()
+            .find(|h| h["id"] == id)
+            .unwrap_or_else(|| panic!("no hook {id}"))
+            .clone()
+    };
+    let (rust, system) = (hook("keyward"), hook("keyward-system"));
+    assert_eq!(rust["language"], "rust");
+    assert_eq!(system["language"], "system");
+    for h in [&rust, &system] {
+        assert_eq!(h["entry"], "keyward scan --staged");
+        assert_eq!(h["pass_filenames"], true);
+        assert_eq!(h["require_serial"], true);
+        assert_eq!(h["types"], serde_json::json!(["text"]));
+    }
+}
+
+/// The README's `.pre-commit-config.yaml` (with `--fail-on` in `args`) is
+/// one pre-commit accepts.
+#[test]
+fn the_readme_config_is_valid() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let start = readme
+        .find("```yaml\n# .pre-commit-config.yaml")
+        .expect("README shows a .pre-commit-config.yaml");
+    let body = &readme[start + "```yaml\n".len()..];
+    let config = &body[..body.find("```").expect("closing fence")];
+    assert!(config.contains("--fail-on"), "{config}");
+    let s = Sandbox::new();
+    let path: &Path = &s.repo.path().join(".pre-commit-config.yaml");
+    std::fs::write(path, config).expect("write");
+    let (code, out) = s.pre_commit(&["validate-config", ".pre-commit-config.yaml"]);
+    assert_eq!(code, Some(0), "{out}");
+}

@@ -4,6 +4,7 @@
 //! The pipeline (see DESIGN.md): walk → prefilter → parse → detect → enrich →
 //! rules → suppress → report. The library never prints.
 
+pub mod budget;
 pub mod detect;
 pub mod finding;
 pub mod git;

@@ -47,6 +47,8 @@ pub struct ScanOptions {
     pub scope: Option<Scope>,
     /// Where `iam.*` facts come from, and whether pairs are verified.
     pub iam: crate::iam::IamOptions,
+    /// Time budget per file (`--file-timeout`); `None` is unlimited.
+    pub file_timeout: Option<std::time::Duration>,
 }
 
 /// Which files a configuration keeps in scope, by globs relative to `root`.
@@ -82,6 +84,9 @@ fn normalize(p: &Path) -> PathBuf {
 }
 
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+/// Generous: a 10 MiB file takes well under a second; only a pathological
+/// one gets near this.
+pub const DEFAULT_FILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Default for ScanOptions {
     fn default() -> Self {
@@ -95,6 +100,7 @@ impl Default for ScanOptions {
             cwd: std::env::current_dir().unwrap_or_default(),
             scope: None,
             iam: crate::iam::IamOptions::default(),
+            file_timeout: Some(DEFAULT_FILE_TIMEOUT),
         }
     }
 }
@@ -280,8 +286,23 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
                 });
                 return;
             }
-            let bytes = match std::fs::read(&path) {
-                Ok(b) => b,
+            let bytes = match read_regular(&path, opts.max_file_size) {
+                Ok(Read::Bytes(b)) => b,
+                Ok(Read::TooLarge(len)) => {
+                    st.summary.skipped_large += 1;
+                    st.errors.push(ScanError {
+                        path: display,
+                        message: format!(
+                            "skipped: {len} bytes is over --max-file-size ({})",
+                            opts.max_file_size
+                        ),
+                    });
+                    return;
+                }
+                Ok(Read::NotRegular) => {
+                    st.summary.skipped_other += 1;
+                    return;
+                }
                 Err(e) => {
                     st.errors.push(ScanError {
                         path: display,
@@ -293,6 +314,42 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
             take_bytes(st, &path, display, &bytes, opts, progress);
         }
     }
+}
+
+enum Read {
+    Bytes(Vec<u8>),
+    TooLarge(u64),
+    /// Replaced by a FIFO, socket or device since the walk saw it.
+    NotRegular,
+}
+
+/// Reads a file the walker saw as regular. The size comes from the open
+/// handle (the walker no longer stats every entry: that was a second path
+/// lookup per file), and the open does not block, so a FIFO swapped in
+/// after the walk cannot hang the scan.
+fn read_regular(path: &Path, max: u64) -> std::io::Result<Read> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK: opening a FIFO without a writer returns at once.
+        options.custom_flags(0o4000);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Read::NotRegular);
+    }
+    if meta.len() > max {
+        return Ok(Read::TooLarge(meta.len()));
+    }
+    // A file that grows while being read is cut one byte past the limit,
+    // which `take_bytes` then reports as too large.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok(Read::Bytes(bytes))
 }
 
 /// Counts, decodes, parses and detects one file's content.
@@ -320,7 +377,7 @@ fn take_bytes(
         });
         return;
     }
-    let outcome = process_file(path, &display, bytes);
+    let outcome = process_file(path, &display, bytes, opts.file_timeout);
     st.summary.bytes_scanned += bytes.len() as u64;
     match outcome.status {
         Status::Binary => st.summary.skipped_binary += 1,
@@ -429,7 +486,27 @@ struct Outcome {
 }
 
 /// Decodes, parses and scans one file's bytes.
-fn process_file(path: &Path, display: &str, bytes: &[u8]) -> Outcome {
+fn process_file(
+    path: &Path,
+    display: &str,
+    bytes: &[u8],
+    timeout: Option<std::time::Duration>,
+) -> Outcome {
+    let _budget = crate::budget::start(timeout);
+    let mut outcome = process_file_within_budget(path, display, bytes);
+    if crate::budget::was_exceeded() {
+        outcome
+            .warnings
+            .retain(|w| !w.contains(parse::BUDGET_MESSAGE));
+        outcome.warnings.push(format!(
+            "stopped after --file-timeout ({:.1}s): findings in this file may be incomplete",
+            timeout.unwrap_or_default().as_secs_f64()
+        ));
+    }
+    outcome
+}
+
+fn process_file_within_budget(path: &Path, display: &str, bytes: &[u8]) -> Outcome {
     let mut warnings = Vec::new();
     let utf16 = utf16_bom(bytes);
     if utf16.is_none() && is_binary(bytes) {

@@ -73,10 +73,9 @@ pub fn walk<S: Send>(
                     Ok(dent) => {
                         let path = dent.path().to_path_buf();
                         match dent.file_type() {
-                            Some(ft) if ft.is_file() => Entry::File {
-                                path,
-                                len: dent.metadata().ok().map(|m| m.len()),
-                            },
+                            // No stat here: the reader learns the size from
+                            // the open handle, one path lookup instead of two.
+                            Some(ft) if ft.is_file() => Entry::File { path, len: None },
                             Some(ft) if ft.is_dir() => return WalkState::Continue,
                             Some(ft) if ft.is_symlink() => Entry::Skipped {
                                 path,

@@ -199,6 +199,10 @@ pub struct ScanArgs {
     /// Report only findings that are not in this baseline.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Time budget per file in seconds; a file that takes longer is cut
+    /// short with a warning (0: no limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub file_timeout: f64,
     /// Worker threads (0: one per CPU).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -486,6 +490,7 @@ fn scan_options(config: &Config, paths: &[PathBuf]) -> Result<ScanOptions, miett
         cwd,
         scope,
         iam: crate::iam::IamOptions::default(),
+        file_timeout: Some(scan::DEFAULT_FILE_TIMEOUT),
     })
 }
 
@@ -501,6 +506,9 @@ fn run_scan(
     opts.no_ignore |= args.no_ignore;
     opts.include_placeholders |= args.include_placeholders;
     opts.threads = args.threads;
+    opts.file_timeout = (args.file_timeout > 0.0)
+        .then(|| std::time::Duration::try_from_secs_f64(args.file_timeout).ok())
+        .flatten();
     if let Some(size) = args.max_file_size {
         opts.max_file_size = size;
     }

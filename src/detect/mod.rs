@@ -168,6 +168,9 @@ pub fn detect(src: &str, values: &[Value]) -> Vec<Candidate> {
         out: Vec::new(),
     };
     for (index, value) in values.iter().enumerate() {
+        if crate::budget::expired() {
+            break;
+        }
         scanner.value(index, value);
     }
     let mut out = scanner.out;

@@ -18,6 +18,9 @@ pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
     let mut pos = if src.starts_with('\u{feff}') { 3 } else { 0 };
 
     while pos < b.len() {
+        if crate::budget::expired() {
+            return Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE));
+        }
         let (line, next) = line_at(b, pos);
         pos = next;
         let lead = skip_blanks(b, line.start, line.end);

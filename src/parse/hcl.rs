@@ -77,9 +77,22 @@ fn parse_tree(src: &str) -> Result<Tree, ParseFailure> {
         // A previous parse that was cut short leaves state behind that would
         // be resumed instead of starting over.
         parser.reset();
-        parser
-            .parse(src, None)
-            .ok_or_else(|| ParseFailure::new(None, "HCL parser gave no tree"))
+        let bytes = src.as_bytes();
+        // tree-sitter halts when this returns true: the per-file budget.
+        let mut over_budget = |_: &tree_sitter::ParseState| crate::budget::expired();
+        let options = tree_sitter::ParseOptions::new().progress_callback(&mut over_budget);
+        let tree = parser.parse_with_options(
+            &mut |i, _| bytes.get(i..).unwrap_or_default(),
+            None,
+            Some(options),
+        );
+        match tree {
+            Some(tree) => Ok(tree),
+            None if crate::budget::was_exceeded() => {
+                Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE))
+            }
+            None => Err(ParseFailure::new(None, "HCL parser gave no tree")),
+        }
     })
 }
 
@@ -208,6 +221,9 @@ impl<'s> Walker<'s> {
         // as deep as the input, which recursion would not survive.
         let mut stack: Vec<(Node<'s>, usize)> = vec![(root, 0)];
         while let Some((node, frame)) = stack.pop() {
+            if crate::budget::expired() {
+                return Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE));
+            }
             match node.kind() {
                 "comment" => self.emit_comment(node, frame)?,
                 "block" => self.block(node, frame, &mut stack)?,

@@ -19,6 +19,9 @@ pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
     let mut pos = if src.starts_with('\u{feff}') { 3 } else { 0 };
     let mut line_no = 0usize;
     while pos < b.len() {
+        if crate::budget::expired() {
+            return Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE));
+        }
         let nl = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |n| pos + n);
         let end = if nl > pos && b[nl - 1] == b'\r' {
             nl - 1

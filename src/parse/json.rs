@@ -126,6 +126,9 @@ impl<'a> Parser<'a> {
         }
         let mut expect = Expect::Value;
         loop {
+            if crate::budget::expired() {
+                return Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE));
+            }
             self.skip_ws()?;
             expect = match expect {
                 Expect::Value => self.value()?,

@@ -122,6 +122,9 @@ pub fn join_context(segments: &[String]) -> String {
     out
 }
 
+/// The failure message of a parse stopped by `--file-timeout`.
+pub const BUDGET_MESSAGE: &str = "stopped: the file's time budget (--file-timeout) ran out";
+
 /// Nesting deeper than this is not descended into (hostile input guard).
 pub const MAX_DEPTH: usize = 256;
 

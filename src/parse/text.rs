@@ -42,6 +42,10 @@ pub fn segments(text: &str) -> Vec<Segment> {
     // (line number, value) of the last `name:` seen, for `- name: X` / `value: Y` pairs.
     let mut last_name_entry: Option<(usize, String)> = None;
     for (line_no, raw_line) in text.split_inclusive('\n').enumerate() {
+        // Cut short, the segments so far are still worth scanning.
+        if crate::budget::expired() {
+            break;
+        }
         let line_start = offset;
         offset += raw_line.len();
         let line = raw_line.trim_end_matches(['\n', '\r']);

@@ -36,6 +36,9 @@ const VALUE_KEYS: &[&str] = &["value", "Value", "ParameterValue"];
 pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
     let mut walker = Walker::new(src);
     for item in Parser::new_from_str(src) {
+        if crate::budget::expired() {
+            return Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE));
+        }
         match item {
             Ok((event, span)) => walker.event(event, span.start.index(), span.end.index())?,
             Err(err) => return Err(walker.scan_failure(&err)),

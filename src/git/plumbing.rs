@@ -340,7 +340,8 @@ pub fn cat_blobs(
     }
     let mut child = repo
         .command()
-        .args(["cat-file", "--batch"])
+        // `--buffer`: all IDs are written up front, so git need not flush per object.
+        .args(["cat-file", "--batch", "--buffer"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

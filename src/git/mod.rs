@@ -235,7 +235,6 @@ fn staged(
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn since(
     repo: &Repo,
     rev: &str,

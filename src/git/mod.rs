@@ -237,7 +237,6 @@ fn staged(
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn since(
     repo: &Repo,
     rev: &str,

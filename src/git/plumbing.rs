@@ -314,7 +314,7 @@ fn hunk_new_range(header: &str) -> Result<Option<(usize, usize)>, String> {
             .map_err(|_| format!("bad hunk header {header:?}"))?,
         None => 1,
     };
-    Ok((count > 0).then(|| (start, start + count - 1)))
+    Ok((count > 0).then(|| (start, start.saturating_add(count - 1))))
 }
 
 /// What `cat-file --batch` gave for one requested blob.
@@ -340,7 +340,8 @@ pub fn cat_blobs(
     }
     let mut child = repo
         .command()
-        .args(["cat-file", "--batch"])
+        // `--buffer`: all IDs are written up front, so git need not flush per object.
+        .args(["cat-file", "--batch", "--buffer"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -494,6 +495,11 @@ mod tests {
         assert_eq!(files, vec![vec![(1, 2)], vec![], vec![(1, 1)]]);
         assert!(parse_added_lines(b"@@ -1 +1 @@\n").is_err());
         assert!(parse_added_lines(b"diff --git a b\n@@ nonsense @@\n").is_err());
+        let huge = format!("diff --git a b\n@@ -1 +{},5 @@\n", usize::MAX);
+        assert_eq!(
+            parse_added_lines(huge.as_bytes()),
+            Ok(vec![vec![(usize::MAX, usize::MAX)]])
+        );
     }
 
     #[test]

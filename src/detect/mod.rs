@@ -107,6 +107,9 @@ pub const BASE64_MARKERS: [&str; 12] = [
     "BQ0NB",
 ];
 
+/// Bytes before an unnamed token searched for the word "secret".
+const LOOKBACK: usize = 256;
+
 /// How deep base64 inside base64 is followed.
 const MAX_DECODE_DEPTH: usize = 2;
 
@@ -293,7 +296,14 @@ impl Scanner<'_> {
             let (is_secret, needs_pair) = if named {
                 (secret::plausible_named_secret(token), false)
             } else if secret::looks_random(token) {
-                let before = secret::normalize_name(&text[..r.start]);
+                // A bounded look-back: over the whole prefix this was
+                // quadratic on a long piece (a minified line with many
+                // tokens), and the word that matters sits right before.
+                let mut from = r.start.saturating_sub(LOOKBACK);
+                while !text.is_char_boundary(from) {
+                    from += 1;
+                }
+                let before = secret::normalize_name(&text[from..r.start]);
                 let keyword = before.contains("secret");
                 (true, !keyword)
             } else {

@@ -33,6 +33,8 @@ pub struct Segment {
     pub group: u32,
 }
 
+const MAX_ASSIGNMENTS_PER_LINE: usize = 1024;
+
 /// Cuts `text` into named segments.
 pub fn segments(text: &str) -> Vec<Segment> {
     let mut out = Vec::new();
@@ -64,6 +66,11 @@ pub fn segments(text: &str) -> Vec<Segment> {
         }
         let assigns: Vec<(usize, usize, &str)> = ASSIGNMENT
             .captures_iter(line)
+            // A minified line can hold millions of `a=b`; a segment (and a
+            // value, later) each costs far more than its bytes, so past this
+            // the last value kept runs to the end of the line: key IDs in it
+            // are still found, and memory stays near the file's size.
+            .take(MAX_ASSIGNMENTS_PER_LINE)
             .filter_map(|c| {
                 let whole = c.get(0)?;
                 let name = c.get(1)?;

@@ -401,6 +401,18 @@ fn take_bytes(
     }
 }
 
+/// One blob, unless the configuration's scope leaves it out.
+fn take_blob(st: &mut ThreadState, blob: Blob, opts: &ScanOptions, progress: &Progress) {
+    let path = PathBuf::from(&blob.path);
+    if let Some(scope) = &opts.scope
+        && !scope.wants(&path, &opts.cwd)
+    {
+        st.summary.excluded += 1;
+        return;
+    }
+    take_bytes(st, &path, blob.path, &blob.bytes, opts, progress);
+}
+
 /// Content that does not come from the working tree: a staged file, a blob
 /// of a commit. `path` is what output shows (repo-relative, `/`-separated).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -422,6 +434,14 @@ pub fn scan_blobs(
     } else {
         opts.threads
     };
+    if threads == 1 {
+        // `--history` calls this per blob: no thread per call.
+        let mut st = ThreadState::default();
+        for blob in blobs {
+            take_blob(&mut st, blob, opts, progress);
+        }
+        return finish(vec![st], rules, opts);
+    }
     let (tx, rx) = crossbeam_channel::unbounded::<Blob>();
     for b in blobs {
         // The receiver outlives this loop, so sending cannot fail.
@@ -435,21 +455,7 @@ pub fn scan_blobs(
                 scope.spawn(move || {
                     let mut st = ThreadState::default();
                     for blob in rx.iter() {
-                        let path = PathBuf::from(&blob.path);
-                        if let Some(scope) = &opts.scope
-                            && !scope.wants(&path, &opts.cwd)
-                        {
-                            st.summary.excluded += 1;
-                            continue;
-                        }
-                        take_bytes(
-                            &mut st,
-                            &path,
-                            blob.path.clone(),
-                            &blob.bytes,
-                            opts,
-                            progress,
-                        );
+                        take_blob(&mut st, blob, opts, progress);
                     }
                     st
                 })

@@ -54,6 +54,7 @@ impl Aws {
         let config = rt.block_on(
             aws_config::defaults(BehaviorVersion::latest())
                 .region(region)
+                .timeout_config(timeouts())
                 .load(),
         );
         Ok(Aws::with_runtime(rt, config, concurrency))
@@ -172,6 +173,27 @@ impl Aws {
         }
         Ok(())
     }
+}
+
+/// Seconds one IAM/STS request may take before it is given up
+/// (`KEYWARD_IAM_TIMEOUT` overrides; default 30).
+const DEFAULT_TIMEOUT_SECS: u64 = 30;
+
+/// The SDK sets no read or operation timeout by default: an endpoint that
+/// accepts the connection and never answers would hang the scan forever.
+fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    let secs = std::env::var("KEYWARD_IAM_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .unwrap_or(DEFAULT_TIMEOUT_SECS);
+    let attempt = std::time::Duration::from_secs(secs);
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(attempt.min(std::time::Duration::from_secs(5)))
+        .read_timeout(attempt)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(attempt * 4)
+        .build()
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, IamError> {

@@ -190,6 +190,17 @@ impl FileResult {
     }
 }
 
+impl ThreadState {
+    /// A file skipped for its size is counted and named, never silent.
+    fn too_large(&mut self, path: String, len: u64, max: u64) {
+        self.summary.skipped_large += 1;
+        self.errors.push(ScanError {
+            path,
+            message: format!("skipped: {len} bytes is over --max-file-size ({max})"),
+        });
+    }
+}
+
 #[derive(Default)]
 struct ThreadState {
     files: Vec<FileResult>,
@@ -276,27 +287,13 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
             if let Some(len) = len
                 && len > opts.max_file_size
             {
-                st.summary.skipped_large += 1;
-                st.errors.push(ScanError {
-                    path: display,
-                    message: format!(
-                        "skipped: {len} bytes is over --max-file-size ({})",
-                        opts.max_file_size
-                    ),
-                });
+                st.too_large(display, len, opts.max_file_size);
                 return;
             }
             let bytes = match read_regular(&path, opts.max_file_size) {
                 Ok(Read::Bytes(b)) => b,
                 Ok(Read::TooLarge(len)) => {
-                    st.summary.skipped_large += 1;
-                    st.errors.push(ScanError {
-                        path: display,
-                        message: format!(
-                            "skipped: {len} bytes is over --max-file-size ({})",
-                            opts.max_file_size
-                        ),
-                    });
+                    st.too_large(display, len, opts.max_file_size);
                     return;
                 }
                 Ok(Read::NotRegular) => {
@@ -366,15 +363,7 @@ fn take_bytes(
         .bytes
         .fetch_add(bytes.len() as u64, Ordering::Relaxed);
     if bytes.len() as u64 > opts.max_file_size {
-        st.summary.skipped_large += 1;
-        st.errors.push(ScanError {
-            path: display,
-            message: format!(
-                "skipped: {} bytes is over --max-file-size ({})",
-                bytes.len(),
-                opts.max_file_size
-            ),
-        });
+        st.too_large(display, bytes.len() as u64, opts.max_file_size);
         return;
     }
     let outcome = process_file(path, &display, bytes, opts.file_timeout);

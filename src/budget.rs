@@ -51,7 +51,7 @@ pub fn expired() -> bool {
         t.set(n);
         n
     });
-    if tick % 64 != 0 {
+    if !tick.is_multiple_of(64) {
         return false;
     }
     let over = Instant::now() >= deadline;

@@ -69,8 +69,13 @@ measure() {
     "$(grep -E '^[0-9]+$' "$out/rss" | tail -1 || echo 0)" "$status" >> "$results"
 }
 
+# One untimed pass so every tool meets a warm page cache, not just the
+# ones that happen to run after the first.
+warm() { rg -c --hidden -uu zzzz-no-such-text "$1" > /dev/null 2>&1 || true; }
+
 run_fast() { # TREE RUNS: keyward, rg (and git-secrets) interleaved
   local tree=$1 n=$2 name; name=$(basename "$tree")
+  warm "$tree"
   for r in $(seq "$n"); do
     measure "$tree" keyward /dev/null 600 "$bin" scan . --format json --fail-on never
     measure "$tree" rg "$out/$name.rg" 600 rg -c --hidden "$regex" .
@@ -104,6 +109,7 @@ if [ "$scaling" = 1 ]; then
     t=$(tree_for "$n")
     [ "$t" = "$main" ] && continue
     run_fast_scaling() {
+      warm "$t"
       for r in 1 2 3; do
         measure "$t" keyward /dev/null 600 "$bin" scan . --format json --fail-on never
         measure "$t" rg /dev/null 600 rg -c --hidden "$regex" .
@@ -116,6 +122,7 @@ fi
 if [ "$peers" = 1 ]; then
   pt=$(tree_for "$peer_files")
   pname=$(basename "$pt")
+  warm "$pt"
   for r in $(seq "$peer_runs"); do
     measure "$pt" keyward /dev/null 600 "$bin" scan . --format json --fail-on never
     measure "$pt" rg "$out/$pname.rg" 600 rg -c --hidden "$regex" .

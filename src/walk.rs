@@ -10,7 +10,8 @@ use ignore::{WalkBuilder, WalkState};
 /// What the walker yields for each entry worth a look.
 #[derive(Debug)]
 pub enum Entry {
-    /// A regular file, with its size from the directory entry's metadata.
+    /// A regular file. `len` is `None` from the walker: the reader takes the
+    /// size from the open handle (see `scan::read_regular`).
     File { path: PathBuf, len: Option<u64> },
     /// A symlink not followed, or a FIFO/socket/device: counted, not read.
     Skipped { path: PathBuf, why: &'static str },

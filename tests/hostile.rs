@@ -637,3 +637,28 @@ fn threads_do_not_change_the_output_on_a_generated_tree() {
         );
     }
 }
+
+/// Inputs on which a fuzz target failed, kept so the fix stays fixed: every
+/// file under `tests/fuzz-regressions/<target>/` is replayed through the
+/// same entry point and check.
+#[test]
+fn fuzz_regressions() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
+    let mut replayed = 0;
+    for entry in fs::read_dir(dir.join("rule")).expect("rule regressions") {
+        let path = entry.expect("entry").path();
+        let text = String::from_utf8(fs::read(&path).expect("read")).expect("utf-8");
+        if let Err(e) = keyward::rules::load::parse_rule("KW900-fuzzed.yaml", &text)
+            && let Some(span) = e.span
+        {
+            assert!(
+                span.offset() + span.len() <= text.len(),
+                "{}: span {span:?} outside {} bytes",
+                path.display(),
+                text.len()
+            );
+        }
+        replayed += 1;
+    }
+    assert!(replayed > 0);
+}

@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     if let Err(e) = keyward::rules::load::parse_rule("KW900-fuzzed.yaml", text) {
         if let Some(span) = e.span {
             assert!(
-                span.offset() + span.len() <= text.len().max(1),
+                span.offset() + span.len() <= text.len(),
                 "error span {span:?} outside a {}-byte rule file",
                 text.len()
             );

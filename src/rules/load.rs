@@ -129,7 +129,13 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         })
     };
     let file: RuleFile = serde_norway::from_str(text).map_err(|e| {
-        let at = e.location().map(|l| (l.index().min(text.len()), 1));
+        // An error at the end of the text gets an empty span there: one byte
+        // past the end is outside the source the report renders (found by
+        // fuzzing).
+        let at = e.location().map(|l| {
+            let i = l.index().min(text.len());
+            (i, usize::from(i < text.len()))
+        });
         err(e.to_string(), at, "here")
     })?;
     let field_span = |field: &str| field_span(text, field);

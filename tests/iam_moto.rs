@@ -669,3 +669,106 @@ fn many_keys_enumerate_the_account_once() {
     assert_eq!(lookup.keys.len(), wanted.len());
     assert!(lookup.keys.values().all(|k| k.status == "Active"));
 }
+
+#[test]
+fn cached_answers_stand_in_for_iam_until_they_expire() {
+    use keyward::iam::cache::CacheOptions;
+    let w = world(0);
+    let dir = tempfile::tempdir().expect("cache dir");
+    let cache = |secs: u64| {
+        Some(CacheOptions {
+            dir: dir.path().join("keyward"),
+            ttl: Duration::from_secs(secs),
+        })
+    };
+    let wanted: BTreeSet<String> = [
+        "inactive", "current", "unused", "deleted", "rot_old", "rot_new",
+    ]
+    .iter()
+    .map(|n| w.id(n))
+    .collect();
+    let lookup = |secs: u64| {
+        let aws = Aws::from_config(w.sdk_config(&w.admin), 4).expect("aws");
+        let l = LiveSource::new(&aws)
+            .with_cache(cache(secs))
+            .lookup(&wanted)
+            .expect("lookup");
+        (l, aws.calls())
+    };
+    let (first, calls) = lookup(3600);
+    assert_eq!(calls, 1 + 6 + 3, "an empty cache asks everything");
+    let (second, calls) = lookup(3600);
+    assert_eq!(calls, 1, "only the caller's identity is asked again");
+    assert_eq!(second.keys, first.keys);
+    assert_eq!(second.user_keys, first.user_keys);
+    assert!(second.failed.is_empty(), "{:?}", second.warnings);
+    let e = keyward::iam::Enrichment::new(Some(second), jiff::Timestamp::now(), &wanted);
+    assert_eq!(
+        e.newest_active_key(&w.id("rot_old")),
+        Some(w.id("rot_new").as_str()),
+        "user key lists come back from the cache too"
+    );
+
+    let mut text = String::new();
+    for f in std::fs::read_dir(dir.path().join("keyward")).expect("cache files") {
+        text += &std::fs::read_to_string(f.expect("entry").path()).expect("read");
+    }
+    assert!(text.contains(&w.id("current")), "{text}");
+    for k in w.keys.values().chain([&w.admin]) {
+        assert!(!text.contains(&k.secret), "a secret reached the cache");
+        assert!(
+            !text.contains(&k.secret[..20]),
+            "part of a secret reached the cache"
+        );
+    }
+
+    // IAM changes; the cached answer stands until it expires.
+    runtime().block_on(async {
+        aws_sdk_iam::Client::new(&w.sdk_config(&w.admin))
+            .update_access_key()
+            .user_name("deploy-bot")
+            .access_key_id(w.id("current"))
+            .status(aws_sdk_iam::types::StatusType::Inactive)
+            .send()
+            .await
+            .expect("deactivate");
+    });
+    let (cached, _) = lookup(3600);
+    assert_eq!(cached.keys[&w.id("current")].status, "Active");
+    let (expired, calls) = lookup(0);
+    assert_eq!(calls, 1 + 6 + 3, "expired answers are asked again");
+    assert_eq!(expired.keys[&w.id("current")].status, "Inactive");
+}
+
+#[test]
+fn scan_with_a_cache_gives_the_same_findings() {
+    let w = world(0);
+    let dir = tempfile::tempdir().expect("cache dir");
+    let cache_dir = dir.path().to_str().expect("utf-8 path");
+    let args = [
+        "scan",
+        ".",
+        "--live",
+        "--cache-ttl",
+        "1h",
+        "--cache-dir",
+        cache_dir,
+        "--format",
+        "json",
+    ];
+    let first = w.run(&args);
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    let second = w.run(&args);
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    assert_eq!(findings(&second), findings(&first));
+    assert!(!of_rule(&findings(&second), "KW006").is_empty());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("cache dir").count(),
+        1,
+        "one file for one account at one endpoint"
+    );
+    // The cache is only for live answers.
+    let o = w.run(&["scan", ".", "--cache-ttl", "1h"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--live"), "{}", stderr(&o));
+}

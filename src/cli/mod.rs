@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan files and directories for AWS credentials.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Record the current findings as accepted (`scan --baseline FILE`).
     Baseline(BaselineArgs),
     /// List the rules.
@@ -228,6 +228,14 @@ pub struct ScanArgs {
     /// IAM requests in flight.
     #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
     pub concurrency: usize,
+    /// With --live: keep IAM's answers on disk this long (90s, 15m, 12h,
+    /// 7d) and reuse them. Never holds secrets. Default: no cache.
+    #[arg(long, value_name = "DURATION", requires = "live", value_parser = crate::iam::cache::parse_ttl)]
+    pub cache_ttl: Option<std::time::Duration>,
+    /// Where --cache-ttl keeps its files [default: $KEYWARD_CACHE_DIR,
+    /// $XDG_CACHE_HOME/keyward or ~/.cache/keyward].
+    #[arg(long, value_name = "DIR", requires = "cache_ttl")]
+    pub cache_dir: Option<PathBuf>,
     /// Measure key ages from this instant instead of now (reproducible runs).
     #[arg(long, value_name = "RFC3339", hide = true)]
     pub now: Option<jiff::Timestamp>,
@@ -528,6 +536,21 @@ fn run_scan(
         verify_pairs: args.verify_pairs,
         concurrency: args.concurrency,
         now: args.now,
+        cache: match args.cache_ttl {
+            None => None,
+            Some(ttl) => Some(crate::iam::cache::CacheOptions {
+                dir: args
+                    .cache_dir
+                    .clone()
+                    .or_else(crate::iam::cache::CacheOptions::default_dir)
+                    .ok_or_else(|| {
+                        miette::miette!(
+                            "--cache-ttl needs a cache directory: set --cache-dir, KEYWARD_CACHE_DIR or HOME"
+                        )
+                    })?,
+                ttl,
+            }),
+        },
     };
     let (mut out, git_post) = match args.git.mode(&args.paths) {
         None => (

@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::cache::{Cache, CacheOptions, Entry as CacheEntry};
 use super::inventory::Inventory;
 use super::{IamError, IamSource, KeyRecord, Lookup, UserKey, UserRef};
 use crate::detect::key_id;
@@ -88,6 +89,10 @@ impl Aws {
 
     pub(crate) fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
+    }
+
+    pub(crate) fn call_counter(&self) -> Arc<AtomicU64> {
+        self.calls.clone()
     }
 
     pub(crate) fn count_call(&self) {
@@ -320,6 +325,7 @@ struct LastUsed {
 pub struct LiveSource<'a> {
     aws: &'a Aws,
     iam: aws_sdk_iam::Client,
+    cache: Option<CacheOptions>,
 }
 
 impl<'a> LiveSource<'a> {
@@ -327,7 +333,15 @@ impl<'a> LiveSource<'a> {
         LiveSource {
             aws,
             iam: aws_sdk_iam::Client::new(&aws.config),
+            cache: None,
         }
+    }
+
+    /// Answers younger than the cache's TTL are taken from disk, and fresh
+    /// ones are written back (`--cache-ttl`).
+    pub fn with_cache(mut self, cache: Option<CacheOptions>) -> Self {
+        self.cache = cache;
+        self
     }
 
     /// Every key of the account with its last use: `keyward inventory pull`.
@@ -577,12 +591,61 @@ impl<'a> LiveSource<'a> {
         if in_scope.is_empty() {
             return Ok(lookup);
         }
+        let now = Timestamp::now();
+        let mut cache = self.cache.as_ref().map(|o| {
+            let (c, warning) = Cache::open(o, &account, &self.aws.endpoint());
+            lookup.warnings.extend(warning);
+            c
+        });
+        let mut ask = BTreeSet::new();
+        let mut hits = Vec::new();
+        for k in &in_scope {
+            match cache.as_ref().and_then(|c| c.fresh(k, now)) {
+                Some(e) => hits.push((k.clone(), e.clone())),
+                None => {
+                    ask.insert(k.clone());
+                }
+            }
+        }
+        if !ask.is_empty() {
+            self.ask(&account, &ask, &mut lookup).await?;
+        }
+        if let Some(cache) = &mut cache {
+            remember(cache, &ask, &lookup, now);
+            if let Err(w) = cache.save(now) {
+                lookup.warnings.push(w);
+            }
+        }
+        // A user's key list fetched in this run is newer than any cached one.
+        let fresh_users: BTreeSet<UserRef> = lookup.user_keys.keys().cloned().collect();
+        for (k, e) in hits {
+            let Some(r) = e.record else { continue };
+            let user = UserRef {
+                account: r.account.clone(),
+                name: r.user.clone(),
+            };
+            if !fresh_users.contains(&user) {
+                lookup.user_keys.entry(user).or_insert(e.user_keys);
+            }
+            lookup.keys.insert(k, r);
+        }
+        lookup.warnings.sort();
+        lookup.sort_user_keys();
+        Ok(lookup)
+    }
+
+    /// Asks IAM about `in_scope`, one by one or by enumerating the account.
+    async fn ask(
+        &self,
+        account: &str,
+        in_scope: &BTreeSet<String>,
+        lookup: &mut Lookup,
+    ) -> Result<(), IamError> {
         let (user_keys, answers) = if in_scope.len() <= PER_KEY_MAX {
             let answers = self.last_used(in_scope.iter().cloned().collect()).await?;
             let users: BTreeSet<String> = answers.found.values().map(|l| l.user.clone()).collect();
-            let (user_keys, warnings, failed_users) = self
-                .list_keys(&account, users.into_iter().collect())
-                .await?;
+            let (user_keys, warnings, failed_users) =
+                self.list_keys(account, users.into_iter().collect()).await?;
             let mut answers = answers;
             answers.warnings.extend(warnings);
             for (k, l) in &answers.found {
@@ -592,10 +655,10 @@ impl<'a> LiveSource<'a> {
             }
             (user_keys, answers)
         } else {
-            let (user_keys, answers, _) = self.enumerate(&account, Some(&in_scope)).await?;
+            let (user_keys, answers, _) = self.enumerate(account, Some(in_scope)).await?;
             (user_keys, answers)
         };
-        for r in records(&account, &user_keys, &answers) {
+        for r in records(account, &user_keys, &answers) {
             if in_scope.contains(&r.access_key_id) && !answers.failed.contains(&r.access_key_id) {
                 lookup.keys.insert(r.access_key_id.clone(), r);
             }
@@ -612,16 +675,43 @@ impl<'a> LiveSource<'a> {
         }
         lookup.failed.extend(answers.failed);
         lookup.warnings.extend(answers.warnings);
-        lookup.warnings.sort();
         lookup.user_keys = user_keys;
-        lookup.sort_user_keys();
-        Ok(lookup)
+        Ok(())
     }
 }
 
 impl IamSource for LiveSource<'_> {
     fn lookup(&self, key_ids: &BTreeSet<String>) -> Result<Lookup, IamError> {
         self.aws.block_on(self.lookup_async(key_ids))
+    }
+}
+
+/// Puts what this run learnt about `asked` into the cache. Failed lookups
+/// are not remembered: they are asked again next time.
+fn remember(cache: &mut Cache, asked: &BTreeSet<String>, lookup: &Lookup, now: Timestamp) {
+    for k in asked {
+        if lookup.failed.contains(k) {
+            continue;
+        }
+        let entry = match lookup.keys.get(k) {
+            Some(r) => {
+                let user = UserRef {
+                    account: r.account.clone(),
+                    name: r.user.clone(),
+                };
+                CacheEntry {
+                    fetched: now,
+                    record: Some(r.clone()),
+                    user_keys: lookup.user_keys.get(&user).cloned().unwrap_or_default(),
+                }
+            }
+            None => CacheEntry {
+                fetched: now,
+                record: None,
+                user_keys: Vec::new(),
+            },
+        };
+        cache.remember(k, entry);
     }
 }
 

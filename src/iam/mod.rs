@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::detect::key_id;
 use crate::rules::facts::{Fact, Facts};
 
+pub mod cache;
 pub mod inventory;
 pub mod live;
 pub mod verify;
@@ -31,7 +32,7 @@ pub const REQUIRED_ACTIONS: [&str; 4] = [
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// One access key as IAM describes it. Never holds a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyRecord {
     pub access_key_id: String,
     pub user: String,
@@ -46,7 +47,7 @@ pub struct KeyRecord {
 }
 
 /// One of a user's keys, as `ListAccessKeys` lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserKey {
     pub access_key_id: String,
     pub status: String,
@@ -251,6 +252,8 @@ pub struct IamOptions {
     pub concurrency: usize,
     /// The clock ages are measured against; `None` is the current time.
     pub now: Option<Timestamp>,
+    /// Keep live answers on disk for a while (`--cache-ttl`).
+    pub cache: Option<cache::CacheOptions>,
 }
 
 impl Default for IamOptions {
@@ -260,6 +263,7 @@ impl Default for IamOptions {
             verify_pairs: false,
             concurrency: DEFAULT_CONCURRENCY,
             now: None,
+            cache: None,
         }
     }
 }
@@ -404,7 +408,11 @@ pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError
             let inv = inventory::read(path)?;
             Some(inv.lookup(&wanted.keys))
         }
-        (SourceChoice::Live, Some(aws)) => Some(live::LiveSource::new(aws).lookup(&wanted.keys)?),
+        (SourceChoice::Live, Some(aws)) => Some(
+            live::LiveSource::new(aws)
+                .with_cache(opts.cache.clone())
+                .lookup(&wanted.keys)?,
+        ),
         // Nothing was found, so there was nothing to ask.
         (SourceChoice::Live, None) => None,
     };

@@ -1,0 +1,351 @@
+//! What moto cannot play: real AWS's error document (`<ErrorResponse><Error>`,
+//! which the SDK parses itself), throttling, a proxy's bare 5xx. A small
+//! HTTP server on loopback answers each request from a script and records
+//! when it came, so retry timing can be checked.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_sts::config::{Credentials, Region, SharedCredentialsProvider};
+use keyward::iam::live::Aws;
+use keyward::iam::verify::{RETRY_AFTER, verify_pairs};
+use keyward::iam::{Enrichment, Pair, VerifyResult};
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    at: Instant,
+    action: String,
+    /// The access key ID the request was signed with.
+    key: String,
+}
+
+type Script = dyn Fn(&Seen, usize) -> (u16, String) + Send + Sync;
+
+struct Stub {
+    port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Stub {
+    /// `script(request, n)` answers the `n`th (0-based) request with this
+    /// action and key.
+    fn start(script: Arc<Script>) -> Stub {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("addr").port();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let log = log.clone();
+                let script = script.clone();
+                std::thread::spawn(move || serve(stream, &log, &*script));
+            }
+        });
+        Stub { port, seen }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn requests(&self, action: &str, key: &str) -> Vec<Instant> {
+        self.seen
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|s| s.action == action && s.key == key)
+            .map(|s| s.at)
+            .collect()
+    }
+
+    fn count(&self, action: &str) -> usize {
+        let seen = self.seen.lock().expect("log");
+        seen.iter().filter(|s| s.action == action).count()
+    }
+}
+
+fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, script: &Script) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut length = 0usize;
+    let mut key = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("authorization:")
+            && let Some(i) = line.find("Credential=")
+        {
+            key = line[i + 11..].split('/').next().unwrap_or("").to_string();
+        }
+    }
+    let mut body = vec![0u8; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let body = String::from_utf8_lossy(&body);
+    let action = body
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("")
+        .to_string();
+    let request = Seen {
+        at: Instant::now(),
+        action,
+        key,
+    };
+    let n = {
+        let mut seen = log.lock().expect("log");
+        let n = seen
+            .iter()
+            .filter(|s| s.action == request.action && s.key == request.key)
+            .count();
+        seen.push(request.clone());
+        n
+    };
+    let (status, text) = script(&request, n);
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{text}",
+        text.len()
+    );
+}
+
+/// An error document exactly as STS and IAM write it.
+fn aws_error(code: &str, message: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <Error>\n    \
+         <Type>Sender</Type>\n    <Code>{code}</Code>\n    <Message>{message}</Message>\n  \
+         </Error>\n  <RequestId>4f6a9c1e-0000-4000-8000-000000000001</RequestId>\n</ErrorResponse>\n"
+    )
+}
+
+fn caller_identity() -> String {
+    "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  \
+     <GetCallerIdentityResult>\n    <Arn>arn:aws:iam::123456789012:user/scanner</Arn>\n    \
+     <UserId>AIDAEXAMPLESCANNER01</UserId>\n    <Account>123456789012</Account>\n  \
+     </GetCallerIdentityResult>\n  <ResponseMetadata>\n    \
+     <RequestId>4f6a9c1e-0000-4000-8000-000000000002</RequestId>\n  </ResponseMetadata>\n\
+     </GetCallerIdentityResponse>\n"
+        .to_string()
+}
+
+// scripts/genkey.py --account 123456789012 --count 5 --seed 4242 --secret
+const SCANNER: (&str, &str) = (
+    "AKIARZPUZDIKNIBYYURL",
+    "+d8ut8pdqsxRpvED5hJRaOvRTYZPNvS/I4k9GvvK",
+);
+const THROTTLED_ONCE: (&str, &str) = (
+    "AKIARZPUZDIKPRFGY356",
+    "D+Cn511CFUBWkNhBm2bd2AG2/B2TFu2aWo/C7VLo",
+);
+const UNKNOWN: (&str, &str) = (
+    "AKIARZPUZDIKEBBLD5IN",
+    "CPVsOnA66cKIFTmxrrjtjVmd4xI0zvy4Zr9moEHZ",
+);
+const ALWAYS_503: (&str, &str) = (
+    "AKIARZPUZDIKBTY3LQIB",
+    "+fQ7ZvqsP3CCT+nKEBJMhw5k62rOjlqnFCraP+c0",
+);
+const PROXY_403: (&str, &str) = (
+    "AKIARZPUZDIKMJQD45FC",
+    "t6zNHIA33NbEI3p85cRbGIEV45gO/V+RrwlIM5dc",
+);
+
+fn sdk_config(url: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            SCANNER.0, SCANNER.1, None, None, "test",
+        )))
+        .build()
+}
+
+fn pair((key_id, secret): (&str, &str)) -> Pair {
+    Pair {
+        key_id: key_id.into(),
+        secret: secret.into(),
+        token: None,
+    }
+}
+
+#[test]
+fn verification_retries_only_transient_failures_and_never_within_5_s() {
+    let stub = Stub::start(Arc::new(|req: &Seen, n: usize| match req.key.as_str() {
+        k if k == THROTTLED_ONCE.0 && n == 0 => (400, aws_error("Throttling", "Rate exceeded")),
+        k if k == THROTTLED_ONCE.0 => (
+            403,
+            aws_error(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+            ),
+        ),
+        k if k == UNKNOWN.0 => (
+            403,
+            aws_error(
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+            ),
+        ),
+        k if k == ALWAYS_503.0 => (503, "<html>Service Unavailable</html>".into()),
+        k if k == PROXY_403.0 => (403, "<html><body>Forbidden by proxy</body></html>".into()),
+        _ => (200, caller_identity()),
+    }));
+    let aws = Aws::from_config(sdk_config(&stub.url()), 8).expect("aws");
+    let pairs: Vec<Pair> = [THROTTLED_ONCE, UNKNOWN, ALWAYS_503, PROXY_403, SCANNER]
+        .into_iter()
+        .map(pair)
+        .chain([pair(UNKNOWN)]) // the same pair twice is asked once
+        .collect();
+    let (verdicts, warnings) = verify_pairs(&aws, &pairs);
+    let verdict = |(k, s): (&str, &str)| {
+        let mut f = keyward::rules::facts::Facts::default();
+        Enrichment::default()
+            .with_verified(verdicts.clone())
+            .set_facts(&mut f, Some(k), Some(s));
+        f.get("verify.result").expect("fact").render()
+    };
+    assert_eq!(verdict(THROTTLED_ONCE), VerifyResult::Mismatch.as_str());
+    assert_eq!(verdict(UNKNOWN), VerifyResult::UnknownKey.as_str());
+    assert_eq!(verdict(ALWAYS_503), VerifyResult::Error.as_str());
+    assert_eq!(verdict(PROXY_403), VerifyResult::Error.as_str());
+    assert_eq!(verdict(SCANNER), VerifyResult::Match.as_str());
+
+    let action = "GetCallerIdentity";
+    for (k, _) in [THROTTLED_ONCE, ALWAYS_503] {
+        let at = stub.requests(action, k);
+        assert_eq!(at.len(), 2, "{k}: one retry after a transient failure");
+        let gap = at[1] - at[0];
+        assert!(gap >= RETRY_AFTER, "{k}: retried after {gap:?}");
+    }
+    for (k, _) in [UNKNOWN, PROXY_403, SCANNER] {
+        assert_eq!(
+            stub.requests(action, k).len(),
+            1,
+            "{k}: a definite answer is final"
+        );
+    }
+    assert_eq!(aws.calls(), 7);
+
+    let text = warnings.join("\n");
+    assert_eq!(warnings.len(), 2, "{text}");
+    assert!(
+        text.contains(ALWAYS_503.0) && text.contains("HTTP 503"),
+        "{text}"
+    );
+    assert!(
+        text.contains(PROXY_403.0) && text.contains("HTTP 403"),
+        "{text}"
+    );
+    for (_, secret) in [THROTTLED_ONCE, UNKNOWN, ALWAYS_503, PROXY_403, SCANNER] {
+        assert!(!text.contains(secret), "a warning holds a secret");
+    }
+}
+
+fn keyward_live(url: &str, repo: &std::path::Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(["scan", ".", "--live", "--format", "json"])
+        .current_dir(repo)
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_ACCESS_KEY_ID", SCANNER.0)
+        .env("AWS_SECRET_ACCESS_KEY", SCANNER.1)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("keyward runs")
+}
+
+fn repo() -> tempfile::TempDir {
+    let t = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        t.path().join("app.env"),
+        format!("AWS_ACCESS_KEY_ID={}\n", UNKNOWN.0),
+    )
+    .expect("write");
+    t
+}
+
+fn flat(s: &[u8]) -> String {
+    String::from_utf8_lossy(s)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn iam_throttling_after_the_sdk_retries_is_exit_2() {
+    let stub = Stub::start(Arc::new(|req: &Seen, _| match req.action.as_str() {
+        "GetCallerIdentity" => (200, caller_identity()),
+        _ => (400, aws_error("Throttling", "Rate exceeded")),
+    }));
+    let t = repo();
+    let o = keyward_live(&stub.url(), t.path());
+    let err = flat(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("throttling"), "{err}");
+    assert!(err.contains("iam:GetAccessKeyLastUsed"), "{err}");
+    assert!(
+        stub.count("GetAccessKeyLastUsed") >= 2,
+        "the SDK retried before giving up"
+    );
+    assert!(o.stdout.is_empty(), "no report from a half-answered run");
+}
+
+#[test]
+fn access_denied_in_aws_own_error_shape_names_the_actions() {
+    let stub = Stub::start(Arc::new(|req: &Seen, _| match req.action.as_str() {
+        "GetCallerIdentity" => (200, caller_identity()),
+        _ => (
+            403,
+            aws_error(
+                "AccessDenied",
+                "User: arn:aws:iam::123456789012:user/scanner is not authorized to perform: iam:GetAccessKeyLastUsed",
+            ),
+        ),
+    }));
+    let t = repo();
+    let o = keyward_live(&stub.url(), t.path());
+    let err = flat(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("access denied"), "{err}");
+    let named: BTreeSet<&str> = keyward::iam::REQUIRED_ACTIONS
+        .into_iter()
+        .filter(|a| err.contains(a))
+        .collect();
+    assert_eq!(named.len(), 4, "{err}");
+    assert_eq!(
+        stub.count("GetAccessKeyLastUsed"),
+        1,
+        "access denied is not retried"
+    );
+}

@@ -337,7 +337,7 @@ pub fn run(
         Command::Scan(args) => {
             let config = load_config(args.config.as_deref(), &args.paths)?;
             let rules = RuleSet::configured(&config)?;
-            run_scan(args, &config, &rules, term, progress, stdout)
+            run_scan(*args, &config, &rules, term, progress, stdout)
         }
         Command::Baseline(args) => {
             let config = load_config(args.config.as_deref(), &args.paths)?;

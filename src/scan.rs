@@ -49,6 +49,10 @@ pub struct ScanOptions {
     pub iam: crate::iam::IamOptions,
     /// Time budget per file (`--file-timeout`); `None` is unlimited.
     pub file_timeout: Option<std::time::Duration>,
+    /// IAM's answers given in advance: IAM is not asked, and what it would
+    /// have been asked is kept in [`ScanOutput::iam_wanted`] (`--history`
+    /// asks once for all blobs).
+    pub iam_answers: Option<std::sync::Arc<crate::iam::Enrichment>>,
 }
 
 /// Which files a configuration keeps in scope, by globs relative to `root`.
@@ -101,6 +105,7 @@ impl Default for ScanOptions {
             scope: None,
             iam: crate::iam::IamOptions::default(),
             file_timeout: Some(DEFAULT_FILE_TIMEOUT),
+            iam_answers: None,
         }
     }
 }
@@ -142,6 +147,8 @@ pub struct ScanOutput {
     pub files: Vec<SourceFile>,
     /// The policy the rules ran with (reports show the rotation limit).
     pub policy: Policy,
+    /// With [`ScanOptions::iam_answers`]: what IAM would have been asked.
+    pub(crate) iam_wanted: crate::iam::Wanted,
 }
 
 impl ScanOutput {
@@ -255,17 +262,28 @@ fn finish(
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     // IAM is asked once, about everything found, before any rule runs.
-    let iam = crate::iam::enrich(&iam_wanted(&files, opts), &opts.iam)?;
-    errors.extend(iam.warnings.iter().map(|message| ScanError {
-        path: "(aws)".to_string(),
-        message: message.clone(),
-    }));
+    let wanted = iam_wanted(&files, opts);
+    let iam = match &opts.iam_answers {
+        // Whoever asked reports the warnings, once.
+        Some(given) => given.clone(),
+        None => {
+            let asked = crate::iam::enrich(&wanted, &opts.iam)?;
+            errors.extend(asked.warnings.iter().map(|message| ScanError {
+                path: "(aws)".to_string(),
+                message: message.clone(),
+            }));
+            std::sync::Arc::new(asked)
+        }
+    };
     errors.sort();
     let mut out = judge(files, rules, opts, &iam, &mut summary, &mut errors);
     out.errors = errors;
     summary.findings = out.findings.len() as u64;
     out.summary = summary;
     out.policy = opts.policy.clone();
+    if opts.iam_answers.is_some() {
+        out.iam_wanted = wanted;
+    }
     Ok(out)
 }
 

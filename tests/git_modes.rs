@@ -454,3 +454,72 @@ fn history_resolves_conflicts_written_by_a_merge() {
     assert_eq!(f.len(), 1, "{doc}");
     assert_eq!(f[0]["provenance"]["first"]["commit"], m.as_str());
 }
+
+#[test]
+fn history_asks_iam_once_and_judges_old_keys_with_its_answers() {
+    let r = Repo::new();
+    r.write("app/.env", &env(K1));
+    r.commit("add key");
+    // Rotated: K1 deactivated, K2 in use.
+    r.write("app/.env", &env(K2));
+    r.commit("rotate");
+    // A key that was deleted since, in another file.
+    r.write("ci/vars.env", &env(K3));
+    r.commit("ci key");
+    r.write("ci/vars.env", "APP=ci\n");
+    r.commit("drop ci key");
+    let inventory = serde_json::json!({
+        "version": 1,
+        "generated_at": "2026-11-28T12:00:00Z",
+        "accounts": [{"account": "123456789012", "keys": [
+            {"access_key_id": K1, "user": "deploy-bot", "status": "Inactive",
+             "created": "2025-01-01T00:00:00Z", "last_used": "2025-06-01T00:00:00Z"},
+            {"access_key_id": K2, "user": "deploy-bot", "status": "Active",
+             "created": "2026-06-01T00:00:00Z", "last_used": "2026-11-27T00:00:00Z"}
+        ]}]
+    });
+    let inv = tempfile::NamedTempFile::new().expect("inventory");
+    std::fs::write(inv.path(), inventory.to_string()).expect("write");
+    let inv_path = inv.path().to_str().expect("utf-8 path");
+    let (code, doc) = r.scan(&[
+        "--history",
+        "--inventory",
+        inv_path,
+        "--now",
+        "2026-11-28T12:00:00Z",
+    ]);
+    assert_eq!(code, Some(1), "{doc}");
+    let rules_for = |key: &str| -> Vec<String> {
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["key_id"] == key)
+            .map(|f| f["rule"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(rules_for(K1), ["KW001", "KW006"], "{doc}");
+    // 180 days old (KW008); never "divergent": a history references every
+    // key a user ever had.
+    assert_eq!(rules_for(K2), ["KW001", "KW008"], "{doc}");
+    assert_eq!(rules_for(K3), ["KW001", "KW007"], "{doc}");
+    let k1 = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "KW006")
+        .expect("KW006");
+    assert_eq!(k1["iam"]["user"], "deploy-bot");
+    assert_eq!(k1["iam"]["status"], "Inactive");
+    assert!(k1["provenance"]["first"]["commit"].is_string());
+    // Without IAM the history has no IAM findings, as before.
+    let (_, plain) = r.scan(&["--history"]);
+    assert!(
+        plain["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .all(|f| f["rule"] == "KW001"),
+        "{plain}"
+    );
+}

@@ -499,6 +499,7 @@ fn scan_options(config: &Config, paths: &[PathBuf]) -> Result<ScanOptions, miett
         scope,
         iam: crate::iam::IamOptions::default(),
         file_timeout: Some(scan::DEFAULT_FILE_TIMEOUT),
+        iam_answers: None,
     })
 }
 

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::GitError;
 use super::plumbing::{self, BlobContent, Repo};
@@ -185,12 +186,13 @@ pub(super) fn scan(
         opts.threads
     };
     // Each worker scans one blob at a time; the blob's own scan needs no
-    // further threads.
-    // Blob by blob, IAM would be asked once per blob: history findings are
-    // judged without IAM facts (a known limitation, see the issue notes).
+    // further threads. IAM is not asked blob by blob: the blobs with
+    // findings are kept, IAM is asked once about all of them, and they are
+    // judged again with its answers.
+    let ask_iam = opts.iam.source != crate::iam::SourceChoice::None || opts.iam.verify_pairs;
     let one = ScanOptions {
         threads: 1,
-        iam: crate::iam::IamOptions::default(),
+        iam_answers: Some(Arc::new(crate::iam::Enrichment::default())),
         ..opts.clone()
     };
     let (tx, rx) = crossbeam_channel::bounded::<(usize, Vec<u8>)>(workers * 4);
@@ -207,12 +209,13 @@ pub(super) fn scan(
                         let Some(path) = walk.blobs[idx].uses.first().map(|u| &u.1) else {
                             continue;
                         };
+                        let kept = ask_iam.then(|| bytes.clone());
                         let blob = Blob {
                             path: repo.display(path),
                             bytes,
                         };
                         match scan_blobs(vec![blob], one, rules, progress) {
-                            Ok(out) => part.take(idx, out),
+                            Ok(out) => part.take(idx, out, kept),
                             Err(e) => part.errors.push(ScanError {
                                 path: repo.display(path),
                                 message: e.to_string(),
@@ -250,6 +253,10 @@ pub(super) fn scan(
         (read, parts)
     });
     read?;
+    let mut parts = parts;
+    if ask_iam {
+        judge_with_iam(repo, &walk, &mut parts, opts, rules)?;
+    }
     let mut out = assemble(&walk, parts);
     out.summary.skipped_other += walk.symlinks;
     for (i, size) in skipped {
@@ -274,6 +281,59 @@ pub(super) fn scan(
     Ok(out)
 }
 
+/// Asks IAM once about every key the blobs with findings hold, then judges
+/// those blobs again with its answers.
+fn judge_with_iam(
+    repo: &Repo,
+    walk: &Walk,
+    parts: &mut [Part],
+    opts: &ScanOptions,
+    rules: &RuleSet,
+) -> Result<(), GitError> {
+    let wanted = crate::iam::Wanted::union(
+        parts
+            .iter()
+            .flat_map(|p| p.found.iter().map(|(_, out)| &out.iam_wanted)),
+    );
+    let answers = crate::iam::enrich(&wanted, &opts.iam).map_err(crate::scan::ScanFailure::from)?;
+    let answers_warnings = answers.warnings.clone();
+    let again = ScanOptions {
+        threads: 1,
+        iam_answers: Some(Arc::new(answers.without_repo_counts())),
+        ..opts.clone()
+    };
+    let quiet = Progress::default();
+    if let Some(first) = parts.first_mut() {
+        first
+            .errors
+            .extend(answers_warnings.into_iter().map(|message| ScanError {
+                path: "(aws)".to_string(),
+                message,
+            }));
+    }
+    for part in parts {
+        let kept = std::mem::take(&mut part.kept);
+        for ((idx, out), bytes) in part.found.iter_mut().zip(kept) {
+            let Some(path) = walk.blobs[*idx].uses.first().map(|u| &u.1) else {
+                continue;
+            };
+            let blob = Blob {
+                path: repo.display(path),
+                bytes,
+            };
+            match scan_blobs(vec![blob], &again, rules, &quiet) {
+                // The first pass counted the blob and its errors.
+                Ok(judged) => *out = judged,
+                Err(e) => part.errors.push(ScanError {
+                    path: repo.display(path),
+                    message: e.to_string(),
+                }),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// One worker's results.
 #[derive(Default)]
 struct Part {
@@ -281,14 +341,20 @@ struct Part {
     errors: Vec<ScanError>,
     /// Outputs of blobs with findings, by blob index.
     found: Vec<(usize, ScanOutput)>,
+    /// The bytes of those blobs, in the same order, when IAM is to judge
+    /// them again.
+    kept: Vec<Vec<u8>>,
 }
 
 impl Part {
-    fn take(&mut self, idx: usize, out: ScanOutput) {
+    fn take(&mut self, idx: usize, out: ScanOutput, bytes: Option<Vec<u8>>) {
         add(&mut self.summary, &out.summary);
         self.errors.extend(out.errors.iter().cloned());
-        if !out.findings.is_empty() {
+        // A blob with a key but no finding (KW001 turned off) may still
+        // get one from IAM.
+        if !out.findings.is_empty() || !out.iam_wanted.keys.is_empty() {
             self.found.push((idx, out));
+            self.kept.extend(bytes);
         }
     }
 }

@@ -269,12 +269,29 @@ impl Default for IamOptions {
 }
 
 /// What the scan found that IAM is asked about.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Wanted {
     /// Well-formed key IDs, placeholders excluded.
     pub keys: BTreeSet<String>,
     /// Distinct found pairs, for `--verify-pairs`.
     pub pairs: Vec<Pair>,
+}
+
+impl Wanted {
+    /// Everything several scans found, each pair once.
+    pub fn union<'a>(parts: impl IntoIterator<Item = &'a Wanted>) -> Wanted {
+        let mut all = Wanted::default();
+        let mut seen = std::collections::HashSet::new();
+        for w in parts {
+            all.keys.extend(w.keys.iter().cloned());
+            for p in &w.pairs {
+                if seen.insert(p) {
+                    all.pairs.push(p.clone());
+                }
+            }
+        }
+        all
+    }
 }
 
 /// IAM's answers, ready to be turned into facts.
@@ -315,6 +332,14 @@ impl Enrichment {
             verified: HashMap::new(),
             warnings,
         }
+    }
+
+    /// Forgets how many keys of each user the scan referenced: across a
+    /// history every rotated key was referenced once, so counting them would
+    /// call every old key divergent.
+    pub fn without_repo_counts(mut self) -> Self {
+        self.keys_for_user.clear();
+        self
     }
 
     pub fn with_verified(mut self, results: Verdicts) -> Self {

@@ -179,6 +179,7 @@ mod tests {
                 path: "bad.yaml".into(),
                 message: "cannot parse: line 1".into(),
             }],
+            ..ScanOutput::default()
         }
     }
 

@@ -249,6 +249,14 @@ mod tests {
     }
 
     const KEY: &str = "AKIARZPUZDIKHSK3JF5N";
+
+    fn found(at: Timestamp) -> Entry {
+        Entry {
+            fetched: at,
+            record: Some(record(KEY)),
+            user_keys: vec![],
+        }
+    }
     const GONE: &str = "AKIARZPUZDIKJRDLMSVO";
 
     #[test]
@@ -257,14 +265,7 @@ mod tests {
         let now = ts("2026-11-28T12:00:00Z");
         let (mut c, w) = Cache::open(&opts(d.path(), 3600), "123456789012", "http://x");
         assert!(w.is_none());
-        c.remember(
-            KEY,
-            Entry {
-                fetched: now,
-                record: Some(record(KEY)),
-                user_keys: vec![],
-            },
-        );
+        c.remember(KEY, found(now));
         c.remember(
             GONE,
             Entry {
@@ -300,14 +301,7 @@ mod tests {
         let d = tempfile::tempdir().expect("tempdir");
         let now = Timestamp::now();
         let (mut c, _) = Cache::open(&opts(d.path(), 3600), "123456789012", "http://a");
-        c.remember(
-            KEY,
-            Entry {
-                fetched: now,
-                record: Some(record(KEY)),
-                user_keys: vec![],
-            },
-        );
+        c.remember(KEY, found(now));
         c.save(now).expect("save");
         let (c, _) = Cache::open(&opts(d.path(), 3600), "123456789012", "http://b");
         assert!(c.fresh(KEY, now).is_none());

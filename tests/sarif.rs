@@ -310,3 +310,57 @@ fn suppressed_findings_are_carried_with_suppressions() {
         [("inSource", "canary key"), ("external", "in the baseline")]
     );
 }
+
+#[test]
+fn history_findings_carry_their_commit_and_validate() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(args)
+            .current_dir(t.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Ann")
+            .env("GIT_AUTHOR_EMAIL", "ann@example.com")
+            .env("GIT_COMMITTER_NAME", "Ann")
+            .env("GIT_COMMITTER_EMAIL", "ann@example.com")
+            .output()
+            .expect("git runs");
+        assert!(o.status.success(), "git {args:?}");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    // scripts/genkey.py --seed 505
+    std::fs::write(
+        t.path().join("app.env"),
+        "AWS_ACCESS_KEY_ID=AKIARZPUZDIKEQTRV6SW\n",
+    )
+    .expect("write");
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "add key"]);
+    let commit = git(&["rev-parse", "HEAD"]);
+    std::fs::write(t.path().join("app.env"), "APP=web\n").expect("write");
+    git(&["commit", "-q", "-am", "remove key"]);
+
+    let out = keyward(t.path(), &["scan", "--history", "--format", "sarif"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    assert_valid(&doc);
+    let result = &doc["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "KW001");
+    let p = &result["properties"]["provenance"];
+    assert_eq!(p["first"]["commit"], commit.as_str());
+    assert_eq!(p["first"]["author"], "Ann");
+    assert_eq!(p["commits"], 1);
+    let text = result["message"]["text"].as_str().expect("message");
+    assert!(
+        text.contains(&format!("introduced in {} by Ann", &commit[..10])),
+        "{text}"
+    );
+
+    let out = keyward(t.path(), &["scan", "--history", "--format", "github"]);
+    let annotations = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        annotations.contains(&format!("introduced in {} by Ann", &commit[..10])),
+        "{annotations}"
+    );
+}

@@ -24,7 +24,10 @@ pub fn render(out: &ScanOutput) -> String {
             r.end_line,
             r.end_column,
             escape_property(&format!("{} {}", f.rule, f.name)),
-            escape_data(&f.message),
+            escape_data(&match &f.provenance {
+                Some(p) => format!("{} ({})", f.message, super::introduced(p)),
+                None => f.message.clone(),
+            }),
         ));
     }
     for e in &out.errors {

@@ -183,19 +183,11 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
 
 /// `  introduced in 1a2b3c4d by Ann <ann@example.com> on 2025-03-01 (a.tf); last written in 5e6f7a8b, 3 commits`
 fn provenance_line(p: &crate::finding::Provenance) -> String {
-    let short = |id: &str| id.get(..10).unwrap_or(id).to_string();
-    let mut line = format!(
-        "  introduced in {} by {} <{}> on {} ({})",
-        short(&p.first.commit),
-        p.first.author,
-        p.first.email,
-        p.first.date.get(..10).unwrap_or(&p.first.date),
-        p.first.path
-    );
+    let mut line = format!("  {}", super::introduced(p));
     if p.commits > 1 {
         line.push_str(&format!(
             "; last written in {} on {}; written by {} commits",
-            short(&p.last.commit),
+            super::short_commit(&p.last.commit),
             p.last.date.get(..10).unwrap_or(&p.last.date),
             p.commits
         ));

@@ -112,7 +112,7 @@ pub fn render(out: &ScanOutput) -> String {
     text
 }
 
-fn provenance(p: &crate::finding::Provenance) -> Value {
+pub(crate) fn provenance(p: &crate::finding::Provenance) -> Value {
     let commit = |c: &crate::finding::CommitRef| {
         json!({
             "commit": c.commit,

@@ -9,7 +9,24 @@ pub mod sarif;
 
 use std::ops::Range;
 
-use crate::finding::SourceFile;
+use crate::finding::{Provenance, SourceFile};
+
+/// `introduced in 1a2b3c4d5e by Ann <ann@example.com> on 2025-03-01 (a.tf)`:
+/// where a `--history` finding came from, for every report format.
+pub fn introduced(p: &Provenance) -> String {
+    format!(
+        "introduced in {} by {} <{}> on {} ({})",
+        short_commit(&p.first.commit),
+        p.first.author,
+        p.first.email,
+        p.first.date.get(..10).unwrap_or(&p.first.date),
+        p.first.path
+    )
+}
+
+pub(crate) fn short_commit(id: &str) -> &str {
+    id.get(..10).unwrap_or(id)
+}
 
 /// 1-based line and column (in characters) of both ends of a span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -114,7 +114,11 @@ fn result(
         res.insert("ruleIndex".into(), json!(i));
     }
     res.insert("level".into(), json!(level(f.severity)));
-    res.insert("message".into(), json!({"text": f.message}));
+    let message = match &f.provenance {
+        Some(p) => format!("{} ({})", f.message, super::introduced(p)),
+        None => f.message.clone(),
+    };
+    res.insert("message".into(), json!({"text": message}));
     res.insert(
         "locations".into(),
         json!([{"physicalLocation": {
@@ -172,6 +176,9 @@ fn result(
         }
     }
     props.insert("context".into(), json!(f.context));
+    if let Some(p) = &f.provenance {
+        props.insert("provenance".into(), super::json::provenance(p));
+    }
     res.insert("properties".into(), Value::Object(props));
     Value::Object(res)
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_config::{BehaviorVersion, SdkConfig, meta::region::RegionProviderChain};
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::config::ProvideCredentials;
 use jiff::Timestamp;
 use tokio::sync::Semaphore;
@@ -115,7 +115,7 @@ impl Aws {
             .provide_credentials()
             .await
             .map(|_| ())
-            .map_err(|e| IamError::NoCredentials(DisplayErrorContext(&e).to_string()))
+            .map_err(|e| IamError::NoCredentials(credentials_hint(&error_chain(&e))))
     }
 
     async fn caller_account(&self) -> Result<String, IamError> {
@@ -178,6 +178,33 @@ impl Aws {
         }
         Ok(())
     }
+}
+
+/// The messages of an error and its sources, without the SDK's Debug dump
+/// and without the repeats its provider layers add.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
+}
+
+/// What to do about a credential failure, after the SDK's reason.
+fn credentials_hint(reason: &str) -> String {
+    let hint = if reason.contains("SSO") || reason.contains("sso") {
+        "the SSO session is missing or has expired: run `aws sso login` with the same profile"
+    } else if reason.contains("no credentials found in chain") {
+        "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or scan offline with --inventory FILE"
+    } else {
+        return reason.to_string();
+    };
+    format!("{reason}; {hint}")
 }
 
 /// Seconds one IAM/STS request may take before it is given up
@@ -257,13 +284,13 @@ where
             return Failure::Fatal(IamError::Network {
                 action: action.into(),
                 endpoint: endpoint.into(),
-                message: DisplayErrorContext(e).to_string(),
+                message: error_chain(e),
             });
         }
         SdkError::ConstructionFailure(_) => {
             return Failure::Fatal(IamError::Service {
                 action: action.into(),
-                message: DisplayErrorContext(e).to_string(),
+                message: error_chain(e),
             });
         }
         _ => {}
@@ -273,7 +300,7 @@ where
         let status = e.raw_response().map(|r| r.status().as_u16());
         match status {
             Some(s) => format!("HTTP {s} without an AWS error"),
-            None => DisplayErrorContext(e).to_string(),
+            None => error_chain(e),
         }
     });
     let fatal = |f: IamError| Failure::Fatal(f);

@@ -111,7 +111,7 @@ where
         Ok(_) => return Attempt::Final(Ok(VerifyResult::Match)),
         Err(e) => e,
     };
-    let describe = || aws_sdk_sts::error::DisplayErrorContext(e).to_string();
+    let describe = || super::live::error_chain(e);
     if matches!(e, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)) {
         return Attempt::Transient(describe());
     }

@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use tree_sitter::{Node, Parser, Tree};
 
-use super::{Encoding, MAX_DEPTH, ParseFailure, Parsed, Value, ValueKind};
+use super::{Encoding, MAX_DEPTH, ParseFailure, Parsed, Value, ValueKind, hcl_pieces};
 
 thread_local! {
     // Building a parser allocates and loads the language tables; files are
@@ -21,29 +21,30 @@ thread_local! {
     static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
 }
 
+/// From this size on a file is parsed piece by piece (see [`hcl_pieces`]).
+const PIECEWISE_FROM: usize = 256 * 1024;
+/// Pieces are whole top-level blocks, gathered to about this size.
+const PIECE_LEN: usize = 16 * 1024;
+
 /// Parses Terraform / HCL source into values.
 ///
 /// Returns [`ParseFailure`] when the source has a syntax error (the offset is
 /// the first ERROR or MISSING node) or nests deeper than [`MAX_DEPTH`].
+/// A large file yields only the values of the pieces that may hold a
+/// credential (the prefilter's test); the others are not parsed.
 pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
-    let tree = parse_tree(src)?;
-    let root = tree.root_node();
-    if root.has_error() {
-        let offset = first_error_offset(root);
-        let line = offset.map_or(0, |o| line_of(src, o));
-        return Err(ParseFailure::new(
-            offset,
-            format!("HCL syntax error at line {line}"),
-        ));
+    let mut values = Vec::new();
+    let mut next_group = 1;
+    if src.len() < PIECEWISE_FROM {
+        parse_piece(src, 0..src.len(), &mut next_group, &mut values)?;
+    } else {
+        for piece in hcl_pieces::pieces(src, PIECE_LEN) {
+            let text = src.get(piece.clone()).unwrap_or_default();
+            if crate::prefilter::may_contain_credentials(text.as_bytes()) {
+                parse_piece(src, piece, &mut next_group, &mut values)?;
+            }
+        }
     }
-    let mut walker = Walker {
-        src,
-        frames: Vec::new(),
-        values: Vec::new(),
-        next_group: 1,
-    };
-    walker.walk(root)?;
-    let mut values = walker.values;
     // The explicit stack queues comments inside an object element apart from
     // its value, so emission order is not quite file order; callers expect it.
     values.sort_by_key(|v| (v.span.start, v.span.end));
@@ -52,6 +53,53 @@ pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
         warnings: Vec::new(),
         flavour: None,
     })
+}
+
+/// The whole file in one parse, whatever its size: what piecewise parsing
+/// must agree with.
+#[cfg(test)]
+pub(crate) fn parse_whole(src: &str) -> Result<Vec<Value>, ParseFailure> {
+    let mut values = Vec::new();
+    parse_piece(src, 0..src.len(), &mut 1, &mut values)?;
+    values.sort_by_key(|v| (v.span.start, v.span.end));
+    Ok(values)
+}
+
+/// Parses `src[piece]` and adds its values, with file offsets, to `values`.
+fn parse_piece(
+    src: &str,
+    piece: Range<usize>,
+    next_group: &mut u32,
+    values: &mut Vec<Value>,
+) -> Result<(), ParseFailure> {
+    let base = piece.start;
+    let text = src.get(piece).unwrap_or_default();
+    let tree = parse_tree(text)?;
+    let root = tree.root_node();
+    if root.has_error() {
+        let offset = first_error_offset(root).map(|o| o + base);
+        let line = offset.map_or(0, |o| line_of(src, o));
+        return Err(ParseFailure::new(
+            offset,
+            format!("HCL syntax error at line {line}"),
+        ));
+    }
+    let mut walker = Walker {
+        src: text,
+        frames: Vec::new(),
+        values: Vec::new(),
+        next_group: *next_group,
+    };
+    walker.walk(root).map_err(|mut e| {
+        e.offset = e.offset.map(|o| o + base);
+        e
+    })?;
+    *next_group = walker.next_group;
+    values.extend(walker.values.into_iter().map(|mut v| {
+        v.span = v.span.start + base..v.span.end + base;
+        v
+    }));
+    Ok(())
 }
 
 fn parse_tree(src: &str) -> Result<Tree, ParseFailure> {

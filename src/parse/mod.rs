@@ -10,6 +10,7 @@ use std::ops::Range;
 pub mod dotenv;
 pub mod format;
 pub mod hcl;
+pub mod hcl_pieces;
 pub mod ini;
 pub mod json;
 pub mod text;

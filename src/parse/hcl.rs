@@ -86,6 +86,8 @@ fn parse_piece(
     }
     let mut walker = Walker {
         src: text,
+        file: src,
+        base,
         frames: Vec::new(),
         values: Vec::new(),
         next_group: *next_group,
@@ -193,7 +195,10 @@ struct Frame {
 }
 
 struct Walker<'s> {
+    /// The piece being parsed, which starts at `base` in `file`.
     src: &'s str,
+    file: &'s str,
+    base: usize,
     frames: Vec<Frame>,
     values: Vec<Value>,
     next_group: u32,
@@ -237,7 +242,7 @@ impl<'s> Walker<'s> {
                 Some(at),
                 format!(
                     "HCL nesting deeper than {MAX_DEPTH} at line {}",
-                    line_of(self.src, at)
+                    line_of(self.file, self.base + at)
                 ),
             ));
         }

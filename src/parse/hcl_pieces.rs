@@ -307,4 +307,22 @@ mod tests {
             err.message
         );
     }
+
+    #[test]
+    fn too_deep_a_piece_fails_at_its_file_line() {
+        let mut src = large_module();
+        let line = src.matches('\n').count() + 2;
+        src.push_str(&format!(
+            "locals {{\n  x = {}\"{K1}\"{}\n}}\n",
+            "[".repeat(300),
+            "]".repeat(300)
+        ));
+        let err = crate::parse::hcl::parse(&src).expect_err("too deep");
+        assert!(err.message.contains("deeper"), "{}", err.message);
+        assert!(
+            err.message.contains(&format!("line {line}")),
+            "{}",
+            err.message
+        );
+    }
 }

@@ -468,22 +468,34 @@ pub fn scan_blobs(
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                // Never silent: a lost worker is an error in the output.
-                w.join().unwrap_or_else(|_| ThreadState {
-                    errors: vec![ScanError {
-                        path: String::new(),
-                        message: "internal error: a scan worker stopped; results are incomplete"
-                            .into(),
-                    }],
-                    ..ThreadState::default()
-                })
-            })
-            .collect()
+        join_workers(workers, "scan", |e| ThreadState {
+            errors: vec![e],
+            ..ThreadState::default()
+        })
     });
     finish(states, rules, opts)
+}
+
+/// Joins worker threads in order. A worker that panicked becomes `lost`
+/// with an error for the output: results that are incomplete must say so.
+pub(crate) fn join_workers<T>(
+    workers: Vec<std::thread::ScopedJoinHandle<'_, T>>,
+    what: &str,
+    lost: impl Fn(ScanError) -> T,
+) -> Vec<T> {
+    workers
+        .into_iter()
+        .map(|w| {
+            w.join().unwrap_or_else(|_| {
+                lost(ScanError {
+                    path: String::new(),
+                    message: format!(
+                        "internal error: a {what} worker stopped; results are incomplete"
+                    ),
+                })
+            })
+        })
+        .collect()
 }
 
 enum Status {

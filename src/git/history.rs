@@ -15,7 +15,7 @@ use super::GitError;
 use super::plumbing::{self, BlobContent, Repo};
 use crate::finding::{CommitRef, Provenance, ScanError};
 use crate::rules::RuleSet;
-use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, scan_blobs};
+use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, join_workers, scan_blobs};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Commit {
@@ -237,19 +237,10 @@ pub(super) fn scan(
             true
         });
         drop(tx);
-        let parts: Vec<Part> = handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| Part {
-                    errors: vec![ScanError {
-                        path: String::new(),
-                        message: "internal error: a history worker stopped; results are incomplete"
-                            .into(),
-                    }],
-                    ..Part::default()
-                })
-            })
-            .collect();
+        let parts = join_workers(handles, "history", |e| Part {
+            errors: vec![e],
+            ..Part::default()
+        });
         (read, parts)
     });
     read?;

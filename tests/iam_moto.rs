@@ -16,6 +16,8 @@ use aws_sdk_iam::config::{Credentials, Region};
 use keyward::iam::live::{Aws, LiveSource};
 use keyward::iam::{IamSource, Pair, VerifyResult};
 
+use common::{rule_path_line, stderr};
+
 /// A running moto server, killed by PID when dropped (also on panic).
 struct Moto {
     child: Child,
@@ -293,9 +295,7 @@ impl World {
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let p = self.repo.path().join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
+        common::write(self.repo.path(), rel, text);
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -352,10 +352,6 @@ fn flat(s: &str) -> String {
         .join(" ")
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// `(rule, path, line)` of every finding.
 fn findings(o: &Output) -> BTreeSet<(String, String, u64)> {
     let v = common::json(o);
@@ -363,13 +359,7 @@ fn findings(o: &Output) -> BTreeSet<(String, String, u64)> {
         .as_array()
         .unwrap_or_else(|| panic!("no findings array: {v}\n{}", stderr(o)))
         .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().expect("rule").to_string(),
-                f["path"].as_str().expect("path").to_string(),
-                f["line"].as_u64().expect("line"),
-            )
-        })
+        .map(rule_path_line)
         .collect()
 }
 

@@ -254,32 +254,25 @@ fn world(extra_users: usize) -> World {
         keys,
         repo,
     };
-    w.write(
-        ".env.staging",
-        &format!("APP_ENV=staging\nAWS_ACCESS_KEY_ID={}\n", w.id("inactive")),
-    );
+    for (rel, before, key) in [
+        (
+            ".env.staging",
+            "APP_ENV=staging\nAWS_ACCESS_KEY_ID=",
+            "inactive",
+        ),
+        ("ci/config.ini", "[ci]\naws_access_key_id = ", "unused"),
+        ("old/.env", "# left over\nAWS_ACCESS_KEY_ID=", "deleted"),
+        ("rotate/staging.env", "AWS_ACCESS_KEY_ID=", "rot_old"),
+        ("rotate/prod.env", "AWS_ACCESS_KEY_ID=", "rot_new"),
+    ] {
+        w.write(rel, &format!("{before}{}\n", w.id(key)));
+    }
     w.write(
         "terraform/prod/providers.tf",
         &format!(
             "provider \"aws\" {{\n  region     = \"us-east-1\"\n  access_key = \"{}\"\n}}\n",
             w.id("current")
         ),
-    );
-    w.write(
-        "ci/config.ini",
-        &format!("[ci]\naws_access_key_id = {}\n", w.id("unused")),
-    );
-    w.write(
-        "old/.env",
-        &format!("# left over\nAWS_ACCESS_KEY_ID={}\n", w.id("deleted")),
-    );
-    w.write(
-        "rotate/staging.env",
-        &format!("AWS_ACCESS_KEY_ID={}\n", w.id("rot_old")),
-    );
-    w.write(
-        "rotate/prod.env",
-        &format!("AWS_ACCESS_KEY_ID={}\n", w.id("rot_new")),
     );
     // A key of another account: out of scope, never "unknown".
     w.write(

@@ -339,7 +339,7 @@ struct Part {
 
 impl Part {
     fn take(&mut self, idx: usize, out: ScanOutput, bytes: Option<Vec<u8>>) {
-        add(&mut self.summary, &out.summary);
+        self.summary.add(&out.summary);
         self.errors.extend(out.errors.iter().cloned());
         // A blob with a key but no finding (KW001 turned off) may still
         // get one from IAM.
@@ -350,24 +350,13 @@ impl Part {
     }
 }
 
-fn add(into: &mut Summary, s: &Summary) {
-    into.files_scanned += s.files_scanned;
-    into.files_parsed += s.files_parsed;
-    into.bytes_scanned += s.bytes_scanned;
-    into.skipped_binary += s.skipped_binary;
-    into.skipped_large += s.skipped_large;
-    into.skipped_other += s.skipped_other;
-    into.placeholders += s.placeholders;
-    into.excluded += s.excluded;
-}
-
 /// One finding per fingerprint: the version of the file that first wrote
 /// it (the walk runs parents first), with the commits that wrote it.
 fn assemble(walk: &Walk, parts: Vec<Part>) -> ScanOutput {
     let mut out = ScanOutput::default();
     let mut found: Vec<(usize, ScanOutput)> = Vec::new();
     for p in parts {
-        add(&mut out.summary, &p.summary);
+        out.summary.add(&p.summary);
         out.errors.extend(p.errors);
         found.extend(p.found);
     }

@@ -63,12 +63,7 @@ fn related_file_joins_the_output_even_without_findings_of_its_own() {
 fn without_an_inventory_no_iam_rule_fires() {
     let dir = divergent();
     let out = keyward(&dir.join("fail"), &["scan", ".", "--format", "json"]);
-    let rules: Vec<String> = json(&out)["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| f["rule"].as_str().expect("rule").to_string())
-        .collect();
+    let rules = finding_rules(&out);
     assert!(rules.iter().all(|r| r == "KW001"), "{rules:?}");
 }
 
@@ -106,12 +101,7 @@ fn keys_of_accounts_outside_the_inventory_are_not_unknown() {
         tmp.path(),
         &["scan", ".", "--format", "json", "--inventory", &inv_arg],
     );
-    let rules: Vec<String> = json(&out)["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| f["rule"].as_str().expect("rule").to_string())
-        .collect();
+    let rules = finding_rules(&out);
     assert_eq!(rules, ["KW001"]);
 }
 

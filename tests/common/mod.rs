@@ -82,6 +82,16 @@ pub fn run_git(git: &mut Command, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// The rule of every finding in a JSON report, in report order.
+pub fn finding_rules(o: &Output) -> Vec<String> {
+    json(o)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule").to_string())
+        .collect()
+}
+
 /// A finding of the JSON report as `(rule, path, line)`.
 pub fn rule_path_line(f: &serde_json::Value) -> (String, String, u64) {
     (

@@ -138,6 +138,21 @@ pub struct Summary {
     pub excluded: u64,
 }
 
+impl Summary {
+    /// Adds the counts of one part of a scan. `findings` is left out: it is
+    /// set once, from the findings that remain after merging.
+    pub(crate) fn add(&mut self, s: &Summary) {
+        self.files_scanned += s.files_scanned;
+        self.files_parsed += s.files_parsed;
+        self.bytes_scanned += s.bytes_scanned;
+        self.skipped_binary += s.skipped_binary;
+        self.skipped_large += s.skipped_large;
+        self.skipped_other += s.skipped_other;
+        self.placeholders += s.placeholders;
+        self.excluded += s.excluded;
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ScanOutput {
     /// Sorted by path, offset, rule.
@@ -251,14 +266,7 @@ fn finish(
     for st in states {
         files.extend(st.files);
         errors.extend(st.errors);
-        let s = st.summary;
-        summary.files_scanned += s.files_scanned;
-        summary.files_parsed += s.files_parsed;
-        summary.bytes_scanned += s.bytes_scanned;
-        summary.skipped_binary += s.skipped_binary;
-        summary.skipped_large += s.skipped_large;
-        summary.skipped_other += s.skipped_other;
-        summary.excluded += s.excluded;
+        summary.add(&st.summary);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     // IAM is asked once, about everything found, before any rule runs.
@@ -468,22 +476,34 @@ pub fn scan_blobs(
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                // Never silent: a lost worker is an error in the output.
-                w.join().unwrap_or_else(|_| ThreadState {
-                    errors: vec![ScanError {
-                        path: String::new(),
-                        message: "internal error: a scan worker stopped; results are incomplete"
-                            .into(),
-                    }],
-                    ..ThreadState::default()
-                })
-            })
-            .collect()
+        join_workers(workers, "scan", |e| ThreadState {
+            errors: vec![e],
+            ..ThreadState::default()
+        })
     });
     finish(states, rules, opts)
+}
+
+/// Joins worker threads in order. A worker that panicked becomes `lost`
+/// with an error for the output: results that are incomplete must say so.
+pub(crate) fn join_workers<T>(
+    workers: Vec<std::thread::ScopedJoinHandle<'_, T>>,
+    what: &str,
+    lost: impl Fn(ScanError) -> T,
+) -> Vec<T> {
+    workers
+        .into_iter()
+        .map(|w| {
+            w.join().unwrap_or_else(|_| {
+                lost(ScanError {
+                    path: String::new(),
+                    message: format!(
+                        "internal error: a {what} worker stopped; results are incomplete"
+                    ),
+                })
+            })
+        })
+        .collect()
 }
 
 enum Status {

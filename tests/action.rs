@@ -11,23 +11,17 @@ use std::process::{Command, Output};
 use common::*;
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    run_git(
+        Command::new("git")
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir),
+        args,
+    )
 }
 
 fn copy_dir(src: &Path, dst: &Path) {
@@ -96,11 +90,7 @@ impl ActionRun {
         String::from_utf8_lossy(&self.out.stdout).into_owned()
     }
     fn log(&self) -> String {
-        format!(
-            "stdout:\n{}\nstderr:\n{}",
-            self.stdout(),
-            String::from_utf8_lossy(&self.out.stderr)
-        )
+        format!("stdout:\n{}\nstderr:\n{}", self.stdout(), stderr(&self.out))
     }
     fn output(&self, name: &str) -> Option<String> {
         self.outputs
@@ -490,7 +480,7 @@ fn documented_workflows_pass_actionlint() {
         out.status.success(),
         "actionlint:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        stderr(&out)
     );
 }
 

@@ -53,12 +53,7 @@ fn markdown_snapshot_of_the_demo() {
         dir.path(),
         &[json_path.to_str().expect("utf-8"), "--format", "markdown"],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let md = stdout(&out);
     for rule in rule_ids(&doc) {
         assert!(md.contains(&format!("| {rule} |")), "{rule} missing:\n{md}");
@@ -131,12 +126,7 @@ fn html_is_one_self_contained_file_without_secrets() {
             html_path.to_str().expect("utf-8"),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stdout.is_empty(), "-o writes the file, not stdout");
     let html = std::fs::read_to_string(&html_path).expect("html written");
 
@@ -199,12 +189,7 @@ fn ages_become_a_histogram_against_the_limit_in_the_json() {
     )
     .expect("write");
     let out = report(dir.path(), &["iam.json", "--format", "html"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let html = stdout(&out);
     assert_eq!(unbalanced_tags(&html), Vec::<String>::new());
     assert_eq!(
@@ -246,7 +231,7 @@ fn bad_input_exits_2_with_a_clear_message() {
         let out = report(dir.path(), &[file, "--format", "html"]);
         assert_eq!(out.status.code(), Some(2), "{file}");
         // miette wraps long messages and draws a gutter; compare the words.
-        let err = String::from_utf8_lossy(&out.stderr).replace('│', " ");
+        let err = stderr(&out).replace('│', " ");
         let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(words(&err).contains(&words(message)), "{file}: {err}");
         assert!(out.stdout.is_empty(), "{file}: nothing rendered");
@@ -258,29 +243,16 @@ fn iam_facts_from_an_inventory_reach_the_report() {
     let t = tempfile::tempdir().expect("tempdir");
     let fixture = root().join("fixtures/rules/KW006-inactive-key-referenced");
     let json_path = t.path().join("scan.json");
-    let out = keyward(
+    let out = scan_fixture_with_inventory(
         &fixture,
         &[
-            "scan",
-            "fail",
-            "--inventory",
-            "inventory.json",
-            "--now",
-            "2026-11-28T12:00:00Z",
-            "--format",
-            "json",
             "--fail-on",
             "never",
             "-o",
             json_path.to_str().expect("utf-8 path"),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json")).expect("parse");
     let kw006 = doc["findings"]

@@ -3,18 +3,11 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 
 use common::*;
 
 const KEY: &str = "AKIARZPUZDIKEEQH746Y";
 const SECRET: &str = "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";
-
-fn write(dir: &Path, rel: &str, text: impl AsRef<[u8]>) {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    fs::write(p, text).expect("write");
-}
 
 fn repo_with_key() -> tempfile::TempDir {
     let t = tempfile::tempdir().expect("tempdir");
@@ -159,7 +152,7 @@ fn exit_codes() {
     // Usage and runtime errors are 2.
     let missing = keyward(clean.path(), &["scan", "no/such/dir"]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("path not found"));
+    assert!(stderr(&missing).contains("path not found"));
     assert_eq!(
         keyward(clean.path(), &["scan", "--format", "xml"])
             .status

@@ -14,12 +14,7 @@ fn findings(tree: &str, extra: &[&str]) -> BTreeMap<Pos, BTreeSet<String>> {
     let mut args = vec!["scan", ".", "--format", "json", "--fail-on", "never"];
     args.extend_from_slice(extra);
     let out = keyward(&dir, &args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc = json(&out);
     let mut map: BTreeMap<Pos, BTreeSet<String>> = BTreeMap::new();
     for f in doc["findings"].as_array().expect("findings") {
@@ -109,11 +104,7 @@ fn no_secret_is_ever_printed_in_full() {
                 &dir,
                 &["scan", ".", "--format", format, "--include-placeholders"],
             );
-            let all = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
             assert!(all.len() > 1000, "{tree} {format} printed little: {all}");
             for s in &secrets {
                 assert!(

@@ -35,25 +35,17 @@ impl Repo {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(self.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        run_git(
+            Command::new("git")
+                .current_dir(self.path())
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1"),
+            args,
+        )
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let p = self.path().join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
+        write(self.path(), rel, text);
     }
 
     /// Stages everything and commits; returns the commit ID.
@@ -310,14 +302,14 @@ fn errors_exit_2_with_a_clear_message() {
     r.commit("init");
     let out = keyward(r.path(), &["scan", "--since", "no-such-branch"]);
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr(&out);
     assert!(err.contains("unknown revision `no-such-branch`"), "{err}");
     let out = keyward(
         r.path(),
         &["scan", "--history", "--history-range", "nope..HEAD"],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown revision `nope`"));
+    assert!(stderr(&out).contains("unknown revision `nope`"));
     let plain = tempfile::tempdir().expect("tempdir");
     for mode in [&["--staged"][..], &["--since", "main"], &["--history"]] {
         let mut args = vec!["scan"];
@@ -332,7 +324,7 @@ fn errors_exit_2_with_a_clear_message() {
             .output()
             .expect("runs");
         assert_eq!(out.status.code(), Some(2), "{mode:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = stderr(&out);
         assert!(err.contains("not a git repository"), "{mode:?}: {err}");
     }
     // The modes exclude each other.

@@ -111,6 +111,6 @@ fn unwritable_step_summary_is_an_error() {
         Some(dir.path()),
     );
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr(&out);
     assert!(err.contains("GITHUB_STEP_SUMMARY"), "{err}");
 }

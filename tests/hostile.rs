@@ -4,11 +4,15 @@
 //! Every test runs the built binary under a wall-clock guard: a hang fails
 //! the test (and the child is killed) instead of blocking CI.
 
+mod common;
+
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::write;
 
 const KEY: &str = "AKIARZPUZDIKEEQH746Y";
 const KEY2: &str = "AKIARZPUZDIKJHJXJQI5";
@@ -130,13 +134,6 @@ fn scan_with(prefix: &[&str], bin: &Path, dir: &Path, args: &[&str]) -> Run {
 
 fn scan(dir: &Path, args: &[&str]) -> Run {
     scan_with(&[], Path::new(env!("CARGO_BIN_EXE_keyward")), dir, args)
-}
-
-fn write(dir: &Path, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    fs::write(&p, bytes).expect("write");
-    p
 }
 
 fn tmp() -> tempfile::TempDir {

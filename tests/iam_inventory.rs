@@ -13,19 +13,24 @@ fn divergent() -> PathBuf {
     root().join("fixtures/rules/KW011-divergent-credential")
 }
 
-#[test]
-fn divergent_credential_points_at_the_newest_key() {
+/// The library's options for `scan --inventory` of the divergent fixture.
+fn divergent_fail_with_inventory() -> ScanOptions {
     let dir = divergent();
-    let opts = ScanOptions {
+    ScanOptions {
         paths: vec![dir.join("fail")],
         cwd: dir.join("fail"),
         iam: IamOptions {
             source: SourceChoice::Inventory(dir.join("inventory.json")),
-            now: Some("2026-11-28T12:00:00Z".parse().expect("time")),
+            now: Some(FIXTURE_NOW.parse().expect("time")),
             ..IamOptions::default()
         },
         ..ScanOptions::default()
-    };
+    }
+}
+
+#[test]
+fn divergent_credential_points_at_the_newest_key() {
+    let opts = divergent_fail_with_inventory();
     let rules = RuleSet::builtin().expect("rules");
     let out = keyward::scan(&opts, &rules, &Progress::default()).expect("scan");
     let kw011: Vec<_> = out.findings.iter().filter(|f| f.rule == "KW011").collect();
@@ -45,17 +50,7 @@ fn divergent_credential_points_at_the_newest_key() {
 fn related_file_joins_the_output_even_without_findings_of_its_own() {
     // With only KW011 enabled, the newest key's file has no finding, yet
     // the related location must still resolve to a file in the output.
-    let dir = divergent();
-    let opts = ScanOptions {
-        paths: vec![dir.join("fail")],
-        cwd: dir.join("fail"),
-        iam: IamOptions {
-            source: SourceChoice::Inventory(dir.join("inventory.json")),
-            now: Some("2026-11-28T12:00:00Z".parse().expect("time")),
-            ..IamOptions::default()
-        },
-        ..ScanOptions::default()
-    };
+    let opts = divergent_fail_with_inventory();
     let mut rules = RuleSet::builtin().expect("rules");
     rules.rules.retain(|r| r.id == "KW011");
     let out = keyward::scan(&opts, &rules, &Progress::default()).expect("scan");
@@ -68,12 +63,7 @@ fn related_file_joins_the_output_even_without_findings_of_its_own() {
 fn without_an_inventory_no_iam_rule_fires() {
     let dir = divergent();
     let out = keyward(&dir.join("fail"), &["scan", ".", "--format", "json"]);
-    let rules: Vec<String> = json(&out)["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| f["rule"].as_str().expect("rule").to_string())
-        .collect();
+    let rules = finding_rules(&out);
     assert!(rules.iter().all(|r| r == "KW001"), "{rules:?}");
 }
 
@@ -86,13 +76,13 @@ fn bad_inventory_is_exit_2_with_the_reason() {
     let inv_arg = inv.display().to_string();
     let out = keyward(&dir, &["scan", ".", "--inventory", &inv_arg]);
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr(&out);
     assert!(err.contains("invalid inventory"), "{err}");
     assert!(err.contains("account `123`"), "{err}");
     let missing = tmp.path().join("missing.json").display().to_string();
     let out = keyward(&dir, &["scan", ".", "--inventory", &missing]);
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr(&out);
     assert!(err.contains("cannot read inventory"), "{err}");
 }
 
@@ -111,32 +101,14 @@ fn keys_of_accounts_outside_the_inventory_are_not_unknown() {
         tmp.path(),
         &["scan", ".", "--format", "json", "--inventory", &inv_arg],
     );
-    let rules: Vec<String> = json(&out)["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| f["rule"].as_str().expect("rule").to_string())
-        .collect();
+    let rules = finding_rules(&out);
     assert_eq!(rules, ["KW001"]);
 }
 
 #[test]
 fn divergent_credential_points_at_the_newest_key_in_json() {
-    let dir = common::root().join("fixtures/rules/KW011-divergent-credential");
-    let out = common::keyward(
-        &dir,
-        &[
-            "scan",
-            "fail",
-            "--inventory",
-            "inventory.json",
-            "--now",
-            "2026-11-28T12:00:00Z",
-            "--format",
-            "json",
-        ],
-    );
-    let doc = common::json(&out);
+    let out = scan_fixture_with_inventory(&divergent(), &[]);
+    let doc = json(&out);
     let kw011 = doc["findings"]
         .as_array()
         .expect("findings")

@@ -16,6 +16,8 @@ use aws_sdk_iam::config::{Credentials, Region};
 use keyward::iam::live::{Aws, LiveSource};
 use keyward::iam::{IamSource, Pair, VerifyResult};
 
+use common::{rule_path_line, stderr};
+
 /// A running moto server, killed by PID when dropped (also on panic).
 struct Moto {
     child: Child,
@@ -252,32 +254,25 @@ fn world(extra_users: usize) -> World {
         keys,
         repo,
     };
-    w.write(
-        ".env.staging",
-        &format!("APP_ENV=staging\nAWS_ACCESS_KEY_ID={}\n", w.id("inactive")),
-    );
+    for (rel, before, key) in [
+        (
+            ".env.staging",
+            "APP_ENV=staging\nAWS_ACCESS_KEY_ID=",
+            "inactive",
+        ),
+        ("ci/config.ini", "[ci]\naws_access_key_id = ", "unused"),
+        ("old/.env", "# left over\nAWS_ACCESS_KEY_ID=", "deleted"),
+        ("rotate/staging.env", "AWS_ACCESS_KEY_ID=", "rot_old"),
+        ("rotate/prod.env", "AWS_ACCESS_KEY_ID=", "rot_new"),
+    ] {
+        w.write(rel, &format!("{before}{}\n", w.id(key)));
+    }
     w.write(
         "terraform/prod/providers.tf",
         &format!(
             "provider \"aws\" {{\n  region     = \"us-east-1\"\n  access_key = \"{}\"\n}}\n",
             w.id("current")
         ),
-    );
-    w.write(
-        "ci/config.ini",
-        &format!("[ci]\naws_access_key_id = {}\n", w.id("unused")),
-    );
-    w.write(
-        "old/.env",
-        &format!("# left over\nAWS_ACCESS_KEY_ID={}\n", w.id("deleted")),
-    );
-    w.write(
-        "rotate/staging.env",
-        &format!("AWS_ACCESS_KEY_ID={}\n", w.id("rot_old")),
-    );
-    w.write(
-        "rotate/prod.env",
-        &format!("AWS_ACCESS_KEY_ID={}\n", w.id("rot_new")),
     );
     // A key of another account: out of scope, never "unknown".
     w.write(
@@ -293,9 +288,7 @@ impl World {
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let p = self.repo.path().join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
+        common::write(self.repo.path(), rel, text);
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -352,10 +345,6 @@ fn flat(s: &str) -> String {
         .join(" ")
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// `(rule, path, line)` of every finding.
 fn findings(o: &Output) -> BTreeSet<(String, String, u64)> {
     let v = common::json(o);
@@ -363,13 +352,7 @@ fn findings(o: &Output) -> BTreeSet<(String, String, u64)> {
         .as_array()
         .unwrap_or_else(|| panic!("no findings array: {v}\n{}", stderr(o)))
         .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().expect("rule").to_string(),
-                f["path"].as_str().expect("path").to_string(),
-                f["line"].as_u64().expect("line"),
-            )
-        })
+        .map(rule_path_line)
         .collect()
 }
 

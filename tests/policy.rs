@@ -10,33 +10,16 @@ use common::*;
 const KEY: &str = "AKIARZPUZDIKEEQH746Y";
 const SECRET: &str = "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";
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    fs::write(p, text).expect("write");
-}
-
 fn rules_at(dir: &Path, args: &[&str]) -> Vec<(String, String, u64)> {
     let mut all = vec!["scan", "--format", "json", "--fail-on", "never"];
     all.extend_from_slice(args);
     let out = keyward(dir, &all);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     json(&out)["findings"]
         .as_array()
         .expect("findings")
         .iter()
-        .map(|f| {
-            (
-                f["rule"].as_str().expect("rule").to_string(),
-                f["path"].as_str().expect("path").to_string(),
-                f["line"].as_u64().expect("line"),
-            )
-        })
+        .map(rule_path_line)
         .collect()
 }
 
@@ -61,9 +44,9 @@ fn config_turns_rules_off_changes_severity_and_gates() {
     write(
         d,
         "app.env",
-        &format!("AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\n"),
+        format!("AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\n"),
     );
-    write(d, "vendor/lib.env", &format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    write(d, "vendor/lib.env", format!("AWS_ACCESS_KEY_ID={KEY}\n"));
     write(
         d,
         "keyward.toml",
@@ -105,7 +88,7 @@ fn config_errors_exit_2_with_a_span() {
         write(d, "keyward.toml", text);
         let out = keyward(d, &["scan"]);
         assert_eq!(out.status.code(), Some(2), "{text}");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = stderr(&out);
         assert!(err.contains(needle), "{text}: {err}");
         assert!(
             err.contains("keyward.toml:"),
@@ -118,7 +101,7 @@ fn config_errors_exit_2_with_a_span() {
 fn custom_rules_are_added_and_broken_ones_rejected() {
     let t = tempfile::tempdir().expect("tempdir");
     let d = t.path();
-    write(d, "prod/app.env", &format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    write(d, "prod/app.env", format!("AWS_ACCESS_KEY_ID={KEY}\n"));
     write(d, "keyward.toml", "[rules]\nrules-dir = \"policy\"\n");
     write(
         d,
@@ -135,7 +118,7 @@ fn custom_rules_are_added_and_broken_ones_rejected() {
     );
     let out = keyward(d, &["scan"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("key.nope"));
+    assert!(stderr(&out).contains("key.nope"));
 }
 
 #[test]
@@ -145,29 +128,29 @@ fn inline_ignores_in_every_format_and_unused_ones_are_reported() {
     write(
         d,
         "main.tf",
-        &format!(
+        format!(
             "provider \"aws\" {{\n  # keyward:ignore KW001 -- canary\n  access_key = \"{KEY}\"\n  region = \"x\" // keyward:ignore\n}}\n"
         ),
     );
     write(
         d,
         "values.yaml",
-        &format!("aws:\n  key: {KEY} # keyward:ignore\n"),
+        format!("aws:\n  key: {KEY} # keyward:ignore\n"),
     );
     write(
         d,
         "app.env",
-        &format!("# keyward:ignore KW001,KW002 -- rotated\nAWS_ACCESS_KEY_ID={KEY}\n"),
+        format!("# keyward:ignore KW001,KW002 -- rotated\nAWS_ACCESS_KEY_ID={KEY}\n"),
     );
     write(
         d,
         "credentials",
-        &format!("[default]\n; keyward:ignore\naws_access_key_id = {KEY}\n"),
+        format!("[default]\n; keyward:ignore\naws_access_key_id = {KEY}\n"),
     );
     write(
         d,
         "deploy.sh",
-        &format!("export AWS_ACCESS_KEY_ID={KEY} # keyward:ignore KW002\n"),
+        format!("export AWS_ACCESS_KEY_ID={KEY} # keyward:ignore KW002\n"),
     );
     let found = rules_at(d, &[]);
     assert_eq!(
@@ -188,8 +171,8 @@ fn inline_ignores_in_every_format_and_unused_ones_are_reported() {
 fn allow_entries_need_and_carry_reasons() {
     let t = tempfile::tempdir().expect("tempdir");
     let d = t.path();
-    write(d, "docs/setup.md", &format!("Use `{KEY}`.\n"));
-    write(d, "app.env", &format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    write(d, "docs/setup.md", format!("Use `{KEY}`.\n"));
+    write(d, "app.env", format!("AWS_ACCESS_KEY_ID={KEY}\n"));
     write(
         d,
         "keyward.toml",
@@ -202,7 +185,7 @@ fn allow_entries_need_and_carry_reasons() {
     write(
         d,
         "keyward.toml",
-        &format!("[[allow]]\nkey-id = \"{KEY}\"\nreason = \"canary\"\n"),
+        format!("[[allow]]\nkey-id = \"{KEY}\"\nreason = \"canary\"\n"),
     );
     assert!(rules_at(d, &[]).is_empty());
 }
@@ -246,12 +229,7 @@ fn baseline_survives_a_reformat_and_catches_a_changed_secret() {
     let d = t.path();
     copy_tree(&root().join("fixtures/demo"), d);
     let out = keyward(d, &["baseline", "-o", "baseline.json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = fs::read_to_string(d.join("baseline.json")).expect("baseline");
     let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
     let n = doc["findings"].as_array().expect("findings").len();

@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::root;
+use common::{root, run_git, stderr, write};
 
 // Synthetic (scripts/genkey.py --seed 505).
 const KEY: &str = "AKIARZPUZDIKEQTRV6SW";
@@ -53,22 +53,11 @@ impl Sandbox {
     }
 
     fn git(&self, args: &[&str]) {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(self.repo.path())
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_git(Command::new("git").current_dir(self.repo.path()), args);
     }
 
     fn write(&self, rel: &str, text: &str) {
-        let p = self.repo.path().join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
+        write(self.repo.path(), rel, text);
     }
 
     fn stage(&self, rel: &str, text: &str) {
@@ -96,11 +85,7 @@ impl Sandbox {
             .env_remove("AWS_ACCESS_KEY_ID")
             .output()
             .expect("pre-commit runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
         (out.status.code(), text)
     }
 

@@ -48,13 +48,7 @@ fn rules_fired(dir: &std::path::Path) -> Vec<String> {
     .to_vec();
     args.extend(iam_args(dir.parent().expect("rule dir")));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = keyward(dir, &args);
-    json(&out)["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .map(|f| f["rule"].as_str().expect("rule").to_string())
-        .collect()
+    finding_rules(&keyward(dir, &args))
 }
 
 #[test]

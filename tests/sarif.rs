@@ -287,12 +287,7 @@ fn suppressed_findings_are_carried_with_suppressions() {
     assert_eq!(base.status.code(), Some(0));
     let out = common::keyward(d, &["scan", "--format", "sarif", "--baseline", "base.json"]);
     // Everything is accepted: the gate passes.
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("sarif json");
     assert_valid(&doc);
     let results = doc["runs"][0]["results"].as_array().expect("results");

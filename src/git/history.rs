@@ -15,7 +15,7 @@ use super::GitError;
 use super::plumbing::{self, BlobContent, Repo};
 use crate::finding::{CommitRef, Provenance, ScanError};
 use crate::rules::RuleSet;
-use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, scan_blobs};
+use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, join_workers, scan_blobs};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Commit {
@@ -237,19 +237,10 @@ pub(super) fn scan(
             true
         });
         drop(tx);
-        let parts: Vec<Part> = handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| Part {
-                    errors: vec![ScanError {
-                        path: String::new(),
-                        message: "internal error: a history worker stopped; results are incomplete"
-                            .into(),
-                    }],
-                    ..Part::default()
-                })
-            })
-            .collect();
+        let parts = join_workers(handles, "history", |e| Part {
+            errors: vec![e],
+            ..Part::default()
+        });
         (read, parts)
     });
     read?;
@@ -348,7 +339,7 @@ struct Part {
 
 impl Part {
     fn take(&mut self, idx: usize, out: ScanOutput, bytes: Option<Vec<u8>>) {
-        add(&mut self.summary, &out.summary);
+        self.summary.add(&out.summary);
         self.errors.extend(out.errors.iter().cloned());
         // A blob with a key but no finding (KW001 turned off) may still
         // get one from IAM.
@@ -359,24 +350,13 @@ impl Part {
     }
 }
 
-fn add(into: &mut Summary, s: &Summary) {
-    into.files_scanned += s.files_scanned;
-    into.files_parsed += s.files_parsed;
-    into.bytes_scanned += s.bytes_scanned;
-    into.skipped_binary += s.skipped_binary;
-    into.skipped_large += s.skipped_large;
-    into.skipped_other += s.skipped_other;
-    into.placeholders += s.placeholders;
-    into.excluded += s.excluded;
-}
-
 /// One finding per fingerprint: the version of the file that first wrote
 /// it (the walk runs parents first), with the commits that wrote it.
 fn assemble(walk: &Walk, parts: Vec<Part>) -> ScanOutput {
     let mut out = ScanOutput::default();
     let mut found: Vec<(usize, ScanOutput)> = Vec::new();
     for p in parts {
-        add(&mut out.summary, &p.summary);
+        out.summary.add(&p.summary);
         out.errors.extend(p.errors);
         found.extend(p.found);
     }

@@ -270,16 +270,10 @@ impl QuoteMemo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::join_context;
-
-    // Synthetic, from scripts/genkey.py; not real credentials.
-    const KID: &str = "AKIARZPUZDIKNO6XHAGH";
-    const SECRET: &str = "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";
-    const KID2: &str = "AKIARZPUZDIKHXHPMR4U";
-    const SECRET2: &str = "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";
+    use crate::parse::test_support::*;
 
     fn ok(src: &str) -> Parsed {
-        parse(src).unwrap_or_else(|e| panic!("unexpected failure: {e:?}"))
+        parsed(parse(src))
     }
 
     fn named<'a>(p: &'a Parsed, name: &str) -> &'a Value {
@@ -287,13 +281,6 @@ mod tests {
             .iter()
             .find(|v| v.name == name && v.kind == ValueKind::Scalar)
             .unwrap_or_else(|| panic!("no value named {name:?} in {:#?}", p.values))
-    }
-
-    fn check_spans(src: &str, p: &Parsed) {
-        for v in &p.values {
-            let raw = src.get(v.span.clone()).expect("span on char boundaries");
-            assert_eq!(v.verbatim, raw == v.text, "{v:?}");
-        }
     }
 
     #[test]
@@ -316,18 +303,14 @@ mod tests {
         let v = named(&p, "AWS_ACCESS_KEY_ID");
         assert_eq!(v.text, KID);
         assert_eq!(&src[v.span.clone()], KID);
-        assert_eq!(join_context(&v.context), "AWS_ACCESS_KEY_ID");
+        assert_eq!(ctx(v), "AWS_ACCESS_KEY_ID");
         assert_eq!(v.group, 0);
         assert!(v.verbatim);
 
         let v = named(&p, "AWS_SECRET_ACCESS_KEY");
         assert_eq!(v.text, SECRET);
         assert_eq!(&src[v.span.clone()], SECRET);
-        let c = p
-            .values
-            .iter()
-            .find(|v| v.kind == ValueKind::Comment)
-            .expect("comment");
+        let c = first_of_kind(&p, ValueKind::Comment);
         assert_eq!(c.text, " rotated");
         assert_eq!((c.name.as_str(), c.group), ("", 0));
 
@@ -365,12 +348,7 @@ mod tests {
             "postgres://app@db:5432/app#main"
         );
         assert!(p.values.iter().all(|v| !v.text.contains('\r')));
-        let comments = p
-            .values
-            .iter()
-            .filter(|v| v.kind == ValueKind::Comment)
-            .count();
-        assert_eq!(comments, 2);
+        assert_eq!(of_kind(&p, ValueKind::Comment).len(), 2);
     }
 
     #[test]
@@ -393,14 +371,7 @@ mod tests {
         assert!(v.verbatim);
         // The lines inside the quotes are not re-read as assignments/text.
         assert!(p.values.iter().all(|v| v.kind != ValueKind::Text));
-        assert_eq!(
-            p.values
-                .iter()
-                .filter(|v| v.kind == ValueKind::Comment)
-                .map(|v| v.text.as_str())
-                .collect::<Vec<_>>(),
-            [" after"]
-        );
+        assert_eq!(texts(of_kind(&p, ValueKind::Comment)), [" after"]);
         assert_eq!(named(&p, "NEXT").text, KID);
     }
 
@@ -420,11 +391,7 @@ mod tests {
         let c = &p.values[0];
         assert_eq!(c.kind, ValueKind::Comment);
         assert_eq!(c.text, format!(" creds: {KID}"));
-        let t = p
-            .values
-            .iter()
-            .find(|v| v.kind == ValueKind::Text)
-            .expect("text");
+        let t = first_of_kind(&p, ValueKind::Text);
         assert_eq!(t.text, "KEY: value");
         assert_eq!(t.name, "");
         // One failure in four non-blank lines: no warning.
@@ -439,13 +406,7 @@ mod tests {
         let p = ok(src);
         assert_eq!(p.warnings.len(), 1);
         assert_eq!(p.warnings[0].offset, Some(0));
-        assert_eq!(
-            p.values
-                .iter()
-                .filter(|v| v.kind == ValueKind::Text)
-                .count(),
-            3
-        );
+        assert_eq!(of_kind(&p, ValueKind::Text).len(), 3);
         assert_eq!(named(&p, "A").text, "1");
     }
 
@@ -454,11 +415,7 @@ mod tests {
         let p = ok("export=1\nexport\texport_me=2\nexport NOVALUE\n");
         assert_eq!(named(&p, "export").text, "1");
         assert_eq!(named(&p, "export_me").text, "2");
-        let t = p
-            .values
-            .iter()
-            .find(|v| v.kind == ValueKind::Text)
-            .expect("text");
+        let t = first_of_kind(&p, ValueKind::Text);
         assert_eq!(t.text, "export NOVALUE");
     }
 
@@ -474,13 +431,7 @@ mod tests {
         assert_eq!(&src[v.span.clone()], SECRET);
         assert_eq!(named(&p, "NAME").text, "déjà vu");
         assert_eq!(named(&p, "Q").text, KID);
-        let comments: Vec<_> = p
-            .values
-            .iter()
-            .filter(|v| v.kind == ValueKind::Comment)
-            .map(|v| v.text.as_str())
-            .collect();
-        assert_eq!(comments, [" ünïcödé", " c"]);
+        assert_eq!(texts(of_kind(&p, ValueKind::Comment)), [" ünïcödé", " c"]);
     }
 
     #[test]

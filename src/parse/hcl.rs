@@ -687,6 +687,7 @@ fn unescape_into(raw: &str, out: &mut String) {
 mod tests {
     use super::*;
     use crate::parse::join_context;
+    use crate::parse::test_support::{find, parsed};
 
     // Synthetic keys from `scripts/genkey.py --count 2 --secret --seed 11`.
     const KID1: &str = "AKIARZPUZDIKO54ML6LG";
@@ -695,21 +696,7 @@ mod tests {
     const SEC2: &str = "1jzIRlNQb0prFmbh7/wy5yq1XoY1BaIMcAxYmfsB";
 
     fn ok(src: &str) -> Parsed {
-        match parse(src) {
-            Ok(p) => p,
-            Err(e) => panic!("parse failed: {e:?}"),
-        }
-    }
-
-    fn find<'a>(p: &'a Parsed, text: &str) -> &'a Value {
-        let hits: Vec<&Value> = p.values.iter().filter(|v| v.text == text).collect();
-        assert_eq!(
-            hits.len(),
-            1,
-            "expected one value {text:?} in {:#?}",
-            p.values
-        );
-        hits[0]
+        parsed(parse(src))
     }
 
     /// Checks text, that the span covers exactly what the file says, the
@@ -721,6 +708,14 @@ mod tests {
         assert_eq!(v.encoding, Encoding::Plain);
     }
 
+    /// The one value whose text is `text`, checked with [`check`] where the
+    /// file holds the text as it is.
+    fn found<'a>(src: &str, p: &'a Parsed, text: &str, ctx: &str, name: &str) -> &'a Value {
+        let v = find(p, text);
+        check(src, v, text, ctx, name);
+        v
+    }
+
     #[test]
     fn provider_block() {
         let src = format!(
@@ -728,10 +723,8 @@ mod tests {
         );
         let p = ok(&src);
         assert_eq!(p.values.len(), 3);
-        let kid = find(&p, KID1);
-        let sec = find(&p, SEC1);
-        check(&src, kid, KID1, "provider.aws.access_key", "access_key");
-        check(&src, sec, SEC1, "provider.aws.secret_key", "secret_key");
+        let kid = found(&src, &p, KID1, "provider.aws.access_key", "access_key");
+        let sec = found(&src, &p, SEC1, "provider.aws.secret_key", "secret_key");
         assert_eq!(kid.context, ["provider", "aws", "access_key"]);
         assert!(kid.verbatim && sec.verbatim);
         assert_eq!(kid.kind, ValueKind::Scalar);
@@ -745,27 +738,24 @@ mod tests {
             "variable \"aws_secret_key\" {{\n  type    = string\n  default = \"{SEC1}\"\n  description = \"the key\"\n}}\nvariable \"ci_access_key_id\" {{ default = [\"{KID1}\"] }}\n"
         );
         let p = ok(&src);
-        let sec = find(&p, SEC1);
-        check(
+        let sec = found(
             &src,
-            sec,
+            &p,
             SEC1,
             "variable.aws_secret_key.default",
             "aws_secret_key",
         );
-        let desc = find(&p, "the key");
-        check(
+        let desc = found(
             &src,
-            desc,
+            &p,
             "the key",
             "variable.aws_secret_key.description",
             "description",
         );
         assert_eq!(desc.group, sec.group);
-        let kid = find(&p, KID1);
-        check(
+        let kid = found(
             &src,
-            kid,
+            &p,
             KID1,
             "variable.ci_access_key_id.default[0]",
             "ci_access_key_id",
@@ -779,14 +769,10 @@ mod tests {
             "locals {{\n  legacy = {{\n    billing = {{\n      key_id = \"{KID1}\"\n      secret = \"{SEC1}\"\n    }}\n    owner = \"ops\"\n  }}\n  plain = \"x\"\n}}\n"
         );
         let p = ok(&src);
-        let kid = find(&p, KID1);
-        let sec = find(&p, SEC1);
-        let owner = find(&p, "ops");
-        let plain = find(&p, "x");
-        check(&src, kid, KID1, "locals.legacy.billing.key_id", "key_id");
-        check(&src, sec, SEC1, "locals.legacy.billing.secret", "secret");
-        check(&src, owner, "ops", "locals.legacy.owner", "owner");
-        check(&src, plain, "x", "locals.plain", "plain");
+        let kid = found(&src, &p, KID1, "locals.legacy.billing.key_id", "key_id");
+        let sec = found(&src, &p, SEC1, "locals.legacy.billing.secret", "secret");
+        let owner = found(&src, &p, "ops", "locals.legacy.owner", "owner");
+        let plain = found(&src, &p, "x", "locals.plain", "plain");
         assert_eq!(kid.group, sec.group);
         assert_ne!(kid.group, owner.group);
         assert_ne!(owner.group, plain.group);
@@ -801,29 +787,25 @@ mod tests {
              terraform {{\n  backend \"s3\" {{\n    access_key = \"{KID2}\"\n  }}\n  required_version = \">= 1.5\"\n}}\n"
         );
         let p = ok(&src);
-        let kid = find(&p, KID1);
-        check(&src, kid, KID1, "module.x.aws_access_key", "aws_access_key");
+        let kid = found(&src, &p, KID1, "module.x.aws_access_key", "aws_access_key");
         assert_eq!(kid.group, find(&p, "./m").group);
-        let user = find(&p, "ci");
-        check(
+        found(
             &src,
-            user,
+            &p,
             "ci",
             "resource.aws_iam_access_key.ci.user",
             "user",
         );
-        let backend = find(&p, KID2);
-        check(
+        let backend = found(
             &src,
-            backend,
+            &p,
             KID2,
             "terraform.backend.s3.access_key",
             "access_key",
         );
-        let version = find(&p, ">= 1.5");
-        check(
+        let version = found(
             &src,
-            version,
+            &p,
             ">= 1.5",
             "terraform.required_version",
             "required_version",
@@ -840,10 +822,8 @@ mod tests {
         );
         let p = ok(&src);
         assert_eq!(p.values.len(), 2);
-        let kid = find(&p, KID1);
-        let sec = find(&p, SEC1);
-        check(&src, kid, KID1, "inputs.aws_access_key", "aws_access_key");
-        check(&src, sec, SEC1, "inputs.aws_secret_key", "aws_secret_key");
+        let kid = found(&src, &p, KID1, "inputs.aws_access_key", "aws_access_key");
+        let sec = found(&src, &p, SEC1, "inputs.aws_secret_key", "aws_secret_key");
         assert_eq!(kid.group, sec.group);
         assert_ne!(kid.group, 0, "the inputs object is its own group");
     }
@@ -853,10 +833,8 @@ mod tests {
         let src = format!("db_key = \"{KID1}\"\ndb_secret = \"{SEC1}\"\nport = 5432\n");
         let p = ok(&src);
         assert_eq!(p.values.len(), 2, "numbers are not emitted");
-        let kid = find(&p, KID1);
-        let sec = find(&p, SEC1);
-        check(&src, kid, KID1, "db_key", "db_key");
-        check(&src, sec, SEC1, "db_secret", "db_secret");
+        let kid = found(&src, &p, KID1, "db_key", "db_key");
+        let sec = found(&src, &p, SEC1, "db_secret", "db_secret");
         assert_eq!(kid.group, 0);
         assert_eq!(sec.group, 0);
     }
@@ -867,17 +845,13 @@ mod tests {
             "locals {{\n  keys = [\"{KID1}\", \"{SEC1}\", [\"inner\"]]\n  x = base64decode(\"{SEC2}\")\n}}\n"
         );
         let p = ok(&src);
-        let kid = find(&p, KID1);
-        let sec = find(&p, SEC1);
-        check(&src, kid, KID1, "locals.keys[0]", "keys");
-        check(&src, sec, SEC1, "locals.keys[1]", "keys");
+        let kid = found(&src, &p, KID1, "locals.keys[0]", "keys");
+        let sec = found(&src, &p, SEC1, "locals.keys[1]", "keys");
         assert_eq!(kid.context, ["locals", "keys", "[0]"]);
-        let inner = find(&p, "inner");
-        check(&src, inner, "inner", "locals.keys[2][0]", "keys");
+        let inner = found(&src, &p, "inner", "locals.keys[2][0]", "keys");
         assert_eq!(kid.group, sec.group);
         assert_ne!(kid.group, inner.group);
-        let arg = find(&p, SEC2);
-        check(&src, arg, SEC2, "locals.x", "x");
+        let arg = found(&src, &p, SEC2, "locals.x", "x");
         assert_ne!(arg.group, kid.group);
     }
 
@@ -887,23 +861,15 @@ mod tests {
             "env = {{\n  \"AWS_ACCESS_KEY_ID\" = \"{KID1}\"\n  AWS_SECRET_ACCESS_KEY: \"{SEC1}\"\n  \"a\\\"b\" = \"q\"\n}}\n"
         );
         let p = ok(&src);
-        let kid = find(&p, KID1);
-        let sec = find(&p, SEC1);
-        check(
+        let kid = found(&src, &p, KID1, "env.AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID");
+        let sec = found(
             &src,
-            kid,
-            KID1,
-            "env.AWS_ACCESS_KEY_ID",
-            "AWS_ACCESS_KEY_ID",
-        );
-        check(
-            &src,
-            sec,
+            &p,
             SEC1,
             "env.AWS_SECRET_ACCESS_KEY",
             "AWS_SECRET_ACCESS_KEY",
         );
-        check(&src, find(&p, "q"), "q", "env.a\"b", "a\"b");
+        found(&src, &p, "q", "env.a\"b", "a\"b");
         assert_eq!(kid.group, sec.group);
         assert_eq!(p.values.len(), 3, "object keys are not values");
     }
@@ -920,8 +886,7 @@ mod tests {
         assert!(!b.verbatim);
         let c = find(&p, "${x} %{y}");
         assert!(!c.verbatim);
-        let d = find(&p, "");
-        check(src, d, "", "d", "d");
+        let d = found(src, &p, "", "d", "d");
         assert!(d.verbatim);
         assert_eq!(d.span.start, src.find("\"\"").map(|i| i + 1).unwrap_or(0));
     }
@@ -930,10 +895,9 @@ mod tests {
     fn interpolated_template_kept_whole() {
         let src = "resource \"x\" \"y\" {\n  id = \"AKIA${var.suffix}-%{ if true }t%{ endif }\"\n  z = \"${lookup(m, \"k\\\"\")}\"\n}\n";
         let p = ok(src);
-        let id = find(&p, "AKIA${var.suffix}-%{ if true }t%{ endif }");
-        check(
+        let id = found(
             src,
-            id,
+            &p,
             "AKIA${var.suffix}-%{ if true }t%{ endif }",
             "resource.x.y.id",
             "id",
@@ -954,16 +918,13 @@ mod tests {
         let p = ok(&src);
         let body1 =
             format!("[default]\naws_access_key_id = {KID1}\naws_secret_access_key = {SEC1}");
-        let h1 = find(&p, &body1);
-        check(&src, h1, &body1, "locals.creds", "creds");
+        let h1 = found(&src, &p, &body1, "locals.creds", "creds");
         assert!(h1.verbatim);
         let body2 = format!("    [ci]\n    aws_access_key_id = {KID2}");
-        let h2 = find(&p, &body2);
-        check(&src, h2, &body2, "locals.indented", "indented");
+        let h2 = found(&src, &p, &body2, "locals.indented", "indented");
         assert!(h2.verbatim);
         assert_eq!(h1.group, h2.group);
-        let empty = find(&p, "");
-        check(&src, empty, "", "locals.empty", "empty");
+        found(&src, &p, "", "locals.empty", "empty");
         assert_eq!(p.values.len(), 3);
     }
 
@@ -973,20 +934,17 @@ mod tests {
             "# top {KID1}\nprovider \"aws\" {{\n  // old {SEC1}\n  region = \"eu-west-1\" /* inline\n {KID2} */\n}}\nx = {{\n  # in object\n  a = \"b\"\n}}\n"
         );
         let p = ok(&src);
-        let top = find(&p, &format!("# top {KID1}"));
+        let top = found(&src, &p, &format!("# top {KID1}"), "", "");
         assert_eq!(top.kind, ValueKind::Comment);
-        check(&src, top, &format!("# top {KID1}"), "", "");
         assert_eq!(top.group, 0);
         assert!(top.verbatim);
-        let old = find(&p, &format!("// old {SEC1}"));
+        let old = found(&src, &p, &format!("// old {SEC1}"), "provider.aws", "");
         assert_eq!(old.kind, ValueKind::Comment);
-        check(&src, old, &format!("// old {SEC1}"), "provider.aws", "");
         let block = find(&p, &format!("/* inline\n {KID2} */"));
         assert_eq!(block.kind, ValueKind::Comment);
         assert_eq!(block.group, old.group);
         assert_eq!(block.group, find(&p, "eu-west-1").group);
-        let obj = find(&p, "# in object");
-        check(&src, obj, "# in object", "x", "");
+        let obj = found(&src, &p, "# in object", "x", "");
         assert_eq!(obj.group, find(&p, "b").group);
         // File order.
         let starts: Vec<usize> = p.values.iter().map(|v| v.span.start).collect();
@@ -1058,13 +1016,10 @@ mod tests {
             "# note\r\nprovider \"aws\" {{\r\n  access_key = \"{KID1}\"\r\n  secret_key = \"{SEC1}\"\r\n}}\r\nh = <<EOF\r\n[default]\r\naws_access_key_id = {KID2}\r\nEOF\r\n"
         );
         let p = ok(&src);
-        let note = find(&p, "# note");
-        check(&src, note, "# note", "", "");
-        let kid = find(&p, KID1);
-        check(&src, kid, KID1, "provider.aws.access_key", "access_key");
+        found(&src, &p, "# note", "", "");
+        found(&src, &p, KID1, "provider.aws.access_key", "access_key");
         let body = format!("[default]\r\naws_access_key_id = {KID2}");
-        let h = find(&p, &body);
-        check(&src, h, &body, "h", "h");
+        let h = found(&src, &p, &body, "h", "h");
         assert!(h.verbatim);
     }
 

@@ -287,34 +287,10 @@ fn cap(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::join_context;
-
-    // Synthetic, from scripts/genkey.py; not real credentials.
-    const KID: &str = "AKIARZPUZDIKNO6XHAGH";
-    const SECRET: &str = "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";
-    const KID2: &str = "AKIARZPUZDIKHXHPMR4U";
-    const SECRET2: &str = "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";
+    use crate::parse::test_support::*;
 
     fn ok(src: &str) -> Parsed {
-        parse(src).unwrap_or_else(|e| panic!("unexpected failure: {e:?}"))
-    }
-
-    fn find<'a>(p: &'a Parsed, text: &str) -> &'a Value {
-        p.values
-            .iter()
-            .find(|v| v.text == text)
-            .unwrap_or_else(|| panic!("no value {text:?} in {:#?}", p.values))
-    }
-
-    fn check_spans(src: &str, p: &Parsed) {
-        for v in &p.values {
-            let raw = src.get(v.span.clone()).expect("span on char boundaries");
-            assert_eq!(v.verbatim, raw == v.text, "{v:?}");
-        }
-    }
-
-    fn ctx(v: &Value) -> String {
-        join_context(&v.context)
+        parsed(parse(src))
     }
 
     #[test]
@@ -398,14 +374,8 @@ mod tests {
         );
         let p = ok(&src);
         check_spans(&src, &p);
-        let comments: Vec<&str> = p
-            .values
-            .iter()
-            .filter(|v| v.kind == ValueKind::Comment)
-            .map(|v| v.text.as_str())
-            .collect();
         assert_eq!(
-            comments,
+            texts(of_kind(&p, ValueKind::Comment)),
             [
                 format!(" old: {KID}").as_str(),
                 " note",
@@ -415,9 +385,8 @@ mod tests {
             ]
         );
         assert!(
-            p.values
+            of_kind(&p, ValueKind::Comment)
                 .iter()
-                .filter(|v| v.kind == ValueKind::Comment)
                 .all(|v| v.name.is_empty())
         );
         assert_eq!(find(&p, KID2).name, "aws_access_key_id");
@@ -458,11 +427,7 @@ mod tests {
     fn unparsed_lines_warn_and_all_garbage_fails() {
         let src = format!("[default]\nthis line has no separator\naws_access_key_id = {KID}\n");
         let p = ok(&src);
-        let t = p
-            .values
-            .iter()
-            .find(|v| v.kind == ValueKind::Text)
-            .expect("text");
+        let t = first_of_kind(&p, ValueKind::Text);
         assert_eq!(t.text, "this line has no separator");
         assert_eq!(t.name, "");
         assert_eq!(p.warnings.len(), 1);

@@ -586,32 +586,10 @@ fn context_of(path: &[String]) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::parse::join_context;
-
-    // Synthetic, from scripts/genkey.py; not real credentials.
-    const KID: &str = "AKIARZPUZDIKNO6XHAGH";
-    const SECRET: &str = "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";
-    const KID2: &str = "AKIARZPUZDIKHXHPMR4U";
+    use crate::parse::test_support::*;
 
     fn ok(src: &str) -> Parsed {
-        match parse(src) {
-            Ok(p) => p,
-            Err(e) => panic!("unexpected failure: {e:?}"),
-        }
-    }
-
-    fn find<'a>(p: &'a Parsed, text: &str) -> &'a Value {
-        match p.values.iter().find(|v| v.text == text) {
-            Some(v) => v,
-            None => panic!("no value {text:?} in {:#?}", p.values),
-        }
-    }
-
-    /// Checks the span/verbatim invariants every value must satisfy.
-    fn check_spans(src: &str, p: &Parsed) {
-        for v in &p.values {
-            let raw = src.get(v.span.clone()).expect("span on char boundaries");
-            assert_eq!(v.verbatim, raw == v.text, "{v:?}");
-        }
+        parsed(parse(src))
     }
 
     #[test]
@@ -641,7 +619,7 @@ mod tests {
         assert_eq!(&src[kid.span.clone()], KID);
         assert!(kid.verbatim);
         assert_eq!(
-            join_context(&kid.context),
+            ctx(kid),
             "Resources.Task.Properties.ContainerDefinitions[0].Environment[0].Value"
         );
         assert_eq!(kid.name, "AWS_ACCESS_KEY_ID");
@@ -649,7 +627,7 @@ mod tests {
         let secret = find(&p, SECRET);
         assert_eq!(secret.name, "AWS_SECRET_ACCESS_KEY");
         assert_eq!(
-            join_context(&secret.context),
+            ctx(secret),
             "Resources.Task.Properties.ContainerDefinitions[0].Environment[1].Value"
         );
         // Each {Name, Value} object is its own group.
@@ -672,17 +650,13 @@ mod tests {
         let secret = find(&p, "Bel31iEl2hpChYgCfrL1spNxnyVmihA+2O76UMFx");
         assert_eq!(secret.name, "AWS_SECRET_ACCESS_KEY");
         assert_eq!(
-            join_context(&secret.context),
+            ctx(secret),
             "Resources.Task.Properties.ContainerDefinitions[0].Environment[1].Value"
         );
         // The container object has a Name but no Value: other members keep their keys.
         assert_eq!(find(&p, "example/worker:1.2").name, "Image");
         assert_eq!(find(&p, "info").name, "LOG_LEVEL");
-        let c = p
-            .values
-            .iter()
-            .find(|v| v.kind == ValueKind::Comment)
-            .expect("comment");
+        let c = first_of_kind(&p, ValueKind::Comment);
         assert!(c.text.contains("Synthetic"));
     }
 
@@ -707,7 +681,7 @@ mod tests {
         let p = ok(&src);
         assert_eq!(find(&p, SECRET).name, "SecretKey");
         assert_eq!(find(&p, KID).name, "owner");
-        assert_eq!(join_context(&find(&p, KID).context), "[1].value");
+        assert_eq!(ctx(find(&p, KID)), "[1].value");
     }
 
     #[test]
@@ -730,8 +704,8 @@ mod tests {
         assert_eq!(a.group, b.group);
         assert_ne!(b.group, c.group);
         assert_eq!(b.name, "args");
-        assert_eq!(join_context(&b.context), "args[1]");
-        assert_eq!(join_context(&c.context), "other[0]");
+        assert_eq!(ctx(b), "args[1]");
+        assert_eq!(ctx(c), "other[0]");
     }
 
     #[test]
@@ -772,8 +746,8 @@ mod tests {
             .find(|v| v.kind == ValueKind::Comment && v.text.contains(KID2))
             .expect("block comment");
         assert_eq!(c2.text, format!(" {KID2} "));
-        assert_eq!(join_context(&c2.context), "a");
-        assert_eq!(join_context(&find(&p, "y").context), "a[1]");
+        assert_eq!(ctx(c2), "a");
+        assert_eq!(ctx(find(&p, "y")), "a[1]");
         assert_eq!(find(&p, "y").kind, ValueKind::Scalar);
     }
 
@@ -785,11 +759,7 @@ mod tests {
         let v = find(&p, KID);
         assert_eq!(&src[v.span.clone()], KID);
         assert_eq!(find(&p, "ünïcödé").name, "név");
-        let c = p
-            .values
-            .iter()
-            .find(|v| v.kind == ValueKind::Comment)
-            .expect("comment");
+        let c = first_of_kind(&p, ValueKind::Comment);
         assert_eq!(c.text, " c");
     }
 

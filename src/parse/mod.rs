@@ -16,6 +16,9 @@ pub mod json;
 pub mod text;
 pub mod yaml;
 
+#[cfg(test)]
+pub(crate) mod test_support;
+
 pub use format::Format;
 
 /// How a value's text relates to the bytes at its span.

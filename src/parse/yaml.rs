@@ -834,6 +834,7 @@ fn same_comment_block(src: &str, prev_end: usize, comment: &Value) -> bool {
 mod tests {
     use super::*;
     use crate::parse::join_context;
+    use crate::parse::test_support::{of_kind, parsed};
     use std::time::{Duration, Instant};
 
     // Synthetic, from scripts/genkey.py; never real credentials.
@@ -843,24 +844,15 @@ mod tests {
     const SECRET2: &str = "eXYANN+voAnENnVN+ip6T9F0n+05j2OvgNrcxPzg";
 
     fn ok(src: &str) -> Parsed {
-        match parse(src) {
-            Ok(p) => p,
-            Err(e) => panic!("unexpected failure: {e:?}"),
-        }
+        parsed(parse(src))
     }
 
     fn scalars(p: &Parsed) -> Vec<&Value> {
-        p.values
-            .iter()
-            .filter(|v| v.kind == ValueKind::Scalar)
-            .collect()
+        of_kind(p, ValueKind::Scalar)
     }
 
     fn comments(p: &Parsed) -> Vec<&Value> {
-        p.values
-            .iter()
-            .filter(|v| v.kind == ValueKind::Comment)
-            .collect()
+        of_kind(p, ValueKind::Comment)
     }
 
     fn get<'p>(p: &'p Parsed, ctx: &str) -> &'p Value {

@@ -60,3 +60,63 @@ pub fn expected(tree: &str) -> Vec<Expected> {
         })
         .collect()
 }
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes `rel` below `dir`, making its folders; returns its path.
+pub fn write(dir: &Path, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&p, bytes).expect("write");
+    p
+}
+
+/// Runs `git` with `args` where the caller pointed it (directory,
+/// environment) and returns its trimmed stdout. A failing git command fails
+/// the test with git's own message: the test's setup is wrong, not keyward.
+pub fn run_git(git: &mut Command, args: &[&str]) -> String {
+    let out = git.args(args).output().expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The rule of every finding in a JSON report, in report order.
+pub fn finding_rules(o: &Output) -> Vec<String> {
+    json(o)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule").to_string())
+        .collect()
+}
+
+/// A finding of the JSON report as `(rule, path, line)`.
+pub fn rule_path_line(f: &serde_json::Value) -> (String, String, u64) {
+    (
+        f["rule"].as_str().expect("rule").to_string(),
+        f["path"].as_str().expect("path").to_string(),
+        f["line"].as_u64().expect("line"),
+    )
+}
+
+/// The moment the IAM rule fixtures' inventories are judged at.
+pub const FIXTURE_NOW: &str = "2026-11-28T12:00:00Z";
+
+/// Scans an IAM rule fixture's `fail` tree with its `inventory.json` at
+/// [`FIXTURE_NOW`], to JSON, with `extra` arguments after.
+pub fn scan_fixture_with_inventory(fixture: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "scan",
+        "fail",
+        "--inventory",
+        "inventory.json",
+        "--now",
+        FIXTURE_NOW,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    keyward(fixture, &args)
+}

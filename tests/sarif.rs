@@ -310,31 +310,27 @@ fn suppressed_findings_are_carried_with_suppressions() {
 fn history_findings_carry_their_commit_and_validate() {
     let t = tempfile::tempdir().expect("tempdir");
     let git = |args: &[&str]| {
-        let o = std::process::Command::new("git")
-            .args(args)
-            .current_dir(t.path())
+        let mut cmd = std::process::Command::new("git");
+        cmd.current_dir(t.path())
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_AUTHOR_NAME", "Ann")
             .env("GIT_AUTHOR_EMAIL", "ann@example.com")
             .env("GIT_COMMITTER_NAME", "Ann")
-            .env("GIT_COMMITTER_EMAIL", "ann@example.com")
-            .output()
-            .expect("git runs");
-        assert!(o.status.success(), "git {args:?}");
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
+            .env("GIT_COMMITTER_EMAIL", "ann@example.com");
+        run_git(&mut cmd, args)
     };
     git(&["init", "-q", "-b", "main"]);
     // scripts/genkey.py --seed 505
-    std::fs::write(
-        t.path().join("app.env"),
+    write(
+        t.path(),
+        "app.env",
         "AWS_ACCESS_KEY_ID=AKIARZPUZDIKEQTRV6SW\n",
-    )
-    .expect("write");
+    );
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "add key"]);
     let commit = git(&["rev-parse", "HEAD"]);
-    std::fs::write(t.path().join("app.env"), "APP=web\n").expect("write");
+    write(t.path(), "app.env", "APP=web\n");
     git(&["commit", "-q", "-am", "remove key"]);
 
     let out = keyward(t.path(), &["scan", "--history", "--format", "sarif"]);

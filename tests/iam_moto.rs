@@ -755,3 +755,23 @@ fn scan_with_a_cache_gives_the_same_findings() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--live"), "{}", stderr(&o));
 }
+
+/// The bar: a repo that references 20 keys is asked about key by
+/// key; the account (here 16 users) is never listed.
+#[test]
+fn twenty_keys_are_asked_about_one_by_one() {
+    let w = world(10);
+    let wanted: BTreeSet<String> = w
+        .keys
+        .iter()
+        .filter(|(n, _)| n.starts_with("bulk-"))
+        .map(|(_, k)| k.id.clone())
+        .collect();
+    assert_eq!(wanted.len(), 20);
+    let aws = Aws::from_config(w.sdk_config(&w.admin), 8).expect("aws");
+    let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
+    // GetCallerIdentity + GetAccessKeyLastUsed per key + ListAccessKeys per
+    // owner; enumerating would add ListUsers and the 6 other users' lists.
+    assert_eq!(aws.calls(), 1 + 20 + 10);
+    assert_eq!(lookup.keys.len(), 20);
+}

@@ -145,6 +145,16 @@ pub struct ScanError {
     pub message: String,
 }
 
+impl ScanError {
+    /// A warning from asking AWS, which belongs to no file.
+    pub fn from_aws(message: String) -> Self {
+        ScanError {
+            path: "(aws)".to_string(),
+            message,
+        }
+    }
+}
+
 /// Salt for hashing secrets into fingerprints, so a fingerprint cannot be
 /// checked against a list of known secrets hashed plainly.
 const SECRET_SALT: &str = "keyward-fingerprint-v1:";

@@ -276,10 +276,7 @@ fn finish(
         Some(given) => given.clone(),
         None => {
             let asked = crate::iam::enrich(&wanted, &opts.iam)?;
-            errors.extend(asked.warnings.iter().map(|message| ScanError {
-                path: "(aws)".to_string(),
-                message: message.clone(),
-            }));
+            errors.extend(asked.warnings.iter().cloned().map(ScanError::from_aws));
             std::sync::Arc::new(asked)
         }
     };

@@ -206,20 +206,11 @@ pub(super) fn scan(
                 scope.spawn(move || {
                     let mut part = Part::default();
                     for (idx, bytes) in rx.iter() {
-                        let Some(path) = walk.blobs[idx].uses.first().map(|u| &u.1) else {
-                            continue;
-                        };
                         let kept = ask_iam.then(|| bytes.clone());
-                        let blob = Blob {
-                            path: repo.display(path),
-                            bytes,
-                        };
-                        match scan_blobs(vec![blob], one, rules, progress) {
-                            Ok(out) => part.take(idx, out, kept),
-                            Err(e) => part.errors.push(ScanError {
-                                path: repo.display(path),
-                                message: e.to_string(),
-                            }),
+                        match scan_blob(repo, walk, idx, bytes, one, rules, progress) {
+                            Some(Ok(out)) => part.take(idx, out, kept),
+                            Some(Err(e)) => part.errors.push(e),
+                            None => {}
                         }
                     }
                     part
@@ -286,8 +277,9 @@ fn judge_with_iam(
             .iter()
             .flat_map(|p| p.found.iter().map(|(_, out)| &out.iam_wanted)),
     );
-    let answers = crate::iam::enrich(&wanted, &opts.iam).map_err(crate::scan::ScanFailure::from)?;
-    let answers_warnings = answers.warnings.clone();
+    let mut answers =
+        crate::iam::enrich(&wanted, &opts.iam).map_err(crate::scan::ScanFailure::from)?;
+    let answers_warnings = std::mem::take(&mut answers.warnings);
     let again = ScanOptions {
         threads: 1,
         iam_answers: Some(Arc::new(answers.without_repo_counts())),
@@ -297,32 +289,44 @@ fn judge_with_iam(
     if let Some(first) = parts.first_mut() {
         first
             .errors
-            .extend(answers_warnings.into_iter().map(|message| ScanError {
-                path: "(aws)".to_string(),
-                message,
-            }));
+            .extend(answers_warnings.into_iter().map(ScanError::from_aws));
     }
     for part in parts {
         let kept = std::mem::take(&mut part.kept);
         for ((idx, out), bytes) in part.found.iter_mut().zip(kept) {
-            let Some(path) = walk.blobs[*idx].uses.first().map(|u| &u.1) else {
-                continue;
-            };
-            let blob = Blob {
-                path: repo.display(path),
-                bytes,
-            };
-            match scan_blobs(vec![blob], &again, rules, &quiet) {
+            match scan_blob(repo, walk, *idx, bytes, &again, rules, &quiet) {
                 // The first pass counted the blob and its errors.
-                Ok(judged) => *out = judged,
-                Err(e) => part.errors.push(ScanError {
-                    path: repo.display(path),
-                    message: e.to_string(),
-                }),
+                Some(Ok(judged)) => *out = judged,
+                Some(Err(e)) => part.errors.push(e),
+                None => {}
             }
         }
     }
     Ok(())
+}
+
+/// Scans blob `idx` as the first path a commit wrote it to; `None` for a
+/// blob no commit names.
+fn scan_blob(
+    repo: &Repo,
+    walk: &Walk,
+    idx: usize,
+    bytes: Vec<u8>,
+    opts: &ScanOptions,
+    rules: &RuleSet,
+    progress: &Progress,
+) -> Option<Result<ScanOutput, ScanError>> {
+    let path = repo.display(&walk.blobs.get(idx)?.uses.first()?.1);
+    let blob = Blob {
+        path: path.clone(),
+        bytes,
+    };
+    Some(
+        scan_blobs(vec![blob], opts, rules, progress).map_err(|e| ScanError {
+            path,
+            message: e.to_string(),
+        }),
+    )
 }
 
 /// One worker's results.

@@ -122,8 +122,7 @@ impl Cache {
     /// answer dated in the future (a clock moved back) is not trusted.
     pub fn fresh(&self, key: &str, now: Timestamp) -> Option<&Entry> {
         let e = self.entries.get(key)?;
-        let age = now.duration_since(e.fetched);
-        (!age.is_negative() && age.unsigned_abs() < self.ttl).then_some(e)
+        younger_than(self.ttl, e.fetched, now).then_some(e)
     }
 
     pub fn remember(&mut self, key: &str, entry: Entry) {
@@ -133,10 +132,8 @@ impl Cache {
     /// Writes the cache, dropping what has expired.
     pub fn save(&mut self, now: Timestamp) -> Result<(), String> {
         let ttl = self.ttl;
-        self.entries.retain(|_, e| {
-            let age = now.duration_since(e.fetched);
-            !age.is_negative() && age.unsigned_abs() < ttl
-        });
+        self.entries
+            .retain(|_, e| younger_than(ttl, e.fetched, now));
         let file = FileV1 {
             version: VERSION,
             account: self.account.clone(),
@@ -147,6 +144,11 @@ impl Cache {
         write_private(&self.path, text.as_bytes())
             .map_err(|e| format!("cannot write the IAM cache {}: {e}", self.path.display()))
     }
+}
+
+fn younger_than(ttl: Duration, fetched: Timestamp, now: Timestamp) -> bool {
+    let age = now.duration_since(fetched);
+    !age.is_negative() && age.unsigned_abs() < ttl
 }
 
 /// The endpoint is hashed into the name so a test endpoint's answers never

@@ -322,10 +322,7 @@ where
             code,
             message,
         }),
-        "Throttling"
-        | "ThrottlingException"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException" => fatal(IamError::Throttled {
+        c if is_throttling(c) => fatal(IamError::Throttled {
             action: action.into(),
             message,
         }),
@@ -333,6 +330,14 @@ where
         "" => Failure::Other(message),
         _ => Failure::Other(format!("{code}: {message}")),
     }
+}
+
+/// AWS's error codes for "slow down", across services.
+pub(crate) fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
+    )
 }
 
 fn timestamp(dt: &aws_sdk_iam::primitives::DateTime) -> Option<Timestamp> {
@@ -647,10 +652,7 @@ impl<'a> LiveSource<'a> {
         let fresh_users: BTreeSet<UserRef> = lookup.user_keys.keys().cloned().collect();
         for (k, e) in hits {
             let Some(r) = e.record else { continue };
-            let user = UserRef {
-                account: r.account.clone(),
-                name: r.user.clone(),
-            };
+            let user = r.owner();
             if !fresh_users.contains(&user) {
                 lookup.user_keys.entry(user).or_insert(e.user_keys);
             }
@@ -721,17 +723,15 @@ fn remember(cache: &mut Cache, asked: &BTreeSet<String>, lookup: &Lookup, now: T
             continue;
         }
         let entry = match lookup.keys.get(k) {
-            Some(r) => {
-                let user = UserRef {
-                    account: r.account.clone(),
-                    name: r.user.clone(),
-                };
-                CacheEntry {
-                    fetched: now,
-                    record: Some(r.clone()),
-                    user_keys: lookup.user_keys.get(&user).cloned().unwrap_or_default(),
-                }
-            }
+            Some(r) => CacheEntry {
+                fetched: now,
+                record: Some(r.clone()),
+                user_keys: lookup
+                    .user_keys
+                    .get(&r.owner())
+                    .cloned()
+                    .unwrap_or_default(),
+            },
             None => CacheEntry {
                 fetched: now,
                 record: None,

@@ -46,6 +46,16 @@ pub struct KeyRecord {
     pub account: String,
 }
 
+impl KeyRecord {
+    /// The IAM user the key belongs to.
+    pub fn owner(&self) -> UserRef {
+        UserRef {
+            account: self.account.clone(),
+            name: self.user.clone(),
+        }
+    }
+}
+
 /// One of a user's keys, as `ListAccessKeys` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserKey {
@@ -89,10 +99,7 @@ impl Lookup {
         for r in records {
             lookup
                 .user_keys
-                .entry(UserRef {
-                    account: r.account.clone(),
-                    name: r.user.clone(),
-                })
+                .entry(r.owner())
                 .or_default()
                 .push(UserKey {
                     access_key_id: r.access_key_id.clone(),
@@ -118,10 +125,7 @@ impl Lookup {
     }
 
     fn user_of(&self, key: &str) -> Option<UserRef> {
-        self.keys.get(key).map(|r| UserRef {
-            account: r.account.clone(),
-            name: r.user.clone(),
-        })
+        self.keys.get(key).map(KeyRecord::owner)
     }
 
     /// Whether the source can speak about this key at all.
@@ -377,10 +381,7 @@ impl Enrichment {
             "iam.last_used_days",
             r.last_used.map_or(-1, |t| days_between(t, self.now)),
         );
-        let user = UserRef {
-            account: r.account.clone(),
-            name: r.user.clone(),
-        };
+        let user = r.owner();
         let active = lookup
             .user_keys
             .get(&user)

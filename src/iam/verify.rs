@@ -15,7 +15,7 @@ use std::time::Duration;
 use aws_sdk_sts::config::Credentials;
 use aws_sdk_sts::error::SdkError;
 
-use super::live::{Aws, error_code};
+use super::live::{Aws, error_code, is_throttling};
 use super::{Pair, PairId, Verdicts, VerifyResult, pair_id};
 
 /// The least time between a failed attempt and the retry of the same pair.
@@ -119,14 +119,11 @@ where
     match error_code(e).as_deref() {
         Some("SignatureDoesNotMatch") => Attempt::Final(Ok(VerifyResult::Mismatch)),
         Some("InvalidClientTokenId") => Attempt::Final(Ok(VerifyResult::UnknownKey)),
-        Some(
-            code @ ("Throttling"
-            | "ThrottlingException"
-            | "RequestLimitExceeded"
-            | "TooManyRequestsException"
-            | "ServiceUnavailable"
-            | "InternalFailure"),
-        ) => Attempt::Transient(code.to_string()),
+        Some(code)
+            if is_throttling(code) || matches!(code, "ServiceUnavailable" | "InternalFailure") =>
+        {
+            Attempt::Transient(code.to_string())
+        }
         Some(code) => Attempt::Final(Err(code.to_string())),
         None => match status {
             Some(s) if s == 429 || s >= 500 => Attempt::Transient(format!("HTTP {s}")),

@@ -24,10 +24,7 @@ pub fn render(out: &ScanOutput) -> String {
             r.end_line,
             r.end_column,
             escape_property(&format!("{} {}", f.rule, f.name)),
-            escape_data(&match &f.provenance {
-                Some(p) => format!("{} ({})", f.message, super::introduced(p)),
-                None => f.message.clone(),
-            }),
+            escape_data(&super::message_with_provenance(f)),
         ));
     }
     for e in &out.errors {

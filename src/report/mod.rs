@@ -24,6 +24,15 @@ pub fn introduced(p: &Provenance) -> String {
     )
 }
 
+/// A finding's message, with where it was introduced for `--history`
+/// findings (for formats that have one text field per result).
+pub(crate) fn message_with_provenance(f: &crate::finding::Finding) -> String {
+    match &f.provenance {
+        Some(p) => format!("{} ({})", f.message, introduced(p)),
+        None => f.message.clone(),
+    }
+}
+
 pub(crate) fn short_commit(id: &str) -> &str {
     id.get(..10).unwrap_or(id)
 }

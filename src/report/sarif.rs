@@ -114,11 +114,10 @@ fn result(
         res.insert("ruleIndex".into(), json!(i));
     }
     res.insert("level".into(), json!(level(f.severity)));
-    let message = match &f.provenance {
-        Some(p) => format!("{} ({})", f.message, super::introduced(p)),
-        None => f.message.clone(),
-    };
-    res.insert("message".into(), json!({"text": message}));
+    res.insert(
+        "message".into(),
+        json!({"text": super::message_with_provenance(f)}),
+    );
     res.insert(
         "locations".into(),
         json!([{"physicalLocation": {

@@ -287,6 +287,25 @@ impl World {
         self.keys[name].id.clone()
     }
 
+    /// The scenario's keys (see [`world`]), without the bulk users'.
+    fn scenario_ids(&self) -> BTreeSet<String> {
+        [
+            "inactive", "current", "unused", "deleted", "rot_old", "rot_new",
+        ]
+        .iter()
+        .map(|n| self.id(n))
+        .collect()
+    }
+
+    /// The keys of the `bulk-NNN` users.
+    fn bulk_ids(&self) -> BTreeSet<String> {
+        self.keys
+            .iter()
+            .filter(|(n, _)| n.starts_with("bulk-"))
+            .map(|(_, k)| k.id.clone())
+            .collect()
+    }
+
     fn write(&self, rel: &str, text: &str) {
         common::write(self.repo.path(), rel, text);
     }
@@ -606,13 +625,8 @@ fn verify_pairs_match_mismatch_unknown_key() {
 fn per_key_lookup_asks_each_thing_once() {
     let w = world(0);
     let aws = Aws::from_config(w.sdk_config(&w.admin), 4).expect("aws");
-    let wanted: BTreeSet<String> = [
-        "inactive", "current", "unused", "deleted", "rot_old", "rot_new",
-    ]
-    .iter()
-    .map(|n| w.id(n))
-    .chain(["AKIA6RU73QDQ52ZTHJCF".to_string()])
-    .collect();
+    let mut wanted = w.scenario_ids();
+    wanted.insert("AKIA6RU73QDQ52ZTHJCF".to_string());
     let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
     // GetCallerIdentity + 6 GetAccessKeyLastUsed (the foreign key is not
     // asked about) + ListAccessKeys for deploy-bot, ci-bot, rotate-bot.
@@ -637,12 +651,7 @@ fn per_key_lookup_asks_each_thing_once() {
 fn many_keys_enumerate_the_account_once() {
     let w = world(30);
     let aws = Aws::from_config(w.sdk_config(&w.admin), 8).expect("aws");
-    let wanted: BTreeSet<String> = w
-        .keys
-        .iter()
-        .filter(|(n, _)| n.starts_with("bulk-"))
-        .map(|(_, k)| k.id.clone())
-        .collect();
+    let wanted = w.bulk_ids();
     assert!(wanted.len() > keyward::iam::live::PER_KEY_MAX);
     let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
     let users: u64 = 6 + 30;
@@ -664,12 +673,7 @@ fn cached_answers_stand_in_for_iam_until_they_expire() {
             ttl: Duration::from_secs(secs),
         })
     };
-    let wanted: BTreeSet<String> = [
-        "inactive", "current", "unused", "deleted", "rot_old", "rot_new",
-    ]
-    .iter()
-    .map(|n| w.id(n))
-    .collect();
+    let wanted = w.scenario_ids();
     let lookup = |secs: u64| {
         let aws = Aws::from_config(w.sdk_config(&w.admin), 4).expect("aws");
         let l = LiveSource::new(&aws)
@@ -761,12 +765,7 @@ fn scan_with_a_cache_gives_the_same_findings() {
 #[test]
 fn twenty_keys_are_asked_about_one_by_one() {
     let w = world(10);
-    let wanted: BTreeSet<String> = w
-        .keys
-        .iter()
-        .filter(|(n, _)| n.starts_with("bulk-"))
-        .map(|(_, k)| k.id.clone())
-        .collect();
+    let wanted = w.bulk_ids();
     assert_eq!(wanted.len(), 20);
     let aws = Aws::from_config(w.sdk_config(&w.admin), 8).expect("aws");
     let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");

@@ -240,7 +240,7 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 /// Reads and validates a configuration file.
 pub fn load(path: &Path) -> Result<Config, Box<ConfigError>> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
+    let text = crate::named_file::read_text(path, crate::named_file::MAX_NAMED_FILE)
         .map_err(|e| ConfigError::plain(&origin, format!("cannot read: {e}")))?;
     let root = path
         .parent()

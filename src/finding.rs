@@ -134,7 +134,11 @@ impl SourceFile {
             last = s.end;
         }
         out.push_str(self.text.get(last..).unwrap_or(""));
-        out
+        let mut bytes = out.into_bytes();
+        crate::detect::mask_suspects(&mut bytes);
+        // Only ASCII bytes were replaced by `*`, so this is still UTF-8.
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod detect;
 pub mod finding;
 pub mod git;
 pub mod iam;
+pub mod named_file;
 pub mod parse;
 pub mod prefilter;
 pub mod rules;

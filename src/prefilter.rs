@@ -1,106 +1,231 @@
-//! One Aho-Corasick pass over a file's bytes: files without any credential
-//! keyword are never decoded or parsed, which is most files of most repos.
+//! Decides, from a file's bytes alone, whether it can hold a finding. Files
+//! that cannot are never decoded or parsed, which is most files of most repos.
 //!
-//! Keywords come in two tiers. A key-ID prefix, a base64 form of one, or an
-//! ignore marker is enough to parse the file. A credential *name*
-//! (`secret_key`, `AWS_SECRET_ACCESS_KEY`) is only worth a parse when the
-//! file also holds a token long enough to be a secret or session token:
-//! infra repos are full of `secret_key = var.secret_key` and
-//! `${{ secrets.AWS_SECRET_ACCESS_KEY }}`, and parsing those (Terraform
-//! through tree-sitter above all) was a quarter of a scan's time while it
-//! could never yield a finding.
+//! A word is never enough: infra repos are full of `existingSecret`,
+//! `secret_key = var.secret_key` and service models that name
+//! `SecretAccessKey`, and parsing those was most of a scan's time on real
+//! repositories while it could never yield a finding. A file goes on when
+//! it holds
+//! - a key-ID prefix starting a token long enough to be an ID (or a typo of
+//!   one), a base64 form of a prefix inside a base64 run, or an ignore
+//!   marker; or
+//! - a credential name and a token shaped like a secret or session token.
+//!
+//! The first test is one non-overlapping, case-sensitive search for a
+//! handful of literals, which the packed SIMD searcher of `aho-corasick`
+//! runs near memory speed; each hit then gets a cheap look at its
+//! neighbourhood.
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 
-use crate::detect::BASE64_MARKERS;
+use crate::detect::key_id::CREDENTIAL_PREFIXES;
 use crate::detect::secret::SECRET_LEN;
+use crate::detect::{BASE64_MARKERS, DOUBLE_BASE64_MARKERS};
 
-/// Key prefixes and the ignore marker: a hit means "parse".
-const STRONG: &[&str] = &[
-    "akia",
-    "asia",
-    "abia",
-    "acca",
-    // An ignore comment must be seen even where nothing is left to ignore.
-    crate::suppress::MARKER,
-];
-
-/// The names secrets and tokens hide under. Matched case-insensitively, so
-/// every spelling (`AWS_SECRET_ACCESS_KEY`, `SecretAccessKey`, `secret-key`)
-/// hits.
+/// The names secrets and tokens hide under, compared without case or
+/// separators around an anchor hit, so `AWS_SECRET_ACCESS_KEY`,
+/// `SecretAccessKey` and `secret-key` all count.
 const NAMES: &[&str] = &[
-    "secret_access",
     "secretaccess",
-    "secret-access",
-    "secret_key",
     "secretkey",
-    "secret-key",
-    "aws_secret",
     "awssecret",
-    "aws-secret",
-    "session_token",
     "sessiontoken",
-    "security_token",
+    "securitytoken",
 ];
 
-struct Matcher {
-    ac: AhoCorasick,
-    /// Pattern ids below this are strong.
-    strong: usize,
+/// Literals every name above contains, in the three spellings people use.
+const NAME_ANCHORS: &[&str] = &[
+    "secret", "Secret", "SECRET", "session", "Session", "SESSION", "security", "Security",
+    "SECURITY",
+];
+
+/// Bytes after a key-ID prefix that must look like the rest of an ID: 14
+/// is the shortest near miss `KW004` reports (18 characters in all).
+const ID_TAIL_MIN: usize = 14;
+
+/// A base64 run shorter than this cannot hold an encoded key ID.
+const BASE64_RUN_MIN: usize = 24;
+
+/// Session tokens are at least this long.
+const TOKEN_MIN: usize = 100;
+
+#[derive(Clone, Copy)]
+enum Strong {
+    Prefix,
+    Base64,
+    Marker,
 }
 
-static MATCHER: LazyLock<Option<Matcher>> = LazyLock::new(|| {
-    let patterns: Vec<&str> = STRONG
-        .iter()
-        .chain(BASE64_MARKERS.iter())
-        .chain(NAMES.iter())
-        .copied()
-        .collect();
-    // A DFA costs a few hundred KiB once and scans about twice as fast as the
-    // default NFA on the bytes of every file, which is what this pass sees.
-    let ac = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(patterns)
+struct Matchers {
+    strong: AhoCorasick,
+    kinds: Vec<Strong>,
+    anchors: AhoCorasick,
+    names: AhoCorasick,
+}
+
+static MATCHERS: LazyLock<Option<Matchers>> = LazyLock::new(|| {
+    let mut patterns: Vec<&str> = Vec::new();
+    let mut kinds = Vec::new();
+    for p in CREDENTIAL_PREFIXES {
+        patterns.push(p);
+        kinds.push(Strong::Prefix);
+    }
+    for m in BASE64_MARKERS.into_iter().chain(DOUBLE_BASE64_MARKERS) {
+        patterns.push(m);
+        kinds.push(Strong::Base64);
+    }
+    patterns.push(crate::suppress::MARKER);
+    kinds.push(Strong::Marker);
+    // Leftmost-first, not overlapping: only then can the packed (Teddy)
+    // searcher run. A hit that fails its second look restarts the search
+    // one byte later, so no other literal is ever hidden behind it.
+    let strong = AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(&patterns)
         .ok()?;
-    Some(Matcher {
-        ac,
-        strong: STRONG.len() + BASE64_MARKERS.len(),
+    let anchors = AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(NAME_ANCHORS)
+        .ok()?;
+    let names = AhoCorasick::new(NAMES).ok()?;
+    Some(Matchers {
+        strong,
+        kinds,
+        anchors,
+        names,
     })
 });
 
-/// Whether the bytes may hold a credential. Errs on the side of yes.
+/// Whether the bytes may hold a finding. Errs on the side of yes.
 pub fn may_contain_credentials(bytes: &[u8]) -> bool {
-    let Some(m) = MATCHER.as_ref() else {
+    let Some(m) = MATCHERS.as_ref() else {
         return true;
     };
-    let mut named = false;
-    // Overlapping, so a strong keyword is never hidden inside a name's match.
-    for hit in m.ac.find_overlapping_iter(bytes) {
-        if hit.pattern().as_usize() < m.strong {
-            return true;
-        }
-        named = true;
+    if strong_hit(m, bytes) {
+        return true;
     }
-    named && has_long_token(bytes)
+    has_secret_shaped_token(bytes) && has_credential_name(m, bytes)
 }
 
-/// Whether some run of at least [`SECRET_LEN`] bytes could decode to a
-/// secret or session token. Backslashes and `=` count as part of a run:
-/// JSON and YAML escapes (`\/`, `\u0041`) and base64 padding shorten a
-/// token only once decoded, and a false "yes" merely costs a parse.
-fn has_long_token(bytes: &[u8]) -> bool {
-    let mut run = 0;
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'+' | b'=' | b'\\') {
-            run += 1;
-            if run >= SECRET_LEN {
-                return true;
-            }
-        } else {
-            run = 0;
+fn strong_hit(m: &Matchers, bytes: &[u8]) -> bool {
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some(hit) = m.strong.find(Input::new(bytes).span(at..bytes.len())) else {
+            return false;
+        };
+        let ok = match m.kinds[hit.pattern().as_usize()] {
+            Strong::Marker => true,
+            Strong::Prefix => id_shaped(bytes, hit.start(), hit.end()),
+            Strong::Base64 => base64_run_len(bytes, hit.start(), hit.end()) >= BASE64_RUN_MIN,
+        };
+        if ok {
+            return true;
+        }
+        at = hit.start() + 1;
+    }
+    false
+}
+
+/// A prefix at a token's start, followed by enough ID-like bytes.
+fn id_shaped(bytes: &[u8], start: usize, end: usize) -> bool {
+    if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
+        return false;
+    }
+    let tail = bytes[end..]
+        .iter()
+        .take(ID_TAIL_MIN)
+        .take_while(|&&b| b.is_ascii_graphic() && !is_delimiter(b))
+        .count();
+    tail >= ID_TAIL_MIN
+}
+
+fn is_delimiter(b: u8) -> bool {
+    matches!(
+        b,
+        b'"' | b'\'' | b'`' | b',' | b';' | b')' | b'}' | b']' | b'#' | b'<' | b'>'
+    )
+}
+
+fn is_base64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')
+}
+
+fn base64_run_len(bytes: &[u8], start: usize, end: usize) -> usize {
+    let before = bytes[..start]
+        .iter()
+        .rev()
+        .take(BASE64_RUN_MIN)
+        .take_while(|&&b| is_base64(b))
+        .count();
+    let after = bytes[end..]
+        .iter()
+        .take(BASE64_RUN_MIN)
+        .take_while(|&&b| is_base64(b))
+        .count();
+    before + (end - start) + after
+}
+
+/// A run that detection could take for a secret or session token: exactly
+/// [`SECRET_LEN`] secret characters that are neither hex nor one class of
+/// character, a run of [`TOKEN_MIN`] token characters, or a run with JSON
+/// or YAML escapes (`\/`) long enough to become one once decoded.
+fn has_secret_shaped_token(bytes: &[u8]) -> bool {
+    let is_token = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'+' | b'=' | b'\\');
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_token(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_token(bytes[i]) {
+            i += 1;
+        }
+        let run = &bytes[start..i];
+        if run.len() < SECRET_LEN {
+            continue;
+        }
+        if run.len() >= TOKEN_MIN || run.contains(&b'\\') {
+            return true;
+        }
+        if run.split(|&b| b == b'=').any(secret_shaped) {
+            return true;
+        }
+    }
+    false
+}
+
+fn secret_shaped(run: &[u8]) -> bool {
+    if run.len() != SECRET_LEN || run.iter().all(u8::is_ascii_hexdigit) {
+        return false;
+    }
+    let upper = run.iter().any(u8::is_ascii_uppercase);
+    let lower = run.iter().any(u8::is_ascii_lowercase);
+    let other = run
+        .iter()
+        .any(|&b| b.is_ascii_digit() || b == b'/' || b == b'+');
+    usize::from(upper) + usize::from(lower) + usize::from(other) >= 2
+}
+
+/// A credential name anywhere: an anchor word, then a case- and
+/// separator-blind look at the bytes around it.
+fn has_credential_name(m: &Matchers, bytes: &[u8]) -> bool {
+    const AROUND: usize = 24;
+    let mut window = Vec::with_capacity(2 * AROUND + 16);
+    for hit in m.anchors.find_iter(bytes) {
+        let from = hit.start().saturating_sub(AROUND);
+        let to = (hit.end() + AROUND).min(bytes.len());
+        window.clear();
+        window.extend(
+            bytes[from..to]
+                .iter()
+                .filter(|b| b.is_ascii_alphanumeric())
+                .map(u8::to_ascii_lowercase),
+        );
+        if m.names.is_match(&window[..]) {
+            return true;
         }
     }
     false
@@ -127,6 +252,15 @@ mod tests {
             b"data: QUtJQVJaUFVaRElLRUVRSDc0Nlk="
         ));
         assert!(may_contain_credentials(b"# keyward:ignore KW001"));
+        // A prefix inside a word, or with no ID after it, is not a key.
+        assert!(!may_contain_credentials(
+            b"region: ASIA-PACIFIC\nASIAN cuisine"
+        ));
+        assert!(!may_contain_credentials(b"xAKIARZPUZDIKEEQH746Y"));
+        // A typo of an ID still goes on to KW004.
+        assert!(may_contain_credentials(b"key_id: AKIARZPUZDIKGQWOKWJ"));
+        // A marker outside a base64 run is a word.
+        assert!(!may_contain_credentials(b"FLSU 1"));
         assert!(!may_contain_credentials(
             b"resource \"aws_s3_bucket\" \"b\" { bucket = \"x\" }"
         ));
@@ -143,6 +277,30 @@ mod tests {
         let escaped = "{\"secret_access_key\": \"Am\\/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yM\"}";
         assert!(may_contain_credentials(escaped.as_bytes()));
         // A strong keyword right after a name is still seen.
-        assert!(may_contain_credentials(b"secret_keyAKIA"));
+        assert!(may_contain_credentials(b"secret_key:AKIARZPUZDIKEEQH746Y"));
+        // A long run that no secret could be: a path, a hex digest.
+        assert!(!may_contain_credentials(
+            format!("existingSecret: x\ndigest: sha256:{}\n", "ab12".repeat(16)).as_bytes()
+        ));
+        assert!(!may_contain_credentials(
+            b"SecretAccessKey docs: https://example.com/a/very/long/path/that/is/not/a/secret/at/all"
+        ));
+        // Names in any of the usual spellings.
+        let secret = "Am/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK";
+        for name in [
+            "AWS_SECRET_ACCESS_KEY",
+            "aws-secret",
+            "SecretKey",
+            "sessionToken",
+        ] {
+            assert!(
+                may_contain_credentials(format!("{name}: {secret}").as_bytes()),
+                "{name}"
+            );
+        }
+        // A word alone never is.
+        assert!(!may_contain_credentials(
+            b"existingSecret: my-secret\nsecretKey: password"
+        ));
     }
 }

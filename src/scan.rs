@@ -136,6 +136,8 @@ pub struct Summary {
     pub placeholders: u64,
     /// Files left out by the configuration's include/exclude globs.
     pub excluded: u64,
+    /// Findings counted but not reported one by one (see [`More`]).
+    pub not_shown: u64,
 }
 
 impl Summary {
@@ -150,6 +152,7 @@ impl Summary {
         self.skipped_other += s.skipped_other;
         self.placeholders += s.placeholders;
         self.excluded += s.excluded;
+        self.not_shown += s.not_shown;
     }
 }
 
@@ -164,6 +167,8 @@ pub struct ScanOutput {
     pub policy: Policy,
     /// With [`ScanOptions::iam_answers`]: what IAM would have been asked.
     pub(crate) iam_wanted: crate::iam::Wanted,
+    /// Findings past the per-file cap, counted by file and rule.
+    pub more: Vec<More>,
 }
 
 impl ScanOutput {
@@ -596,8 +601,8 @@ pub fn parse_values(path: &Path, text: &str) -> (Vec<Value>, Format, Option<Stri
     let result = match format.syntax() {
         Syntax::Hcl => parse::hcl::parse(src),
         Syntax::Json => parse::json::parse(src),
-        // Helm templates are Go templates that render to YAML, not YAML.
-        Syntax::Yaml if format == Format::Helm && src.contains("{{") => {
+        // Helm and other templates render to YAML; they are not YAML.
+        Syntax::Yaml if is_yaml_template(path, format, src) => {
             return (parse::text::scan(src), format, None);
         }
         Syntax::Yaml => parse::yaml::parse(src),
@@ -614,6 +619,11 @@ pub fn parse_values(path: &Path, text: &str) -> (Vec<Value>, Format, Option<Stri
             let warning = parsed.warnings.first().map(|w| w.message.clone());
             (parsed.values, format, warning)
         }
+        // Templated YAML that is not under `templates/` (Ansible's Jinja,
+        // a chart kept elsewhere) fails as YAML for no surprising reason.
+        Err(_) if format.syntax() == Syntax::Yaml && has_template_actions(src) => {
+            (parse::text::scan(src), format, None)
+        }
         Err(failure) => {
             let warning = format!(
                 "could not parse as {}: {}; scanned as text",
@@ -623,6 +633,26 @@ pub fn parse_values(path: &Path, text: &str) -> (Vec<Value>, Format, Option<Stri
             (parse::text::scan(src), format, Some(warning))
         }
     }
+}
+
+/// A Go or Jinja template that renders to YAML: a file under a chart's
+/// `templates/` that holds template actions, or one whose first line that
+/// is not a comment is a template action.
+fn is_yaml_template(path: &Path, format: Format, src: &str) -> bool {
+    let under_templates = path
+        .parent()
+        .is_some_and(|p| p.components().any(|c| c.as_os_str() == "templates"));
+    if (under_templates || format == Format::Helm) && src.contains("{{") {
+        return true;
+    }
+    src.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && *l != "---")
+        .is_some_and(|l| l.starts_with("{{") || l.starts_with("{%"))
+}
+
+fn has_template_actions(src: &str) -> bool {
+    src.contains("{{") || src.contains("{%")
 }
 
 fn utf16_bom(bytes: &[u8]) -> Option<bool> {
@@ -646,9 +676,33 @@ fn decode_utf16(bytes: &[u8], big_endian: bool) -> String {
         .collect()
 }
 
-/// NUL bytes in the first 8 KiB, as git and ripgrep judge it.
+/// NUL bytes in the first 8 KiB, as git and ripgrep judge it, or a window
+/// that is mostly not UTF-8 (compressed git objects, PDFs, encrypted
+/// files): text with a few Latin-1 bytes stays text, and is warned about.
 fn is_binary(bytes: &[u8]) -> bool {
-    memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some()
+    let head = &bytes[..bytes.len().min(8192)];
+    if memchr::memchr(0, head).is_some() {
+        return true;
+    }
+    invalid_utf8_bytes(head) * 10 >= head.len() * 3 && head.len() >= 16
+}
+
+/// How many bytes of `bytes` are not part of a valid UTF-8 sequence. A
+/// sequence cut at the end of the window counts as valid.
+fn invalid_utf8_bytes(mut bytes: &[u8]) -> usize {
+    let mut invalid = 0;
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(_) => return invalid,
+            Err(e) => {
+                let Some(bad) = e.error_len() else {
+                    return invalid;
+                };
+                invalid += bad;
+                bytes = bytes.get(e.valid_up_to() + bad..).unwrap_or(&[]);
+            }
+        }
+    }
 }
 
 /// Each invalid byte becomes one `?`, so byte offsets stay what they were.
@@ -697,8 +751,11 @@ fn judge(
     }
     let mut out = ScanOutput::default();
     let mut reported_errors: HashSet<String> = HashSet::new();
+    let mut memo = eval::Memo::default();
     for f in &files {
         let mut file_findings = Vec::new();
+        // Findings per rule in this file; past the cap only counted.
+        let mut per_rule: HashMap<usize, u64> = HashMap::new();
         for c in &f.candidates {
             let key = match c.kind {
                 CandidateKind::AccessKeyId => Some(c),
@@ -719,7 +776,7 @@ fn judge(
                 key.filter(|k| !k.malformed).map(|k| k.value.as_str()),
                 secret.map(|s| s.value.as_str()),
             );
-            let (hits, eval_errors) = rules.matching(&facts);
+            let (hits, eval_errors) = rules.matching_with(&facts, &mut memo);
             for e in eval_errors {
                 if reported_errors.insert(format!("{}{}", e.rule, e.message)) {
                     errors.push(ScanError {
@@ -734,6 +791,11 @@ fn judge(
                 .and_then(|k| key_id::account(&k.value));
             let fp_secret = secret.map_or("", |s| s.value.as_str());
             for i in hits {
+                let n = per_rule.entry(i).or_default();
+                *n += 1;
+                if *n > MAX_FINDINGS_PER_RULE_PER_FILE {
+                    continue;
+                }
                 let rule = &rules.rules[i];
                 file_findings.push(Finding {
                     rule: rule.id.clone(),
@@ -765,6 +827,23 @@ fn judge(
             continue;
         }
         let index = out.files.len();
+        let mut capped: Vec<(usize, u64)> = per_rule
+            .into_iter()
+            .filter(|&(_, n)| n > MAX_FINDINGS_PER_RULE_PER_FILE)
+            .collect();
+        capped.sort_unstable();
+        for (i, n) in capped {
+            let rule = &rules.rules[i];
+            let more = n - MAX_FINDINGS_PER_RULE_PER_FILE;
+            summary.not_shown += more;
+            out.more.push(More {
+                file: index,
+                rule: rule.id.clone(),
+                name: rule.name.clone(),
+                severity: rule.severity,
+                count: more,
+            });
+        }
         for finding in &mut file_findings {
             finding.file = index;
         }
@@ -774,6 +853,22 @@ fn judge(
     }
     link_divergent(&files, &mut out, iam);
     out
+}
+
+/// Past this many findings of one rule in one file, the rest are counted
+/// ("N more like this"), not reported one by one: a file of 100,000 key IDs
+/// is one problem, and each finding costs memory and a reader's time.
+pub const MAX_FINDINGS_PER_RULE_PER_FILE: u64 = 1000;
+
+/// The findings of one rule in one file past [`MAX_FINDINGS_PER_RULE_PER_FILE`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct More {
+    /// Index into [`ScanOutput::files`].
+    pub file: usize,
+    pub rule: String,
+    pub name: String,
+    pub severity: Severity,
+    pub count: u64,
 }
 
 /// The key IDs and pairs IAM is asked about. Placeholders and malformed IDs
@@ -975,5 +1070,17 @@ mod tests {
     fn binary_detection() {
         assert!(is_binary(b"PNG\0\0"));
         assert!(!is_binary(b"plain text"));
+        // zlib-compressed bytes (a loose git object) hold no NUL here.
+        let compressed: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x81)
+            .collect();
+        assert!(is_binary(&compressed));
+        // Latin-1 text with a few accented letters is text.
+        let latin1 = b"caf\xe9 cr\xe8me br\xfbl\xe9e, aws_access_key_id = AKIARZPUZDIKEEQH746Y\n";
+        assert!(!is_binary(latin1));
+        // A multi-byte character cut at the 8 KiB edge is not held against it.
+        let mut cut = "é".repeat(4095).into_bytes();
+        cut.extend_from_slice(&[b'x', 0xC3]);
+        assert!(!is_binary(&cut));
     }
 }

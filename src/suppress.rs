@@ -141,10 +141,12 @@ impl Baseline {
 
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| BaselineError::Read {
-            path: shown.clone(),
-            source,
-        })?;
+        let text = crate::named_file::read_text(path, crate::named_file::MAX_NAMED_FILE).map_err(
+            |source| BaselineError::Read {
+                path: shown.clone(),
+                source,
+            },
+        )?;
         serde_json::from_str(&text).map_err(|source| BaselineError::Parse {
             path: shown,
             source,

@@ -48,7 +48,9 @@ pub fn walk<S: Send>(
     builder
         .hidden(false)
         .follow_links(opts.follow_links)
-        .require_git(false)
+        // As ripgrep: `.gitignore` means something only in a git work tree.
+        // `.ignore` applies everywhere.
+        .require_git(true)
         .git_ignore(!opts.no_ignore)
         .git_exclude(!opts.no_ignore)
         .git_global(!opts.no_ignore)
@@ -99,7 +101,91 @@ pub fn walk<S: Send>(
             })
         });
     }
-    finished.into_inner().unwrap_or_else(|p| p.into_inner())
+    let mut states = finished.into_inner().unwrap_or_else(|p| p.into_inner());
+    if !opts.no_ignore {
+        // What git tracks is in every clone, ignored or not: a `.env`
+        // committed and then added to `.gitignore` is the classic leak.
+        let tracked: Vec<PathBuf> = roots
+            .iter()
+            .filter(|r| r.is_dir())
+            .flat_map(|r| tracked_but_ignored(r))
+            .collect();
+        if !tracked.is_empty() {
+            let mut state = make_state();
+            for path in tracked {
+                let entry = match std::fs::symlink_metadata(&path) {
+                    Ok(m) if m.is_file() => Entry::File { path, len: None },
+                    Ok(m) if m.file_type().is_symlink() => Entry::Skipped {
+                        path,
+                        why: "symlink not followed",
+                    },
+                    // Deleted in the work tree, or a submodule: nothing to read.
+                    _ => continue,
+                };
+                visit(&mut state, entry);
+            }
+            states.push(state);
+        }
+    }
+    states
+}
+
+/// Files under `root` that git tracks although a `.gitignore`, the repo's
+/// `info/exclude` or the global excludes match them. Empty outside a work
+/// tree or without git. Paths start with `root`.
+pub fn tracked_but_ignored(root: &Path) -> Vec<PathBuf> {
+    if !inside_work_tree(root) {
+        return Vec::new();
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "-c",
+            "core.quotePath=false",
+            "ls-files",
+            "-z",
+            "--cached",
+            "--ignored",
+            "--exclude-standard",
+            "--",
+            ".",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    let Ok(out) = out else {
+        return Vec::new();
+    };
+    if !out.status.success() {
+        return Vec::new();
+    }
+    let mut paths: Vec<PathBuf> = out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| root.join(path_from_bytes(p)))
+        .collect();
+    paths.dedup();
+    paths
+}
+
+#[cfg(unix)]
+fn path_from_bytes(b: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(b))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(b: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(b).into_owned())
+}
+
+/// A `.git` (directory or file, as in worktrees and submodules) in `dir` or
+/// above: only then is git worth starting.
+fn inside_work_tree(dir: &Path) -> bool {
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    abs.ancestors().any(|d| d.join(".git").exists())
 }
 
 /// Hands a thread's state back when the walker drops its visitor.

@@ -35,7 +35,9 @@ fn json_contract() {
         .collect();
     assert_eq!(
         top,
-        ["errors", "findings", "policy", "summary", "tool", "version"]
+        [
+            "errors", "findings", "more", "policy", "summary", "tool", "version"
+        ]
     );
     assert_eq!(doc["policy"]["max_key_age_days"], 90);
     assert_eq!(doc["version"], 1);

@@ -436,9 +436,9 @@ fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::R
     use report::audit;
     let name = args.input.display();
     let text = if args.input.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin())
+        crate::named_file::read_capped(std::io::stdin(), crate::named_file::MAX_NAMED_FILE)
     } else {
-        std::fs::read_to_string(&args.input)
+        crate::named_file::read_text(&args.input, crate::named_file::MAX_NAMED_FILE)
     }
     .map_err(|e| miette::miette!("cannot read {name}: {e}"))?;
     let audit = audit::parse(&text).map_err(|e| {
@@ -503,6 +503,9 @@ fn scan_options(config: &Config, paths: &[PathBuf]) -> Result<ScanOptions, miett
     })
 }
 
+/// The most worker threads `--threads` gets.
+pub const MAX_THREADS: usize = 256;
+
 fn run_scan(
     args: ScanArgs,
     config: &Config,
@@ -514,7 +517,16 @@ fn run_scan(
     let mut opts = scan_options(config, &args.paths)?;
     opts.no_ignore |= args.no_ignore;
     opts.include_placeholders |= args.include_placeholders;
-    opts.threads = args.threads;
+    // Thousands of threads only cost start-up and memory; past the cap the
+    // scan is not faster on any machine keyward runs on.
+    let threads_note = (args.threads > MAX_THREADS).then(|| crate::ScanError {
+        path: String::new(),
+        message: format!(
+            "--threads {} is more than {MAX_THREADS}; using {MAX_THREADS}",
+            args.threads
+        ),
+    });
+    opts.threads = args.threads.min(MAX_THREADS);
     opts.file_timeout = (args.file_timeout > 0.0)
         .then(|| std::time::Duration::try_from_secs_f64(args.file_timeout).ok())
         .flatten();
@@ -563,6 +575,7 @@ fn run_scan(
     };
     suppress::apply(&mut out, config, baseline.as_ref(), rules, &opts.cwd);
     git_post.apply(&mut out);
+    out.errors.extend(threads_note);
     let to_file = args.output.is_some();
     let text = match args.format {
         OutputFormat::Json => report::json::render(&out),
@@ -591,7 +604,11 @@ fn run_scan(
         append_step_summary(&out)?;
     }
     let threshold = args.fail_on.map_or(config.fail_on, FailOn::threshold);
-    let failing = out.active().any(|f| eval::at_least(f.severity, threshold));
+    let failing = out.active().any(|f| eval::at_least(f.severity, threshold))
+        || out
+            .more
+            .iter()
+            .any(|m| eval::at_least(m.severity, threshold));
     Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
 }
 

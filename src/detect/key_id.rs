@@ -5,6 +5,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+#[cfg(test)]
+const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
 /// The four prefixes of credentials. Other unique-ID prefixes (`AIDA`,
 /// `AROA`, `AGPA`, `AIPA`, `ANPA`, `ANVA`, `APKA`, `ASCA`) name users, roles
 /// and the like, not credentials, so they are deliberately absent.
@@ -56,41 +59,18 @@ pub fn account(id: &str) -> Option<String> {
     }
     let z = bits >> 2;
     let account = (z & 0x7fff_ffff_ff80) >> 7;
-    Some(format!("{account:012}"))
+    // 40 bits reach past 12 digits; such an ID was never issued by AWS and
+    // names no account.
+    (account <= MAX_ACCOUNT).then(|| format!("{account:012}"))
 }
 
-const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/// AWS's documentation examples and obvious fillers: not real keys.
+/// Whether `id` is AWS's documentation value or a filler, not a key.
 pub fn is_placeholder(id: &str) -> bool {
-    let tail = id.get(4..).unwrap_or("");
-    if id.ends_with("EXAMPLE") || tail.contains("XXXX") || tail.contains("EXAMPLE") {
-        return true;
-    }
-    let mut distinct: Vec<u8> = tail.bytes().collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.len() <= 4 {
-        return true;
-    }
-    longest_ascending_run(tail.as_bytes()) >= 8
+    super::placeholder::key_id(id)
 }
 
-/// Length of the longest run of characters that follow each other in the
-/// base32 alphabet (`ABCDEFGH`, `234567`): typed fillers, never random.
-fn longest_ascending_run(s: &[u8]) -> usize {
-    let pos = |c: u8| BASE32.iter().position(|&b| b == c);
-    let mut best = usize::from(!s.is_empty());
-    let mut run = best;
-    for w in s.windows(2) {
-        match (pos(w[0]), pos(w[1])) {
-            (Some(a), Some(b)) if b == a + 1 => run += 1,
-            _ => run = 1,
-        }
-        best = best.max(run);
-    }
-    best
-}
+/// The largest account number: AWS accounts have 12 digits.
+const MAX_ACCOUNT: u64 = 999_999_999_999;
 
 /// A value written where a key ID belongs that starts like one but is not
 /// one: the typo that makes AWS answer `InvalidClientTokenId`.
@@ -101,11 +81,15 @@ pub fn is_malformed(token: &str) -> bool {
     if !CREDENTIAL_PREFIXES.contains(&prefix) {
         return false;
     }
-    if !(12..=32).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    // A near miss: the length of a real ID give or take two, and at most two
+    // characters that a real ID cannot hold. Anything further off is some
+    // other value, or a filler typed to fill the field.
+    if !(18..=22).contains(&token.len()) {
         return false;
     }
-    let well_formed = token.len() == 20 && token.bytes().skip(4).all(|b| base32_value(b).is_some());
-    !well_formed
+    let foreign = token.bytes().filter(|&b| base32_value(b).is_none()).count();
+    let well_formed = token.len() == 20 && foreign == 0;
+    foreign <= 2 && !well_formed
 }
 
 #[cfg(test)]
@@ -163,14 +147,27 @@ mod tests {
     }
 
     #[test]
-    fn placeholders() {
-        assert!(is_placeholder("AKIAIOSFODNN7EXAMPLE"));
-        assert!(is_placeholder("AKIAXXXXXXXXXXXXXXXX"));
-        assert!(is_placeholder("AKIAAAAAAAAAAAAAAAAA"));
-        assert!(is_placeholder("AKIAABCDEFGHIJKLMNOP"));
-        assert!(is_placeholder("AKIA2222333344445555"));
-        assert!(!is_placeholder("AKIARZPUZDIKEEQH746Y"));
-        assert!(!is_placeholder("ASIAY34FZKBOKMUTVV7A"));
+    fn accounts_stop_at_twelve_digits() {
+        // The largest 40-bit value: 1,099,511,627,775, 13 digits.
+        assert_eq!(account("AKIA7777777777777777"), None);
+        assert_eq!(
+            account(&id_for(999_999_999_999)).as_deref(),
+            Some("999999999999")
+        );
+        assert_eq!(account(&id_for(1_000_000_000_000)), None);
+        assert_eq!(account(&id_for(1_018_077_522_986)), None);
+    }
+
+    /// A new-format ID that encodes `account`, as scripts/genkey.py builds it.
+    fn id_for(account: u64) -> String {
+        let z: u64 = (1 << 47) | (account << 7);
+        let bits = z << 2;
+        let mut out = String::from("AKIA");
+        for i in (0..10).rev() {
+            out.push(char::from(BASE32[((bits >> (i * 5)) & 31) as usize]));
+        }
+        out.push_str("ZZZZZZ");
+        out
     }
 
     #[test]
@@ -183,5 +180,9 @@ mod tests {
         assert!(!is_malformed("AIDARZPUZDIKEEQH746"));
         assert!(!is_malformed("AKIA${var.suffix}"));
         assert!(!is_malformed("AKIA"));
+        // Too far from an ID to be a typo of one.
+        assert!(!is_malformed("AKIAMYACCESSKEY123456789"));
+        assert!(!is_malformed("AKIA0123"));
+        assert!(!is_malformed("AKIARZPUZDIK0189QH74"));
     }
 }

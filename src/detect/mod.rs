@@ -12,7 +12,9 @@ use crate::parse::{Encoding, Value, ValueKind, join_context};
 pub mod env;
 pub mod key_id;
 pub mod pair;
+pub mod placeholder;
 pub mod secret;
+mod sweep;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CandidateKind {
@@ -101,11 +103,81 @@ pub fn mask_in_place(secret: &str) -> String {
         .collect()
 }
 
+/// Masks, in place, every token a secret could hide in, found or not: a
+/// run of 40 or more secret characters (`x` + secret, secret + `=`, one
+/// too many characters), and any token with a digit, `/` or `+` of 16 or
+/// more characters after a secret-ish name on its line. Shown text must not
+/// depend on detection having understood the line. Hex runs (digests) and
+/// key IDs stay readable. Lengths are kept, so spans stay valid.
+pub fn mask_suspects(bytes: &mut [u8]) {
+    let is_secret_char = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'+';
+    let mut named_from = usize::MAX;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'\n' || b == b'\r' {
+            named_from = usize::MAX;
+            i += 1;
+            continue;
+        }
+        if !is_secret_char(b) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_secret_char(bytes[i]) {
+            i += 1;
+        }
+        let run = &bytes[start..i];
+        let hex = run.iter().all(u8::is_ascii_hexdigit);
+        let key_id =
+            run.len() == 20 && key_id::find(std::str::from_utf8(run).unwrap_or("")).count() == 1;
+        let long = run.len() >= secret::SECRET_LEN;
+        let named = start >= named_from
+            && run.len() >= 16
+            && run
+                .iter()
+                .any(|&b| b.is_ascii_digit() || b == b'/' || b == b'+');
+        // A run of a few characters repeated (`xxxx…`, `====`) hides nothing.
+        let filler = placeholder::few_distinct(run, 8);
+        if !hex && !key_id && !filler && (long || named) {
+            let n = run.len();
+            for b in &mut bytes[start + 4..start + n - 4] {
+                *b = b'*';
+            }
+        }
+        if named_from == usize::MAX && is_secret_word(&bytes[start..i]) {
+            named_from = i;
+        }
+    }
+}
+
+/// `secret`, `Secret`, `SECRET` or `token` inside a word.
+fn is_secret_word(run: &[u8]) -> bool {
+    let lower: Vec<u8> = run.iter().map(u8::to_ascii_lowercase).collect();
+    memchr::memmem::find(&lower, b"secret").is_some()
+        || memchr::memmem::find(&lower, b"token").is_some()
+}
+
 /// Base64 of the credential prefixes at each of the three byte alignments.
 pub const BASE64_MARKERS: [&str; 12] = [
     "QUtJQ", "FLSU", "BS0lB", "QVNJQ", "FTSU", "BU0lB", "QUJJQ", "FCSU", "BQklB", "QUNDQ", "FDQ0",
     "BQ0NB",
 ];
+
+/// Base64 of base64 of the prefixes (the markers above, encoded again at
+/// each alignment): a Kubernetes Secret whose value was encoded twice.
+pub const DOUBLE_BASE64_MARKERS: [&str; 36] = [
+    "CUTBOQ", "CUWtsQ", "CUzBsQ", "CVTBsQ", "FVSkpR", "FVTkRR", "FVdEpR", "FWTkpR", "GQ1NV",
+    "GRFEw", "GTFNV", "GVFNV", "JRME5C", "JRa2xC", "JTMGxC", "JVMGxC", "QlEwTk", "QlFrbE",
+    "QlMwbE", "QlUwbE", "RVU5EU", "RVUpKU", "RVXRKU", "RVk5KU", "RkNTV", "RkRRM", "RkxTV", "RlRTV",
+    "UVV0Sl", "UVVKSl", "UVVORF", "UVZOSl", "ZDU1", "ZEUT", "ZMU1", "ZUU1",
+];
+
+fn has_base64_marker(text: &str) -> bool {
+    BASE64_MARKERS.iter().any(|m| text.contains(m))
+        || DOUBLE_BASE64_MARKERS.iter().any(|m| text.contains(m))
+}
 
 /// Bytes before an unnamed token searched for the word "secret".
 const LOOKBACK: usize = 256;
@@ -179,16 +251,53 @@ pub fn detect(src: &str, values: &[Value]) -> Vec<Candidate> {
     let mut out = scanner.out;
     out.sort_by_key(|c| (c.span.start, c.span.end, c.kind));
     out.dedup_by(|a, b| a.span == b.span && a.kind == b.kind);
+    sweep::key_ids_anywhere(src, values, &mut out);
     pair::pair(src, &mut out);
+    spread_placeholders(&mut out);
     out
+}
+
+/// A secret or session token written beside a documentation key ID is
+/// documentation too, and a key ID beside a documentation secret likewise:
+/// one placeholder makes its whole pair one.
+fn spread_placeholders(cands: &mut [Candidate]) {
+    for i in 0..cands.len() {
+        if cands[i].kind != CandidateKind::AccessKeyId {
+            continue;
+        }
+        let linked: Vec<usize> = [cands[i].pair, cands[i].token]
+            .into_iter()
+            .flatten()
+            .filter(|&j| j < cands.len())
+            .collect();
+        let any = cands[i].placeholder || linked.iter().any(|&j| cands[j].placeholder);
+        if any {
+            cands[i].placeholder = true;
+            for j in linked {
+                cands[j].placeholder = true;
+            }
+        }
+    }
+    // Secrets and tokens point at their key too; cover one-way links.
+    for i in 0..cands.len() {
+        if let Some(k) = cands[i].pair.filter(|&k| k < cands.len())
+            && cands[k].kind == CandidateKind::AccessKeyId
+            && cands[k].placeholder
+        {
+            cands[i].placeholder = true;
+        }
+    }
 }
 
 impl Scanner<'_> {
     fn value(&mut self, index: usize, value: &Value) {
         let text = value.text.as_str();
         let multiline = text.contains('\n');
+        // Base64 padding at the end is not an assignment.
         let segmentable = value.kind != ValueKind::Text
-            && (multiline || text.contains('=') || text.contains(": "));
+            && (multiline
+                || text.trim_end().trim_end_matches('=').contains('=')
+                || text.contains(": "));
         let mut place = Placement { value, cursor: 0 };
         if !segmentable {
             let group = u64::from(value.group);
@@ -281,6 +390,7 @@ impl Scanner<'_> {
         {
             found.push(Candidate {
                 span: abs(rel, &r),
+                placeholder: placeholder::malformed_key_id(&text[r.clone()]),
                 value: text[r].to_string(),
                 malformed: true,
                 ..base.clone()
@@ -288,7 +398,7 @@ impl Scanner<'_> {
         }
         // Secret access keys.
         let named = secret::is_secret_name(name);
-        for r in secret::find_tokens(text) {
+        for r in secret::find_tokens_padded(text, named) {
             let token = &text[r.clone()];
             if secret::is_hex(token) {
                 continue;
@@ -314,7 +424,7 @@ impl Scanner<'_> {
                     kind: CandidateKind::SecretAccessKey,
                     span: abs(rel, &r),
                     value: token.to_string(),
-                    placeholder: secret::is_placeholder(token),
+                    placeholder: placeholder::secret(token),
                     needs_pair,
                     ..base.clone()
                 });
@@ -328,6 +438,7 @@ impl Scanner<'_> {
             found.push(Candidate {
                 kind: CandidateKind::SessionToken,
                 span: abs(rel, &r),
+                placeholder: placeholder::secret(&text[r.clone()]),
                 value: text[r].to_string(),
                 ..base.clone()
             });
@@ -337,7 +448,7 @@ impl Scanner<'_> {
             c.span = place.span(self.src, c.span.clone(), &text[local]);
             self.out.push(c);
         }
-        if depth < MAX_DECODE_DEPTH && BASE64_MARKERS.iter().any(|m| text.contains(m)) {
+        if depth < MAX_DECODE_DEPTH && has_base64_marker(text) {
             self.base64_runs(place, p);
         }
     }
@@ -359,7 +470,7 @@ impl Scanner<'_> {
                 i += 1;
             }
             let run = &text[start..i];
-            if run.len() < 24 || !BASE64_MARKERS.iter().any(|m| run.contains(m)) {
+            if run.len() < 24 || !has_base64_marker(run) {
                 continue;
             }
             let Some(decoded) = decode_base64(run) else {
@@ -409,14 +520,43 @@ fn abs(rel: &Range<usize>, r: &Range<usize>) -> Range<usize> {
     rel.start + r.start..rel.start + r.end
 }
 
-/// Standard base64, padded or not, to UTF-8 text.
+/// Standard base64, padded or not, to text. Decoded bytes are searched as
+/// bytes: what is not UTF-8 becomes `?`, one per byte, so a key between
+/// binary bytes (`\xff\xfe\0AKIA…\0`) is still found.
 pub fn decode_base64(s: &str) -> Option<String> {
     let cleaned: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let trimmed = cleaned.trim_end_matches('=');
     let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
         .decode(trimmed)
         .ok()?;
-    String::from_utf8(bytes).ok()
+    Some(bytes_as_text(bytes))
+}
+
+/// Bytes as text, each byte that is not part of valid UTF-8 replaced by `?`.
+pub fn bytes_as_text(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let mut out = String::with_capacity(bytes.len());
+            let mut rest = &bytes[..];
+            loop {
+                match std::str::from_utf8(rest) {
+                    Ok(s) => {
+                        out.push_str(s);
+                        return out;
+                    }
+                    Err(e) => {
+                        let (valid, tail) = rest.split_at(e.valid_up_to());
+                        out.push_str(std::str::from_utf8(valid).unwrap_or(""));
+                        let bad = e.error_len().unwrap_or(tail.len()).max(1).min(tail.len());
+                        out.extend(std::iter::repeat_n('?', bad));
+                        rest = &tail[bad..];
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

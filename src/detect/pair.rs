@@ -133,10 +133,37 @@ pub struct LineIndex {
 }
 
 impl LineIndex {
+    /// Lines end at `\n`, `\r\n`, or a `\r` alone (old Mac files), as
+    /// editors and GitHub count them.
     pub fn new(src: &str) -> Self {
+        let bytes = src.as_bytes();
         let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', src.as_bytes()).map(|i| i + 1));
+        starts.extend(
+            memchr::memchr2_iter(b'\n', b'\r', bytes)
+                .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+                .map(|i| i + 1),
+        );
         LineIndex { starts }
+    }
+
+    /// Byte offset where `line` (0-based) starts, and where it ends without
+    /// its line break.
+    pub fn line_range(&self, src: &str, line: usize) -> std::ops::Range<usize> {
+        let start = self.line_start(line).min(src.len());
+        let mut end = self.starts.get(line + 1).copied().unwrap_or(src.len());
+        let bytes = src.as_bytes();
+        while end > start && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
+            end -= 1;
+        }
+        start..end.max(start)
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
     }
 
     pub fn line_of(&self, offset: usize) -> usize {
@@ -152,7 +179,19 @@ impl LineIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::name_stem;
+    use super::{LineIndex, name_stem};
+
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        let t = "a\rb\r\nc\nd";
+        let l = LineIndex::new(t);
+        assert_eq!(l.len(), 4);
+        assert_eq!(l.line_of(t.find('b').unwrap_or(0)), 1);
+        assert_eq!(l.line_of(t.find('c').unwrap_or(0)), 2);
+        assert_eq!(l.line_of(t.find('d').unwrap_or(0)), 3);
+        assert_eq!(&t[l.line_range(t, 1)], "b");
+        assert_eq!(&t[l.line_range(t, 3)], "d");
+    }
 
     #[test]
     fn stems() {

@@ -45,6 +45,15 @@ pub const SECRET_LEN: usize = 40;
 /// Byte ranges of maximal runs of exactly 40 secret characters. A longer run
 /// is some other base64 blob, and a run followed by `=` padding is one too.
 pub fn find_tokens(text: &str) -> Vec<Range<usize>> {
+    find_tokens_padded(text, false)
+}
+
+/// As [`find_tokens`]; with `padded`, a run followed by `=` or `==` (and
+/// nothing more of base64) counts too. A secret access key is 40 base64
+/// characters that encode 30 bytes, so it never carries padding: under a
+/// secret's name, a trailing `=` is a stray character copied along with the
+/// key, and the 40 characters before it are the secret.
+pub fn find_tokens_padded(text: &str, padded: bool) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -57,8 +66,17 @@ pub fn find_tokens(text: &str) -> Vec<Range<usize>> {
         while i < bytes.len() && is_secret_char(bytes[i]) {
             i += 1;
         }
-        if i - start == SECRET_LEN && bytes.get(i) != Some(&b'=') {
+        if i - start != SECRET_LEN {
+            continue;
+        }
+        if bytes.get(i) != Some(&b'=') {
             out.push(start..i);
+        } else if padded {
+            let pad = bytes[i..].iter().take_while(|&&b| b == b'=').count();
+            let next = bytes.get(i + pad).copied();
+            if pad <= 2 && !next.is_some_and(|b| is_secret_char(b) || b == b'=') {
+                out.push(start..i);
+            }
         }
     }
     out
@@ -93,18 +111,6 @@ pub fn plausible_named_secret(token: &str) -> bool {
             .any(|b| b.is_ascii_digit() || b == b'/' || b == b'+'),
     ];
     classes.iter().filter(|&&c| c).count() >= 2
-}
-
-/// AWS's documented example secret and obvious fillers.
-pub fn is_placeholder(token: &str) -> bool {
-    let upper = token.to_ascii_uppercase();
-    if upper.contains("EXAMPLE") || upper.contains("XXXXXXXX") {
-        return true;
-    }
-    let mut distinct: Vec<u8> = token.bytes().collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    distinct.len() <= 8
 }
 
 /// Session tokens are long base64; shorter values under that name are not.
@@ -220,14 +226,6 @@ mod tests {
         assert!(!plausible_named_secret(
             "thisisafortycharacterlowercasewordsalads"
         ));
-    }
-
-    #[test]
-    fn placeholder_secrets() {
-        assert!(is_placeholder("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
-        assert!(is_placeholder("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
-        assert!(is_placeholder("abababababababababababababababababababab"));
-        assert!(!is_placeholder("Am/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK"));
     }
 
     #[test]

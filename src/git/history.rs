@@ -443,6 +443,22 @@ fn assemble(walk: &Walk, parts: Vec<Part>) -> ScanOutput {
         }));
         out.findings.push(f);
     }
+    // Counted findings past the per-file cap travel with their blob.
+    for (fi, (_, part)) in found.iter().enumerate() {
+        for m in &part.more {
+            let Some(file) = part.files.get(m.file) else {
+                continue;
+            };
+            let index = *file_index.entry((fi, m.file)).or_insert_with(|| {
+                out.files.push(file.clone());
+                out.files.len() - 1
+            });
+            out.more.push(crate::scan::More {
+                file: index,
+                ..m.clone()
+            });
+        }
+    }
     out.summary.findings = out.findings.len() as u64;
     out
 }

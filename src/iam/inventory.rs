@@ -190,10 +190,13 @@ impl IamSource for Inventory {
 /// Reads and validates an inventory file.
 pub fn read(path: &Path) -> Result<Inventory, IamError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| IamError::InventoryRead {
-        path: shown.clone(),
-        message: e.to_string(),
-    })?;
+    let text =
+        crate::named_file::read_text(path, crate::named_file::MAX_NAMED_FILE).map_err(|e| {
+            IamError::InventoryRead {
+                path: shown.clone(),
+                message: e.to_string(),
+            }
+        })?;
     Inventory::parse(&shown, &text)
 }
 

@@ -26,6 +26,26 @@ const PIECEWISE_FROM: usize = 256 * 1024;
 /// Pieces are whole top-level blocks, gathered to about this size.
 const PIECE_LEN: usize = 16 * 1024;
 
+/// The largest piece given to tree-sitter. Its tree costs about 200 bytes
+/// per byte of input (a 9 MB string literal took 1.9 GB), so one block
+/// larger than this, which cannot be cut at top level, is read by the text
+/// scanner instead: every value is still found, named by its assignment,
+/// in memory close to the piece's size.
+const TREE_MAX: usize = 256 * 1024;
+
+/// Values of one oversized piece, by the line scanner.
+fn text_piece(text: &str, base: usize, next_group: &mut u32, values: &mut Vec<Value>) {
+    let first_group = *next_group;
+    let mut last = 0;
+    for mut v in super::text::scan(text) {
+        v.span = v.span.start + base..v.span.end + base;
+        last = last.max(v.group);
+        v.group = v.group.saturating_add(first_group);
+        values.push(v);
+    }
+    *next_group = first_group.saturating_add(last).saturating_add(1);
+}
+
 /// Parses Terraform / HCL source into values.
 ///
 /// Returns [`ParseFailure`] when the source has a syntax error (the offset is
@@ -40,7 +60,12 @@ pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
     } else {
         for piece in hcl_pieces::pieces(src, PIECE_LEN) {
             let text = src.get(piece.clone()).unwrap_or_default();
-            if crate::prefilter::may_contain_credentials(text.as_bytes()) {
+            if !crate::prefilter::may_contain_credentials(text.as_bytes()) {
+                continue;
+            }
+            if piece.len() > TREE_MAX {
+                text_piece(text, piece.start, &mut next_group, &mut values);
+            } else {
                 parse_piece(src, piece, &mut next_group, &mut values)?;
             }
         }

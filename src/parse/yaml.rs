@@ -454,8 +454,17 @@ impl<'a> Walker<'a> {
             && self.frames.len() == 2
             && matches!(context[0].as_str(), "data" | "binaryData")
             && matches!(slot, Slot::MapValue(_));
-        let text = text.into_owned();
-        let verbatim = self.src.get(span.clone()) == Some(text.as_str());
+        // `!!binary` declares base64: what it holds is searched decoded.
+        let binary = tag.is_some_and(is_binary_tag);
+        let decoded = if binary { decode_secret(&text) } else { None };
+        let encoding = if decoded.is_some() {
+            Encoding::Base64
+        } else {
+            Encoding::Plain
+        };
+        let text = decoded.unwrap_or_else(|| text.into_owned());
+        let verbatim =
+            encoding == Encoding::Plain && self.src.get(span.clone()) == Some(text.as_str());
         let group = match self.frames.last() {
             Some(f) => f.group,
             None => self.fresh_group(),
@@ -468,11 +477,11 @@ impl<'a> Walker<'a> {
                 name,
                 group,
                 verbatim,
-                encoding: Encoding::Plain,
+                encoding,
                 kind: ValueKind::Scalar,
             },
             key: key.clone(),
-            secret_data,
+            secret_data: secret_data && encoding == Encoding::Plain,
         };
         match self.frames.last_mut() {
             Some(Frame {
@@ -609,7 +618,14 @@ fn decode_secret(encoded: &str) -> Option<String> {
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
     let bytes = SECRET_B64.decode(compact).ok()?;
-    String::from_utf8(bytes).ok()
+    // Binary around a key (`\xff\xfe\0AKIA…\0`) is still searched.
+    Some(crate::detect::bytes_as_text(bytes))
+}
+
+/// `!!binary` in any of its spellings.
+fn is_binary_tag(tag: &Tag) -> bool {
+    tag.suffix == "binary" && (tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:")
+        || tag.suffix == "tag:yaml.org,2002:binary"
 }
 
 fn is_ws(b: u8) -> bool {
@@ -1014,9 +1030,10 @@ mod tests {
             &src[wrapped.span.clone()],
             "QUtJQVJaUFVa\n    RElLRlFUSjJDUzY="
         );
+        // Binary data is searched too: bytes that are not UTF-8 read as `?`.
         let blob = get(&p, "binaryData.blob");
-        check(src, blob, "//4A", "//4A", "blob", true);
-        assert_eq!(blob.encoding, Encoding::Plain);
+        check(src, blob, "??\0", "//4A", "blob", false);
+        assert_eq!(blob.encoding, Encoding::Base64);
         let tok = get(&p, "stringData.AWS_SESSION_TOKEN");
         check(
             src,
@@ -1442,7 +1459,9 @@ mod tests {
     fn odd_tags_never_fail() {
         let src = "a: !!binary aGVsbG8=\nb: !custom {x: y}\nc: !Sub\n  - \"z\"\nd: !<tag:x> w\n";
         let p = ok(src);
-        check(src, get(&p, "a"), "aGVsbG8=", "aGVsbG8=", "a", true);
+        // `!!binary` is declared base64: its value is the decoded bytes.
+        check(src, get(&p, "a"), "hello", "aGVsbG8=", "a", false);
+        assert_eq!(get(&p, "a").encoding, Encoding::Base64);
         check(src, get(&p, "b.x"), "y", "y", "x", true);
         check(src, get(&p, "c[0]"), "z", "z", "c", true);
         check(src, get(&p, "d"), "w", "w", "d", true);

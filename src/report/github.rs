@@ -27,6 +27,19 @@ pub fn render(out: &ScanOutput) -> String {
             escape_data(&super::message_with_provenance(f)),
         ));
     }
+    for m in &out.more {
+        let path = out.files.get(m.file).map_or("", |s| s.path.as_str());
+        text.push_str(&format!(
+            "::{} file={},title={}::{}\n",
+            command(m.severity),
+            escape_property(path),
+            escape_property(&format!("{} {}", m.rule, m.name)),
+            escape_data(&format!(
+                "{} more findings like these in this file, not annotated one by one",
+                m.count
+            )),
+        ));
+    }
     for e in &out.errors {
         text.push_str(&format!(
             "::warning file={}::{}\n",
@@ -96,7 +109,8 @@ fn command(s: Severity) -> &'static str {
 /// The runner's rule for a command's message: `%`, CR and LF would end or
 /// garble the command.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    super::printable_keeping_breaks(s)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -108,7 +122,8 @@ fn escape_property(s: &str) -> String {
 
 /// A `|` would split the cell and a line break would end the row.
 fn escape_cell(s: &str) -> String {
-    s.replace('|', "\\|")
+    super::printable_keeping_breaks(s)
+        .replace('|', "\\|")
         .replace("\r\n", " ")
         .replace(['\r', '\n'], " ")
 }

@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource,
-    Severity as MietteSeverity, SourceCode,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, Severity as MietteSeverity, SourceCode, SourceSpan, SpanContents,
 };
 
 use crate::ScanOutput;
@@ -21,7 +21,7 @@ pub struct Style {
 
 struct Shown<'a> {
     finding: &'a Finding,
-    source: &'a NamedSource<Arc<String>>,
+    source: Snippet,
     /// Rendered after the finding, each with its own snippet.
     related: Vec<RelatedShown<'a>>,
 }
@@ -29,8 +29,7 @@ struct Shown<'a> {
 /// Another place that belongs to a finding (KW011's other side).
 struct RelatedShown<'a> {
     message: &'a str,
-    source: &'a NamedSource<Arc<String>>,
-    span: std::ops::Range<usize>,
+    source: Snippet,
 }
 
 impl fmt::Debug for RelatedShown<'_> {
@@ -41,7 +40,7 @@ impl fmt::Debug for RelatedShown<'_> {
 
 impl fmt::Display for RelatedShown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message)
+        f.write_str(&super::printable(self.message))
     }
 }
 
@@ -53,14 +52,15 @@ impl Diagnostic for RelatedShown<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.source)
+        Some(&self.source)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = &self.source.span;
         Some(Box::new(std::iter::once(LabeledSpan::new(
             Some("here".to_string()),
-            self.span.start,
-            self.span.end - self.span.start,
+            span.start,
+            span.end - span.start,
         ))))
     }
 }
@@ -77,7 +77,7 @@ impl fmt::Display for Shown<'_> {
             f,
             "[{}] {}",
             self.finding.severity.as_str(),
-            self.finding.message
+            super::printable(&self.finding.message)
         )
     }
 }
@@ -101,11 +101,11 @@ impl Diagnostic for Shown<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(&self.finding.help))
+        Some(Box::new(super::printable(&self.finding.help)))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.source)
+        Some(&self.source)
     }
 
     fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn Diagnostic> + 'b>> {
@@ -116,7 +116,7 @@ impl Diagnostic for Shown<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = &self.finding.span;
+        let span = &self.source.span;
         let label = match (&self.finding.key_id, &self.finding.secret) {
             (Some(k), _) if self.finding.rule != "KW002" => k.clone(),
             (_, Some(s)) => s.clone(),
@@ -139,14 +139,25 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_context_lines(1);
-    let sources: Vec<NamedSource<Arc<String>>> = out
-        .files
-        .iter()
-        .map(|f| NamedSource::new(&f.path, Arc::new(f.masked_text())).with_language(f.format))
-        .collect();
+    // Masked and indexed once per file, when a finding first needs it: a
+    // diagnostic then costs its own lines, not the file's size.
+    let mut views: Vec<Option<Arc<FileView>>> = vec![None; out.files.len()];
+    let mut view = |i: usize| -> Option<Arc<FileView>> {
+        let slot = views.get_mut(i)?;
+        if slot.is_none() {
+            let f = out.files.get(i)?;
+            let text = f.masked_text();
+            *slot = Some(Arc::new(FileView {
+                name: super::printable(&f.path).into_owned(),
+                lines: crate::detect::pair::LineIndex::new(&text),
+                text,
+            }));
+        }
+        slot.clone()
+    };
     let mut text = String::new();
     for finding in out.active() {
-        let Some(source) = sources.get(finding.file) else {
+        let Some(file) = view(finding.file) else {
             continue;
         };
         let related = finding
@@ -155,14 +166,13 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
             .filter_map(|r| {
                 Some(RelatedShown {
                     message: &r.message,
-                    source: sources.get(r.file)?,
-                    span: r.span.clone(),
+                    source: Snippet::new(view(r.file)?.as_ref(), r.span.clone()),
                 })
             })
             .collect();
         let shown = Shown {
             finding,
-            source,
+            source: Snippet::new(&file, finding.span.clone()),
             related,
         };
         if handler.render_report(&mut text, &shown).is_err() {
@@ -173,12 +183,211 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
         }
         text.push('\n');
     }
+    for m in &out.more {
+        let path = out.files.get(m.file).map_or("", |f| f.path.as_str());
+        text.push_str(&format!(
+            "note: {}: {} more {} {} finding{} like the ones above, not shown one by one\n",
+            super::printable(path),
+            m.count,
+            m.rule,
+            m.name,
+            if m.count == 1 { "" } else { "s" }
+        ));
+    }
     for e in &out.errors {
-        text.push_str(&format!("warning: {}: {}\n", e.path, e.message));
+        text.push_str(&format!(
+            "warning: {}: {}\n",
+            super::printable(&e.path),
+            super::printable(&e.message)
+        ));
     }
     text.push_str(&summary_line(out));
     text.push('\n');
     text
+}
+
+/// A file as the human format shows it: masked once, with its lines.
+struct FileView {
+    name: String,
+    text: String,
+    lines: crate::detect::pair::LineIndex,
+}
+
+/// Characters of a long line kept on each side of the span.
+const WINDOW: usize = 60;
+/// A line longer than this (in characters) is cut around the span.
+const LONG_LINE: usize = 160;
+/// At most this many lines of a span that runs over several.
+const MAX_SPAN_LINES: usize = 8;
+
+/// What one diagnostic shows of a file: the lines around a span, long lines
+/// cut to a window around it with an ellipsis, control characters made
+/// visible. miette renders it as if it were the file: line numbers and the
+/// header's column are those of the file.
+struct Snippet {
+    name: String,
+    text: String,
+    /// The file's line (0-based) of the first line of `text`.
+    first_line: usize,
+    /// The span, in `text`.
+    span: std::ops::Range<usize>,
+    /// The file's column (0-based, in characters) where the span starts.
+    true_col: usize,
+}
+
+impl Snippet {
+    fn new(file: &FileView, span: std::ops::Range<usize>) -> Snippet {
+        let src = file.text.as_str();
+        let start = floor_boundary(src, span.start.min(src.len()));
+        let end = floor_boundary(src, span.end.clamp(start, src.len()));
+        let l0 = file.lines.line_of(start);
+        let l1 = file
+            .lines
+            .line_of(end.saturating_sub(1).max(start))
+            .min(l0 + MAX_SPAN_LINES - 1);
+        let first = l0.saturating_sub(1);
+        let last = (l1 + 1).min(file.lines.len() - 1);
+        let mut text = String::new();
+        let mut out_span = 0..0;
+        let mut true_col = 0;
+        for line in first..=last {
+            if line > first {
+                text.push('\n');
+            }
+            let range = file.lines.line_range(src, line);
+            let body = &src[range.clone()];
+            // The part of the span on this line, relative to the line.
+            let on_line = (line >= l0 && line <= l1).then(|| {
+                let s = start.max(range.start) - range.start;
+                let e = end.clamp(range.start, range.end) - range.start;
+                s..e.max(s)
+            });
+            let (shown, cut_before, kept) = window(body, on_line.clone());
+            let base = text.len();
+            push_printable(&mut text, shown, cut_before > 0, kept.end < body.len());
+            let ellipsis = if cut_before > 0 { '…'.len_utf8() } else { 0 };
+            if let Some(r) = on_line {
+                let s = base + ellipsis + r.start.saturating_sub(kept.start);
+                let e = base + ellipsis + r.end.min(kept.end).saturating_sub(kept.start);
+                if line == l0 {
+                    out_span.start = s;
+                    true_col = body[..r.start].chars().count();
+                }
+                out_span.end = e.max(out_span.start);
+            }
+        }
+        // The last line keeps its line break, as in the file: miette shows
+        // an empty last line only when it is terminated.
+        if file.lines.line_range(src, last).end < src.len() {
+            text.push('\n');
+        }
+        Snippet {
+            name: file.name.clone(),
+            text,
+            first_line: first,
+            span: out_span,
+            true_col,
+        }
+    }
+}
+
+/// The part of a line to show: all of it when short, else a window around
+/// the span. Returns the text, how many characters were cut before it, and
+/// its byte range in the line.
+fn window(
+    line: &str,
+    span: Option<std::ops::Range<usize>>,
+) -> (&str, usize, std::ops::Range<usize>) {
+    if line.len() <= LONG_LINE || line.chars().nth(LONG_LINE).is_none() {
+        return (line, 0, 0..line.len());
+    }
+    let (from, to) = match span {
+        Some(r) => {
+            let from = back_chars(line, r.start, WINDOW);
+            // A very long span is itself cut.
+            let span_end = forward_chars(line, r.start, 2 * WINDOW).min(r.end.max(r.start));
+            (from, forward_chars(line, span_end, WINDOW))
+        }
+        None => (0, forward_chars(line, 0, LONG_LINE)),
+    };
+    let cut = line[..from].chars().count();
+    (&line[from..to], cut, from..to)
+}
+
+/// The byte offset `n` characters before `at` (or 0).
+fn back_chars(s: &str, at: usize, n: usize) -> usize {
+    let at = floor_boundary(s, at);
+    s[..at]
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(0, |(i, _)| i)
+}
+
+/// The byte offset `n` characters after `at` (or the end).
+fn forward_chars(s: &str, at: usize, n: usize) -> usize {
+    let at = floor_boundary(s, at);
+    s[at..]
+        .char_indices()
+        .nth(n)
+        .map_or(s.len(), |(i, _)| at + i)
+}
+
+fn floor_boundary(s: &str, mut at: usize) -> usize {
+    at = at.min(s.len());
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// Appends a line with control characters replaced by visible ones of the
+/// same width in bytes and characters, so a file cannot move the cursor,
+/// recolour the terminal or reorder text (bidi overrides) in a report.
+fn push_printable(out: &mut String, s: &str, ellipsis_before: bool, ellipsis_after: bool) {
+    if ellipsis_before {
+        out.push('…');
+    }
+    for c in s.chars() {
+        out.push(match c {
+            '\t' => '\t',
+            c if (c as u32) < 0x20 || c == '\u{7f}' => '?',
+            '\u{80}'..='\u{9f}' => '¿',
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                '\u{fffd}'
+            }
+            c => c,
+        });
+    }
+    if ellipsis_after {
+        out.push('…');
+    }
+}
+
+impl SourceCode for Snippet {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        // miette counts the header's column in bytes of what it is given;
+        // the file's column in characters is known here.
+        let column = if before == 0 && span.offset() == self.span.start {
+            self.true_col
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.first_line,
+            column,
+            inner.line_count(),
+        )))
+    }
 }
 
 /// `  introduced in 1a2b3c4d by Ann <ann@example.com> on 2025-03-01 (a.tf); last written in 5e6f7a8b, 3 commits`
@@ -251,6 +460,9 @@ pub fn summary_line(out: &ScanOutput) -> String {
     }
     if s.excluded > 0 {
         notes.push(format!("{} excluded by config", s.excluded));
+    }
+    if s.not_shown > 0 {
+        notes.push(format!("{} more not shown (per-file cap)", s.not_shown));
     }
     if !out.errors.is_empty() {
         notes.push(format!(

@@ -84,10 +84,24 @@ pub fn render(out: &ScanOutput) -> String {
         )
     })
     .collect();
+    let more: Vec<Value> = out
+        .more
+        .iter()
+        .map(|m| {
+            json!({
+                "path": out.files.get(m.file).map_or("", |s| s.path.as_str()),
+                "rule": m.rule,
+                "name": m.name,
+                "severity": m.severity.as_str(),
+                "count": m.count,
+            })
+        })
+        .collect();
     let doc = json!({
         "version": 1,
         "tool": {"name": "keyward", "version": env!("CARGO_PKG_VERSION")},
         "findings": findings,
+        "more": more,
         "errors": errors,
         "policy": {
             "allowed_accounts": out.policy.allowed_accounts,
@@ -104,6 +118,7 @@ pub fn render(out: &ScanOutput) -> String {
             "skipped_other": s.skipped_other,
             "placeholders": s.placeholders,
             "excluded": s.excluded,
+            "not_shown": s.not_shown,
             "suppressed": suppressed,
         },
     });

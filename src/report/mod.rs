@@ -7,6 +7,7 @@ pub mod human;
 pub mod json;
 pub mod sarif;
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::finding::{Provenance, SourceFile};
@@ -17,10 +18,10 @@ pub fn introduced(p: &Provenance) -> String {
     format!(
         "introduced in {} by {} <{}> on {} ({})",
         short_commit(&p.first.commit),
-        p.first.author,
-        p.first.email,
+        printable(&p.first.author),
+        printable(&p.first.email),
         p.first.date.get(..10).unwrap_or(&p.first.date),
-        p.first.path
+        printable(&p.first.path)
     )
 }
 
@@ -31,6 +32,52 @@ pub(crate) fn message_with_provenance(f: &crate::finding::Finding) -> String {
         Some(p) => format!("{} ({})", f.message, introduced(p)),
         None => f.message.clone(),
     }
+}
+
+/// `s` with control characters escaped (`\n`, `\x1b`, `\u{202e}`), for
+/// every path and message keyward prints: a file name must not start a
+/// workflow command on a line of its own, move the cursor, recolour the
+/// terminal or reorder what follows it.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) && (c as u32) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// As [`printable`], but CR and LF are left for the caller's own escaping
+/// (a workflow command's `%0A`, a table cell's space).
+pub fn printable_keeping_breaks(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| needs_escape(c) && c != '\n' && c != '\r') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, part) in s.split(['\n', '\r']).enumerate() {
+        if i > 0 {
+            // The break itself: which one does not matter to the callers.
+            out.push('\n');
+        }
+        out.push_str(&printable(part));
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 pub(crate) fn short_commit(id: &str) -> &str {
@@ -51,6 +98,10 @@ pub struct Region {
 pub struct Lines<'a> {
     text: &'a str,
     index: crate::detect::pair::LineIndex,
+    /// The last position asked for (line, offset, 0-based column): findings
+    /// come in order, so on one long line each column is counted on from
+    /// the previous one instead of from the line's start.
+    last: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl<'a> Lines<'a> {
@@ -58,6 +109,7 @@ impl<'a> Lines<'a> {
         Lines {
             text,
             index: crate::detect::pair::LineIndex::new(text),
+            last: std::cell::Cell::new((usize::MAX, 0, 0)),
         }
     }
 
@@ -70,10 +122,14 @@ impl<'a> Lines<'a> {
         if start == 0 && self.text.starts_with('\u{feff}') {
             start = 3.min(offset);
         }
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(0, |s| s.chars().count());
+        let (last_line, last_offset, last_col) = self.last.get();
+        let (from, base) = if last_line == line && last_offset >= start && last_offset <= offset {
+            (last_offset, last_col)
+        } else {
+            (start, 0)
+        };
+        let col = base + self.text.get(from..offset).map_or(0, |s| s.chars().count());
+        self.last.set((line, offset, col));
         (line + 1, col + 1)
     }
 
@@ -120,6 +176,17 @@ mod tests {
         assert_eq!(l.position(off), (2, 8));
         let r = l.region(&(off..off + 4));
         assert_eq!((r.end_line, r.end_column), (2, 12));
+    }
+
+    #[test]
+    fn printable_escapes_controls() {
+        assert_eq!(printable("a/b.tf"), "a/b.tf");
+        assert_eq!(
+            printable("evil\n::error file=x::y\x1b[31m.txt"),
+            "evil\\n::error file=x::y\\x1b[31m.txt"
+        );
+        assert_eq!(printable("a\u{202e}b"), "a\\u{202e}b");
+        assert!(matches!(printable("clé.tf"), Cow::Borrowed(_)));
     }
 
     #[test]

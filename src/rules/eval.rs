@@ -1,10 +1,12 @@
 //! Evaluates compiled rules against a candidate's facts.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::facts::Facts;
+use super::facts::{Fact, Facts};
 use super::load::{Rule, RuleError, Severity, parse_rule};
 use crate::config::{Config, ConfigError};
 
@@ -119,31 +121,91 @@ impl RuleSet {
 
     /// Indices of the rules whose `when` holds for these facts.
     pub fn matching(&self, facts: &Facts) -> (Vec<usize>, Vec<EvalError>) {
-        let mut ctx = cel::Context::default();
-        for (name, value) in facts.to_cel() {
-            ctx.add_variable_from_value(name, value);
-        }
+        self.matching_with(facts, &mut Memo::default())
+    }
+
+    /// As [`RuleSet::matching`], remembering answers in `memo` by the facts
+    /// each rule reads: a file with 100,000 key IDs costs a handful of CEL
+    /// evaluations, not 1.3 million.
+    pub fn matching_with(&self, facts: &Facts, memo: &mut Memo) -> (Vec<usize>, Vec<EvalError>) {
         let mut hits = Vec::new();
         let mut errors = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
             if !rule.enabled {
                 continue;
             }
-            match rule.program.execute(&ctx) {
-                Ok(cel::Value::Bool(true)) => hits.push(i),
-                Ok(cel::Value::Bool(false)) => {}
-                Ok(other) => errors.push(EvalError {
+            let read: Vec<&Fact> = rule.reads.iter().filter_map(|n| facts.get(n)).collect();
+            let key = memo_key(i, &read);
+            let known = memo
+                .answers
+                .get(&key)
+                .and_then(|bucket| {
+                    bucket
+                        .iter()
+                        .find(|(r, v, _)| *r == i && v.iter().eq(read.iter().copied()))
+                })
+                .map(|(_, _, a)| a.clone());
+            let answer = match known {
+                Some(a) => a,
+                None => {
+                    // A root context registers every CEL function, which
+                    // costs far more than evaluating a rule: one root, and
+                    // a child scope with only the facts this rule reads.
+                    let mut ctx = memo.base.new_inner_scope();
+                    for (name, value) in facts.to_cel_only(&rule.reads) {
+                        ctx.add_variable_from_value(name, value);
+                    }
+                    let a = match rule.program.execute(&ctx) {
+                        Ok(cel::Value::Bool(b)) => Ok(b),
+                        Ok(other) => Err(format!("`when` gave {:?}, not a bool", other.type_of())),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    memo.answers.entry(key).or_default().push((
+                        i,
+                        read.iter().map(|f| (*f).clone()).collect(),
+                        a.clone(),
+                    ));
+                    a
+                }
+            };
+            match answer {
+                Ok(true) => hits.push(i),
+                Ok(false) => {}
+                Err(message) => errors.push(EvalError {
                     rule: rule.id.clone(),
-                    message: format!("`when` gave {:?}, not a bool", other.type_of()),
-                }),
-                Err(e) => errors.push(EvalError {
-                    rule: rule.id.clone(),
-                    message: e.to_string(),
+                    message,
                 }),
             }
         }
         (hits, errors)
     }
+}
+
+/// Remembered rule answers, by rule and the values of the facts it reads.
+#[derive(Default)]
+pub struct Memo {
+    answers: HashMap<u64, Vec<MemoEntry>>,
+    base: cel::Context<'static, 'static>,
+}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memo")
+            .field("answers", &self.answers.len())
+            .finish()
+    }
+}
+
+/// Rule index, the values it read, its answer.
+type MemoEntry = (usize, Vec<Fact>, Result<bool, String>);
+
+fn memo_key(rule: usize, read: &[&Fact]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    rule.hash(&mut h);
+    for f in read {
+        f.hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Fills `{fact.name}` placeholders from the facts.

@@ -49,7 +49,12 @@ pub const FACTS: &[(&str, FactType)] = &[
 ];
 
 pub fn is_known(name: &str) -> bool {
-    FACTS.iter().any(|(n, _)| *n == name)
+    known(name).is_some()
+}
+
+/// The table's own name for `name`, when it is a fact.
+pub fn known(name: &str) -> Option<&'static str> {
+    FACTS.iter().map(|(n, _)| *n).find(|n| *n == name)
 }
 
 pub fn is_known_root(root: &str) -> bool {
@@ -57,7 +62,7 @@ pub fn is_known_root(root: &str) -> bool {
 }
 
 /// One fact's value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Fact {
     Str(String),
     Int(i64),
@@ -145,8 +150,20 @@ impl Facts {
 
     /// The facts grouped by their first segment, as CEL map variables.
     pub fn to_cel(&self) -> Vec<(String, CelValue)> {
+        self.roots(self.values.iter().map(|(n, f)| (*n, f)))
+    }
+
+    /// As [`Facts::to_cel`], for the named facts only.
+    pub fn to_cel_only(&self, names: &[&'static str]) -> Vec<(String, CelValue)> {
+        self.roots(names.iter().filter_map(|n| Some((*n, self.values.get(n)?))))
+    }
+
+    fn roots<'f>(
+        &self,
+        facts: impl Iterator<Item = (&'static str, &'f Fact)>,
+    ) -> Vec<(String, CelValue)> {
         let mut roots: HashMap<&str, HashMap<String, CelValue>> = HashMap::new();
-        for (name, fact) in &self.values {
+        for (name, fact) in facts {
             if let Some((root, field)) = name.split_once('.') {
                 roots
                     .entry(root)

@@ -83,6 +83,9 @@ pub struct Rule {
     /// Off through the configuration: listed, never evaluated.
     pub enabled: bool,
     pub(crate) program: cel::Program,
+    /// Every fact the condition reads. CEL is pure, so two candidates that
+    /// agree on these get the same answer: evaluated once, remembered.
+    pub(crate) reads: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for Rule {
@@ -184,7 +187,15 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         )
     })?;
     let mut unknown = Vec::new();
-    check_names(&program.expression().expr, &mut Vec::new(), &mut unknown);
+    let mut reads = Vec::new();
+    check_names(
+        &program.expression().expr,
+        &mut Vec::new(),
+        &mut unknown,
+        &mut reads,
+    );
+    reads.sort_unstable();
+    reads.dedup();
     if let Some(name) = unknown.first() {
         return Err(err(
             format!("`when` names `{name}`, which is not a fact (see `keyward rules --facts`)"),
@@ -217,6 +228,7 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         origin: origin.to_string(),
         enabled: true,
         program,
+        reads,
     })
 }
 
@@ -247,7 +259,12 @@ fn find_in(text: &str, needle: &str) -> Option<(usize, usize)> {
 }
 
 /// Collects dotted names used in an expression that are not facts.
-fn check_names(expr: &cel::common::ast::Expr, bound: &mut Vec<String>, unknown: &mut Vec<String>) {
+fn check_names(
+    expr: &cel::common::ast::Expr,
+    bound: &mut Vec<String>,
+    unknown: &mut Vec<String>,
+    reads: &mut Vec<&'static str>,
+) {
     use cel::common::ast::{EntryExpr, Expr};
     match expr {
         Expr::Ident(name) => {
@@ -261,23 +278,24 @@ fn check_names(expr: &cel::common::ast::Expr, bound: &mut Vec<String>, unknown: 
                     return;
                 }
                 let full = format!("{root}.{}", sel.field);
-                if !facts::is_known(&full) {
-                    unknown.push(full);
+                match facts::known(&full) {
+                    Some(name) => reads.push(name),
+                    None => unknown.push(full),
                 }
             } else {
-                check_names(&sel.operand.expr, bound, unknown);
+                check_names(&sel.operand.expr, bound, unknown, reads);
             }
         }
         Expr::Call(call) => {
             if let Some(t) = &call.target {
-                check_names(&t.expr, bound, unknown);
+                check_names(&t.expr, bound, unknown, reads);
             }
             for a in &call.args {
-                check_names(&a.expr, bound, unknown);
+                check_names(&a.expr, bound, unknown, reads);
             }
         }
         Expr::Comprehension(c) => {
-            check_names(&c.iter_range.expr, bound, unknown);
+            check_names(&c.iter_range.expr, bound, unknown, reads);
             let before = bound.len();
             bound.push(c.iter_var.clone());
             if let Some(v) = &c.iter_var2 {
@@ -285,22 +303,22 @@ fn check_names(expr: &cel::common::ast::Expr, bound: &mut Vec<String>, unknown: 
             }
             bound.push(c.accu_var.clone());
             for e in [&c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
-                check_names(&e.expr, bound, unknown);
+                check_names(&e.expr, bound, unknown, reads);
             }
             bound.truncate(before);
         }
         Expr::List(l) => {
             for e in &l.elements {
-                check_names(&e.expr, bound, unknown);
+                check_names(&e.expr, bound, unknown, reads);
             }
         }
         Expr::Map(m) => {
             for entry in &m.entries {
                 match &entry.expr {
-                    EntryExpr::StructField(f) => check_names(&f.value.expr, bound, unknown),
+                    EntryExpr::StructField(f) => check_names(&f.value.expr, bound, unknown, reads),
                     EntryExpr::MapEntry(e) => {
-                        check_names(&e.key.expr, bound, unknown);
-                        check_names(&e.value.expr, bound, unknown);
+                        check_names(&e.key.expr, bound, unknown, reads);
+                        check_names(&e.value.expr, bound, unknown, reads);
                     }
                 }
             }
@@ -308,7 +326,7 @@ fn check_names(expr: &cel::common::ast::Expr, bound: &mut Vec<String>, unknown: 
         Expr::Struct(s) => {
             for entry in &s.entries {
                 if let EntryExpr::StructField(f) = &entry.expr {
-                    check_names(&f.value.expr, bound, unknown);
+                    check_names(&f.value.expr, bound, unknown, reads);
                 }
             }
         }

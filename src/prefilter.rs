@@ -48,6 +48,9 @@ const ID_TAIL_MIN: usize = 14;
 /// A base64 run shorter than this cannot hold an encoded key ID.
 const BASE64_RUN_MIN: usize = 24;
 
+/// How far after a credential name its value is looked for.
+const VALUE_REACH: usize = 512;
+
 /// Session tokens are at least this long.
 const TOKEN_MIN: usize = 100;
 
@@ -98,18 +101,40 @@ static MATCHERS: LazyLock<Option<Matchers>> = LazyLock::new(|| {
     })
 });
 
-/// Whether the bytes may hold a finding. Errs on the side of yes.
-pub fn may_contain_credentials(bytes: &[u8]) -> bool {
-    let Some(m) = MATCHERS.as_ref() else {
-        return true;
-    };
-    if strong_hit(m, bytes) {
-        return true;
-    }
-    has_secret_shaped_token(bytes) && has_credential_name(m, bytes)
+/// What the prefilter makes of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// It may hold a finding: parse it.
+    Parse,
+    /// It cannot; it holds this many documentation key IDs (counted as
+    /// placeholders, as a parse would have).
+    Skip { placeholders: u64 },
 }
 
-fn strong_hit(m: &Matchers, bytes: &[u8]) -> bool {
+/// Whether the bytes may hold a finding. Errs on the side of yes.
+pub fn may_contain_credentials(bytes: &[u8]) -> bool {
+    judge(bytes, true) == Verdict::Parse
+}
+
+/// As [`may_contain_credentials`]; unless `placeholders_count`, a file whose
+/// only key IDs are documentation values (botocore's service models quote
+/// `AKIAIOSFODNN7EXAMPLE` in megabytes of JSON) is not parsed, and its
+/// placeholders are counted.
+pub fn judge(bytes: &[u8], placeholders_count: bool) -> Verdict {
+    let Some(m) = MATCHERS.as_ref() else {
+        return Verdict::Parse;
+    };
+    let mut placeholders = 0;
+    if strong_hit(m, bytes, !placeholders_count, &mut placeholders) {
+        return Verdict::Parse;
+    }
+    if has_credential_name(m, bytes) {
+        return Verdict::Parse;
+    }
+    Verdict::Skip { placeholders }
+}
+
+fn strong_hit(m: &Matchers, bytes: &[u8], skip_placeholders: bool, placeholders: &mut u64) -> bool {
     let mut at = 0;
     while at < bytes.len() {
         let Some(hit) = m.strong.find(Input::new(bytes).span(at..bytes.len())) else {
@@ -117,6 +142,10 @@ fn strong_hit(m: &Matchers, bytes: &[u8]) -> bool {
         };
         let ok = match m.kinds[hit.pattern().as_usize()] {
             Strong::Marker => true,
+            Strong::Prefix if skip_placeholders && documentation_id(bytes, hit.start()) => {
+                *placeholders += 1;
+                false
+            }
             Strong::Prefix => id_shaped(bytes, hit.start(), hit.end()),
             Strong::Base64 => base64_run_len(bytes, hit.start(), hit.end()) >= BASE64_RUN_MIN,
         };
@@ -126,6 +155,21 @@ fn strong_hit(m: &Matchers, bytes: &[u8]) -> bool {
         at = hit.start() + 1;
     }
     false
+}
+
+/// A well-formed key ID on word boundaries that is a placeholder.
+fn documentation_id(bytes: &[u8], start: usize) -> bool {
+    let Some(id) = bytes.get(start..start + 20) else {
+        return false;
+    };
+    let boundary = |b: Option<&u8>| !b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let well_formed = id[4..]
+        .iter()
+        .all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b));
+    well_formed
+        && boundary(start.checked_sub(1).and_then(|i| bytes.get(i)))
+        && boundary(bytes.get(start + 20))
+        && std::str::from_utf8(id).is_ok_and(crate::detect::key_id::is_placeholder)
 }
 
 /// A prefix at a token's start, followed by enough ID-like bytes.
@@ -209,8 +253,10 @@ fn secret_shaped(run: &[u8]) -> bool {
     usize::from(upper) + usize::from(lower) + usize::from(other) >= 2
 }
 
-/// A credential name anywhere: an anchor word, then a case- and
-/// separator-blind look at the bytes around it.
+/// A credential name with a secret- or token-shaped run after it: an anchor
+/// word, a case- and separator-blind look at the bytes around it, then the
+/// run within [`VALUE_REACH`] bytes (a value follows its name: on the same
+/// line, or in the block under it).
 fn has_credential_name(m: &Matchers, bytes: &[u8]) -> bool {
     const AROUND: usize = 24;
     let mut window = Vec::with_capacity(2 * AROUND + 16);
@@ -225,7 +271,10 @@ fn has_credential_name(m: &Matchers, bytes: &[u8]) -> bool {
                 .map(u8::to_ascii_lowercase),
         );
         if m.names.is_match(&window[..]) {
-            return true;
+            let end = (hit.end() + VALUE_REACH).min(bytes.len());
+            if has_secret_shaped_token(&bytes[hit.start()..end]) {
+                return true;
+            }
         }
     }
     false
@@ -265,6 +314,29 @@ mod tests {
             b"resource \"aws_s3_bucket\" \"b\" { bucket = \"x\" }"
         ));
         assert!(!may_contain_credentials(b""));
+    }
+
+    #[test]
+    fn documentation_ids_alone_are_counted_not_parsed() {
+        let docs = b"\"AccessKeyId\": \"AKIAIOSFODNN7EXAMPLE\", see AKIAIOSFODNN7EXAMPLE.";
+        assert_eq!(judge(docs, false), Verdict::Skip { placeholders: 2 });
+        // Asked to report placeholders, the file is parsed.
+        assert_eq!(judge(docs, true), Verdict::Parse);
+        // A real key beside them still means "parse".
+        let mixed = b"AKIAIOSFODNN7EXAMPLE and AKIARZPUZDIKEEQH746Y";
+        assert_eq!(judge(mixed, false), Verdict::Parse);
+    }
+
+    #[test]
+    fn a_value_is_looked_for_after_its_name_only() {
+        let secret = "Am/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK";
+        let near = format!("aws_secret_access_key:\n  {secret}\n");
+        assert!(may_contain_credentials(near.as_bytes()));
+        let far = format!(
+            "aws_secret_access_key: see below\n{}\n{secret}\n",
+            "# x\n".repeat(200)
+        );
+        assert!(!may_contain_credentials(far.as_bytes()));
     }
 
     #[test]

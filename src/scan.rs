@@ -394,8 +394,15 @@ fn take_bytes(
         st.too_large(display, bytes.len() as u64, opts.max_file_size);
         return;
     }
-    let outcome = process_file(path, &display, bytes, opts.file_timeout);
+    let outcome = process_file(
+        path,
+        &display,
+        bytes,
+        opts.file_timeout,
+        opts.include_placeholders,
+    );
     st.summary.bytes_scanned += bytes.len() as u64;
+    st.summary.placeholders += outcome.placeholders;
     match outcome.status {
         Status::Binary => st.summary.skipped_binary += 1,
         Status::NoKeyword => st.summary.files_scanned += 1,
@@ -518,6 +525,8 @@ struct Outcome {
     status: Status,
     warnings: Vec<String>,
     file: Option<FileResult>,
+    /// Documentation key IDs the prefilter saw in a file it did not parse.
+    placeholders: u64,
 }
 
 /// Decodes, parses and scans one file's bytes.
@@ -526,9 +535,10 @@ fn process_file(
     display: &str,
     bytes: &[u8],
     timeout: Option<std::time::Duration>,
+    include_placeholders: bool,
 ) -> Outcome {
     let _budget = crate::budget::start(timeout);
-    let mut outcome = process_file_within_budget(path, display, bytes);
+    let mut outcome = process_file_within_budget(path, display, bytes, include_placeholders);
     if crate::budget::was_exceeded() {
         outcome
             .warnings
@@ -541,7 +551,12 @@ fn process_file(
     outcome
 }
 
-fn process_file_within_budget(path: &Path, display: &str, bytes: &[u8]) -> Outcome {
+fn process_file_within_budget(
+    path: &Path,
+    display: &str,
+    bytes: &[u8],
+    include_placeholders: bool,
+) -> Outcome {
     let mut warnings = Vec::new();
     let utf16 = utf16_bom(bytes);
     if utf16.is_none() && is_binary(bytes) {
@@ -549,6 +564,7 @@ fn process_file_within_budget(path: &Path, display: &str, bytes: &[u8]) -> Outco
             status: Status::Binary,
             warnings,
             file: None,
+            placeholders: 0,
         };
     }
     let text: Cow<'_, str> = match utf16 {
@@ -564,11 +580,14 @@ fn process_file_within_budget(path: &Path, display: &str, bytes: &[u8]) -> Outco
             }
         },
     };
-    if !prefilter::may_contain_credentials(text.as_bytes()) {
+    if let prefilter::Verdict::Skip { placeholders } =
+        prefilter::judge(text.as_bytes(), include_placeholders)
+    {
         return Outcome {
             status: Status::NoKeyword,
             warnings,
             file: None,
+            placeholders,
         };
     }
     let (values, format, parse_warning) = parse_values(path, &text);
@@ -586,6 +605,7 @@ fn process_file_within_budget(path: &Path, display: &str, bytes: &[u8]) -> Outco
         status: Status::Parsed,
         warnings,
         file,
+        placeholders: 0,
     }
 }
 

@@ -174,9 +174,17 @@ pub const DOUBLE_BASE64_MARKERS: [&str; 36] = [
     "UVV0Sl", "UVVKSl", "UVVORF", "UVZOSl", "ZDU1", "ZEUT", "ZMU1", "ZUU1",
 ];
 
+/// One search for all 48 markers: run per value, 48 substring searches
+/// each were a sixth of a scan of real repositories.
 fn has_base64_marker(text: &str) -> bool {
-    BASE64_MARKERS.iter().any(|m| text.contains(m))
-        || DOUBLE_BASE64_MARKERS.iter().any(|m| text.contains(m))
+    static MARKERS: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::new(BASE64_MARKERS.iter().chain(&DOUBLE_BASE64_MARKERS)).ok()
+        });
+    match MARKERS.as_ref() {
+        Some(ac) => ac.is_match(text),
+        None => true,
+    }
 }
 
 /// Bytes before an unnamed token searched for the word "secret".

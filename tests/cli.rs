@@ -68,7 +68,8 @@ fn json_contract() {
             "related",
             "rule",
             "secret",
-            "severity"
+            "severity",
+            "snippet"
         ]
     );
     assert_eq!(f["rule"], "KW001");

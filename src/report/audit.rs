@@ -63,6 +63,10 @@ pub struct Entry {
     pub age_days: Option<i64>,
     /// `-1`: never used.
     pub last_used_days: Option<i64>,
+    pub message: String,
+    pub context: String,
+    /// The masked source line, when the JSON carries one.
+    pub snippet: Option<String>,
 }
 
 pub fn parse(text: &str) -> Result<Audit, AuditError> {
@@ -161,6 +165,9 @@ fn entry(v: &Value) -> Result<Entry, String> {
         iam_status: iam_str("iam_status", "status"),
         age_days: iam_num("age_days", "age_days"),
         last_used_days: iam_num("last_used_days", "last_used_days"),
+        message: text(o.get("message")).unwrap_or_default(),
+        context: text(o.get("context")).unwrap_or_default(),
+        snippet: text(o.get("snippet")),
     })
 }
 
@@ -333,6 +340,7 @@ fn age_text(age: Option<i64>, limit: u64) -> String {
     match age {
         None => UNKNOWN.into(),
         Some(d) if d > 0 && d as u64 > limit => format!("{d} days (over {limit})"),
+        Some(1) => "1 day".into(),
         Some(d) => format!("{d} days"),
     }
 }
@@ -342,6 +350,7 @@ fn last_used_text(days: Option<i64>) -> String {
         None => UNKNOWN.into(),
         Some(d) if d < 0 => "never".into(),
         Some(0) => "today".into(),
+        Some(1) => "1 day ago".into(),
         Some(d) => format!("{d} days ago"),
     }
 }
@@ -525,6 +534,9 @@ svg{width:100%;height:auto}svg text{font:12px system-ui,sans-serif;fill:#1f2328}
 .empty{color:#57606a;font-style:italic}\
 table{border-collapse:collapse;width:100%;font-size:14px}\
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}\
+th{white-space:nowrap}td code{white-space:nowrap}td.wrap,td.wrap code{white-space:normal;overflow-wrap:anywhere}\
+pre.snip{margin:2px 0 0;padding:4px 6px;background:#f6f8fa;border-radius:4px;white-space:pre-wrap;overflow-wrap:anywhere;font:12px ui-monospace,SFMono-Regular,Menlo,monospace}\
+h3{font-size:15px;margin:18px 0 6px}\
 th{background:#f6f8fa}td.n{text-align:right}\
 code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace}\
 .over{color:#7a0d2b;font-weight:600}\
@@ -612,7 +624,7 @@ pub fn html(a: &Audit) -> String {
                 .is_some_and(|d| d > 0 && d as u64 > a.max_key_age_days);
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"wrap\">{}</td></tr>",
                 code_html(or_unknown(&k.key_id)),
                 if secrets.is_empty() {
                     UNKNOWN.to_string()
@@ -691,8 +703,51 @@ pub fn html(a: &Audit) -> String {
         }
         h.push_str("</tbody>\n</table>\n</section>\n");
     }
+    findings_list(&mut h, a);
     h.push_str("</main>\n</body>\n</html>\n");
     h
+}
+
+/// Every finding, grouped by file: what an auditor acts on, line by line.
+fn findings_list(h: &mut String, a: &Audit) {
+    h.push_str("<section>\n<h2>All findings, by file</h2>\n");
+    if a.findings.is_empty() {
+        h.push_str("<p class=\"empty\">No findings.</p>\n</section>\n");
+        return;
+    }
+    let mut by_file: std::collections::BTreeMap<&str, Vec<&Entry>> = Default::default();
+    for e in &a.findings {
+        by_file.entry(e.path.as_str()).or_default().push(e);
+    }
+    for (path, mut entries) in by_file {
+        entries.sort_by(|x, y| (x.line, &x.rule).cmp(&(y.line, &y.rule)));
+        let _ = writeln!(
+            h,
+            "<h3><code>{}</code> ({} finding{})</h3>\n<table>\n<thead><tr><th>Line</th><th>Rule</th><th>Severity</th><th>Message</th></tr></thead>\n<tbody>",
+            escape(path),
+            entries.len(),
+            if entries.len() == 1 { "" } else { "s" }
+        );
+        for e in entries {
+            let snippet = e
+                .snippet
+                .as_deref()
+                .map(|s| format!("<pre class=\"snip\">{}</pre>", escape(s)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"n\">{}</td><td><code>{}</code> {}</td><td>{}</td><td class=\"wrap\">{}{}</td></tr>",
+                e.line,
+                escape(&e.rule),
+                escape(&e.name),
+                e.severity.as_str(),
+                escape(&e.message),
+                snippet
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    h.push_str("</section>\n");
 }
 
 fn code_html(s: &str) -> String {
@@ -864,13 +919,20 @@ fn histogram(ages: &[i64], limit: u64) -> String {
         WIDTH - LEFT
     );
     let lx = LEFT + slot * (limit as f64 / width as f64);
+    // The label goes left of the line when it would run off the chart.
+    let label_right = lx + 4.0 + 150.0 <= WIDTH;
+    let (label_x, anchor) = if label_right {
+        (lx + 4.0, "start")
+    } else {
+        (lx - 4.0, "end")
+    };
     let _ = write!(
         s,
         "<line x1=\"{lx:.1}\" y1=\"8\" x2=\"{lx:.1}\" y2=\"{:.1}\" stroke=\"#1f2328\" stroke-dasharray=\"4 3\"/>\
-         <text x=\"{:.1}\" y=\"14\">rotation limit: {limit} days</text>\
+         <text x=\"{:.1}\" y=\"14\" text-anchor=\"{anchor}\">rotation limit: {limit} days</text>\
          <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{axis}</text>",
         HEIGHT - BOTTOM,
-        lx + 4.0,
+        label_x,
         WIDTH / 2.0,
         HEIGHT - 6.0
     );
@@ -952,6 +1014,16 @@ mod tests {
             e.to_string(),
             "not the output of `keyward scan --format json`: finding 1: no `path` string"
         );
+    }
+
+    #[test]
+    fn one_day_is_singular_and_findings_are_listed_by_file() {
+        assert_eq!(last_used_text(Some(1)), "1 day ago");
+        assert_eq!(last_used_text(Some(2)), "2 days ago");
+        assert_eq!(age_text(Some(1), 90), "1 day");
+        let h = html(&parse(&doc(F)).expect("parses"));
+        assert!(h.contains("All findings, by file"), "{h}");
+        assert!(h.contains("<h3><code>envs/prod/main.tf</code>"), "{h}");
     }
 
     #[test]

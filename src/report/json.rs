@@ -28,6 +28,19 @@ pub fn render(out: &ScanOutput) -> String {
             })
             .collect()
     };
+    // Masked once per file, only for files a shown finding points at.
+    let mut masked: Vec<Option<(String, crate::detect::pair::LineIndex)>> =
+        out.files.iter().map(|_| None).collect();
+    let mut snippet = |f: &crate::Finding| -> Option<String> {
+        let slot = masked.get_mut(f.file)?;
+        if slot.is_none() {
+            let text = out.files.get(f.file)?.masked_text();
+            let index = crate::detect::pair::LineIndex::new(&text);
+            *slot = Some((text, index));
+        }
+        let (text, index) = slot.as_ref()?;
+        Some(super::line_window(text, index, f.span.start))
+    };
     let findings: Vec<Value> = out
         .findings
         .iter()
@@ -49,6 +62,7 @@ pub fn render(out: &ScanOutput) -> String {
                 "account": f.account,
                 "context": f.context,
                 "fingerprint": f.fingerprint,
+                "snippet": snippet(f),
                 "related": related(f),
                 "iam": f.iam.as_ref().map(|i| json!({
                     "user": i.user,

@@ -80,6 +80,36 @@ fn needs_escape(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The masked line that holds `offset`, cut to a window of about 80
+/// characters on each side when it is long, with ellipses.
+pub(crate) fn line_window(
+    masked: &str,
+    index: &crate::detect::pair::LineIndex,
+    offset: usize,
+) -> String {
+    const SIDE: usize = 80;
+    let line = index.line_range(masked, index.line_of(offset.min(masked.len())));
+    let body = &masked[line.clone()];
+    if body.len() <= 2 * SIDE + 40 {
+        return body.to_string();
+    }
+    let at = offset.clamp(line.start, line.end) - line.start;
+    let mut from = at.saturating_sub(SIDE);
+    while !body.is_char_boundary(from) {
+        from -= 1;
+    }
+    let mut to = (at + SIDE).min(body.len());
+    while !body.is_char_boundary(to) {
+        to += 1;
+    }
+    format!(
+        "{}{}{}",
+        if from > 0 { "…" } else { "" },
+        &body[from..to],
+        if to < body.len() { "…" } else { "" }
+    )
+}
+
 pub(crate) fn short_commit(id: &str) -> &str {
     id.get(..10).unwrap_or(id)
 }

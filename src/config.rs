@@ -239,7 +239,7 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 
 /// Reads and validates a configuration file.
 pub fn load(path: &Path) -> Result<Config, Box<ConfigError>> {
-    let origin = path.display().to_string();
+    let origin = crate::report::shown_path(path);
     let text = crate::named_file::read_text(path, crate::named_file::MAX_NAMED_FILE)
         .map_err(|e| ConfigError::plain(&origin, format!("cannot read: {e}")))?;
     let root = path

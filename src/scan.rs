@@ -726,23 +726,8 @@ fn invalid_utf8_bytes(mut bytes: &[u8]) -> usize {
 }
 
 /// Each invalid byte becomes one `?`, so byte offsets stay what they were.
-fn replace_invalid_utf8(mut bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    loop {
-        match std::str::from_utf8(bytes) {
-            Ok(s) => {
-                out.push_str(s);
-                return out;
-            }
-            Err(e) => {
-                let (valid, rest) = bytes.split_at(e.valid_up_to());
-                out.push_str(std::str::from_utf8(valid).unwrap_or(""));
-                let bad = e.error_len().unwrap_or(rest.len()).max(1);
-                out.extend(std::iter::repeat_n('?', bad.min(rest.len())));
-                bytes = rest.get(bad..).unwrap_or(&[]);
-            }
-        }
-    }
+fn replace_invalid_utf8(bytes: &[u8]) -> String {
+    crate::detect::lossy_text(bytes)
 }
 
 /// Repo-wide aggregates, then facts and rules for every candidate.

@@ -140,7 +140,7 @@ impl Baseline {
     }
 
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
-        let shown = path.display().to_string();
+        let shown = crate::report::shown_path(path);
         let text = crate::named_file::read_text(path, crate::named_file::MAX_NAMED_FILE).map_err(
             |source| BaselineError::Read {
                 path: shown.clone(),

@@ -348,6 +348,22 @@ fn file_names_cannot_inject_workflow_commands_or_escapes() {
         assert!(!r.stdout.contains('\x1b'), "{format}: raw ESC in output");
         assert!(!r.stderr.contains('\x1b'), "{format}: raw ESC on stderr");
     }
+    // Error messages name files the same way.
+    for flag in ["--baseline", "--config", "--inventory"] {
+        let r = run(
+            t.path(),
+            &["scan", flag, "missing\x1b[31m\n::error::x.json", "."],
+        );
+        assert_eq!(r.code, Some(2), "{flag}: {}", r.stderr);
+        assert!(!r.stderr.contains('\x1b'), "{flag}: raw ESC: {}", r.stderr);
+        assert!(
+            !r.stderr
+                .lines()
+                .any(|l| l.trim_start().starts_with("::error")),
+            "{flag}: {}",
+            r.stderr
+        );
+    }
 }
 
 #[test]

@@ -349,15 +349,19 @@ pub fn run(
                 scan::scan(&opts, &rules, progress).map_err(|e| miette::miette!("{e}"))?;
             suppress::apply(&mut out, &config, None, &rules, &opts.cwd);
             let baseline = Baseline::from_output(&out);
-            std::fs::write(&args.output, baseline.to_json())
-                .map_err(|e| miette::miette!("cannot write {}: {e}", args.output.display()))?;
+            std::fs::write(&args.output, baseline.to_json()).map_err(|e| {
+                miette::miette!(
+                    "cannot write {}: {e}",
+                    crate::report::shown_path(&args.output)
+                )
+            })?;
             let n = baseline.findings.len();
             write_out(
                 stdout,
                 &format!(
                     "keyward: wrote {n} finding{} to {}\n",
                     if n == 1 { "" } else { "s" },
-                    args.output.display()
+                    crate::report::shown_path(&args.output)
                 ),
             )?;
             Ok(EXIT_OK)
@@ -401,12 +405,16 @@ pub fn run(
                 return Err(miette::miette!(
                     help = "pass --force to overwrite it",
                     "{} already exists",
-                    path.display()
+                    crate::report::shown_path(&path)
                 ));
             }
-            std::fs::write(&path, config::STARTER)
-                .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?;
-            write_out(stdout, &format!("keyward: wrote {}\n", path.display()))?;
+            std::fs::write(&path, config::STARTER).map_err(|e| {
+                miette::miette!("cannot write {}: {e}", crate::report::shown_path(&path))
+            })?;
+            write_out(
+                stdout,
+                &format!("keyward: wrote {}\n", crate::report::shown_path(&path)),
+            )?;
             Ok(EXIT_OK)
         }
         Command::Inventory {
@@ -423,8 +431,9 @@ pub fn run(
                 .pull()
                 .map_err(|e| miette::miette!("{e}"))?;
             match output {
-                Some(path) => crate::iam::inventory::write(&path, &inventory)
-                    .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?,
+                Some(path) => crate::iam::inventory::write(&path, &inventory).map_err(|e| {
+                    miette::miette!("cannot write {}: {e}", crate::report::shown_path(&path))
+                })?,
                 None => write_out(stdout, &inventory.to_json())?,
             }
             Ok(EXIT_OK)
@@ -434,7 +443,7 @@ pub fn run(
 
 fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::Report> {
     use report::audit;
-    let name = args.input.display();
+    let name = crate::report::shown_path(&args.input);
     let text = if args.input.as_os_str() == "-" {
         crate::named_file::read_capped(std::io::stdin(), crate::named_file::MAX_NAMED_FILE)
     } else {
@@ -452,8 +461,9 @@ fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::R
         ReportFormat::Html => audit::html(&audit),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?,
+        Some(path) => std::fs::write(path, rendered).map_err(|e| {
+            miette::miette!("cannot write {}: {e}", crate::report::shown_path(&path))
+        })?,
         None => write_out(stdout, &rendered)?,
     }
     Ok(EXIT_OK)
@@ -596,8 +606,9 @@ fn run_scan(
         }
     };
     match &args.output {
-        Some(path) => std::fs::write(path, &text)
-            .map_err(|e| miette::miette!("cannot write {}: {e}", path.display()))?,
+        Some(path) => std::fs::write(path, &text).map_err(|e| {
+            miette::miette!("cannot write {}: {e}", crate::report::shown_path(&path))
+        })?,
         None => write_out(stdout, &text)?,
     }
     if args.format == OutputFormat::Github {
@@ -627,7 +638,7 @@ fn append_step_summary(out: &scan::ScanOutput) -> Result<(), miette::Report> {
         .map_err(|e| {
             miette::miette!(
                 "cannot append the job summary to {} (GITHUB_STEP_SUMMARY): {e}",
-                path.display()
+                crate::report::shown_path(&path)
             )
         })
 }

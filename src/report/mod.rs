@@ -58,6 +58,11 @@ pub fn printable(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A path as error messages and notes show it: control characters escaped.
+pub fn shown_path(path: &std::path::Path) -> String {
+    printable(&path.display().to_string()).into_owned()
+}
+
 /// As [`printable`], but CR and LF are left for the caller's own escaping
 /// (a workflow command's `%0A`, a table cell's space).
 pub fn printable_keeping_breaks(s: &str) -> Cow<'_, str> {

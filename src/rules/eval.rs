@@ -55,7 +55,7 @@ impl RuleSet {
     pub fn configured(config: &Config) -> Result<RuleSet, RuleSetError> {
         let mut set = RuleSet::builtin().map_err(RuleSetError::Rule)?;
         if let Some(dir) = &config.rules_dir {
-            let shown = dir.display().to_string();
+            let shown = crate::report::shown_path(dir);
             let entries = std::fs::read_dir(dir).map_err(|e| RuleSetError::Dir {
                 path: shown.clone(),
                 message: e.to_string(),
@@ -67,7 +67,7 @@ impl RuleSet {
                 .collect();
             files.sort();
             for path in files {
-                let origin = path.display().to_string();
+                let origin = crate::report::shown_path(&path);
                 let text = std::fs::read_to_string(&path).map_err(|e| RuleSetError::Dir {
                     path: origin.clone(),
                     message: e.to_string(),

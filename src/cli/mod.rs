@@ -462,7 +462,7 @@ fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::R
     };
     match &args.output {
         Some(path) => std::fs::write(path, rendered).map_err(|e| {
-            miette::miette!("cannot write {}: {e}", crate::report::shown_path(&path))
+            miette::miette!("cannot write {}: {e}", crate::report::shown_path(path))
         })?,
         None => write_out(stdout, &rendered)?,
     }
@@ -607,7 +607,7 @@ fn run_scan(
     };
     match &args.output {
         Some(path) => std::fs::write(path, &text).map_err(|e| {
-            miette::miette!("cannot write {}: {e}", crate::report::shown_path(&path))
+            miette::miette!("cannot write {}: {e}", crate::report::shown_path(path))
         })?,
         None => write_out(stdout, &text)?,
     }

@@ -116,16 +116,16 @@ pub fn may_contain_credentials(bytes: &[u8]) -> bool {
     judge(bytes, true) == Verdict::Parse
 }
 
-/// As [`may_contain_credentials`]; unless `placeholders_count`, a file whose
-/// only key IDs are documentation values (botocore's service models quote
-/// `AKIAIOSFODNN7EXAMPLE` in megabytes of JSON) is not parsed, and its
-/// placeholders are counted.
-pub fn judge(bytes: &[u8], placeholders_count: bool) -> Verdict {
+/// As [`may_contain_credentials`]. Unless placeholders are to be reported
+/// (`include_placeholders`), a file whose only key IDs are documentation
+/// values (botocore's service models quote `AKIAIOSFODNN7EXAMPLE` in
+/// megabytes of JSON) is not parsed, and its placeholders are counted.
+pub fn judge(bytes: &[u8], include_placeholders: bool) -> Verdict {
     let Some(m) = MATCHERS.as_ref() else {
         return Verdict::Parse;
     };
     let mut placeholders = 0;
-    if strong_hit(m, bytes, !placeholders_count, &mut placeholders) {
+    if strong_hit(m, bytes, !include_placeholders, &mut placeholders) {
         return Verdict::Parse;
     }
     if has_credential_name(m, bytes) {

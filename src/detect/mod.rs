@@ -110,7 +110,7 @@ pub fn mask_in_place(secret: &str) -> String {
 /// depend on detection having understood the line. Hex runs (digests) and
 /// key IDs stay readable. Lengths are kept, so spans stay valid.
 pub fn mask_suspects(bytes: &mut [u8]) {
-    let is_secret_char = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'+';
+    let is_secret_char = secret::is_secret_char;
     let mut named_from = usize::MAX;
     let mut i = 0;
     while i < bytes.len() {

@@ -36,7 +36,7 @@ pub fn is_session_token_name(name: &str) -> bool {
     n.contains("sessiontoken") || n.contains("securitytoken")
 }
 
-fn is_secret_char(b: u8) -> bool {
+pub fn is_secret_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'/' || b == b'+'
 }
 

@@ -180,7 +180,7 @@ fn adjacent_secret(src: &str, from: usize) -> Option<std::ops::Range<usize>> {
     i += 1;
     skip(&mut i, b"\"' \t");
     let start = i;
-    let is_secret_char = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'+';
+    let is_secret_char = secret::is_secret_char;
     while i < bytes.len() && is_secret_char(bytes[i]) {
         i += 1;
     }

@@ -15,6 +15,7 @@ keyward="${KEYWARD:-keyward}"
 path="${INPUT_PATH:-.}"
 fail_on="${INPUT_FAIL_ON:-low}"
 since="${INPUT_SINCE:-}"
+policy_from="${INPUT_POLICY_FROM:-}"
 inventory="${INPUT_INVENTORY:-}"
 live="${INPUT_LIVE:-false}"
 sarif="${INPUT_SARIF_FILE:-keyward.sarif}"
@@ -50,35 +51,50 @@ if [[ -n "${INPUT_ARGS:-}" && -n "${INPUT_ARGS//[[:space:]]/}" ]]; then
   while IFS= read -r -d '' a; do extra+=("$a"); done < <(printf '%s' "$INPUT_ARGS" | xargs printf '%s\0')
 fi
 
-# The PR base, so a pull request is judged on what it adds. `none` turns the
-# default off (a full scan on a pull request).
+# The PR base: a pull request is judged on what it adds (`since`), by the
+# policy it would replace (`policy-from`). `none` turns either default off.
+pr_base=""
+case "${GITHUB_EVENT_NAME:-}" in
+  pull_request | pull_request_target)
+    event="${GITHUB_EVENT_PATH:-}"
+    [[ -n "$event" && -r "$event" ]] || die "GITHUB_EVENT_PATH is not readable: \`$event\`"
+    if command -v jq >/dev/null; then
+      pr_base=$(jq -r '.pull_request.base.sha // empty' "$event")
+    else
+      pr_base=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("pull_request",{}).get("base",{}).get("sha",""))' "$event")
+    fi
+    [[ -n "$pr_base" ]] || die "no pull_request.base.sha in $event"
+    ;;
+esac
+
 since_defaulted=false
 if [[ "$since" == none ]]; then
   since=""
-elif [[ -z "$since" ]]; then
-  case "${GITHUB_EVENT_NAME:-}" in
-    pull_request | pull_request_target)
-      event="${GITHUB_EVENT_PATH:-}"
-      [[ -n "$event" && -r "$event" ]] || die "GITHUB_EVENT_PATH is not readable: \`$event\`"
-      if command -v jq >/dev/null; then
-        since=$(jq -r '.pull_request.base.sha // empty' "$event")
-      else
-        since=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("pull_request",{}).get("base",{}).get("sha",""))' "$event")
-      fi
-      [[ -n "$since" ]] || die "no pull_request.base.sha in $event"
-      since_defaulted=true
-      ;;
-  esac
+elif [[ -z "$since" && -n "$pr_base" ]]; then
+  since="$pr_base"
+  since_defaulted=true
+fi
+policy_defaulted=false
+if [[ "$policy_from" == none ]]; then
+  policy_from=""
+elif [[ -z "$policy_from" && -n "$pr_base" ]]; then
+  policy_from="$pr_base"
+  policy_defaulted=true
 fi
 
-if [[ -n "$since" ]]; then
-  # Read whole before matching: `grep -q` closing the pipe early would fail
-  # the pipeline under pipefail.
+# Read whole before matching: `grep -q` closing the pipe early would fail
+# the pipeline under pipefail.
+help=""
+if [[ -n "$since" || -n "$policy_from" ]]; then
   help=$("$keyward" scan --help)
+fi
+
+# An older released binary (input `version`) may lack a flag. A defaulted
+# input then falls back to what is stricter or the same, with a warning; an
+# input the user set is an error.
+if [[ -n "$since" ]]; then
   if [[ "$help" != *--since* ]]; then
     if $since_defaulted; then
-      # An older released binary (input `version`): scanning everything is
-      # stricter than the PR diff, never more lenient, and the warning says so.
       echo "::warning title=keyward action::this keyward has no --since; scanning all of \`$path\` instead of the changes since $since"
       since=""
     else
@@ -88,9 +104,22 @@ if [[ -n "$since" ]]; then
     die "the base commit $since is not in this clone; check out with \`fetch-depth: 0\`"
   fi
 fi
+if [[ -n "$policy_from" ]]; then
+  if [[ "$help" != *--policy-from* ]]; then
+    if $policy_defaulted; then
+      echo "::warning title=keyward action::this keyward has no --policy-from; the pull request's own keyward.toml, rules and baseline judge it"
+      policy_from=""
+    else
+      die "input policy-from=\`$policy_from\` needs a keyward with --policy-from"
+    fi
+  elif ! git cat-file -e "${policy_from}^{commit}" 2>/dev/null; then
+    die "the policy commit $policy_from is not in this clone; check out with \`fetch-depth: 0\`"
+  fi
+fi
 
 common=(scan "$path" --fail-on "$fail_on")
 [[ -n "$since" ]] && common+=(--since "$since")
+[[ -n "$policy_from" ]] && common+=(--policy-from "$policy_from")
 [[ -n "$inventory" ]] && common+=(--inventory "$inventory")
 is_true "$live" && common+=(--live)
 # The `+` form: bash 3.2 calls an empty array unbound under `set -u`.
@@ -121,13 +150,20 @@ run "$keyward" "${common[@]}" --format sarif -o "$tmp/keyward.sarif" || true
 
 if is_true "$annotations" || is_true "$summary"; then
   # Annotations go to the log, where the runner turns them into PR comments;
-  # without them only the job summary is wanted from this run.
-  out=/dev/stdout
-  is_true "$annotations" || out=/dev/null
+  # without them only the job summary is wanted from this run. The log is
+  # the inherited stdout: reopening /dev/stdout would truncate it when it is
+  # a file.
+  annotate() {
+    if is_true "$annotations"; then
+      "$@"
+    else
+      "$@" >/dev/null
+    fi
+  }
   if is_true "$summary"; then
-    run "$keyward" "${common[@]}" --format github >"$out" || true
+    annotate run "$keyward" "${common[@]}" --format github || true
   else
-    run env -u GITHUB_STEP_SUMMARY "$keyward" "${common[@]}" --format github >"$out" || true
+    annotate run env -u GITHUB_STEP_SUMMARY "$keyward" "${common[@]}" --format github || true
   fi
 fi
 

@@ -38,6 +38,7 @@ struct RawScan {
     max_file_size: Option<u64>,
     include_placeholders: Option<bool>,
     no_ignore: Option<bool>,
+    baseline: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,8 +46,8 @@ struct RawScan {
 struct RawPolicy {
     #[serde(default)]
     allowed_accounts: Vec<Spanned<String>>,
-    max_key_age_days: Option<i64>,
-    max_unused_days: Option<i64>,
+    max_key_age_days: Option<Spanned<i64>>,
+    max_unused_days: Option<Spanned<i64>>,
     fail_on: Option<Spanned<String>>,
 }
 
@@ -92,6 +93,22 @@ pub struct AllowEntry {
     /// Rule IDs it applies to; empty: all.
     pub rules: Vec<String>,
     pub reason: String,
+    /// The entry's `[[allow]]` header in the file.
+    pub span: Range<usize>,
+}
+
+/// Where each setting was written, for findings about a configuration
+/// (`KW015` points at the line that loosened it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spans {
+    pub exclude: Vec<Range<usize>>,
+    pub include: Vec<Range<usize>>,
+    pub rules_dir: Option<Range<usize>>,
+    pub baseline: Option<Range<usize>>,
+    pub fail_on: Option<Range<usize>>,
+    pub allowed_accounts: Vec<Range<usize>>,
+    pub max_key_age_days: Option<Range<usize>>,
+    pub max_unused_days: Option<Range<usize>>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,9 +141,12 @@ pub struct Config {
     pub fail_on: Option<Severity>,
     pub rules: BTreeMap<String, RuleOverride>,
     pub rules_dir: Option<PathBuf>,
+    /// `[scan] baseline`: accepted findings (anchored at `root`).
+    pub baseline: Option<PathBuf>,
     pub allow: Vec<AllowEntry>,
     /// The file's text, for errors raised after loading (unknown rules).
     pub source: Option<NamedSource<String>>,
+    pub spans: Spans,
 }
 
 impl Default for Config {
@@ -147,8 +167,10 @@ impl Default for Config {
             fail_on: Some(Severity::Low),
             rules: BTreeMap::new(),
             rules_dir: None,
+            baseline: None,
             allow: Vec::new(),
             source: None,
+            spans: Spans::default(),
         }
     }
 }
@@ -244,17 +266,110 @@ pub fn load(path: &Path) -> Result<Config, Box<ConfigError>> {
         .map_err(|e| ConfigError::plain(&origin, format!("cannot read: {e}")))?;
     let root = path
         .parent()
+        .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let mut config = parse(&origin, &text, &root)?;
+    let repo = repository_root(&root);
+    let mut config = parse_within(&origin, &text, &root, &repo)?;
     config.path = Some(path.to_path_buf());
     Ok(config)
 }
 
-/// Parses configuration text; `root` anchors relative paths.
+/// The repository a configuration directory belongs to: the nearest
+/// ancestor with a `.git` entry, else the directory itself. Paths in the
+/// configuration must stay inside it.
+pub fn repository_root(dir: &Path) -> PathBuf {
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut cur = Some(abs.as_path());
+    while let Some(d) = cur {
+        if d.join(".git").exists() {
+            return d.to_path_buf();
+        }
+        cur = d.parent();
+    }
+    abs
+}
+
+/// Parses configuration text; `root` anchors relative paths, which must
+/// stay inside `root` itself.
 pub fn parse(origin: &str, text: &str, root: &Path) -> Result<Config, Box<ConfigError>> {
-    let src = NamedSource::new(origin, text.to_string()).with_language("toml");
-    let raw: RawConfig = toml::from_str(text)
-        .map_err(|e| ConfigError::at(&src, origin, e.message().to_string(), e.span(), "here"))?;
+    parse_within(origin, text, root, root)
+}
+
+/// `a/./b/../c` → `a/c`, without the file system; `None` when `..` climbs
+/// above the start.
+fn lexical(p: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    let mut depth = 0usize;
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if depth == 0 {
+                    return None;
+                }
+                out.pop();
+                depth -= 1;
+            }
+            Component::Normal(n) => {
+                out.push(n);
+                depth += 1;
+            }
+            Component::RootDir | Component::Prefix(_) => out.push(c.as_os_str()),
+        }
+    }
+    Some(out)
+}
+
+/// Why a path written in the configuration may not be used, if it may not:
+/// absolute, or leaving `repo` by `..` or through a symlink. A change to the
+/// repository must not make keyward read policy from elsewhere on the
+/// runner.
+pub fn escapes(value: &str, root: &Path, repo: &Path) -> Option<String> {
+    let p = Path::new(value);
+    let windows_drive = value.len() >= 2 && value.as_bytes()[1] == b':';
+    if p.is_absolute() || value.starts_with('/') || value.starts_with('\\') || windows_drive {
+        return Some("an absolute path; paths here are relative to the configuration file and stay in the repository".into());
+    }
+    if value.split(['/', '\\']).any(|c| c == "..") {
+        let abs_root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+        let abs_repo = std::path::absolute(repo).unwrap_or_else(|_| repo.to_path_buf());
+        let joined = lexical(&abs_root.join(p));
+        let repo_n = lexical(&abs_repo);
+        match (joined, repo_n) {
+            (Some(j), Some(r)) if j.starts_with(&r) => {}
+            _ => return Some("`..` leads out of the repository".into()),
+        }
+    }
+    let target = root.join(p);
+    if let (Ok(real), Ok(real_repo)) = (std::fs::canonicalize(&target), std::fs::canonicalize(repo))
+        && !real.starts_with(&real_repo)
+    {
+        return Some("a symlink leads out of the repository".into());
+    }
+    None
+}
+
+/// [`parse`], with the repository the configuration belongs to.
+pub fn parse_within(
+    origin: &str,
+    text: &str,
+    root: &Path,
+    repo: &Path,
+) -> Result<Config, Box<ConfigError>> {
+    // What an error shows of the file is masked: `--config` may name a file
+    // that holds credentials, and a parse error must not print them.
+    let src =
+        NamedSource::new(origin, crate::detect::masked_for_errors(text)).with_language("toml");
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        ConfigError::at(
+            &src,
+            origin,
+            crate::detect::masked_for_errors(e.message()),
+            e.span(),
+            "here",
+        )
+    })?;
     let mut config = Config {
         root: root.to_path_buf(),
         source: Some(src.clone()),
@@ -282,18 +397,36 @@ pub fn parse(origin: &str, text: &str, root: &Path) -> Result<Config, Box<Config
         Ok((out, set))
     };
     let (exclude, exclude_set) = globs(&raw.scan.exclude)?;
+    config.spans.exclude = raw.scan.exclude.iter().map(Spanned::span).collect();
     config.exclude = exclude;
     config.exclude_set = exclude_set;
     if !raw.scan.include.is_empty() {
         let (include, include_set) = globs(&raw.scan.include)?;
         config.include = include;
         config.include_set = Some(include_set);
+        config.spans.include = raw.scan.include.iter().map(Spanned::span).collect();
     }
     if let Some(v) = raw.scan.max_file_size {
         config.max_file_size = v;
     }
     config.include_placeholders = raw.scan.include_placeholders.unwrap_or(false);
     config.no_ignore = raw.scan.no_ignore.unwrap_or(false);
+    let confined = |value: &Spanned<String>, what: &str| -> Result<PathBuf, Box<ConfigError>> {
+        match escapes(value.get_ref(), root, repo) {
+            None => Ok(root.join(value.get_ref())),
+            Some(why) => Err(ConfigError::at(
+                &src,
+                origin,
+                format!("{what} `{}` is refused: {why}", value.get_ref()),
+                Some(value.span()),
+                "outside the repository",
+            )),
+        }
+    };
+    if let Some(b) = &raw.scan.baseline {
+        config.baseline = Some(confined(b, "baseline")?);
+        config.spans.baseline = Some(b.span());
+    }
     for a in &raw.policy.allowed_accounts {
         let acct = a.get_ref();
         if acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
@@ -306,14 +439,18 @@ pub fn parse(origin: &str, text: &str, root: &Path) -> Result<Config, Box<Config
             ));
         }
         config.allowed_accounts.push(acct.clone());
+        config.spans.allowed_accounts.push(a.span());
     }
-    if let Some(v) = raw.policy.max_key_age_days {
-        config.max_key_age_days = v;
+    if let Some(v) = &raw.policy.max_key_age_days {
+        config.max_key_age_days = *v.get_ref();
+        config.spans.max_key_age_days = Some(v.span());
     }
-    if let Some(v) = raw.policy.max_unused_days {
-        config.max_unused_days = v;
+    if let Some(v) = &raw.policy.max_unused_days {
+        config.max_unused_days = *v.get_ref();
+        config.spans.max_unused_days = Some(v.span());
     }
     if let Some(f) = &raw.policy.fail_on {
+        config.spans.fail_on = Some(f.span());
         config.fail_on = parse_fail_on(f.get_ref()).ok_or_else(|| {
             ConfigError::at(
                 &src,
@@ -331,7 +468,11 @@ pub fn parse(origin: &str, text: &str, root: &Path) -> Result<Config, Box<Config
         let name = key.get_ref();
         if name == "rules-dir" {
             match setting.get_ref() {
-                RawRuleSetting::Text(dir) => config.rules_dir = Some(root.join(dir)),
+                RawRuleSetting::Text(dir) => {
+                    let value = Spanned::new(setting.span(), dir.clone());
+                    config.rules_dir = Some(confined(&value, "rules-dir")?);
+                    config.spans.rules_dir = Some(setting.span());
+                }
                 RawRuleSetting::Table(_) => {
                     return Err(ConfigError::at(
                         &src,
@@ -435,6 +576,7 @@ pub fn parse(origin: &str, text: &str, root: &Path) -> Result<Config, Box<Config
             target,
             rules: e.rules.clone(),
             reason: e.reason.clone(),
+            span: entry.span(),
         });
     }
     Ok(config)
@@ -639,6 +781,52 @@ reason = "docs"
         assert!(p("[[allow]]\nkey-id = \"AKIA\"\npath = \"x\"\nreason = \"r\"\n").is_err());
         assert!(p("[[allow]]\nkey-id = \"AKIA\"\n").is_err());
         assert!(p("[policy]\nallowed-accounts = [\"12\"]\n").is_err());
+    }
+
+    #[test]
+    fn spans_point_at_each_setting() {
+        let text = "[scan]\nexclude = [\"a/**\"]\nbaseline = \"b.json\"\n[policy]\nfail-on = \"high\"\n\
+                    max-unused-days = 120\n[[allow]]\npath = \"x\"\nreason = \"r\"\n";
+        let c = p(text).expect("valid");
+        let at = |r: &Range<usize>| &text[r.clone()];
+        assert_eq!(at(&c.spans.exclude[0]), "\"a/**\"");
+        assert_eq!(
+            at(c.spans.baseline.as_ref().expect("baseline")),
+            "\"b.json\""
+        );
+        assert_eq!(at(c.spans.fail_on.as_ref().expect("fail-on")), "\"high\"");
+        assert_eq!(at(c.spans.max_unused_days.as_ref().expect("days")), "120");
+        // An array-of-tables entry is spanned by its header.
+        assert_eq!(at(&c.allow[0].span), "[[allow]]");
+        assert_eq!(c.baseline.as_deref(), Some(Path::new("/repo/b.json")));
+    }
+
+    #[test]
+    fn paths_that_leave_the_repository_are_refused() {
+        let repo = Path::new("/repo");
+        let sub = Path::new("/repo/infra");
+        assert!(escapes("rules", sub, repo).is_none());
+        assert!(escapes("../policy", sub, repo).is_none());
+        assert!(escapes("./a/../b", sub, repo).is_none());
+        assert!(escapes("../../etc", sub, repo).is_some());
+        assert!(escapes("a/../../../etc", sub, repo).is_some());
+        assert!(escapes("/etc/passwd", sub, repo).is_some());
+        assert!(escapes("C:\\keys", sub, repo).is_some());
+        let e = p("[rules]\nrules-dir = \"../x\"\n").expect_err("escapes");
+        assert!(
+            e.message.contains("leads out of the repository"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn errors_mask_what_looks_like_a_secret() {
+        let secret = "Bel31iEl2hpChYgCfrL1spNxnyVmihA+2O76UMFx";
+        let text = format!("aws_secret_access_key = {secret}\n");
+        let e = p(&text).expect_err("not TOML");
+        let shown = format!("{:?}", miette::Report::new(*e));
+        assert!(!shown.contains(secret), "{shown}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod git;
 pub mod iam;
 pub mod named_file;
 pub mod parse;
+pub mod policy;
 pub mod prefilter;
 pub mod rules;
 pub mod scan;

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AllowTarget, Config};
+use crate::config::{AllowEntry, AllowTarget, Config};
 use crate::detect::pair::LineIndex;
 use crate::finding::{Finding, Suppression, SuppressionKind, fingerprint};
 use crate::rules::RuleSet;
@@ -107,11 +107,9 @@ pub enum BaselineError {
         path: String,
         source: std::io::Error,
     },
-    #[error("baseline {path} is not a keyward baseline: {source}")]
-    Parse {
-        path: String,
-        source: serde_json::Error,
-    },
+    /// The parser's message, masked: it may quote a value of the file.
+    #[error("baseline {path} is not a keyward baseline: {message}")]
+    Parse { path: String, message: String },
 }
 
 impl Baseline {
@@ -147,9 +145,14 @@ impl Baseline {
                 source,
             },
         )?;
-        serde_json::from_str(&text).map_err(|source| BaselineError::Parse {
-            path: shown,
-            source,
+        Baseline::parse(&shown, &text)
+    }
+
+    /// Reads baseline text; `shown` names it in errors.
+    pub fn parse(shown: &str, text: &str) -> Result<Baseline, BaselineError> {
+        serde_json::from_str(text).map_err(|e| BaselineError::Parse {
+            path: shown.to_string(),
+            message: crate::detect::masked_for_errors(&e.to_string()),
         })
     }
 
@@ -180,10 +183,11 @@ pub fn apply(
         let line = line_indexes
             .get(finding.file)
             .map_or(0, |l| l.line_of(finding.span.start));
-        let inline = file.ignores.iter().enumerate().find(|(_, m)| {
-            (m.line == line || m.line + 1 == line)
-                && (m.rules.is_empty() || m.rules.iter().any(|r| r == &finding.rule))
-        });
+        let inline = file
+            .ignores
+            .iter()
+            .enumerate()
+            .find(|(_, m)| marker_covers(m, line, &finding.rule));
         if let Some((i, m)) = inline {
             used.insert((finding.file, i));
             finding.suppression = Some(Suppression {
@@ -197,16 +201,10 @@ pub fn apply(
             continue;
         }
         let rel = config_relative(&file.path, cwd, &config.root);
-        let allow = config.allow.iter().find(|a| {
-            (a.rules.is_empty() || a.rules.iter().any(|r| r == &finding.rule))
-                && match &a.target {
-                    AllowTarget::KeyId(k) => finding.key_id.as_deref() == Some(k.as_str()),
-                    AllowTarget::Path { matcher, .. } => {
-                        matcher.is_match(&rel) || matcher.is_match(&file.path)
-                    }
-                    AllowTarget::Fingerprint(fp) => fp == &finding.fingerprint,
-                }
-        });
+        let allow = config
+            .allow
+            .iter()
+            .find(|a| allow_matches(a, finding, &rel, &file.path));
         if let Some(a) = allow {
             finding.suppression = Some(Suppression {
                 kind: SuppressionKind::Allow,
@@ -264,8 +262,26 @@ pub fn apply(
     out.summary.findings = out.active().count() as u64;
 }
 
+/// Whether an `[[allow]]` entry accepts a finding; `rel` is the finding's
+/// path relative to the configuration, `shown` as output shows it.
+pub fn allow_matches(a: &AllowEntry, finding: &Finding, rel: &Path, shown: &str) -> bool {
+    (a.rules.is_empty() || a.rules.iter().any(|r| r == &finding.rule))
+        && match &a.target {
+            AllowTarget::KeyId(k) => finding.key_id.as_deref() == Some(k.as_str()),
+            AllowTarget::Path { matcher, .. } => matcher.is_match(rel) || matcher.is_match(shown),
+            AllowTarget::Fingerprint(fp) => fp == &finding.fingerprint,
+        }
+}
+
+/// Whether an ignore comment on 0-based line `marker.line` covers a finding
+/// of `rule` on 0-based line `line`: its own line and the one below.
+pub fn marker_covers(marker: &IgnoreMarker, line: usize, rule: &str) -> bool {
+    (marker.line == line || marker.line + 1 == line)
+        && (marker.rules.is_empty() || marker.rules.iter().any(|r| r == rule))
+}
+
 /// A displayed path (relative to `cwd`) made relative to the config root.
-fn config_relative(display: &str, cwd: &Path, root: &Path) -> std::path::PathBuf {
+pub fn config_relative(display: &str, cwd: &Path, root: &Path) -> std::path::PathBuf {
     let abs = cwd.join(display);
     let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     abs.strip_prefix(&root_abs)

@@ -110,6 +110,18 @@ fn bin_dir() -> PathBuf {
 /// Runs `scripts/action-run.sh` in `repo` as the runner would on a
 /// `pull_request` event whose base is `base`, with `bin` first on PATH.
 fn run_action(repo: &Path, base: &str, inputs: &[(&str, &str)], bin: &Path) -> ActionRun {
+    run_action_logged(repo, base, inputs, bin, None)
+}
+
+/// [`run_action`] with the step's stdout a file, as a runner's log
+/// redirection makes it.
+fn run_action_logged(
+    repo: &Path,
+    base: &str,
+    inputs: &[(&str, &str)],
+    bin: &Path,
+    log: Option<&Path>,
+) -> ActionRun {
     let runner = tempfile::tempdir().expect("runner dir");
     let event = runner.path().join("event.json");
     std::fs::write(
@@ -153,7 +165,13 @@ fn run_action(repo: &Path, base: &str, inputs: &[(&str, &str)], bin: &Path) -> A
     for (k, v) in inputs {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("bash runs");
+    if let Some(log) = log {
+        cmd.stdout(std::fs::File::create(log).expect("log file"));
+    }
+    let mut out = cmd.output().expect("bash runs");
+    if let Some(log) = log {
+        out.stdout = std::fs::read(log).expect("log");
+    }
     ActionRun {
         outputs: std::fs::read_to_string(&outputs).expect("outputs"),
         summary: std::fs::read_to_string(&summary).expect("summary"),
@@ -230,6 +248,97 @@ fn fail_on_never_passes_with_the_same_outputs() {
     assert_eq!(run.code(), Some(0), "{}", run.log());
     assert_eq!(run.output("findings"), Some(expected.to_string()));
     assert!(repo.path().join("keyward.sarif").is_file());
+}
+
+// Synthetic (scripts/genkey.py --seed 7).
+const PR_KEY: &str = "AKIARZPUZDIKKJZDEGXD";
+const PR_SECRET: &str = "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";
+
+/// A pull request that adds a key and, in the same change, a keyward.toml
+/// that turns the rules finding it off: the Action judges it by the base's
+/// policy, and annotates the loosening on the line that writes it.
+#[test]
+fn a_pull_request_is_judged_by_the_base_policy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("README.md"), "# infra\n").expect("write");
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "base"]);
+    let base = git(repo, &["rev-parse", "HEAD"]);
+    std::fs::write(
+        repo.join("a.env"),
+        format!("AWS_ACCESS_KEY_ID={PR_KEY}\nAWS_SECRET_ACCESS_KEY={PR_SECRET}\n"),
+    )
+    .expect("write");
+    std::fs::write(
+        repo.join("keyward.toml"),
+        "[rules]\nKW001 = \"off\"\nKW002 = \"off\"\n",
+    )
+    .expect("write");
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "add a key, turn keyward off"]);
+
+    let run = run_action(repo, &base, &[], &bin_dir());
+    assert_eq!(run.code(), Some(1), "{}", run.log());
+    let text = run.stdout();
+    assert!(text.contains(&format!("--policy-from {base}")), "{text}");
+    for (file, line, title) in [
+        ("a.env", 1, "KW001"),
+        ("a.env", 2, "KW002"),
+        ("keyward.toml", 2, "KW015"),
+        ("keyward.toml", 3, "KW015"),
+    ] {
+        assert!(
+            text.lines().any(
+                |l| l.starts_with(&format!("::error file={file},line={line},"))
+                    && l.contains(&format!("title={title}"))
+            ),
+            "{file}:{line} {title}\n{text}"
+        );
+    }
+    assert!(!text.contains(PR_SECRET), "{text}");
+
+    // Opting out: the pull request's own policy runs, and still fails on
+    // the suppressions it adds.
+    let run = run_action(repo, &base, &[("INPUT_POLICY_FROM", "none")], &bin_dir());
+    assert_eq!(run.code(), Some(1), "{}", run.log());
+    let text = run.stdout();
+    assert!(!text.contains("--policy-from"), "{text}");
+    assert!(!text.contains("title=KW002"), "{text}");
+    assert!(text.contains("title=KW015"), "{text}");
+}
+
+/// The log as a file (`action-run.sh > log.txt`): whole lines, in order,
+/// the header first; nothing reopened or truncated.
+#[test]
+fn the_log_survives_stdout_being_a_file() {
+    let repo = Repo::demo();
+    let expected = repo.json_count(&["."]);
+    let logdir = tempfile::tempdir().expect("temp dir");
+    let log = logdir.path().join("log.txt");
+    let run = run_action_logged(repo.path(), &repo.base, &[], &bin_dir(), Some(&log));
+    assert_eq!(run.code(), Some(1), "{}", run.log());
+    let text = std::fs::read_to_string(&log).expect("log");
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or("");
+    assert!(
+        header.starts_with("keyward scan . --fail-on low --since "),
+        "{text}"
+    );
+    let annotations = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("::error ") || l.starts_with("::warning ") || l.starts_with("::notice ")
+        })
+        .count();
+    assert_eq!(annotations, expected, "{text}");
+    for l in text.lines() {
+        assert!(
+            l.starts_with("::") || l.starts_with("keyward"),
+            "a broken line: {l:?}\n{text}"
+        );
+    }
 }
 
 #[test]
@@ -348,7 +457,7 @@ fn stub_keyward(dir: &Path) -> PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).expect("mkdir");
     let script = r#"#!/usr/bin/env bash
-if [[ "$*" == "scan --help" ]]; then echo "  --since <REV>"; exit 0; fi
+if [[ "$*" == "scan --help" ]]; then echo "  --since <REV>"; echo "  --policy-from <REV>"; exit 0; fi
 printf '%s\n' "$@" >> "$STUB_LOG"
 echo "--" >> "$STUB_LOG"
 out=""; prev=""
@@ -402,9 +511,9 @@ fn inputs_are_passed_through_to_every_scan() {
     let calls: Vec<&str> = text.split("--\n").filter(|c| !c.is_empty()).collect();
     assert_eq!(calls.len(), 3, "SARIF, annotations, JSON:\n{text}");
     let common = format!(
-        "scan\nsub dir\n--fail-on\nhigh\n--since\n{}\n--inventory\niam inventory.json\n--live\n\
+        "scan\nsub dir\n--fail-on\nhigh\n--since\n{}\n--policy-from\n{}\n--inventory\niam inventory.json\n--live\n\
          --allowed-account\n123456789012\n--baseline\nbase line.json\n$HOME\n--format\n",
-        repo.base
+        repo.base, repo.base
     );
     for call in &calls {
         assert!(call.starts_with(&common), "{call}");
@@ -415,7 +524,7 @@ fn inputs_are_passed_through_to_every_scan() {
         .collect();
     assert_eq!(formats, BTreeSet::from(["github", "json", "sarif"]));
 
-    // `none` turns the PR-base default off.
+    // `none` turns the PR-base defaults off.
     std::fs::remove_file(&log).expect("rm");
     let run = run_action(
         repo.path(),
@@ -423,12 +532,14 @@ fn inputs_are_passed_through_to_every_scan() {
         &[
             ("STUB_LOG", log.to_str().expect("utf-8 path")),
             ("INPUT_SINCE", "none"),
+            ("INPUT_POLICY_FROM", "none"),
         ],
         &bin,
     );
     assert_eq!(run.code(), Some(0), "{}", run.log());
     let text = std::fs::read_to_string(&log).expect("stub log");
     assert!(!text.contains("--since"), "{text}");
+    assert!(!text.contains("--policy-from"), "{text}");
     assert!(
         text.starts_with("scan\n.\n--fail-on\nlow\n--format\n"),
         "{text}"
@@ -514,6 +625,7 @@ fn action_yml_is_a_composite_action_whose_references_exist() {
         ("args", Some("")),
         ("fail-on", Some("low")),
         ("since", Some("")),
+        ("policy-from", Some("")),
         ("inventory", Some("")),
         ("live", Some("false")),
         ("sarif-file", Some("keyward.sarif")),

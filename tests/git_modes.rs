@@ -291,8 +291,17 @@ fn since_keeps_ignore_comments_working() {
     );
     r.commit("ignored key");
     let (code, doc) = r.scan(&["--since", "main"]);
-    assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["summary"]["suppressed"]["inline"], 1);
+    // The comment is new in this change: KW015 (tests/suppression_added.rs)
+    // is what fails the gate, not the key it silences.
+    assert_eq!(code, Some(1), "{doc}");
+    let rules: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["KW015"], "{doc}");
 }
 
 #[test]

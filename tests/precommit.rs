@@ -134,9 +134,18 @@ fn a_clean_commit_passes_and_says_what_it_scanned() {
 #[test]
 fn ignored_and_placeholder_keys_pass() {
     let s = Sandbox::new();
+    // An ignore comment is accepted once it has landed (a new one is KW015,
+    // see below): commit it, then change another line of the file.
     s.stage(
         "ci/test.env",
         &format!("# keyward:ignore -- throwaway key of the CI sandbox\nAWS_ACCESS_KEY_ID={KEY}\n"),
+    );
+    s.git(&["commit", "-q", "-m", "reviewed ignore"]);
+    s.stage(
+        "ci/test.env",
+        &format!(
+            "# keyward:ignore -- throwaway key of the CI sandbox\nAWS_ACCESS_KEY_ID={KEY}\nAWS_REGION=eu-west-1\n"
+        ),
     );
     s.stage(
         "docs/example.tf",
@@ -169,7 +178,7 @@ fn the_manifest_is_valid_and_both_hooks_scan_the_index() {
     assert_eq!(rust["language"], "rust");
     assert_eq!(system["language"], "system");
     for h in [&rust, &system] {
-        assert_eq!(h["entry"], "keyward scan --staged");
+        assert_eq!(h["entry"], "keyward scan --staged --policy-from HEAD");
         assert_eq!(h["pass_filenames"], true);
         assert_eq!(h["require_serial"], true);
         assert_eq!(h["types"], serde_json::json!(["text"]));
@@ -191,5 +200,50 @@ fn the_readme_config_is_valid() {
     let path: &Path = &s.repo.path().join(".pre-commit-config.yaml");
     std::fs::write(path, config).expect("write");
     let (code, out) = s.pre_commit(&["validate-config", ".pre-commit-config.yaml"]);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn a_new_ignore_comment_blocks_the_commit_with_kw015() {
+    let s = Sandbox::new();
+    s.stage(
+        "deploy/prod.env",
+        &format!(
+            "AWS_ACCESS_KEY_ID={KEY} # keyward:ignore\nAWS_SECRET_ACCESS_KEY={SECRET} # keyward:ignore -- only a test\n"
+        ),
+    );
+    let (code, out) = s.try_hook();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("KW015 suppression-added"), "{out}");
+    assert!(out.contains("adds a `keyward:ignore` comment"), "{out}");
+    assert!(out.contains("reason given: only a test"), "{out}");
+    assert!(!out.contains(SECRET), "{out}");
+}
+
+#[test]
+fn a_commit_that_turns_rules_off_is_judged_by_heads_policy() {
+    let s = Sandbox::new();
+    s.stage(
+        "keyward.toml",
+        "[rules]\nKW001 = \"off\"\nKW002 = \"off\"\n",
+    );
+    s.stage(
+        "deploy/prod.env",
+        &format!("AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\n"),
+    );
+    let (code, out) = s.try_hook();
+    assert_eq!(code, Some(1), "{out}");
+    // HEAD has no keyward.toml: its defaults judge the commit.
+    assert!(out.contains("KW001") && out.contains(KEY), "{out}");
+    assert!(out.contains("KW002"), "{out}");
+    assert!(out.contains("turns off rule KW001"), "{out}");
+    assert!(out.contains("turns off rule KW002"), "{out}");
+
+    // Once the policy change has landed on its own, it is HEAD's policy.
+    s.git(&["reset", "-q"]);
+    s.git(&["add", "keyward.toml"]);
+    s.git(&["commit", "-q", "-m", "policy"]);
+    s.git(&["add", "deploy/prod.env"]);
+    let (code, out) = s.try_hook();
     assert_eq!(code, Some(0), "{out}");
 }

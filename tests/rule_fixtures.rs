@@ -15,6 +15,69 @@ fn rule_dirs() -> Vec<(String, std::path::PathBuf)> {
     dirs
 }
 
+/// Rules about what a change does (KW015) carry a `CHANGE` note: each of
+/// `fail/` and `pass/` holds `base/` and `change/`, committed in turn to a
+/// temp repository that is scanned with `--since main`.
+fn change_rule(rule_dir: &std::path::Path) -> bool {
+    rule_dir.join("CHANGE").exists()
+}
+
+fn copy_tree(src: &std::path::Path, dst: &std::path::Path) {
+    std::fs::create_dir_all(dst).expect("mkdir");
+    for entry in std::fs::read_dir(src).expect("read dir") {
+        let entry = entry.expect("entry");
+        let to = dst.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).expect("copy");
+        }
+    }
+}
+
+/// A repository with `case/base` on `main` and `case/change` on `pr`.
+fn change_repo(case: &std::path::Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let git = |args: &[&str]| {
+        run_git(
+            std::process::Command::new("git")
+                .current_dir(dir.path())
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@example.com"),
+            args,
+        )
+    };
+    git(&["init", "-q", "-b", "main"]);
+    copy_tree(&case.join("base"), dir.path());
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "base"]);
+    git(&["checkout", "-q", "-b", "pr"]);
+    copy_tree(&case.join("change"), dir.path());
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "change"]);
+    dir
+}
+
+/// Runs `args` on a fixture case: in place, or as a change.
+fn scan_case(
+    rule_dir: &std::path::Path,
+    case: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    if change_rule(rule_dir) {
+        let repo = change_repo(case);
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--since", "main"]);
+        keyward(repo.path(), &all)
+    } else {
+        keyward(case, args)
+    }
+}
+
 /// Rules that only a live endpoint can trigger carry a `LIVE` note.
 fn live_only(rule_dir: &std::path::Path) -> bool {
     rule_dir.join("LIVE").exists()
@@ -48,7 +111,7 @@ fn rules_fired(dir: &std::path::Path) -> Vec<String> {
     .to_vec();
     args.extend(iam_args(dir.parent().expect("rule dir")));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    finding_rules(&keyward(dir, &args))
+    finding_rules(&scan_case(dir.parent().expect("rule dir"), dir, &args))
 }
 
 #[test]
@@ -91,7 +154,7 @@ fn human_output_snapshots() {
         .to_vec();
         args.extend(iam_args(&dir));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = keyward(&dir.join("fail"), &args);
+        let out = scan_case(&dir, &dir.join("fail"), &args);
         insta::assert_snapshot!(name, stdout(&out));
     }
 }

@@ -111,14 +111,10 @@ pub enum RulesFormat {
 pub struct BaselineArgs {
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// Where to write the baseline.
-    #[arg(
-        long,
-        short = 'o',
-        value_name = "FILE",
-        default_value = ".keyward-baseline.json"
-    )]
-    pub output: PathBuf,
+    /// Where to write the baseline [default: `baseline` of the
+    /// configuration's `[scan]`, else .keyward-baseline.json].
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[arg(long)]
@@ -196,9 +192,16 @@ pub struct ScanArgs {
     /// walking up from the first path).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Report only findings that are not in this baseline.
+    /// Report only findings that are not in this baseline [default:
+    /// `baseline` of the configuration's `[scan]`].
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Read the configuration, its rules-dir and the baseline from this git
+    /// revision instead of the work tree, so a change is judged by the
+    /// policy it would replace (the Action passes the pull request's base,
+    /// the pre-commit hooks HEAD). The files scanned are still the change's.
+    #[arg(long, value_name = "REV")]
+    pub policy_from: Option<String>,
     /// Time budget per file in seconds; a file that takes longer is cut
     /// short with a warning (0: no limit).
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
@@ -335,9 +338,8 @@ pub fn run(
 ) -> Result<u8, miette::Report> {
     match cli.command {
         Command::Scan(args) => {
-            let config = load_config(args.config.as_deref(), &args.paths)?;
-            let rules = RuleSet::configured(&config)?;
-            run_scan(*args, &config, &rules, term, progress, stdout)
+            let policy = load_policy(&args)?;
+            run_scan(*args, policy, term, progress, stdout)
         }
         Command::Baseline(args) => {
             let config = load_config(args.config.as_deref(), &args.paths)?;
@@ -349,11 +351,13 @@ pub fn run(
                 scan::scan(&opts, &rules, progress).map_err(|e| miette::miette!("{e}"))?;
             suppress::apply(&mut out, &config, None, &rules, &opts.cwd);
             let baseline = Baseline::from_output(&out);
-            std::fs::write(&args.output, baseline.to_json()).map_err(|e| {
-                miette::miette!(
-                    "cannot write {}: {e}",
-                    crate::report::shown_path(&args.output)
-                )
+            let output = args
+                .output
+                .clone()
+                .or_else(|| config.baseline.clone())
+                .unwrap_or_else(|| PathBuf::from(".keyward-baseline.json"));
+            std::fs::write(&output, baseline.to_json()).map_err(|e| {
+                miette::miette!("cannot write {}: {e}", crate::report::shown_path(&output))
             })?;
             let n = baseline.findings.len();
             write_out(
@@ -361,7 +365,7 @@ pub fn run(
                 &format!(
                     "keyward: wrote {n} finding{} to {}\n",
                     if n == 1 { "" } else { "s" },
-                    crate::report::shown_path(&args.output)
+                    crate::report::shown_path(&output)
                 ),
             )?;
             Ok(EXIT_OK)
@@ -485,6 +489,68 @@ fn load_config(
     }
 }
 
+/// The configuration, rules and baseline of a scan: from `--policy-from
+/// REV` when given, else from the work tree.
+struct LoadedPolicy {
+    config: Config,
+    rules: RuleSet,
+    baseline: Option<Baseline>,
+    notes: Vec<crate::ScanError>,
+}
+
+fn policy_wanted(args: &ScanArgs) -> crate::policy::Wanted {
+    crate::policy::Wanted {
+        config: args.config.clone(),
+        baseline: args.baseline.clone(),
+        start: args
+            .paths
+            .first()
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(".")),
+    }
+}
+
+fn load_policy(args: &ScanArgs) -> Result<LoadedPolicy, miette::Report> {
+    if let Some(rev) = &args.policy_from {
+        let cwd = std::env::current_dir()
+            .map_err(|e| miette::miette!("cannot read the current directory: {e}"))?;
+        let repo = crate::git::Repo::discover(&cwd).map_err(|e| {
+            miette::miette!(help = "--policy-from reads the policy from git", "{e}")
+        })?;
+        let tree = crate::git::Tree::commit(&repo, rev)
+            .map_err(|e| miette::miette!("--policy-from: {e}"))?;
+        let p = crate::policy::PolicySet::from_tree(&repo, &tree, &policy_wanted(args))
+            .map_err(miette::Report::new)?;
+        return Ok(LoadedPolicy {
+            config: p.config,
+            rules: p.rules,
+            baseline: p.baseline,
+            notes: Vec::new(),
+        });
+    }
+    let config = load_config(args.config.as_deref(), &args.paths)?;
+    let rules = RuleSet::configured(&config)?;
+    let mut notes = Vec::new();
+    let baseline = match (&args.baseline, &config.baseline) {
+        (Some(p), _) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
+        (None, Some(p)) if !p.exists() => {
+            notes.push(crate::ScanError {
+                path: crate::report::shown_path(p),
+                message: "the baseline `[scan] baseline` names does not exist; nothing is accepted by baseline (make it with `keyward baseline`)".into(),
+            });
+            None
+        }
+        (None, Some(p)) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
+        (None, None) => None,
+    };
+    Ok(LoadedPolicy {
+        config,
+        rules,
+        baseline,
+        notes,
+    })
+}
+
 /// Scan options from the configuration (flags are applied by the caller).
 fn scan_options(config: &Config, paths: &[PathBuf]) -> Result<ScanOptions, miette::Report> {
     let cwd = std::env::current_dir()
@@ -518,12 +584,13 @@ pub const MAX_THREADS: usize = 256;
 
 fn run_scan(
     args: ScanArgs,
-    config: &Config,
-    rules: &RuleSet,
+    policy: LoadedPolicy,
     term: Terminal,
     progress: &Progress,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
+    let config = &policy.config;
+    let rules = &policy.rules;
     let mut opts = scan_options(config, &args.paths)?;
     opts.no_ignore |= args.no_ignore;
     opts.include_placeholders |= args.include_placeholders;
@@ -546,10 +613,6 @@ fn run_scan(
     if !args.allowed_accounts.is_empty() {
         opts.policy.allowed_accounts = args.allowed_accounts.clone();
     }
-    let baseline = match &args.baseline {
-        Some(p) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
-        None => None,
-    };
     opts.iam = crate::iam::IamOptions {
         source: match (&args.inventory, args.live) {
             (Some(path), _) => crate::iam::SourceChoice::Inventory(path.clone()),
@@ -583,9 +646,19 @@ fn run_scan(
         Some(mode) => crate::git::scan(&mode, &args.paths, &opts, rules, progress)
             .map_err(|e| miette::miette!("{e}"))?,
     };
-    suppress::apply(&mut out, config, baseline.as_ref(), rules, &opts.cwd);
+    suppress::apply(&mut out, config, policy.baseline.as_ref(), rules, &opts.cwd);
     git_post.apply(&mut out);
+    // The gate of the policy in force; a judged change also answers to its
+    // base's, so a change that raises `fail-on` cannot pass by it.
+    let mut config_gate = config.fail_on;
+    if let Some(change) = git_post.change() {
+        let repo = crate::git::Repo::discover(&opts.cwd).map_err(|e| miette::miette!("{e}"))?;
+        let base_gate =
+            crate::policy::added::report(&mut out, &repo, change, &policy_wanted(&args));
+        config_gate = crate::policy::added::stricter(config_gate, base_gate);
+    }
     out.errors.extend(threads_note);
+    out.errors.extend(policy.notes);
     let to_file = args.output.is_some();
     let text = match args.format {
         OutputFormat::Json => report::json::render(&out),
@@ -614,7 +687,7 @@ fn run_scan(
     if args.format == OutputFormat::Github {
         append_step_summary(&out)?;
     }
-    let threshold = args.fail_on.map_or(config.fail_on, FailOn::threshold);
+    let threshold = args.fail_on.map_or(config_gate, FailOn::threshold);
     let failing = out.active().any(|f| eval::at_least(f.severity, threshold))
         || out
             .more

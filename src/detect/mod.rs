@@ -103,6 +103,15 @@ pub fn mask_in_place(secret: &str) -> String {
         .collect()
 }
 
+/// `text` with every suspect token masked ([`mask_suspects`]): for error
+/// messages that quote a file keyward could not read. Same length.
+pub fn masked_for_errors(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    mask_suspects(&mut bytes);
+    // Only ASCII bytes are replaced, by ASCII: still UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// Masks, in place, every token a secret could hide in, found or not: a
 /// run of 40 or more secret characters (`x` + secret, secret + `=`, one
 /// too many characters), and any token with a digit, `/` or `+` of 16 or

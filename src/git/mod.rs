@@ -5,10 +5,11 @@
 //! directory scan.
 
 mod history;
-mod plumbing;
+pub(crate) mod plumbing;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::finding::ScanError;
 use crate::report::Lines;
@@ -43,8 +44,16 @@ pub enum GitError {
     NoGit(String),
     #[error("unknown revision `{0}`")]
     UnknownRev(String),
+    #[error(
+        "`{rev}` is not in this clone, which is shallow; fetch the history (`git fetch --unshallow`, or actions/checkout with `fetch-depth: 0`)"
+    )]
+    NotInShallowClone { rev: String },
     #[error("`{since}` and HEAD have no common ancestor")]
     NoMergeBase { since: String },
+    #[error(
+        "`{since}` and HEAD have no common ancestor in this clone, which is shallow; fetch the history (`git fetch --unshallow`, or actions/checkout with `fetch-depth: 0`)"
+    )]
+    NoMergeBaseShallow { since: String },
     #[error("`git {command}` failed: {detail}")]
     Failed { command: String, detail: String },
     #[error("unexpected output from `git {command}`: {detail}")]
@@ -53,12 +62,103 @@ pub enum GitError {
     Scan(#[from] crate::scan::ScanFailure),
 }
 
+/// A tree policy files are read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tree {
+    /// A commit, by full ID; `name` is what the user called it.
+    Commit { id: String, name: String },
+    /// The staged content.
+    Index,
+    /// Before the first commit: no files at all.
+    Empty,
+}
+
+impl std::fmt::Display for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tree::Commit { id, name } => {
+                let short = crate::report::short_commit(id);
+                if name == id || name.is_empty() {
+                    write!(f, "{short}")
+                } else {
+                    write!(f, "{name} ({short})")
+                }
+            }
+            Tree::Index => f.write_str("the index"),
+            Tree::Empty => f.write_str("an empty tree"),
+        }
+    }
+}
+
+impl Tree {
+    /// The commit `rev` names; an unborn `HEAD` is the empty tree.
+    pub fn commit(repo: &Repo, rev: &str) -> Result<Tree, GitError> {
+        match repo.commit_id(rev) {
+            Ok(id) => Ok(Tree::Commit {
+                id,
+                name: rev.to_string(),
+            }),
+            Err(GitError::UnknownRev(_)) if rev == "HEAD" && unborn(repo) => Ok(Tree::Empty),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A repository with no commit yet.
+fn unborn(repo: &Repo) -> bool {
+    repo.command()
+        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
+        .output()
+        .is_ok_and(|o| !o.status.success())
+}
+
 /// What is left to do after suppressions are applied.
 #[derive(Debug, Default)]
 pub struct Post {
     /// `--since`: added or changed lines (1-based, inclusive) per shown path.
     changed_lines: Option<HashMap<String, Vec<(usize, usize)>>>,
     history: bool,
+    change: Option<Change>,
+}
+
+/// A change keyward judges (`--since`, `--staged`): the tree it starts from,
+/// the tree it makes, and the ignore comments it adds.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub base: Tree,
+    pub head: Tree,
+    pub markers: Vec<AddedMarker>,
+    /// Added or changed lines (1-based, inclusive) by shown path.
+    pub lines: HashMap<String, Vec<(usize, usize)>>,
+}
+
+/// A `keyward:ignore` comment on a line a change added or changed.
+#[derive(Debug, Clone)]
+pub struct AddedMarker {
+    /// The file as output shows it.
+    pub path: String,
+    /// The file's text in the change.
+    pub text: std::sync::Arc<str>,
+    pub marker: crate::suppress::IgnoreMarker,
+}
+
+/// The ignore comments of a file that stand on `ranges` (1-based lines).
+fn added_markers(path: &str, bytes: &[u8], ranges: &[(usize, usize)]) -> Vec<AddedMarker> {
+    if ranges.is_empty()
+        || memchr::memmem::find(bytes, crate::suppress::MARKER.as_bytes()).is_none()
+    {
+        return Vec::new();
+    }
+    let text: std::sync::Arc<str> = Arc::from(String::from_utf8_lossy(bytes).as_ref());
+    crate::suppress::find_markers(&text)
+        .into_iter()
+        .filter(|m| ranges.iter().any(|&(a, b)| (a..=b).contains(&(m.line + 1))))
+        .map(|marker| AddedMarker {
+            path: path.to_string(),
+            text: text.clone(),
+            marker,
+        })
+        .collect()
 }
 
 impl Post {
@@ -67,6 +167,11 @@ impl Post {
     /// versions (`--history`: an ignore is about the current tree). Runs
     /// after suppression so an untouched ignore comment is not reported as
     /// unused either.
+    /// The change being judged, in `--since` and `--staged` modes.
+    pub fn change(&self) -> Option<&Change> {
+        self.change.as_ref()
+    }
+
     pub fn apply(&self, out: &mut ScanOutput) {
         if let Some(changed) = &self.changed_lines {
             let lines: Vec<Lines<'_>> = out.files.iter().map(|f| Lines::new(&f.text)).collect();
@@ -105,10 +210,7 @@ pub fn scan(
 ) -> Result<(ScanOutput, Post), GitError> {
     let repo = Repo::discover(&opts.cwd)?;
     match mode {
-        Mode::Staged { listed } => {
-            let out = staged(&repo, *listed, paths, opts, rules, progress)?;
-            Ok((out, Post::default()))
-        }
+        Mode::Staged { listed } => staged(&repo, *listed, paths, opts, rules, progress),
         Mode::Since { rev, all_lines } => {
             since(&repo, rev, *all_lines, paths, opts, rules, progress)
         }
@@ -127,6 +229,7 @@ pub fn scan(
                 Post {
                     changed_lines: None,
                     history: true,
+                    change: None,
                 },
             ))
         }
@@ -146,7 +249,7 @@ fn staged(
     opts: &ScanOptions,
     rules: &RuleSet,
     progress: &Progress,
-) -> Result<ScanOutput, GitError> {
+) -> Result<(ScanOutput, Post), GitError> {
     let mut errors = Vec::new();
     let mut symlinks = 0;
     let mut wanted = Vec::new();
@@ -197,44 +300,48 @@ fn staged(
                 });
             }
         }
-    } else {
-        let mut args: Vec<std::ffi::OsString> = [
-            "diff",
-            "--cached",
-            "--raw",
-            "-z",
-            "--no-abbrev",
-            "--no-renames",
-            "--no-relative",
-            "--no-ext-diff",
-            "--diff-filter=ACMRT",
-            "--",
-        ]
-        .iter()
-        .map(Into::into)
-        .collect();
-        args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
-        let entries =
-            plumbing::parse_raw_diff(&repo.run(args)?).map_err(|detail| GitError::Parse {
-                command: "diff --cached --raw".into(),
-                detail,
-            })?;
-        for e in entries.into_iter().filter(|e| !e.deleted()) {
+    }
+    let pairs = diff_with_lines(repo, &["--cached".to_string()], paths, false)?;
+    let mut changed = HashMap::new();
+    for (e, lines) in pairs {
+        if e.deleted() {
+            continue;
+        }
+        if !listed {
             if e.is_symlink() {
                 symlinks += 1;
             } else if e.is_regular_file() {
                 wanted.push(Wanted {
-                    blob: e.blob,
-                    path: e.path,
+                    blob: e.blob.clone(),
+                    path: e.path.clone(),
                 });
             }
         }
+        changed.insert(repo.display(&e.path), lines);
     }
-    let mut out = read_and_scan(repo, wanted, opts, rules, progress)?;
+    let mut markers = Vec::new();
+    let mut out = read_and_scan(
+        repo,
+        wanted,
+        opts,
+        rules,
+        progress,
+        Some((&changed, &mut markers)),
+    )?;
     out.summary.skipped_other += symlinks;
     out.errors.extend(errors);
     out.errors.sort();
-    Ok(out)
+    let post = Post {
+        changed_lines: None,
+        history: false,
+        change: Some(Change {
+            lines: changed,
+            base: Tree::commit(repo, "HEAD")?,
+            head: Tree::Index,
+            markers,
+        }),
+    };
+    Ok((out, post))
 }
 
 fn since(
@@ -250,6 +357,11 @@ fn since(
     let head = repo.commit_id("HEAD")?;
     let base = match repo.command().args(["merge-base", &since, &head]).output() {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        Ok(_) if repo.is_shallow() => {
+            return Err(GitError::NoMergeBaseShallow {
+                since: rev.to_string(),
+            });
+        }
         Ok(_) => {
             return Err(GitError::NoMergeBase {
                 since: rev.to_string(),
@@ -257,10 +369,72 @@ fn since(
         }
         Err(e) => return Err(GitError::NoGit(e.to_string())),
     };
+    let pairs = diff_with_lines(repo, &[base.clone(), head.clone()], paths, true)?;
+    let mut changed = HashMap::new();
+    let mut wanted = Vec::new();
+    let mut symlinks = 0;
+    for (e, lines) in pairs {
+        if e.deleted() {
+            continue;
+        }
+        if e.is_symlink() {
+            symlinks += 1;
+        } else if e.is_regular_file() {
+            changed.insert(repo.display(&e.path), lines);
+            wanted.push(Wanted {
+                blob: e.blob,
+                path: e.path,
+            });
+        }
+    }
+    let mut markers = Vec::new();
+    let mut out = read_and_scan(
+        repo,
+        wanted,
+        opts,
+        rules,
+        progress,
+        Some((&changed, &mut markers)),
+    )?;
+    out.summary.skipped_other += symlinks;
+    let post = Post {
+        changed_lines: (!all_lines).then(|| changed.clone()),
+        history: false,
+        change: Some(Change {
+            lines: changed,
+            base: Tree::Commit {
+                id: base,
+                name: format!("the merge base of {rev} and HEAD"),
+            },
+            head: Tree::Commit {
+                id: head,
+                name: "HEAD".into(),
+            },
+            markers,
+        }),
+    };
+    Ok((out, post))
+}
+
+/// Lines of one file, 1-based and inclusive.
+type LineRanges = Vec<(usize, usize)>;
+
+/// A diff's files with their added or changed lines (1-based, inclusive).
+/// `revs`: `[base, head]`, or `["--cached"]` for the index against HEAD.
+fn diff_with_lines(
+    repo: &Repo,
+    revs: &[String],
+    paths: &[PathBuf],
+    renames: bool,
+) -> Result<Vec<(plumbing::RawEntry, LineRanges)>, GitError> {
     // The same options for both runs: the patch's files come in the raw
     // list's order.
     let common = [
-        "--find-renames",
+        if renames {
+            "--find-renames"
+        } else {
+            "--no-renames"
+        },
         "--diff-filter=ACMRT",
         "--no-relative",
         "--no-ext-diff",
@@ -270,7 +444,8 @@ fn since(
     let mut raw_args: Vec<std::ffi::OsString> = vec!["diff".into(), "--raw".into(), "-z".into()];
     raw_args.push("--no-abbrev".into());
     raw_args.extend(common.iter().map(Into::into));
-    raw_args.extend([base.clone().into(), head.clone().into(), "--".into()]);
+    raw_args.extend(revs.iter().map(Into::into));
+    raw_args.push("--".into());
     raw_args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
     let entries =
         plumbing::parse_raw_diff(&repo.run(raw_args)?).map_err(|detail| GitError::Parse {
@@ -279,7 +454,8 @@ fn since(
         })?;
     let mut patch_args: Vec<std::ffi::OsString> = vec!["diff".into(), "-U0".into()];
     patch_args.extend(common.iter().map(Into::into));
-    patch_args.extend([base.into(), head.into(), "--".into()]);
+    patch_args.extend(revs.iter().map(Into::into));
+    patch_args.push("--".into());
     patch_args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
     let added =
         plumbing::parse_added_lines(&repo.run(patch_args)?).map_err(|detail| GitError::Parse {
@@ -296,39 +472,24 @@ fn since(
             ),
         });
     }
-    let mut changed = HashMap::new();
-    let mut wanted = Vec::new();
-    let mut symlinks = 0;
-    for (e, lines) in entries.into_iter().zip(added) {
-        if e.deleted() {
-            continue;
-        }
-        if e.is_symlink() {
-            symlinks += 1;
-        } else if e.is_regular_file() {
-            changed.insert(repo.display(&e.path), lines);
-            wanted.push(Wanted {
-                blob: e.blob,
-                path: e.path,
-            });
-        }
-    }
-    let mut out = read_and_scan(repo, wanted, opts, rules, progress)?;
-    out.summary.skipped_other += symlinks;
-    let post = Post {
-        changed_lines: (!all_lines).then_some(changed),
-        history: false,
-    };
-    Ok((out, post))
+    Ok(entries.into_iter().zip(added).collect())
 }
 
 /// Reads the blobs and scans them as one set (so repo-wide facts span them).
+/// Lines a change added, by shown path, and where to put the ignore
+/// comments found on them.
+type AddedLines<'a> = (
+    &'a HashMap<String, Vec<(usize, usize)>>,
+    &'a mut Vec<AddedMarker>,
+);
+
 fn read_and_scan(
     repo: &Repo,
     wanted: Vec<Wanted>,
     opts: &ScanOptions,
     rules: &RuleSet,
     progress: &Progress,
+    mut added: Option<AddedLines<'_>>,
 ) -> Result<ScanOutput, GitError> {
     let ids: Vec<String> = wanted.iter().map(|w| w.blob.clone()).collect();
     let mut blobs = Vec::with_capacity(wanted.len());
@@ -340,7 +501,14 @@ fn read_and_scan(
         };
         let path = repo.display(&w.path);
         match content {
-            plumbing::BlobContent::Bytes(bytes) => blobs.push(Blob { path, bytes }),
+            plumbing::BlobContent::Bytes(bytes) => {
+                if let Some((lines, markers)) = added.as_mut()
+                    && let Some(ranges) = lines.get(&path)
+                {
+                    markers.extend(added_markers(&path, &bytes, ranges));
+                }
+                blobs.push(Blob { path, bytes });
+            }
             plumbing::BlobContent::TooLarge(size) => {
                 too_large += 1;
                 errors.push(ScanError {

@@ -91,9 +91,23 @@ impl Repo {
             .map_err(|e| GitError::NoGit(e.to_string()))?;
         let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if !out.status.success() || id.is_empty() {
+            if self.is_shallow() {
+                return Err(GitError::NotInShallowClone {
+                    rev: rev.to_string(),
+                });
+            }
             return Err(GitError::UnknownRev(rev.to_string()));
         }
         Ok(id)
+    }
+
+    /// A clone fetched with a depth limit: revisions and merge bases may be
+    /// missing for that reason alone.
+    pub fn is_shallow(&self) -> bool {
+        self.command()
+            .args(["rev-parse", "--is-shallow-repository"])
+            .output()
+            .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"))
     }
 
     /// What output shows for a repo path: relative to the cwd when below
@@ -102,6 +116,16 @@ impl Repo {
         match repo_path.strip_prefix(self.prefix.as_str()) {
             Some(rest) if !self.prefix.is_empty() || !rest.is_empty() => rest.to_string(),
             _ => crate::walk::display_path(&self.toplevel.join(repo_path), &self.cwd),
+        }
+    }
+
+    /// The same repository seen from its top: pathspecs are repository
+    /// paths.
+    pub fn at_top(&self) -> Repo {
+        Repo {
+            cwd: self.toplevel.clone(),
+            toplevel: self.toplevel.clone(),
+            prefix: String::new(),
         }
     }
 

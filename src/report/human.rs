@@ -120,6 +120,8 @@ impl Diagnostic for Shown<'_> {
         let label = match (&self.finding.key_id, &self.finding.secret) {
             (Some(k), _) if self.finding.rule != "KW002" => k.clone(),
             (_, Some(s)) => s.clone(),
+            // A finding about a setting (KW015): what kind of setting.
+            _ if !self.finding.context.is_empty() => self.finding.context.clone(),
             _ => self.finding.name.clone(),
         };
         Some(Box::new(std::iter::once(LabeledSpan::new(

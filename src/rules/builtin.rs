@@ -55,4 +55,8 @@ pub const FILES: &[(&str, &str)] = &[
         "rules/KW012-live-credential-exposed.yaml",
         include_str!("../../rules/KW012-live-credential-exposed.yaml"),
     ),
+    (
+        "rules/KW015-suppression-added.yaml",
+        include_str!("../../rules/KW015-suppression-added.yaml"),
+    ),
 ];

@@ -23,6 +23,11 @@ pub enum RuleSetError {
     Dir { path: String, message: String },
 }
 
+/// Whether a file in a `rules-dir` is a rule file.
+pub fn is_rule_file(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml")
+}
+
 /// The enabled rules, in ID order.
 #[derive(Debug, Default)]
 pub struct RuleSet {
@@ -53,39 +58,53 @@ impl RuleSet {
     /// The built-in rules plus the configuration's own (`rules-dir`), with
     /// its overrides applied. Custom rules are added, never replace.
     pub fn configured(config: &Config) -> Result<RuleSet, RuleSetError> {
-        let mut set = RuleSet::builtin().map_err(RuleSetError::Rule)?;
+        let mut files = Vec::new();
         if let Some(dir) = &config.rules_dir {
             let shown = crate::report::shown_path(dir);
             let entries = std::fs::read_dir(dir).map_err(|e| RuleSetError::Dir {
                 path: shown.clone(),
                 message: e.to_string(),
             })?;
-            let mut files: Vec<std::path::PathBuf> = entries
+            let mut paths: Vec<std::path::PathBuf> = entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .filter(|p| is_rule_file(&p.to_string_lossy()))
                 .collect();
-            files.sort();
-            for path in files {
+            paths.sort();
+            for path in paths {
                 let origin = crate::report::shown_path(&path);
-                let text = std::fs::read_to_string(&path).map_err(|e| RuleSetError::Dir {
+                let text = crate::named_file::read_text(&path, crate::named_file::MAX_NAMED_FILE)
+                    .map_err(|e| RuleSetError::Dir {
                     path: origin.clone(),
                     message: e.to_string(),
                 })?;
-                let rule = parse_rule(&origin, &text).map_err(RuleSetError::Rule)?;
-                if let Some(existing) = set.rules.iter().find(|r| r.id == rule.id) {
-                    return Err(RuleSetError::Dir {
-                        path: origin,
-                        message: format!(
-                            "rule ID {} is already taken by {}",
-                            rule.id, existing.origin
-                        ),
-                    });
-                }
-                set.rules.push(rule);
+                files.push((origin, text));
             }
-            set.rules.sort_by(|a, b| a.id.cmp(&b.id));
         }
+        RuleSet::configured_with(config, &files)
+    }
+
+    /// [`RuleSet::configured`] with the `rules-dir` files already read
+    /// (origin, text), in order: from a git revision, say.
+    pub fn configured_with(
+        config: &Config,
+        files: &[(String, String)],
+    ) -> Result<RuleSet, RuleSetError> {
+        let mut set = RuleSet::builtin().map_err(RuleSetError::Rule)?;
+        for (origin, text) in files {
+            let rule = parse_rule(origin, text).map_err(RuleSetError::Rule)?;
+            if let Some(existing) = set.rules.iter().find(|r| r.id == rule.id) {
+                return Err(RuleSetError::Dir {
+                    path: origin.clone(),
+                    message: format!(
+                        "rule ID {} is already taken by {}",
+                        rule.id, existing.origin
+                    ),
+                });
+            }
+            set.rules.push(rule);
+        }
+        set.rules.sort_by(|a, b| a.id.cmp(&b.id));
         for (key, over) in &config.rules {
             let Some(rule) = set
                 .rules

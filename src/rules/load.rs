@@ -125,8 +125,8 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
     let err = |message: String, span: Option<(usize, usize)>, label: &str| {
         Box::new(RuleError {
             origin: origin.to_string(),
-            message,
-            src: NamedSource::new(origin, text.to_string()),
+            message: crate::detect::masked_for_errors(&message),
+            src: NamedSource::new(origin, crate::detect::masked_for_errors(text)),
             span: span.map(|(o, l)| SourceSpan::new(o.into(), l)),
             label: label.to_string(),
         })

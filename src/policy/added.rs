@@ -1,0 +1,692 @@
+//! `KW015 suppression-added`: what a change does to the policy that judges
+//! it. Every way of silencing keyward a change can write (an ignore comment,
+//! an `[[allow]]` entry, a rule turned off or lowered, a wider `exclude`, a
+//! narrower `include`, a looser gate or limit, new custom rules, new baseline
+//! entries) becomes a finding on the line that writes it. Whether KW015 runs
+//! and how severe it is comes from the base's configuration only.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{PolicyFile, PolicySet, Wanted};
+use crate::config::{AllowEntry, AllowTarget, Config};
+use crate::detect::pair::LineIndex;
+use crate::finding::{Finding, Related, ScanError, SourceFile, fingerprint};
+use crate::git::{Change, Repo};
+use crate::rules::{Rule, RuleSet, Severity};
+use crate::scan::ScanOutput;
+use crate::suppress::{allow_matches, config_relative, marker_covers};
+
+pub const RULE: &str = "KW015";
+
+/// One loosening, before it becomes a finding.
+struct Item {
+    /// The file as output shows it, and its text in the change.
+    path: String,
+    text: Arc<str>,
+    span: Range<usize>,
+    /// What kind of setting (`[[allow]]`, `keyward:ignore`, …): the
+    /// finding's context.
+    what: String,
+    /// What it does, without what it silences.
+    message: String,
+    /// Findings of this scan it silences or would silence.
+    silenced: Vec<usize>,
+    /// The reason the change gives, when it gives one.
+    reason: Option<String>,
+}
+
+/// Adds a KW015 finding for every suppression `change` introduces. A policy
+/// that cannot be read is said as a warning: a broken base is compared as
+/// the defaults, a broken change is itself a finding. Returns the base's
+/// `fail-on`, so a change cannot lift the gate that judges it.
+pub fn report(
+    out: &mut ScanOutput,
+    repo: &Repo,
+    change: &Change,
+    wanted: &Wanted,
+) -> Option<Severity> {
+    let base = match PolicySet::from_tree(repo, &change.base, wanted) {
+        Ok(p) => p,
+        Err(e) => {
+            out.errors.push(ScanError {
+                path: String::new(),
+                message: format!(
+                    "cannot read the policy of {}: {}; KW015 compares with the defaults",
+                    change.base,
+                    crate::detect::masked_for_errors(&e.to_string())
+                ),
+            });
+            match PolicySet::defaults() {
+                Some(p) => p,
+                None => return Config::default().fail_on,
+            }
+        }
+    };
+    let gate = base.config.fail_on;
+    let Some(rule) = base.rules.enabled(RULE) else {
+        return gate;
+    };
+    let mut items = Vec::new();
+    let cwd = repo.cwd.clone();
+    for m in &change.markers {
+        items.push(inline_item(out, m));
+    }
+    items.extend(old_markers_on_new_lines(out, change));
+    match PolicySet::from_tree(repo, &change.head, wanted) {
+        Ok(head) => compare(out, repo, &cwd, &base, &head, &mut items),
+        Err(e) => {
+            let path = head_config_path(repo, &change.head, wanted);
+            if let Some((path, text)) = path {
+                items.push(Item {
+                    path: repo.display(&path),
+                    text: Arc::from(text.as_str()),
+                    span: first_line(&text),
+                    what: "configuration".into(),
+                    message: format!(
+                        "changes the policy to one keyward cannot read ({})",
+                        crate::detect::masked_for_errors(&e.to_string())
+                    ),
+                    silenced: Vec::new(),
+                    reason: None,
+                });
+            } else {
+                out.errors.push(ScanError {
+                    path: String::new(),
+                    message: format!(
+                        "cannot read the policy of {}: {}",
+                        change.head,
+                        crate::detect::masked_for_errors(&e.to_string())
+                    ),
+                });
+            }
+        }
+    }
+    for item in items {
+        push_finding(out, rule, item);
+    }
+    out.findings
+        .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
+    out.summary.findings = out.active().count() as u64;
+    gate
+}
+
+/// The stricter of two gates: the lower threshold; `None` (never) is the
+/// loosest.
+pub fn stricter(a: Option<Severity>, b: Option<Severity>) -> Option<Severity> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(a), Some(b)) => Some(a.min(b)),
+    }
+}
+
+impl PolicySet {
+    /// The built-in policy: no configuration file.
+    pub fn defaults() -> Option<PolicySet> {
+        let config = Config::default();
+        let rules = RuleSet::configured_with(&config, &[]).ok()?;
+        Some(PolicySet {
+            config,
+            rules,
+            baseline: None,
+            files: super::PolicyFiles::default(),
+        })
+    }
+}
+
+/// The change's configuration file and text, found the way
+/// [`PolicySet::from_tree`] finds it, for pointing at it when it is broken.
+fn head_config_path(
+    repo: &Repo,
+    tree: &crate::git::Tree,
+    wanted: &Wanted,
+) -> Option<(String, String)> {
+    let top = repo.at_top();
+    let path = match &wanted.config {
+        Some(p) => repo.repo_path(p)?,
+        None => super::discover(&top, tree, &super::start_dir(repo, &wanted.start)).ok()??,
+    };
+    let text = super::tree::read(&top, tree, &path).ok()??;
+    Some((path, text))
+}
+
+fn first_line(text: &str) -> Range<usize> {
+    0..text.find('\n').unwrap_or(text.len())
+}
+
+fn inline_item(out: &ScanOutput, m: &crate::git::AddedMarker) -> Item {
+    let silenced = out
+        .findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.rule != RULE && f.rule != crate::suppress::UNUSED_IGNORE_RULE)
+        .filter(|(_, f)| out.files.get(f.file).is_some_and(|s| s.path == m.path))
+        .filter(|(_, f)| {
+            let line = LineIndex::new(&m.text).line_of(f.span.start);
+            marker_covers(&m.marker, line, &f.rule)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let names = if m.marker.rules.is_empty() {
+        "every rule".to_string()
+    } else {
+        m.marker.rules.join(", ")
+    };
+    Item {
+        path: m.path.clone(),
+        text: m.text.clone(),
+        span: m.marker.span.clone(),
+        what: "keyward:ignore".into(),
+        message: format!("adds a `keyward:ignore` comment for {names}"),
+        silenced,
+        reason: (!m.marker.reason.is_empty()).then(|| m.marker.reason.clone()),
+    }
+}
+
+/// Findings on lines the change adds that an ignore comment the change did
+/// not touch silences: a comment left above an empty line accepts whatever
+/// a later change writes there.
+fn old_markers_on_new_lines(out: &ScanOutput, change: &Change) -> Vec<Item> {
+    let mut items = Vec::new();
+    for f in &out.findings {
+        let Some(s) = &f.suppression else { continue };
+        if s.kind != crate::finding::SuppressionKind::Inline {
+            continue;
+        }
+        let Some(file) = out.files.get(f.file) else {
+            continue;
+        };
+        let Some(ranges) = change.lines.get(&file.path) else {
+            continue;
+        };
+        let index = LineIndex::new(&file.text);
+        let line = index.line_of(f.span.start);
+        if !ranges.iter().any(|&(a, b)| (a..=b).contains(&(line + 1))) {
+            continue;
+        }
+        let Some(marker) = file
+            .ignores
+            .iter()
+            .find(|m| marker_covers(m, line, &f.rule))
+        else {
+            continue;
+        };
+        let touched = change
+            .markers
+            .iter()
+            .any(|m| m.path == file.path && m.marker.line == marker.line);
+        if touched {
+            continue;
+        }
+        items.push(Item {
+            path: file.path.clone(),
+            text: file.text.clone(),
+            span: f.span.clone(),
+            what: "keyward:ignore".into(),
+            message: format!(
+                "{} {} on a line this change writes is silenced by the existing `keyward:ignore` on line {}",
+                f.rule,
+                f.name,
+                marker.line + 1
+            ),
+            silenced: Vec::new(),
+            reason: (!marker.reason.is_empty()).then(|| marker.reason.clone()),
+        });
+    }
+    items
+}
+
+/// Everything `head` loosens compared with `base`.
+fn compare(
+    out: &ScanOutput,
+    repo: &Repo,
+    cwd: &Path,
+    base: &PolicySet,
+    head: &PolicySet,
+    items: &mut Vec<Item>,
+) {
+    let hc = &head.config;
+    let bc = &base.config;
+    let config_file = head.files.config.as_ref();
+    // Findings of this scan, with the path relative to the change's
+    // configuration (what its globs mean).
+    let rel = |f: &Finding| -> (std::path::PathBuf, String) {
+        let shown = out
+            .files
+            .get(f.file)
+            .map_or_else(String::new, |s| s.path.clone());
+        (config_relative(&shown, cwd, &hc.root), shown)
+    };
+    let scanned: Vec<usize> = (0..out.findings.len())
+        .filter(|&i| {
+            let r = &out.findings[i].rule;
+            r != RULE && r != crate::suppress::UNUSED_IGNORE_RULE
+        })
+        .collect();
+    let in_config = |span: Range<usize>, what: &str, message: String, silenced: Vec<usize>| {
+        config_file.map(|file| Item {
+            path: repo.display(&file.path),
+            text: Arc::from(file.text.as_str()),
+            span,
+            what: what.to_string(),
+            message,
+            silenced,
+            reason: None,
+        })
+    };
+
+    for entry in &hc.allow {
+        if bc.allow.iter().any(|b| covers(b, entry)) {
+            continue;
+        }
+        let silenced = scanned
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let (r, shown) = rel(&out.findings[i]);
+                allow_matches(entry, &out.findings[i], &r, &shown)
+            })
+            .collect();
+        let scope = if entry.rules.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", entry.rules.join(", "))
+        };
+        if let Some(mut item) = in_config(
+            entry.span.clone(),
+            "[[allow]]",
+            format!("adds an `[[allow]]` entry for {}{scope}", target(entry)),
+            silenced,
+        ) {
+            item.reason = Some(entry.reason.clone());
+            items.push(item);
+        }
+    }
+
+    let lowered_rules = lowered(&base.rules, &head.rules);
+    for (rule, change) in lowered_rules {
+        let span = hc
+            .rules
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&rule.id) || **k == rule.name)
+            .map(|(_, o)| o.span.clone())
+            .or_else(|| hc.spans.rules_dir.clone())
+            .or_else(|| config_file.map(|f| first_line(&f.text)));
+        let Some(span) = span else { continue };
+        let silenced = scanned
+            .iter()
+            .copied()
+            .filter(|&i| out.findings[i].rule == rule.id)
+            .collect();
+        items.extend(in_config(span, "[rules]", change, silenced));
+    }
+
+    for (glob, span) in hc.exclude.iter().zip(&hc.spans.exclude) {
+        if bc.exclude.contains(glob) {
+            continue;
+        }
+        let matcher = globset::Glob::new(glob).map(|g| g.compile_matcher()).ok();
+        let silenced = scanned
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let (r, shown) = rel(&out.findings[i]);
+                matcher
+                    .as_ref()
+                    .is_some_and(|m| m.is_match(&r) || m.is_match(&shown))
+            })
+            .collect();
+        items.extend(in_config(
+            span.clone(),
+            "[scan] exclude",
+            format!("excludes `{glob}` from scanning"),
+            silenced,
+        ));
+    }
+
+    if let Some(set) = &hc.include_set {
+        let removed: Vec<&String> = bc
+            .include
+            .iter()
+            .filter(|g| !hc.include.contains(g))
+            .collect();
+        let narrower = bc.include.is_empty() || !removed.is_empty();
+        if narrower && let Some(span) = hc.spans.include.first() {
+            let silenced = scanned
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let (r, shown) = rel(&out.findings[i]);
+                    !set.is_match(&r) && !set.is_match(&shown)
+                })
+                .collect();
+            let message = if bc.include.is_empty() {
+                format!(
+                    "limits scanning to `[scan] include` = [{}]",
+                    hc.include.join(", ")
+                )
+            } else {
+                format!(
+                    "narrows `[scan] include`: drops {}",
+                    removed
+                        .iter()
+                        .map(|g| format!("`{g}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            items.extend(in_config(span.clone(), "[scan] include", message, silenced));
+        }
+    }
+
+    if looser_gate(bc.fail_on, hc.fail_on)
+        && let Some(span) = hc.spans.fail_on.clone()
+    {
+        let silenced = scanned
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let s = out.findings[i].severity;
+                crate::rules::eval::at_least(s, bc.fail_on)
+                    && !crate::rules::eval::at_least(s, hc.fail_on)
+            })
+            .collect();
+        items.extend(in_config(
+            span,
+            "[policy] fail-on",
+            format!(
+                "raises `fail-on` from {} to {}",
+                bc.fail_on.map_or("never", Severity::as_str),
+                hc.fail_on.map_or("never", Severity::as_str)
+            ),
+            silenced,
+        ));
+    }
+
+    // With no allowed accounts KW005 is off; the first account turns it on.
+    if !bc.allowed_accounts.is_empty() {
+        for (acct, span) in hc.allowed_accounts.iter().zip(&hc.spans.allowed_accounts) {
+            if bc.allowed_accounts.contains(acct) {
+                continue;
+            }
+            let silenced = scanned
+                .iter()
+                .copied()
+                .filter(|&i| out.findings[i].account.as_deref() == Some(acct.as_str()))
+                .collect();
+            items.extend(in_config(
+                span.clone(),
+                "[policy] allowed-accounts",
+                format!("allows keys of account {acct}"),
+                silenced,
+            ));
+        }
+    }
+
+    for (name, rule, b, h, span) in [
+        (
+            "max-key-age-days",
+            "KW008",
+            bc.max_key_age_days,
+            hc.max_key_age_days,
+            &hc.spans.max_key_age_days,
+        ),
+        (
+            "max-unused-days",
+            "KW009",
+            bc.max_unused_days,
+            hc.max_unused_days,
+            &hc.spans.max_unused_days,
+        ),
+    ] {
+        if h > b
+            && let Some(span) = span.clone()
+        {
+            let silenced = scanned
+                .iter()
+                .copied()
+                .filter(|&i| out.findings[i].rule == rule)
+                .collect();
+            items.extend(in_config(
+                span,
+                "[policy]",
+                format!("raises `{name}` from {b} to {h}"),
+                silenced,
+            ));
+        }
+    }
+
+    if let (Some(dir), Some(span)) = (&head.files.rules_dir, hc.spans.rules_dir.clone()) {
+        let message = if base.files.rules_dir.as_ref() != Some(dir) {
+            Some(format!("sets `rules-dir` to `{dir}`"))
+        } else {
+            let changed = changed_files(&base.files.rules, &head.files.rules);
+            (!changed.is_empty()).then(|| {
+                format!(
+                    "changes the custom rules of `rules-dir` `{dir}` ({})",
+                    changed.join(", ")
+                )
+            })
+        };
+        if let Some(message) = message {
+            items.extend(in_config(span, "[rules] rules-dir", message, Vec::new()));
+        }
+    }
+
+    if let (Some(hb), Some(file)) = (&head.baseline, &head.files.baseline) {
+        let known: HashSet<&str> = base
+            .baseline
+            .as_ref()
+            .map(|b| b.findings.iter().map(|e| e.fingerprint.as_str()).collect())
+            .unwrap_or_default();
+        let text: Arc<str> = Arc::from(file.text.as_str());
+        for entry in hb
+            .findings
+            .iter()
+            .filter(|e| !known.contains(e.fingerprint.as_str()))
+        {
+            let Some(at) = file.text.find(&entry.fingerprint) else {
+                continue;
+            };
+            let silenced = scanned
+                .iter()
+                .copied()
+                .filter(|&i| out.findings[i].fingerprint == entry.fingerprint)
+                .collect();
+            items.push(Item {
+                path: repo.display(&file.path),
+                text: text.clone(),
+                span: at..at + entry.fingerprint.len(),
+                what: "baseline".into(),
+                message: format!(
+                    "adds {} at {} to the baseline",
+                    entry.rule,
+                    crate::report::printable(&entry.path)
+                ),
+                silenced,
+                reason: None,
+            });
+        }
+    }
+}
+
+/// Whether base entry `b` already accepted everything `h` accepts.
+fn covers(b: &AllowEntry, h: &AllowEntry) -> bool {
+    let same_target = match (&b.target, &h.target) {
+        (AllowTarget::KeyId(x), AllowTarget::KeyId(y)) => x == y,
+        (AllowTarget::Path { glob: x, .. }, AllowTarget::Path { glob: y, .. }) => x == y,
+        (AllowTarget::Fingerprint(x), AllowTarget::Fingerprint(y)) => x == y,
+        _ => false,
+    };
+    same_target
+        && (b.rules.is_empty()
+            || (!h.rules.is_empty() && h.rules.iter().all(|r| b.rules.contains(r))))
+}
+
+fn target(entry: &AllowEntry) -> String {
+    match &entry.target {
+        AllowTarget::KeyId(k) => format!("key {k}"),
+        AllowTarget::Path { glob, .. } => format!("path `{glob}`"),
+        AllowTarget::Fingerprint(f) => format!("fingerprint {f}"),
+    }
+}
+
+/// Rules enabled in `base` that `head` removes, turns off or makes less
+/// severe, with what happened to each.
+fn lowered<'a>(base: &'a RuleSet, head: &RuleSet) -> Vec<(&'a Rule, String)> {
+    let mut out = Vec::new();
+    for b in base.rules.iter().filter(|r| r.enabled) {
+        match head.get(&b.id) {
+            None => out.push((b, format!("removes rule {} {}", b.id, b.name))),
+            Some(h) if !h.enabled => out.push((b, format!("turns off rule {} {}", b.id, b.name))),
+            Some(h) if h.severity < b.severity => out.push((
+                b,
+                format!(
+                    "lowers the severity of rule {} {} from {} to {}",
+                    b.id,
+                    b.name,
+                    b.severity.as_str(),
+                    h.severity.as_str()
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// Whether `head`'s gate lets through something `base`'s stops.
+fn looser_gate(base: Option<Severity>, head: Option<Severity>) -> bool {
+    match (base, head) {
+        (Some(_), None) => true,
+        (Some(b), Some(h)) => h > b,
+        (None, _) => false,
+    }
+}
+
+/// Rule files added, changed or removed.
+fn changed_files(base: &[PolicyFile], head: &[PolicyFile]) -> Vec<String> {
+    let mut out: Vec<String> = head
+        .iter()
+        .filter(|h| !base.contains(h))
+        .map(|h| h.path.clone())
+        .chain(
+            base.iter()
+                .filter(|b| !head.iter().any(|h| h.path == b.path))
+                .map(|b| b.path.clone()),
+        )
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn push_finding(out: &mut ScanOutput, rule: &Rule, item: Item) {
+    let file = match out.files.iter().position(|f| f.path == item.path) {
+        Some(i) => i,
+        None => {
+            out.files.push(SourceFile {
+                path: item.path.clone(),
+                format: crate::parse::format::Format::from_path(Path::new(&item.path)).as_str(),
+                text: item.text.clone(),
+                secret_spans: Vec::new(),
+                ignores: Vec::new(),
+            });
+            out.files.len() - 1
+        }
+    };
+    let mut rules: Vec<&str> = item
+        .silenced
+        .iter()
+        .filter_map(|&i| out.findings.get(i))
+        .map(|f| f.rule.as_str())
+        .collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let n = item.silenced.len();
+    let silences = match n {
+        0 => String::new(),
+        1 => format!(
+            "; in this change it silences 1 finding ({})",
+            rules.join(", ")
+        ),
+        n => format!(
+            "; in this change it silences {n} findings ({})",
+            rules.join(", ")
+        ),
+    };
+    let reason = item
+        .reason
+        .as_ref()
+        .map_or_else(String::new, |r| format!(" (reason given: {r})"));
+    let related: Vec<Related> = item
+        .silenced
+        .iter()
+        .filter_map(|&i| out.findings.get(i))
+        .map(|f| Related {
+            file: f.file,
+            span: f.span.clone(),
+            message: format!("silenced here: {} {}", f.rule, f.name),
+        })
+        .collect();
+    let line_text = item
+        .text
+        .get(item.span.clone())
+        .unwrap_or_default()
+        .to_string();
+    out.findings.push(Finding {
+        rule: rule.id.clone(),
+        name: rule.name.clone(),
+        severity: rule.severity,
+        message: format!("{}{silences}{reason}", item.message),
+        help: rule.help.clone(),
+        file,
+        span: item.span,
+        key_id: None,
+        secret: None,
+        account: None,
+        context: item.what.clone(),
+        fingerprint: fingerprint(
+            &rule.id,
+            &item.path,
+            "",
+            "",
+            &format!("{}\u{0}{}\u{0}{line_text}", item.what, item.message),
+        ),
+        suppression: None,
+        related,
+        iam: None,
+        provenance: None,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_loosen_upwards() {
+        assert!(looser_gate(Some(Severity::Low), Some(Severity::High)));
+        assert!(looser_gate(Some(Severity::Low), None));
+        assert!(!looser_gate(Some(Severity::High), Some(Severity::Low)));
+        assert!(!looser_gate(None, Some(Severity::Low)));
+    }
+
+    fn allow(text: &str) -> AllowEntry {
+        let c = crate::config::parse("k.toml", text, Path::new("/r")).expect("valid");
+        c.allow.into_iter().next().expect("one entry")
+    }
+
+    #[test]
+    fn an_allow_is_covered_by_the_same_or_a_wider_entry_only() {
+        let all = allow("[[allow]]\npath = \"docs/**\"\nreason = \"r\"\n");
+        let one = allow("[[allow]]\npath = \"docs/**\"\nrules = [\"KW001\"]\nreason = \"r\"\n");
+        let other = allow("[[allow]]\npath = \"**\"\nrules = [\"KW001\"]\nreason = \"r\"\n");
+        assert!(covers(&all, &one));
+        assert!(covers(&one, &one));
+        assert!(!covers(&one, &all), "dropping `rules` widens the entry");
+        assert!(!covers(&one, &other), "another glob is another entry");
+    }
+}

@@ -1,0 +1,212 @@
+//! The policy a scan is judged by: the configuration, the custom rules of its
+//! `rules-dir` and the baseline. It comes from the work tree, or, with
+//! `--policy-from REV`, from a git revision a change cannot rewrite. The
+//! `added` module compares the policy of a change with its base's (KW015).
+
+pub mod added;
+pub(crate) mod tree;
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, Config, ConfigError};
+use crate::git::{GitError, Repo};
+use crate::rules::RuleSet;
+use crate::rules::eval::RuleSetError;
+use crate::suppress::{Baseline, BaselineError};
+
+pub use crate::git::Tree;
+
+/// A configuration, its rules and its baseline, read together.
+#[derive(Debug)]
+pub struct PolicySet {
+    pub config: Config,
+    pub rules: RuleSet,
+    pub baseline: Option<Baseline>,
+    /// The files it was read from.
+    pub files: PolicyFiles,
+}
+
+/// The files a policy was read from, as repository paths with their text.
+#[derive(Debug, Default, Clone)]
+pub struct PolicyFiles {
+    pub config: Option<PolicyFile>,
+    pub baseline: Option<PolicyFile>,
+    /// The `rules-dir` directory (repository path) and its rule files.
+    pub rules_dir: Option<String>,
+    pub rules: Vec<PolicyFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFile {
+    /// Path in the repository (`/`-separated).
+    pub path: String,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PolicyError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Config(Box<ConfigError>),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Rules(#[from] RuleSetError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error("{what} {path} is outside the repository, so it cannot be read from {tree}")]
+    #[diagnostic(help("name a file inside the repository, or leave out --policy-from"))]
+    Outside {
+        what: &'static str,
+        path: String,
+        tree: String,
+    },
+    #[error("{path} at {tree}: {message}")]
+    Unreadable {
+        path: String,
+        tree: String,
+        message: String,
+    },
+}
+
+/// What the caller names explicitly; everything else is found in the tree.
+#[derive(Debug, Default, Clone)]
+pub struct Wanted {
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    /// `--baseline FILE`.
+    pub baseline: Option<PathBuf>,
+    /// The first scanned path: where the configuration is looked for.
+    pub start: PathBuf,
+}
+
+impl PolicySet {
+    /// The policy as a git tree holds it. `keyward.toml` is looked for as
+    /// in the work tree (from the scanned path up to the repository's top);
+    /// a tree without one gives the defaults.
+    pub fn from_tree(repo: &Repo, tree: &Tree, wanted: &Wanted) -> Result<PolicySet, PolicyError> {
+        let top = repo.at_top();
+        let config_path = match &wanted.config {
+            Some(p) => Some(repo.repo_path(p).ok_or_else(|| PolicyError::Outside {
+                what: "configuration",
+                path: crate::report::shown_path(p),
+                tree: tree.to_string(),
+            })?),
+            None => discover(&top, tree, &start_dir(repo, &wanted.start))?,
+        };
+        let mut files = PolicyFiles::default();
+        let config = match &config_path {
+            None => Config::default(),
+            Some(path) => match tree::read(&top, tree, path)? {
+                None if wanted.config.is_some() => {
+                    return Err(PolicyError::Unreadable {
+                        path: path.clone(),
+                        tree: tree.to_string(),
+                        message: "no such file".into(),
+                    });
+                }
+                None => Config::default(),
+                Some(text) => {
+                    let dir = parent(path);
+                    let root = repo.toplevel.join(dir);
+                    let origin = format!("{path} at {tree}");
+                    let mut config = config::parse_within(&origin, &text, &root, &repo.toplevel)
+                        .map_err(PolicyError::Config)?;
+                    config.path = Some(repo.toplevel.join(path));
+                    files.config = Some(PolicyFile {
+                        path: path.clone(),
+                        text,
+                    });
+                    config
+                }
+            },
+        };
+        let mut rule_files = Vec::new();
+        if let Some(dir) = &config.rules_dir {
+            let dir = in_repo(repo, dir, "rules-dir", tree)?;
+            for (path, text) in tree::read_dir(&top, tree, &dir)? {
+                if crate::rules::eval::is_rule_file(&path) {
+                    rule_files.push((format!("{path} at {tree}"), text.clone()));
+                    files.rules.push(PolicyFile { path, text });
+                }
+            }
+            files.rules_dir = Some(dir);
+        }
+        let rules = RuleSet::configured_with(&config, &rule_files)?;
+        let baseline_path = match (&wanted.baseline, &config.baseline) {
+            (Some(p), _) => Some(in_repo(repo, &repo.cwd.join(p), "baseline", tree)?),
+            (None, Some(p)) => Some(in_repo(repo, p, "baseline", tree)?),
+            (None, None) => None,
+        };
+        let baseline = match baseline_path {
+            None => None,
+            Some(path) => match tree::read(&top, tree, &path)? {
+                // Not there yet at that revision: nothing was accepted.
+                None => Some(Baseline::default()),
+                Some(text) => {
+                    let b = Baseline::parse(&format!("{path} at {tree}"), &text)?;
+                    files.baseline = Some(PolicyFile { path, text });
+                    Some(b)
+                }
+            },
+        };
+        Ok(PolicySet {
+            config,
+            rules,
+            baseline,
+            files,
+        })
+    }
+}
+
+/// The directory configuration discovery starts from, in the repository.
+pub(super) fn start_dir(repo: &Repo, start: &Path) -> String {
+    let abs = repo.cwd.join(start);
+    let dir = if abs.is_file() {
+        abs.parent().map_or(abs.clone(), Path::to_path_buf)
+    } else {
+        abs
+    };
+    repo.repo_path(&dir).unwrap_or_default()
+}
+
+/// The deepest `keyward.toml`/`.keyward.toml` from `dir` up to the top.
+pub(super) fn discover(top: &Repo, tree: &Tree, dir: &str) -> Result<Option<String>, PolicyError> {
+    let mut candidates = Vec::new();
+    let mut d = dir.trim_matches('/').to_string();
+    loop {
+        for name in config::FILE_NAMES {
+            candidates.push(if d.is_empty() {
+                name.to_string()
+            } else {
+                format!("{d}/{name}")
+            });
+        }
+        if d.is_empty() {
+            break;
+        }
+        d = parent(&d).to_string();
+    }
+    let present = tree::files(top, tree, &candidates)?;
+    Ok(candidates.into_iter().find(|c| present.contains(c)))
+}
+
+/// `a/b/c` → `a/b`; `c` → ``.
+fn parent(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+/// An absolute path as a repository path, or `Outside`.
+fn in_repo(
+    repo: &Repo,
+    path: &Path,
+    what: &'static str,
+    tree: &Tree,
+) -> Result<String, PolicyError> {
+    repo.repo_path(path).ok_or_else(|| PolicyError::Outside {
+        what,
+        path: crate::report::shown_path(path),
+        tree: tree.to_string(),
+    })
+}

@@ -703,3 +703,31 @@ fn parse_errors_do_not_echo_secrets() {
         );
     }
 }
+
+/// A change whose keyward.toml cannot be read: with the base's policy the
+/// scan runs, and the broken file is a KW015 (it would fail every scan that
+/// reads it); without it, the scan stops with the configuration error.
+#[test]
+fn a_broken_configuration_in_the_change() {
+    let repo = Repo::new(
+        &[("keyward.toml", "[rules]\nKW004 = \"low\"\n")],
+        &[
+            ("keyward.toml", "[rules\nKW001 = \"off\"\n"),
+            ("a.env", &env_file("")),
+        ],
+    );
+    let (code, hits) = repo.since(&["--policy-from", "main"]);
+    assert_eq!(code, Some(1));
+    assert!(hits.iter().any(|h| h.rule == "KW001"), "{hits:#?}");
+    let added = kw015(&hits);
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert_eq!((added[0].path.as_str(), added[0].line), ("keyward.toml", 1));
+    assert!(added[0].message.contains("cannot read"), "{added:#?}");
+    let out = repo.run(&["scan", "--since", "main"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("invalid configuration"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -13,7 +13,8 @@ set -euo pipefail
 
 keyward="${KEYWARD:-keyward}"
 path="${INPUT_PATH:-.}"
-fail_on="${INPUT_FAIL_ON:-low}"
+# Empty: the configuration's `fail-on` (the base's, with policy-from).
+fail_on="${INPUT_FAIL_ON:-}"
 since="${INPUT_SINCE:-}"
 policy_from="${INPUT_POLICY_FROM:-}"
 inventory="${INPUT_INVENTORY:-}"
@@ -117,7 +118,8 @@ if [[ -n "$policy_from" ]]; then
   fi
 fi
 
-common=(scan "$path" --fail-on "$fail_on")
+common=(scan "$path")
+[[ -n "$fail_on" ]] && common+=(--fail-on "$fail_on")
 [[ -n "$since" ]] && common+=(--since "$since")
 [[ -n "$policy_from" ]] && common+=(--policy-from "$policy_from")
 [[ -n "$inventory" ]] && common+=(--inventory "$inventory")
@@ -170,11 +172,17 @@ fi
 gate=0
 run "$keyward" "${common[@]}" --format json -o "$json" || gate=$?
 
+# The findings count, and the gate keyward judged by: its threshold (the
+# input, or the configuration's) and how many findings are at or above it.
 if command -v jq >/dev/null; then
   findings=$(jq '.findings | length' "$json")
+  gate_line=$(jq -r '"\(.gate.failing // 0) \(.gate.fail_on // "low")"' "$json")
 else
   findings=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$json")
+  gate_line=$(python3 -c 'import json,sys; g=json.load(open(sys.argv[1])).get("gate") or {}; print(g.get("failing",0), g.get("fail_on","low"))' "$json")
 fi
+failing="${gate_line%% *}"
+threshold="${gate_line#* }"
 
 mkdir -p "$(dirname "$sarif")"
 mv "$tmp/keyward.sarif" "$sarif"
@@ -185,6 +193,6 @@ mv "$tmp/keyward.sarif" "$sarif"
 } >>"${GITHUB_OUTPUT:-/dev/stdout}"
 
 if ((gate != 0)); then
-  echo "keyward: $findings finding(s) at or above --fail-on $fail_on"
+  echo "keyward: $failing finding(s) at or above fail-on $threshold"
 fi
 exit "$gate"

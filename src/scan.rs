@@ -169,6 +169,36 @@ pub struct ScanOutput {
     pub(crate) iam_wanted: crate::iam::Wanted,
     /// Findings past the per-file cap, counted by file and rule.
     pub more: Vec<More>,
+    /// The gate this run was judged by, once the caller has decided it.
+    pub gate: Option<Gate>,
+}
+
+/// The exit-code gate: its threshold (`None`: never fails) and how many
+/// findings, counted ones past the per-file cap included, are at or above it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate {
+    pub fail_on: Option<Severity>,
+    pub failing: u64,
+}
+
+impl Gate {
+    /// Judges `out` by `fail_on`.
+    pub fn judge(out: &ScanOutput, fail_on: Option<Severity>) -> Gate {
+        let shown = out
+            .active()
+            .filter(|f| crate::rules::eval::at_least(f.severity, fail_on))
+            .count() as u64;
+        let more: u64 = out
+            .more
+            .iter()
+            .filter(|m| crate::rules::eval::at_least(m.severity, fail_on))
+            .map(|m| m.count)
+            .sum();
+        Gate {
+            fail_on,
+            failing: shown + more,
+        }
+    }
 }
 
 impl ScanOutput {

@@ -309,6 +309,72 @@ fn a_pull_request_is_judged_by_the_base_policy() {
     assert!(text.contains("title=KW015"), "{text}");
 }
 
+/// Without the input, the gate is the repository's `fail-on`; the closing
+/// message counts the findings at or above it, not all findings.
+#[test]
+fn the_gate_is_the_configurations_and_its_message_counts_what_fails() {
+    let repo = Repo::demo();
+    let doc = {
+        let out = keyward(
+            repo.path(),
+            &["scan", ".", "--format", "json", "--fail-on", "never"],
+        );
+        json(&out)
+    };
+    let by_severity = |sev: &[&str]| {
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| sev.contains(&f["severity"].as_str().unwrap_or("")))
+            .count()
+    };
+    let total = by_severity(&["critical", "high", "medium", "low", "info"]);
+    let high_up = by_severity(&["critical", "high"]);
+    assert!(high_up > 0 && high_up < total, "{high_up} of {total}");
+
+    // keyward.toml on the base, so the pull request does not add it.
+    std::fs::write(
+        repo.path().join("keyward.toml"),
+        "[policy]\nfail-on = \"high\"\n",
+    )
+    .expect("write");
+    git(repo.path(), &["add", "keyward.toml"]);
+    git(repo.path(), &["commit", "-q", "-m", "gate at high"]);
+    let run = run_action(
+        repo.path(),
+        &repo.base,
+        &[("INPUT_SINCE", "none"), ("INPUT_POLICY_FROM", "none")],
+        &bin_dir(),
+    );
+    assert_eq!(run.code(), Some(1), "{}", run.log());
+    assert!(!run.stdout().contains("--fail-on"), "{}", run.log());
+    assert!(
+        run.stdout().contains(&format!(
+            "keyward: {high_up} finding(s) at or above fail-on high"
+        )),
+        "{}",
+        run.log()
+    );
+
+    // Only medium and below: the repository's gate passes, as it does
+    // locally; the input still overrides.
+    std::fs::write(
+        repo.path().join("keyward.toml"),
+        "[policy]\nfail-on = \"high\"\n[rules]\nKW001 = \"medium\"\nKW002 = \"medium\"\nKW005 = \"medium\"\nKW010 = \"medium\"\nKW011 = \"medium\"\n",
+    )
+    .expect("write");
+    let inputs = [("INPUT_SINCE", "none"), ("INPUT_POLICY_FROM", "none")];
+    let local = keyward(repo.path(), &["scan", ".", "--format", "json"]);
+    let run = run_action(repo.path(), &repo.base, &inputs, &bin_dir());
+    assert_eq!(run.code(), local.status.code(), "{}", run.log());
+    assert_eq!(run.code(), Some(0), "{}", run.log());
+    let mut strict = inputs.to_vec();
+    strict.push(("INPUT_FAIL_ON", "low"));
+    let run = run_action(repo.path(), &repo.base, &strict, &bin_dir());
+    assert_eq!(run.code(), Some(1), "{}", run.log());
+}
+
 /// The log as a file (`action-run.sh > log.txt`): whole lines, in order,
 /// the header first; nothing reopened or truncated.
 #[test]
@@ -322,10 +388,7 @@ fn the_log_survives_stdout_being_a_file() {
     let text = std::fs::read_to_string(&log).expect("log");
     let mut lines = text.lines();
     let header = lines.next().unwrap_or("");
-    assert!(
-        header.starts_with("keyward scan . --fail-on low --since "),
-        "{text}"
-    );
+    assert!(header.starts_with("keyward scan . --since "), "{text}");
     let annotations = text
         .lines()
         .filter(|l| {
@@ -540,10 +603,7 @@ fn inputs_are_passed_through_to_every_scan() {
     let text = std::fs::read_to_string(&log).expect("stub log");
     assert!(!text.contains("--since"), "{text}");
     assert!(!text.contains("--policy-from"), "{text}");
-    assert!(
-        text.starts_with("scan\n.\n--fail-on\nlow\n--format\n"),
-        "{text}"
-    );
+    assert!(text.starts_with("scan\n.\n--format\n"), "{text}");
 }
 
 // ------------------------------------------------------------ action.yml
@@ -623,7 +683,7 @@ fn action_yml_is_a_composite_action_whose_references_exist() {
     let wanted = [
         ("path", Some(".")),
         ("args", Some("")),
-        ("fail-on", Some("low")),
+        ("fail-on", Some("")),
         ("since", Some("")),
         ("policy-from", Some("")),
         ("inventory", Some("")),

@@ -36,8 +36,12 @@ fn json_contract() {
     assert_eq!(
         top,
         [
-            "errors", "findings", "more", "policy", "summary", "tool", "version"
+            "errors", "findings", "gate", "more", "policy", "summary", "tool", "version"
         ]
+    );
+    assert_eq!(
+        doc["gate"],
+        serde_json::json!({"fail_on": "low", "failing": 2})
     );
     assert_eq!(doc["policy"]["max_key_age_days"], 90);
     assert_eq!(doc["version"], 1);

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config};
 use crate::report::{self, human::Style};
-use crate::rules::{RuleSet, Severity, eval};
+use crate::rules::{RuleSet, Severity};
 use crate::scan::{self, Policy, Progress, ScanOptions, Scope};
 use crate::suppress::{self, Baseline};
 
@@ -659,6 +659,9 @@ fn run_scan(
     }
     out.errors.extend(threads_note);
     out.errors.extend(policy.notes);
+    let threshold = args.fail_on.map_or(config_gate, FailOn::threshold);
+    let gate = scan::Gate::judge(&out, threshold);
+    out.gate = Some(gate);
     let to_file = args.output.is_some();
     let text = match args.format {
         OutputFormat::Json => report::json::render(&out),
@@ -687,13 +690,11 @@ fn run_scan(
     if args.format == OutputFormat::Github {
         append_step_summary(&out)?;
     }
-    let threshold = args.fail_on.map_or(config_gate, FailOn::threshold);
-    let failing = out.active().any(|f| eval::at_least(f.severity, threshold))
-        || out
-            .more
-            .iter()
-            .any(|m| eval::at_least(m.severity, threshold));
-    Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+    Ok(if gate.failing > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
 }
 
 /// The job summary goes to the file Actions names; other steps write to the

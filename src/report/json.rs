@@ -122,6 +122,10 @@ pub fn render(out: &ScanOutput) -> String {
             "max_key_age_days": out.policy.max_key_age_days,
             "max_unused_days": out.policy.max_unused_days,
         },
+        "gate": out.gate.map(|g| json!({
+            "fail_on": g.fail_on.map_or("never", crate::rules::Severity::as_str),
+            "failing": g.failing,
+        })),
         "summary": {
             "files_scanned": s.files_scanned,
             "files_parsed": s.files_parsed,

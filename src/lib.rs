@@ -10,6 +10,7 @@ pub mod finding;
 pub mod git;
 pub mod iam;
 pub mod named_file;
+pub mod own_report;
 pub mod parse;
 pub mod policy;
 pub mod prefilter;

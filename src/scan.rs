@@ -138,6 +138,8 @@ pub struct Summary {
     pub excluded: u64,
     /// Findings counted but not reported one by one (see [`More`]).
     pub not_shown: u64,
+    /// keyward's own reports, skipped.
+    pub own_reports: u64,
 }
 
 impl Summary {
@@ -153,6 +155,7 @@ impl Summary {
         self.placeholders += s.placeholders;
         self.excluded += s.excluded;
         self.not_shown += s.not_shown;
+        self.own_reports += s.own_reports;
     }
 }
 
@@ -171,6 +174,9 @@ pub struct ScanOutput {
     pub more: Vec<More>,
     /// The gate this run was judged by, once the caller has decided it.
     pub gate: Option<Gate>,
+    /// Files skipped as keyward's own reports (see [`crate::own_report`]):
+    /// shown path and first line.
+    pub own_reports: Vec<(String, String)>,
 }
 
 /// The exit-code gate: its threshold (`None`: never fails) and how many
@@ -261,6 +267,7 @@ impl ThreadState {
 #[derive(Default)]
 struct ThreadState {
     files: Vec<FileResult>,
+    own_reports: Vec<(String, String)>,
     errors: Vec<ScanError>,
     summary: Summary,
 }
@@ -298,11 +305,14 @@ fn finish(
     let mut files = Vec::new();
     let mut errors = Vec::new();
     let mut summary = Summary::default();
+    let mut own_reports = Vec::new();
     for st in states {
         files.extend(st.files);
         errors.extend(st.errors);
         summary.add(&st.summary);
+        own_reports.extend(st.own_reports);
     }
+    own_reports.sort();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     // IAM is asked once, about everything found, before any rule runs.
     let wanted = iam_wanted(&files, opts);
@@ -318,6 +328,7 @@ fn finish(
     errors.sort();
     let mut out = judge(files, rules, opts, &iam, &mut summary, &mut errors);
     out.errors = errors;
+    out.own_reports = own_reports;
     summary.findings = out.findings.len() as u64;
     out.summary = summary;
     out.policy = opts.policy.clone();
@@ -440,6 +451,10 @@ fn take_bytes(
             st.summary.files_scanned += 1;
             st.summary.files_parsed += 1;
         }
+        Status::OwnReport { first_line } => {
+            st.summary.own_reports += 1;
+            st.own_reports.push((display.clone(), first_line));
+        }
     }
     for message in outcome.warnings {
         st.errors.push(ScanError {
@@ -549,6 +564,10 @@ enum Status {
     Binary,
     NoKeyword,
     Parsed,
+    /// keyward's own output: not scanned.
+    OwnReport {
+        first_line: String,
+    },
 }
 
 struct Outcome {
@@ -618,6 +637,21 @@ fn process_file_within_budget(
             warnings,
             file: None,
             placeholders,
+        };
+    }
+    if crate::own_report::kind(&text).is_some() {
+        let first = text.lines().next().unwrap_or("");
+        let mut end = first.len().min(200);
+        while !first.is_char_boundary(end) {
+            end -= 1;
+        }
+        return Outcome {
+            status: Status::OwnReport {
+                first_line: first[..end].to_string(),
+            },
+            warnings,
+            file: None,
+            placeholders: 0,
         };
     }
     let (values, format, parse_warning) = parse_values(path, &text);

@@ -75,6 +75,19 @@ pub fn report(
         items.push(inline_item(out, m));
     }
     items.extend(old_markers_on_new_lines(out, change));
+    for (path, first_line) in &out.own_reports {
+        if change.lines.contains_key(path) {
+            items.push(Item {
+                path: path.clone(),
+                text: Arc::from(first_line.as_str()),
+                span: 0..first_line.len(),
+                what: "keyward report".into(),
+                message: "adds a file keyward takes for its own report and does not scan; reports belong outside the repository".into(),
+                silenced: Vec::new(),
+                reason: None,
+            });
+        }
+    }
     match PolicySet::from_tree(repo, &change.head, wanted) {
         Ok(head) => compare(out, repo, &cwd, &base, &head, &mut items),
         Err(e) => {

@@ -390,7 +390,8 @@ fn code(s: &str) -> String {
 
 pub fn markdown(a: &Audit) -> String {
     let keys = keys(a);
-    let mut md = String::from("# keyward audit report\n\n");
+    // The marker lets keyward skip its own report when it scans a tree.
+    let mut md = String::from("<!-- generator: keyward -->\n# keyward audit report\n\n");
     let _ = writeln!(md, "{}\n", headline(a, &keys));
 
     md.push_str("## Findings by severity\n\n| Severity | Findings |\n|---|---:|\n");
@@ -546,7 +547,7 @@ code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace}\
 pub fn html(a: &Audit) -> String {
     let keys = keys(a);
     let mut h = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"generator\" content=\"keyward\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>keyward audit report</title>\n<style>",
     );

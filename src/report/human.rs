@@ -463,6 +463,13 @@ pub fn summary_line(out: &ScanOutput) -> String {
     if s.excluded > 0 {
         notes.push(format!("{} excluded by config", s.excluded));
     }
+    if s.own_reports > 0 {
+        notes.push(format!(
+            "{} keyward report{} skipped",
+            s.own_reports,
+            if s.own_reports == 1 { "" } else { "s" }
+        ));
+    }
     if s.not_shown > 0 {
         notes.push(format!("{} more not shown (per-file cap)", s.not_shown));
     }

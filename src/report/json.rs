@@ -137,6 +137,7 @@ pub fn render(out: &ScanOutput) -> String {
             "placeholders": s.placeholders,
             "excluded": s.excluded,
             "not_shown": s.not_shown,
+            "own_reports": s.own_reports,
             "suppressed": suppressed,
         },
     });

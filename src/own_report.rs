@@ -1,0 +1,97 @@
+//! keyward's own reports, recognised by their content: a SARIF log whose
+//! tool is keyward, keyward's JSON, and the audit report. They name every
+//! key ID keyward found, so scanning them reports each finding again
+//! (`keyward.sarif` left in the workspace by the Action tripled a scan).
+//! They are skipped and counted; a change that adds one is KW015, because a
+//! file keyward does not read is a place a key could hide.
+
+/// Which report a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sarif,
+    Json,
+    Audit,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Sarif => "SARIF report",
+            Kind::Json => "JSON report",
+            Kind::Audit => "audit report",
+        }
+    }
+}
+
+/// The marker the audit reports carry at the top (HTML `<meta>`, a comment
+/// in Markdown).
+pub const GENERATOR: &str = "keyward";
+
+/// The kind of keyward report `text` is, if it is one. Cheap for anything
+/// else: only text that mentions keyward near a JSON or HTML start is
+/// parsed.
+pub fn kind(text: &str) -> Option<Kind> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let head = head(trimmed, 512);
+    if head.starts_with("<!DOCTYPE html>")
+        && head.contains("<meta name=\"generator\" content=\"keyward\">")
+        || head.starts_with("<!-- generator: keyward -->")
+    {
+        return Some(Kind::Audit);
+    }
+    if !trimmed.starts_with('{')
+        || memchr::memmem::find(trimmed.as_bytes(), b"\"keyward\"").is_none()
+    {
+        return None;
+    }
+    let doc: serde_json::Value = serde_json::from_str(trimmed).ok()?;
+    let is_keyward = |v: &serde_json::Value| v.as_str() == Some("keyward");
+    if let Some(runs) = doc.get("runs").and_then(|r| r.as_array()) {
+        let ours = !runs.is_empty()
+            && runs
+                .iter()
+                .all(|run| is_keyward(&run["tool"]["driver"]["name"]));
+        return (ours && doc.get("version").is_some()).then_some(Kind::Sarif);
+    }
+    let ours = is_keyward(&doc["tool"]["name"])
+        && doc.get("findings").is_some_and(serde_json::Value::is_array)
+        && doc.get("summary").is_some_and(serde_json::Value::is_object);
+    ours.then_some(Kind::Json)
+}
+
+/// The first `n` bytes of `s`, cut at a character boundary.
+fn head(s: &str, n: usize) -> &str {
+    let mut end = n.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_are_recognised_by_content() {
+        let sarif = r#"{"$schema": "x", "version": "2.1.0", "runs": [{"results": [], "tool": {"driver": {"name": "keyward"}}}]}"#;
+        assert_eq!(kind(sarif), Some(Kind::Sarif));
+        let other = sarif.replace("\"keyward\"", "\"gitleaks\"");
+        assert_eq!(kind(&other), None);
+        let json = r#"{"findings": [], "summary": {}, "tool": {"name": "keyward", "version": "0.1.0"}, "version": 1}"#;
+        assert_eq!(kind(json), Some(Kind::Json));
+        assert_eq!(kind(r#"{"tool": {"name": "keyward"}}"#), None);
+        assert_eq!(
+            kind(
+                "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"generator\" content=\"keyward\">\n"
+            ),
+            Some(Kind::Audit)
+        );
+        assert_eq!(
+            kind("<!-- generator: keyward -->\n# keyward audit report\n"),
+            Some(Kind::Audit)
+        );
+        assert_eq!(kind("# keyward audit report\nAKIA…"), None);
+        assert_eq!(kind("{ broken json \"keyward\""), None);
+    }
+}

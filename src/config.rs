@@ -69,7 +69,7 @@ struct RawRuleTable {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawAllow {
-    key_id: Option<String>,
+    key_id: Option<Spanned<String>>,
     path: Option<Spanned<String>>,
     fingerprint: Option<String>,
     #[serde(default)]
@@ -86,7 +86,8 @@ pub struct RuleOverride {
     pub span: Range<usize>,
 }
 
-/// One `[[allow]]` entry: exactly one of key ID, path glob or fingerprint.
+/// One `[[allow]]` entry: a key ID, a path glob or a fingerprint, or a key
+/// ID and a path glob together (that key in those files).
 #[derive(Debug, Clone)]
 pub struct AllowEntry {
     pub target: AllowTarget,
@@ -111,14 +112,42 @@ pub struct Spans {
     pub max_unused_days: Option<Range<usize>>,
 }
 
+/// What an `[[allow]]` entry accepts: every condition given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct AllowTarget {
+    pub key_id: Option<String>,
+    pub path: Option<AllowPath>,
+    pub fingerprint: Option<String>,
+}
+
 #[derive(Debug, Clone)]
-pub enum AllowTarget {
-    KeyId(String),
-    Path {
-        glob: String,
-        matcher: globset::GlobMatcher,
-    },
-    Fingerprint(String),
+pub struct AllowPath {
+    pub glob: String,
+    pub matcher: globset::GlobMatcher,
+}
+
+impl PartialEq for AllowTarget {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_id == other.key_id
+            && self.path.as_ref().map(|p| &p.glob) == other.path.as_ref().map(|p| &p.glob)
+            && self.fingerprint == other.fingerprint
+    }
+}
+
+impl std::fmt::Display for AllowTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(k) = &self.key_id {
+            parts.push(format!("key {k}"));
+        }
+        if let Some(p) = &self.path {
+            parts.push(format!("path `{}`", p.glob));
+        }
+        if let Some(fp) = &self.fingerprint {
+            parts.push(format!("fingerprint {fp}"));
+        }
+        f.write_str(&parts.join(" in "))
+    }
 }
 
 /// The effective configuration: defaults, then the file, then flags.
@@ -541,21 +570,33 @@ pub fn parse_within(
                 "no reason",
             ));
         }
-        let targets = usize::from(e.key_id.is_some())
-            + usize::from(e.path.is_some())
-            + usize::from(e.fingerprint.is_some());
-        if targets != 1 {
+        let valid = (e.key_id.is_some() || e.path.is_some()) != e.fingerprint.is_some();
+        if !valid {
             return Err(ConfigError::at(
                 &src,
                 origin,
-                "an [[allow]] entry names exactly one of `key-id`, `path`, `fingerprint`".into(),
+                "an [[allow]] entry names `key-id`, `path`, both, or a `fingerprint` alone".into(),
                 Some(entry.span()),
                 "here",
             ));
         }
-        let target = if let Some(k) = &e.key_id {
-            AllowTarget::KeyId(k.clone())
-        } else if let Some(p) = &e.path {
+        let mut target = AllowTarget::default();
+        if let Some(k) = &e.key_id {
+            if !is_full_key_id(k.get_ref()) {
+                return Err(ConfigError::at(
+                    &src,
+                    origin,
+                    format!(
+                        "`{}` is not a whole access key ID (AKIA, ASIA, ABIA or ACCA and 16 characters A-Z, 2-7)",
+                        k.get_ref()
+                    ),
+                    Some(k.span()),
+                    "not a key ID",
+                ));
+            }
+            target.key_id = Some(k.get_ref().clone());
+        }
+        if let Some(p) = &e.path {
             let glob = Glob::new(p.get_ref()).map_err(|err| {
                 ConfigError::at(
                     &src,
@@ -565,13 +606,12 @@ pub fn parse_within(
                     "this glob",
                 )
             })?;
-            AllowTarget::Path {
+            target.path = Some(AllowPath {
                 glob: p.get_ref().clone(),
                 matcher: glob.compile_matcher(),
-            }
-        } else {
-            AllowTarget::Fingerprint(e.fingerprint.clone().unwrap_or_default())
-        };
+            });
+        }
+        target.fingerprint.clone_from(&e.fingerprint);
         config.allow.push(AllowEntry {
             target,
             rules: e.rules.clone(),
@@ -580,6 +620,17 @@ pub fn parse_within(
         });
     }
     Ok(config)
+}
+
+/// A whole access key ID: a known prefix and 16 base32 characters.
+fn is_full_key_id(k: &str) -> bool {
+    k.len() == 20
+        && ["AKIA", "ASIA", "ABIA", "ACCA"]
+            .iter()
+            .any(|p| k.starts_with(p))
+        && k.bytes()
+            .skip(4)
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
 /// `critical|high|medium|low|info` or `never` (no gate).
@@ -646,10 +697,14 @@ impl Config {
         }
         for a in &self.allow {
             out.push_str("\n[[allow]]\n");
-            match &a.target {
-                AllowTarget::KeyId(k) => out.push_str(&format!("key-id = {k:?}\n")),
-                AllowTarget::Path { glob, .. } => out.push_str(&format!("path = {glob:?}\n")),
-                AllowTarget::Fingerprint(f) => out.push_str(&format!("fingerprint = {f:?}\n")),
+            if let Some(k) = &a.target.key_id {
+                out.push_str(&format!("key-id = {k:?}\n"));
+            }
+            if let Some(p) = &a.target.path {
+                out.push_str(&format!("path = {:?}\n", p.glob));
+            }
+            if let Some(f) = &a.target.fingerprint {
+                out.push_str(&format!("fingerprint = {f:?}\n"));
             }
             if !a.rules.is_empty() {
                 out.push_str(&format!("rules = {}\n", list(&a.rules)));
@@ -691,8 +746,9 @@ fail-on = "low"
 # KW004 = "off"
 # KW003 = { severity = "high" }
 
-# Accepted findings, each with a reason. One of key-id, path or fingerprint;
-# `rules` limits the entry to some rules.
+# Accepted findings, each with a reason: a key-id, a path glob, both (that key
+# in those files), or a fingerprint; `rules` limits the entry to some rules.
+# An entry that accepts nothing in a scan of the whole tree is reported (KW000).
 # [[allow]]
 # key-id = "AKIA…"
 # reason = "deactivated canary key, watched by the SOC"
@@ -777,9 +833,26 @@ reason = "docs"
         assert_eq!(span_text(text, &e), "\"urgent\"");
         let text = "[rules]\nKW001 = { severity = \"huge\" }\n";
         assert!(p(text).is_err());
-        assert!(p("[[allow]]\nkey-id = \"AKIA\"\nreason = \"\"\n").is_err());
-        assert!(p("[[allow]]\nkey-id = \"AKIA\"\npath = \"x\"\nreason = \"r\"\n").is_err());
-        assert!(p("[[allow]]\nkey-id = \"AKIA\"\n").is_err());
+        let key = "AKIARZPUZDIKEEQH746Y";
+        assert!(p(&format!("[[allow]]\nkey-id = \"{key}\"\nreason = \"\"\n")).is_err());
+        assert!(p(&format!("[[allow]]\nkey-id = \"{key}\"\n")).is_err());
+        let both = p(&format!(
+            "[[allow]]\nkey-id = \"{key}\"\npath = \"x/**\"\nreason = \"r\"\n"
+        ))
+        .expect("key and path together");
+        assert_eq!(
+            both.allow[0].target.to_string(),
+            format!("key {key} in path `x/**`")
+        );
+        assert!(
+            p(&format!(
+                "[[allow]]\nkey-id = \"{key}\"\nfingerprint = \"ab\"\nreason = \"r\"\n"
+            ))
+            .is_err()
+        );
+        let text = "[[allow]]\nkey-id = \"AKIARZPUZDIK\"\nreason = \"r\"\n";
+        let e = p(text).expect_err("a prefix is not a key ID");
+        assert_eq!(span_text(text, &e), "\"AKIARZPUZDIK\"");
         assert!(p("[policy]\nallowed-accounts = [\"12\"]\n").is_err());
     }
 

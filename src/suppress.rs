@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AllowEntry, AllowTarget, Config};
+use crate::config::{AllowEntry, Config};
 use crate::detect::pair::LineIndex;
 use crate::finding::{Finding, Suppression, SuppressionKind, fingerprint};
 use crate::rules::RuleSet;
@@ -23,7 +23,7 @@ pub const UNUSED_IGNORE_RULE: &str = "KW000";
 
 static MARKER_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"keyward:ignore(?:[ \t]+(KW[0-9]{3}(?:[ \t]*,[ \t]*KW[0-9]{3})*))?(?:[ \t]*--[ \t]*([^\r\n]*?))?[ \t]*(?:\*/|-->)?[ \t]*(?:\r?\n|$)",
+        r"keyward:ignore(?:[ \t]+([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?:[ \t]*,[ \t]*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)*))?(?:[ \t]*--[ \t]*([^\r\n]*?))?[ \t]*(?:\*/|-->)?[ \t]*(?:\r?\n|$)",
     )
     .expect("static regex")
 });
@@ -35,9 +35,25 @@ pub struct IgnoreMarker {
     pub span: Range<usize>,
     /// 0-based line of the marker.
     pub line: usize,
-    /// Rule IDs it names; empty: every rule.
+    /// Rule IDs it names; empty (and nothing unknown): every rule.
     pub rules: Vec<String>,
+    /// Names it gives that are no rule (a typo: `KW01`).
+    pub unknown: Vec<String>,
     pub reason: String,
+}
+
+impl IgnoreMarker {
+    /// Replaces rule names by IDs and sets aside what names no rule.
+    pub fn resolve(&mut self, rules: &RuleSet) {
+        let mut known = Vec::new();
+        for r in std::mem::take(&mut self.rules) {
+            match rules.get(&r) {
+                Some(rule) => known.push(rule.id.clone()),
+                None => self.unknown.push(r),
+            }
+        }
+        self.rules = known;
+    }
 }
 
 /// Comment openers of the formats keyward reads: HCL `#` `//` `/*`, YAML,
@@ -74,6 +90,7 @@ pub fn find_markers(text: &str) -> Vec<IgnoreMarker> {
             span: whole.start()..end,
             line,
             rules,
+            unknown: Vec::new(),
             reason,
         });
     }
@@ -163,14 +180,34 @@ impl Baseline {
     }
 }
 
-/// Marks accepted findings and reports unused ignores.
+/// Marks accepted findings and reports unused ignores, and, when the scan
+/// covered the configuration's whole tree (`whole_tree`), `[[allow]]`
+/// entries that accepted nothing.
 pub fn apply(
     out: &mut ScanOutput,
     config: &Config,
     baseline: Option<&Baseline>,
     rules: &RuleSet,
     cwd: &Path,
+    whole_tree: bool,
 ) {
+    for file in &mut out.files {
+        for m in &mut file.ignores {
+            m.resolve(rules);
+        }
+    }
+    let mut allows_used = vec![false; config.allow.len()];
+    // The configuration names the keys its entries accept: those key IDs in
+    // it are not leaks.
+    let config_shown = config
+        .path
+        .as_ref()
+        .map(|p| crate::walk::display_path(p, cwd));
+    let allowed_ids: HashSet<&str> = config
+        .allow
+        .iter()
+        .filter_map(|a| a.target.key_id.as_deref())
+        .collect();
     let baseline_prints: HashSet<&str> = baseline
         .map(|b| b.findings.iter().map(|e| e.fingerprint.as_str()).collect())
         .unwrap_or_default();
@@ -200,12 +237,29 @@ pub fn apply(
             });
             continue;
         }
+        if config_shown.as_deref() == Some(file.path.as_str())
+            && finding.secret.is_none()
+            && finding
+                .key_id
+                .as_deref()
+                .is_some_and(|k| allowed_ids.contains(k))
+        {
+            finding.suppression = Some(Suppression {
+                kind: SuppressionKind::Allow,
+                reason: "the key ID of an [[allow]] entry".into(),
+            });
+            continue;
+        }
         let rel = config_relative(&file.path, cwd, &config.root);
         let allow = config
             .allow
             .iter()
-            .find(|a| allow_matches(a, finding, &rel, &file.path));
-        if let Some(a) = allow {
+            .enumerate()
+            .find(|(_, a)| allow_matches(a, finding, &rel, &file.path));
+        if let Some((ai, a)) = allow {
+            if let Some(u) = allows_used.get_mut(ai) {
+                *u = true;
+            }
             finding.suppression = Some(Suppression {
                 kind: SuppressionKind::Allow,
                 reason: a.reason.clone(),
@@ -226,21 +280,47 @@ pub fn apply(
     let mut unused = Vec::new();
     for (fi, file) in out.files.iter().enumerate() {
         for (mi, m) in file.ignores.iter().enumerate() {
-            if used.contains(&(fi, mi)) {
+            let was_used = used.contains(&(fi, mi));
+            if was_used && m.unknown.is_empty() {
                 continue;
             }
             let mut facts = Facts::default();
             facts.str("file.path", file.path.clone());
-            let names = if m.rules.is_empty() {
-                "any rule".to_string()
+            let names = match (m.rules.is_empty(), m.unknown.is_empty()) {
+                (true, true) => "any rule".to_string(),
+                _ => m
+                    .rules
+                    .iter()
+                    .chain(&m.unknown)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            let message = if m.unknown.is_empty() {
+                format!("`keyward:ignore` for {names} suppresses nothing here")
             } else {
-                m.rules.join(", ")
+                let (list, verb) = (
+                    m.unknown
+                        .iter()
+                        .map(|u| format!("`{u}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if m.unknown.len() == 1 { "is" } else { "are" },
+                );
+                let tail = if was_used {
+                    ""
+                } else {
+                    "; it suppresses nothing here"
+                };
+                format!(
+                    "`keyward:ignore` names {list}, which {verb} not a rule (see `keyward rules`){tail}"
+                )
             };
             unused.push(Finding {
                 rule: rule.id.clone(),
                 name: rule.name.clone(),
                 severity: rule.severity,
-                message: format!("`keyward:ignore` for {names} suppresses nothing here"),
+                message,
                 help: crate::rules::eval::render(&rule.help, &facts),
                 file: fi,
                 span: m.span.clone(),
@@ -256,28 +336,103 @@ pub fn apply(
             });
         }
     }
+    if whole_tree {
+        unused_allows(out, config, &allows_used, rule, cwd, &mut unused);
+    }
     out.findings.extend(unused);
     out.findings
         .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
     out.summary.findings = out.active().count() as u64;
 }
 
+/// `[[allow]]` entries that accepted nothing, as KW000 on the entry.
+fn unused_allows(
+    out: &mut ScanOutput,
+    config: &Config,
+    used: &[bool],
+    rule: &crate::rules::Rule,
+    cwd: &Path,
+    findings: &mut Vec<Finding>,
+) {
+    let (Some(path), Some(src)) = (&config.path, &config.source) else {
+        return;
+    };
+    let mut file_index = None;
+    for (entry, _) in config.allow.iter().zip(used).filter(|(_, u)| !**u) {
+        let fi = *file_index.get_or_insert_with(|| {
+            let shown = crate::walk::display_path(path, cwd);
+            out.files
+                .iter()
+                .position(|f| f.path == shown)
+                .unwrap_or_else(|| {
+                    out.files.push(crate::finding::SourceFile {
+                        path: shown,
+                        format: "toml",
+                        text: std::sync::Arc::from(src.inner().as_str()),
+                        secret_spans: Vec::new(),
+                        ignores: Vec::new(),
+                    });
+                    out.files.len() - 1
+                })
+        });
+        let shown = out.files.get(fi).map_or("", |f| f.path.as_str());
+        let scope = if entry.rules.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", entry.rules.join(", "))
+        };
+        findings.push(Finding {
+            rule: rule.id.clone(),
+            name: rule.name.clone(),
+            severity: rule.severity,
+            message: format!(
+                "`[[allow]]` entry for {}{scope} accepted nothing in this scan",
+                entry.target
+            ),
+            help: "Remove the entry, or fix what it names: the key may be gone, the glob may match no file, or the fingerprint may be of an old finding.".into(),
+            file: fi,
+            span: entry.span.clone(),
+            key_id: None,
+            secret: None,
+            account: None,
+            context: "[[allow]]".into(),
+            fingerprint: fingerprint(
+                &rule.id,
+                shown,
+                "",
+                "",
+                &format!("allow:{}{scope}", entry.target),
+            ),
+            suppression: None,
+            related: Vec::new(),
+            iam: None,
+            provenance: None,
+        });
+    }
+}
+
 /// Whether an `[[allow]]` entry accepts a finding; `rel` is the finding's
 /// path relative to the configuration, `shown` as output shows it.
 pub fn allow_matches(a: &AllowEntry, finding: &Finding, rel: &Path, shown: &str) -> bool {
+    let t = &a.target;
     (a.rules.is_empty() || a.rules.iter().any(|r| r == &finding.rule))
-        && match &a.target {
-            AllowTarget::KeyId(k) => finding.key_id.as_deref() == Some(k.as_str()),
-            AllowTarget::Path { matcher, .. } => matcher.is_match(rel) || matcher.is_match(shown),
-            AllowTarget::Fingerprint(fp) => fp == &finding.fingerprint,
-        }
+        && t.key_id
+            .as_ref()
+            .is_none_or(|k| finding.key_id.as_deref() == Some(k.as_str()))
+        && t.path
+            .as_ref()
+            .is_none_or(|p| p.matcher.is_match(rel) || p.matcher.is_match(shown))
+        && t.fingerprint
+            .as_ref()
+            .is_none_or(|fp| fp == &finding.fingerprint)
 }
 
 /// Whether an ignore comment on 0-based line `marker.line` covers a finding
 /// of `rule` on 0-based line `line`: its own line and the one below.
 pub fn marker_covers(marker: &IgnoreMarker, line: usize, rule: &str) -> bool {
     (marker.line == line || marker.line + 1 == line)
-        && (marker.rules.is_empty() || marker.rules.iter().any(|r| r == rule))
+        && ((marker.rules.is_empty() && marker.unknown.is_empty())
+            || marker.rules.iter().any(|r| r == rule))
 }
 
 /// A displayed path (relative to `cwd`) made relative to the config root.

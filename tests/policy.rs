@@ -306,3 +306,97 @@ fn config_init_writes_a_valid_starter() {
         Some(0)
     );
 }
+
+/// An ignore naming a rule that does not exist is reported with the name,
+/// and does not silence anything; rule names work as IDs do.
+#[test]
+fn ignores_naming_unknown_rules_are_reported() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(
+        d,
+        "a.env",
+        format!("# keyward:ignore KW01 -- typo\nAWS_ACCESS_KEY_ID={KEY}\n"),
+    );
+    write(
+        d,
+        "b.env",
+        format!("AWS_ACCESS_KEY_ID={KEY} # keyward:ignore hardcoded-access-key, KW1234\n"),
+    );
+    let out = keyward(d, &["scan", "--format", "json", "--fail-on", "never"]);
+    let doc = json(&out);
+    let found: Vec<(String, String, u64)> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(rule_path_line)
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("KW000".to_string(), "a.env".to_string(), 1),
+            ("KW001".to_string(), "a.env".to_string(), 2),
+            ("KW000".to_string(), "b.env".to_string(), 1),
+        ]
+    );
+    let messages: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "KW000")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert!(
+        messages[0].contains("names `KW01`, which is not a rule")
+            && messages[0].contains("suppresses nothing"),
+        "{messages:?}"
+    );
+    // b.env's comment did suppress KW001 by name; only the typo is reported.
+    assert!(
+        messages[1].contains("`KW1234`") && !messages[1].contains("suppresses nothing"),
+        "{messages:?}"
+    );
+    assert_eq!(doc["summary"]["suppressed"]["inline"], 1);
+}
+
+/// Allow entries that accept nothing in a scan of the whole tree are
+/// reported on their line (ruff's RUF100 for unused noqa); a scan of part of
+/// the tree says nothing about them.
+#[test]
+fn unused_allow_entries_are_reported_on_whole_tree_scans() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(d, "app/a.env", format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    write(
+        d,
+        "keyward.toml",
+        format!(
+            "[[allow]]\nkey-id = \"{KEY}\"\npath = \"app/**\"\nreason = \"canary\"\n\n\
+             [[allow]]\npath = \"docs/**\"\nreason = \"docs\"\n"
+        ),
+    );
+    assert_eq!(
+        rules_at(d, &[]),
+        [("KW000".to_string(), "keyward.toml".to_string(), 6)]
+    );
+    assert!(rules_at(d, &["app"]).is_empty());
+    // key-id and path together: the key elsewhere is not accepted.
+    write(d, "other/b.env", format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    assert_eq!(
+        rules_at(d, &["app", "other"]),
+        [("KW001".to_string(), "other/b.env".to_string(), 1)]
+    );
+    // A key-id must be whole.
+    write(
+        d,
+        "keyward.toml",
+        "[[allow]]\nkey-id = \"AKIARZPUZDIK\"\nreason = \"prefix\"\n",
+    );
+    let out = keyward(d, &["scan"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("whole access key ID"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -349,7 +349,7 @@ pub fn run(
             opts.include_placeholders |= args.include_placeholders;
             let mut out =
                 scan::scan(&opts, &rules, progress).map_err(|e| miette::miette!("{e}"))?;
-            suppress::apply(&mut out, &config, None, &rules, &opts.cwd);
+            suppress::apply(&mut out, &config, None, &rules, &opts.cwd, false);
             let baseline = Baseline::from_output(&out);
             let output = args
                 .output
@@ -646,7 +646,18 @@ fn run_scan(
         Some(mode) => crate::git::scan(&mode, &args.paths, &opts, rules, progress)
             .map_err(|e| miette::miette!("{e}"))?,
     };
-    suppress::apply(&mut out, config, policy.baseline.as_ref(), rules, &opts.cwd);
+    // Unused `[[allow]]` entries mean something only when every file they
+    // could name was scanned.
+    let whole_tree =
+        args.git.mode(&args.paths).is_none() && covers_root(&args.paths, config, &opts.cwd);
+    suppress::apply(
+        &mut out,
+        config,
+        policy.baseline.as_ref(),
+        rules,
+        &opts.cwd,
+        whole_tree,
+    );
     git_post.apply(&mut out);
     // The gate of the policy in force; a judged change also answers to its
     // base's, so a change that raises `fail-on` cannot pass by it.
@@ -695,6 +706,22 @@ fn run_scan(
     } else {
         EXIT_OK
     })
+}
+
+/// Whether one of the scanned paths is the configuration's directory or
+/// above it.
+fn covers_root(paths: &[PathBuf], config: &Config, cwd: &std::path::Path) -> bool {
+    if config.path.is_none() {
+        return false;
+    }
+    let abs = |p: &std::path::Path| std::fs::canonicalize(cwd.join(p)).ok();
+    let Some(root) = abs(&config.root) else {
+        return false;
+    };
+    paths
+        .iter()
+        .filter_map(|p| abs(p))
+        .any(|p| root.starts_with(p))
 }
 
 /// The job summary goes to the file Actions names; other steps write to the

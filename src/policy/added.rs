@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{PolicyFile, PolicySet, Wanted};
-use crate::config::{AllowEntry, AllowTarget, Config};
+use crate::config::{AllowEntry, Config};
 use crate::detect::pair::LineIndex;
 use crate::finding::{Finding, Related, ScanError, SourceFile, fingerprint};
 use crate::git::{Change, Repo};
@@ -72,7 +72,9 @@ pub fn report(
     let mut items = Vec::new();
     let cwd = repo.cwd.clone();
     for m in &change.markers {
-        items.push(inline_item(out, m));
+        let mut m = m.clone();
+        m.marker.resolve(&base.rules);
+        items.push(inline_item(out, &m));
     }
     items.extend(old_markers_on_new_lines(out, change));
     for (path, first_line) in &out.own_reports {
@@ -182,10 +184,16 @@ fn inline_item(out: &ScanOutput, m: &crate::git::AddedMarker) -> Item {
         })
         .map(|(i, _)| i)
         .collect();
-    let names = if m.marker.rules.is_empty() {
+    let names = if m.marker.rules.is_empty() && m.marker.unknown.is_empty() {
         "every rule".to_string()
     } else {
-        m.marker.rules.join(", ")
+        m.marker
+            .rules
+            .iter()
+            .chain(&m.marker.unknown)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     Item {
         path: m.path.clone(),
@@ -310,7 +318,7 @@ fn compare(
         if let Some(mut item) = in_config(
             entry.span.clone(),
             "[[allow]]",
-            format!("adds an `[[allow]]` entry for {}{scope}", target(entry)),
+            format!("adds an `[[allow]]` entry for {}{scope}", entry.target),
             silenced,
         ) {
             item.reason = Some(entry.reason.clone());
@@ -525,25 +533,20 @@ fn compare(
     }
 }
 
-/// Whether base entry `b` already accepted everything `h` accepts.
+/// Whether base entry `b` already accepted everything `h` accepts: the
+/// same target, or one with fewer conditions, and no fewer rules.
 fn covers(b: &AllowEntry, h: &AllowEntry) -> bool {
-    let same_target = match (&b.target, &h.target) {
-        (AllowTarget::KeyId(x), AllowTarget::KeyId(y)) => x == y,
-        (AllowTarget::Path { glob: x, .. }, AllowTarget::Path { glob: y, .. }) => x == y,
-        (AllowTarget::Fingerprint(x), AllowTarget::Fingerprint(y)) => x == y,
-        _ => false,
-    };
-    same_target
+    let (bt, ht) = (&b.target, &h.target);
+    let cond = |x: Option<&String>, y: Option<&String>| x.is_none() || x == y;
+    let target = cond(bt.key_id.as_ref(), ht.key_id.as_ref())
+        && cond(
+            bt.path.as_ref().map(|p| &p.glob),
+            ht.path.as_ref().map(|p| &p.glob),
+        )
+        && cond(bt.fingerprint.as_ref(), ht.fingerprint.as_ref());
+    target
         && (b.rules.is_empty()
             || (!h.rules.is_empty() && h.rules.iter().all(|r| b.rules.contains(r))))
-}
-
-fn target(entry: &AllowEntry) -> String {
-    match &entry.target {
-        AllowTarget::KeyId(k) => format!("key {k}"),
-        AllowTarget::Path { glob, .. } => format!("path `{glob}`"),
-        AllowTarget::Fingerprint(f) => format!("fingerprint {f}"),
-    }
 }
 
 /// Rules enabled in `base` that `head` removes, turns off or makes less

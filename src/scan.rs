@@ -870,8 +870,8 @@ fn judge(
                     rule: rule.id.clone(),
                     name: rule.name.clone(),
                     severity: rule.severity,
-                    message: eval::render(&rule.message, &facts),
-                    help: eval::render(&rule.help, &facts),
+                    message: eval::text_for(&rule.messages, &facts, &memo),
+                    help: eval::text_for(&rule.helps, &facts, &memo),
                     file: 0,
                     span: c.span.clone(),
                     key_id: key_id.clone(),
@@ -984,7 +984,6 @@ fn link_divergent(files: &[FileResult], out: &mut ScanOutput, iam: &crate::iam::
             .key_id
             .as_deref()
             .and_then(|k| iam.newest_active_key(k))
-            .map(str::to_string)
         else {
             continue;
         };

@@ -64,6 +64,15 @@ pub struct UserKey {
     pub created: Timestamp,
 }
 
+/// Which of a user's Active keys is the newest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Newest {
+    None,
+    Key(String),
+    /// Created in the same second and used alike: no newest.
+    Tied(Vec<String>),
+}
+
 /// An IAM user, qualified by account since user names repeat across
 /// accounts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -121,6 +130,38 @@ impl Lookup {
                     .then_with(|| a.access_key_id.cmp(&b.access_key_id))
             });
             keys.dedup_by(|a, b| a.access_key_id == b.access_key_id);
+        }
+    }
+
+    /// The user's newest Active key. Keys created in the same second are a
+    /// tie, broken by the most recent use when that differs, else `Tied`.
+    pub fn newest_active(&self, user: &UserRef) -> Newest {
+        let active: Vec<&UserKey> = self
+            .user_keys
+            .get(user)
+            .map(|keys| keys.iter().filter(|k| k.status == "Active").collect())
+            .unwrap_or_default();
+        let Some(first) = active.first() else {
+            return Newest::None;
+        };
+        let second = |k: &UserKey| k.created.as_second();
+        let top: Vec<&UserKey> = active
+            .iter()
+            .copied()
+            .filter(|k| second(k) == second(first))
+            .collect();
+        if top.len() == 1 {
+            return Newest::Key(first.access_key_id.clone());
+        }
+        let used = |k: &UserKey| self.keys.get(&k.access_key_id).and_then(|r| r.last_used);
+        let latest = top.iter().filter_map(|k| used(k)).max();
+        let most_recent: Vec<&&UserKey> = top
+            .iter()
+            .filter(|k| latest.is_some() && used(k) == latest)
+            .collect();
+        match most_recent.as_slice() {
+            [only] => Newest::Key(only.access_key_id.clone()),
+            _ => Newest::Tied(top.iter().map(|k| k.access_key_id.clone()).collect()),
         }
     }
 
@@ -382,7 +423,7 @@ impl Enrichment {
             r.last_used.map_or(-1, |t| days_between(t, self.now)),
         );
         let user = r.owner();
-        let active = lookup
+        let mut active: Vec<String> = lookup
             .user_keys
             .get(&user)
             .map(|keys| {
@@ -392,6 +433,15 @@ impl Enrichment {
                     .collect()
             })
             .unwrap_or_default();
+        let newest = lookup.newest_active(&user);
+        // A tie on creation that last use broke: the decided key leads.
+        if let Newest::Key(k) = &newest
+            && let Some(i) = active.iter().position(|a| a == k)
+        {
+            let k = active.remove(i);
+            active.insert(0, k);
+        }
+        facts.bool("iam.newest_tied", matches!(newest, Newest::Tied(_)));
         facts.set("iam.user_active_keys", Fact::List(active));
         facts.int(
             "repo.keys_for_user",
@@ -400,15 +450,13 @@ impl Enrichment {
     }
 
     /// The newest Active key of the owner of `key`, if IAM knows one.
-    pub fn newest_active_key(&self, key: &str) -> Option<&str> {
+    pub fn newest_active_key(&self, key: &str) -> Option<String> {
         let lookup = self.lookup.as_ref()?;
         let user = lookup.user_of(key)?;
-        lookup
-            .user_keys
-            .get(&user)?
-            .iter()
-            .find(|k| k.status == "Active")
-            .map(|k| k.access_key_id.as_str())
+        match lookup.newest_active(&user) {
+            Newest::Key(k) => Some(k),
+            Newest::None | Newest::Tied(_) => None,
+        }
     }
 }
 
@@ -533,7 +581,55 @@ mod tests {
         assert_eq!(f.get("iam.exists"), Some(&Fact::Bool(false)));
         let f = facts_of(&e, FOREIGN);
         assert_eq!(f.get("iam.known"), Some(&Fact::Bool(false)));
-        assert_eq!(e.newest_active_key(OLD), Some(NEW));
+        assert_eq!(e.newest_active_key(OLD).as_deref(), Some(NEW));
+    }
+
+    /// Two Active keys created in the same second: last use decides when it
+    /// differs, else there is no newest.
+    #[test]
+    fn a_tie_on_creation_is_broken_by_use_or_said() {
+        let lookup = |old_used: Option<&str>, new_used: Option<&str>| {
+            Lookup::from_records(
+                BTreeSet::from(["123456789012".to_string()]),
+                vec![
+                    record(OLD, "Active", "2026-06-01T00:00:00Z", old_used),
+                    record(NEW, "Active", "2026-06-01T00:00:00.5Z", new_used),
+                ],
+            )
+        };
+        let user = UserRef {
+            account: "123456789012".into(),
+            name: "deploy-bot".into(),
+        };
+        assert_eq!(
+            lookup(None, None).newest_active(&user),
+            Newest::Tied(vec![NEW.into(), OLD.into()])
+        );
+        let same = Some("2026-11-01T00:00:00Z");
+        assert!(matches!(
+            lookup(same, same).newest_active(&user),
+            Newest::Tied(_)
+        ));
+        let l = lookup(Some("2026-11-20T00:00:00Z"), Some("2026-11-01T00:00:00Z"));
+        assert_eq!(l.newest_active(&user), Newest::Key(OLD.into()));
+        // The decided key leads the facts, and the tie fact is off.
+        let e = Enrichment::new(Some(l), ts("2026-11-28T12:00:00Z"), &BTreeSet::new());
+        let f = facts_of(&e, NEW);
+        assert_eq!(
+            f.get("iam.user_active_keys"),
+            Some(&Fact::List(vec![OLD.into(), NEW.into()]))
+        );
+        assert_eq!(f.get("iam.newest_tied"), Some(&Fact::Bool(false)));
+        let e = Enrichment::new(
+            Some(lookup(None, None)),
+            ts("2026-11-28T12:00:00Z"),
+            &BTreeSet::new(),
+        );
+        assert_eq!(
+            facts_of(&e, NEW).get("iam.newest_tied"),
+            Some(&Fact::Bool(true))
+        );
+        assert_eq!(e.newest_active_key(NEW), None);
     }
 
     #[test]

@@ -227,6 +227,28 @@ fn memo_key(rule: usize, read: &[&Fact]) -> u64 {
     h.finish()
 }
 
+/// The message or help of a rule that fired, its variant chosen by the
+/// facts: the first variant whose `when` holds (one that cannot be
+/// evaluated does not hold), else the last.
+pub fn text_for(variants: &[super::load::Variant], facts: &Facts, memo: &Memo) -> String {
+    for v in variants {
+        let Some(program) = &v.program else {
+            return render(&v.text, facts);
+        };
+        let mut ctx = memo.base.new_inner_scope();
+        for (name, value) in facts.to_cel_only(&v.reads) {
+            ctx.add_variable_from_value(name, value);
+        }
+        if matches!(program.execute(&ctx), Ok(cel::Value::Bool(true))) {
+            return render(&v.text, facts);
+        }
+    }
+    variants
+        .last()
+        .map(|v| render(&v.text, facts))
+        .unwrap_or_default()
+}
+
 /// Fills `{fact.name}` placeholders from the facts.
 pub fn render(template: &str, facts: &Facts) -> String {
     PLACEHOLDER

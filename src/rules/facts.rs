@@ -39,6 +39,7 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("iam.age_days", FactType::Int),
     ("iam.last_used_days", FactType::Int),
     ("iam.user_active_keys", FactType::List),
+    ("iam.newest_tied", FactType::Bool),
     ("verify.result", FactType::Str),
     ("repo.refs", FactType::Int),
     ("repo.secrets_for_key", FactType::Int),

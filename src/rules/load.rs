@@ -60,11 +60,35 @@ struct RuleFile {
     severity: Severity,
     summary: String,
     when: String,
-    message: String,
-    help: String,
+    message: RawText,
+    help: RawText,
     docs: String,
     #[serde(default)]
     tags: Vec<String>,
+}
+
+/// A message or help: one text, or variants chosen by condition (the first
+/// whose `when` holds; the last has no `when`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawText {
+    One(String),
+    Variants(Vec<RawVariant>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVariant {
+    when: Option<String>,
+    text: String,
+}
+
+/// One variant of a message or help, compiled.
+pub struct Variant {
+    pub when: Option<String>,
+    pub(crate) program: Option<cel::Program>,
+    pub(crate) reads: Vec<&'static str>,
+    pub text: String,
 }
 
 /// A loaded, validated rule with its compiled condition.
@@ -74,8 +98,13 @@ pub struct Rule {
     pub severity: Severity,
     pub summary: String,
     pub when: String,
+    /// The default message (the last variant's text).
     pub message: String,
+    /// The default help.
     pub help: String,
+    /// Conditional messages and helps, in order; empty: `message`/`help`.
+    pub messages: Vec<Variant>,
+    pub helps: Vec<Variant>,
     pub docs: String,
     pub tags: Vec<String>,
     /// Where the rule came from (`rules/KW001-hardcoded-access-key.yaml`).
@@ -176,53 +205,106 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
             ));
         }
     }
-    let program = cel::Program::compile(&file.when).map_err(|e| {
-        let when = field_span("when");
-        let first = e.errors.first();
-        let msg = first.map_or_else(|| e.to_string(), |p| p.msg.clone());
-        err(
-            format!("`when` does not compile: {msg}"),
-            when,
-            "in this expression",
-        )
-    })?;
-    let mut unknown = Vec::new();
-    let mut reads = Vec::new();
-    check_names(
-        &program.expression().expr,
-        &mut Vec::new(),
-        &mut unknown,
-        &mut reads,
-    );
-    reads.sort_unstable();
-    reads.dedup();
-    if let Some(name) = unknown.first() {
-        return Err(err(
-            format!("`when` names `{name}`, which is not a fact (see `keyward rules --facts`)"),
-            find_in(text, name).or_else(|| field_span("when")),
-            "unknown fact",
-        ));
-    }
-    for text_field in [("message", &file.message), ("help", &file.help)] {
-        for cap in PLACEHOLDER.captures_iter(text_field.1) {
-            let name = &cap[1];
-            if !facts::is_known(name) {
+    let compile = |expr: &str,
+                   field: &str|
+     -> Result<(cel::Program, Vec<&'static str>), Box<RuleError>> {
+        let program = cel::Program::compile(expr).map_err(|e| {
+            let first = e.errors.first();
+            let msg = first.map_or_else(|| e.to_string(), |p| p.msg.clone());
+            err(
+                format!("`{field}` does not compile: {msg}"),
+                find_in(text, expr).or_else(|| field_span(field)),
+                "in this expression",
+            )
+        })?;
+        let mut unknown = Vec::new();
+        let mut reads = Vec::new();
+        check_names(
+            &program.expression().expr,
+            &mut Vec::new(),
+            &mut unknown,
+            &mut reads,
+        );
+        reads.sort_unstable();
+        reads.dedup();
+        if let Some(name) = unknown.first() {
+            return Err(err(
+                format!(
+                    "`{field}` names `{name}`, which is not a fact (see `keyward rules --facts`)"
+                ),
+                find_in(text, name).or_else(|| field_span(field)),
+                "unknown fact",
+            ));
+        }
+        Ok((program, reads))
+    };
+    let (program, reads) = compile(&file.when, "when")?;
+    let mut texts = Vec::new();
+    for (field, raw) in [("message", &file.message), ("help", &file.help)] {
+        let variants: Vec<RawVariant> = match raw {
+            RawText::One(t) => vec![RawVariant {
+                when: None,
+                text: t.clone(),
+            }],
+            RawText::Variants(v) => v
+                .iter()
+                .map(|v| RawVariant {
+                    when: v.when.clone(),
+                    text: v.text.clone(),
+                })
+                .collect(),
+        };
+        let last = variants.len().saturating_sub(1);
+        let mut compiled = Vec::new();
+        for (i, v) in variants.into_iter().enumerate() {
+            if (i == last) != v.when.is_none() {
                 return Err(err(
-                    format!("`{}` names `{{{name}}}`, which is not a fact", text_field.0),
-                    find_in(text, &format!("{{{name}}}")),
-                    "unknown fact",
+                    format!(
+                        "`{field}` variants: each but the last has a `when`, the last has none"
+                    ),
+                    field_span(field),
+                    "here",
                 ));
             }
+            for cap in PLACEHOLDER.captures_iter(&v.text) {
+                let name = &cap[1];
+                if !facts::is_known(name) {
+                    return Err(err(
+                        format!("`{field}` names `{{{name}}}`, which is not a fact"),
+                        find_in(text, &format!("{{{name}}}")),
+                        "unknown fact",
+                    ));
+                }
+            }
+            let (program, reads) = match &v.when {
+                Some(w) => {
+                    let (p, r) = compile(w, field)?;
+                    (Some(p), r)
+                }
+                None => (None, Vec::new()),
+            };
+            compiled.push(Variant {
+                when: v.when,
+                program,
+                reads,
+                text: v.text,
+            });
         }
+        texts.push(compiled);
     }
+    let helps = texts.pop().unwrap_or_default();
+    let messages = texts.pop().unwrap_or_default();
+    let default_text = |v: &[Variant]| v.last().map(|v| v.text.clone()).unwrap_or_default();
     Ok(Rule {
         id: file.id,
         name: file.name,
         severity: file.severity,
         summary: file.summary,
         when: file.when,
-        message: file.message,
-        help: file.help,
+        message: default_text(&messages),
+        help: default_text(&helps),
+        messages,
+        helps,
         docs: file.docs,
         tags: file.tags,
         origin: origin.to_string(),

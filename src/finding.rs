@@ -25,6 +25,11 @@ pub struct Finding {
     pub account: Option<String>,
     pub context: String,
     pub fingerprint: String,
+    /// The credential at its place, without rule or path: key ID, secret
+    /// and structural context hashed like the fingerprint. Equal when a
+    /// file is moved or reformatted; empty for findings about no
+    /// credential (KW000, KW015).
+    pub identity: String,
     /// Why the finding is accepted, when it is; suppressed findings are kept
     /// so SARIF can carry them, and are left out of the gate and the counts.
     pub suppression: Option<Suppression>,

@@ -140,6 +140,8 @@ pub struct Summary {
     pub not_shown: u64,
     /// keyward's own reports, skipped.
     pub own_reports: u64,
+    /// Baselined findings accepted at a new path (their file moved).
+    pub baseline_moved: u64,
 }
 
 impl Summary {
@@ -881,6 +883,13 @@ fn judge(
                     fingerprint: fingerprint(
                         &rule.id,
                         &f.path,
+                        key_id.as_deref().unwrap_or(""),
+                        fp_secret,
+                        &c.context,
+                    ),
+                    identity: fingerprint(
+                        "",
+                        "",
                         key_id.as_deref().unwrap_or(""),
                         fp_secret,
                         &c.context,

@@ -115,6 +115,10 @@ pub struct BaselineEntry {
     /// full key ID would make the baseline itself a finding.
     pub key: Option<String>,
     pub fingerprint: String,
+    /// The finding without its path ([`Finding::identity`]): a finding whose
+    /// file moved is still this one. Absent in baselines of keyward 0.1.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub identity: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +148,7 @@ impl Baseline {
                 context: f.context.clone(),
                 key: f.key_id.as_deref().map(crate::detect::mask),
                 fingerprint: f.fingerprint.clone(),
+                identity: f.identity.clone(),
             })
             .collect();
         findings.sort();
@@ -211,6 +216,25 @@ pub fn apply(
     let baseline_prints: HashSet<&str> = baseline
         .map(|b| b.findings.iter().map(|e| e.fingerprint.as_str()).collect())
         .unwrap_or_default();
+    // Baseline entries no finding of this scan matches where they were: a
+    // finding with the same rule and identity elsewhere was moved there.
+    let current: HashSet<&str> = out
+        .findings
+        .iter()
+        .map(|f| f.fingerprint.as_str())
+        .collect();
+    let mut orphans: std::collections::HashMap<(String, String), Vec<String>> =
+        std::collections::HashMap::new();
+    for e in baseline.map_or(&[][..], |b| b.findings.as_slice()) {
+        if !e.identity.is_empty() && !current.contains(e.fingerprint.as_str()) {
+            orphans
+                .entry((e.rule.clone(), e.identity.clone()))
+                .or_default()
+                .push(e.path.clone());
+        }
+    }
+    drop(current);
+    let mut moved = 0u64;
     let mut used: HashSet<(usize, usize)> = HashSet::new();
     let line_indexes: Vec<LineIndex> = out.files.iter().map(|f| LineIndex::new(&f.text)).collect();
     for finding in &mut out.findings {
@@ -271,8 +295,21 @@ pub fn apply(
                 kind: SuppressionKind::Baseline,
                 reason: "in the baseline".into(),
             });
+        } else if !finding.identity.is_empty()
+            && let Some(paths) = orphans.get_mut(&(finding.rule.clone(), finding.identity.clone()))
+            && let Some(from) = paths.pop()
+        {
+            moved += 1;
+            finding.suppression = Some(Suppression {
+                kind: SuppressionKind::Baseline,
+                reason: format!(
+                    "in the baseline (moved from {})",
+                    crate::report::printable(&from)
+                ),
+            });
         }
     }
+    out.summary.baseline_moved = moved;
     let Some(rule) = rules.enabled(UNUSED_IGNORE_RULE) else {
         out.summary.findings = out.active().count() as u64;
         return;
@@ -329,6 +366,7 @@ pub fn apply(
                 account: None,
                 context: String::new(),
                 fingerprint: fingerprint(&rule.id, &file.path, "", "", &names),
+                identity: String::new(),
                 suppression: None,
                 related: Vec::new(),
                 iam: None,
@@ -403,6 +441,7 @@ fn unused_allows(
                 "",
                 &format!("allow:{}{scope}", entry.target),
             ),
+            identity: String::new(),
             suppression: None,
             related: Vec::new(),
             iam: None,

@@ -524,3 +524,57 @@ fn history_asks_iam_once_and_judges_old_keys_with_its_answers() {
         "{plain}"
     );
 }
+
+/// `terraform fmt` realigns `=` in a PR: the key was already on main, so
+/// the PR does not own it, though its lines changed; the same after a
+/// rename. A new key on a realigned file is still the PR's.
+#[test]
+fn since_does_not_blame_a_reformat_or_a_rename_for_an_old_key() {
+    let r = Repo::new();
+    let secret = "h0ZmQ6FpcLJsBp3IgWMLNFUxjW2ZVJbuvO1bRKiQ";
+    r.write(
+        "prod.tfvars",
+        &format!(
+            "region = \"eu-west-1\"\naws_access_key = \"{K1}\"\naws_secret_key = \"{secret}\"\n"
+        ),
+    );
+    r.commit("init");
+    r.git(&["checkout", "-q", "-b", "fmt"]);
+    // A longer name is added, and fmt realigns every `=`: the key lines
+    // change.
+    r.write(
+        "prod.tfvars",
+        &format!("region                = \"eu-west-1\"\naws_access_key        = \"{K1}\"\naws_secret_key        = \"{secret}\"\ninstance_profile_name = \"app\"\n"),
+    );
+    r.commit("terraform fmt");
+    let lines = r.git(&["diff", "-U0", "main", "--", "prod.tfvars"]);
+    assert!(
+        lines.contains(&format!("+aws_access_key        = \"{K1}\"")),
+        "{lines}"
+    );
+    let (code, doc) = r.scan(&["--since", "main"]);
+    assert_eq!(code, Some(0), "{doc}");
+    assert!(found(&doc).is_empty(), "{doc}");
+    // --all-lines still shows everything in the changed file.
+    let (_, doc) = r.scan(&["--since", "main", "--all-lines"]);
+    assert_eq!(found(&doc).len(), 2, "{doc}");
+
+    r.git(&["mv", "prod.tfvars", "production.tfvars"]);
+    r.commit("rename");
+    let (code, doc) = r.scan(&["--since", "main"]);
+    assert_eq!(code, Some(0), "{doc}");
+
+    r.write(
+        "production.tfvars",
+        &format!(
+            "region                = \"eu-west-1\"\naws_access_key        = \"{K1}\"\naws_secret_key        = \"{secret}\"\ninstance_profile_name = \"app\"\nbackup_key            = \"{K2}\"\n"
+        ),
+    );
+    r.commit("a new key");
+    let (code, doc) = r.scan(&["--since", "main"]);
+    assert_eq!(code, Some(1), "{doc}");
+    assert_eq!(
+        found(&doc),
+        [("production.tfvars".to_string(), K2.to_string(), 5)]
+    );
+}

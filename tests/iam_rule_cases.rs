@@ -139,3 +139,36 @@ fn kw011_does_not_guess_when_the_newest_key_is_a_tie() {
         "{kw011:?}"
     );
 }
+
+/// `baseline` takes the scan's IAM flags, so IAM findings are accepted too
+/// and do not come back on the next scan with the same flags.
+#[test]
+fn iam_findings_can_be_baselined() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(d, "app/a.env", format!("AWS_ACCESS_KEY_ID={OLD_NEVER}\n"));
+    let inventory = serde_json::json!({
+        "version": 1, "generated_at": NOW,
+        "accounts": [{"account": "123456789012", "keys": [
+            {"access_key_id": OLD_NEVER, "user": "idle", "status": "Inactive",
+             "created": "2026-01-01T00:00:00Z"}]}],
+    });
+    write(d, "inventory.json", inventory.to_string());
+    let iam = ["--inventory", "inventory.json", "--now", NOW];
+    let rules = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["scan", "app", "--format", "json"];
+        all.extend_from_slice(args);
+        finding_rules(&keyward(d, &all))
+    };
+    let before = rules(&iam);
+    assert!(before.iter().any(|r| r == "KW006"), "{before:?}");
+    let mut args = vec!["baseline", "app", "-o", "base.json"];
+    args.extend_from_slice(&iam);
+    let out = keyward(d, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(d.join("base.json")).expect("baseline");
+    assert!(text.contains("\"KW006\""), "{text}");
+    let mut args = iam.to_vec();
+    args.extend_from_slice(&["--baseline", "base.json"]);
+    assert_eq!(rules(&args), Vec::<String>::new());
+}

@@ -400,3 +400,59 @@ fn unused_allow_entries_are_reported_on_whole_tree_scans() {
         stderr(&out)
     );
 }
+
+/// A baselined finding whose file moved stays accepted, counted as moved;
+/// a copy (the old place still has it) is new.
+#[test]
+fn moving_a_file_keeps_its_baselined_findings() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(
+        d,
+        "k8s/base/secret.yaml",
+        format!(
+            "apiVersion: v1\nkind: Secret\nstringData:\n  AWS_ACCESS_KEY_ID: {KEY}\n  AWS_SECRET_ACCESS_KEY: {SECRET}\n"
+        ),
+    );
+    let out = keyward(d, &["baseline", "-o", "base.json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(rules_at(d, &["--baseline", "base.json"]).is_empty());
+    fs::rename(
+        d.join("k8s/base/secret.yaml"),
+        d.join("k8s/base/aws-secret.yaml"),
+    )
+    .expect("mv");
+    let out = keyward(d, &["scan", "--baseline", "base.json", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let doc = json(&out);
+    assert_eq!(doc["summary"]["baseline_moved"], 2, "{doc}");
+    assert_eq!(doc["summary"]["suppressed"]["baseline"], 2, "{doc}");
+    let human = keyward(d, &["scan", "--baseline", "base.json"]);
+    assert!(
+        stdout(&human).contains("2 suppressed (2 by baseline; 2 moved)"),
+        "{}",
+        stdout(&human)
+    );
+
+    // A copy: the old place still holds the findings, the new one is new.
+    fs::copy(
+        d.join("k8s/base/aws-secret.yaml"),
+        d.join("k8s/base/secret.yaml"),
+    )
+    .expect("cp");
+    assert_eq!(
+        rules_at(d, &["--baseline", "base.json"]),
+        [
+            (
+                "KW001".to_string(),
+                "k8s/base/aws-secret.yaml".to_string(),
+                4
+            ),
+            (
+                "KW002".to_string(),
+                "k8s/base/aws-secret.yaml".to_string(),
+                5
+            ),
+        ]
+    );
+}

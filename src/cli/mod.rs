@@ -117,10 +117,14 @@ pub struct BaselineArgs {
     pub output: Option<PathBuf>,
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Also scan files that .gitignore / .ignore exclude.
     #[arg(long)]
     pub no_ignore: bool,
+    /// Also record AWS documentation examples and filler keys.
     #[arg(long)]
     pub include_placeholders: bool,
+    #[command(flatten)]
+    pub iam: IamArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,12 +216,22 @@ pub struct ScanArgs {
     /// Report AWS documentation examples and filler keys too.
     #[arg(long)]
     pub include_placeholders: bool,
-    /// An account whose keys are expected (repeatable); enables KW005.
-    #[arg(long = "allowed-account", value_name = "ID", value_parser = parse_account)]
-    pub allowed_accounts: Vec<String>,
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    #[command(flatten)]
+    pub iam: IamArgs,
+    #[command(flatten)]
+    pub git: GitArgs,
+}
+
+/// What IAM is asked, and the policy the answers are judged by: shared by
+/// `scan` and `baseline`, so a baseline accepts IAM findings too.
+#[derive(Debug, Default, clap::Args)]
+pub struct IamArgs {
+    /// An account whose keys are expected (repeatable); enables KW005.
+    #[arg(long = "allowed-account", value_name = "ID", value_parser = parse_account)]
+    pub allowed_accounts: Vec<String>,
     /// Take IAM facts from an inventory file (`keyward inventory pull`).
     #[arg(long, value_name = "FILE", conflicts_with = "live")]
     pub inventory: Option<PathBuf>,
@@ -242,8 +256,6 @@ pub struct ScanArgs {
     /// Measure key ages from this instant instead of now (reproducible runs).
     #[arg(long, value_name = "RFC3339", hide = true)]
     pub now: Option<jiff::Timestamp>,
-    #[command(flatten)]
-    pub git: GitArgs,
 }
 
 /// Where the content comes from when it is not the working tree.
@@ -347,6 +359,10 @@ pub fn run(
             let mut opts = scan_options(&config, &args.paths)?;
             opts.no_ignore |= args.no_ignore;
             opts.include_placeholders |= args.include_placeholders;
+            if !args.iam.allowed_accounts.is_empty() {
+                opts.policy.allowed_accounts = args.iam.allowed_accounts.clone();
+            }
+            opts.iam = iam_options(&args.iam)?;
             let mut out =
                 scan::scan(&opts, &rules, progress).map_err(|e| miette::miette!("{e}"))?;
             suppress::apply(&mut out, &config, None, &rules, &opts.cwd, false);
@@ -579,6 +595,35 @@ fn scan_options(config: &Config, paths: &[PathBuf]) -> Result<ScanOptions, miett
     })
 }
 
+/// IAM options from the flags.
+fn iam_options(iam: &IamArgs) -> Result<crate::iam::IamOptions, miette::Report> {
+    Ok(crate::iam::IamOptions {
+        source: match (&iam.inventory, iam.live) {
+            (Some(path), _) => crate::iam::SourceChoice::Inventory(path.clone()),
+            (None, true) => crate::iam::SourceChoice::Live,
+            (None, false) => crate::iam::SourceChoice::None,
+        },
+        verify_pairs: iam.verify_pairs,
+        concurrency: iam.concurrency,
+        now: iam.now,
+        cache: match iam.cache_ttl {
+            None => None,
+            Some(ttl) => Some(crate::iam::cache::CacheOptions {
+                dir: iam
+                    .cache_dir
+                    .clone()
+                    .or_else(crate::iam::cache::CacheOptions::default_dir)
+                    .ok_or_else(|| {
+                        miette::miette!(
+                            "--cache-ttl needs a cache directory: set --cache-dir, KEYWARD_CACHE_DIR or HOME"
+                        )
+                    })?,
+                ttl,
+            }),
+        },
+    })
+}
+
 /// The most worker threads `--threads` gets.
 pub const MAX_THREADS: usize = 256;
 
@@ -610,34 +655,10 @@ fn run_scan(
     if let Some(size) = args.max_file_size {
         opts.max_file_size = size;
     }
-    if !args.allowed_accounts.is_empty() {
-        opts.policy.allowed_accounts = args.allowed_accounts.clone();
+    if !args.iam.allowed_accounts.is_empty() {
+        opts.policy.allowed_accounts = args.iam.allowed_accounts.clone();
     }
-    opts.iam = crate::iam::IamOptions {
-        source: match (&args.inventory, args.live) {
-            (Some(path), _) => crate::iam::SourceChoice::Inventory(path.clone()),
-            (None, true) => crate::iam::SourceChoice::Live,
-            (None, false) => crate::iam::SourceChoice::None,
-        },
-        verify_pairs: args.verify_pairs,
-        concurrency: args.concurrency,
-        now: args.now,
-        cache: match args.cache_ttl {
-            None => None,
-            Some(ttl) => Some(crate::iam::cache::CacheOptions {
-                dir: args
-                    .cache_dir
-                    .clone()
-                    .or_else(crate::iam::cache::CacheOptions::default_dir)
-                    .ok_or_else(|| {
-                        miette::miette!(
-                            "--cache-ttl needs a cache directory: set --cache-dir, KEYWARD_CACHE_DIR or HOME"
-                        )
-                    })?,
-                ttl,
-            }),
-        },
-    };
+    opts.iam = iam_options(&args.iam)?;
     let (mut out, git_post) = match args.git.mode(&args.paths) {
         None => (
             scan::scan(&opts, rules, progress).map_err(|e| miette::miette!("{e}"))?,

@@ -117,6 +117,9 @@ fn unborn(repo: &Repo) -> bool {
 pub struct Post {
     /// `--since`: added or changed lines (1-based, inclusive) per shown path.
     changed_lines: Option<HashMap<String, Vec<(usize, usize)>>>,
+    /// `--since`: identities of the findings the base's version of each
+    /// changed file (by the change's shown path) already had.
+    base_identities: Option<HashMap<String, std::collections::HashSet<String>>>,
     history: bool,
     change: Option<Change>,
 }
@@ -163,7 +166,9 @@ fn added_markers(path: &str, bytes: &[u8], ranges: &[(usize, usize)]) -> Vec<Add
 
 impl Post {
     /// Drops what the mode does not report: findings on lines a branch did
-    /// not touch (`--since`), and unused-ignore findings of old file
+    /// not touch and findings of credentials the base's version of the file
+    /// already held, at the same place in its structure, in that file or
+    /// the one it was renamed from (`--since`), and unused-ignore findings of old file
     /// versions (`--history`: an ignore is about the current tree). Runs
     /// after suppression so an untouched ignore comment is not reported as
     /// unused either.
@@ -191,6 +196,16 @@ impl Post {
             drop(lines);
             let mut keep = keep.into_iter();
             out.findings.retain(|_| keep.next().unwrap_or(false));
+        }
+        if let Some(base) = &self.base_identities {
+            let files = &out.files;
+            out.findings.retain(|f| {
+                f.identity.is_empty()
+                    || !files
+                        .get(f.file)
+                        .and_then(|file| base.get(&file.path))
+                        .is_some_and(|ids| ids.contains(&f.identity))
+            });
         }
         if self.history {
             out.findings.retain(|f| f.provenance.is_some());
@@ -228,6 +243,7 @@ pub fn scan(
                 out,
                 Post {
                     changed_lines: None,
+                    base_identities: None,
                     history: true,
                     change: None,
                 },
@@ -333,6 +349,7 @@ fn staged(
     out.errors.sort();
     let post = Post {
         changed_lines: None,
+        base_identities: None,
         history: false,
         change: Some(Change {
             lines: changed,
@@ -372,6 +389,9 @@ fn since(
     let pairs = diff_with_lines(repo, &[base.clone(), head.clone()], paths, true)?;
     let mut changed = HashMap::new();
     let mut wanted = Vec::new();
+    let mut before = Vec::new();
+    // The base version's shown path → the change's.
+    let mut renamed: HashMap<String, String> = HashMap::new();
     let mut symlinks = 0;
     for (e, lines) in pairs {
         if e.deleted() {
@@ -380,13 +400,95 @@ fn since(
         if e.is_symlink() {
             symlinks += 1;
         } else if e.is_regular_file() {
-            changed.insert(repo.display(&e.path), lines);
+            let shown = repo.display(&e.path);
+            if !plumbing::is_null_id(&e.src_blob) {
+                let old = e.src_path.clone().unwrap_or_else(|| e.path.clone());
+                renamed.insert(repo.display(&old), shown.clone());
+                before.push(Wanted {
+                    blob: e.src_blob.clone(),
+                    path: old,
+                });
+            }
+            changed.insert(shown, lines);
             wanted.push(Wanted {
                 blob: e.blob,
                 path: e.path,
             });
         }
     }
+    // What the base's versions of these files already held, by identity: a
+    // credential a change only realigned or moved is not the change's. A
+    // file git does not pair with its old self (renamed and reformatted
+    // past its similarity threshold) is compared with the files the change
+    // deletes.
+    let base_identities = if all_lines {
+        None
+    } else {
+        const GONE: &str = "\u{0}deleted";
+        let added_alone: Vec<String> = wanted
+            .iter()
+            .map(|w| repo.display(&w.path))
+            .filter(|p| !renamed.values().any(|n| n == p))
+            .collect();
+        if !added_alone.is_empty() {
+            let mut args: Vec<std::ffi::OsString> = [
+                "diff",
+                "--raw",
+                "-z",
+                "--no-abbrev",
+                "--no-renames",
+                "--diff-filter=D",
+                "--no-relative",
+                "--no-ext-diff",
+            ]
+            .iter()
+            .map(Into::into)
+            .collect();
+            args.extend([base.clone().into(), head.clone().into(), "--".into()]);
+            args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
+            let gone =
+                plumbing::parse_raw_diff(&repo.run(args)?).map_err(|detail| GitError::Parse {
+                    command: "diff --raw --diff-filter=D".into(),
+                    detail,
+                })?;
+            for e in gone {
+                let shown = repo.display(&e.path);
+                // A rename git did pair is already mapped to its new path.
+                if !plumbing::is_null_id(&e.src_blob) && !renamed.contains_key(&shown) {
+                    renamed.insert(shown, GONE.to_string());
+                    before.push(Wanted {
+                        blob: e.src_blob,
+                        path: e.path,
+                    });
+                }
+            }
+        }
+        let quiet = ScanOptions {
+            iam_answers: Some(Arc::new(crate::iam::Enrichment::default())),
+            ..opts.clone()
+        };
+        let base_out = read_and_scan(repo, before, &quiet, rules, progress, None)?;
+        let mut ids: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
+        for f in &base_out.findings {
+            let Some(file) = base_out.files.get(f.file) else {
+                continue;
+            };
+            if f.identity.is_empty() {
+                continue;
+            }
+            if let Some(new_path) = renamed.get(&file.path) {
+                ids.entry(new_path.clone())
+                    .or_default()
+                    .insert(f.identity.clone());
+            }
+        }
+        if let Some(gone) = ids.remove(GONE) {
+            for p in added_alone {
+                ids.entry(p).or_default().extend(gone.iter().cloned());
+            }
+        }
+        Some(ids)
+    };
     let mut markers = Vec::new();
     let mut out = read_and_scan(
         repo,
@@ -399,6 +501,7 @@ fn since(
     out.summary.skipped_other += symlinks;
     let post = Post {
         changed_lines: (!all_lines).then(|| changed.clone()),
+        base_identities,
         history: false,
         change: Some(Change {
             lines: changed,

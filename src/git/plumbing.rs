@@ -191,6 +191,11 @@ pub struct RawEntry {
     pub blob: String,
     /// The path after the change.
     pub path: String,
+    /// The blob before the change (the first parent's); all zeros when
+    /// the file is new.
+    pub src_blob: String,
+    /// The path before a rename or copy.
+    pub src_path: Option<String>,
 }
 
 impl RawEntry {
@@ -235,12 +240,15 @@ pub fn parse_raw(status_token: &str, rest: &[&[u8]]) -> Result<(RawEntry, usize)
         return Err(format!("raw diff entry without a path: {status_token:?}"));
     }
     let path = String::from_utf8_lossy(rest[paths - 1]).into_owned();
+    let src_path = (paths == 2).then(|| String::from_utf8_lossy(rest[0]).into_owned());
     Ok((
         RawEntry {
             status,
             mode: fields[n - 1].to_string(),
             blob: fields[2 * n - 1].to_string(),
             path,
+            src_blob: fields[n].to_string(),
+            src_path,
         },
         paths,
     ))

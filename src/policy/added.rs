@@ -671,6 +671,7 @@ fn push_finding(out: &mut ScanOutput, rule: &Rule, item: Item) {
             "",
             &format!("{}\u{0}{}\u{0}{line_text}", item.what, item.message),
         ),
+        identity: String::new(),
         suppression: None,
         related,
         iam: None,

@@ -166,6 +166,7 @@ mod tests {
             account: None,
             context: String::new(),
             fingerprint: String::new(),
+            identity: String::new(),
             suppression: None,
             related: Vec::new(),
             iam: None,

@@ -458,7 +458,12 @@ pub fn summary_line(out: &ScanOutput) -> String {
             .iter()
             .map(|(k, n)| format!("{n} by {}", k.as_str()))
             .collect();
-        notes.push(format!("{total} suppressed ({})", by.join(", ")));
+        let moved = if s.baseline_moved > 0 {
+            format!("; {} moved", s.baseline_moved)
+        } else {
+            String::new()
+        };
+        notes.push(format!("{total} suppressed ({}{moved})", by.join(", ")));
     }
     if s.excluded > 0 {
         notes.push(format!("{} excluded by config", s.excluded));

@@ -415,6 +415,7 @@ mod tests {
             account: None,
             context: "default.key".into(),
             fingerprint: "f".repeat(32),
+            identity: String::new(),
             suppression: Some(Suppression {
                 kind: SuppressionKind::Inline,
                 reason: "test fixture".into(),

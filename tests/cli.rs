@@ -338,3 +338,52 @@ fn every_rule_file_is_built_in_and_valid() {
         );
     }
 }
+
+/// Every argument of every subcommand says what it does.
+#[test]
+fn every_argument_has_help() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" || arg.is_hide_set() {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&keyward::cli::Cli::command(), "keyward", &mut missing);
+    assert!(missing.is_empty(), "without help: {missing:?}");
+}
+
+/// `keyward rules` says what each rule needs to fire; `--facts` what each
+/// fact means.
+#[test]
+fn rules_say_what_they_need_and_facts_what_they_mean() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let text = stdout(&keyward(d.path(), &["rules"]));
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(line("KW006").contains("--inventory or --live"), "{text}");
+    assert!(line("KW012").contains("--verify-pairs"), "{text}");
+    assert!(line("KW005").contains("--allowed-account"), "{text}");
+    assert!(line("KW015").contains("--since or --staged"), "{text}");
+    assert!(line("KW001").contains(" - "), "{text}");
+    let facts = stdout(&keyward(d.path(), &["rules", "--facts"]));
+    assert!(
+        facts
+            .lines()
+            .any(|l| l.starts_with("iam.last_used_days") && l.contains("-1 if never")),
+        "{facts}"
+    );
+}

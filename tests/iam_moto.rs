@@ -16,7 +16,7 @@ use aws_sdk_iam::config::{Credentials, Region};
 use keyward::iam::live::{Aws, LiveSource};
 use keyward::iam::{IamSource, Pair, VerifyResult};
 
-use common::{rule_path_line, stderr};
+use common::{rule_path_line, stderr, stdout};
 
 /// A running moto server, killed by PID when dropped (also on panic).
 struct Moto {
@@ -457,6 +457,18 @@ fn inventory_pull_then_scan_gives_the_live_findings() {
     assert!(!text.contains(&w.id("deleted")));
     // admin, nobody, deploy-bot ×2, ci-bot, rotate-bot ×2.
     assert_eq!(parsed.keys.len(), 7, "{text}");
+    // One line says what was pulled, and at what cost.
+    let said = stdout(&out);
+    let users: std::collections::BTreeSet<&str> =
+        parsed.keys.iter().map(|k| k.user.as_str()).collect();
+    assert!(
+        said.starts_with(&format!(
+            "keyward: wrote {pulled_arg}: 1 account, {} users, 7 keys; ",
+            users.len()
+        )) && said.contains(" requests in ")
+            && said.trim_end().ends_with(" s"),
+        "{said}"
+    );
     let admin = parsed
         .keys
         .iter()

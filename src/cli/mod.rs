@@ -50,7 +50,10 @@ pub enum Command {
         config: Option<PathBuf>,
     },
     /// Show the documentation of one rule (by ID or name).
-    Explain { rule: String },
+    Explain {
+        /// A rule ID (`KW002`) or name (`hardcoded-secret-key`).
+        rule: String,
+    },
     /// Show or create the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -67,6 +70,7 @@ pub enum Command {
 pub struct ReportArgs {
     /// JSON written by `keyward scan --format json` (`-`: standard input).
     pub input: PathBuf,
+    /// `markdown`, or `html` for one self-contained page.
     #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
     pub format: ReportFormat,
     /// Write the report to FILE instead of standard output.
@@ -76,6 +80,7 @@ pub struct ReportArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
+    /// Markdown, for a pull request, a wiki or a ticket.
     Markdown,
     /// One self-contained file: inline CSS and SVG charts, nothing fetched.
     Html,
@@ -88,11 +93,13 @@ pub enum ConfigCommand {
         /// Where to look for keyward.toml (walking up).
         #[arg(default_value = ".")]
         path: PathBuf,
+        /// Configuration file to show instead of the one found.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
     /// Write a commented starter keyward.toml.
     Init {
+        /// Where to write it.
         #[arg(default_value = "keyward.toml")]
         path: PathBuf,
         /// Overwrite an existing file.
@@ -109,12 +116,15 @@ pub enum RulesFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct BaselineArgs {
+    /// Files and directories to scan.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Where to write the baseline [default: `baseline` of the
     /// configuration's `[scan]`, else .keyward-baseline.json].
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Configuration file (default: keyward.toml or .keyward.toml found
+    /// walking up from the first path).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Also scan files that .gitignore / .ignore exclude.
@@ -177,6 +187,8 @@ pub struct ScanArgs {
     /// Files and directories to scan.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// human (a terminal), json (the contract in DESIGN.md), sarif (code
+    /// scanning), github (workflow annotations and a job summary).
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub format: OutputFormat,
     /// Write the report to FILE instead of standard output.
@@ -444,6 +456,7 @@ pub fn run(
                     concurrency,
                 },
         } => {
+            let started = std::time::Instant::now();
             let aws = crate::iam::live::Aws::connect(concurrency)
                 .map_err(|e| miette::miette!("{e}"))?
                 .counting_into(progress.iam_requests.clone());
@@ -451,9 +464,37 @@ pub fn run(
                 .pull()
                 .map_err(|e| miette::miette!("{e}"))?;
             match output {
-                Some(path) => crate::iam::inventory::write(&path, &inventory).map_err(|e| {
-                    miette::miette!("cannot write {}: {e}", crate::report::shown_path(&path))
-                })?,
+                Some(path) => {
+                    crate::iam::inventory::write(&path, &inventory).map_err(|e| {
+                        miette::miette!("cannot write {}: {e}", crate::report::shown_path(&path))
+                    })?;
+                    let users: std::collections::BTreeSet<_> = inventory
+                        .keys
+                        .iter()
+                        .map(|k| (&k.account, &k.user))
+                        .collect();
+                    let n = |count: usize, one: &str| {
+                        format!("{count} {one}{}", if count == 1 { "" } else { "s" })
+                    };
+                    write_out(
+                        stdout,
+                        &format!(
+                            "keyward: wrote {}: {}, {}, {}; {} in {:.1} s\n",
+                            crate::report::shown_path(&path),
+                            n(inventory.accounts.len(), "account"),
+                            n(users.len(), "user"),
+                            n(inventory.keys.len(), "key"),
+                            n(
+                                progress
+                                    .iam_requests
+                                    .load(std::sync::atomic::Ordering::Relaxed)
+                                    as usize,
+                                "request"
+                            ),
+                            started.elapsed().as_secs_f64()
+                        ),
+                    )?;
+                }
                 None => write_out(stdout, &inventory.to_json())?,
             }
             Ok(EXIT_OK)
@@ -775,27 +816,47 @@ fn write_out(w: &mut dyn Write, text: &str) -> Result<(), miette::Report> {
 }
 
 fn list_rules(rules: &RuleSet) -> String {
-    let mut text =
-        String::from("ID     NAME                          SEVERITY  ENABLED  SUMMARY\n");
+    let mut text = String::from(
+        "ID     NAME                          SEVERITY  ENABLED  NEEDS                  SUMMARY\n",
+    );
     for r in &rules.rules {
         text.push_str(&format!(
-            "{:<6} {:<29} {:<9} {:<8} {}\n",
+            "{:<6} {:<29} {:<9} {:<8} {:<22} {}\n",
             r.id,
             r.name,
             r.severity.as_str(),
             if r.enabled { "yes" } else { "no" },
+            needs(r),
             r.summary
         ));
     }
     text
 }
 
+/// What a rule needs beyond a plain scan to ever fire.
+fn needs(r: &crate::rules::Rule) -> &'static str {
+    if r.id == crate::policy::added::RULE {
+        return "--since or --staged";
+    }
+    let reads = |prefix: &str| r.reads().iter().any(|f| f.starts_with(prefix));
+    if reads("verify.") {
+        "--verify-pairs"
+    } else if reads("iam.") || reads("repo.keys_for_user") {
+        "--inventory or --live"
+    } else if reads("config.allowed_accounts") {
+        "--allowed-account"
+    } else {
+        "-"
+    }
+}
+
 fn list_facts() -> String {
-    let mut text = String::new();
+    let mut text = String::from("FACT                         TYPE  MEANING\n");
     for (name, ty) in crate::rules::facts::FACTS {
         text.push_str(&format!(
-            "{name:<28} {}\n",
-            format!("{ty:?}").to_lowercase()
+            "{name:<28} {:<5} {}\n",
+            format!("{ty:?}").to_lowercase(),
+            crate::rules::facts::describe(name)
         ));
     }
     text

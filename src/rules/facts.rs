@@ -49,6 +49,57 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("config.max_unused_days", FactType::Int),
 ];
 
+/// What a fact means, for `keyward rules --facts`.
+pub fn describe(name: &str) -> &'static str {
+    match name {
+        "candidate.kind" => "what was found here: access-key-id, secret-access-key, session-token",
+        "key.id" => "the access key ID as written",
+        "key.prefix" => "its 4-letter prefix (AKIA, ASIA, ABIA, ACCA)",
+        "key.kind" => "long-term (AKIA), temporary (ASIA), bearer (ABIA), context (ACCA)",
+        "key.account" => "the 12-digit account decoded from the key ID, else empty",
+        "key.placeholder" => "an AWS documentation example or a filler (XXXX…, EXAMPLE)",
+        "key.malformed" => "under a key-ID name but not a valid key ID (a typo)",
+        "secret.present" => "a secret access key is paired with this key ID",
+        "secret.masked" => "the paired secret, masked (first 4 + last 4)",
+        "secret.placeholder" => "the secret is AWS's example or a filler",
+        "session.present" => "a session token is paired with this (temporary) key",
+        "file.path" => "the file's path as output shows it",
+        "file.format" => {
+            "terraform, tfvars, kubernetes, github-actions, compose, cloudformation, helm, dotenv, ini, json, yaml, text…"
+        }
+        "file.env" => "environment from the path: prod, staging, dev… or empty",
+        "location.context" => "structural path of the value (provider.aws.access_key)",
+        "location.name" => "the last name of that path",
+        "location.encoding" => "plain or base64",
+        "iam.known" => "the IAM source covers the key's account [needs --inventory or --live]",
+        "iam.exists" => "IAM has the key [needs --inventory or --live]",
+        "iam.status" => "Active or Inactive [needs --inventory or --live]",
+        "iam.user" => "the IAM user owning the key [needs --inventory or --live]",
+        "iam.age_days" => "days since the key was created [needs --inventory or --live]",
+        "iam.last_used_days" => {
+            "days since its last use, -1 if never [needs --inventory or --live]"
+        }
+        "iam.user_active_keys" => {
+            "the owner's Active key IDs, newest first [needs --inventory or --live]"
+        }
+        "iam.newest_tied" => {
+            "the owner's newest Active keys were created in the same second and used alike [needs --inventory or --live]"
+        }
+        "verify.result" => {
+            "match, mismatch, unknown-key, unchecked or error [needs --verify-pairs]"
+        }
+        "repo.refs" => "places in the scan that reference this key ID",
+        "repo.secrets_for_key" => "distinct secrets paired with this key ID in the scan",
+        "repo.keys_for_user" => {
+            "distinct key IDs of the same IAM user in the scan [needs --inventory or --live]"
+        }
+        "config.allowed_accounts" => "[policy] allowed-accounts",
+        "config.max_key_age_days" => "[policy] max-key-age-days",
+        "config.max_unused_days" => "[policy] max-unused-days",
+        _ => "",
+    }
+}
+
 pub fn is_known(name: &str) -> bool {
     known(name).is_some()
 }
@@ -182,6 +233,13 @@ impl Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_fact_is_described() {
+        for (name, _) in FACTS {
+            assert!(!describe(name).is_empty(), "{name}");
+        }
+    }
 
     #[test]
     fn every_fact_has_a_default() {

@@ -117,6 +117,13 @@ pub struct Rule {
     pub(crate) reads: Vec<&'static str>,
 }
 
+impl Rule {
+    /// Every fact the rule's condition reads.
+    pub fn reads(&self) -> &[&'static str] {
+        &self.reads
+    }
+}
+
 impl std::fmt::Debug for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rule")

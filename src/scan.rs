@@ -176,6 +176,8 @@ pub struct ScanOutput {
     pub more: Vec<More>,
     /// The gate this run was judged by, once the caller has decided it.
     pub gate: Option<Gate>,
+    /// `--verify-pairs`: the keys this run itself used.
+    pub signed_with: Option<crate::iam::SignedWith>,
     /// Files skipped as keyward's own reports (see [`crate::own_report`]):
     /// shown path and first line.
     pub own_reports: Vec<(String, String)>,
@@ -331,6 +333,9 @@ fn finish(
     let mut out = judge(files, rules, opts, &iam, &mut summary, &mut errors);
     out.errors = errors;
     out.own_reports = own_reports;
+    if opts.iam_answers.is_none() && opts.iam.verify_pairs {
+        out.signed_with = Some(iam.signed_with());
+    }
     summary.findings = out.findings.len() as u64;
     out.summary = summary;
     out.policy = opts.policy.clone();

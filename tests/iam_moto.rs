@@ -775,3 +775,74 @@ fn twenty_keys_are_asked_about_one_by_one() {
     assert_eq!(aws.calls(), 1 + 20 + 10);
     assert_eq!(lookup.keys.len(), 20);
 }
+
+/// `--verify-pairs` uses the keys it checks, and IAM records that use. In
+/// one run IAM is read first, so the run judges the keys as they were; the
+/// JSON says which keys the run itself used.
+#[test]
+fn verify_pairs_reads_iam_before_it_uses_the_keys() {
+    let w = world(0);
+    let dir = w.repo.path().join("verify");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let unused = &w.keys["unused"];
+    std::fs::write(
+        dir.join("credentials"),
+        format!(
+            "[ci]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            unused.id, unused.secret
+        ),
+    )
+    .expect("write");
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 200)).to_string();
+    let run = || {
+        keyward_env(
+            &dir,
+            &w.admin,
+            &w.moto.url(),
+            &[
+                "scan",
+                ".",
+                "--live",
+                "--verify-pairs",
+                "--format",
+                "json",
+                "--now",
+                &later,
+            ],
+        )
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = common::json(&out);
+    assert_eq!(
+        doc["verify"]["sent"],
+        serde_json::json!([unused.id]),
+        "{doc}"
+    );
+    assert_eq!(
+        doc["verify"]["accepted"],
+        serde_json::json!([unused.id]),
+        "{doc}"
+    );
+    let kw009: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "KW009")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert_eq!(kw009.len(), 1, "{doc}");
+    assert!(kw009[0].contains("was never used"), "{kw009:?}");
+    // The next run reads the use the first one made (moto records it as
+    // IAM does): what the --verify-pairs help warns about.
+    let second = common::json(&run());
+    let kw009: Vec<String> = second["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "KW009")
+        .filter_map(|f| f["message"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(kw009.len(), 1, "{second}");
+    assert!(kw009[0].contains("was last used"), "{kw009:?}");
+}

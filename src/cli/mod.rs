@@ -251,7 +251,9 @@ pub struct IamArgs {
     #[arg(long)]
     pub live: bool,
     /// Sign sts:GetCallerIdentity with each found key and secret (sends
-    /// signatures made with the secret to STS, nothing else).
+    /// signatures made with the secret to STS, nothing else). A pair STS
+    /// accepts is a use IAM records: later runs read that key as used today
+    /// (this run reads IAM first).
     #[arg(long)]
     pub verify_pairs: bool,
     /// IAM requests in flight.

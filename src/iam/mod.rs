@@ -339,6 +339,15 @@ impl Wanted {
     }
 }
 
+/// What `--verify-pairs` sent in one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignedWith {
+    /// Key IDs a signed `sts:GetCallerIdentity` reached STS with.
+    pub sent: Vec<String>,
+    /// Those STS accepted: IAM records them as used now.
+    pub accepted: Vec<String>,
+}
+
 /// IAM's answers, ready to be turned into facts.
 #[derive(Debug)]
 pub struct Enrichment {
@@ -394,6 +403,29 @@ impl Enrichment {
 
     pub fn lookup(&self) -> Option<&Lookup> {
         self.lookup.as_ref()
+    }
+
+    /// `--verify-pairs`: the key IDs this run signed a request with, and
+    /// those STS accepted. An accepted request is a use IAM records: the
+    /// next run reads those keys as used today.
+    pub fn signed_with(&self) -> SignedWith {
+        let mut sent: Vec<String> = self
+            .verified
+            .iter()
+            .filter(|(_, r)| **r != VerifyResult::Error)
+            .map(|((k, _), _)| k.clone())
+            .collect();
+        let mut accepted: Vec<String> = self
+            .verified
+            .iter()
+            .filter(|(_, r)| **r == VerifyResult::Match)
+            .map(|((k, _), _)| k.clone())
+            .collect();
+        sent.sort();
+        sent.dedup();
+        accepted.sort();
+        accepted.dedup();
+        SignedWith { sent, accepted }
     }
 
     /// The IAM and verification facts of a candidate with this key and

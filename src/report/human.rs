@@ -468,6 +468,21 @@ pub fn summary_line(out: &ScanOutput) -> String {
     if s.excluded > 0 {
         notes.push(format!("{} excluded by config", s.excluded));
     }
+    if let Some(v) = &out.signed_with
+        && !v.sent.is_empty()
+    {
+        let recorded = match v.accepted.len() {
+            0 => String::new(),
+            1 => " (IAM now records it as used today)".to_string(),
+            _ => " (IAM now records them as used today)".to_string(),
+        };
+        notes.push(format!(
+            "--verify-pairs signed with {} key{}, {} accepted{recorded}",
+            v.sent.len(),
+            if v.sent.len() == 1 { "" } else { "s" },
+            v.accepted.len(),
+        ));
+    }
     if s.own_reports > 0 {
         notes.push(format!(
             "{} keyward report{} skipped",

@@ -111,7 +111,7 @@ pub fn render(out: &ScanOutput) -> String {
             })
         })
         .collect();
-    let doc = json!({
+    let mut doc = json!({
         "version": 1,
         "tool": {"name": "keyward", "version": env!("CARGO_PKG_VERSION")},
         "findings": findings,
@@ -142,6 +142,13 @@ pub fn render(out: &ScanOutput) -> String {
             "suppressed": suppressed,
         },
     });
+    // Only with --verify-pairs: the keys this run itself used.
+    if let (Some(v), Some(obj)) = (&out.signed_with, doc.as_object_mut()) {
+        obj.insert(
+            "verify".into(),
+            json!({"sent": v.sent, "accepted": v.accepted}),
+        );
+    }
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text

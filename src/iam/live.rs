@@ -106,6 +106,9 @@ impl Aws {
     }
 
     async fn check_credentials(&self) -> Result<(), IamError> {
+        if let Some(problem) = profile_problem(&|name: &str| std::env::var(name)) {
+            return Err(IamError::NoCredentials(problem));
+        }
         let Some(provider) = self.config.credentials_provider() else {
             return Err(IamError::NoCredentials(
                 "no credential source is configured".into(),
@@ -200,11 +203,107 @@ fn credentials_hint(reason: &str) -> String {
     let hint = if reason.contains("SSO") || reason.contains("sso") {
         "the SSO session is missing or has expired: run `aws sso login` with the same profile"
     } else if reason.contains("no credentials found in chain") {
-        "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or scan offline with --inventory FILE"
+        return format!(
+            "{}; set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or scan offline with --inventory FILE",
+            tried(reason)
+        );
     } else {
         return reason.to_string();
     };
     format!("{reason}; {hint}")
+}
+
+/// The SDK's "no credentials found in chain. Attempted: …" list, one line
+/// per provider, as one line: `tried environment (…), profile (…), …`.
+fn tried(reason: &str) -> String {
+    let Some((_, list)) = reason.split_once("Attempted:") else {
+        return reason.to_string();
+    };
+    let mut parts = Vec::new();
+    for line in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (name, detail) = line.split_once(':').unwrap_or((line, ""));
+        let detail = detail
+            .replace("the credential provider was not enabled", "")
+            .trim_matches(|c: char| c == ':' || c.is_whitespace())
+            .to_string();
+        let name = match name {
+            "Environment" => "environment",
+            "Profile" => "profile files",
+            "WebIdentityToken" => "web identity",
+            "EcsContainer" => "ECS container",
+            "Ec2InstanceMetadata" => "EC2 instance metadata",
+            other => other,
+        };
+        parts.push(if detail.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name} ({detail})")
+        });
+    }
+    format!("none found; tried {}", parts.join(", "))
+}
+
+/// `AWS_PROFILE` names a profile no config file has: the SDK would go on
+/// down the chain and fail with an unrelated message (IMDS), so this is
+/// said first, with the files read and the profiles they hold.
+fn profile_problem(env: &dyn Fn(&str) -> Result<String, std::env::VarError>) -> Option<String> {
+    let profile = env("AWS_PROFILE").ok().filter(|p| !p.trim().is_empty())?;
+    let home = env("HOME").ok().filter(|h| !h.is_empty());
+    let file = |var: &str, name: &str| -> Option<std::path::PathBuf> {
+        env(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                home.as_ref()
+                    .map(|h| std::path::Path::new(h).join(".aws").join(name))
+            })
+    };
+    let config = file("AWS_CONFIG_FILE", "config");
+    let credentials = file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    let mut found = std::collections::BTreeSet::new();
+    let mut shown = Vec::new();
+    for (path, is_config) in [(&config, true), (&credentials, false)] {
+        let Some(path) = path else { continue };
+        let text = crate::named_file::read_text(path, 16 * 1024 * 1024).ok();
+        shown.push(format!(
+            "{}{}",
+            path.display(),
+            if text.is_some() { "" } else { " (missing)" }
+        ));
+        for line in text.iter().flat_map(|t| t.lines()) {
+            let Some(section) = line
+                .trim()
+                .strip_prefix('[')
+                .and_then(|l| l.strip_suffix(']'))
+            else {
+                continue;
+            };
+            let section = section.trim();
+            let name = if is_config {
+                match section.strip_prefix("profile ") {
+                    Some(n) => n.trim(),
+                    None if section == "default" => "default",
+                    None => continue,
+                }
+            } else {
+                section
+            };
+            found.insert(name.to_string());
+        }
+    }
+    if found.contains(profile.trim()) {
+        return None;
+    }
+    let list = if found.is_empty() {
+        "none".to_string()
+    } else {
+        found.into_iter().collect::<Vec<_>>().join(", ")
+    };
+    Some(format!(
+        "the profile `{profile}` (AWS_PROFILE) is not in the AWS config files {}; profiles there: {list}",
+        shown.join(" and ")
+    ))
 }
 
 /// Seconds one IAM/STS request may take before it is given up
@@ -781,6 +880,49 @@ fn records(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_that_does_not_exist_is_named_with_what_does() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("config");
+        let creds = dir.path().join("credentials");
+        std::fs::write(
+            &config,
+            "[default]\nregion = eu-west-1\n[profile prod]\nregion = x\n[sso-session s]\n",
+        )
+        .expect("write");
+        std::fs::write(&creds, "[ci]\naws_access_key_id = x\n").expect("write");
+        let env = |profile: &'static str| {
+            let config = config.display().to_string();
+            let creds = creds.display().to_string();
+            move |name: &str| -> Result<String, std::env::VarError> {
+                match name {
+                    "AWS_PROFILE" => Ok(profile.to_string()),
+                    "AWS_CONFIG_FILE" => Ok(config.clone()),
+                    "AWS_SHARED_CREDENTIALS_FILE" => Ok(creds.clone()),
+                    _ => Err(std::env::VarError::NotPresent),
+                }
+            }
+        };
+        let said = profile_problem(&env("nosuch")).expect("a problem");
+        assert!(said.contains("`nosuch`"), "{said}");
+        assert!(said.contains("profiles there: ci, default, prod"), "{said}");
+        assert!(said.contains(&config.display().to_string()), "{said}");
+        for ok in ["prod", "ci", "default"] {
+            assert_eq!(profile_problem(&env(ok)), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn an_empty_chain_is_one_line() {
+        let sdk = "the credential provider was not enabled: no credentials found in chain. Attempted:\n  Environment: the credential provider was not enabled: environment variable not set\n  Profile: the credential provider was not enabled\n  Ec2InstanceMetadata: the credential provider was not enabled: IMDS disabled";
+        let said = credentials_hint(sdk);
+        assert!(!said.contains('\n'), "{said}");
+        assert!(
+            said.starts_with("none found; tried environment (environment variable not set), profile files, EC2 instance metadata (IMDS disabled); set AWS_PROFILE"),
+            "{said}"
+        );
+    }
 
     #[test]
     fn error_code_from_both_body_shapes() {

@@ -134,7 +134,8 @@ fn exit_codes() {
     let out = keyward(clean.path(), &["scan"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stdout(&out).contains("keyward: 0 findings in 1 file scanned (0 parsed)"),
+        stdout(&out)
+            .contains("keyward: 0 findings in 1 file scanned (0 parsed, 1 with nothing key-like)"),
         "{}",
         stdout(&out)
     );
@@ -386,4 +387,26 @@ fn rules_say_what_they_need_and_facts_what_they_mean() {
             .any(|l| l.starts_with("iam.last_used_days") && l.contains("-1 if never")),
         "{facts}"
     );
+}
+
+/// `--format concise`: one line per finding, then the summary.
+#[test]
+fn concise_output_of_the_demo() {
+    let out = keyward(
+        &root().join("fixtures/demo"),
+        &["scan", ".", "--format", "concise", "--fail-on", "never"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let json_count = json(&keyward(
+        &root().join("fixtures/demo"),
+        &["scan", ".", "--format", "json", "--fail-on", "never"],
+    ))["findings"]
+        .as_array()
+        .expect("findings")
+        .len();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), json_count + 1, "{text}");
+    assert!(lines.last().is_some_and(|l| l.starts_with("keyward: ")));
+    insta::assert_snapshot!(text);
 }

@@ -154,6 +154,8 @@ pub enum InventoryCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Human,
+    /// One line per finding: `path:line:col: RULE [severity] message`.
+    Concise,
     Json,
     Sarif,
     Github,
@@ -187,8 +189,9 @@ pub struct ScanArgs {
     /// Files and directories to scan.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// human (a terminal), json (the contract in DESIGN.md), sarif (code
-    /// scanning), github (workflow annotations and a job summary).
+    /// human (a terminal), concise (one line per finding), json (the
+    /// contract in DESIGN.md), sarif (code scanning), github (workflow
+    /// annotations and a job summary).
     #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
     pub format: OutputFormat,
     /// Write the report to FILE instead of standard output.
@@ -740,6 +743,7 @@ fn run_scan(
     let to_file = args.output.is_some();
     let text = match args.format {
         OutputFormat::Json => report::json::render(&out),
+        OutputFormat::Concise => report::concise::render(&out),
         OutputFormat::Sarif => report::sarif::render(&out, rules),
         OutputFormat::Github => report::github::render(&out),
         OutputFormat::Human => {

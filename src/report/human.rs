@@ -21,6 +21,8 @@ pub struct Style {
 
 struct Shown<'a> {
     finding: &'a Finding,
+    /// The finding's span holds its key ID (not its secret).
+    on_key: bool,
     source: Snippet,
     /// Rendered after the finding, each with its own snippet.
     related: Vec<RelatedShown<'a>>,
@@ -108,21 +110,21 @@ impl Diagnostic for Shown<'_> {
         Some(&self.source)
     }
 
-    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn Diagnostic> + 'b>> {
-        if self.related.is_empty() {
-            return None;
-        }
-        Some(Box::new(self.related.iter().map(|r| r as &dyn Diagnostic)))
-    }
-
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = &self.source.span;
-        let label = match (&self.finding.key_id, &self.finding.secret) {
-            (Some(k), _) if self.finding.rule != "KW002" => k.clone(),
-            (_, Some(s)) => s.clone(),
+        // What the marked value is; the value itself is right above it.
+        let label = if self.on_key {
+            "access key ID".to_string()
+        } else if self.finding.secret.is_some() {
+            "secret access key (masked)".to_string()
+        } else if self.finding.key_id.is_some() {
+            // About a key, on something that is neither it nor its secret.
+            "session token (masked)".to_string()
+        } else if !self.finding.context.is_empty() {
             // A finding about a setting (KW015): what kind of setting.
-            _ if !self.finding.context.is_empty() => self.finding.context.clone(),
-            _ => self.finding.name.clone(),
+            self.finding.context.clone()
+        } else {
+            self.finding.name.clone()
         };
         Some(Box::new(std::iter::once(LabeledSpan::new(
             Some(label),
@@ -172,13 +174,29 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
                 })
             })
             .collect();
+        let on_key = finding.key_id.as_deref().is_some_and(|k| {
+            out.files
+                .get(finding.file)
+                .and_then(|f| f.text.get(finding.span.clone()))
+                == Some(k)
+        });
         let shown = Shown {
             finding,
+            on_key,
             source: Snippet::new(&file, finding.span.clone()),
             related,
         };
         if handler.render_report(&mut text, &shown).is_err() {
             text.push_str(&format!("{shown}\n"));
+        }
+        // Rendered on their own: as miette's related diagnostics each got
+        // an empty "Advice:" heading.
+        for r in &shown.related {
+            let before = text.len();
+            if handler.render_report(&mut text, r).is_err() {
+                text.truncate(before);
+                text.push_str(&format!("  {r}\n"));
+            }
         }
         if let Some(p) = &finding.provenance {
             text.push_str(&provenance_line(p));
@@ -425,11 +443,21 @@ pub fn summary_line(out: &ScanOutput) -> String {
     if !by_severity.is_empty() {
         line.push_str(&format!(" ({})", by_severity.join(", ")));
     }
+    // Files the prefilter passed over were read and held nothing key-like:
+    // said so, or "(0 parsed)" reads like a parse failure.
+    let unparsed = s.files_scanned.saturating_sub(s.files_parsed);
+    let parsed = if unparsed == 0 {
+        format!("{} parsed", s.files_parsed)
+    } else {
+        format!(
+            "{} parsed, {unparsed} with nothing key-like",
+            s.files_parsed
+        )
+    };
     line.push_str(&format!(
-        " in {} file{} scanned ({} parsed)",
+        " in {} file{} scanned ({parsed})",
         s.files_scanned,
         if s.files_scanned == 1 { "" } else { "s" },
-        s.files_parsed
     ));
     let mut notes = Vec::new();
     if s.skipped_binary > 0 {

@@ -2,6 +2,7 @@
 //! and nowhere else; spans travel as byte ranges until now.
 
 pub mod audit;
+pub mod concise;
 pub mod github;
 pub mod human;
 pub mod json;

@@ -664,7 +664,10 @@ fn process_file_within_budget(
     let (values, format, parse_warning) = parse_values(path, &text);
     warnings.extend(parse_warning);
     let candidates = detect::detect(&text, &values);
-    let ignores = crate::suppress::find_markers(&text);
+    let mut ignores = crate::suppress::find_markers(&text);
+    if is_markdown(path) {
+        ignores = crate::suppress::outside_markdown_fences(&text, ignores);
+    }
     let file = (!candidates.is_empty() || !ignores.is_empty()).then(|| FileResult {
         path: display.to_string(),
         format,
@@ -936,6 +939,12 @@ fn judge(
     }
     link_divergent(&files, &mut out, iam);
     out
+}
+
+fn is_markdown(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "md" | "markdown" | "mdx"))
 }
 
 /// Past this many findings of one rule in one file, the rest are counted

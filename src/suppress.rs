@@ -97,6 +97,42 @@ pub fn find_markers(text: &str) -> Vec<IgnoreMarker> {
     out
 }
 
+/// Drops the markers that stand inside fenced code blocks or code spans
+/// of a Markdown file: those are examples of the syntax (a README showing
+/// how to ignore a key), not ignores.
+pub fn outside_markdown_fences(text: &str, markers: Vec<IgnoreMarker>) -> Vec<IgnoreMarker> {
+    if markers.is_empty() {
+        return markers;
+    }
+    let mut fenced = Vec::new();
+    let mut open: Option<(usize, &str)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        let fence = ["```", "~~~"].into_iter().find(|f| t.starts_with(f));
+        match (open, fence) {
+            (None, Some(f)) => open = Some((i, f)),
+            (Some((start, f)), Some(g)) if f == g && t.trim_end() == g => {
+                fenced.push(start..=i);
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some((start, _)) = open {
+        fenced.push(start..=usize::MAX);
+    }
+    let lines = LineIndex::new(text);
+    // An odd number of backticks before it on its line: inside a code span.
+    let in_code_span = |m: &IgnoreMarker| {
+        text.get(lines.line_start(m.line)..m.span.start)
+            .is_some_and(|before| before.bytes().filter(|&b| b == b'`').count() % 2 == 1)
+    };
+    markers
+        .into_iter()
+        .filter(|m| !fenced.iter().any(|r| r.contains(&m.line)) && !in_code_span(m))
+        .collect()
+}
+
 /// The baseline file: accepted findings by fingerprint, sorted, no secrets.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -511,6 +547,14 @@ mod tests {
             &text[m[1].span.clone()],
             "keyward:ignore KW001, KW002 -- rotated in 2024"
         );
+    }
+
+    #[test]
+    fn markers_in_markdown_fences_are_examples() {
+        let text = "# Usage\n<!-- keyward:ignore -->\n```hcl\nkey = 1 # keyward:ignore\n```\nafter # keyward:ignore\nuse `# keyward:ignore`\n~~~\n# keyward:ignore\n";
+        let kept = outside_markdown_fences(text, find_markers(text));
+        let lines: Vec<usize> = kept.iter().map(|m| m.line).collect();
+        assert_eq!(lines, [1, 5]);
     }
 
     #[test]

@@ -60,6 +60,11 @@ pub struct Provenance {
     pub first: CommitRef,
     pub last: CommitRef,
     pub commits: u64,
+    /// Where HEAD still holds it (repository paths); empty: gone.
+    pub at_head: Vec<String>,
+    /// When gone: the first commit after `last` that rewrote its file
+    /// without it, if the history walked shows one.
+    pub removed_in: Option<CommitRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

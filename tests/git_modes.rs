@@ -578,3 +578,61 @@ fn since_does_not_blame_a_reformat_or_a_rename_for_an_old_key() {
         [("production.tfvars".to_string(), K2.to_string(), 5)]
     );
 }
+
+/// `--history` says whether HEAD still holds each key, and where, or the
+/// commit that removed it; a removed key's help is about rotation.
+#[test]
+fn history_says_what_is_still_there() {
+    let r = Repo::new();
+    r.write("a.env", &env(K1));
+    r.write("b.env", &env(K2));
+    r.write("c.env", &env(K3));
+    r.commit("three keys");
+    r.write("a.env", "APP=web\n");
+    let removal = r.commit("drop K1");
+    std::fs::create_dir_all(r.path().join("config")).expect("mkdir");
+    r.git(&["mv", "c.env", "config/c.env"]);
+    r.commit("move c");
+    let (_, doc) = r.scan(&["--history"]);
+    let findings = doc["findings"].as_array().expect("findings");
+    let of = |key: &str| {
+        findings
+            .iter()
+            .find(|f| f["key_id"] == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{key}: {doc}"))
+    };
+    let gone = of(K1);
+    assert_eq!(
+        gone["provenance"]["at_head"],
+        serde_json::json!([]),
+        "{gone}"
+    );
+    assert_eq!(
+        gone["provenance"]["removed_in"]["commit"],
+        removal.as_str(),
+        "{gone}"
+    );
+    let kept = of(K2);
+    assert_eq!(
+        kept["provenance"]["at_head"],
+        serde_json::json!(["b.env"]),
+        "{kept}"
+    );
+    assert!(kept["provenance"]["removed_in"].is_null());
+    let moved = of(K3);
+    assert_eq!(
+        moved["provenance"]["at_head"],
+        serde_json::json!(["config/c.env"]),
+        "{moved}"
+    );
+
+    let out = keyward(r.path(), &["scan", "--history", "--fail-on", "never"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("removed in {}", &removal[..7])),
+        "{text}"
+    );
+    assert!(text.contains("still at HEAD in b.env"), "{text}");
+    assert!(text.contains("rotate the key"), "{text}");
+}

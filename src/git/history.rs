@@ -239,7 +239,8 @@ pub(super) fn scan(
     if ask_iam {
         judge_with_iam(repo, &walk, &mut parts, opts, rules)?;
     }
-    let mut out = assemble(&walk, parts);
+    let head = head_tree(repo)?;
+    let mut out = assemble(&walk, parts, &head);
     out.summary.skipped_other += walk.symlinks;
     for (i, size) in skipped {
         let path = walk.blobs[i]
@@ -354,9 +355,34 @@ impl Part {
     }
 }
 
+/// The blobs of HEAD's tree, by blob ID: the repository paths holding
+/// each. Empty before the first commit.
+fn head_tree(repo: &Repo) -> Result<HashMap<String, Vec<String>>, GitError> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    if repo.commit_id("HEAD").is_err() {
+        return Ok(out);
+    }
+    let listing = repo
+        .at_top()
+        .run(["ls-tree", "-r", "-z", "--full-tree", "HEAD"])?;
+    for rec in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let Some(tab) = memchr::memchr(b'\t', rec) else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&rec[..tab]);
+        if let [_, "blob", blob] = head.split(' ').collect::<Vec<_>>().as_slice() {
+            out.entry((*blob).to_string())
+                .or_default()
+                .push(String::from_utf8_lossy(&rec[tab + 1..]).into_owned());
+        }
+    }
+    Ok(out)
+}
+
 /// One finding per fingerprint: the version of the file that first wrote
-/// it (the walk runs parents first), with the commits that wrote it.
-fn assemble(walk: &Walk, parts: Vec<Part>) -> ScanOutput {
+/// it (the walk runs parents first), with the commits that wrote it, and
+/// whether HEAD (`head`: blob → paths) still holds it.
+fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) -> ScanOutput {
     let mut out = ScanOutput::default();
     let mut found: Vec<(usize, ScanOutput)> = Vec::new();
     for p in parts {
@@ -371,6 +397,8 @@ fn assemble(walk: &Walk, parts: Vec<Part>) -> ScanOutput {
         first: (usize, String),
         last: (usize, String),
         commits: HashSet<usize>,
+        /// Walk blob indices of the versions that hold it.
+        blobs: HashSet<usize>,
     }
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for (fi, (idx, part)) in found.iter().enumerate() {
@@ -389,7 +417,9 @@ fn assemble(walk: &Walk, parts: Vec<Part>) -> ScanOutput {
                     first: first.clone(),
                     last: last.clone(),
                     commits: HashSet::new(),
+                    blobs: HashSet::new(),
                 });
+            g.blobs.insert(*idx);
             if first.0 < g.first.0 {
                 g.first = first.clone();
                 g.rep = (fi, k);
@@ -399,6 +429,30 @@ fn assemble(walk: &Walk, parts: Vec<Part>) -> ScanOutput {
             }
             g.commits.extend(uses.iter().map(|u| u.0));
         }
+    }
+    // The same credential at HEAD under another path (the file moved):
+    // (rule, identity) → HEAD paths of blobs that hold it.
+    let mut moved_to: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for (idx, part) in &found {
+        let Some(paths) = walk.blobs.get(*idx).and_then(|b| head.get(&b.id)) else {
+            continue;
+        };
+        for f in part.findings.iter().filter(|f| !f.identity.is_empty()) {
+            moved_to
+                .entry((f.rule.clone(), f.identity.clone()))
+                .or_default()
+                .extend(paths.iter().cloned());
+        }
+    }
+    // Every commit that wrote each path, in walk order.
+    let mut writes: HashMap<&str, Vec<usize>> = HashMap::new();
+    for b in &walk.blobs {
+        for (c, path) in &b.uses {
+            writes.entry(path.as_str()).or_default().push(*c);
+        }
+    }
+    for w in writes.values_mut() {
+        w.sort_unstable();
     }
     let commit_ref = |(c, path): &(usize, String)| {
         let commit = walk.commits.get(*c);
@@ -436,10 +490,38 @@ fn assemble(walk: &Walk, parts: Vec<Part>) -> ScanOutput {
         });
         let mut f = f.clone();
         f.file = index;
+        let mut at_head: Vec<String> = g
+            .blobs
+            .iter()
+            .filter_map(|i| walk.blobs.get(*i).and_then(|b| head.get(&b.id)))
+            .flatten()
+            .cloned()
+            .collect();
+        if at_head.is_empty() {
+            at_head = moved_to
+                .get(&(f.rule.clone(), f.identity.clone()))
+                .cloned()
+                .unwrap_or_default();
+        }
+        at_head.sort();
+        at_head.dedup();
+        let removed_in = if at_head.is_empty() {
+            writes
+                .get(g.last.1.as_str())
+                .and_then(|w| w.iter().find(|&&c| c > g.last.0))
+                .map(|&c| commit_ref(&(c, g.last.1.clone())))
+        } else {
+            None
+        };
+        if at_head.is_empty() && !f.identity.is_empty() {
+            f.help = "Only git history holds this now, and every clone and fork has a copy: rotate the key (deactivate and delete it in IAM). Deleting it from the files is not enough, and rewriting history does not recall the copies.".into();
+        }
         f.provenance = Some(Box::new(Provenance {
             first: commit_ref(&g.first),
             last: commit_ref(&g.last),
             commits: g.commits.len() as u64,
+            at_head,
+            removed_in,
         }));
         out.findings.push(f);
     }

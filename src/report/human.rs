@@ -421,6 +421,7 @@ fn provenance_line(p: &crate::finding::Provenance) -> String {
             p.commits
         ));
     }
+    line.push_str(&format!("; {}", super::at_head(p)));
     line.push('\n');
     line
 }

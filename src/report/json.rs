@@ -168,5 +168,7 @@ pub(crate) fn provenance(p: &crate::finding::Provenance) -> Value {
         "first": commit(&p.first),
         "last": commit(&p.last),
         "commits": p.commits,
+        "at_head": p.at_head,
+        "removed_in": p.removed_in.as_ref().map(commit),
     })
 }

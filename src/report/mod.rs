@@ -26,11 +26,33 @@ pub fn introduced(p: &Provenance) -> String {
     )
 }
 
+/// Whether HEAD still holds a `--history` finding: `still at HEAD in
+/// path`, `removed in abc1234 (2025-03-01)`, or `no longer at HEAD`.
+pub fn at_head(p: &Provenance) -> String {
+    match (p.at_head.first(), &p.removed_in) {
+        (Some(path), _) => {
+            let more = p.at_head.len() - 1;
+            let also = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("still at HEAD in {}{also}", printable(path))
+        }
+        (None, Some(c)) => format!(
+            "removed in {} ({})",
+            short_commit(&c.commit),
+            c.date.get(..10).unwrap_or(&c.date)
+        ),
+        (None, None) => "no longer at HEAD".to_string(),
+    }
+}
+
 /// A finding's message, with where it was introduced for `--history`
 /// findings (for formats that have one text field per result).
 pub(crate) fn message_with_provenance(f: &crate::finding::Finding) -> String {
     match &f.provenance {
-        Some(p) => format!("{} ({})", f.message, introduced(p)),
+        Some(p) => format!("{} ({}; {})", f.message, introduced(p), at_head(p)),
         None => f.message.clone(),
     }
 }

@@ -178,9 +178,23 @@ pub struct ScanOutput {
     pub gate: Option<Gate>,
     /// `--verify-pairs`: the keys this run itself used.
     pub signed_with: Option<crate::iam::SignedWith>,
+    /// What the run was: when, on what, with which IAM facts.
+    pub meta: ScanMeta,
     /// Files skipped as keyward's own reports (see [`crate::own_report`]):
     /// shown path and first line.
     pub own_reports: Vec<(String, String)>,
+}
+
+/// What a report needs to say what it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanMeta {
+    /// When the scan ran (or the `--now` it was pinned to), RFC 3339.
+    pub date: String,
+    /// The repository (its `origin` URL without credentials, else its
+    /// directory name) and commit, when the scan ran in a git work tree.
+    pub repository: Option<String>,
+    pub commit: Option<String>,
+    pub iam: Option<crate::iam::IamSourceInfo>,
 }
 
 /// The exit-code gate: its threshold (`None`: never fails) and how many
@@ -336,6 +350,12 @@ fn finish(
     if opts.iam_answers.is_none() && opts.iam.verify_pairs {
         out.signed_with = Some(iam.signed_with());
     }
+    out.meta.iam.clone_from(&iam.source_info);
+    out.meta.date = opts
+        .iam
+        .now
+        .unwrap_or_else(jiff::Timestamp::now)
+        .to_string();
     summary.findings = out.findings.len() as u64;
     out.summary = summary;
     out.policy = opts.policy.clone();

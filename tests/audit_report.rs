@@ -8,15 +8,41 @@ use common::*;
 
 /// The demo scanned to JSON, written where `report` can read it.
 fn demo_json(dir: &Path) -> (std::path::PathBuf, serde_json::Value) {
+    // Outside any git work tree and at a pinned date, so the report's
+    // "what this is" line is the same on every machine and commit.
+    let tree = dir.join("demo");
+    copy_tree(&root().join("fixtures/demo"), &tree);
     let out = keyward(
-        &root().join("fixtures/demo"),
-        &["scan", ".", "--format", "json", "--fail-on", "never"],
+        &tree,
+        &[
+            "scan",
+            ".",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--now",
+            FIXTURE_NOW,
+        ],
     );
     assert_eq!(out.status.code(), Some(0));
     let doc = json(&out);
     let path = dir.join("demo.json");
     std::fs::write(&path, &out.stdout).expect("write");
     (path, doc)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let dest = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), &dest).expect("copy");
+        }
+    }
 }
 
 fn report(dir: &Path, args: &[&str]) -> std::process::Output {
@@ -269,4 +295,87 @@ fn iam_facts_from_an_inventory_reach_the_report() {
     assert!(text.contains("deploy-bot"), "{text}");
     assert!(text.contains("Inactive"), "{text}");
     assert!(text.contains("rotation limit 90 days"), "{text}");
+}
+
+/// The report says what it is (date, repository and commit, keyward
+/// version, IAM source) and lists accepted references among a key's places:
+/// during a rotation they still need changing.
+#[test]
+fn the_report_says_what_it_is_and_lists_accepted_places() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path().join("infra");
+    let key = "AKIARZPUZDIKN2ZTHJCF";
+    write(&repo, "deploy/.env", format!("AWS_ACCESS_KEY_ID={key}\n"));
+    write(
+        &repo,
+        "legacy/.env",
+        format!("AWS_ACCESS_KEY_ID={key} # keyward:ignore -- old runner\n"),
+    );
+    let git = |args: &[&str]| {
+        run_git(
+            std::process::Command::new("git")
+                .current_dir(&repo)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@example.com"),
+            args,
+        )
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://bot:s3cr3t-token@example.com/org/infra.git",
+    ]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "x"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let inventory = root().join("fixtures/rules/KW006-inactive-key-referenced/inventory.json");
+    let out = keyward(
+        &repo,
+        &[
+            "scan",
+            ".",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--now",
+            FIXTURE_NOW,
+            "--inventory",
+            inventory.to_str().expect("utf-8"),
+            "-o",
+            "../scan.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(dir.path().join("scan.json")).expect("json");
+    assert!(
+        !text.contains("s3cr3t-token"),
+        "credentials of the remote URL leaked"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        doc["scan"]["repository"],
+        "https://example.com/org/infra.git"
+    );
+    assert_eq!(doc["scan"]["commit"], head.as_str());
+    assert_eq!(doc["scan"]["iam"]["source"], "inventory");
+    // KW001 and KW006 on the ignored line.
+    assert_eq!(doc["accepted"].as_array().map(Vec::len), Some(2), "{doc}");
+    let out = report(dir.path(), &["scan.json", "--format", "markdown"]);
+    let md = stdout(&out);
+    assert!(
+        md.contains(&format!(
+            "Scanned 2026-11-28 (ages are as of this date) · https://example.com/org/infra.git at {}",
+            &head[..12]
+        )),
+        "{md}"
+    );
+    assert!(md.contains("IAM: inventory"), "{md}");
+    assert!(md.contains("legacy/.env (accepted: inline)"), "{md}");
+    assert!(md.contains("deploy/.env"), "{md}");
 }

@@ -36,7 +36,8 @@ fn json_contract() {
     assert_eq!(
         top,
         [
-            "errors", "findings", "gate", "more", "policy", "summary", "tool", "version"
+            "accepted", "errors", "findings", "gate", "more", "policy", "scan", "summary", "tool",
+            "version"
         ]
     );
     assert_eq!(

@@ -737,6 +737,22 @@ fn run_scan(
     }
     out.errors.extend(threads_note);
     out.errors.extend(policy.notes);
+    if out.meta.date.is_empty() {
+        out.meta.date = args
+            .iam
+            .now
+            .unwrap_or_else(jiff::Timestamp::now)
+            .to_string();
+    }
+    // Reports say what they are about; the human formats do not need it,
+    // and a pre-commit run should not pay two git calls for it.
+    if args.format == OutputFormat::Json
+        && let Ok(repo) = crate::git::Repo::discover(&opts.cwd)
+    {
+        let (repository, commit) = repo.identity();
+        out.meta.repository = Some(repository);
+        out.meta.commit = commit;
+    }
     let threshold = args.fail_on.map_or(config_gate, FailOn::threshold);
     let gate = scan::Gate::judge(&out, threshold);
     out.gate = Some(gate);

@@ -101,6 +101,26 @@ impl Repo {
         Ok(id)
     }
 
+    /// What the repository is called (its `origin` URL without any
+    /// credentials in it, else its directory's name) and HEAD's commit.
+    pub fn identity(&self) -> (String, Option<String>) {
+        let origin = self
+            .command()
+            .args(["config", "--get", "remote.origin.url"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|u| !u.is_empty())
+            .map(|u| strip_credentials(&u));
+        let name = origin.unwrap_or_else(|| {
+            self.toplevel
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        });
+        (name, self.commit_id("HEAD").ok())
+    }
+
     /// A clone fetched with a depth limit: revisions and merge bases may be
     /// missing for that reason alone.
     pub fn is_shallow(&self) -> bool {
@@ -139,6 +159,24 @@ impl Repo {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
         Some(parts.join("/"))
+    }
+}
+
+/// `https://user:token@host/x.git` → `https://host/x.git`: a URL with a
+/// token in it must not end up in a report.
+fn strip_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host_and_path = match rest.split_once('/') {
+                Some((authority, path)) => {
+                    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                    format!("{host}/{path}")
+                }
+                None => rest.rsplit_once('@').map_or(rest, |(_, h)| h).to_string(),
+            };
+            format!("{scheme}://{host_and_path}")
+        }
+        None => url.to_string(),
     }
 }
 

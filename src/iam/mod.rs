@@ -339,6 +339,13 @@ impl Wanted {
     }
 }
 
+/// Where a run's IAM facts came from, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IamSourceInfo {
+    Inventory { file: String, generated_at: String },
+    Live { accounts: Vec<String>, at: String },
+}
+
 /// What `--verify-pairs` sent in one run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SignedWith {
@@ -357,6 +364,8 @@ pub struct Enrichment {
     verified: Verdicts,
     /// Problems to show beside the findings.
     pub warnings: Vec<String>,
+    /// Where the IAM facts came from, when any were asked for.
+    pub source_info: Option<IamSourceInfo>,
 }
 
 impl Default for Enrichment {
@@ -385,6 +394,7 @@ impl Enrichment {
             keys_for_user,
             verified: HashMap::new(),
             warnings,
+            source_info: None,
         }
     }
 
@@ -508,21 +518,32 @@ pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError
     } else {
         None
     };
+    let mut source_info = None;
     let lookup = match (&opts.source, &aws) {
         (SourceChoice::None, _) => None,
         (SourceChoice::Inventory(path), _) => {
             let inv = inventory::read(path)?;
+            source_info = Some(IamSourceInfo::Inventory {
+                file: crate::report::shown_path(path),
+                generated_at: inv.generated_at.to_string(),
+            });
             Some(inv.lookup(&wanted.keys))
         }
-        (SourceChoice::Live, Some(aws)) => Some(
-            live::LiveSource::new(aws)
+        (SourceChoice::Live, Some(aws)) => {
+            let l = live::LiveSource::new(aws)
                 .with_cache(opts.cache.clone())
-                .lookup(&wanted.keys)?,
-        ),
+                .lookup(&wanted.keys)?;
+            source_info = Some(IamSourceInfo::Live {
+                accounts: l.accounts.iter().cloned().collect(),
+                at: Timestamp::now().to_string(),
+            });
+            Some(l)
+        }
         // Nothing was found, so there was nothing to ask.
         (SourceChoice::Live, None) => None,
     };
     let mut enrichment = Enrichment::new(lookup, now, &wanted.keys);
+    enrichment.source_info = source_info;
     if opts.verify_pairs
         && let Some(aws) = &aws
     {

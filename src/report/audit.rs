@@ -38,10 +38,26 @@ pub enum AuditError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Audit {
     pub findings: Vec<Entry>,
+    /// Findings accepted by an ignore, allow entry or baseline: still
+    /// places a key is configured, so still places a rotation must change.
+    pub accepted: Vec<Entry>,
     pub max_key_age_days: u64,
     /// `keyward 0.1.0`, when the JSON says.
     pub tool: Option<String>,
     pub files_scanned: Option<u64>,
+    /// What was scanned, when, and with which IAM facts.
+    pub scan: Option<ScanInfo>,
+}
+
+/// The JSON's `scan` block.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScanInfo {
+    pub date: Option<String>,
+    pub repository: Option<String>,
+    pub commit: Option<String>,
+    /// `inventory inventory.json (generated 2026-11-28)`, `live (account
+    /// 123456789012, 2026-11-30)`.
+    pub iam: Option<String>,
 }
 
 /// One finding as the audit sees it.
@@ -67,10 +83,12 @@ pub struct Entry {
     pub context: String,
     /// The masked source line, when the JSON carries one.
     pub snippet: Option<String>,
+    /// How an accepted finding was accepted (`inline`, `allow`, `baseline`).
+    pub accepted: Option<String>,
 }
 
-pub fn parse(text: &str) -> Result<Audit, AuditError> {
-    let doc: Value = serde_json::from_str(text)?;
+pub fn parse(json: &str) -> Result<Audit, AuditError> {
+    let doc: Value = serde_json::from_str(json)?;
     let Some(top) = doc.as_object() else {
         return Err(shape("the top level is not an object"));
     };
@@ -93,11 +111,52 @@ pub fn parse(text: &str) -> Result<Audit, AuditError> {
         .get("summary")
         .and_then(|s| s.get("files_scanned"))
         .and_then(Value::as_u64);
+    let accepted = top
+        .get("accepted")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| entry(v).map_err(|m| shape(&format!("accepted finding {}: {m}", i + 1))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let scan = top.get("scan").and_then(Value::as_object).map(|s| {
+        let day = |v: Option<&Value>| text(v).map(|d| d.get(..10).unwrap_or(&d).to_string());
+        let iam = s.get("iam").and_then(Value::as_object).and_then(|i| {
+            match text(i.get("source")).as_deref() {
+                Some("inventory") => Some(format!(
+                    "inventory {} (generated {})",
+                    text(i.get("file")).unwrap_or_default(),
+                    day(i.get("generated_at")).unwrap_or_else(|| UNKNOWN.into())
+                )),
+                Some("live") => Some(format!(
+                    "live IAM (account {}, {})",
+                    i.get("accounts")
+                        .and_then(Value::as_array)
+                        .map(|a| a
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", "))
+                        .unwrap_or_default(),
+                    day(i.get("at")).unwrap_or_else(|| UNKNOWN.into())
+                )),
+                _ => None,
+            }
+        });
+        ScanInfo {
+            date: day(s.get("date")),
+            repository: text(s.get("repository")),
+            commit: text(s.get("commit")),
+            iam,
+        }
+    });
     Ok(Audit {
         findings,
+        accepted,
         max_key_age_days: max_key_age_days(top)?,
         tool,
         files_scanned,
+        scan,
     })
 }
 
@@ -168,6 +227,11 @@ fn entry(v: &Value) -> Result<Entry, String> {
         message: text(o.get("message")).unwrap_or_default(),
         context: text(o.get("context")).unwrap_or_default(),
         snippet: text(o.get("snippet")),
+        accepted: o
+            .get("suppression")
+            .and_then(|s| s.get("kind"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
@@ -281,7 +345,7 @@ pub fn keys(a: &Audit) -> Vec<KeyRow> {
         Secret(&'a str),
     }
     let mut rows: BTreeMap<Id<'_>, KeyRow> = BTreeMap::new();
-    for e in &a.findings {
+    for e in a.findings.iter().chain(&a.accepted) {
         let id = match (&e.key_id, &e.secret) {
             (Some(k), _) => Id::Key(k),
             (None, Some(s)) => Id::Secret(s),
@@ -309,15 +373,51 @@ pub fn keys(a: &Audit) -> Vec<KeyRow> {
         row.status = row.status.take().or_else(|| e.iam_status.clone());
         row.age_days = row.age_days.or(e.age_days);
         row.last_used_days = row.last_used_days.or(e.last_used_days);
-        row.places.insert(e.path.clone());
-        row.findings += 1;
-        row.worst = row.worst.max(e.severity);
+        match &e.accepted {
+            None => {
+                row.places.insert(e.path.clone());
+                row.findings += 1;
+                row.worst = row.worst.max(e.severity);
+            }
+            Some(kind) => {
+                if !row.places.contains(&e.path) {
+                    row.places.insert(format!("{} (accepted: {kind})", e.path));
+                }
+            }
+        }
     }
     rows.into_values().collect()
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What the report is about: `Scanned 2026-11-30 · org/repo at abc1234 ·
+/// keyward 0.1.0 · IAM: inventory … (generated …)`. Ages in the report
+/// are as of the scan date.
+fn about(a: &Audit) -> Option<String> {
+    let s = a.scan.as_ref()?;
+    let mut parts = Vec::new();
+    if let Some(d) = &s.date {
+        parts.push(format!("Scanned {d} (ages are as of this date)"));
+    }
+    match (&s.repository, &s.commit) {
+        (Some(r), Some(c)) => parts.push(format!("{r} at {}", c.get(..12).unwrap_or(c))),
+        (Some(r), None) => parts.push(r.clone()),
+        (None, Some(c)) => parts.push(format!("commit {}", c.get(..12).unwrap_or(c))),
+        (None, None) => {}
+    }
+    if let Some(t) = &a.tool {
+        parts.push(t.clone());
+    }
+    parts.push(format!(
+        "IAM: {}",
+        s.iam
+            .as_deref()
+            .unwrap_or("none (no --inventory or --live)")
+    ));
+    Some(parts.join(" · "))
 }
 
 fn headline(a: &Audit, keys: &[KeyRow]) -> String {
@@ -392,6 +492,9 @@ pub fn markdown(a: &Audit) -> String {
     let keys = keys(a);
     // The marker lets keyward skip its own report when it scans a tree.
     let mut md = String::from("<!-- generator: keyward -->\n# keyward audit report\n\n");
+    if let Some(about) = about(a) {
+        let _ = writeln!(md, "{}\n", cell(&about));
+    }
     let _ = writeln!(md, "{}\n", headline(a, &keys));
 
     md.push_str("## Findings by severity\n\n| Severity | Findings |\n|---|---:|\n");
@@ -527,7 +630,7 @@ const CSS: &str = "\
 body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1f2328;margin:0;background:#fff}\
 main{max-width:1100px;margin:0 auto;padding:24px}\
 h1{margin:0 0 4px;font-size:26px}h2{margin:32px 0 8px;font-size:19px;border-bottom:1px solid #d0d7de;padding-bottom:4px}\
-.lede{color:#57606a;margin:0 0 16px}\
+.lede{color:#57606a;margin:0 0 16px}.about{color:#57606a;font-size:13px;margin:0 0 4px}\
 .charts{display:flex;flex-wrap:wrap;gap:24px}\
 figure{margin:0;flex:1 1 320px;border:1px solid #d0d7de;border-radius:6px;padding:12px}\
 figcaption{font-weight:600;margin-bottom:8px}\
@@ -553,6 +656,9 @@ pub fn html(a: &Audit) -> String {
     );
     h.push_str(CSS);
     h.push_str("</style>\n</head>\n<body>\n<main>\n<h1>keyward audit report</h1>\n");
+    if let Some(about) = about(a) {
+        let _ = writeln!(h, "<p class=\"about\">{}</p>", escape(&about));
+    }
     let _ = writeln!(h, "<p class=\"lede\">{}</p>", escape(&headline(a, &keys)));
 
     h.push_str("<section class=\"charts\">\n");

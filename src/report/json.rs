@@ -41,12 +41,12 @@ pub fn render(out: &ScanOutput) -> String {
         let (text, index) = slot.as_ref()?;
         Some(super::line_window(text, index, f.span.start))
     };
+    let mut accepted = Vec::new();
     let findings: Vec<Value> = out
         .findings
         .iter()
         .zip(regions)
-        .filter(|(f, _)| f.suppression.is_none())
-        .map(|(f, r)| {
+        .filter_map(|(f, r)| {
             let mut v = json!({
                 "rule": f.rule,
                 "name": f.name,
@@ -75,7 +75,21 @@ pub fn render(out: &ScanOutput) -> String {
             if let (Some(p), Some(obj)) = (&f.provenance, v.as_object_mut()) {
                 obj.insert("provenance".into(), provenance(p));
             }
-            v
+            match &f.suppression {
+                None => Some(v),
+                // Accepted findings are listed apart, with how and why, so
+                // an audit still sees every place a key is configured.
+                Some(s) => {
+                    if let Some(obj) = v.as_object_mut() {
+                        obj.insert(
+                            "suppression".into(),
+                            json!({"kind": s.kind.as_str(), "reason": s.reason}),
+                        );
+                    }
+                    accepted.push(v);
+                    None
+                }
+            }
         })
         .collect();
     let errors: Vec<Value> = out
@@ -115,12 +129,26 @@ pub fn render(out: &ScanOutput) -> String {
         "version": 1,
         "tool": {"name": "keyward", "version": env!("CARGO_PKG_VERSION")},
         "findings": findings,
+        "accepted": accepted,
         "more": more,
         "errors": errors,
         "policy": {
             "allowed_accounts": out.policy.allowed_accounts,
             "max_key_age_days": out.policy.max_key_age_days,
             "max_unused_days": out.policy.max_unused_days,
+        },
+        "scan": {
+            "date": out.meta.date,
+            "repository": out.meta.repository,
+            "commit": out.meta.commit,
+            "iam": out.meta.iam.as_ref().map(|i| match i {
+                crate::iam::IamSourceInfo::Inventory { file, generated_at } => json!({
+                    "source": "inventory", "file": file, "generated_at": generated_at,
+                }),
+                crate::iam::IamSourceInfo::Live { accounts, at } => json!({
+                    "source": "live", "accounts": accounts, "at": at,
+                }),
+            }),
         },
         "gate": out.gate.map(|g| json!({
             "fail_on": g.fail_on.map_or("never", crate::rules::Severity::as_str),

@@ -393,6 +393,11 @@ fn new_baseline_entries_are_reported() {
     let out = repo.run(&["baseline"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(repo.path().join("keyward-baseline.json").is_file());
+    // Named relative to where keyward runs, as every other path.
+    assert_eq!(
+        stdout(&out),
+        "keyward: wrote 2 findings to keyward-baseline.json\n"
+    );
     repo.commit("add a key and accept it");
     let (code, hits) = repo.since(&["--policy-from", "main"]);
     assert_eq!(code, Some(1));

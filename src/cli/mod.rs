@@ -398,7 +398,7 @@ pub fn run(
                 &format!(
                     "keyward: wrote {n} finding{} to {}\n",
                     if n == 1 { "" } else { "s" },
-                    crate::report::shown_path(&output)
+                    crate::walk::display_path(&output, &opts.cwd)
                 ),
             )?;
             Ok(EXIT_OK)
@@ -596,8 +596,9 @@ fn load_policy(args: &ScanArgs) -> Result<LoadedPolicy, miette::Report> {
     let baseline = match (&args.baseline, &config.baseline) {
         (Some(p), _) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
         (None, Some(p)) if !p.exists() => {
+            let cwd = std::env::current_dir().unwrap_or_default();
             notes.push(crate::ScanError {
-                path: crate::report::shown_path(p),
+                path: crate::walk::display_path(p, &cwd),
                 message: "the baseline `[scan] baseline` names does not exist; nothing is accepted by baseline (make it with `keyward baseline`)".into(),
             });
             None

@@ -431,26 +431,8 @@ fn since(
             .filter(|p| !renamed.values().any(|n| n == p))
             .collect();
         if !added_alone.is_empty() {
-            let mut args: Vec<std::ffi::OsString> = [
-                "diff",
-                "--raw",
-                "-z",
-                "--no-abbrev",
-                "--no-renames",
-                "--diff-filter=D",
-                "--no-relative",
-                "--no-ext-diff",
-            ]
-            .iter()
-            .map(Into::into)
-            .collect();
-            args.extend([base.clone().into(), head.clone().into(), "--".into()]);
-            args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
-            let gone =
-                plumbing::parse_raw_diff(&repo.run(args)?).map_err(|detail| GitError::Parse {
-                    command: "diff --raw --diff-filter=D".into(),
-                    detail,
-                })?;
+            let revs = [base.clone(), head.clone()];
+            let gone = raw_diff(repo, "D", false, &revs, paths)?;
             for e in gone {
                 let shown = repo.display(&e.path);
                 // A rename git did pair is already mapped to its new path.
@@ -519,6 +501,45 @@ fn since(
     Ok((out, post))
 }
 
+/// The options every diff here runs with: the patch's files come in the
+/// raw list's order only when both runs use the same ones.
+fn diff_options(renames: bool, filter: &str) -> [String; 6] {
+    [
+        if renames {
+            "--find-renames"
+        } else {
+            "--no-renames"
+        }
+        .to_string(),
+        format!("--diff-filter={filter}"),
+        "--no-relative".into(),
+        "--no-ext-diff".into(),
+        "--no-textconv".into(),
+        "--no-color".into(),
+    ]
+}
+
+/// The entries of `git diff --raw` between `revs` (or `--cached`) with the
+/// statuses in `filter`.
+fn raw_diff(
+    repo: &Repo,
+    filter: &str,
+    renames: bool,
+    revs: &[String],
+    paths: &[PathBuf],
+) -> Result<Vec<plumbing::RawEntry>, GitError> {
+    let mut args: Vec<std::ffi::OsString> = vec!["diff".into(), "--raw".into(), "-z".into()];
+    args.push("--no-abbrev".into());
+    args.extend(diff_options(renames, filter).iter().map(Into::into));
+    args.extend(revs.iter().map(Into::into));
+    args.push("--".into());
+    args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
+    plumbing::parse_raw_diff(&repo.run(args)?).map_err(|detail| GitError::Parse {
+        command: format!("diff --raw --diff-filter={filter}"),
+        detail,
+    })
+}
+
 /// Lines of one file, 1-based and inclusive.
 type LineRanges = Vec<(usize, usize)>;
 
@@ -530,33 +551,10 @@ fn diff_with_lines(
     paths: &[PathBuf],
     renames: bool,
 ) -> Result<Vec<(plumbing::RawEntry, LineRanges)>, GitError> {
-    // The same options for both runs: the patch's files come in the raw
-    // list's order.
-    let common = [
-        if renames {
-            "--find-renames"
-        } else {
-            "--no-renames"
-        },
-        "--diff-filter=ACMRT",
-        "--no-relative",
-        "--no-ext-diff",
-        "--no-textconv",
-        "--no-color",
-    ];
-    let mut raw_args: Vec<std::ffi::OsString> = vec!["diff".into(), "--raw".into(), "-z".into()];
-    raw_args.push("--no-abbrev".into());
-    raw_args.extend(common.iter().map(Into::into));
-    raw_args.extend(revs.iter().map(Into::into));
-    raw_args.push("--".into());
-    raw_args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
-    let entries =
-        plumbing::parse_raw_diff(&repo.run(raw_args)?).map_err(|detail| GitError::Parse {
-            command: "diff --raw".into(),
-            detail,
-        })?;
+    let options = diff_options(renames, "ACMRT");
+    let entries = raw_diff(repo, "ACMRT", renames, revs, paths)?;
     let mut patch_args: Vec<std::ffi::OsString> = vec!["diff".into(), "-U0".into()];
-    patch_args.extend(common.iter().map(Into::into));
+    patch_args.extend(options.iter().map(Into::into));
     patch_args.extend(revs.iter().map(Into::into));
     patch_args.push("--".into());
     patch_args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));

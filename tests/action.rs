@@ -24,19 +24,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
     )
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).expect("mkdir");
-    for entry in std::fs::read_dir(src).expect("read dir") {
-        let entry = entry.expect("entry");
-        let to = dst.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &to);
-        } else {
-            std::fs::copy(entry.path(), &to).expect("copy");
-        }
-    }
-}
-
 /// A git repo whose first commit has no keys (the PR base) and whose second
 /// adds `fixtures/demo`, so every finding is on a line the "PR" adds.
 struct Repo {
@@ -52,7 +39,7 @@ impl Repo {
         git(dir.path(), &["add", "-A"]);
         git(dir.path(), &["commit", "-q", "-m", "base"]);
         let base = git(dir.path(), &["rev-parse", "HEAD"]);
-        copy_dir(&root().join("fixtures/demo"), dir.path());
+        copy_tree(&root().join("fixtures/demo"), dir.path());
         git(dir.path(), &["add", "-A"]);
         git(dir.path(), &["commit", "-q", "-m", "add demo"]);
         Repo { dir, base }

@@ -32,19 +32,6 @@ fn demo_json(dir: &Path) -> (std::path::PathBuf, serde_json::Value) {
     (path, doc)
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let dest = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), &dest).expect("copy");
-        }
-    }
-}
-
 fn report(dir: &Path, args: &[&str]) -> std::process::Output {
     let mut all = vec!["report"];
     all.extend_from_slice(args);
@@ -311,18 +298,7 @@ fn the_report_says_what_it_is_and_lists_accepted_places() {
         "legacy/.env",
         format!("AWS_ACCESS_KEY_ID={key} # keyward:ignore -- old runner\n"),
     );
-    let git = |args: &[&str]| {
-        run_git(
-            std::process::Command::new("git")
-                .current_dir(&repo)
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .env("GIT_AUTHOR_NAME", "t")
-                .env("GIT_AUTHOR_EMAIL", "t@example.com")
-                .env("GIT_COMMITTER_NAME", "t")
-                .env("GIT_COMMITTER_EMAIL", "t@example.com"),
-            args,
-        )
-    };
+    let git = |args: &[&str]| git_in(&repo, args);
     git(&["init", "-q", "-b", "main"]);
     git(&[
         "remote",

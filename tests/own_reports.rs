@@ -6,22 +6,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).expect("mkdir");
-    for entry in std::fs::read_dir(src).expect("read dir") {
-        let entry = entry.expect("entry");
-        let to = dst.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &to);
-        } else {
-            std::fs::copy(entry.path(), &to).expect("copy");
-        }
-    }
-}
 
 fn count(dir: &Path) -> (usize, u64) {
     let out = keyward(
@@ -46,7 +32,7 @@ fn count(dir: &Path) -> (usize, u64) {
 #[test]
 fn a_second_scan_skips_the_first_scans_reports() {
     let t = tempfile::tempdir().expect("tempdir");
-    copy_dir(&root().join("fixtures/demo"), t.path());
+    copy_tree(&root().join("fixtures/demo"), t.path());
     let (before, none) = count(t.path());
     assert!(before > 0);
     assert_eq!(none, 0);
@@ -102,24 +88,13 @@ fn a_second_scan_skips_the_first_scans_reports() {
 fn a_change_that_commits_a_report_is_kw015() {
     let t = tempfile::tempdir().expect("tempdir");
     let dir = t.path();
-    let git = |args: &[&str]| {
-        run_git(
-            Command::new("git")
-                .current_dir(dir)
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .env("GIT_AUTHOR_NAME", "t")
-                .env("GIT_AUTHOR_EMAIL", "t@example.com")
-                .env("GIT_COMMITTER_NAME", "t")
-                .env("GIT_COMMITTER_EMAIL", "t@example.com"),
-            args,
-        )
-    };
+    let git = |args: &[&str]| git_in(dir, args);
     git(&["init", "-q", "-b", "main"]);
     write(dir, "README.md", "demo\n");
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "base"]);
     git(&["checkout", "-q", "-b", "pr"]);
-    copy_dir(&root().join("fixtures/demo"), &dir.join("demo"));
+    copy_tree(&root().join("fixtures/demo"), &dir.join("demo"));
     let out = keyward(
         dir,
         &[

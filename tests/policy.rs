@@ -210,19 +210,6 @@ fn reformat(dir: &Path) {
     fs::write(&values, format!("# moved down\n\n\n{text}")).expect("write");
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            fs::create_dir_all(&target).expect("mkdir");
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 #[test]
 fn baseline_survives_a_reformat_and_catches_a_changed_secret() {
     let t = tempfile::tempdir().expect("tempdir");

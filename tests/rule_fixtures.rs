@@ -22,35 +22,10 @@ fn change_rule(rule_dir: &std::path::Path) -> bool {
     rule_dir.join("CHANGE").exists()
 }
 
-fn copy_tree(src: &std::path::Path, dst: &std::path::Path) {
-    std::fs::create_dir_all(dst).expect("mkdir");
-    for entry in std::fs::read_dir(src).expect("read dir") {
-        let entry = entry.expect("entry");
-        let to = dst.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &to);
-        } else {
-            std::fs::copy(entry.path(), &to).expect("copy");
-        }
-    }
-}
-
 /// A repository with `case/base` on `main` and `case/change` on `pr`.
 fn change_repo(case: &std::path::Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let git = |args: &[&str]| {
-        run_git(
-            std::process::Command::new("git")
-                .current_dir(dir.path())
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_AUTHOR_NAME", "t")
-                .env("GIT_AUTHOR_EMAIL", "t@example.com")
-                .env("GIT_COMMITTER_NAME", "t")
-                .env("GIT_COMMITTER_EMAIL", "t@example.com"),
-            args,
-        )
-    };
+    let git = |args: &[&str]| git_in(dir.path(), args);
     git(&["init", "-q", "-b", "main"]);
     copy_tree(&case.join("base"), dir.path());
     git(&["add", "-A"]);

@@ -120,3 +120,33 @@ pub fn scan_fixture_with_inventory(fixture: &Path, extra: &[&str]) -> Output {
     args.extend_from_slice(extra);
     keyward(fixture, &args)
 }
+
+/// Copies a directory tree (a fixture into a temp dir), creating `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// `git` in `dir`, away from the machine's configuration, with a fixed
+/// identity; returns its trimmed stdout.
+pub fn git_in(dir: &Path, args: &[&str]) -> String {
+    run_git(
+        Command::new("git")
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com"),
+        args,
+    )
+}

@@ -411,3 +411,48 @@ fn concise_output_of_the_demo() {
     assert!(lines.last().is_some_and(|l| l.starts_with("keyward: ")));
     insta::assert_snapshot!(text);
 }
+
+/// One credential, one story: a key and its secret at one place are one
+/// diagnostic that lists both rules and labels both values; the same key
+/// far below is its own. The snippet masks the secret as the message does.
+#[test]
+fn human_output_groups_per_credential() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let filler = "# filler\n".repeat(20);
+    write(
+        t.path(),
+        "app.env",
+        format!(
+            "AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\n{filler}OTHER_KEY_ID={KEY}\n"
+        ),
+    );
+    let out = keyward(t.path(), &["scan", ".", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let masked = "Am/d…2yMK";
+    assert_eq!(
+        text.matches(&format!("key pair `{KEY}` / `{masked}`: 2 findings"))
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("access key ID · KW001"), "{text}");
+    assert!(
+        text.contains("secret access key (masked) · KW002"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("AWS_SECRET_ACCESS_KEY={masked}")),
+        "{text}"
+    );
+    assert!(!text.contains("Am/d*"), "one masking style: {text}");
+    assert!(!text.contains(SECRET), "{text}");
+    // The far reference: alone, with its single rule's code line.
+    assert_eq!(
+        text.matches("KW001 hardcoded-access-key").count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("app.env:23:14"), "{text}");
+    assert!(text.contains("3 findings"), "{text}");
+}

@@ -19,10 +19,13 @@ pub struct Style {
     pub width: usize,
 }
 
+/// One credential's story: every finding about one key (and the secret
+/// paired with it) at one place, as one diagnostic with each rule listed
+/// and each value labelled. Other findings are alone in theirs.
 struct Shown<'a> {
-    finding: &'a Finding,
-    /// The finding's span holds its key ID (not its secret).
-    on_key: bool,
+    findings: Vec<&'a Finding>,
+    /// What each marked span is, in the snippet's coordinates.
+    labels: Vec<(std::ops::Range<usize>, String)>,
     source: Snippet,
     /// Rendered after the finding, each with its own snippet.
     related: Vec<RelatedShown<'a>>,
@@ -58,7 +61,7 @@ impl Diagnostic for RelatedShown<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = &self.source.span;
+        let span = self.source.spans.first().cloned().unwrap_or(0..0);
         Some(Box::new(std::iter::once(LabeledSpan::new(
             Some("here".to_string()),
             span.start,
@@ -67,20 +70,66 @@ impl Diagnostic for RelatedShown<'_> {
     }
 }
 
+impl Shown<'_> {
+    fn severity(&self) -> Severity {
+        self.findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(Severity::Info)
+    }
+}
+
 impl fmt::Debug for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.finding.message)
+        write!(f, "{} finding(s)", self.findings.len())
     }
 }
 
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{}] {}",
-            self.finding.severity.as_str(),
-            super::printable(&self.finding.message)
-        )
+        let [first, ..] = self.findings.as_slice() else {
+            return Ok(());
+        };
+        if self.findings.len() == 1 {
+            return write!(
+                f,
+                "[{}] {}",
+                first.severity.as_str(),
+                super::printable(&first.message)
+            );
+        }
+        let key = first.key_id.as_deref().unwrap_or("");
+        let secret = self.findings.iter().find_map(|x| x.secret.as_deref());
+        match secret {
+            Some(s) => write!(
+                f,
+                "[{}] key pair `{}` / `{}`",
+                self.severity().as_str(),
+                super::printable(key),
+                super::printable(s)
+            )?,
+            None => write!(
+                f,
+                "[{}] access key `{}`",
+                self.severity().as_str(),
+                super::printable(key)
+            )?,
+        }
+        if let Some(iam) = self.findings.iter().find_map(|x| x.iam.as_ref()) {
+            write!(f, " of IAM user `{}`", super::printable(&iam.user))?;
+        }
+        write!(f, ": {} findings", self.findings.len())?;
+        for x in &self.findings {
+            write!(
+                f,
+                "\n{} [{}] {}",
+                x.rule,
+                x.severity.as_str(),
+                super::printable(&x.message)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -88,14 +137,20 @@ impl std::error::Error for Shown<'_> {}
 
 impl Diagnostic for Shown<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(format!(
-            "{} {}",
-            self.finding.rule, self.finding.name
-        )))
+        if let [only] = self.findings.as_slice() {
+            return Some(Box::new(format!("{} {}", only.rule, only.name)));
+        }
+        let mut rules: Vec<&str> = Vec::new();
+        for f in &self.findings {
+            if !rules.contains(&f.rule.as_str()) {
+                rules.push(&f.rule);
+            }
+        }
+        Some(Box::new(rules.join(" ")))
     }
 
     fn severity(&self) -> Option<MietteSeverity> {
-        Some(match self.finding.severity {
+        Some(match Shown::severity(self) {
             Severity::Critical | Severity::High => MietteSeverity::Error,
             Severity::Medium => MietteSeverity::Warning,
             Severity::Low | Severity::Info => MietteSeverity::Advice,
@@ -103,7 +158,23 @@ impl Diagnostic for Shown<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(super::printable(&self.finding.help)))
+        if let [only] = self.findings.as_slice() {
+            return Some(Box::new(super::printable(&only.help)));
+        }
+        // One line per distinct advice, with the rules that give it.
+        let mut helps: Vec<(Vec<&str>, &str)> = Vec::new();
+        for f in &self.findings {
+            match helps.iter_mut().find(|(_, h)| *h == f.help.as_str()) {
+                Some((rules, _)) if rules.contains(&f.rule.as_str()) => {}
+                Some((rules, _)) => rules.push(&f.rule),
+                None => helps.push((vec![&f.rule], &f.help)),
+            }
+        }
+        let lines: Vec<String> = helps
+            .iter()
+            .map(|(rules, h)| format!("{}: {}", rules.join(", "), super::printable(h)))
+            .collect();
+        Some(Box::new(lines.join("\n")))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -111,26 +182,48 @@ impl Diagnostic for Shown<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = &self.source.span;
-        // What the marked value is; the value itself is right above it.
-        let label = if self.on_key {
-            "access key ID".to_string()
-        } else if self.finding.secret.is_some() {
-            "secret access key (masked)".to_string()
-        } else if self.finding.key_id.is_some() {
-            // About a key, on something that is neither it nor its secret.
-            "session token (masked)".to_string()
-        } else if !self.finding.context.is_empty() {
-            // A finding about a setting (KW015): what kind of setting.
-            self.finding.context.clone()
-        } else {
-            self.finding.name.clone()
-        };
-        Some(Box::new(std::iter::once(LabeledSpan::new(
-            Some(label),
-            span.start,
-            span.end - span.start,
-        ))))
+        Some(Box::new(self.labels.iter().map(|(span, label)| {
+            LabeledSpan::new(Some(label.clone()), span.start, span.end - span.start)
+        })))
+    }
+}
+
+/// What a marked value is, from what the span holds (the value itself is
+/// right above it): the key ID, its secret, either base64-encoded, or a
+/// session token beside them.
+fn label_of(finding: &Finding, held: &str) -> String {
+    let key = finding.key_id.as_deref();
+    let is_secret = |t: &str| {
+        finding
+            .secret
+            .as_deref()
+            .is_some_and(|s| crate::detect::mask(t) == s)
+    };
+    if key == Some(held) {
+        return "access key ID".to_string();
+    }
+    if is_secret(held) {
+        return "secret access key (masked)".to_string();
+    }
+    if let Some(decoded) = crate::detect::decode_base64(held) {
+        let decoded = decoded.trim();
+        if key == Some(decoded) {
+            return "access key ID, base64-encoded".to_string();
+        }
+        if is_secret(decoded) {
+            return "secret access key, base64-encoded (masked)".to_string();
+        }
+    }
+    if key.is_some() {
+        // About a key, on something that is neither it nor its secret.
+        "session token (masked)".to_string()
+    } else if finding.secret.is_some() {
+        "secret access key (masked)".to_string()
+    } else if !finding.context.is_empty() {
+        // A finding about a setting (KW015): what kind of setting.
+        finding.context.clone()
+    } else {
+        finding.name.clone()
     }
 }
 
@@ -149,41 +242,64 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
     let mut view = |i: usize| -> Option<Arc<FileView>> {
         let slot = views.get_mut(i)?;
         if slot.is_none() {
-            let f = out.files.get(i)?;
-            let text = f.masked_text();
-            *slot = Some(Arc::new(FileView {
-                name: super::printable(&f.path).into_owned(),
-                lines: crate::detect::pair::LineIndex::new(&text),
-                text,
-            }));
+            *slot = Some(Arc::new(FileView::new(out.files.get(i)?)));
         }
         slot.clone()
     };
     let mut text = String::new();
-    for finding in out.active() {
-        let Some(file) = view(finding.file) else {
+    for group in credential_groups(out) {
+        let Some(&first) = group.first() else {
             continue;
         };
-        let related = finding
-            .related
+        let Some(file) = view(first.file) else {
+            continue;
+        };
+        let held = |f: &Finding| {
+            out.files
+                .get(f.file)
+                .and_then(|s| s.text.get(f.span.clone()))
+                .unwrap_or("")
+        };
+        // One label per place, naming the rules found there when there are
+        // several places.
+        let mut places: Vec<(std::ops::Range<usize>, String, Vec<&str>)> = Vec::new();
+        for f in &group {
+            match places.iter_mut().find(|(s, _, _)| *s == f.span) {
+                Some((_, _, rules)) if rules.contains(&f.rule.as_str()) => {}
+                Some((_, _, rules)) => rules.push(&f.rule),
+                None => places.push((f.span.clone(), label_of(f, held(f)), vec![&f.rule])),
+            }
+        }
+        let spans: Vec<_> = places.iter().map(|(s, _, _)| file.shown_span(s)).collect();
+        let source = Snippet::new(&file, &spans, file.column(places[0].0.start));
+        let labels = places
             .iter()
+            .zip(&source.spans)
+            .map(|((_, label, rules), span)| {
+                let label = if group.len() > 1 {
+                    format!("{label} · {}", rules.join(", "))
+                } else {
+                    label.clone()
+                };
+                (span.clone(), label)
+            })
+            .collect();
+        let related = group
+            .iter()
+            .flat_map(|f| &f.related)
             .filter_map(|r| {
+                let v = view(r.file)?;
+                let span = v.shown_span(&r.span);
                 Some(RelatedShown {
                     message: &r.message,
-                    source: Snippet::new(view(r.file)?.as_ref(), r.span.clone()),
+                    source: Snippet::new(&v, &[span], v.column(r.span.start)),
                 })
             })
             .collect();
-        let on_key = finding.key_id.as_deref().is_some_and(|k| {
-            out.files
-                .get(finding.file)
-                .and_then(|f| f.text.get(finding.span.clone()))
-                == Some(k)
-        });
         let shown = Shown {
-            finding,
-            on_key,
-            source: Snippet::new(&file, finding.span.clone()),
+            findings: group.clone(),
+            labels,
+            source,
             related,
         };
         if handler.render_report(&mut text, &shown).is_err() {
@@ -198,8 +314,13 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
                 text.push_str(&format!("  {r}\n"));
             }
         }
-        if let Some(p) = &finding.provenance {
-            text.push_str(&provenance_line(p));
+        let mut seen = Vec::new();
+        for p in group.iter().filter_map(|f| f.provenance.as_deref()) {
+            let line = provenance_line(p);
+            if !seen.contains(&line) {
+                text.push_str(&line);
+                seen.push(line);
+            }
         }
         text.push('\n');
     }
@@ -226,11 +347,128 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
     text
 }
 
-/// A file as the human format shows it: masked once, with its lines.
+/// The active findings, one group per credential: findings about the same
+/// key ID in one file whose places lie within a few lines of each other
+/// (the key, its secret, the IAM rules on the key). A finding about no
+/// key is alone. Groups come in the order of their first finding.
+fn credential_groups(out: &ScanOutput) -> Vec<Vec<&Finding>> {
+    let mut groups: Vec<Vec<&Finding>> = Vec::new();
+    // Per (file, key ID): the groups open for it, with their first line.
+    let mut open: std::collections::HashMap<(usize, &str), Vec<(usize, usize)>> =
+        std::collections::HashMap::new();
+    let mut lines: Vec<Option<crate::detect::pair::LineIndex>> = std::iter::repeat_with(|| None)
+        .take(out.files.len())
+        .collect();
+    for f in out.active() {
+        let Some(key) = f.key_id.as_deref() else {
+            groups.push(vec![f]);
+            continue;
+        };
+        let line = match (lines.get_mut(f.file), out.files.get(f.file)) {
+            (Some(slot), Some(src)) => slot
+                .get_or_insert_with(|| crate::detect::pair::LineIndex::new(&src.text))
+                .line_of(f.span.start),
+            _ => 0,
+        };
+        let candidates = open.entry((f.file, key)).or_default();
+        match candidates
+            .iter()
+            .find(|(first, _)| line.abs_diff(*first) < MAX_SPAN_LINES)
+        {
+            Some(&(_, g)) => groups[g].push(f),
+            None => {
+                candidates.push((line, groups.len()));
+                groups.push(vec![f]);
+            }
+        }
+    }
+    groups
+}
+
+/// A file as the human format shows it: masked once, with its lines. A
+/// masked secret reads `wJal…EKEY` here as in messages; the file's own
+/// offsets are mapped to the shorter text.
 struct FileView {
     name: String,
     text: String,
     lines: crate::detect::pair::LineIndex,
+    /// The masked file, same length as the file: columns are counted here.
+    masked: String,
+    /// Runs of masking `*` (file offsets) shown as one `…`.
+    runs: Vec<std::ops::Range<usize>>,
+}
+
+impl FileView {
+    fn new(f: &crate::finding::SourceFile) -> FileView {
+        let masked = f.masked_text();
+        let runs = masked_runs(f.text.as_bytes(), masked.as_bytes());
+        let mut text = String::with_capacity(masked.len());
+        let mut last = 0;
+        for r in &runs {
+            text.push_str(masked.get(last..r.start).unwrap_or(""));
+            text.push('…');
+            last = r.end;
+        }
+        text.push_str(masked.get(last..).unwrap_or(""));
+        FileView {
+            name: super::printable(&f.path).into_owned(),
+            lines: crate::detect::pair::LineIndex::new(&text),
+            text,
+            masked,
+            runs,
+        }
+    }
+
+    /// A file offset in the shown text.
+    fn shown_offset(&self, at: usize) -> usize {
+        let ellipsis = '…'.len_utf8();
+        let mut removed = 0;
+        for r in &self.runs {
+            if r.end <= at {
+                removed += r.len() - ellipsis;
+            } else if r.start < at {
+                // Inside a run: after its ellipsis.
+                return r.start - removed + ellipsis;
+            } else {
+                break;
+            }
+        }
+        at - removed
+    }
+
+    fn shown_span(&self, span: &std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let start = self.shown_offset(span.start);
+        start..self.shown_offset(span.end).max(start)
+    }
+
+    /// The file's column (0-based, in characters) of a file offset.
+    fn column(&self, at: usize) -> usize {
+        let at = floor_boundary(&self.masked, at);
+        let before = &self.masked[..at];
+        let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        before[line_start..].chars().count()
+    }
+}
+
+/// Where masking put two or more `*` in a row over characters that were
+/// not `*`.
+fn masked_runs(original: &[u8], masked: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < masked.len() {
+        if masked[i] == b'*' && original.get(i) != Some(&b'*') {
+            let start = i;
+            while i < masked.len() && masked[i] == b'*' && original.get(i) != Some(&b'*') {
+                i += 1;
+            }
+            if i - start >= 2 {
+                runs.push(start..i);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    runs
 }
 
 /// Characters of a long line kept on each side of the span.
@@ -240,60 +478,90 @@ const LONG_LINE: usize = 160;
 /// At most this many lines of a span that runs over several.
 const MAX_SPAN_LINES: usize = 8;
 
-/// What one diagnostic shows of a file: the lines around a span, long lines
-/// cut to a window around it with an ellipsis, control characters made
-/// visible. miette renders it as if it were the file: line numbers and the
-/// header's column are those of the file.
+/// What one diagnostic shows of a file: the lines around its spans, long
+/// lines cut to a window around them with an ellipsis, control characters
+/// made visible. miette renders it as if it were the file: line numbers and
+/// the header's column are those of the file.
 struct Snippet {
     name: String,
     text: String,
     /// The file's line (0-based) of the first line of `text`.
     first_line: usize,
-    /// The span, in `text`.
-    span: std::ops::Range<usize>,
-    /// The file's column (0-based, in characters) where the span starts.
+    /// The spans, in `text`, in the order given.
+    spans: Vec<std::ops::Range<usize>>,
+    /// The file's column (0-based, in characters) where the first span
+    /// starts.
     true_col: usize,
 }
 
 impl Snippet {
-    fn new(file: &FileView, span: std::ops::Range<usize>) -> Snippet {
+    /// `spans` are in the shown text; the first names the header's place.
+    fn new(file: &FileView, spans: &[std::ops::Range<usize>], true_col: usize) -> Snippet {
         let src = file.text.as_str();
-        let start = floor_boundary(src, span.start.min(src.len()));
-        let end = floor_boundary(src, span.end.clamp(start, src.len()));
-        let l0 = file.lines.line_of(start);
+        let clamp = |span: &std::ops::Range<usize>| {
+            let start = floor_boundary(src, span.start.min(src.len()));
+            let end = floor_boundary(src, span.end.clamp(start, src.len()));
+            start..end
+        };
+        let spans: Vec<_> = spans.iter().map(clamp).collect();
+        let span_lines: Vec<(usize, usize)> = spans
+            .iter()
+            .map(|s| {
+                let a = file.lines.line_of(s.start);
+                (
+                    a,
+                    file.lines
+                        .line_of(s.end.saturating_sub(1).max(s.start))
+                        .max(a),
+                )
+            })
+            .collect();
+        let lo = spans.iter().map(|s| s.start).min().unwrap_or(0);
+        let hi = spans.iter().map(|s| s.end).max().unwrap_or(0);
+        let l0 = file.lines.line_of(lo);
         let l1 = file
             .lines
-            .line_of(end.saturating_sub(1).max(start))
+            .line_of(hi.saturating_sub(1).max(lo))
             .min(l0 + MAX_SPAN_LINES - 1);
         let first = l0.saturating_sub(1);
         let last = (l1 + 1).min(file.lines.len() - 1);
         let mut text = String::new();
-        let mut out_span = 0..0;
-        let mut true_col = 0;
+        let mut out_spans = vec![None::<std::ops::Range<usize>>; spans.len()];
         for line in first..=last {
             if line > first {
                 text.push('\n');
             }
             let range = file.lines.line_range(src, line);
             let body = &src[range.clone()];
-            // The part of the span on this line, relative to the line.
-            let on_line = (line >= l0 && line <= l1).then(|| {
-                let s = start.max(range.start) - range.start;
-                let e = end.clamp(range.start, range.end) - range.start;
-                s..e.max(s)
-            });
-            let (shown, cut_before, kept) = window(body, on_line.clone());
+            // The part of each span on this line, relative to the line.
+            let on_line: Vec<Option<std::ops::Range<usize>>> = spans
+                .iter()
+                .zip(&span_lines)
+                .map(|(span, &(a, b))| {
+                    (line >= a && line <= b && line <= l1).then(|| {
+                        let s = span.start.max(range.start) - range.start;
+                        let e = span.end.clamp(range.start, range.end) - range.start;
+                        s..e.max(s)
+                    })
+                })
+                .collect();
+            let union = on_line
+                .iter()
+                .flatten()
+                .cloned()
+                .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end));
+            let (shown, cut_before, kept) = window(body, union);
             let base = text.len();
             push_printable(&mut text, shown, cut_before > 0, kept.end < body.len());
             let ellipsis = if cut_before > 0 { '…'.len_utf8() } else { 0 };
-            if let Some(r) = on_line {
+            for (r, out) in on_line.iter().zip(out_spans.iter_mut()) {
+                let Some(r) = r else { continue };
                 let s = base + ellipsis + r.start.saturating_sub(kept.start);
                 let e = base + ellipsis + r.end.min(kept.end).saturating_sub(kept.start);
-                if line == l0 {
-                    out_span.start = s;
-                    true_col = body[..r.start].chars().count();
+                match out {
+                    None => *out = Some(s..e.max(s)),
+                    Some(o) => o.end = e.max(o.start),
                 }
-                out_span.end = e.max(out_span.start);
             }
         }
         // The last line keeps its line break, as in the file: miette shows
@@ -305,7 +573,7 @@ impl Snippet {
             name: file.name.clone(),
             text,
             first_line: first,
-            span: out_span,
+            spans: out_spans.into_iter().map(|s| s.unwrap_or(0..0)).collect(),
             true_col,
         }
     }
@@ -394,7 +662,7 @@ impl SourceCode for Snippet {
         let inner = self.text.read_span(span, before, after)?;
         // miette counts the header's column in bytes of what it is given;
         // the file's column in characters is known here.
-        let column = if before == 0 && span.offset() == self.span.start {
+        let column = if before == 0 && Some(span.offset()) == self.spans.first().map(|s| s.start) {
             self.true_col
         } else {
             inner.column()

@@ -26,6 +26,14 @@ struct RawConfig {
     rules: BTreeMap<Spanned<String>, Spanned<RawRuleSetting>>,
     #[serde(default)]
     allow: Vec<Spanned<RawAllow>>,
+    #[serde(default)]
+    iam: RawIam,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawIam {
+    inventory: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +114,7 @@ pub struct Spans {
     pub include: Vec<Range<usize>>,
     pub rules_dir: Option<Range<usize>>,
     pub baseline: Option<Range<usize>>,
+    pub inventory: Option<Range<usize>>,
     pub fail_on: Option<Range<usize>>,
     pub allowed_accounts: Vec<Range<usize>>,
     pub max_key_age_days: Option<Range<usize>>,
@@ -172,6 +181,9 @@ pub struct Config {
     pub rules_dir: Option<PathBuf>,
     /// `[scan] baseline`: accepted findings (anchored at `root`).
     pub baseline: Option<PathBuf>,
+    /// `[iam] inventory`: IAM facts for every scan that names no other
+    /// source (anchored at `root`).
+    pub inventory: Option<PathBuf>,
     pub allow: Vec<AllowEntry>,
     /// The file's text, for errors raised after loading (unknown rules).
     pub source: Option<NamedSource<String>>,
@@ -197,6 +209,7 @@ impl Default for Config {
             rules: BTreeMap::new(),
             rules_dir: None,
             baseline: None,
+            inventory: None,
             allow: Vec::new(),
             source: None,
             spans: Spans::default(),
@@ -455,6 +468,10 @@ pub fn parse_within(
     if let Some(b) = &raw.scan.baseline {
         config.baseline = Some(confined(b, "baseline")?);
         config.spans.baseline = Some(b.span());
+    }
+    if let Some(i) = &raw.iam.inventory {
+        config.inventory = Some(confined(i, "inventory")?);
+        config.spans.inventory = Some(i.span());
     }
     for a in &raw.policy.allowed_accounts {
         let acct = a.get_ref();
@@ -738,6 +755,11 @@ max-key-age-days = 90
 max-unused-days = 90
 # Exit 1 when a finding is at or above: critical, high, medium, low, info, never.
 fail-on = "low"
+
+[iam]
+# An inventory (`keyward inventory pull -o FILE`) every scan reads for IAM
+# facts, unless --inventory, --live or --no-iam says otherwise.
+# inventory = "inventory.json"
 
 [rules]
 # A directory of your own rule files, added to the built-in rules.

@@ -11,6 +11,9 @@ pub enum Kind {
     Sarif,
     Json,
     Audit,
+    /// An IAM inventory (`keyward inventory pull`): key IDs with their
+    /// owners and dates, never a secret.
+    Inventory,
 }
 
 impl Kind {
@@ -19,6 +22,7 @@ impl Kind {
             Kind::Sarif => "SARIF report",
             Kind::Json => "JSON report",
             Kind::Audit => "audit report",
+            Kind::Inventory => "IAM inventory",
         }
     }
 }
@@ -39,11 +43,13 @@ pub fn kind(text: &str) -> Option<Kind> {
     {
         return Some(Kind::Audit);
     }
-    if !trimmed.starts_with('{')
-        || memchr::memmem::find(trimmed.as_bytes(), b"\"keyward\"").is_none()
-    {
+    if !trimmed.starts_with('{') {
         return None;
     }
+    if is_inventory(trimmed) {
+        return Some(Kind::Inventory);
+    }
+    memchr::memmem::find(trimmed.as_bytes(), b"\"keyward\"")?;
     let doc: serde_json::Value = serde_json::from_str(trimmed).ok()?;
     let is_keyward = |v: &serde_json::Value| v.as_str() == Some("keyward");
     if let Some(runs) = doc.get("runs").and_then(|r| r.as_array()) {
@@ -57,6 +63,18 @@ pub fn kind(text: &str) -> Option<Kind> {
         && doc.get("findings").is_some_and(serde_json::Value::is_array)
         && doc.get("summary").is_some_and(serde_json::Value::is_object);
     ours.then_some(Kind::Json)
+}
+
+/// An inventory as keyward reads it (strict: no field it does not know),
+/// holding nothing a secret could hide in: every long token in it is a key
+/// ID, a date or a name. One that fails either test is scanned as JSON.
+fn is_inventory(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let has = |needle: &[u8]| memchr::memmem::find(bytes, needle).is_some();
+    has(b"\"generated_at\"")
+        && has(b"\"accounts\"")
+        && crate::iam::inventory::Inventory::parse("", text).is_ok()
+        && crate::detect::masked_for_errors(text) == text
 }
 
 /// The first `n` bytes of `s`, cut at a character boundary.
@@ -93,5 +111,15 @@ mod tests {
         );
         assert_eq!(kind("# keyward audit report\nAKIA…"), None);
         assert_eq!(kind("{ broken json \"keyward\""), None);
+        let inventory = r#"{"version": 1, "generated_at": "2026-11-29T06:00:00Z", "accounts": [{"account": "123456789012", "keys": [
+            {"access_key_id": "AKIARZPUZDIKLGATVSKW", "user": "acme-api", "status": "Active", "created": "2026-10-12T09:14:00Z",
+             "last_used": "2026-11-29T05:40:00Z", "last_used_service": "s3", "last_used_region": "eu-west-1"}]}]}"#;
+        assert_eq!(kind(inventory), Some(Kind::Inventory));
+        // A secret-shaped user name: scanned, not skipped.
+        let hiding = inventory.replace("acme-api", "Am1dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK");
+        assert_eq!(kind(&hiding), None);
+        // A field keyward never writes: not an inventory.
+        let extra = inventory.replace("\"user\"", "\"note\": \"x\", \"user\"");
+        assert_eq!(kind(&extra), None);
     }
 }

@@ -140,6 +140,8 @@ pub struct Summary {
     pub not_shown: u64,
     /// keyward's own reports, skipped.
     pub own_reports: u64,
+    /// IAM inventories (`keyward inventory pull`), skipped.
+    pub inventories: u64,
     /// Baselined findings accepted at a new path (their file moved).
     pub baseline_moved: u64,
 }
@@ -158,6 +160,7 @@ impl Summary {
         self.excluded += s.excluded;
         self.not_shown += s.not_shown;
         self.own_reports += s.own_reports;
+        self.inventories += s.inventories;
     }
 }
 
@@ -478,6 +481,7 @@ fn take_bytes(
             st.summary.files_scanned += 1;
             st.summary.files_parsed += 1;
         }
+        Status::Inventory => st.summary.inventories += 1,
         Status::OwnReport { first_line } => {
             st.summary.own_reports += 1;
             st.own_reports.push((display.clone(), first_line));
@@ -591,6 +595,8 @@ enum Status {
     Binary,
     NoKeyword,
     Parsed,
+    /// An IAM inventory: key IDs by design, not scanned.
+    Inventory,
     /// keyward's own output: not scanned.
     OwnReport {
         first_line: String,
@@ -666,7 +672,16 @@ fn process_file_within_budget(
             placeholders,
         };
     }
-    if crate::own_report::kind(&text).is_some() {
+    let own = crate::own_report::kind(&text);
+    if own == Some(crate::own_report::Kind::Inventory) {
+        return Outcome {
+            status: Status::Inventory,
+            warnings,
+            file: None,
+            placeholders: 0,
+        };
+    }
+    if own.is_some() {
         let first = text.lines().next().unwrap_or("");
         let mut end = first.len().min(200);
         while !first.is_char_boundary(end) {

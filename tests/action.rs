@@ -36,6 +36,15 @@ impl Repo {
         let dir = tempfile::tempdir().expect("temp dir");
         git(dir.path(), &["init", "-q", "-b", "main"]);
         std::fs::write(dir.path().join("README.md"), "# infra\n").expect("write");
+        // The policy and the IAM inventory are the base's, as in a
+        // repository that adopted keyward before this pull request.
+        for name in ["keyward.toml", "inventory.json"] {
+            std::fs::copy(
+                root().join("fixtures/demo").join(name),
+                dir.path().join(name),
+            )
+            .expect("copy");
+        }
         git(dir.path(), &["add", "-A"]);
         git(dir.path(), &["commit", "-q", "-m", "base"]);
         let base = git(dir.path(), &["rev-parse", "HEAD"]);
@@ -301,6 +310,14 @@ fn a_pull_request_is_judged_by_the_base_policy() {
 #[test]
 fn the_gate_is_the_configurations_and_its_message_counts_what_fails() {
     let repo = Repo::demo();
+    // keyward.toml on the base, so the pull request does not add it.
+    std::fs::write(
+        repo.path().join("keyward.toml"),
+        "[policy]\nfail-on = \"high\"\n",
+    )
+    .expect("write");
+    git(repo.path(), &["add", "keyward.toml"]);
+    git(repo.path(), &["commit", "-q", "-m", "gate at high"]);
     let doc = {
         let out = keyward(
             repo.path(),
@@ -320,14 +337,6 @@ fn the_gate_is_the_configurations_and_its_message_counts_what_fails() {
     let high_up = by_severity(&["critical", "high"]);
     assert!(high_up > 0 && high_up < total, "{high_up} of {total}");
 
-    // keyward.toml on the base, so the pull request does not add it.
-    std::fs::write(
-        repo.path().join("keyward.toml"),
-        "[policy]\nfail-on = \"high\"\n",
-    )
-    .expect("write");
-    git(repo.path(), &["add", "keyward.toml"]);
-    git(repo.path(), &["commit", "-q", "-m", "gate at high"]);
     let run = run_action(
         repo.path(),
         &repo.base,

@@ -395,13 +395,31 @@ fn rules_say_what_they_need_and_facts_what_they_mean() {
 fn concise_output_of_the_demo() {
     let out = keyward(
         &root().join("fixtures/demo"),
-        &["scan", ".", "--format", "concise", "--fail-on", "never"],
+        &[
+            "scan",
+            ".",
+            "--format",
+            "concise",
+            "--fail-on",
+            "never",
+            "--now",
+            FIXTURE_NOW,
+        ],
     );
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
     let json_count = json(&keyward(
         &root().join("fixtures/demo"),
-        &["scan", ".", "--format", "json", "--fail-on", "never"],
+        &[
+            "scan",
+            ".",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--now",
+            FIXTURE_NOW,
+        ],
     ))["findings"]
         .as_array()
         .expect("findings")

@@ -722,3 +722,78 @@ fn a_broken_configuration_in_the_change() {
         stderr(&out)
     );
 }
+
+/// `[iam] inventory` feeds the IAM rules. A change that points it at
+/// another file (one that calls the key Active and fresh) is KW015, and
+/// with `--policy-from` the base's inventory judges the change's keys.
+#[test]
+fn a_change_cannot_swap_the_inventory() {
+    let inventory = |status: &str, created: &str| {
+        format!(
+            r#"{{"version": 1, "generated_at": "2026-11-29T00:00:00Z", "accounts": [{{"account": "123456789012", "keys": [
+  {{"access_key_id": "{KEY}", "user": "deploy-bot", "status": "{status}", "created": "{created}", "last_used": "2026-11-28T00:00:00Z"}}]}}]}}
+"#
+        )
+    };
+    let config = |file: &str| format!("[iam]\ninventory = \"{file}\"\n");
+    let repo = Repo::new(
+        &[
+            ("a.env", &env_file("")),
+            ("keyward.toml", &config("iam.json")),
+            ("iam.json", &inventory("Inactive", "2024-01-01T00:00:00Z")),
+        ],
+        &[
+            ("b.env", &env_file("")),
+            ("keyward.toml", &config("iam-fresh.json")),
+            (
+                "iam-fresh.json",
+                &inventory("Active", "2026-11-01T00:00:00Z"),
+            ),
+        ],
+    );
+    let now = ["--now", "2026-11-30T00:00:00Z"];
+    // The base's own scan, through the config: the key is Inactive.
+    repo.git(&["checkout", "-q", "main"]);
+    let (_, hits) = repo.since(&now);
+    assert!(hits.is_empty(), "nothing changed against itself: {hits:#?}");
+    let out = repo.run(&["scan", ".", "--format", "json", "--now", now[1]]);
+    let rules: Vec<String> = hits_of(&out).into_iter().map(|h| h.rule).collect();
+    assert!(rules.iter().any(|r| r == "KW006"), "{rules:?}");
+    assert!(
+        rules.iter().all(|r| r != "KW015"),
+        "an inventory is not a report the change adds: {rules:?}"
+    );
+    repo.git(&["checkout", "-q", "pr"]);
+
+    // The change's inventory says Active and fresh; KW015 names the swap.
+    let mut args = now.to_vec();
+    let (code, hits) = repo.since(&args);
+    assert_eq!(code, Some(1));
+    assert!(!hits.iter().any(|h| h.rule == "KW006"), "{hits:#?}");
+    let added = kw015(&hits);
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert_eq!((added[0].path.as_str(), added[0].line), ("keyward.toml", 2));
+    assert!(
+        added[0]
+            .message
+            .contains("changes `[iam] inventory` from `iam.json` to `iam-fresh.json`"),
+        "{added:#?}"
+    );
+    // Judged by the base's policy, the base's inventory answers.
+    args.extend(["--policy-from", "main"]);
+    let (_, hits) = repo.since(&args);
+    assert!(hits.iter().any(|h| h.rule == "KW006"), "{hits:#?}");
+    // --no-iam turns it off for one run.
+    let (_, hits) = repo.since(&["--no-iam", "--policy-from", "main", "--now", now[1]]);
+    assert!(hits.iter().any(|h| h.rule == "KW001"), "{hits:#?}");
+    assert!(
+        !hits
+            .iter()
+            .any(|h| ["KW006", "KW007", "KW008", "KW009"].contains(&h.rule.as_str())),
+        "{hits:#?}"
+    );
+}
+
+fn hits_of(out: &Output) -> Vec<Hit> {
+    hits(&json(out))
+}

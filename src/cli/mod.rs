@@ -247,9 +247,13 @@ pub struct IamArgs {
     /// An account whose keys are expected (repeatable); enables KW005.
     #[arg(long = "allowed-account", value_name = "ID", value_parser = parse_account)]
     pub allowed_accounts: Vec<String>,
-    /// Take IAM facts from an inventory file (`keyward inventory pull`).
+    /// Take IAM facts from an inventory file (`keyward inventory pull`);
+    /// overrides `[iam] inventory`.
     #[arg(long, value_name = "FILE", conflicts_with = "live")]
     pub inventory: Option<PathBuf>,
+    /// No IAM facts, even where `[iam] inventory` names a file.
+    #[arg(long, conflicts_with_all = ["inventory", "live"])]
+    pub no_iam: bool,
     /// Ask IAM about the keys found, with the AWS credential chain.
     #[arg(long)]
     pub live: bool,
@@ -379,7 +383,7 @@ pub fn run(
             if !args.iam.allowed_accounts.is_empty() {
                 opts.policy.allowed_accounts = args.iam.allowed_accounts.clone();
             }
-            opts.iam = iam_options(&args.iam)?;
+            opts.iam = iam_options(&args.iam, configured_iam(&config))?;
             let mut out =
                 scan::scan(&opts, &rules, progress).map_err(|e| miette::miette!("{e}"))?;
             suppress::apply(&mut out, &config, None, &rules, &opts.cwd, false);
@@ -558,6 +562,8 @@ struct LoadedPolicy {
     rules: RuleSet,
     baseline: Option<Baseline>,
     notes: Vec<crate::ScanError>,
+    /// Where IAM facts come from when no flag says: `[iam] inventory`.
+    iam_default: crate::iam::SourceChoice,
 }
 
 fn policy_wanted(args: &ScanArgs) -> crate::policy::Wanted {
@@ -583,11 +589,21 @@ fn load_policy(args: &ScanArgs) -> Result<LoadedPolicy, miette::Report> {
             .map_err(|e| miette::miette!("--policy-from: {e}"))?;
         let p = crate::policy::PolicySet::from_tree(&repo, &tree, &policy_wanted(args))
             .map_err(miette::Report::new)?;
+        // The inventory is read from the same revision as the policy: the
+        // change cannot make its keys look rotated.
+        let iam_default = match &p.files.inventory {
+            Some(f) => crate::iam::SourceChoice::InventoryText {
+                origin: format!("{} at {rev}", f.path),
+                text: f.text.clone(),
+            },
+            None => crate::iam::SourceChoice::None,
+        };
         return Ok(LoadedPolicy {
             config: p.config,
             rules: p.rules,
             baseline: p.baseline,
             notes: Vec::new(),
+            iam_default,
         });
     }
     let config = load_config(args.config.as_deref(), &args.paths)?;
@@ -607,6 +623,7 @@ fn load_policy(args: &ScanArgs) -> Result<LoadedPolicy, miette::Report> {
         (None, None) => None,
     };
     Ok(LoadedPolicy {
+        iam_default: configured_iam(&config),
         config,
         rules,
         baseline,
@@ -642,13 +659,29 @@ fn scan_options(config: &Config, paths: &[PathBuf]) -> Result<ScanOptions, miett
     })
 }
 
-/// IAM options from the flags.
-fn iam_options(iam: &IamArgs) -> Result<crate::iam::IamOptions, miette::Report> {
+/// The IAM source the configuration names, if any; shown (and read)
+/// relative to where keyward runs.
+fn configured_iam(config: &Config) -> crate::iam::SourceChoice {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    config
+        .inventory
+        .as_deref()
+        .map_or(crate::iam::SourceChoice::None, |p| {
+            crate::iam::SourceChoice::Inventory(PathBuf::from(crate::walk::display_path(p, &cwd)))
+        })
+}
+
+/// IAM options from the flags; `default` when they name no source.
+fn iam_options(
+    iam: &IamArgs,
+    default: crate::iam::SourceChoice,
+) -> Result<crate::iam::IamOptions, miette::Report> {
     Ok(crate::iam::IamOptions {
-        source: match (&iam.inventory, iam.live) {
-            (Some(path), _) => crate::iam::SourceChoice::Inventory(path.clone()),
-            (None, true) => crate::iam::SourceChoice::Live,
-            (None, false) => crate::iam::SourceChoice::None,
+        source: match (&iam.inventory, iam.live, iam.no_iam) {
+            (_, _, true) => crate::iam::SourceChoice::None,
+            (Some(path), _, _) => crate::iam::SourceChoice::Inventory(path.clone()),
+            (None, true, _) => crate::iam::SourceChoice::Live,
+            (None, false, false) => default,
         },
         verify_pairs: iam.verify_pairs,
         concurrency: iam.concurrency,
@@ -705,7 +738,7 @@ fn run_scan(
     if !args.iam.allowed_accounts.is_empty() {
         opts.policy.allowed_accounts = args.iam.allowed_accounts.clone();
     }
-    opts.iam = iam_options(&args.iam)?;
+    opts.iam = iam_options(&args.iam, policy.iam_default.clone())?;
     let (mut out, git_post) = match args.git.mode(&args.paths) {
         None => (
             scan::scan(&opts, rules, progress).map_err(|e| miette::miette!("{e}"))?,

@@ -286,6 +286,9 @@ pub enum SourceChoice {
     None,
     /// An inventory file (`keyward inventory pull`).
     Inventory(PathBuf),
+    /// An inventory read elsewhere (a git tree, for `--policy-from`):
+    /// `origin` names it.
+    InventoryText { origin: String, text: String },
     /// The AWS credential chain.
     Live,
 }
@@ -525,6 +528,14 @@ pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError
             let inv = inventory::read(path)?;
             source_info = Some(IamSourceInfo::Inventory {
                 file: crate::report::shown_path(path),
+                generated_at: inv.generated_at.to_string(),
+            });
+            Some(inv.lookup(&wanted.keys))
+        }
+        (SourceChoice::InventoryText { origin, text }, _) => {
+            let inv = inventory::Inventory::parse(origin, text)?;
+            source_info = Some(IamSourceInfo::Inventory {
+                file: origin.clone(),
                 generated_at: inv.generated_at.to_string(),
             });
             Some(inv.lookup(&wanted.keys))

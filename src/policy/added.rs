@@ -496,6 +496,29 @@ fn compare(
         }
     }
 
+    // Another inventory, or none, can make a key look rotated or fresh, or
+    // turn the IAM rules off; a first inventory only adds findings.
+    if let Some(was) = &base.files.inventory {
+        let now = head.files.inventory.as_ref().map(|f| &f.path);
+        let span = hc
+            .spans
+            .inventory
+            .clone()
+            .or_else(|| config_file.map(|f| first_line(&f.text)));
+        if now != Some(&was.path)
+            && let Some(span) = span
+        {
+            let message = match now {
+                Some(p) => format!("changes `[iam] inventory` from `{}` to `{p}`", was.path),
+                None => format!(
+                    "removes `[iam] inventory` (`{}`): the IAM rules no longer run",
+                    was.path
+                ),
+            };
+            items.extend(in_config(span, "[iam] inventory", message, Vec::new()));
+        }
+    }
+
     if let (Some(hb), Some(file)) = (&head.baseline, &head.files.baseline) {
         let known: HashSet<&str> = base
             .baseline

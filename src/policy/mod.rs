@@ -34,6 +34,8 @@ pub struct PolicyFiles {
     /// The `rules-dir` directory (repository path) and its rule files.
     pub rules_dir: Option<String>,
     pub rules: Vec<PolicyFile>,
+    /// The `[iam] inventory` file.
+    pub inventory: Option<PolicyFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +153,19 @@ impl PolicySet {
                 }
             },
         };
+        if let Some(p) = &config.inventory {
+            let path = in_repo(repo, p, "inventory", tree)?;
+            match tree::read(&top, tree, &path)? {
+                Some(text) => files.inventory = Some(PolicyFile { path, text }),
+                None => {
+                    return Err(PolicyError::Unreadable {
+                        path,
+                        tree: tree.to_string(),
+                        message: "the inventory `[iam] inventory` names is not there".into(),
+                    });
+                }
+            }
+        }
         Ok(PolicySet {
             config,
             rules,

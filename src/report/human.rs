@@ -787,6 +787,13 @@ pub fn summary_line(out: &ScanOutput) -> String {
             if s.own_reports == 1 { "" } else { "s" }
         ));
     }
+    if s.inventories > 0 {
+        notes.push(format!(
+            "{} IAM inventor{} skipped",
+            s.inventories,
+            if s.inventories == 1 { "y" } else { "ies" }
+        ));
+    }
     if s.not_shown > 0 {
         notes.push(format!("{} more not shown (per-file cap)", s.not_shown));
     }

@@ -166,6 +166,7 @@ pub fn render(out: &ScanOutput) -> String {
             "excluded": s.excluded,
             "not_shown": s.not_shown,
             "own_reports": s.own_reports,
+            "inventories": s.inventories,
             "baseline_moved": s.baseline_moved,
             "suppressed": suppressed,
         },

@@ -71,7 +71,11 @@ pub fn report(
     };
     let mut items = Vec::new();
     let cwd = repo.cwd.clone();
-    for m in &change.markers {
+    // In a file skipped as keyward's own report, an ignore is quoted text
+    // (rule docs embedded in SARIF), not a suppression: the report itself
+    // is the finding below.
+    let own: HashSet<&str> = out.own_reports.iter().map(|(p, _)| p.as_str()).collect();
+    for m in change.markers.iter().filter(|m| !own.contains(m.path.as_str())) {
         let mut m = m.clone();
         m.marker.resolve(&base.rules);
         items.push(inline_item(out, &m));

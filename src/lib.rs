@@ -12,6 +12,7 @@ pub mod iam;
 pub mod named_file;
 pub mod own_report;
 pub mod parse;
+pub mod pipeline;
 pub mod policy;
 pub mod prefilter;
 pub mod rules;
@@ -19,6 +20,7 @@ pub mod scan;
 pub mod walk;
 
 pub use finding::{Finding, Related, ScanError, SourceFile, Suppression, SuppressionKind};
+pub use pipeline::{RunError, Scan};
 pub use scan::{Blob, Policy, Progress, ScanOptions, ScanOutput, Summary, scan, scan_blobs};
 pub mod cli;
 pub mod config;

@@ -10,8 +10,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::{self, Config};
 use crate::report::{self, human::Style};
 use crate::rules::{RuleSet, Severity};
-use crate::scan::{self, Policy, Progress, ScanOptions, Scope};
-use crate::suppress::{self, Baseline};
+use crate::scan::{self, Progress};
+use crate::suppress::Baseline;
 
 /// Exit codes (DESIGN.md): nothing at or above `--fail-on`; findings at or
 /// above it; usage, configuration or runtime error.
@@ -377,22 +377,32 @@ pub fn run(
         Command::Baseline(args) => {
             let config = load_config(args.config.as_deref(), &args.paths)?;
             let rules = RuleSet::configured(&config)?;
-            let mut opts = scan_options(&config, &args.paths)?;
-            opts.no_ignore |= args.no_ignore;
-            opts.include_placeholders |= args.include_placeholders;
-            if !args.iam.allowed_accounts.is_empty() {
-                opts.policy.allowed_accounts = args.iam.allowed_accounts.clone();
-            }
-            opts.iam = iam_options(&args.iam, configured_iam(&config))?;
-            let mut out =
-                scan::scan(&opts, &rules, progress).map_err(|e| miette::miette!("{e}"))?;
-            suppress::apply(&mut out, &config, None, &rules, &opts.cwd, false);
-            let baseline = Baseline::from_output(&out);
+            let cwd = current_dir()?;
             let output = args
                 .output
                 .clone()
                 .or_else(|| config.baseline.clone())
                 .unwrap_or_else(|| PathBuf::from(".keyward-baseline.json"));
+            // Today's findings, before any baseline accepts them.
+            let policy = crate::policy::PolicySet::from_work_tree(
+                config,
+                rules,
+                None,
+                crate::policy::Wanted::default(),
+                &cwd,
+            );
+            let iam = iam_options(&args.iam, policy.iam.clone())?;
+            let out = crate::Scan::new(&policy)
+                .paths(args.paths.clone())
+                .cwd(cwd.clone())
+                .no_ignore(args.no_ignore)
+                .include_placeholders(args.include_placeholders)
+                .allowed_accounts(args.iam.allowed_accounts.clone())
+                .iam(iam)
+                .progress(progress)
+                .run()
+                .map_err(|e| miette::miette!("{e}"))?;
+            let baseline = Baseline::from_output(&out);
             std::fs::write(&output, baseline.to_json()).map_err(|e| {
                 miette::miette!("cannot write {}: {e}", crate::report::shown_path(&output))
             })?;
@@ -402,7 +412,7 @@ pub fn run(
                 &format!(
                     "keyward: wrote {n} finding{} to {}\n",
                     if n == 1 { "" } else { "s" },
-                    crate::walk::display_path(&output, &opts.cwd)
+                    crate::walk::display_path(&output, &cwd)
                 ),
             )?;
             Ok(EXIT_OK)
@@ -555,15 +565,8 @@ fn load_config(
     }
 }
 
-/// The configuration, rules and baseline of a scan: from `--policy-from
-/// REV` when given, else from the work tree.
-struct LoadedPolicy {
-    config: Config,
-    rules: RuleSet,
-    baseline: Option<Baseline>,
-    notes: Vec<crate::ScanError>,
-    /// Where IAM facts come from when no flag says: `[iam] inventory`.
-    iam_default: crate::iam::SourceChoice,
+fn current_dir() -> Result<PathBuf, miette::Report> {
+    std::env::current_dir().map_err(|e| miette::miette!("cannot read the current directory: {e}"))
 }
 
 fn policy_wanted(args: &ScanArgs) -> crate::policy::Wanted {
@@ -578,33 +581,18 @@ fn policy_wanted(args: &ScanArgs) -> crate::policy::Wanted {
     }
 }
 
-fn load_policy(args: &ScanArgs) -> Result<LoadedPolicy, miette::Report> {
+/// The configuration, rules, baseline and inventory of a scan: from
+/// `--policy-from REV` when given, else from the work tree.
+fn load_policy(args: &ScanArgs) -> Result<crate::policy::PolicySet, miette::Report> {
+    let cwd = current_dir()?;
     if let Some(rev) = &args.policy_from {
-        let cwd = std::env::current_dir()
-            .map_err(|e| miette::miette!("cannot read the current directory: {e}"))?;
         let repo = crate::git::Repo::discover(&cwd).map_err(|e| {
             miette::miette!(help = "--policy-from reads the policy from git", "{e}")
         })?;
         let tree = crate::git::Tree::commit(&repo, rev)
             .map_err(|e| miette::miette!("--policy-from: {e}"))?;
-        let p = crate::policy::PolicySet::from_tree(&repo, &tree, &policy_wanted(args))
-            .map_err(miette::Report::new)?;
-        // The inventory is read from the same revision as the policy: the
-        // change cannot make its keys look rotated.
-        let iam_default = match &p.files.inventory {
-            Some(f) => crate::iam::SourceChoice::InventoryText {
-                origin: format!("{} at {rev}", f.path),
-                text: f.text.clone(),
-            },
-            None => crate::iam::SourceChoice::None,
-        };
-        return Ok(LoadedPolicy {
-            config: p.config,
-            rules: p.rules,
-            baseline: p.baseline,
-            notes: Vec::new(),
-            iam_default,
-        });
+        return crate::policy::PolicySet::from_tree(&repo, &tree, &policy_wanted(args))
+            .map_err(miette::Report::new);
     }
     let config = load_config(args.config.as_deref(), &args.paths)?;
     let rules = RuleSet::configured(&config)?;
@@ -612,7 +600,6 @@ fn load_policy(args: &ScanArgs) -> Result<LoadedPolicy, miette::Report> {
     let baseline = match (&args.baseline, &config.baseline) {
         (Some(p), _) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
         (None, Some(p)) if !p.exists() => {
-            let cwd = std::env::current_dir().unwrap_or_default();
             notes.push(crate::ScanError {
                 path: crate::walk::display_path(p, &cwd),
                 message: "the baseline `[scan] baseline` names does not exist; nothing is accepted by baseline (make it with `keyward baseline`)".into(),
@@ -622,53 +609,15 @@ fn load_policy(args: &ScanArgs) -> Result<LoadedPolicy, miette::Report> {
         (None, Some(p)) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
         (None, None) => None,
     };
-    Ok(LoadedPolicy {
-        iam_default: configured_iam(&config),
+    let mut policy = crate::policy::PolicySet::from_work_tree(
         config,
         rules,
         baseline,
-        notes,
-    })
-}
-
-/// Scan options from the configuration (flags are applied by the caller).
-fn scan_options(config: &Config, paths: &[PathBuf]) -> Result<ScanOptions, miette::Report> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| miette::miette!("cannot read the current directory: {e}"))?;
-    let scope = (!config.exclude.is_empty() || config.include_set.is_some()).then(|| Scope {
-        root: config.root.clone(),
-        exclude: config.exclude_set.clone(),
-        include: config.include_set.clone(),
-    });
-    Ok(ScanOptions {
-        paths: paths.to_vec(),
-        no_ignore: config.no_ignore,
-        max_file_size: config.max_file_size,
-        threads: 0,
-        include_placeholders: config.include_placeholders,
-        policy: Policy {
-            allowed_accounts: config.allowed_accounts.clone(),
-            max_key_age_days: config.max_key_age_days,
-            max_unused_days: config.max_unused_days,
-        },
-        cwd,
-        scope,
-        iam: crate::iam::IamOptions::default(),
-        file_timeout: Some(scan::DEFAULT_FILE_TIMEOUT),
-        iam_answers: None,
-    })
-}
-
-/// The IAM source the configuration names, if any; shown (and read)
-/// relative to where keyward runs.
-fn configured_iam(config: &Config) -> crate::iam::SourceChoice {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    config
-        .inventory
-        .as_deref()
-        .map_or(crate::iam::SourceChoice::None, |p| {
-            crate::iam::SourceChoice::Inventory(PathBuf::from(crate::walk::display_path(p, &cwd)))
-        })
+        policy_wanted(args),
+        &cwd,
+    );
+    policy.notes = notes;
+    Ok(policy)
 }
 
 /// IAM options from the flags; `default` when they name no source.
@@ -709,16 +658,11 @@ pub const MAX_THREADS: usize = 256;
 
 fn run_scan(
     args: ScanArgs,
-    policy: LoadedPolicy,
+    policy: crate::policy::PolicySet,
     term: Terminal,
     progress: &Progress,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
-    let config = &policy.config;
-    let rules = &policy.rules;
-    let mut opts = scan_options(config, &args.paths)?;
-    opts.no_ignore |= args.no_ignore;
-    opts.include_placeholders |= args.include_placeholders;
     // Thousands of threads only cost start-up and memory; past the cap the
     // scan is not faster on any machine keyward runs on.
     let threads_note = (args.threads > MAX_THREADS).then(|| crate::ScanError {
@@ -728,73 +672,35 @@ fn run_scan(
             args.threads
         ),
     });
-    opts.threads = args.threads.min(MAX_THREADS);
-    opts.file_timeout = (args.file_timeout > 0.0)
-        .then(|| std::time::Duration::try_from_secs_f64(args.file_timeout).ok())
-        .flatten();
-    if let Some(size) = args.max_file_size {
-        opts.max_file_size = size;
+    let mut scan = crate::Scan::new(&policy)
+        .paths(args.paths.clone())
+        .git(args.git.mode(&args.paths))
+        .threads(args.threads.min(MAX_THREADS))
+        .file_timeout(
+            (args.file_timeout > 0.0)
+                .then(|| std::time::Duration::try_from_secs_f64(args.file_timeout).ok())
+                .flatten(),
+        )
+        .max_file_size(args.max_file_size)
+        .no_ignore(args.no_ignore)
+        .include_placeholders(args.include_placeholders)
+        .allowed_accounts(args.iam.allowed_accounts.clone())
+        .iam(iam_options(&args.iam, policy.iam.clone())?)
+        .notes(threads_note.into_iter().collect())
+        // Reports say what they are about; the human formats do not need
+        // it, and a pre-commit run should not pay two git calls for it.
+        .identify(args.format == OutputFormat::Json)
+        .progress(progress);
+    if let Some(f) = args.fail_on {
+        scan = scan.fail_on(f.threshold());
     }
-    if !args.iam.allowed_accounts.is_empty() {
-        opts.policy.allowed_accounts = args.iam.allowed_accounts.clone();
-    }
-    opts.iam = iam_options(&args.iam, policy.iam_default.clone())?;
-    let (mut out, git_post) = match args.git.mode(&args.paths) {
-        None => (
-            scan::scan(&opts, rules, progress).map_err(|e| miette::miette!("{e}"))?,
-            crate::git::Post::default(),
-        ),
-        Some(mode) => crate::git::scan(&mode, &args.paths, &opts, rules, progress)
-            .map_err(|e| miette::miette!("{e}"))?,
-    };
-    // Unused `[[allow]]` entries mean something only when every file they
-    // could name was scanned.
-    let whole_tree =
-        args.git.mode(&args.paths).is_none() && covers_root(&args.paths, config, &opts.cwd);
-    suppress::apply(
-        &mut out,
-        config,
-        policy.baseline.as_ref(),
-        rules,
-        &opts.cwd,
-        whole_tree,
-    );
-    git_post.apply(&mut out);
-    // The gate of the policy in force; a judged change also answers to its
-    // base's, so a change that raises `fail-on` cannot pass by it.
-    let mut config_gate = config.fail_on;
-    if let Some(change) = git_post.change() {
-        let repo = crate::git::Repo::discover(&opts.cwd).map_err(|e| miette::miette!("{e}"))?;
-        let base_gate =
-            crate::policy::added::report(&mut out, &repo, change, &policy_wanted(&args));
-        config_gate = crate::policy::added::stricter(config_gate, base_gate);
-    }
-    out.errors.extend(threads_note);
-    out.errors.extend(policy.notes);
-    if out.meta.date.is_empty() {
-        out.meta.date = args
-            .iam
-            .now
-            .unwrap_or_else(jiff::Timestamp::now)
-            .to_string();
-    }
-    // Reports say what they are about; the human formats do not need it,
-    // and a pre-commit run should not pay two git calls for it.
-    if args.format == OutputFormat::Json
-        && let Ok(repo) = crate::git::Repo::discover(&opts.cwd)
-    {
-        let (repository, commit) = repo.identity();
-        out.meta.repository = Some(repository);
-        out.meta.commit = commit;
-    }
-    let threshold = args.fail_on.map_or(config_gate, FailOn::threshold);
-    let gate = scan::Gate::judge(&out, threshold);
-    out.gate = Some(gate);
+    let out = scan.run().map_err(|e| miette::miette!("{e}"))?;
+    let failing = out.gate.map_or(0, |g| g.failing);
     let to_file = args.output.is_some();
     let text = match args.format {
         OutputFormat::Json => report::json::render(&out),
         OutputFormat::Concise => report::concise::render(&out),
-        OutputFormat::Sarif => report::sarif::render(&out, rules),
+        OutputFormat::Sarif => report::sarif::render(&out, &policy.rules),
         OutputFormat::Github => report::github::render(&out),
         OutputFormat::Human => {
             let color = match args.color {
@@ -819,27 +725,7 @@ fn run_scan(
     if args.format == OutputFormat::Github {
         append_step_summary(&out)?;
     }
-    Ok(if gate.failing > 0 {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    })
-}
-
-/// Whether one of the scanned paths is the configuration's directory or
-/// above it.
-fn covers_root(paths: &[PathBuf], config: &Config, cwd: &std::path::Path) -> bool {
-    if config.path.is_none() {
-        return false;
-    }
-    let abs = |p: &std::path::Path| std::fs::canonicalize(cwd.join(p)).ok();
-    let Some(root) = abs(&config.root) else {
-        return false;
-    };
-    paths
-        .iter()
-        .filter_map(|p| abs(p))
-        .any(|p| root.starts_with(p))
+    Ok(if failing > 0 { EXIT_FINDINGS } else { EXIT_OK })
 }
 
 /// The job summary goes to the file Actions names; other steps write to the

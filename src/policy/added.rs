@@ -75,7 +75,11 @@ pub fn report(
     // (rule docs embedded in SARIF), not a suppression: the report itself
     // is the finding below.
     let own: HashSet<&str> = out.own_reports.iter().map(|(p, _)| p.as_str()).collect();
-    for m in change.markers.iter().filter(|m| !own.contains(m.path.as_str())) {
+    for m in change
+        .markers
+        .iter()
+        .filter(|m| !own.contains(m.path.as_str()))
+    {
         let mut m = m.clone();
         m.marker.resolve(&base.rules);
         items.push(inline_item(out, &m));
@@ -151,6 +155,9 @@ impl PolicySet {
             rules,
             baseline: None,
             files: super::PolicyFiles::default(),
+            iam: crate::iam::SourceChoice::None,
+            wanted: super::Wanted::default(),
+            notes: Vec::new(),
         })
     }
 }

@@ -24,6 +24,12 @@ pub struct PolicySet {
     pub baseline: Option<Baseline>,
     /// The files it was read from.
     pub files: PolicyFiles,
+    /// Where IAM facts come from unless the caller says: `[iam] inventory`.
+    pub iam: crate::iam::SourceChoice,
+    /// What was named explicitly, to read a change's policy alike (KW015).
+    pub wanted: Wanted,
+    /// Warnings from reading it, reported with the scan's.
+    pub notes: Vec<crate::ScanError>,
 }
 
 /// The files a policy was read from, as repository paths with their text.
@@ -84,6 +90,34 @@ pub struct Wanted {
 }
 
 impl PolicySet {
+    /// A policy read from the work tree. Its inventory path is shown (and
+    /// read) relative to `cwd`.
+    pub fn from_work_tree(
+        config: Config,
+        rules: RuleSet,
+        baseline: Option<Baseline>,
+        wanted: Wanted,
+        cwd: &Path,
+    ) -> PolicySet {
+        let iam = config
+            .inventory
+            .as_deref()
+            .map_or(crate::iam::SourceChoice::None, |p| {
+                crate::iam::SourceChoice::Inventory(PathBuf::from(crate::walk::display_path(
+                    p, cwd,
+                )))
+            });
+        PolicySet {
+            config,
+            rules,
+            baseline,
+            files: PolicyFiles::default(),
+            iam,
+            wanted,
+            notes: Vec::new(),
+        }
+    }
+
     /// The policy as a git tree holds it. `keyward.toml` is looked for as
     /// in the work tree (from the scanned path up to the repository's top);
     /// a tree without one gives the defaults.
@@ -166,11 +200,23 @@ impl PolicySet {
                 }
             }
         }
+        // The inventory is read from the same revision as the policy: a
+        // change cannot make its keys look rotated.
+        let iam = match &files.inventory {
+            Some(f) => crate::iam::SourceChoice::InventoryText {
+                origin: format!("{} at {tree}", f.path),
+                text: f.text.clone(),
+            },
+            None => crate::iam::SourceChoice::None,
+        };
         Ok(PolicySet {
             config,
             rules,
             baseline,
             files,
+            iam,
+            wanted: wanted.clone(),
+            notes: Vec::new(),
         })
     }
 }

@@ -1,0 +1,343 @@
+//! The one entry point that runs a whole scan:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let policy = keyward::policy::PolicySet::defaults().expect("built-in rules");
+//! let report = keyward::Scan::new(&policy).paths(["infra"]).run()?;
+//! for finding in report.active() {
+//!     println!("{} {}", finding.rule, finding.message);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Source (walk, index, a change, history or one buffer) → prefilter →
+//! parse → detect → enrich → rules → suppress (inline, allow, baseline,
+//! KW000) → the change's line filter → KW015 → gate. The CLI, the tests and
+//! an editor server get the same findings from the same call; they only
+//! choose what to read and how to show it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::finding::ScanError;
+use crate::git::{GitError, Mode};
+use crate::iam::IamOptions;
+use crate::policy::PolicySet;
+use crate::rules::Severity;
+use crate::scan::{self, Blob, Gate, Progress, ScanFailure, ScanOptions, ScanOutput, Scope};
+
+/// What a scan reads.
+#[derive(Debug, Clone, Default)]
+enum Source {
+    /// The files under the paths.
+    #[default]
+    Walk,
+    /// A git view: the index, a change, or the history.
+    Git(Mode),
+    /// One file's text as an editor holds it, under its path.
+    Buffer { path: String, text: String },
+}
+
+/// Why a scan could not run at all (a file that cannot be read is a
+/// warning in the report, not this).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Scan(#[from] ScanFailure),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("cannot read the current directory: {0}")]
+    Cwd(std::io::Error),
+}
+
+/// A scan to run: what to read, with which policy, and how hard to try.
+#[must_use]
+pub struct Scan<'a> {
+    policy: &'a PolicySet,
+    paths: Vec<PathBuf>,
+    source: Source,
+    cwd: Option<PathBuf>,
+    threads: usize,
+    file_timeout: Option<Duration>,
+    max_file_size: Option<u64>,
+    no_ignore: bool,
+    include_placeholders: bool,
+    allowed_accounts: Option<Vec<String>>,
+    iam: Option<IamOptions>,
+    fail_on: Option<Option<Severity>>,
+    identify: bool,
+    notes: Vec<ScanError>,
+    progress: Option<&'a Progress>,
+}
+
+impl<'a> Scan<'a> {
+    /// A scan of the current directory judged by `policy`, with its IAM
+    /// source (`[iam] inventory`, if any).
+    pub fn new(policy: &'a PolicySet) -> Scan<'a> {
+        Scan {
+            policy,
+            paths: Vec::new(),
+            source: Source::Walk,
+            cwd: None,
+            threads: 0,
+            file_timeout: Some(scan::DEFAULT_FILE_TIMEOUT),
+            max_file_size: None,
+            no_ignore: false,
+            include_placeholders: false,
+            allowed_accounts: None,
+            iam: None,
+            fail_on: None,
+            identify: false,
+            notes: Vec::new(),
+            progress: None,
+        }
+    }
+
+    /// Files and directories to scan (default: `.`).
+    pub fn paths<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// What `git commit` would commit. `listed`: the paths are the files
+    /// to take from the index (what pre-commit passes).
+    pub fn staged(mut self, listed: bool) -> Self {
+        self.source = Source::Git(Mode::Staged { listed });
+        self
+    }
+
+    /// The change from the merge base with `rev` to HEAD: its findings
+    /// only, and with `all_lines` false only on lines it writes.
+    pub fn since(mut self, rev: impl Into<String>, all_lines: bool) -> Self {
+        self.source = Source::Git(Mode::Since {
+            rev: rev.into(),
+            all_lines,
+        });
+        self
+    }
+
+    /// Every blob of the history: from HEAD, from a range, or all refs.
+    pub fn history(mut self, range: Option<String>, all_refs: bool) -> Self {
+        self.source = Source::Git(Mode::History { range, all_refs });
+        self
+    }
+
+    /// A git view chosen elsewhere (the CLI's flags).
+    pub fn git(mut self, mode: Option<Mode>) -> Self {
+        if let Some(mode) = mode {
+            self.source = Source::Git(mode);
+        }
+        self
+    }
+
+    /// One buffer instead of the disk: `path` (as output shows it) names
+    /// the file and chooses its parser.
+    pub fn buffer(mut self, path: impl Into<String>, text: impl Into<String>) -> Self {
+        self.source = Source::Buffer {
+            path: path.into(),
+            text: text.into(),
+        };
+        self
+    }
+
+    /// Where relative paths start and paths are shown from (default: the
+    /// process's current directory).
+    pub fn cwd(mut self, cwd: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(cwd.into());
+        self
+    }
+
+    /// Worker threads; 0 is one per core.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// How long one file may take before it is given up with a warning.
+    pub fn file_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.file_timeout = timeout;
+        self
+    }
+
+    /// Skip files larger than this (default: the configuration's).
+    pub fn max_file_size(mut self, bytes: Option<u64>) -> Self {
+        self.max_file_size = bytes;
+        self
+    }
+
+    /// Also scan what ignore files exclude.
+    pub fn no_ignore(mut self, yes: bool) -> Self {
+        self.no_ignore = yes;
+        self
+    }
+
+    /// Also report documentation examples and filler keys.
+    pub fn include_placeholders(mut self, yes: bool) -> Self {
+        self.include_placeholders = yes;
+        self
+    }
+
+    /// Accounts whose keys are expected, instead of the configuration's.
+    pub fn allowed_accounts(mut self, accounts: Vec<String>) -> Self {
+        if !accounts.is_empty() {
+            self.allowed_accounts = Some(accounts);
+        }
+        self
+    }
+
+    /// Where IAM facts come from, instead of the policy's.
+    pub fn iam(mut self, iam: IamOptions) -> Self {
+        self.iam = Some(iam);
+        self
+    }
+
+    /// The gate, instead of the policy's `fail-on` (`None`: never fail).
+    pub fn fail_on(mut self, fail_on: Option<Severity>) -> Self {
+        self.fail_on = Some(fail_on);
+        self
+    }
+
+    /// Record the repository and commit in the report (two git calls).
+    pub fn identify(mut self, yes: bool) -> Self {
+        self.identify = yes;
+        self
+    }
+
+    /// Warnings from before the scan (loading the policy, the flags), to
+    /// report with the scan's own.
+    pub fn notes(mut self, notes: Vec<ScanError>) -> Self {
+        self.notes.extend(notes);
+        self
+    }
+
+    /// Counters the caller can watch while the scan runs.
+    pub fn progress(mut self, progress: &'a Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// The options the scanning stages read.
+    fn options(&self) -> Result<ScanOptions, RunError> {
+        let config = &self.policy.config;
+        let cwd = match &self.cwd {
+            Some(c) => c.clone(),
+            None => std::env::current_dir().map_err(RunError::Cwd)?,
+        };
+        let scope = (!config.exclude.is_empty() || config.include_set.is_some()).then(|| Scope {
+            root: config.root.clone(),
+            exclude: config.exclude_set.clone(),
+            include: config.include_set.clone(),
+        });
+        let mut iam = self.iam.clone().unwrap_or_default();
+        if self.iam.is_none() {
+            iam.source = self.policy.iam.clone();
+        }
+        Ok(ScanOptions {
+            paths: if self.paths.is_empty() {
+                vec![PathBuf::from(".")]
+            } else {
+                self.paths.clone()
+            },
+            no_ignore: config.no_ignore || self.no_ignore,
+            max_file_size: self.max_file_size.unwrap_or(config.max_file_size),
+            threads: self.threads,
+            include_placeholders: config.include_placeholders || self.include_placeholders,
+            policy: scan::Policy {
+                allowed_accounts: self
+                    .allowed_accounts
+                    .clone()
+                    .unwrap_or_else(|| config.allowed_accounts.clone()),
+                max_key_age_days: config.max_key_age_days,
+                max_unused_days: config.max_unused_days,
+            },
+            cwd,
+            scope,
+            iam,
+            file_timeout: self.file_timeout,
+            iam_answers: None,
+        })
+    }
+
+    /// Runs every stage and judges the gate.
+    pub fn run(self) -> Result<ScanOutput, RunError> {
+        let opts = self.options()?;
+        let idle = Progress::default();
+        let progress = self.progress.unwrap_or(&idle);
+        let policy = self.policy;
+        let rules = &policy.rules;
+        let (mut out, post) = match &self.source {
+            Source::Walk => (
+                scan::scan(&opts, rules, progress)?,
+                crate::git::Post::default(),
+            ),
+            Source::Git(mode) => crate::git::scan(mode, &opts.paths, &opts, rules, progress)?,
+            Source::Buffer { path, text } => {
+                let blob = Blob {
+                    path: path.clone(),
+                    bytes: text.clone().into_bytes(),
+                };
+                (
+                    scan::scan_blobs(vec![blob], &opts, rules, progress)?,
+                    crate::git::Post::default(),
+                )
+            }
+        };
+        // Unused `[[allow]]` entries mean something only when every file
+        // they could name was scanned.
+        let whole_tree = matches!(self.source, Source::Walk)
+            && covers_root(&opts.paths, &policy.config, &opts.cwd);
+        crate::suppress::apply(
+            &mut out,
+            &policy.config,
+            policy.baseline.as_ref(),
+            rules,
+            &opts.cwd,
+            whole_tree,
+        );
+        post.apply(&mut out);
+        // The gate of the policy in force; a judged change also answers to
+        // its base's, so a change that raises `fail-on` cannot pass by it.
+        let mut gate = policy.config.fail_on;
+        if let Some(change) = post.change() {
+            let repo = crate::git::Repo::discover(&opts.cwd)?;
+            let base_gate = crate::policy::added::report(&mut out, &repo, change, &policy.wanted);
+            gate = crate::policy::added::stricter(gate, base_gate);
+        }
+        out.errors.extend(policy.notes.iter().cloned());
+        out.errors.extend(self.notes);
+        if out.meta.date.is_empty() {
+            out.meta.date = opts
+                .iam
+                .now
+                .unwrap_or_else(jiff::Timestamp::now)
+                .to_string();
+        }
+        if self.identify
+            && let Ok(repo) = crate::git::Repo::discover(&opts.cwd)
+        {
+            let (repository, commit) = repo.identity();
+            out.meta.repository = Some(repository);
+            out.meta.commit = commit;
+        }
+        let threshold = self.fail_on.unwrap_or(gate);
+        out.gate = Some(Gate::judge(&out, threshold));
+        Ok(out)
+    }
+}
+
+/// Whether one of the scanned paths is the configuration's directory or
+/// above it.
+fn covers_root(paths: &[PathBuf], config: &crate::config::Config, cwd: &Path) -> bool {
+    if config.path.is_none() {
+        return false;
+    }
+    let abs = |p: &Path| std::fs::canonicalize(cwd.join(p)).ok();
+    let Some(root) = abs(&config.root) else {
+        return false;
+    };
+    paths
+        .iter()
+        .filter_map(|p| abs(p))
+        .any(|p| root.starts_with(p))
+}

@@ -1,0 +1,123 @@
+//! The library entry point runs the whole pipeline: what the CLI reports,
+//! a caller of `keyward::Scan` gets, suppression and KW000 included, from
+//! the disk or from one editor buffer.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use keyward::policy::{PolicySet, Wanted};
+
+// Synthetic (scripts/genkey.py --seed 7).
+const KEY: &str = "AKIARZPUZDIKKJZDEGXD";
+const SECRET: &str = "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";
+
+fn policy(dir: &Path) -> PolicySet {
+    let config = keyward::config::load(&dir.join("keyward.toml")).expect("config");
+    let rules = keyward::rules::RuleSet::configured(&config).expect("rules");
+    PolicySet::from_work_tree(config, rules, None, Wanted::default(), dir)
+}
+
+fn rules_of(out: &keyward::ScanOutput) -> Vec<String> {
+    out.active().map(|f| f.rule.clone()).collect()
+}
+
+#[test]
+fn a_library_scan_suppresses_and_reports_unused_ignores_as_the_cli_does() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(
+        d,
+        "keyward.toml",
+        format!(
+            "[policy]\nfail-on = \"high\"\n[[allow]]\npath = \"docs/**\"\nreason = \"examples\"\n[[allow]]\nkey-id = \"{KEY}\"\npath = \"nowhere/**\"\nreason = \"matches nothing\"\n"
+        ),
+    );
+    write(
+        d,
+        "app.env",
+        format!(
+            "AWS_ACCESS_KEY_ID={KEY} # keyward:ignore KW001 -- rotated, tracked in SEC-12\nAWS_SECRET_ACCESS_KEY={SECRET}\n# keyward:ignore KW003 -- nothing here\nREGION=eu-west-1\n"
+        ),
+    );
+    write(
+        d,
+        "docs/setup.md",
+        format!("export AWS_SECRET_ACCESS_KEY={SECRET}\n"),
+    );
+    let policy = policy(d);
+    let out = keyward::Scan::new(&policy)
+        .cwd(d)
+        .paths([d])
+        .run()
+        .expect("scan");
+    let mut rules = rules_of(&out);
+    rules.sort();
+    // KW001 accepted inline, the docs secret by `[[allow]]`; the ignore for
+    // KW003 and the allow entry for `nowhere/**` accept nothing: KW000.
+    assert_eq!(rules, ["KW000", "KW000", "KW002"], "{:#?}", out.findings);
+    let accepted: Vec<_> = out
+        .findings
+        .iter()
+        .filter_map(|f| f.suppression.as_ref().map(|s| (f.rule.as_str(), s.kind)))
+        .collect();
+    assert!(
+        accepted.contains(&("KW001", keyward::SuppressionKind::Inline)),
+        "{accepted:?}"
+    );
+    assert!(
+        accepted.contains(&("KW002", keyward::SuppressionKind::Allow)),
+        "{accepted:?}"
+    );
+    // The gate is the configuration's: KW002 is critical, KW000 is not high.
+    let gate = out.gate.expect("judged");
+    assert_eq!(gate.fail_on, Some(keyward::rules::Severity::High));
+    assert_eq!(gate.failing, 1);
+
+    // The same through the CLI.
+    let cli = json(&keyward(d, &["scan", ".", "--format", "json"]));
+    let mut cli_rules: Vec<&str> = cli["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    cli_rules.sort();
+    assert_eq!(cli_rules, ["KW000", "KW000", "KW002"]);
+}
+
+/// An editor's unsaved buffer: scanned under its path (which picks the
+/// parser and the `[[allow]]` entries), nothing read from the disk.
+#[test]
+fn one_buffer_is_scanned_under_its_path() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(
+        d,
+        "keyward.toml",
+        "[[allow]]\npath = \"fixtures/**\"\nreason = \"test data\"\n",
+    );
+    let policy = policy(d);
+    let text =
+        format!("provider \"aws\" {{\n  access_key = \"{KEY}\"\n  secret_key = \"{SECRET}\"\n}}\n");
+    let out = keyward::Scan::new(&policy)
+        .cwd(d)
+        .buffer("infra/providers.tf", text.clone())
+        .run()
+        .expect("scan");
+    assert_eq!(rules_of(&out), ["KW001", "KW002"]);
+    let f = out.active().next().expect("a finding");
+    assert_eq!(out.files[f.file].path, "infra/providers.tf");
+    assert_eq!(&text[f.span.clone()], KEY);
+    assert_eq!(f.context, "provider.aws.access_key");
+    assert!(!d.join("infra").exists());
+
+    let out = keyward::Scan::new(&policy)
+        .cwd(d)
+        .buffer("fixtures/providers.tf", text)
+        .run()
+        .expect("scan");
+    assert!(rules_of(&out).is_empty(), "{:#?}", out.findings);
+    assert_eq!(out.findings.len(), 2, "kept, as accepted");
+}

@@ -866,6 +866,9 @@ fn judge(
     let mut out = ScanOutput::default();
     let mut reported_errors: HashSet<String> = HashSet::new();
     let mut memo = eval::Memo::default();
+    // Per finding (by fingerprint) of a rule with `related:`: the key IDs
+    // whose places it points at, and what to say there.
+    let mut wanted_related: HashMap<String, (Vec<String>, String)> = HashMap::new();
     for f in &files {
         let mut file_findings = Vec::new();
         // Findings per rule in this file; past the cap only counted.
@@ -911,6 +914,24 @@ fn judge(
                     continue;
                 }
                 let rule = &rules.rules[i];
+                let print = fingerprint(
+                    &rule.id,
+                    &f.path,
+                    key_id.as_deref().unwrap_or(""),
+                    fp_secret,
+                    &c.context,
+                );
+                if let Some(spec) = &rule.related {
+                    let keys = match facts.get(spec.keys) {
+                        Some(Fact::Str(k)) if !k.is_empty() => vec![k.clone()],
+                        Some(Fact::List(l)) => l.clone(),
+                        _ => Vec::new(),
+                    };
+                    if !keys.is_empty() {
+                        wanted_related
+                            .insert(print.clone(), (keys, eval::render(&spec.message, &facts)));
+                    }
+                }
                 file_findings.push(Finding {
                     rule: rule.id.clone(),
                     name: rule.name.clone(),
@@ -923,13 +944,7 @@ fn judge(
                     secret: secret.map(|s| detect::mask(&s.value)),
                     account: account.clone(),
                     context: c.context.clone(),
-                    fingerprint: fingerprint(
-                        &rule.id,
-                        &f.path,
-                        key_id.as_deref().unwrap_or(""),
-                        fp_secret,
-                        &c.context,
-                    ),
+                    fingerprint: print,
                     identity: fingerprint(
                         "",
                         "",
@@ -972,7 +987,7 @@ fn judge(
         out.findings.extend(file_findings);
         out.files.push(f.source_file());
     }
-    link_divergent(&files, &mut out, iam);
+    link_related(&files, &mut out, &wanted_related);
     out
 }
 
@@ -1029,26 +1044,29 @@ fn iam_wanted(files: &[FileResult], opts: &ScanOptions) -> crate::iam::Wanted {
     wanted
 }
 
-/// The rule whose findings point at the places that use the owner's newest
-/// Active key: the other side of a half-applied rotation.
-const DIVERGENT_RULE: &str = "KW011";
-
-fn link_divergent(files: &[FileResult], out: &mut ScanOutput, iam: &crate::iam::Enrichment) {
+/// Gives each finding of a rule with `related:` the places that hold the
+/// key IDs its facts named.
+fn link_related(
+    files: &[FileResult],
+    out: &mut ScanOutput,
+    wanted: &HashMap<String, (Vec<String>, String)>,
+) {
+    if wanted.is_empty() {
+        return;
+    }
     for i in 0..out.findings.len() {
-        if out.findings[i].rule != DIVERGENT_RULE {
-            continue;
-        }
-        let Some(newest) = out.findings[i]
-            .key_id
-            .as_deref()
-            .and_then(|k| iam.newest_active_key(k))
-        else {
+        let Some((keys, message)) = wanted.get(&out.findings[i].fingerprint) else {
             continue;
         };
         let mut related = Vec::new();
         for f in files {
             for c in &f.candidates {
-                if c.kind != CandidateKind::AccessKeyId || c.value != newest {
+                if c.kind != CandidateKind::AccessKeyId || !keys.contains(&c.value) {
+                    continue;
+                }
+                let here = &out.findings[i];
+                if out.files.get(here.file).is_some_and(|s| s.path == f.path) && here.span == c.span
+                {
                     continue;
                 }
                 // A place without findings of its own still has to be
@@ -1063,7 +1081,7 @@ fn link_divergent(files: &[FileResult], out: &mut ScanOutput, iam: &crate::iam::
                 related.push(crate::finding::Related {
                     file,
                     span: c.span.clone(),
-                    message: format!("the user's newest Active key `{newest}` is used here"),
+                    message: message.clone(),
                 });
             }
         }

@@ -121,3 +121,64 @@ fn one_buffer_is_scanned_under_its_path() {
     assert!(rules_of(&out).is_empty(), "{:#?}", out.findings);
     assert_eq!(out.findings.len(), 2, "kept, as accepted");
 }
+
+/// A rule author adds a rule with related locations in YAML alone: here,
+/// every place a key is referenced points at the others.
+#[test]
+fn a_custom_rule_with_related_locations() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(d, "keyward.toml", "[rules]\nrules-dir = \"policy\"\n");
+    write(
+        d,
+        "policy/KW900-shared-key.yaml",
+        r#"id: KW900
+name: shared-key
+severity: medium
+summary: One key configured in several places
+when: candidate.kind == "access-key-id" && repo.refs > 1
+message: "access key `{key.id}` is configured in {repo.refs} places"
+help: "Give each workload its own credentials."
+related:
+  keys: key.id
+  message: "`{key.id}` is also configured here"
+docs: |
+  ## What it does
+  Reports keys configured in more than one place.
+  ## Why is this bad?
+  Rotating one place breaks the others.
+  ## Example
+  Two services with one key.
+  ## How to fix
+  One key per workload.
+"#,
+    );
+    write(d, "a.env", format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    write(d, "b/c.env", format!("\nAWS_ACCESS_KEY_ID={KEY}\n"));
+    let doc = json(&keyward(
+        d,
+        &["scan", ".", "--format", "json", "--fail-on", "never"],
+    ));
+    let shared: Vec<&serde_json::Value> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "KW900")
+        .collect();
+    assert_eq!(shared.len(), 2, "{doc:#}");
+    for f in &shared {
+        let related = f["related"].as_array().expect("related");
+        // The other place, not itself.
+        assert_eq!(related.len(), 1, "{f:#}");
+        assert_ne!(related[0]["path"], f["path"], "{f:#}");
+        assert_eq!(
+            related[0]["message"],
+            format!("`{KEY}` is also configured here")
+        );
+    }
+    let human = stdout(&keyward(d, &["scan", ".", "--fail-on", "never"]));
+    assert!(
+        human.contains(&format!("☞ `{KEY}` is also configured here")),
+        "{human}"
+    );
+}

@@ -487,6 +487,13 @@ impl Enrichment {
             active.insert(0, k);
         }
         facts.bool("iam.newest_tied", matches!(newest, Newest::Tied(_)));
+        facts.str(
+            "iam.newest_active_key",
+            match &newest {
+                Newest::Key(k) => k.clone(),
+                Newest::None | Newest::Tied(_) => String::new(),
+            },
+        );
         facts.set("iam.user_active_keys", Fact::List(active));
         facts.int(
             "repo.keys_for_user",
@@ -494,11 +501,11 @@ impl Enrichment {
         );
     }
 
-    /// The newest Active key of the owner of `key`, if IAM knows one.
+    /// The newest Active key of the owner of `key`, if IAM knows one and
+    /// it is not a tie (the fact `iam.newest_active_key`).
     pub fn newest_active_key(&self, key: &str) -> Option<String> {
         let lookup = self.lookup.as_ref()?;
-        let user = lookup.user_of(key)?;
-        match lookup.newest_active(&user) {
+        match lookup.newest_active(&lookup.user_of(key)?) {
             Newest::Key(k) => Some(k),
             Newest::None | Newest::Tied(_) => None,
         }
@@ -645,7 +652,10 @@ mod tests {
         assert_eq!(f.get("iam.exists"), Some(&Fact::Bool(false)));
         let f = facts_of(&e, FOREIGN);
         assert_eq!(f.get("iam.known"), Some(&Fact::Bool(false)));
-        assert_eq!(e.newest_active_key(OLD).as_deref(), Some(NEW));
+        assert_eq!(
+            facts_of(&e, OLD).get("iam.newest_active_key"),
+            Some(&Fact::Str(NEW.into()))
+        );
     }
 
     /// Two Active keys created in the same second: last use decides when it
@@ -693,7 +703,10 @@ mod tests {
             facts_of(&e, NEW).get("iam.newest_tied"),
             Some(&Fact::Bool(true))
         );
-        assert_eq!(e.newest_active_key(NEW), None);
+        assert_eq!(
+            facts_of(&e, NEW).get("iam.newest_active_key"),
+            Some(&Fact::Str(String::new()))
+        );
     }
 
     #[test]

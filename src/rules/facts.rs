@@ -40,6 +40,7 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("iam.last_used_days", FactType::Int),
     ("iam.user_active_keys", FactType::List),
     ("iam.newest_tied", FactType::Bool),
+    ("iam.newest_active_key", FactType::Str),
     ("verify.result", FactType::Str),
     ("repo.refs", FactType::Int),
     ("repo.secrets_for_key", FactType::Int),
@@ -85,6 +86,9 @@ pub fn describe(name: &str) -> &'static str {
         "iam.newest_tied" => {
             "the owner's newest Active keys were created in the same second and used alike [needs --inventory or --live]"
         }
+        "iam.newest_active_key" => {
+            "the owner's newest Active key ID; empty when there is none or it is a tie [needs --inventory or --live]"
+        }
         "verify.result" => {
             "match, mismatch, unknown-key, unchecked or error [needs --verify-pairs]"
         }
@@ -98,6 +102,11 @@ pub fn describe(name: &str) -> &'static str {
         "config.max_unused_days" => "[policy] max-unused-days",
         _ => "",
     }
+}
+
+/// The type of a fact, when it is one.
+pub fn type_of(name: &str) -> Option<FactType> {
+    FACTS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
 pub fn is_known(name: &str) -> bool {

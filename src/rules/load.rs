@@ -65,6 +65,25 @@ struct RuleFile {
     docs: String,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    related: Option<RawRelated>,
+}
+
+/// `related:`: other places a finding points at.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelated {
+    keys: String,
+    message: String,
+}
+
+/// Other places a rule's finding points at: every place in the scan that
+/// holds one of the key IDs the fact `keys` names (a key ID, or a list of
+/// them), each with `message` rendered from the finding's facts.
+#[derive(Debug, Clone)]
+pub struct RelatedSpec {
+    pub keys: &'static str,
+    pub message: String,
 }
 
 /// A message or help: one text, or variants chosen by condition (the first
@@ -109,6 +128,7 @@ pub struct Rule {
     pub tags: Vec<String>,
     /// Where the rule came from (`rules/KW001-hardcoded-access-key.yaml`).
     pub origin: String,
+    pub related: Option<RelatedSpec>,
     /// Off through the configuration: listed, never evaluated.
     pub enabled: bool,
     pub(crate) program: cel::Program,
@@ -299,6 +319,50 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         }
         texts.push(compiled);
     }
+    let related = match &file.related {
+        None => None,
+        Some(r) => {
+            let keys = match facts::type_of(&r.keys) {
+                Some(facts::FactType::Str | facts::FactType::List) => {
+                    facts::known(&r.keys).unwrap_or_default()
+                }
+                Some(_) => {
+                    return Err(err(
+                        format!(
+                            "`related.keys` names `{}`, which holds no key IDs (it must be a text or list fact)",
+                            r.keys
+                        ),
+                        find_in(text, &r.keys),
+                        "not a key ID fact",
+                    ));
+                }
+                None => {
+                    return Err(err(
+                        format!(
+                            "`related.keys` names `{}`, which is not a fact (see `keyward rules --facts`)",
+                            r.keys
+                        ),
+                        find_in(text, &r.keys),
+                        "unknown fact",
+                    ));
+                }
+            };
+            for cap in PLACEHOLDER.captures_iter(&r.message) {
+                let name = &cap[1];
+                if !facts::is_known(name) {
+                    return Err(err(
+                        format!("`related.message` names `{{{name}}}`, which is not a fact"),
+                        find_in(text, &format!("{{{name}}}")),
+                        "unknown fact",
+                    ));
+                }
+            }
+            Some(RelatedSpec {
+                keys,
+                message: r.message.clone(),
+            })
+        }
+    };
     let helps = texts.pop().unwrap_or_default();
     let messages = texts.pop().unwrap_or_default();
     let default_text = |v: &[Variant]| v.last().map(|v| v.text.clone()).unwrap_or_default();
@@ -315,6 +379,7 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         docs: file.docs,
         tags: file.tags,
         origin: origin.to_string(),
+        related,
         enabled: true,
         program,
         reads,
@@ -450,6 +515,33 @@ docs: |
         let r = parse_rule("rules/KW900-test-rule.yaml", GOOD).expect("valid");
         assert_eq!(r.id, "KW900");
         assert_eq!(r.severity, Severity::High);
+    }
+
+    #[test]
+    fn related_names_a_key_id_fact_and_known_facts() {
+        let with = |keys: &str, message: &str| {
+            GOOD.replace(
+                "docs: |",
+                &format!("related:\n  keys: {keys}\n  message: \"{message}\"\ndocs: |"),
+            )
+        };
+        let r = parse_rule(
+            "rules/KW900-test-rule.yaml",
+            &with("iam.user_active_keys", "also `{key.id}`"),
+        )
+        .expect("valid");
+        let spec = r.related.expect("related");
+        assert_eq!(spec.keys, "iam.user_active_keys");
+        assert_eq!(spec.message, "also `{key.id}`");
+        let e = parse_rule("rules/KW900-test-rule.yaml", &with("key.bogus", "x"))
+            .expect_err("unknown fact");
+        assert!(e.message.contains("not a fact"), "{}", e.message);
+        let e = parse_rule("rules/KW900-test-rule.yaml", &with("repo.refs", "x"))
+            .expect_err("an int holds no key IDs");
+        assert!(e.message.contains("holds no key IDs"), "{}", e.message);
+        let e = parse_rule("rules/KW900-test-rule.yaml", &with("key.id", "{key.nope}"))
+            .expect_err("unknown placeholder");
+        assert!(e.message.contains("related.message"), "{}", e.message);
     }
 
     #[test]

@@ -141,8 +141,8 @@ impl<'a> Scan<'a> {
         self
     }
 
-    /// Where relative paths start and paths are shown from (default: the
-    /// process's current directory).
+    /// Where relative paths (and the default `.`) start and paths are
+    /// shown from (default: the process's current directory).
     pub fn cwd(mut self, cwd: impl Into<PathBuf>) -> Self {
         self.cwd = Some(cwd.into());
         self
@@ -233,12 +233,21 @@ impl<'a> Scan<'a> {
         if self.iam.is_none() {
             iam.source = self.policy.iam.clone();
         }
+        let mut paths = if self.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            self.paths.clone()
+        };
+        // Relative to the directory the caller named, not the process's.
+        if self.cwd.is_some() {
+            for p in &mut paths {
+                if p.is_relative() {
+                    *p = cwd.join(&*p);
+                }
+            }
+        }
         Ok(ScanOptions {
-            paths: if self.paths.is_empty() {
-                vec![PathBuf::from(".")]
-            } else {
-                self.paths.clone()
-            },
+            paths,
             no_ignore: config.no_ignore || self.no_ignore,
             max_file_size: self.max_file_size.unwrap_or(config.max_file_size),
             threads: self.threads,

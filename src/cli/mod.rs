@@ -394,7 +394,6 @@ pub fn run(
             let iam = iam_options(&args.iam, policy.iam.clone())?;
             let out = crate::Scan::new(&policy)
                 .paths(args.paths.clone())
-                .cwd(cwd.clone())
                 .no_ignore(args.no_ignore)
                 .include_placeholders(args.include_placeholders)
                 .allowed_accounts(args.iam.allowed_accounts.clone())

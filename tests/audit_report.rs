@@ -359,3 +359,34 @@ fn the_report_says_what_it_is_and_lists_accepted_places() {
     assert!(md.contains("legacy/.env (accepted: inline)"), "{md}");
     assert!(md.contains("deploy/.env"), "{md}");
 }
+
+/// Every format is an emitter of the scan: `scan --format markdown|html`
+/// writes the same report as `report` does from the scan's JSON.
+#[test]
+fn scan_renders_the_audit_report_itself() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (json_path, _) = demo_json(dir.path());
+    let tree = dir.path().join("demo");
+    for format in ["markdown", "html"] {
+        let via_report = report(
+            dir.path(),
+            &[json_path.to_str().expect("utf-8"), "--format", format],
+        );
+        assert_eq!(via_report.status.code(), Some(0), "{}", stderr(&via_report));
+        let direct = keyward(
+            &tree,
+            &[
+                "scan",
+                ".",
+                "--format",
+                format,
+                "--fail-on",
+                "never",
+                "--now",
+                FIXTURE_NOW,
+            ],
+        );
+        assert_eq!(direct.status.code(), Some(0), "{}", stderr(&direct));
+        assert_eq!(stdout(&direct), stdout(&via_report), "{format}");
+    }
+}

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::{self, Config};
 use crate::report::{self, human::Style};
 use crate::rules::{RuleSet, Severity};
-use crate::scan::{self, Progress};
+use crate::scan::Progress;
 use crate::suppress::Baseline;
 
 /// Exit codes (DESIGN.md): nothing at or above `--fail-on`; findings at or
@@ -151,14 +151,13 @@ pub enum InventoryCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Human,
-    /// One line per finding: `path:line:col: RULE [severity] message`.
-    Concise,
-    Json,
-    Sarif,
-    Github,
+/// `--format` values: the emitters' names, each with its line of help.
+fn formats() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        report::emit::EMITTERS
+            .iter()
+            .map(|e| clap::builder::PossibleValue::new(e.name()).help(e.about())),
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -189,11 +188,9 @@ pub struct ScanArgs {
     /// Files and directories to scan.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// human (a terminal), concise (one line per finding), json (the
-    /// contract in DESIGN.md), sarif (code scanning), github (workflow
-    /// annotations and a job summary).
-    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
-    pub format: OutputFormat,
+    /// How to write the findings.
+    #[arg(long, value_parser = formats(), default_value = "human")]
+    pub format: String,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -671,6 +668,8 @@ fn run_scan(
             args.threads
         ),
     });
+    let emitter = report::emit::by_name(&args.format)
+        .ok_or_else(|| miette::miette!("unknown format `{}`", args.format))?;
     let mut scan = crate::Scan::new(&policy)
         .paths(args.paths.clone())
         .git(args.git.mode(&args.paths))
@@ -688,7 +687,7 @@ fn run_scan(
         .notes(threads_note.into_iter().collect())
         // Reports say what they are about; the human formats do not need
         // it, and a pre-commit run should not pay two git calls for it.
-        .identify(args.format == OutputFormat::Json)
+        .identify(emitter.identifies())
         .progress(progress);
     if let Some(f) = args.fail_on {
         scan = scan.fail_on(f.threshold());
@@ -696,41 +695,38 @@ fn run_scan(
     let out = scan.run().map_err(|e| miette::miette!("{e}"))?;
     let failing = out.gate.map_or(0, |g| g.failing);
     let to_file = args.output.is_some();
-    let text = match args.format {
-        OutputFormat::Json => report::json::render(&out),
-        OutputFormat::Concise => report::concise::render(&out),
-        OutputFormat::Sarif => report::sarif::render(&out, &policy.rules),
-        OutputFormat::Github => report::github::render(&out),
-        OutputFormat::Human => {
-            let color = match args.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => term.stdout_is_tty && !term.no_color && !to_file,
-            };
-            let width = if to_file {
-                100
-            } else {
-                term.width.unwrap_or(100)
-            };
-            report::human::render(&out, Style { color, width })
-        }
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => term.stdout_is_tty && !term.no_color && !to_file,
     };
+    let width = if to_file {
+        100
+    } else {
+        term.width.unwrap_or(100)
+    };
+    let ctx = report::emit::Context {
+        rules: &policy.rules,
+        style: Style { color, width },
+    };
+    let text = emitter.render(&out, &ctx);
     match &args.output {
         Some(path) => std::fs::write(path, &text).map_err(|e| {
             miette::miette!("cannot write {}: {e}", crate::report::shown_path(path))
         })?,
         None => write_out(stdout, &text)?,
     }
-    if args.format == OutputFormat::Github {
-        append_step_summary(&out)?;
+    if let Some(side) = emitter.side_output(&out) {
+        append_side_output(&side)?;
     }
     Ok(if failing > 0 { EXIT_FINDINGS } else { EXIT_OK })
 }
 
-/// The job summary goes to the file Actions names; other steps write to the
-/// same file, so it is appended to, never truncated.
-fn append_step_summary(out: &scan::ScanOutput) -> Result<(), miette::Report> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+/// The file a format writes beside its output (the job summary) is named
+/// by the environment; other steps write to the same file, so it is
+/// appended to, never truncated.
+fn append_side_output(side: &report::emit::SideOutput) -> Result<(), miette::Report> {
+    let Some(path) = std::env::var_os(side.env).filter(|p| !p.is_empty()) else {
         return Ok(());
     };
     let path = PathBuf::from(path);
@@ -738,11 +734,13 @@ fn append_step_summary(out: &scan::ScanOutput) -> Result<(), miette::Report> {
         .create(true)
         .append(true)
         .open(&path)
-        .and_then(|mut f| f.write_all(report::github::step_summary(out).as_bytes()))
+        .and_then(|mut f| f.write_all(side.text.as_bytes()))
         .map_err(|e| {
             miette::miette!(
-                "cannot append the job summary to {} (GITHUB_STEP_SUMMARY): {e}",
-                crate::report::shown_path(&path)
+                "cannot append {} to {} ({}): {e}",
+                side.what,
+                crate::report::shown_path(&path),
+                side.env
             )
         })
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod concise;
+pub mod emit;
 pub mod github;
 pub mod human;
 pub mod json;

@@ -1,0 +1,203 @@
+//! One interface for every output format. An emitter turns a finished
+//! scan into text; a format that also writes beside its output (the GitHub
+//! job summary) says so in `side_output`. Adding a format is one file with
+//! an `Emitter` and one line in [`EMITTERS`].
+
+use crate::ScanOutput;
+use crate::rules::RuleSet;
+
+use super::human::Style;
+
+/// What an emitter may need besides the scan.
+pub struct Context<'a> {
+    /// The rules the scan ran with (SARIF describes them).
+    pub rules: &'a RuleSet,
+    /// Colour and width, for formats read in a terminal.
+    pub style: Style,
+}
+
+/// Text an emitter adds to a file the environment names (appended: other
+/// steps write there too).
+pub struct SideOutput {
+    /// The environment variable holding the file's path.
+    pub env: &'static str,
+    /// What the file is, for errors.
+    pub what: &'static str,
+    pub text: String,
+}
+
+pub trait Emitter: Sync {
+    /// The `--format` value.
+    fn name(&self) -> &'static str;
+    /// One line for `--help`.
+    fn about(&self) -> &'static str;
+    fn render(&self, out: &ScanOutput, ctx: &Context) -> String;
+    fn side_output(&self, _out: &ScanOutput) -> Option<SideOutput> {
+        None
+    }
+    /// Whether the output needs the repository and commit it is about.
+    fn identifies(&self) -> bool {
+        false
+    }
+}
+
+struct Human;
+struct Concise;
+struct Json;
+struct Sarif;
+struct Github;
+struct Markdown;
+struct Html;
+
+/// Every format, in `--help` order; the first is the default.
+pub static EMITTERS: &[&dyn Emitter] =
+    &[&Human, &Concise, &Json, &Sarif, &Github, &Markdown, &Html];
+
+/// The emitter for a `--format` value.
+pub fn by_name(name: &str) -> Option<&'static dyn Emitter> {
+    EMITTERS.iter().copied().find(|e| e.name() == name)
+}
+
+/// The `--format` values.
+pub fn names() -> Vec<&'static str> {
+    EMITTERS.iter().map(|e| e.name()).collect()
+}
+
+impl Emitter for Human {
+    fn name(&self) -> &'static str {
+        "human"
+    }
+    fn about(&self) -> &'static str {
+        "each credential as a diagnostic with its source snippet"
+    }
+    fn render(&self, out: &ScanOutput, ctx: &Context) -> String {
+        super::human::render(out, ctx.style)
+    }
+}
+
+impl Emitter for Concise {
+    fn name(&self) -> &'static str {
+        "concise"
+    }
+    fn about(&self) -> &'static str {
+        "one line per finding: path:line:col: RULE [severity] message"
+    }
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> String {
+        super::concise::render(out)
+    }
+}
+
+impl Emitter for Json {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+    fn about(&self) -> &'static str {
+        "the JSON contract (DESIGN.md), what `keyward report` reads"
+    }
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> String {
+        super::json::render(out)
+    }
+    fn identifies(&self) -> bool {
+        true
+    }
+}
+
+impl Emitter for Sarif {
+    fn name(&self) -> &'static str {
+        "sarif"
+    }
+    fn about(&self) -> &'static str {
+        "SARIF 2.1.0, for code scanning"
+    }
+    fn render(&self, out: &ScanOutput, ctx: &Context) -> String {
+        super::sarif::render(out, ctx.rules)
+    }
+}
+
+impl Emitter for Github {
+    fn name(&self) -> &'static str {
+        "github"
+    }
+    fn about(&self) -> &'static str {
+        "workflow annotations, and the job summary in GITHUB_STEP_SUMMARY"
+    }
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> String {
+        super::github::render(out)
+    }
+    fn side_output(&self, out: &ScanOutput) -> Option<SideOutput> {
+        Some(SideOutput {
+            env: "GITHUB_STEP_SUMMARY",
+            what: "the job summary",
+            text: super::github::step_summary(out),
+        })
+    }
+}
+
+/// The audit report of one scan, through the JSON contract it reads.
+fn audit(out: &ScanOutput) -> Option<super::audit::Audit> {
+    super::audit::parse(&super::json::render(out)).ok()
+}
+
+impl Emitter for Markdown {
+    fn name(&self) -> &'static str {
+        "markdown"
+    }
+    fn about(&self) -> &'static str {
+        "the audit report, as Markdown"
+    }
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> String {
+        audit(out).map_or_else(String::new, |a| super::audit::markdown(&a))
+    }
+    fn identifies(&self) -> bool {
+        true
+    }
+}
+
+impl Emitter for Html {
+    fn name(&self) -> &'static str {
+        "html"
+    }
+    fn about(&self) -> &'static str {
+        "the audit report, one self-contained HTML file"
+    }
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> String {
+        audit(out).map_or_else(String::new, |a| super::audit::html(&a))
+    }
+    fn identifies(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        let names = names();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len());
+        for n in names {
+            assert_eq!(by_name(n).map(|e| e.name()), Some(n));
+        }
+        assert!(by_name("xml").is_none());
+    }
+
+    #[test]
+    fn every_format_renders_an_empty_scan() {
+        let rules = RuleSet::builtin().expect("rules");
+        let ctx = Context {
+            rules: &rules,
+            style: Style {
+                color: false,
+                width: 80,
+            },
+        };
+        let out = ScanOutput::default();
+        for e in EMITTERS {
+            assert!(!e.render(&out, &ctx).is_empty(), "{}", e.name());
+        }
+    }
+}

@@ -632,6 +632,9 @@ fn documented_workflows_pass_actionlint() {
             "scheduled-audit.yml"
         ]
     );
+    if !tool_runs("actionlint", &["-version"]) {
+        return;
+    }
     let out = Command::new("actionlint")
         .arg("-no-color")
         .args(files.iter().map(|(n, _)| n))

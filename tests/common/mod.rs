@@ -150,3 +150,32 @@ pub fn git_in(dir: &Path, args: &[&str]) -> String {
         args,
     )
 }
+
+/// Whether a tool the integration tests drive (moto's server, pre-commit,
+/// actionlint: `tests/requirements.txt`) runs here. A missing tool fails the
+/// test with how to install it, unless `KEYWARD_QUICK=1` is set: the inner
+/// loop's `KEYWARD_QUICK=1 cargo test` skips those tests and says so. CI
+/// (`scripts/test.sh`) installs the tools and never sets it.
+#[allow(dead_code)]
+pub fn tool_runs(program: &str, args: &[&str]) -> bool {
+    let ok = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return true;
+    }
+    if std::env::var_os("KEYWARD_QUICK").is_some_and(|v| v == "1") {
+        eprintln!("skipped: `{program}` does not run here (KEYWARD_QUICK=1)");
+        return false;
+    }
+    panic!(
+        "`{program} {}` does not run here: install the test tools with \
+         `python3 -m pip install -r tests/requirements.txt` (scripts/test.sh does), \
+         or set KEYWARD_QUICK=1 to skip the tests that need them",
+        args.join(" ")
+    );
+}

@@ -234,7 +234,7 @@ mod tests {
         KeyRecord {
             access_key_id: id.into(),
             user: "deploy-bot".into(),
-            status: "Active".into(),
+            status: crate::iam::KeyStatus::Active,
             created: ts("2026-01-01T00:00:00Z"),
             last_used: None,
             last_used_service: None,

@@ -52,7 +52,6 @@ struct KeyV1 {
     last_used_region: Option<String>,
 }
 
-const STATUSES: [&str; 3] = ["Active", "Inactive", "Expired"];
 
 impl Inventory {
     /// Parses and validates an inventory. `origin` names it in errors.
@@ -100,11 +99,14 @@ impl Inventory {
                         a.account
                     )));
                 }
-                if !STATUSES.contains(&k.status.as_str()) {
+                let status = super::KeyStatus::from_iam(&k.status);
+                if status == super::KeyStatus::Unknown {
+                    let known: Vec<&str> =
+                        super::KeyStatus::KNOWN.iter().map(|s| s.as_str()).collect();
                     return Err(bad(format!(
                         "key {id} has status `{}`; expected one of {}",
                         k.status,
-                        STATUSES.join(", ")
+                        known.join(", ")
                     )));
                 }
                 if k.user.is_empty() {
@@ -116,7 +118,7 @@ impl Inventory {
                 keys.push(KeyRecord {
                     access_key_id: k.access_key_id,
                     user: k.user,
-                    status: k.status,
+                    status,
                     created: k.created,
                     last_used: k.last_used,
                     last_used_service: k.last_used_service,
@@ -154,7 +156,7 @@ impl Inventory {
                         .map(|k| KeyV1 {
                             access_key_id: k.access_key_id.clone(),
                             user: k.user.clone(),
-                            status: k.status.clone(),
+                            status: k.status.as_str().to_string(),
                             created: k.created,
                             last_used: k.last_used,
                             last_used_service: k.last_used_service.clone(),

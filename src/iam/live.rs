@@ -617,7 +617,7 @@ impl<'a> LiveSource<'a> {
                                 };
                                 keys.push(UserKey {
                                     access_key_id: id.to_string(),
-                                    status: status.as_str().to_string(),
+                                    status: super::KeyStatus::from_iam(status.as_str()),
                                     created,
                                 });
                             }
@@ -864,7 +864,7 @@ fn records(
             out.push(KeyRecord {
                 access_key_id: k.access_key_id.clone(),
                 user: user.name.clone(),
-                status: k.status.clone(),
+                status: k.status,
                 created: k.created,
                 last_used: used.when,
                 last_used_service: used.service.clone(),

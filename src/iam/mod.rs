@@ -31,13 +31,50 @@ pub const REQUIRED_ACTIONS: [&str; 4] = [
 /// Default number of IAM requests in flight.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
+/// An access key's status, as IAM spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum KeyStatus {
+    Active,
+    Inactive,
+    Expired,
+    /// A status this keyward does not know (IAM added one): not Active.
+    Unknown,
+}
+
+impl KeyStatus {
+    /// Every status an inventory may hold.
+    pub const KNOWN: [KeyStatus; 3] = [KeyStatus::Active, KeyStatus::Inactive, KeyStatus::Expired];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Inactive => "Inactive",
+            KeyStatus::Expired => "Expired",
+            KeyStatus::Unknown => "Unknown",
+        }
+    }
+
+    /// IAM's spelling; anything else is `Unknown`.
+    pub fn from_iam(s: &str) -> KeyStatus {
+        KeyStatus::KNOWN
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .unwrap_or(KeyStatus::Unknown)
+    }
+}
+
+impl std::fmt::Display for KeyStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One access key as IAM describes it. Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyRecord {
     pub access_key_id: String,
     pub user: String,
-    /// `Active`, `Inactive` (or `Expired`), as IAM spells it.
-    pub status: String,
+    pub status: KeyStatus,
     pub created: Timestamp,
     /// `None`: never used.
     pub last_used: Option<Timestamp>,
@@ -60,7 +97,7 @@ impl KeyRecord {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserKey {
     pub access_key_id: String,
-    pub status: String,
+    pub status: KeyStatus,
     pub created: Timestamp,
 }
 
@@ -139,7 +176,7 @@ impl Lookup {
         let active: Vec<&UserKey> = self
             .user_keys
             .get(user)
-            .map(|keys| keys.iter().filter(|k| k.status == "Active").collect())
+            .map(|keys| keys.iter().filter(|k| k.status == KeyStatus::Active).collect())
             .unwrap_or_default();
         let Some(first) = active.first() else {
             return Newest::None;
@@ -460,7 +497,7 @@ impl Enrichment {
             return;
         };
         facts.bool("iam.exists", true);
-        facts.str("iam.status", r.status.clone());
+        facts.str("iam.status", r.status.as_str());
         facts.str("iam.user", r.user.clone());
         facts.int("iam.age_days", days_between(r.created, self.now));
         facts.int(
@@ -473,7 +510,7 @@ impl Enrichment {
             .get(&user)
             .map(|keys| {
                 keys.iter()
-                    .filter(|k| k.status == "Active")
+                    .filter(|k| k.status == KeyStatus::Active)
                     .map(|k| k.access_key_id.clone())
                     .collect()
             })
@@ -590,7 +627,7 @@ mod tests {
         KeyRecord {
             access_key_id: id.into(),
             user: "deploy-bot".into(),
-            status: status.into(),
+            status: KeyStatus::from_iam(status),
             created: ts(created),
             last_used: last_used.map(ts),
             last_used_service: None,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::detect::{self, Candidate, CandidateKind, key_id};
 use crate::finding::{Finding, ScanError, SourceFile, fingerprint};
-use crate::parse::{self, Format, Value, format::Syntax};
+use crate::parse::{self, Format};
 use crate::prefilter;
 use crate::rules::facts::{Fact, Facts};
 use crate::rules::{RuleSet, Severity, eval};
@@ -487,10 +487,10 @@ fn take_bytes(
             st.own_reports.push((display.clone(), first_line));
         }
     }
-    for message in outcome.warnings {
+    for w in outcome.warnings {
         st.errors.push(ScanError {
             path: display.clone(),
-            message,
+            message: w.message,
         });
     }
     if let Some(file) = outcome.file {
@@ -605,7 +605,7 @@ enum Status {
 
 struct Outcome {
     status: Status,
-    warnings: Vec<String>,
+    warnings: Vec<parse::FileWarning>,
     file: Option<FileResult>,
     /// Documentation key IDs the prefilter saw in a file it did not parse.
     placeholders: u64,
@@ -624,11 +624,14 @@ fn process_file(
     if crate::budget::was_exceeded() {
         outcome
             .warnings
-            .retain(|w| !w.contains(parse::BUDGET_MESSAGE));
-        outcome.warnings.push(format!(
-            "stopped after --file-timeout ({:.1}s): findings in this file may be incomplete",
-            timeout.unwrap_or_default().as_secs_f64()
-        ));
+            .retain(|w| w.kind != parse::WarningKind::Budget);
+        outcome.warnings.push(parse::FileWarning {
+            kind: parse::WarningKind::Budget,
+            message: format!(
+                "stopped after --file-timeout ({:.1}s): findings in this file may be incomplete",
+                timeout.unwrap_or_default().as_secs_f64()
+            ),
+        });
     }
     outcome
 }
@@ -654,10 +657,13 @@ fn process_file_within_budget(
         None => match std::str::from_utf8(bytes) {
             Ok(s) => Cow::Borrowed(s),
             Err(e) => {
-                warnings.push(format!(
-                    "invalid UTF-8 at byte {}; invalid bytes read as `?`",
-                    e.valid_up_to()
-                ));
+                warnings.push(parse::FileWarning {
+                    kind: parse::WarningKind::Decode,
+                    message: format!(
+                        "invalid UTF-8 at byte {}; invalid bytes read as `?`",
+                        e.valid_up_to()
+                    ),
+                });
                 Cow::Owned(replace_invalid_utf8(bytes))
             }
         },
@@ -696,7 +702,7 @@ fn process_file_within_budget(
             placeholders: 0,
         };
     }
-    let (values, format, parse_warning) = parse_values(path, &text);
+    let (values, format, parse_warning) = parse::values(path, &text);
     warnings.extend(parse_warning);
     let candidates = detect::detect(&text, &values);
     let mut ignores = crate::suppress::find_markers(&text);
@@ -716,72 +722,6 @@ fn process_file_within_budget(
         file,
         placeholders: 0,
     }
-}
-
-/// Parses with the format's parser; on failure, scans as text and says so.
-pub fn parse_values(path: &Path, text: &str) -> (Vec<Value>, Format, Option<String>) {
-    let format = Format::from_path(path);
-    // A BOM would trip the parsers; three spaces keep every offset.
-    let bom_free: Cow<'_, str> = match text.strip_prefix('\u{feff}') {
-        Some(rest) => Cow::Owned(format!("   {rest}")),
-        None => Cow::Borrowed(text),
-    };
-    let src = bom_free.as_ref();
-    let result = match format.syntax() {
-        Syntax::Hcl => parse::hcl::parse(src),
-        Syntax::Json => parse::json::parse(src),
-        // Helm and other templates render to YAML; they are not YAML.
-        Syntax::Yaml if is_yaml_template(path, format, src) => {
-            return (parse::text::scan(src), format, None);
-        }
-        Syntax::Yaml => parse::yaml::parse(src),
-        Syntax::Dotenv => parse::dotenv::parse(src),
-        Syntax::Ini => parse::ini::parse(src),
-        Syntax::Text => return (parse::text::scan(src), format, None),
-    };
-    match result {
-        Ok(parsed) => {
-            let format = match parsed.flavour {
-                Some(f) if matches!(format, Format::Yaml | Format::Json) => f,
-                _ => format,
-            };
-            let warning = parsed.warnings.first().map(|w| w.message.clone());
-            (parsed.values, format, warning)
-        }
-        // Templated YAML that is not under `templates/` (Ansible's Jinja,
-        // a chart kept elsewhere) fails as YAML for no surprising reason.
-        Err(_) if format.syntax() == Syntax::Yaml && has_template_actions(src) => {
-            (parse::text::scan(src), format, None)
-        }
-        Err(failure) => {
-            let warning = format!(
-                "could not parse as {}: {}; scanned as text",
-                format.as_str(),
-                failure.message
-            );
-            (parse::text::scan(src), format, Some(warning))
-        }
-    }
-}
-
-/// A Go or Jinja template that renders to YAML: a file under a chart's
-/// `templates/` that holds template actions, or one whose first line that
-/// is not a comment is a template action.
-fn is_yaml_template(path: &Path, format: Format, src: &str) -> bool {
-    let under_templates = path
-        .parent()
-        .is_some_and(|p| p.components().any(|c| c.as_os_str() == "templates"));
-    if (under_templates || format == Format::Helm) && src.contains("{{") {
-        return true;
-    }
-    src.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#') && *l != "---")
-        .is_some_and(|l| l.starts_with("{{") || l.starts_with("{%"))
-}
-
-fn has_template_actions(src: &str) -> bool {
-    src.contains("{{") || src.contains("{%")
 }
 
 fn utf16_bom(bytes: &[u8]) -> Option<bool> {

@@ -653,7 +653,10 @@ fn per_key_lookup_asks_each_thing_once() {
         BTreeSet::from(["123456789012".to_string()])
     );
     assert_eq!(lookup.keys.len(), 5);
-    assert_eq!(lookup.keys[&w.id("inactive")].status, keyward::iam::KeyStatus::Inactive);
+    assert_eq!(
+        lookup.keys[&w.id("inactive")].status,
+        keyward::iam::KeyStatus::Inactive
+    );
     assert_eq!(lookup.keys[&w.id("current")].user, "deploy-bot");
     assert!(!lookup.keys.contains_key(&w.id("deleted")));
     assert!(lookup.failed.is_empty(), "{:?}", lookup.warnings);
@@ -675,7 +678,12 @@ fn many_keys_enumerate_the_account_once() {
     // GetAccessKeyLastUsed for the wanted keys only.
     assert_eq!(aws.calls(), 1 + 1 + users + wanted.len() as u64);
     assert_eq!(lookup.keys.len(), wanted.len());
-    assert!(lookup.keys.values().all(|k| k.status == keyward::iam::KeyStatus::Active));
+    assert!(
+        lookup
+            .keys
+            .values()
+            .all(|k| k.status == keyward::iam::KeyStatus::Active)
+    );
 }
 
 #[test]
@@ -739,10 +747,16 @@ fn cached_answers_stand_in_for_iam_until_they_expire() {
             .expect("deactivate");
     });
     let (cached, _) = lookup(3600);
-    assert_eq!(cached.keys[&w.id("current")].status, keyward::iam::KeyStatus::Active);
+    assert_eq!(
+        cached.keys[&w.id("current")].status,
+        keyward::iam::KeyStatus::Active
+    );
     let (expired, calls) = lookup(0);
     assert_eq!(calls, 1 + 6 + 3, "expired answers are asked again");
-    assert_eq!(expired.keys[&w.id("current")].status, keyward::iam::KeyStatus::Inactive);
+    assert_eq!(
+        expired.keys[&w.id("current")].status,
+        keyward::iam::KeyStatus::Inactive
+    );
 }
 
 #[test]

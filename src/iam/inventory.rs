@@ -52,7 +52,6 @@ struct KeyV1 {
     last_used_region: Option<String>,
 }
 
-
 impl Inventory {
     /// Parses and validates an inventory. `origin` names it in errors.
     pub fn parse(origin: &str, text: &str) -> Result<Inventory, IamError> {

@@ -149,7 +149,7 @@ impl Lookup {
                 .or_default()
                 .push(UserKey {
                     access_key_id: r.access_key_id.clone(),
-                    status: r.status.clone(),
+                    status: r.status,
                     created: r.created,
                 });
             lookup.keys.insert(r.access_key_id.clone(), r);
@@ -176,7 +176,11 @@ impl Lookup {
         let active: Vec<&UserKey> = self
             .user_keys
             .get(user)
-            .map(|keys| keys.iter().filter(|k| k.status == KeyStatus::Active).collect())
+            .map(|keys| {
+                keys.iter()
+                    .filter(|k| k.status == KeyStatus::Active)
+                    .collect()
+            })
             .unwrap_or_default();
         let Some(first) = active.first() else {
             return Newest::None;

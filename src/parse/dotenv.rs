@@ -19,7 +19,7 @@ pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
 
     while pos < b.len() {
         if crate::budget::expired() {
-            return Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE));
+            return Err(ParseFailure::out_of_budget());
         }
         let (line, next) = line_at(b, pos);
         pos = next;

@@ -163,9 +163,7 @@ fn parse_tree(src: &str) -> Result<Tree, ParseFailure> {
         );
         match tree {
             Some(tree) => Ok(tree),
-            None if crate::budget::was_exceeded() => {
-                Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE))
-            }
+            None if crate::budget::was_exceeded() => Err(ParseFailure::out_of_budget()),
             None => Err(ParseFailure::new(None, "HCL parser gave no tree")),
         }
     })
@@ -300,7 +298,7 @@ impl<'s> Walker<'s> {
         let mut stack: Vec<(Node<'s>, usize)> = vec![(root, 0)];
         while let Some((node, frame)) = stack.pop() {
             if crate::budget::expired() {
-                return Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE));
+                return Err(ParseFailure::out_of_budget());
             }
             match node.kind() {
                 "comment" => self.emit_comment(node, frame)?,

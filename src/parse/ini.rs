@@ -20,7 +20,7 @@ pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
     let mut line_no = 0usize;
     while pos < b.len() {
         if crate::budget::expired() {
-            return Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE));
+            return Err(ParseFailure::out_of_budget());
         }
         let nl = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |n| pos + n);
         let end = if nl > pos && b[nl - 1] == b'\r' {

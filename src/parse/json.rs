@@ -127,7 +127,7 @@ impl<'a> Parser<'a> {
         let mut expect = Expect::Value;
         loop {
             if crate::budget::expired() {
-                return Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE));
+                return Err(ParseFailure::out_of_budget());
             }
             self.skip_ws()?;
             expect = match expect {

@@ -5,7 +5,11 @@
 //! sense of a file returns [`ParseFailure`]; the pipeline then falls back to
 //! the line-based text scanner and records a warning.
 
+use std::borrow::Cow;
 use std::ops::Range;
+use std::path::Path;
+
+use format::Syntax;
 
 pub mod dotenv;
 pub mod format;
@@ -102,6 +106,7 @@ pub struct ParseFailure {
     /// Byte offset of the problem, when known.
     pub offset: Option<usize>,
     pub message: String,
+    pub kind: WarningKind,
 }
 
 impl ParseFailure {
@@ -109,8 +114,36 @@ impl ParseFailure {
         ParseFailure {
             offset,
             message: message.into(),
+            kind: WarningKind::Parse,
         }
     }
+
+    /// The parse was stopped by `--file-timeout`.
+    pub fn out_of_budget() -> Self {
+        ParseFailure {
+            offset: None,
+            message: "stopped: the file's time budget (--file-timeout) ran out".into(),
+            kind: WarningKind::Budget,
+        }
+    }
+}
+
+/// What went wrong with a file that was still scanned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarningKind {
+    /// Invalid UTF-8, read with replacements.
+    Decode,
+    /// Not parseable as its format: scanned as text.
+    Parse,
+    /// Stopped by the file's time budget.
+    Budget,
+}
+
+/// A problem with one file that did not stop its scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileWarning {
+    pub kind: WarningKind,
+    pub message: String,
 }
 
 /// Joins context segments into the dotted form used in facts and output:
@@ -126,8 +159,77 @@ pub fn join_context(segments: &[String]) -> String {
     out
 }
 
-/// The failure message of a parse stopped by `--file-timeout`.
-pub const BUDGET_MESSAGE: &str = "stopped: the file's time budget (--file-timeout) ran out";
+/// Parses with the format's parser; on failure, scans as text and says so.
+pub fn values(path: &Path, text: &str) -> (Vec<Value>, Format, Option<FileWarning>) {
+    let format = Format::from_path(path);
+    // A BOM would trip the parsers; three spaces keep every offset.
+    let bom_free: Cow<'_, str> = match text.strip_prefix('\u{feff}') {
+        Some(rest) => Cow::Owned(format!("   {rest}")),
+        None => Cow::Borrowed(text),
+    };
+    let src = bom_free.as_ref();
+    let result = match format.syntax() {
+        Syntax::Hcl => hcl::parse(src),
+        Syntax::Json => json::parse(src),
+        // Helm and other templates render to YAML; they are not YAML.
+        Syntax::Yaml if is_yaml_template(path, format, src) => {
+            return (text::scan(src), format, None);
+        }
+        Syntax::Yaml => yaml::parse(src),
+        Syntax::Dotenv => dotenv::parse(src),
+        Syntax::Ini => ini::parse(src),
+        Syntax::Text => return (text::scan(src), format, None),
+    };
+    match result {
+        Ok(parsed) => {
+            let format = match parsed.flavour {
+                Some(f) if matches!(format, Format::Yaml | Format::Json) => f,
+                _ => format,
+            };
+            let warning = parsed.warnings.first().map(|w| FileWarning {
+                kind: WarningKind::Parse,
+                message: w.message.clone(),
+            });
+            (parsed.values, format, warning)
+        }
+        // Templated YAML that is not under `templates/` (Ansible's Jinja,
+        // a chart kept elsewhere) fails as YAML for no surprising reason.
+        Err(_) if format.syntax() == Syntax::Yaml && has_template_actions(src) => {
+            (text::scan(src), format, None)
+        }
+        Err(failure) => {
+            let warning = FileWarning {
+                kind: failure.kind,
+                message: format!(
+                    "could not parse as {}: {}; scanned as text",
+                    format.as_str(),
+                    failure.message
+                ),
+            };
+            (text::scan(src), format, Some(warning))
+        }
+    }
+}
+
+/// A Go or Jinja template that renders to YAML: a file under a chart's
+/// `templates/` that holds template actions, or one whose first line that
+/// is not a comment is a template action.
+fn is_yaml_template(path: &Path, format: Format, src: &str) -> bool {
+    let under_templates = path
+        .parent()
+        .is_some_and(|p| p.components().any(|c| c.as_os_str() == "templates"));
+    if (under_templates || format == Format::Helm) && src.contains("{{") {
+        return true;
+    }
+    src.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && *l != "---")
+        .is_some_and(|l| l.starts_with("{{") || l.starts_with("{%"))
+}
+
+fn has_template_actions(src: &str) -> bool {
+    src.contains("{{") || src.contains("{%")
+}
 
 /// Nesting deeper than this is not descended into (hostile input guard).
 pub const MAX_DEPTH: usize = 256;

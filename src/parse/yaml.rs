@@ -37,7 +37,7 @@ pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
     let mut walker = Walker::new(src);
     for item in Parser::new_from_str(src) {
         if crate::budget::expired() {
-            return Err(ParseFailure::new(None, crate::parse::BUDGET_MESSAGE));
+            return Err(ParseFailure::out_of_budget());
         }
         match item {
             Ok((event, span)) => walker.event(event, span.start.index(), span.end.index())?,

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod prefilter;
 pub mod rules;
 pub mod scan;
+pub mod source;
 pub mod walk;
 
 pub use finding::{Finding, Related, ScanError, SourceFile, Suppression, SuppressionKind};

@@ -1,6 +1,5 @@
 //! The pipeline: walk → prefilter → parse → detect → enrich → rules.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -389,13 +388,13 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
                 st.too_large(display, len, opts.max_file_size);
                 return;
             }
-            let bytes = match read_regular(&path, opts.max_file_size) {
-                Ok(Read::Bytes(b)) => b,
-                Ok(Read::TooLarge(len)) => {
+            let bytes = match crate::source::read_regular(&path, opts.max_file_size) {
+                Ok(crate::source::Read::Bytes(b)) => b,
+                Ok(crate::source::Read::TooLarge(len)) => {
                     st.too_large(display, len, opts.max_file_size);
                     return;
                 }
-                Ok(Read::NotRegular) => {
+                Ok(crate::source::Read::NotRegular) => {
                     st.summary.skipped_other += 1;
                     return;
                 }
@@ -410,42 +409,6 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
             take_bytes(st, &path, display, &bytes, opts, progress);
         }
     }
-}
-
-enum Read {
-    Bytes(Vec<u8>),
-    TooLarge(u64),
-    /// Replaced by a FIFO, socket or device since the walk saw it.
-    NotRegular,
-}
-
-/// Reads a file the walker saw as regular. The size comes from the open
-/// handle (the walker no longer stats every entry: that was a second path
-/// lookup per file), and the open does not block, so a FIFO swapped in
-/// after the walk cannot hang the scan.
-fn read_regular(path: &Path, max: u64) -> std::io::Result<Read> {
-    use std::io::Read as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NONBLOCK: opening a FIFO without a writer returns at once.
-        options.custom_flags(0o4000);
-    }
-    let file = options.open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Ok(Read::NotRegular);
-    }
-    if meta.len() > max {
-        return Ok(Read::TooLarge(meta.len()));
-    }
-    // A file that grows while being read is cut one byte past the limit,
-    // which `take_bytes` then reports as too large.
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
-    Ok(Read::Bytes(bytes))
 }
 
 /// Counts, decodes, parses and detects one file's content.
@@ -643,30 +606,19 @@ fn process_file_within_budget(
     include_placeholders: bool,
 ) -> Outcome {
     let mut warnings = Vec::new();
-    let utf16 = utf16_bom(bytes);
-    if utf16.is_none() && is_binary(bytes) {
-        return Outcome {
-            status: Status::Binary,
-            warnings,
-            file: None,
-            placeholders: 0,
-        };
-    }
-    let text: Cow<'_, str> = match utf16 {
-        Some(big_endian) => Cow::Owned(decode_utf16(bytes, big_endian)),
-        None => match std::str::from_utf8(bytes) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(e) => {
-                warnings.push(parse::FileWarning {
-                    kind: parse::WarningKind::Decode,
-                    message: format!(
-                        "invalid UTF-8 at byte {}; invalid bytes read as `?`",
-                        e.valid_up_to()
-                    ),
-                });
-                Cow::Owned(replace_invalid_utf8(bytes))
-            }
-        },
+    let text = match crate::source::decode(bytes) {
+        crate::source::Decoded::Binary => {
+            return Outcome {
+                status: Status::Binary,
+                warnings,
+                file: None,
+                placeholders: 0,
+            };
+        }
+        crate::source::Decoded::Text(text, warning) => {
+            warnings.extend(warning);
+            text
+        }
     };
     if let prefilter::Verdict::Skip { placeholders } =
         prefilter::judge(text.as_bytes(), include_placeholders)
@@ -722,61 +674,6 @@ fn process_file_within_budget(
         file,
         placeholders: 0,
     }
-}
-
-fn utf16_bom(bytes: &[u8]) -> Option<bool> {
-    match bytes {
-        [0xFF, 0xFE, ..] => Some(false),
-        [0xFE, 0xFF, ..] => Some(true),
-        _ => None,
-    }
-}
-
-fn decode_utf16(bytes: &[u8], big_endian: bool) -> String {
-    let units = bytes.get(2..).unwrap_or(&[]).chunks_exact(2).map(|c| {
-        if big_endian {
-            u16::from_be_bytes([c[0], c[1]])
-        } else {
-            u16::from_le_bytes([c[0], c[1]])
-        }
-    });
-    char::decode_utf16(units)
-        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
-}
-
-/// NUL bytes in the first 8 KiB, as git and ripgrep judge it, or a window
-/// that is mostly not UTF-8 (compressed git objects, PDFs, encrypted
-/// files): text with a few Latin-1 bytes stays text, and is warned about.
-fn is_binary(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(8192)];
-    if memchr::memchr(0, head).is_some() {
-        return true;
-    }
-    invalid_utf8_bytes(head) * 10 >= head.len() * 3 && head.len() >= 16
-}
-
-/// How many bytes of `bytes` are not part of a valid UTF-8 sequence. A
-/// sequence cut at the end of the window counts as valid.
-fn invalid_utf8_bytes(mut bytes: &[u8]) -> usize {
-    let mut invalid = 0;
-    loop {
-        match std::str::from_utf8(bytes) {
-            Ok(_) => return invalid,
-            Err(e) => {
-                let Some(bad) = e.error_len() else {
-                    return invalid;
-                };
-                invalid += bad;
-                bytes = bytes.get(e.valid_up_to() + bad..).unwrap_or(&[]);
-            }
-        }
-    }
-}
-
-/// Each invalid byte becomes one `?`, so byte offsets stay what they were.
-fn replace_invalid_utf8(bytes: &[u8]) -> String {
-    crate::detect::lossy_text(bytes)
 }
 
 /// Repo-wide aggregates, then facts and rules for every candidate.
@@ -1103,24 +1000,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn invalid_utf8_keeps_offsets() {
-        let bytes = b"ab\xffcd\xe2\x82";
-        let s = replace_invalid_utf8(bytes);
-        assert_eq!(s.len(), bytes.len());
-        assert_eq!(s, "ab?cd??");
-    }
-
-    #[test]
-    fn utf16_is_decoded() {
-        let mut b = vec![0xFF, 0xFE];
-        for u in "AKIA x".encode_utf16() {
-            b.extend(u.to_le_bytes());
-        }
-        assert_eq!(utf16_bom(&b), Some(false));
-        assert_eq!(decode_utf16(&b, false), "AKIA x");
-    }
-
-    #[test]
     fn blobs_are_scanned_like_files() {
         let rules = RuleSet::builtin().expect("rules");
         let blobs = vec![
@@ -1148,23 +1027,5 @@ mod tests {
         assert_eq!(out.findings[0].context, "aws_access_key");
         assert_eq!(out.summary.files_scanned, 2);
         assert_eq!(out.summary.skipped_binary, 1);
-    }
-
-    #[test]
-    fn binary_detection() {
-        assert!(is_binary(b"PNG\0\0"));
-        assert!(!is_binary(b"plain text"));
-        // zlib-compressed bytes (a loose git object) hold no NUL here.
-        let compressed: Vec<u8> = (0..4096u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x81)
-            .collect();
-        assert!(is_binary(&compressed));
-        // Latin-1 text with a few accented letters is text.
-        let latin1 = b"caf\xe9 cr\xe8me br\xfbl\xe9e, aws_access_key_id = AKIARZPUZDIKEEQH746Y\n";
-        assert!(!is_binary(latin1));
-        // A multi-byte character cut at the 8 KiB edge is not held against it.
-        let mut cut = "é".repeat(4095).into_bytes();
-        cut.extend_from_slice(&[b'x', 0xC3]);
-        assert!(!is_binary(&cut));
     }
 }

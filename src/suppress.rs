@@ -15,11 +15,10 @@ use crate::config::{AllowEntry, Config};
 use crate::detect::pair::LineIndex;
 use crate::finding::{Finding, Suppression, SuppressionKind, fingerprint};
 use crate::rules::RuleSet;
-use crate::rules::facts::Facts;
+use crate::rules::facts::{Fact, Facts};
 use crate::scan::ScanOutput;
 
 pub const MARKER: &str = "keyward:ignore";
-pub const UNUSED_IGNORE_RULE: &str = "KW000";
 
 static MARKER_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -174,7 +173,9 @@ impl Baseline {
         let mut findings: Vec<BaselineEntry> = out
             .findings
             .iter()
-            .filter(|f| f.suppression.is_none() && f.rule != UNUSED_IGNORE_RULE)
+            // Only findings about a credential: an unused ignore is fixed,
+            // not accepted.
+            .filter(|f| f.suppression.is_none() && !f.identity.is_empty())
             .map(|f| BaselineEntry {
                 path: out
                     .files
@@ -346,7 +347,7 @@ pub fn apply(
         }
     }
     out.summary.baseline_moved = moved;
-    let Some(rule) = rules.enabled(UNUSED_IGNORE_RULE) else {
+    let Some(rule) = rules.raised_by(crate::rules::load::RaisedBy::Suppression) else {
         out.summary.findings = out.active().count() as u64;
         return;
     };
@@ -357,8 +358,6 @@ pub fn apply(
             if was_used && m.unknown.is_empty() {
                 continue;
             }
-            let mut facts = Facts::default();
-            facts.str("file.path", file.path.clone());
             let names = match (m.rules.is_empty(), m.unknown.is_empty()) {
                 (true, true) => "any rule".to_string(),
                 _ => m
@@ -369,32 +368,19 @@ pub fn apply(
                     .collect::<Vec<_>>()
                     .join(", "),
             };
-            let message = if m.unknown.is_empty() {
-                format!("`keyward:ignore` for {names} suppresses nothing here")
-            } else {
-                let (list, verb) = (
-                    m.unknown
-                        .iter()
-                        .map(|u| format!("`{u}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    if m.unknown.len() == 1 { "is" } else { "are" },
-                );
-                let tail = if was_used {
-                    ""
-                } else {
-                    "; it suppresses nothing here"
-                };
-                format!(
-                    "`keyward:ignore` names {list}, which {verb} not a rule (see `keyward rules`){tail}"
-                )
-            };
+            let mut facts = Facts::default();
+            facts.str("file.path", file.path.clone());
+            facts.str("suppression.kind", "ignore");
+            facts.str("suppression.names", names.clone());
+            facts.set("suppression.unknown", Fact::List(m.unknown.clone()));
+            facts.bool("suppression.used", was_used);
+            let (message, help) = rule_texts(rule, &facts);
             unused.push(Finding {
                 rule: rule.id.clone(),
                 name: rule.name.clone(),
                 severity: rule.severity,
                 message,
-                help: crate::rules::eval::render(&rule.help, &facts),
+                help,
                 file: fi,
                 span: m.span.clone(),
                 key_id: None,
@@ -417,6 +403,15 @@ pub fn apply(
     out.findings
         .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
     out.summary.findings = out.active().count() as u64;
+}
+
+/// The rule file's message and help for these facts.
+fn rule_texts(rule: &crate::rules::Rule, facts: &Facts) -> (String, String) {
+    let memo = crate::rules::eval::Memo::default();
+    (
+        crate::rules::eval::text_for(&rule.messages, facts, &memo),
+        crate::rules::eval::text_for(&rule.helps, facts, &memo),
+    )
 }
 
 /// `[[allow]]` entries that accepted nothing, as KW000 on the entry.
@@ -455,15 +450,17 @@ fn unused_allows(
         } else {
             format!(" ({})", entry.rules.join(", "))
         };
+        let mut facts = Facts::default();
+        facts.str("file.path", shown);
+        facts.str("suppression.kind", "allow");
+        facts.str("suppression.target", format!("{}{scope}", entry.target));
+        let (message, help) = rule_texts(rule, &facts);
         findings.push(Finding {
             rule: rule.id.clone(),
             name: rule.name.clone(),
             severity: rule.severity,
-            message: format!(
-                "`[[allow]]` entry for {}{scope} accepted nothing in this scan",
-                entry.target
-            ),
-            help: "Remove the entry, or fix what it names: the key may be gone, the glob may match no file, or the fingerprint may be of an old finding.".into(),
+            message,
+            help,
             file: fi,
             span: entry.span.clone(),
             key_id: None,

@@ -774,7 +774,7 @@ fn list_rules(rules: &RuleSet) -> String {
 
 /// What a rule needs beyond a plain scan to ever fire.
 fn needs(r: &crate::rules::Rule) -> &'static str {
-    if r.id == crate::policy::added::RULE {
+    if r.raised_by == Some(crate::rules::load::RaisedBy::Change) {
         return "--since or --staged";
     }
     let reads = |prefix: &str| r.reads().iter().any(|f| f.starts_with(prefix));

@@ -19,8 +19,6 @@ use crate::rules::{Rule, RuleSet, Severity};
 use crate::scan::ScanOutput;
 use crate::suppress::{allow_matches, config_relative, marker_covers};
 
-pub const RULE: &str = "KW015";
-
 /// One loosening, before it becomes a finding.
 struct Item {
     /// The file as output shows it, and its text in the change.
@@ -66,7 +64,7 @@ pub fn report(
         }
     };
     let gate = base.config.fail_on;
-    let Some(rule) = base.rules.enabled(RULE) else {
+    let Some(rule) = base.rules.raised_by(crate::rules::load::RaisedBy::Change) else {
         return gate;
     };
     let mut items = Vec::new();
@@ -187,7 +185,8 @@ fn inline_item(out: &ScanOutput, m: &crate::git::AddedMarker) -> Item {
         .findings
         .iter()
         .enumerate()
-        .filter(|(_, f)| f.rule != RULE && f.rule != crate::suppress::UNUSED_IGNORE_RULE)
+        // Findings about a credential, not about settings.
+        .filter(|(_, f)| !f.identity.is_empty())
         .filter(|(_, f)| out.files.get(f.file).is_some_and(|s| s.path == m.path))
         .filter(|(_, f)| {
             let line = LineIndex::new(&m.text).line_of(f.span.start);
@@ -292,10 +291,7 @@ fn compare(
         (config_relative(&shown, cwd, &hc.root), shown)
     };
     let scanned: Vec<usize> = (0..out.findings.len())
-        .filter(|&i| {
-            let r = &out.findings[i].rule;
-            r != RULE && r != crate::suppress::UNUSED_IGNORE_RULE
-        })
+        .filter(|&i| !out.findings[i].identity.is_empty())
         .collect();
     let in_config = |span: Range<usize>, what: &str, message: String, silenced: Vec<usize>| {
         config_file.map(|file| Item {
@@ -457,17 +453,18 @@ fn compare(
         }
     }
 
-    for (name, rule, b, h, span) in [
+    // What a longer limit silences: the findings of every rule that reads it.
+    for (name, fact, b, h, span) in [
         (
             "max-key-age-days",
-            "KW008",
+            "config.max_key_age_days",
             bc.max_key_age_days,
             hc.max_key_age_days,
             &hc.spans.max_key_age_days,
         ),
         (
             "max-unused-days",
-            "KW009",
+            "config.max_unused_days",
             bc.max_unused_days,
             hc.max_unused_days,
             &hc.spans.max_unused_days,
@@ -476,10 +473,17 @@ fn compare(
         if h > b
             && let Some(span) = span.clone()
         {
+            let readers: Vec<&str> = head
+                .rules
+                .rules
+                .iter()
+                .filter(|r| r.reads().contains(&fact))
+                .map(|r| r.id.as_str())
+                .collect();
             let silenced = scanned
                 .iter()
                 .copied()
-                .filter(|&i| out.findings[i].rule == rule)
+                .filter(|&i| readers.contains(&out.findings[i].rule.as_str()))
                 .collect();
             items.extend(in_config(
                 span,

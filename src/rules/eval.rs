@@ -133,6 +133,13 @@ impl RuleSet {
             .find(|r| r.id.eq_ignore_ascii_case(id) || r.name == id)
     }
 
+    /// The enabled rule a pipeline step raises.
+    pub fn raised_by(&self, by: super::load::RaisedBy) -> Option<&Rule> {
+        self.rules
+            .iter()
+            .find(|r| r.enabled && r.raised_by == Some(by))
+    }
+
     /// An enabled rule by ID or name.
     pub fn enabled(&self, id: &str) -> Option<&Rule> {
         self.get(id).filter(|r| r.enabled)

@@ -45,6 +45,11 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("repo.refs", FactType::Int),
     ("repo.secrets_for_key", FactType::Int),
     ("repo.keys_for_user", FactType::Int),
+    ("suppression.kind", FactType::Str),
+    ("suppression.names", FactType::Str),
+    ("suppression.unknown", FactType::List),
+    ("suppression.used", FactType::Bool),
+    ("suppression.target", FactType::Str),
     ("config.allowed_accounts", FactType::List),
     ("config.max_key_age_days", FactType::Int),
     ("config.max_unused_days", FactType::Int),
@@ -97,6 +102,13 @@ pub fn describe(name: &str) -> &'static str {
         "repo.keys_for_user" => {
             "distinct key IDs of the same IAM user in the scan [needs --inventory or --live]"
         }
+        "suppression.kind" => {
+            "KW000 only: what accepts nothing, `ignore` (a keyward:ignore comment) or `allow` (an [[allow]] entry)"
+        }
+        "suppression.names" => "KW000 only: the rules an ignore comment names, or `any rule`",
+        "suppression.unknown" => "KW000 only: the names in an ignore comment that are no rule",
+        "suppression.used" => "KW000 only: the ignore comment suppressed some finding",
+        "suppression.target" => "KW000 only: what an [[allow]] entry names, with its rules",
         "config.allowed_accounts" => "[policy] allowed-accounts",
         "config.max_key_age_days" => "[policy] max-key-age-days",
         "config.max_unused_days" => "[policy] max-unused-days",

@@ -67,6 +67,19 @@ struct RuleFile {
     tags: Vec<String>,
     #[serde(default)]
     related: Option<RawRelated>,
+    #[serde(default, rename = "raised-by")]
+    raised_by: Option<RaisedBy>,
+}
+
+/// A rule whose findings a pipeline step raises, not its `when:` (which
+/// is then `"false"`): the step knows what facts cannot say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RaisedBy {
+    /// The suppression step: ignores and allow entries that accept nothing.
+    Suppression,
+    /// The change review (`--since`, `--staged`): what a change loosens.
+    Change,
 }
 
 /// `related:`: other places a finding points at.
@@ -129,6 +142,8 @@ pub struct Rule {
     /// Where the rule came from (`rules/KW001-hardcoded-access-key.yaml`).
     pub origin: String,
     pub related: Option<RelatedSpec>,
+    /// Raised by a pipeline step rather than by `when:`.
+    pub raised_by: Option<RaisedBy>,
     /// Off through the configuration: listed, never evaluated.
     pub enabled: bool,
     pub(crate) program: cel::Program,
@@ -380,6 +395,7 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         tags: file.tags,
         origin: origin.to_string(),
         related,
+        raised_by: file.raised_by,
         enabled: true,
         program,
         reads,

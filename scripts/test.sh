@@ -7,3 +7,5 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 cargo test --locked --all-targets "$@"
+# The examples in the docs, and the fact names a typo must not compile with.
+cargo test --locked --doc

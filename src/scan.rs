@@ -954,44 +954,53 @@ fn facts_for(
     policy: &Policy,
 ) -> Facts {
     let mut facts = Facts::default();
-    facts.str("candidate.kind", c.kind.as_str());
+    facts.str(crate::fact!("candidate.kind"), c.kind.as_str());
     if let Some(k) = key {
-        facts.str("key.id", k.value.clone());
-        facts.str("key.prefix", k.value.get(..4).unwrap_or(""));
-        facts.str("key.kind", key_id::kind(&k.value));
+        facts.str(crate::fact!("key.id"), k.value.clone());
+        facts.str(crate::fact!("key.prefix"), k.value.get(..4).unwrap_or(""));
+        facts.str(crate::fact!("key.kind"), key_id::kind(&k.value));
         if !k.malformed {
-            facts.str("key.account", key_id::account(&k.value).unwrap_or_default());
+            facts.str(
+                crate::fact!("key.account"),
+                key_id::account(&k.value).unwrap_or_default(),
+            );
         }
-        facts.bool("key.placeholder", k.placeholder);
-        facts.bool("key.malformed", k.malformed);
+        facts.bool(crate::fact!("key.placeholder"), k.placeholder);
+        facts.bool(crate::fact!("key.malformed"), k.malformed);
         facts.int(
-            "repo.refs",
+            crate::fact!("repo.refs"),
             refs.get(k.value.as_str()).copied().unwrap_or(0),
         );
         facts.int(
-            "repo.secrets_for_key",
+            crate::fact!("repo.secrets_for_key"),
             secrets.get(k.value.as_str()).map_or(0, |s| s.len() as i64),
         );
-        facts.bool("session.present", k.token.is_some());
+        facts.bool(crate::fact!("session.present"), k.token.is_some());
     }
     if let Some(s) = secret {
-        facts.bool("secret.present", true);
-        facts.str("secret.masked", detect::mask(&s.value));
-        facts.bool("secret.placeholder", s.placeholder);
+        facts.bool(crate::fact!("secret.present"), true);
+        facts.str(crate::fact!("secret.masked"), detect::mask(&s.value));
+        facts.bool(crate::fact!("secret.placeholder"), s.placeholder);
     }
-    facts.str("file.path", f.path.clone());
-    facts.str("file.format", f.format.as_str());
-    facts.str("file.env", detect::env::from_path(&f.path));
-    facts.str("location.context", c.context.clone());
-    facts.str("location.name", c.name.clone());
-    facts.str("location.encoding", c.encoding.as_str());
-    facts.str("verify.result", "unchecked");
+    facts.str(crate::fact!("file.path"), f.path.clone());
+    facts.str(crate::fact!("file.format"), f.format.as_str());
+    facts.str(crate::fact!("file.env"), detect::env::from_path(&f.path));
+    facts.str(crate::fact!("location.context"), c.context.clone());
+    facts.str(crate::fact!("location.name"), c.name.clone());
+    facts.str(crate::fact!("location.encoding"), c.encoding.as_str());
+    facts.str(crate::fact!("verify.result"), "unchecked");
     facts.set(
-        "config.allowed_accounts",
+        crate::fact!("config.allowed_accounts"),
         Fact::List(policy.allowed_accounts.clone()),
     );
-    facts.int("config.max_key_age_days", policy.max_key_age_days);
-    facts.int("config.max_unused_days", policy.max_unused_days);
+    facts.int(
+        crate::fact!("config.max_key_age_days"),
+        policy.max_key_age_days,
+    );
+    facts.int(
+        crate::fact!("config.max_unused_days"),
+        policy.max_unused_days,
+    );
     facts
 }
 

@@ -369,11 +369,14 @@ pub fn apply(
                     .join(", "),
             };
             let mut facts = Facts::default();
-            facts.str("file.path", file.path.clone());
-            facts.str("suppression.kind", "ignore");
-            facts.str("suppression.names", names.clone());
-            facts.set("suppression.unknown", Fact::List(m.unknown.clone()));
-            facts.bool("suppression.used", was_used);
+            facts.str(crate::fact!("file.path"), file.path.clone());
+            facts.str(crate::fact!("suppression.kind"), "ignore");
+            facts.str(crate::fact!("suppression.names"), names.clone());
+            facts.set(
+                crate::fact!("suppression.unknown"),
+                Fact::List(m.unknown.clone()),
+            );
+            facts.bool(crate::fact!("suppression.used"), was_used);
             let (message, help) = rule_texts(rule, &facts);
             unused.push(Finding {
                 rule: rule.id.clone(),
@@ -451,9 +454,12 @@ fn unused_allows(
             format!(" ({})", entry.rules.join(", "))
         };
         let mut facts = Facts::default();
-        facts.str("file.path", shown);
-        facts.str("suppression.kind", "allow");
-        facts.str("suppression.target", format!("{}{scope}", entry.target));
+        facts.str(crate::fact!("file.path"), shown);
+        facts.str(crate::fact!("suppression.kind"), "allow");
+        facts.str(
+            crate::fact!("suppression.target"),
+            format!("{}{scope}", entry.target),
+        );
         let (message, help) = rule_texts(rule, &facts);
         findings.push(Finding {
             rule: rule.id.clone(),

@@ -490,22 +490,25 @@ impl Enrichment {
                 .verified
                 .get(&pair_id(k, s))
                 .map_or("unchecked", |r| r.as_str());
-            facts.str("verify.result", result);
+            facts.str(crate::fact!("verify.result"), result);
         }
         let (Some(key), Some(lookup)) = (key, &self.lookup) else {
             return;
         };
         let known = lookup.in_scope(key);
-        facts.bool("iam.known", known);
+        facts.bool(crate::fact!("iam.known"), known);
         let Some(r) = lookup.keys.get(key).filter(|_| known) else {
             return;
         };
-        facts.bool("iam.exists", true);
-        facts.str("iam.status", r.status.as_str());
-        facts.str("iam.user", r.user.clone());
-        facts.int("iam.age_days", days_between(r.created, self.now));
+        facts.bool(crate::fact!("iam.exists"), true);
+        facts.str(crate::fact!("iam.status"), r.status.as_str());
+        facts.str(crate::fact!("iam.user"), r.user.clone());
         facts.int(
-            "iam.last_used_days",
+            crate::fact!("iam.age_days"),
+            days_between(r.created, self.now),
+        );
+        facts.int(
+            crate::fact!("iam.last_used_days"),
             r.last_used.map_or(-1, |t| days_between(t, self.now)),
         );
         let user = r.owner();
@@ -527,17 +530,20 @@ impl Enrichment {
             let k = active.remove(i);
             active.insert(0, k);
         }
-        facts.bool("iam.newest_tied", matches!(newest, Newest::Tied(_)));
+        facts.bool(
+            crate::fact!("iam.newest_tied"),
+            matches!(newest, Newest::Tied(_)),
+        );
         facts.str(
-            "iam.newest_active_key",
+            crate::fact!("iam.newest_active_key"),
             match &newest {
                 Newest::Key(k) => k.clone(),
                 Newest::None | Newest::Tied(_) => String::new(),
             },
         );
-        facts.set("iam.user_active_keys", Fact::List(active));
+        facts.set(crate::fact!("iam.user_active_keys"), Fact::List(active));
         facts.int(
-            "repo.keys_for_user",
+            crate::fact!("repo.keys_for_user"),
             self.keys_for_user.get(&user).copied().unwrap_or(0),
         );
     }

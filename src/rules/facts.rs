@@ -195,25 +195,82 @@ impl Default for Facts {
     }
 }
 
+/// A fact's name, checked against [`FACTS`] when the program is compiled:
+/// made only by [`fact!`](crate::fact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Name(&'static str);
+
+impl Name {
+    /// For [`fact!`](crate::fact), which calls it in a constant, so an
+    /// unknown name fails the build.
+    #[doc(hidden)]
+    pub const fn checked(name: &'static str) -> Name {
+        assert!(
+            is_fact(name),
+            "not a fact: add it to the table in rules/facts.rs"
+        );
+        Name(name)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// Whether `name` is in [`FACTS`], in a form the compiler can evaluate.
+pub const fn is_fact(name: &str) -> bool {
+    let mut i = 0;
+    while i < FACTS.len() {
+        let (n, _) = FACTS[i];
+        if n.len() == name.len() {
+            let (a, b) = (n.as_bytes(), name.as_bytes());
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// A fact's [`Name`], checked at compile time: `fact!("key.id")`.
+///
+/// ```
+/// assert_eq!(keyward::fact!("key.id").as_str(), "key.id");
+/// ```
+///
+/// ```compile_fail
+/// let _ = keyward::fact!("key.bogus");
+/// ```
+#[macro_export]
+macro_rules! fact {
+    ($name:literal) => {{
+        const NAME: $crate::rules::facts::Name = $crate::rules::facts::Name::checked($name);
+        NAME
+    }};
+}
+
 impl Facts {
-    /// Sets a fact. Names outside the model are ignored in release builds
-    /// and caught by tests, since the fact table is static.
-    pub fn set(&mut self, name: &'static str, fact: Fact) {
-        debug_assert!(is_known(name), "unknown fact {name}");
-        if let Some(slot) = self.values.get_mut(name) {
+    /// Sets a fact; its name was checked when the program was compiled.
+    pub fn set(&mut self, name: Name, fact: Fact) {
+        if let Some(slot) = self.values.get_mut(name.as_str()) {
             *slot = fact;
         }
     }
 
-    pub fn str(&mut self, name: &'static str, v: impl Into<String>) {
+    pub fn str(&mut self, name: Name, v: impl Into<String>) {
         self.set(name, Fact::Str(v.into()));
     }
 
-    pub fn int(&mut self, name: &'static str, v: i64) {
+    pub fn int(&mut self, name: Name, v: i64) {
         self.set(name, Fact::Int(v));
     }
 
-    pub fn bool(&mut self, name: &'static str, v: bool) {
+    pub fn bool(&mut self, name: Name, v: bool) {
         self.set(name, Fact::Bool(v));
     }
 

@@ -791,7 +791,9 @@ fn judge(
                     ),
                     suppression: None,
                     related: Vec::new(),
-                    iam: iam_info(&facts),
+                    iam: key
+                        .filter(|k| !k.malformed)
+                        .and_then(|k| iam.info(&k.value)),
                     provenance: None,
                 });
             }
@@ -924,24 +926,6 @@ fn link_related(
         }
         out.findings[i].related = related;
     }
-}
-
-/// The key's IAM facts, when IAM knows the key.
-fn iam_info(facts: &Facts) -> Option<crate::finding::IamInfo> {
-    if facts.get("iam.exists") != Some(&Fact::Bool(true)) {
-        return None;
-    }
-    let text = |name: &str| facts.get(name).map(Fact::render).unwrap_or_default();
-    let number = |name: &str| match facts.get(name) {
-        Some(Fact::Int(i)) => *i,
-        _ => -1,
-    };
-    Some(crate::finding::IamInfo {
-        user: text("iam.user"),
-        status: text("iam.status"),
-        age_days: number("iam.age_days"),
-        last_used_days: number("iam.last_used_days"),
-    })
 }
 
 fn facts_for(

@@ -484,6 +484,19 @@ impl Enrichment {
 
     /// The IAM and verification facts of a candidate with this key and
     /// secret.
+    /// What IAM says of `key`, for reports: when the source covers its
+    /// account and has it.
+    pub fn info(&self, key: &str) -> Option<crate::finding::IamInfo> {
+        let lookup = self.lookup.as_ref()?;
+        let r = lookup.keys.get(key).filter(|_| lookup.in_scope(key))?;
+        Some(crate::finding::IamInfo {
+            user: r.user.clone(),
+            status: r.status.as_str().to_string(),
+            age_days: days_between(r.created, self.now),
+            last_used_days: r.last_used.map_or(-1, |t| days_between(t, self.now)),
+        })
+    }
+
     pub fn set_facts(&self, facts: &mut Facts, key: Option<&str>, secret: Option<&str>) {
         if let (Some(k), Some(s)) = (key, secret) {
             let result = self

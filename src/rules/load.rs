@@ -308,15 +308,12 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
                     "here",
                 ));
             }
-            for cap in PLACEHOLDER.captures_iter(&v.text) {
-                let name = &cap[1];
-                if !facts::is_known(name) {
-                    return Err(err(
-                        format!("`{field}` names `{{{name}}}`, which is not a fact"),
-                        find_in(text, &format!("{{{name}}}")),
-                        "unknown fact",
-                    ));
-                }
+            if let Some(name) = unknown_placeholder(&v.text) {
+                return Err(err(
+                    format!("`{field}` names `{{{name}}}`, which is not a fact"),
+                    find_in(text, &format!("{{{name}}}")),
+                    "unknown fact",
+                ));
             }
             let (program, reads) = match &v.when {
                 Some(w) => {
@@ -362,15 +359,12 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
                     ));
                 }
             };
-            for cap in PLACEHOLDER.captures_iter(&r.message) {
-                let name = &cap[1];
-                if !facts::is_known(name) {
-                    return Err(err(
-                        format!("`related.message` names `{{{name}}}`, which is not a fact"),
-                        find_in(text, &format!("{{{name}}}")),
-                        "unknown fact",
-                    ));
-                }
+            if let Some(name) = unknown_placeholder(&r.message) {
+                return Err(err(
+                    format!("`related.message` names `{{{name}}}`, which is not a fact"),
+                    find_in(text, &format!("{{{name}}}")),
+                    "unknown fact",
+                ));
             }
             Some(RelatedSpec {
                 keys,
@@ -400,6 +394,14 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         program,
         reads,
     })
+}
+
+/// The first `{name}` in a message template that is not a fact.
+fn unknown_placeholder(template: &str) -> Option<String> {
+    PLACEHOLDER
+        .captures_iter(template)
+        .map(|cap| cap[1].to_string())
+        .find(|name| !facts::is_known(name))
 }
 
 /// A rule file named `KW001-hardcoded-access-key.yaml` must hold KW001.

@@ -269,22 +269,26 @@ impl<'a> Scan<'a> {
     }
 
     /// Runs every stage and judges the gate.
-    pub fn run(self) -> Result<ScanOutput, RunError> {
+    pub fn run(mut self) -> Result<ScanOutput, RunError> {
         let opts = self.options()?;
         let idle = Progress::default();
         let progress = self.progress.unwrap_or(&idle);
         let policy = self.policy;
         let rules = &policy.rules;
-        let (mut out, post) = match &self.source {
+        // Unused `[[allow]]` entries mean something only when every file
+        // they could name was scanned.
+        let whole_tree = matches!(self.source, Source::Walk)
+            && covers_root(&opts.paths, &policy.config, &opts.cwd);
+        let (mut out, post) = match std::mem::take(&mut self.source) {
             Source::Walk => (
                 scan::scan(&opts, rules, progress)?,
                 crate::git::Post::default(),
             ),
-            Source::Git(mode) => crate::git::scan(mode, &opts.paths, &opts, rules, progress)?,
+            Source::Git(mode) => crate::git::scan(&mode, &opts.paths, &opts, rules, progress)?,
             Source::Buffer { path, text } => {
                 let blob = Blob {
-                    path: path.clone(),
-                    bytes: text.clone().into_bytes(),
+                    path,
+                    bytes: text.into_bytes(),
                 };
                 (
                     scan::scan_blobs(vec![blob], &opts, rules, progress)?,
@@ -292,10 +296,6 @@ impl<'a> Scan<'a> {
                 )
             }
         };
-        // Unused `[[allow]]` entries mean something only when every file
-        // they could name was scanned.
-        let whole_tree = matches!(self.source, Source::Walk)
-            && covers_root(&opts.paths, &policy.config, &opts.cwd);
         crate::suppress::apply(
             &mut out,
             &policy.config,

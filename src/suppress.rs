@@ -352,6 +352,8 @@ pub fn apply(
         return;
     };
     let mut unused = Vec::new();
+    // One CEL context for every message chosen here.
+    let memo = crate::rules::eval::Memo::default();
     for (fi, file) in out.files.iter().enumerate() {
         for (mi, m) in file.ignores.iter().enumerate() {
             let was_used = used.contains(&(fi, mi));
@@ -377,7 +379,7 @@ pub fn apply(
                 Fact::List(m.unknown.clone()),
             );
             facts.bool(crate::fact!("suppression.used"), was_used);
-            let (message, help) = rule_texts(rule, &facts);
+            let (message, help) = rule_texts(rule, &facts, &memo);
             unused.push(Finding {
                 rule: rule.id.clone(),
                 name: rule.name.clone(),
@@ -400,7 +402,7 @@ pub fn apply(
         }
     }
     if whole_tree {
-        unused_allows(out, config, &allows_used, rule, cwd, &mut unused);
+        unused_allows(out, config, &allows_used, rule, cwd, &memo, &mut unused);
     }
     out.findings.extend(unused);
     out.findings
@@ -409,11 +411,14 @@ pub fn apply(
 }
 
 /// The rule file's message and help for these facts.
-fn rule_texts(rule: &crate::rules::Rule, facts: &Facts) -> (String, String) {
-    let memo = crate::rules::eval::Memo::default();
+fn rule_texts(
+    rule: &crate::rules::Rule,
+    facts: &Facts,
+    memo: &crate::rules::eval::Memo,
+) -> (String, String) {
     (
-        crate::rules::eval::text_for(&rule.messages, facts, &memo),
-        crate::rules::eval::text_for(&rule.helps, facts, &memo),
+        crate::rules::eval::text_for(&rule.messages, facts, memo),
+        crate::rules::eval::text_for(&rule.helps, facts, memo),
     )
 }
 
@@ -424,6 +429,7 @@ fn unused_allows(
     used: &[bool],
     rule: &crate::rules::Rule,
     cwd: &Path,
+    memo: &crate::rules::eval::Memo,
     findings: &mut Vec<Finding>,
 ) {
     let (Some(path), Some(src)) = (&config.path, &config.source) else {
@@ -460,7 +466,7 @@ fn unused_allows(
             crate::fact!("suppression.target"),
             format!("{}{scope}", entry.target),
         );
-        let (message, help) = rule_texts(rule, &facts);
+        let (message, help) = rule_texts(rule, &facts, memo);
         findings.push(Finding {
             rule: rule.id.clone(),
             name: rule.name.clone(),

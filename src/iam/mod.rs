@@ -489,12 +489,17 @@ impl Enrichment {
     pub fn info(&self, key: &str) -> Option<crate::finding::IamInfo> {
         let lookup = self.lookup.as_ref()?;
         let r = lookup.keys.get(key).filter(|_| lookup.in_scope(key))?;
-        Some(crate::finding::IamInfo {
+        Some(self.info_of(r))
+    }
+
+    /// A record's ages measured against this enrichment's clock.
+    fn info_of(&self, r: &KeyRecord) -> crate::finding::IamInfo {
+        crate::finding::IamInfo {
             user: r.user.clone(),
             status: r.status.as_str().to_string(),
             age_days: days_between(r.created, self.now),
             last_used_days: r.last_used.map_or(-1, |t| days_between(t, self.now)),
-        })
+        }
     }
 
     pub fn set_facts(&self, facts: &mut Facts, key: Option<&str>, secret: Option<&str>) {
@@ -513,17 +518,12 @@ impl Enrichment {
         let Some(r) = lookup.keys.get(key).filter(|_| known) else {
             return;
         };
+        let info = self.info_of(r);
         facts.bool(crate::fact!("iam.exists"), true);
-        facts.str(crate::fact!("iam.status"), r.status.as_str());
-        facts.str(crate::fact!("iam.user"), r.user.clone());
-        facts.int(
-            crate::fact!("iam.age_days"),
-            days_between(r.created, self.now),
-        );
-        facts.int(
-            crate::fact!("iam.last_used_days"),
-            r.last_used.map_or(-1, |t| days_between(t, self.now)),
-        );
+        facts.str(crate::fact!("iam.status"), info.status);
+        facts.str(crate::fact!("iam.user"), info.user);
+        facts.int(crate::fact!("iam.age_days"), info.age_days);
+        facts.int(crate::fact!("iam.last_used_days"), info.last_used_days);
         let user = r.owner();
         let mut active: Vec<String> = lookup
             .user_keys

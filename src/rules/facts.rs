@@ -122,7 +122,7 @@ pub fn type_of(name: &str) -> Option<FactType> {
 }
 
 pub fn is_known(name: &str) -> bool {
-    known(name).is_some()
+    is_fact(name)
 }
 
 /// The table's own name for `name`, when it is a fact.

@@ -12,19 +12,7 @@ fn demo_json(dir: &Path) -> (std::path::PathBuf, serde_json::Value) {
     // "what this is" line is the same on every machine and commit.
     let tree = dir.join("demo");
     copy_tree(&root().join("fixtures/demo"), &tree);
-    let out = keyward(
-        &tree,
-        &[
-            "scan",
-            ".",
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-            "--now",
-            FIXTURE_NOW,
-        ],
-    );
+    let out = scan_at_fixture_now(&tree, "json");
     assert_eq!(out.status.code(), Some(0));
     let doc = json(&out);
     let path = dir.join("demo.json");
@@ -373,19 +361,7 @@ fn scan_renders_the_audit_report_itself() {
             &[json_path.to_str().expect("utf-8"), "--format", format],
         );
         assert_eq!(via_report.status.code(), Some(0), "{}", stderr(&via_report));
-        let direct = keyward(
-            &tree,
-            &[
-                "scan",
-                ".",
-                "--format",
-                format,
-                "--fail-on",
-                "never",
-                "--now",
-                FIXTURE_NOW,
-            ],
-        );
+        let direct = scan_at_fixture_now(&tree, format);
         assert_eq!(direct.status.code(), Some(0), "{}", stderr(&direct));
         assert_eq!(stdout(&direct), stdout(&via_report), "{format}");
     }

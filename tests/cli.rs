@@ -393,34 +393,11 @@ fn rules_say_what_they_need_and_facts_what_they_mean() {
 /// `--format concise`: one line per finding, then the summary.
 #[test]
 fn concise_output_of_the_demo() {
-    let out = keyward(
-        &root().join("fixtures/demo"),
-        &[
-            "scan",
-            ".",
-            "--format",
-            "concise",
-            "--fail-on",
-            "never",
-            "--now",
-            FIXTURE_NOW,
-        ],
-    );
+    let demo = root().join("fixtures/demo");
+    let out = scan_at_fixture_now(&demo, "concise");
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
-    let json_count = json(&keyward(
-        &root().join("fixtures/demo"),
-        &[
-            "scan",
-            ".",
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-            "--now",
-            FIXTURE_NOW,
-        ],
-    ))["findings"]
+    let json_count = json(&scan_at_fixture_now(&demo, "json"))["findings"]
         .as_array()
         .expect("findings")
         .len();

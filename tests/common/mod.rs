@@ -104,6 +104,25 @@ pub fn rule_path_line(f: &serde_json::Value) -> (String, String, u64) {
 /// The moment the IAM rule fixtures' inventories are judged at.
 pub const FIXTURE_NOW: &str = "2026-11-28T12:00:00Z";
 
+/// `keyward scan . --format FORMAT --fail-on never --now FIXTURE_NOW` in
+/// `dir`: a whole-tree report whose dates do not depend on the day.
+#[allow(dead_code)]
+pub fn scan_at_fixture_now(dir: &Path, format: &str) -> Output {
+    keyward(
+        dir,
+        &[
+            "scan",
+            ".",
+            "--format",
+            format,
+            "--fail-on",
+            "never",
+            "--now",
+            FIXTURE_NOW,
+        ],
+    )
+}
+
 /// Scans an IAM rule fixture's `fail` tree with its `inventory.json` at
 /// [`FIXTURE_NOW`], to JSON, with `extra` arguments after.
 pub fn scan_fixture_with_inventory(fixture: &Path, extra: &[&str]) -> Output {

@@ -6,9 +6,11 @@
 
 pub mod budget;
 pub mod detect;
+mod extract;
 pub mod finding;
 pub mod git;
 pub mod iam;
+mod judge;
 pub mod named_file;
 pub mod own_report;
 pub mod parse;

@@ -264,7 +264,6 @@ impl<'a> Scan<'a> {
             scope,
             iam,
             file_timeout: self.file_timeout,
-            iam_answers: None,
         })
     }
 

@@ -525,6 +525,66 @@ fn history_asks_iam_once_and_judges_old_keys_with_its_answers() {
     );
 }
 
+/// In `--history` each version of a file is judged alone: two keys of one
+/// user in one version are a divergence there, while the same two keys in
+/// successive versions (a rotation) are not.
+#[test]
+fn history_counts_a_users_keys_within_one_version() {
+    let r = Repo::new();
+    r.write("app/.env", &env(K1));
+    r.commit("add key");
+    r.write("app/.env", &env(K2));
+    r.commit("rotate");
+    r.write("ops/both.env", &format!("OLD_KEY={K1}\nNEW_KEY={K2}\n"));
+    r.commit("both keys in one file");
+    let inventory = serde_json::json!({
+        "version": 1,
+        "generated_at": "2026-11-28T12:00:00Z",
+        "accounts": [{"account": "123456789012", "keys": [
+            {"access_key_id": K1, "user": "deploy-bot", "status": "Active",
+             "created": "2026-10-01T00:00:00Z", "last_used": "2026-11-01T00:00:00Z"},
+            {"access_key_id": K2, "user": "deploy-bot", "status": "Active",
+             "created": "2026-11-01T00:00:00Z", "last_used": "2026-11-27T00:00:00Z"}
+        ]}]
+    });
+    let inv = tempfile::NamedTempFile::new().expect("inventory");
+    std::fs::write(inv.path(), inventory.to_string()).expect("write");
+    let inv_path = inv.path().to_str().expect("utf-8 path");
+    let (_, doc) = r.scan(&[
+        "--history",
+        "--inventory",
+        inv_path,
+        "--now",
+        "2026-11-28T12:00:00Z",
+    ]);
+    let divergent: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "KW011")
+        .map(|f| {
+            let file = f["path"].as_str().unwrap_or("").to_string();
+            (file, f["key_id"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    assert_eq!(
+        divergent,
+        [("ops/both.env".to_string(), K1.to_string())],
+        "{doc}"
+    );
+    // The newest key's place in that same version.
+    let related = &doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "KW011")
+        .expect("KW011")["related"];
+    assert_eq!(related[0]["path"], "ops/both.env", "{doc}");
+    assert_eq!(related[0]["line"], 2, "{doc}");
+    assert_eq!(related[0]["column"], 9, "{doc}");
+    assert!(doc["scan"]["iam"].is_object(), "{doc}");
+}
+
 /// `terraform fmt` realigns `=` in a PR: the key was already on main, so
 /// the PR does not own it, though its lines changed; the same after a
 /// rename. A new key on a realigned file is still the PR's.

@@ -660,7 +660,7 @@ fn per_key_lookup_asks_each_thing_once() {
     assert_eq!(lookup.keys[&w.id("current")].user, "deploy-bot");
     assert!(!lookup.keys.contains_key(&w.id("deleted")));
     assert!(lookup.failed.is_empty(), "{:?}", lookup.warnings);
-    let e = keyward::iam::Enrichment::new(Some(lookup), jiff::Timestamp::now(), &wanted);
+    let e = keyward::iam::Enrichment::new(Some(lookup), jiff::Timestamp::now());
     assert_eq!(e.newest_active_key(&w.id("rot_old")), Some(w.id("rot_new")));
 }
 
@@ -715,7 +715,7 @@ fn cached_answers_stand_in_for_iam_until_they_expire() {
     assert_eq!(second.keys, first.keys);
     assert_eq!(second.user_keys, first.user_keys);
     assert!(second.failed.is_empty(), "{:?}", second.warnings);
-    let e = keyward::iam::Enrichment::new(Some(second), jiff::Timestamp::now(), &wanted);
+    let e = keyward::iam::Enrichment::new(Some(second), jiff::Timestamp::now());
     assert_eq!(
         e.newest_active_key(&w.id("rot_old")),
         Some(w.id("rot_new")),

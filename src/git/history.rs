@@ -9,13 +9,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use super::GitError;
 use super::plumbing::{self, BlobContent, Repo};
+use crate::extract::{self, Extracted};
 use crate::finding::{CommitRef, Provenance, ScanError};
 use crate::rules::RuleSet;
-use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, join_workers, scan_blobs};
+use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, join_workers};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Commit {
@@ -185,14 +185,11 @@ pub(super) fn scan(
     } else {
         opts.threads
     };
-    // Each worker scans one blob at a time; the blob's own scan needs no
-    // further threads. IAM is not asked blob by blob: the blobs with
-    // findings are kept, IAM is asked once about all of them, and they are
-    // judged again with its answers.
-    let ask_iam = opts.iam.source != crate::iam::SourceChoice::None || opts.iam.verify_pairs;
+    // Each worker extracts one blob at a time; the blob needs no further
+    // threads. What a blob holds is kept, not its bytes: once every blob is
+    // read, IAM is asked once about all of them and each is judged once.
     let one = ScanOptions {
         threads: 1,
-        iam_answers: Some(Arc::new(crate::iam::Enrichment::default())),
         ..opts.clone()
     };
     let (tx, rx) = crossbeam_channel::bounded::<(usize, Vec<u8>)>(workers * 4);
@@ -206,11 +203,9 @@ pub(super) fn scan(
                 scope.spawn(move || {
                     let mut part = Part::default();
                     for (idx, bytes) in rx.iter() {
-                        let kept = ask_iam.then(|| bytes.clone());
-                        match scan_blob(repo, walk, idx, bytes, one, rules, progress) {
-                            Some(Ok(out)) => part.take(idx, out, kept),
-                            Some(Err(e)) => part.errors.push(e),
-                            None => {}
+                        if let Some(path) = blob_path(repo, walk, idx) {
+                            let blob = Blob { path, bytes };
+                            part.take(idx, extract::blobs(vec![blob], one, progress));
                         }
                     }
                     part
@@ -236,11 +231,11 @@ pub(super) fn scan(
     });
     read?;
     let mut parts = parts;
-    if ask_iam {
-        judge_with_iam(repo, &walk, &mut parts, opts, rules)?;
-    }
+    let (iam_source, signed_with) = judge_all(&mut parts, &one, rules)?;
     let head = head_tree(repo)?;
     let mut out = assemble(&walk, parts, &head);
+    out.signed_with = signed_with;
+    out.meta.iam = iam_source;
     out.summary.skipped_other += walk.symlinks;
     for (i, size) in skipped {
         let path = walk.blobs[i]
@@ -264,70 +259,50 @@ pub(super) fn scan(
     Ok(out)
 }
 
-/// Asks IAM once about every key the blobs with findings hold, then judges
-/// those blobs again with its answers.
-fn judge_with_iam(
-    repo: &Repo,
-    walk: &Walk,
+/// Asks IAM once about every key the kept blobs hold, then judges each
+/// blob alone: `repo.*` facts count within one version of a file, since
+/// across a history every rotated key was referenced once.
+fn judge_all(
     parts: &mut [Part],
     opts: &ScanOptions,
     rules: &RuleSet,
-) -> Result<(), GitError> {
-    let wanted = crate::iam::Wanted::union(
-        parts
-            .iter()
-            .flat_map(|p| p.found.iter().map(|(_, out)| &out.iam_wanted)),
-    );
-    let mut answers =
-        crate::iam::enrich(&wanted, &opts.iam).map_err(crate::scan::ScanFailure::from)?;
-    let answers_warnings = std::mem::take(&mut answers.warnings);
-    let again = ScanOptions {
-        threads: 1,
-        iam_answers: Some(Arc::new(answers.without_repo_counts())),
-        ..opts.clone()
-    };
-    let quiet = Progress::default();
+) -> Result<
+    (
+        Option<crate::iam::IamSourceInfo>,
+        Option<crate::iam::SignedWith>,
+    ),
+    GitError,
+> {
+    let each: Vec<crate::iam::Wanted> = parts
+        .iter()
+        .flat_map(|p| p.kept.iter().map(|(_, ex)| ex.wanted(&opts.iam)))
+        .collect();
+    let wanted = crate::iam::Wanted::union(&each);
+    let mut warnings = Vec::new();
+    let iam = crate::scan::ask_iam(&wanted, opts, &mut warnings)?;
     if let Some(first) = parts.first_mut() {
-        first
-            .errors
-            .extend(answers_warnings.into_iter().map(ScanError::from_aws));
+        first.errors.extend(warnings);
     }
     for part in parts {
-        let kept = std::mem::take(&mut part.kept);
-        for ((idx, out), bytes) in part.found.iter_mut().zip(kept) {
-            match scan_blob(repo, walk, *idx, bytes, &again, rules, &quiet) {
-                // The first pass counted the blob and its errors.
-                Some(Ok(judged)) => *out = judged,
-                Some(Err(e)) => part.errors.push(e),
-                None => {}
+        for (idx, extracted) in std::mem::take(&mut part.kept) {
+            let out = crate::judge::judge(extracted, rules, opts, &iam);
+            part.summary.add(&out.summary);
+            part.errors.extend(out.errors.iter().cloned());
+            if !out.findings.is_empty() {
+                part.found.push((idx, out));
             }
         }
     }
-    Ok(())
+    Ok((
+        iam.source_info.clone(),
+        opts.iam.verify_pairs.then(|| iam.signed_with()),
+    ))
 }
 
-/// Scans blob `idx` as the first path a commit wrote it to; `None` for a
-/// blob no commit names.
-fn scan_blob(
-    repo: &Repo,
-    walk: &Walk,
-    idx: usize,
-    bytes: Vec<u8>,
-    opts: &ScanOptions,
-    rules: &RuleSet,
-    progress: &Progress,
-) -> Option<Result<ScanOutput, ScanError>> {
-    let path = repo.display(&walk.blobs.get(idx)?.uses.first()?.1);
-    let blob = Blob {
-        path: path.clone(),
-        bytes,
-    };
-    Some(
-        scan_blobs(vec![blob], opts, rules, progress).map_err(|e| ScanError {
-            path,
-            message: e.to_string(),
-        }),
-    )
+/// The path blob `idx` is shown at: the first path a commit wrote it to;
+/// `None` for a blob no commit names.
+fn blob_path(repo: &Repo, walk: &Walk, idx: usize) -> Option<String> {
+    Some(repo.display(&walk.blobs.get(idx)?.uses.first()?.1))
 }
 
 /// One worker's results.
@@ -335,22 +310,21 @@ fn scan_blob(
 struct Part {
     summary: Summary,
     errors: Vec<ScanError>,
-    /// Outputs of blobs with findings, by blob index.
+    /// What the blobs with candidates or ignore comments hold, by blob
+    /// index, until they are judged.
+    kept: Vec<(usize, Extracted)>,
+    /// Judged outputs of blobs with findings, by blob index.
     found: Vec<(usize, ScanOutput)>,
-    /// The bytes of those blobs, in the same order, when IAM is to judge
-    /// them again.
-    kept: Vec<Vec<u8>>,
 }
 
 impl Part {
-    fn take(&mut self, idx: usize, out: ScanOutput, bytes: Option<Vec<u8>>) {
-        self.summary.add(&out.summary);
-        self.errors.extend(out.errors.iter().cloned());
-        // A blob with a key but no finding (KW001 turned off) may still
-        // get one from IAM.
-        if !out.findings.is_empty() || !out.iam_wanted.keys.is_empty() {
-            self.found.push((idx, out));
-            self.kept.extend(bytes);
+    fn take(&mut self, idx: usize, mut extracted: Extracted) {
+        self.errors.append(&mut extracted.errors);
+        if extracted.files.is_empty() {
+            self.summary.add(&extracted.summary);
+        } else {
+            // Its counts join once it is judged.
+            self.kept.push((idx, extracted));
         }
     }
 }
@@ -490,6 +464,18 @@ fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) 
         });
         let mut f = f.clone();
         f.file = index;
+        // Related places are in the same version's files.
+        let part = &found[g.rep.0].1;
+        f.related.retain_mut(|r| {
+            let Some(file) = part.files.get(r.file) else {
+                return false;
+            };
+            r.file = *file_index.entry((g.rep.0, r.file)).or_insert_with(|| {
+                out.files.push(file.clone());
+                out.files.len() - 1
+            });
+            true
+        });
         let mut at_head: Vec<String> = g
             .blobs
             .iter()

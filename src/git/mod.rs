@@ -445,23 +445,15 @@ fn since(
                 }
             }
         }
-        let quiet = ScanOptions {
-            iam_answers: Some(Arc::new(crate::iam::Enrichment::default())),
-            ..opts.clone()
-        };
-        let base_out = read_and_scan(repo, before, &quiet, rules, progress, None)?;
+        // The credentials the base held where the change's files were, by
+        // what they are, whatever rule speaks of them: no IAM, no rules.
+        let (blobs, _) = read_blobs(repo, before, opts, None)?;
+        let base = crate::extract::blobs(blobs, opts, progress);
         let mut ids: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
-        for f in &base_out.findings {
-            let Some(file) = base_out.files.get(f.file) else {
-                continue;
-            };
-            if f.identity.is_empty() {
-                continue;
-            }
+        for file in &base.files {
             if let Some(new_path) = renamed.get(&file.path) {
-                ids.entry(new_path.clone())
-                    .or_default()
-                    .insert(f.identity.clone());
+                let held = ids.entry(new_path.clone()).or_default();
+                held.extend(file.candidates.iter().map(|c| file.identity(c)));
             }
         }
         if let Some(gone) = ids.remove(GONE) {
@@ -590,12 +582,34 @@ fn read_and_scan(
     opts: &ScanOptions,
     rules: &RuleSet,
     progress: &Progress,
-    mut added: Option<AddedLines<'_>>,
+    added: Option<AddedLines<'_>>,
 ) -> Result<ScanOutput, GitError> {
+    let (blobs, unread) = read_blobs(repo, wanted, opts, added)?;
+    let mut out = scan_blobs(blobs, opts, rules, progress)?;
+    out.summary.skipped_large += unread.too_large;
+    out.errors.extend(unread.errors);
+    out.errors.sort();
+    Ok(out)
+}
+
+/// Blobs that could not be read: counted and named, never silent.
+#[derive(Default)]
+struct Unread {
+    too_large: u64,
+    errors: Vec<ScanError>,
+}
+
+/// Reads the blobs, and with `added` the ignore comments on the lines a
+/// change added.
+fn read_blobs(
+    repo: &Repo,
+    wanted: Vec<Wanted>,
+    opts: &ScanOptions,
+    mut added: Option<AddedLines<'_>>,
+) -> Result<(Vec<Blob>, Unread), GitError> {
     let ids: Vec<String> = wanted.iter().map(|w| w.blob.clone()).collect();
     let mut blobs = Vec::with_capacity(wanted.len());
-    let mut errors = Vec::new();
-    let mut too_large = 0;
+    let mut unread = Unread::default();
     plumbing::cat_blobs(repo, &ids, opts.max_file_size, |i, content| {
         let Some(w) = wanted.get(i) else {
             return false;
@@ -611,8 +625,8 @@ fn read_and_scan(
                 blobs.push(Blob { path, bytes });
             }
             plumbing::BlobContent::TooLarge(size) => {
-                too_large += 1;
-                errors.push(ScanError {
+                unread.too_large += 1;
+                unread.errors.push(ScanError {
                     path,
                     message: format!(
                         "skipped: {size} bytes is over --max-file-size ({})",
@@ -620,18 +634,14 @@ fn read_and_scan(
                     ),
                 });
             }
-            plumbing::BlobContent::Missing => errors.push(ScanError {
+            plumbing::BlobContent::Missing => unread.errors.push(ScanError {
                 path,
                 message: format!("not scanned: object {} is missing", w.blob),
             }),
         }
         true
     })?;
-    let mut out = scan_blobs(blobs, opts, rules, progress)?;
-    out.summary.skipped_large += too_large;
-    out.errors.extend(errors);
-    out.errors.sort();
-    Ok(out)
+    Ok((blobs, unread))
 }
 
 /// Whether the paths are the default (`.`), not files the user listed.

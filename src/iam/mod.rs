@@ -404,7 +404,6 @@ pub struct SignedWith {
 pub struct Enrichment {
     lookup: Option<Lookup>,
     now: Timestamp,
-    keys_for_user: HashMap<UserRef, i64>,
     verified: Verdicts,
     /// Problems to show beside the findings.
     pub warnings: Vec<String>,
@@ -414,40 +413,34 @@ pub struct Enrichment {
 
 impl Default for Enrichment {
     fn default() -> Self {
-        Enrichment::new(None, Timestamp::UNIX_EPOCH, &BTreeSet::new())
+        Enrichment::new(None, Timestamp::UNIX_EPOCH)
     }
 }
 
 impl Enrichment {
-    /// `referenced` is every key ID the repo references, for
-    /// `repo.keys_for_user`.
-    pub fn new(lookup: Option<Lookup>, now: Timestamp, referenced: &BTreeSet<String>) -> Self {
-        let mut keys_for_user: HashMap<UserRef, i64> = HashMap::new();
-        let mut warnings = Vec::new();
-        if let Some(l) = &lookup {
-            for k in referenced {
-                if let Some(u) = l.user_of(k) {
-                    *keys_for_user.entry(u).or_default() += 1;
-                }
-            }
-            warnings.clone_from(&l.warnings);
-        }
+    pub fn new(lookup: Option<Lookup>, now: Timestamp) -> Self {
+        let warnings = lookup
+            .as_ref()
+            .map(|l| l.warnings.clone())
+            .unwrap_or_default();
         Enrichment {
             lookup,
             now,
-            keys_for_user,
             verified: HashMap::new(),
             warnings,
             source_info: None,
         }
     }
 
-    /// Forgets how many keys of each user the scan referenced: across a
-    /// history every rotated key was referenced once, so counting them would
-    /// call every old key divergent.
-    pub fn without_repo_counts(mut self) -> Self {
-        self.keys_for_user.clear();
-        self
+    /// The IAM user that owns `key`, when IAM knows the key and it is in
+    /// scope.
+    pub fn user_of(&self, key: &str) -> Option<UserRef> {
+        let lookup = self.lookup.as_ref()?;
+        lookup
+            .keys
+            .get(key)
+            .filter(|_| lookup.in_scope(key))
+            .map(KeyRecord::owner)
     }
 
     pub fn with_verified(mut self, results: Verdicts) -> Self {
@@ -555,10 +548,6 @@ impl Enrichment {
             },
         );
         facts.set(crate::fact!("iam.user_active_keys"), Fact::List(active));
-        facts.int(
-            crate::fact!("repo.keys_for_user"),
-            self.keys_for_user.get(&user).copied().unwrap_or(0),
-        );
     }
 
     /// The newest Active key of the owner of `key`, if IAM knows one and
@@ -620,7 +609,7 @@ pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError
         // Nothing was found, so there was nothing to ask.
         (SourceChoice::Live, None) => None,
     };
-    let mut enrichment = Enrichment::new(lookup, now, &wanted.keys);
+    let mut enrichment = Enrichment::new(lookup, now);
     enrichment.source_info = source_info;
     if opts.verify_pairs
         && let Some(aws) = &aws
@@ -690,8 +679,7 @@ mod tests {
 
     #[test]
     fn facts_from_a_lookup() {
-        let referenced = BTreeSet::from([OLD.to_string(), NEW.to_string(), GONE.to_string()]);
-        let e = Enrichment::new(Some(sample()), ts("2026-11-28T12:00:00Z"), &referenced);
+        let e = Enrichment::new(Some(sample()), ts("2026-11-28T12:00:00Z"));
         let f = facts_of(&e, NEW);
         assert_eq!(f.get("iam.known"), Some(&Fact::Bool(true)));
         assert_eq!(f.get("iam.exists"), Some(&Fact::Bool(true)));
@@ -703,7 +691,10 @@ mod tests {
             f.get("iam.user_active_keys"),
             Some(&Fact::List(vec![NEW.into()]))
         );
-        assert_eq!(f.get("repo.keys_for_user"), Some(&Fact::Int(2)));
+        // The judge counts the repo's keys of each user by this owner.
+        assert_eq!(e.user_of(NEW), e.user_of(OLD));
+        assert_eq!(e.user_of(NEW).map(|u| u.name), Some("deploy-bot".into()));
+        assert_eq!(e.user_of(GONE), None);
         let f = facts_of(&e, OLD);
         assert_eq!(f.get("iam.last_used_days"), Some(&Fact::Int(-1)));
         assert_eq!(f.get("iam.status"), Some(&Fact::Str("Inactive".into())));
@@ -747,18 +738,14 @@ mod tests {
         let l = lookup(Some("2026-11-20T00:00:00Z"), Some("2026-11-01T00:00:00Z"));
         assert_eq!(l.newest_active(&user), Newest::Key(OLD.into()));
         // The decided key leads the facts, and the tie fact is off.
-        let e = Enrichment::new(Some(l), ts("2026-11-28T12:00:00Z"), &BTreeSet::new());
+        let e = Enrichment::new(Some(l), ts("2026-11-28T12:00:00Z"));
         let f = facts_of(&e, NEW);
         assert_eq!(
             f.get("iam.user_active_keys"),
             Some(&Fact::List(vec![OLD.into(), NEW.into()]))
         );
         assert_eq!(f.get("iam.newest_tied"), Some(&Fact::Bool(false)));
-        let e = Enrichment::new(
-            Some(lookup(None, None)),
-            ts("2026-11-28T12:00:00Z"),
-            &BTreeSet::new(),
-        );
+        let e = Enrichment::new(Some(lookup(None, None)), ts("2026-11-28T12:00:00Z"));
         assert_eq!(
             facts_of(&e, NEW).get("iam.newest_tied"),
             Some(&Fact::Bool(true))
@@ -773,7 +760,7 @@ mod tests {
     fn failed_keys_stay_unknown() {
         let mut l = sample();
         l.failed.insert(GONE.into());
-        let e = Enrichment::new(Some(l), ts("2026-11-28T12:00:00Z"), &BTreeSet::new());
+        let e = Enrichment::new(Some(l), ts("2026-11-28T12:00:00Z"));
         let f = facts_of(&e, GONE);
         assert_eq!(f.get("iam.known"), Some(&Fact::Bool(false)));
         assert_eq!(f.get("iam.exists"), Some(&Fact::Bool(false)));

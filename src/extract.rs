@@ -1,0 +1,460 @@
+//! File → candidates: walk or blobs, read, decode, prefilter, parse,
+//! detect. No rule runs and IAM is not asked here; [`crate::judge`] turns
+//! the candidates into findings.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::detect::{self, Candidate, CandidateKind};
+use crate::finding::{ScanError, SourceFile};
+use crate::parse::{self, Format};
+use crate::prefilter;
+use crate::scan::{Progress, ScanFailure, ScanOptions, Summary, join_workers};
+use crate::walk::{self, Entry, WalkOptions};
+
+/// Everything a set of files holds that the judge needs, with what went
+/// wrong reading them.
+#[derive(Default)]
+pub(crate) struct Extracted {
+    /// Files with candidates or ignore comments, sorted by path.
+    pub files: Vec<FileCandidates>,
+    pub errors: Vec<ScanError>,
+    pub summary: Summary,
+    /// Files skipped as keyward's own reports: shown path and first line.
+    pub own_reports: Vec<(String, String)>,
+}
+
+impl Extracted {
+    fn merge(states: Vec<ThreadState>) -> Extracted {
+        let mut out = Extracted::default();
+        for st in states {
+            out.files.extend(st.files);
+            out.errors.extend(st.errors);
+            out.summary.add(&st.summary);
+            out.own_reports.extend(st.own_reports);
+        }
+        out.own_reports.sort();
+        out.files.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+
+    /// The key IDs and pairs IAM is asked about. Placeholders and malformed IDs
+    /// are never sent; secrets are collected only when pairs are verified.
+    pub fn wanted(&self, iam: &crate::iam::IamOptions) -> crate::iam::Wanted {
+        let mut wanted = crate::iam::Wanted::default();
+        if iam.source == crate::iam::SourceChoice::None && !iam.verify_pairs {
+            return wanted;
+        }
+        for f in &self.files {
+            for c in &f.candidates {
+                if c.kind != CandidateKind::AccessKeyId || c.malformed || c.placeholder {
+                    continue;
+                }
+                wanted.keys.insert(c.value.clone());
+                let secret = c.pair.and_then(|i| f.candidates.get(i));
+                if iam.verify_pairs
+                    && let Some(s) = secret.filter(|s| !s.placeholder)
+                {
+                    wanted.pairs.push(crate::iam::Pair {
+                        key_id: c.value.clone(),
+                        secret: s.value.clone(),
+                        token: c
+                            .token
+                            .and_then(|i| f.candidates.get(i))
+                            .map(|t| t.value.clone()),
+                    });
+                }
+            }
+        }
+        wanted
+    }
+}
+
+/// One file's candidates, on their way to the judge.
+pub(crate) struct FileCandidates {
+    pub path: String,
+    pub format: Format,
+    pub text: Arc<str>,
+    pub candidates: Vec<Candidate>,
+    pub ignores: Vec<crate::suppress::IgnoreMarker>,
+}
+
+impl FileCandidates {
+    /// The access key ID a candidate is about: itself, or the key ID it
+    /// is paired with.
+    pub fn key_of<'a>(&'a self, c: &'a Candidate) -> Option<&'a Candidate> {
+        match c.kind {
+            CandidateKind::AccessKeyId => Some(c),
+            _ => c.pair.and_then(|i| self.candidates.get(i)),
+        }
+    }
+
+    /// The secret access key a candidate is about: itself, or the secret
+    /// paired with its key ID. A session token has none of its own.
+    pub fn secret_of<'a>(&'a self, c: &'a Candidate) -> Option<&'a Candidate> {
+        match c.kind {
+            CandidateKind::SecretAccessKey => Some(c),
+            CandidateKind::AccessKeyId => c.pair.and_then(|i| self.candidates.get(i)),
+            CandidateKind::SessionToken => None,
+        }
+    }
+
+    /// The credential at a place, whatever rule speaks of it
+    /// ([`crate::Finding::identity`]): the same in every version of a
+    /// file, so a change that only moves it can be told from one that adds
+    /// it.
+    pub fn identity(&self, c: &Candidate) -> String {
+        crate::finding::fingerprint(
+            "",
+            "",
+            self.key_of(c).map_or("", |k| k.value.as_str()),
+            self.secret_of(c).map_or("", |s| s.value.as_str()),
+            &c.context,
+        )
+    }
+
+    /// The file as the reporters see it: text, spans to mask, ignores.
+    pub fn source_file(&self) -> SourceFile {
+        SourceFile {
+            path: self.path.clone(),
+            format: self.format.as_str(),
+            text: self.text.clone(),
+            secret_spans: self
+                .candidates
+                .iter()
+                .filter(|c| c.kind != CandidateKind::AccessKeyId)
+                .map(|c| c.span.clone())
+                .collect(),
+            ignores: self.ignores.clone(),
+        }
+    }
+}
+
+impl ThreadState {
+    /// A file skipped for its size is counted and named, never silent.
+    fn too_large(&mut self, path: String, len: u64, max: u64) {
+        self.summary.skipped_large += 1;
+        self.errors.push(ScanError {
+            path,
+            message: format!("skipped: {len} bytes is over --max-file-size ({max})"),
+        });
+    }
+}
+
+#[derive(Default)]
+struct ThreadState {
+    files: Vec<FileCandidates>,
+    own_reports: Vec<(String, String)>,
+    errors: Vec<ScanError>,
+    summary: Summary,
+}
+
+/// Walks `opts.paths` in parallel and extracts every file's candidates.
+pub(crate) fn paths(opts: &ScanOptions, progress: &Progress) -> Result<Extracted, ScanFailure> {
+    for p in &opts.paths {
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(ScanFailure::PathNotFound(p.clone()));
+        }
+    }
+    let walk_opts = WalkOptions {
+        no_ignore: opts.no_ignore,
+        threads: opts.threads,
+        follow_links: false,
+    };
+    let states = walk::walk(
+        &opts.paths,
+        &walk_opts,
+        ThreadState::default,
+        |st, entry| visit(st, entry, opts, progress),
+    );
+    Ok(Extracted::merge(states))
+}
+
+fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Progress) {
+    match entry {
+        Entry::Error { path, message } => st.errors.push(ScanError {
+            path: path.map_or_else(String::new, |p| walk::display_path(&p, &opts.cwd)),
+            message,
+        }),
+        Entry::Skipped { .. } => st.summary.skipped_other += 1,
+        Entry::File { path, len } => {
+            if let Some(scope) = &opts.scope
+                && !scope.wants(&path, &opts.cwd)
+            {
+                st.summary.excluded += 1;
+                return;
+            }
+            let display = walk::display_path(&path, &opts.cwd);
+            if let Some(len) = len
+                && len > opts.max_file_size
+            {
+                st.too_large(display, len, opts.max_file_size);
+                return;
+            }
+            let bytes = match crate::source::read_regular(&path, opts.max_file_size) {
+                Ok(crate::source::Read::Bytes(b)) => b,
+                Ok(crate::source::Read::TooLarge(len)) => {
+                    st.too_large(display, len, opts.max_file_size);
+                    return;
+                }
+                Ok(crate::source::Read::NotRegular) => {
+                    st.summary.skipped_other += 1;
+                    return;
+                }
+                Err(e) => {
+                    st.errors.push(ScanError {
+                        path: display,
+                        message: format!("cannot read: {e}"),
+                    });
+                    return;
+                }
+            };
+            take_bytes(st, &path, display, &bytes, opts, progress);
+        }
+    }
+}
+
+/// Counts, decodes, parses and detects one file's content.
+fn take_bytes(
+    st: &mut ThreadState,
+    path: &Path,
+    display: String,
+    bytes: &[u8],
+    opts: &ScanOptions,
+    progress: &Progress,
+) {
+    progress.files.fetch_add(1, Ordering::Relaxed);
+    progress
+        .bytes
+        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+    if bytes.len() as u64 > opts.max_file_size {
+        st.too_large(display, bytes.len() as u64, opts.max_file_size);
+        return;
+    }
+    let outcome = process_file(
+        path,
+        &display,
+        bytes,
+        opts.file_timeout,
+        opts.include_placeholders,
+    );
+    st.summary.bytes_scanned += bytes.len() as u64;
+    st.summary.placeholders += outcome.placeholders;
+    match outcome.status {
+        Status::Binary => st.summary.skipped_binary += 1,
+        Status::NoKeyword => st.summary.files_scanned += 1,
+        Status::Parsed => {
+            st.summary.files_scanned += 1;
+            st.summary.files_parsed += 1;
+        }
+        Status::Inventory => st.summary.inventories += 1,
+        Status::OwnReport { first_line } => {
+            st.summary.own_reports += 1;
+            st.own_reports.push((display.clone(), first_line));
+        }
+    }
+    for w in outcome.warnings {
+        st.errors.push(ScanError {
+            path: display.clone(),
+            message: w.message,
+        });
+    }
+    if let Some(file) = outcome.file {
+        progress
+            .candidates
+            .fetch_add(file.candidates.len() as u64, Ordering::Relaxed);
+        st.files.push(file);
+    }
+}
+
+/// One blob, unless the configuration's scope leaves it out.
+fn take_blob(st: &mut ThreadState, blob: Blob, opts: &ScanOptions, progress: &Progress) {
+    let path = PathBuf::from(&blob.path);
+    if let Some(scope) = &opts.scope
+        && !scope.wants(&path, &opts.cwd)
+    {
+        st.summary.excluded += 1;
+        return;
+    }
+    take_bytes(st, &path, blob.path, &blob.bytes, opts, progress);
+}
+
+/// Content that does not come from the working tree: a staged file, a blob
+/// of a commit. `path` is what output shows (repo-relative, `/`-separated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads blobs in parallel with the same decoding, parsing and detection as
+/// a directory. `opts.paths` is not used.
+pub(crate) fn blobs(blobs: Vec<Blob>, opts: &ScanOptions, progress: &Progress) -> Extracted {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    if threads == 1 {
+        // `--history` calls this per blob: no thread per call.
+        let mut st = ThreadState::default();
+        for blob in blobs {
+            take_blob(&mut st, blob, opts, progress);
+        }
+        return Extracted::merge(vec![st]);
+    }
+    let (tx, rx) = crossbeam_channel::unbounded::<Blob>();
+    for b in blobs {
+        // The receiver outlives this loop, so sending cannot fail.
+        let _ = tx.send(b);
+    }
+    drop(tx);
+    let states: Vec<ThreadState> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = rx.clone();
+                scope.spawn(move || {
+                    let mut st = ThreadState::default();
+                    for blob in rx.iter() {
+                        take_blob(&mut st, blob, opts, progress);
+                    }
+                    st
+                })
+            })
+            .collect();
+        join_workers(workers, "scan", |e| ThreadState {
+            errors: vec![e],
+            ..ThreadState::default()
+        })
+    });
+    Extracted::merge(states)
+}
+
+enum Status {
+    Binary,
+    NoKeyword,
+    Parsed,
+    /// An IAM inventory: key IDs by design, not scanned.
+    Inventory,
+    /// keyward's own output: not scanned.
+    OwnReport {
+        first_line: String,
+    },
+}
+
+struct Outcome {
+    status: Status,
+    warnings: Vec<parse::FileWarning>,
+    file: Option<FileCandidates>,
+    /// Documentation key IDs the prefilter saw in a file it did not parse.
+    placeholders: u64,
+}
+
+/// Decodes, parses and scans one file's bytes.
+fn process_file(
+    path: &Path,
+    display: &str,
+    bytes: &[u8],
+    timeout: Option<std::time::Duration>,
+    include_placeholders: bool,
+) -> Outcome {
+    let _budget = crate::budget::start(timeout);
+    let mut outcome = process_file_within_budget(path, display, bytes, include_placeholders);
+    if crate::budget::was_exceeded() {
+        outcome
+            .warnings
+            .retain(|w| w.kind != parse::WarningKind::Budget);
+        outcome.warnings.push(parse::FileWarning {
+            kind: parse::WarningKind::Budget,
+            message: format!(
+                "stopped after --file-timeout ({:.1}s): findings in this file may be incomplete",
+                timeout.unwrap_or_default().as_secs_f64()
+            ),
+        });
+    }
+    outcome
+}
+
+fn process_file_within_budget(
+    path: &Path,
+    display: &str,
+    bytes: &[u8],
+    include_placeholders: bool,
+) -> Outcome {
+    let mut warnings = Vec::new();
+    let text = match crate::source::decode(bytes) {
+        crate::source::Decoded::Binary => {
+            return Outcome {
+                status: Status::Binary,
+                warnings,
+                file: None,
+                placeholders: 0,
+            };
+        }
+        crate::source::Decoded::Text(text, warning) => {
+            warnings.extend(warning);
+            text
+        }
+    };
+    if let prefilter::Verdict::Skip { placeholders } =
+        prefilter::judge(text.as_bytes(), include_placeholders)
+    {
+        return Outcome {
+            status: Status::NoKeyword,
+            warnings,
+            file: None,
+            placeholders,
+        };
+    }
+    let own = crate::own_report::kind(&text);
+    if own == Some(crate::own_report::Kind::Inventory) {
+        return Outcome {
+            status: Status::Inventory,
+            warnings,
+            file: None,
+            placeholders: 0,
+        };
+    }
+    if own.is_some() {
+        let first = text.lines().next().unwrap_or("");
+        let mut end = first.len().min(200);
+        while !first.is_char_boundary(end) {
+            end -= 1;
+        }
+        return Outcome {
+            status: Status::OwnReport {
+                first_line: first[..end].to_string(),
+            },
+            warnings,
+            file: None,
+            placeholders: 0,
+        };
+    }
+    let (values, format, parse_warning) = parse::values(path, &text);
+    warnings.extend(parse_warning);
+    let candidates = detect::detect(&text, &values);
+    let mut ignores = crate::suppress::find_markers(&text);
+    if is_markdown(path) {
+        ignores = crate::suppress::outside_markdown_fences(&text, ignores);
+    }
+    let file = (!candidates.is_empty() || !ignores.is_empty()).then(|| FileCandidates {
+        path: display.to_string(),
+        format,
+        text: Arc::from(text.as_ref()),
+        candidates,
+        ignores,
+    });
+    Outcome {
+        status: Status::Parsed,
+        warnings,
+        file,
+        placeholders: 0,
+    }
+}
+
+fn is_markdown(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "md" | "markdown" | "mdx"))
+}

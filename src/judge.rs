@@ -1,0 +1,313 @@
+//! Candidates + IAM's answers → findings: facts, rules, the per-file cap,
+//! related places. Nothing is read and nothing is asked here.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::detect::{self, Candidate, CandidateKind, key_id};
+use crate::extract::{Extracted, FileCandidates};
+use crate::finding::{Finding, ScanError, fingerprint};
+use crate::iam::{Enrichment, UserRef};
+use crate::rules::facts::{Fact, Facts};
+use crate::rules::{RuleSet, eval};
+use crate::scan::{MAX_FINDINGS_PER_RULE_PER_FILE, More, Policy, ScanOptions, ScanOutput};
+
+/// Counts over all the files judged together (the `repo.*` facts).
+struct RepoCounts<'a> {
+    /// Places that reference each key ID.
+    refs: HashMap<&'a str, i64>,
+    /// Distinct secrets paired with each key ID.
+    secrets: HashMap<&'a str, HashSet<&'a str>>,
+    /// Distinct key IDs of each IAM user.
+    keys_for_user: HashMap<UserRef, i64>,
+}
+
+impl<'a> RepoCounts<'a> {
+    fn of(files: &'a [FileCandidates], iam: &Enrichment) -> Self {
+        let mut refs: HashMap<&str, i64> = HashMap::new();
+        let mut secrets: HashMap<&str, HashSet<&str>> = HashMap::new();
+        // What IAM was asked about: placeholders never are.
+        let mut asked: HashSet<&str> = HashSet::new();
+        for f in files {
+            for c in &f.candidates {
+                if c.kind == CandidateKind::AccessKeyId && !c.malformed {
+                    *refs.entry(c.value.as_str()).or_default() += 1;
+                    if !c.placeholder {
+                        asked.insert(c.value.as_str());
+                    }
+                    if let Some(s) = f.secret_of(c) {
+                        secrets
+                            .entry(c.value.as_str())
+                            .or_default()
+                            .insert(s.value.as_str());
+                    }
+                }
+            }
+        }
+        let mut keys_for_user: HashMap<UserRef, i64> = HashMap::new();
+        for key in asked {
+            if let Some(user) = iam.user_of(key) {
+                *keys_for_user.entry(user).or_default() += 1;
+            }
+        }
+        RepoCounts {
+            refs,
+            secrets,
+            keys_for_user,
+        }
+    }
+}
+
+/// Judges what was extracted with IAM's answers: repo-wide aggregates
+/// over the files judged together, then facts and rules for every
+/// candidate. "The repo" is whatever was extracted together: a tree, a
+/// change, or one version of a file in `--history`.
+pub(crate) fn judge(
+    extracted: Extracted,
+    rules: &RuleSet,
+    opts: &ScanOptions,
+    iam: &crate::iam::Enrichment,
+) -> ScanOutput {
+    let Extracted {
+        files,
+        mut errors,
+        mut summary,
+        own_reports,
+    } = extracted;
+    errors.sort();
+    let repo = RepoCounts::of(&files, iam);
+    let mut out = ScanOutput::default();
+    let mut reported_errors: HashSet<String> = HashSet::new();
+    let mut memo = eval::Memo::default();
+    // Per finding (by fingerprint) of a rule with `related:`: the key IDs
+    // whose places it points at, and what to say there.
+    let mut wanted_related: HashMap<String, (Vec<String>, String)> = HashMap::new();
+    for f in &files {
+        let mut file_findings = Vec::new();
+        // Findings per rule in this file; past the cap only counted.
+        let mut per_rule: HashMap<usize, u64> = HashMap::new();
+        for c in &f.candidates {
+            let key = f.key_of(c);
+            let secret = f.secret_of(c);
+            if !opts.include_placeholders && c.placeholder {
+                summary.placeholders += 1;
+                continue;
+            }
+            let mut facts = facts_for(f, c, key, secret, &repo, &opts.policy);
+            let well_formed = key.filter(|k| !k.malformed).map(|k| k.value.as_str());
+            iam.set_facts(&mut facts, well_formed, secret.map(|s| s.value.as_str()));
+            if let Some(user) = well_formed.and_then(|k| iam.user_of(k)) {
+                facts.int(
+                    crate::fact!("repo.keys_for_user"),
+                    repo.keys_for_user.get(&user).copied().unwrap_or(0),
+                );
+            }
+            let (hits, eval_errors) = rules.matching_with(&facts, &mut memo);
+            for e in eval_errors {
+                if reported_errors.insert(format!("{}{}", e.rule, e.message)) {
+                    errors.push(ScanError {
+                        path: f.path.clone(),
+                        message: format!("rule {} could not be evaluated: {}", e.rule, e.message),
+                    });
+                }
+            }
+            let key_id = key.map(|k| k.value.clone());
+            let account = key
+                .filter(|k| !k.malformed)
+                .and_then(|k| key_id::account(&k.value));
+            let fp_secret = secret.map_or("", |s| s.value.as_str());
+            for i in hits {
+                let n = per_rule.entry(i).or_default();
+                *n += 1;
+                if *n > MAX_FINDINGS_PER_RULE_PER_FILE {
+                    continue;
+                }
+                let rule = &rules.rules[i];
+                let print = fingerprint(
+                    &rule.id,
+                    &f.path,
+                    key_id.as_deref().unwrap_or(""),
+                    fp_secret,
+                    &c.context,
+                );
+                if let Some(spec) = &rule.related {
+                    let keys = match facts.get(spec.keys) {
+                        Some(Fact::Str(k)) if !k.is_empty() => vec![k.clone()],
+                        Some(Fact::List(l)) => l.clone(),
+                        _ => Vec::new(),
+                    };
+                    if !keys.is_empty() {
+                        wanted_related
+                            .insert(print.clone(), (keys, eval::render(&spec.message, &facts)));
+                    }
+                }
+                file_findings.push(Finding {
+                    rule: rule.id.clone(),
+                    name: rule.name.clone(),
+                    severity: rule.severity,
+                    message: eval::text_for(&rule.messages, &facts, &memo),
+                    help: eval::text_for(&rule.helps, &facts, &memo),
+                    file: 0,
+                    span: c.span.clone(),
+                    key_id: key_id.clone(),
+                    secret: secret.map(|s| detect::mask(&s.value)),
+                    account: account.clone(),
+                    context: c.context.clone(),
+                    fingerprint: print,
+                    identity: f.identity(c),
+                    suppression: None,
+                    related: Vec::new(),
+                    iam: key
+                        .filter(|k| !k.malformed)
+                        .and_then(|k| iam.info(&k.value)),
+                    provenance: None,
+                });
+            }
+        }
+        if file_findings.is_empty() && f.ignores.is_empty() {
+            continue;
+        }
+        let index = out.files.len();
+        let mut capped: Vec<(usize, u64)> = per_rule
+            .into_iter()
+            .filter(|&(_, n)| n > MAX_FINDINGS_PER_RULE_PER_FILE)
+            .collect();
+        capped.sort_unstable();
+        for (i, n) in capped {
+            let rule = &rules.rules[i];
+            let more = n - MAX_FINDINGS_PER_RULE_PER_FILE;
+            summary.not_shown += more;
+            out.more.push(More {
+                file: index,
+                rule: rule.id.clone(),
+                name: rule.name.clone(),
+                severity: rule.severity,
+                count: more,
+            });
+        }
+        for finding in &mut file_findings {
+            finding.file = index;
+        }
+        file_findings.sort_by(|a, b| (a.span.start, &a.rule).cmp(&(b.span.start, &b.rule)));
+        out.findings.extend(file_findings);
+        out.files.push(f.source_file());
+    }
+    link_related(&files, &mut out, &wanted_related);
+    out.errors = errors;
+    out.own_reports = own_reports;
+    out.meta.iam.clone_from(&iam.source_info);
+    out.meta.date = opts
+        .iam
+        .now
+        .unwrap_or_else(jiff::Timestamp::now)
+        .to_string();
+    summary.findings = out.findings.len() as u64;
+    out.summary = summary;
+    out.policy = opts.policy.clone();
+    out
+}
+
+/// Gives each finding of a rule with `related:` the places that hold the
+/// key IDs its facts named.
+fn link_related(
+    files: &[FileCandidates],
+    out: &mut ScanOutput,
+    wanted: &HashMap<String, (Vec<String>, String)>,
+) {
+    if wanted.is_empty() {
+        return;
+    }
+    for i in 0..out.findings.len() {
+        let Some((keys, message)) = wanted.get(&out.findings[i].fingerprint) else {
+            continue;
+        };
+        let mut related = Vec::new();
+        for f in files {
+            for c in &f.candidates {
+                if c.kind != CandidateKind::AccessKeyId || !keys.contains(&c.value) {
+                    continue;
+                }
+                let here = &out.findings[i];
+                if out.files.get(here.file).is_some_and(|s| s.path == f.path) && here.span == c.span
+                {
+                    continue;
+                }
+                // A place without findings of its own still has to be
+                // shown, so its file joins the output.
+                let file = match out.files.iter().position(|s| s.path == f.path) {
+                    Some(index) => index,
+                    None => {
+                        out.files.push(f.source_file());
+                        out.files.len() - 1
+                    }
+                };
+                related.push(crate::finding::Related {
+                    file,
+                    span: c.span.clone(),
+                    message: message.clone(),
+                });
+            }
+        }
+        out.findings[i].related = related;
+    }
+}
+
+fn facts_for(
+    f: &FileCandidates,
+    c: &Candidate,
+    key: Option<&Candidate>,
+    secret: Option<&Candidate>,
+    repo: &RepoCounts<'_>,
+    policy: &Policy,
+) -> Facts {
+    let mut facts = Facts::default();
+    facts.str(crate::fact!("candidate.kind"), c.kind.as_str());
+    if let Some(k) = key {
+        facts.str(crate::fact!("key.id"), k.value.clone());
+        facts.str(crate::fact!("key.prefix"), k.value.get(..4).unwrap_or(""));
+        facts.str(crate::fact!("key.kind"), key_id::kind(&k.value));
+        if !k.malformed {
+            facts.str(
+                crate::fact!("key.account"),
+                key_id::account(&k.value).unwrap_or_default(),
+            );
+        }
+        facts.bool(crate::fact!("key.placeholder"), k.placeholder);
+        facts.bool(crate::fact!("key.malformed"), k.malformed);
+        facts.int(
+            crate::fact!("repo.refs"),
+            repo.refs.get(k.value.as_str()).copied().unwrap_or(0),
+        );
+        facts.int(
+            crate::fact!("repo.secrets_for_key"),
+            repo.secrets
+                .get(k.value.as_str())
+                .map_or(0, |s| s.len() as i64),
+        );
+        facts.bool(crate::fact!("session.present"), k.token.is_some());
+    }
+    if let Some(s) = secret {
+        facts.bool(crate::fact!("secret.present"), true);
+        facts.str(crate::fact!("secret.masked"), detect::mask(&s.value));
+        facts.bool(crate::fact!("secret.placeholder"), s.placeholder);
+    }
+    facts.str(crate::fact!("file.path"), f.path.clone());
+    facts.str(crate::fact!("file.format"), f.format.as_str());
+    facts.str(crate::fact!("file.env"), detect::env::from_path(&f.path));
+    facts.str(crate::fact!("location.context"), c.context.clone());
+    facts.str(crate::fact!("location.name"), c.name.clone());
+    facts.str(crate::fact!("location.encoding"), c.encoding.as_str());
+    facts.str(crate::fact!("verify.result"), "unchecked");
+    facts.set(
+        crate::fact!("config.allowed_accounts"),
+        Fact::List(policy.allowed_accounts.clone()),
+    );
+    facts.int(
+        crate::fact!("config.max_key_age_days"),
+        policy.max_key_age_days,
+    );
+    facts.int(
+        crate::fact!("config.max_unused_days"),
+        policy.max_unused_days,
+    );
+    facts
+}

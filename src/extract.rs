@@ -136,6 +136,7 @@ impl ThreadState {
     fn too_large(&mut self, path: String, len: u64, max: u64) {
         self.summary.skipped_large += 1;
         self.errors.push(ScanError {
+            kind: crate::finding::ProblemKind::TooLarge,
             path,
             message: format!("skipped: {len} bytes is over --max-file-size ({max})"),
         });
@@ -174,6 +175,7 @@ pub(crate) fn paths(opts: &ScanOptions, progress: &Progress) -> Result<Extracted
 fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Progress) {
     match entry {
         Entry::Error { path, message } => st.errors.push(ScanError {
+            kind: crate::finding::ProblemKind::Read,
             path: path.map_or_else(String::new, |p| walk::display_path(&p, &opts.cwd)),
             message,
         }),
@@ -204,6 +206,7 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
                 }
                 Err(e) => {
                     st.errors.push(ScanError {
+                        kind: crate::finding::ProblemKind::Read,
                         path: display,
                         message: format!("cannot read: {e}"),
                     });
@@ -256,6 +259,7 @@ fn take_bytes(
     }
     for w in outcome.warnings {
         st.errors.push(ScanError {
+            kind: w.kind,
             path: display.clone(),
             message: w.message,
         });

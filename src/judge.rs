@@ -105,6 +105,7 @@ pub(crate) fn judge(
             for e in eval_errors {
                 if reported_errors.insert(format!("{}{}", e.rule, e.message)) {
                     errors.push(ScanError {
+                        kind: crate::finding::ProblemKind::Rule,
                         path: f.path.clone(),
                         message: format!("rule {} could not be evaluated: {}", e.rule, e.message),
                     });

@@ -301,6 +301,7 @@ pub(crate) fn join_workers<T>(
         .map(|w| {
             w.join().unwrap_or_else(|_| {
                 lost(ScanError {
+                    kind: crate::finding::ProblemKind::Internal,
                     path: String::new(),
                     message: format!(
                         "internal error: a {what} worker stopped; results are incomplete"

@@ -597,6 +597,7 @@ fn load_policy(args: &ScanArgs) -> Result<crate::policy::PolicySet, miette::Repo
         (Some(p), _) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
         (None, Some(p)) if !p.exists() => {
             notes.push(crate::ScanError {
+                kind: crate::finding::ProblemKind::Config,
                 path: crate::walk::display_path(p, &cwd),
                 message: "the baseline `[scan] baseline` names does not exist; nothing is accepted by baseline (make it with `keyward baseline`)".into(),
             });
@@ -662,6 +663,7 @@ fn run_scan(
     // Thousands of threads only cost start-up and memory; past the cap the
     // scan is not faster on any machine keyward runs on.
     let threads_note = (args.threads > MAX_THREADS).then(|| crate::ScanError {
+        kind: crate::finding::ProblemKind::Config,
         path: String::new(),
         message: format!(
             "--threads {} is more than {MAX_THREADS}; using {MAX_THREADS}",

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use super::GitError;
 use super::plumbing::{self, BlobContent, Repo};
 use crate::extract::{self, Extracted};
+use crate::finding::ProblemKind;
 use crate::finding::{CommitRef, Provenance, ScanError};
 use crate::rules::RuleSet;
 use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, join_workers};
@@ -242,17 +243,23 @@ pub(super) fn scan(
             .uses
             .first()
             .map_or_else(String::new, |u| repo.display(&u.1));
-        let message = match size {
+        let (kind, message) = match size {
             Some(size) => {
                 out.summary.skipped_large += 1;
-                format!(
-                    "skipped: blob {} of {size} bytes is over --max-file-size ({})",
-                    walk.blobs[i].id, opts.max_file_size
+                (
+                    ProblemKind::TooLarge,
+                    format!(
+                        "skipped: blob {} of {size} bytes is over --max-file-size ({})",
+                        walk.blobs[i].id, opts.max_file_size
+                    ),
                 )
             }
-            None => format!("not scanned: object {} is missing", walk.blobs[i].id),
+            None => (
+                ProblemKind::NotScanned,
+                format!("not scanned: object {} is missing", walk.blobs[i].id),
+            ),
         };
-        out.errors.push(ScanError { path, message });
+        out.errors.push(ScanError::new(kind, path, message));
     }
     out.errors.sort();
     out.errors.dedup();

@@ -288,6 +288,7 @@ fn staged(
             if e.stage != 0 {
                 if conflicted.insert(e.path.clone()) {
                     errors.push(ScanError {
+                        kind: crate::finding::ProblemKind::NotScanned,
                         path: repo.display(&e.path),
                         message: "not scanned: unresolved merge conflict in the index".into(),
                     });
@@ -311,6 +312,7 @@ fn staged(
             });
             if !found {
                 errors.push(ScanError {
+                    kind: crate::finding::ProblemKind::NotScanned,
                     path: crate::walk::display_path(p, &repo.cwd),
                     message: "not scanned: not in the index (untracked or deleted)".into(),
                 });
@@ -627,6 +629,7 @@ fn read_blobs(
             plumbing::BlobContent::TooLarge(size) => {
                 unread.too_large += 1;
                 unread.errors.push(ScanError {
+                    kind: crate::finding::ProblemKind::TooLarge,
                     path,
                     message: format!(
                         "skipped: {size} bytes is over --max-file-size ({})",
@@ -635,6 +638,7 @@ fn read_blobs(
                 });
             }
             plumbing::BlobContent::Missing => unread.errors.push(ScanError {
+                kind: crate::finding::ProblemKind::NotScanned,
                 path,
                 message: format!("not scanned: object {} is missing", w.blob),
             }),

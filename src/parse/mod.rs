@@ -128,16 +128,9 @@ impl ParseFailure {
     }
 }
 
-/// What went wrong with a file that was still scanned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WarningKind {
-    /// Invalid UTF-8, read with replacements.
-    Decode,
-    /// Not parseable as its format: scanned as text.
-    Parse,
-    /// Stopped by the file's time budget.
-    Budget,
-}
+/// What went wrong with a file that was still scanned (`Decode`, `Parse`
+/// or `Budget` here).
+pub use crate::finding::ProblemKind as WarningKind;
 
 /// A problem with one file that did not stop its scan.
 #[derive(Debug, Clone, PartialEq, Eq)]

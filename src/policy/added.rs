@@ -50,6 +50,7 @@ pub fn report(
         Ok(p) => p,
         Err(e) => {
             out.errors.push(ScanError {
+                kind: crate::finding::ProblemKind::Config,
                 path: String::new(),
                 message: format!(
                     "cannot read the policy of {}: {}; KW015 compares with the defaults",
@@ -115,6 +116,7 @@ pub fn report(
                 });
             } else {
                 out.errors.push(ScanError {
+                    kind: crate::finding::ProblemKind::Config,
                     path: String::new(),
                     message: format!(
                         "cannot read the policy of {}: {}",

@@ -192,6 +192,7 @@ mod tests {
             }],
             policy: crate::Policy::default(),
             errors: vec![crate::finding::ScanError {
+                kind: crate::finding::ProblemKind::Parse,
                 path: "bad.yaml".into(),
                 message: "cannot parse: line 1".into(),
             }],

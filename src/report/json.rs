@@ -1,30 +1,34 @@
-//! `--format json`: the contract in DESIGN.md ("JSON output").
+//! `--format json`: a [`contract::Document`] made from a scan's output.
 
-use serde_json::{Value, json};
-
+use super::contract::{self, Document};
 use super::regions;
 use crate::ScanOutput;
 
 pub fn render(out: &ScanOutput) -> String {
+    document(out).to_text()
+}
+
+/// The scan's output as the JSON contract describes it.
+pub fn document(out: &ScanOutput) -> Document {
     let regions = regions(&out.files, &out.findings);
     let lines: Vec<super::Lines<'_>> = out
         .files
         .iter()
         .map(|f| super::Lines::new(&f.text))
         .collect();
-    let related = |f: &crate::Finding| -> Vec<Value> {
+    let related = |f: &crate::Finding| -> Vec<contract::Related> {
         f.related
             .iter()
             .filter_map(|r| {
                 let region = lines.get(r.file)?.region(&r.span);
-                Some(json!({
-                    "path": out.files.get(r.file)?.path,
-                    "line": region.line,
-                    "column": region.column,
-                    "end_line": region.end_line,
-                    "end_column": region.end_column,
-                    "message": r.message,
-                }))
+                Some(contract::Related {
+                    path: out.files.get(r.file)?.path.clone(),
+                    line: region.line as u64,
+                    column: region.column as u64,
+                    end_line: region.end_line as u64,
+                    end_column: region.end_column as u64,
+                    message: r.message.clone(),
+                })
             })
             .collect()
     };
@@ -41,163 +45,152 @@ pub fn render(out: &ScanOutput) -> String {
         let (text, index) = slot.as_ref()?;
         Some(super::line_window(text, index, f.span.start))
     };
+    let mut findings = Vec::new();
+    // Accepted findings are listed apart, with how and why, so an audit
+    // still sees every place a key is configured.
     let mut accepted = Vec::new();
-    let findings: Vec<Value> = out
-        .findings
-        .iter()
-        .zip(regions)
-        .filter_map(|(f, r)| {
-            let mut v = json!({
-                "rule": f.rule,
-                "name": f.name,
-                "severity": f.severity.as_str(),
-                "message": f.message,
-                "path": out.files.get(f.file).map_or("", |s| s.path.as_str()),
-                "line": r.line,
-                "column": r.column,
-                "end_line": r.end_line,
-                "end_column": r.end_column,
-                "key_id": f.key_id,
-                "secret": f.secret,
-                "account": f.account,
-                "context": f.context,
-                "fingerprint": f.fingerprint,
-                "snippet": snippet(f),
-                "related": related(f),
-                "iam": f.iam.as_ref().map(|i| json!({
-                    "user": i.user,
-                    "status": i.status,
-                    "age_days": i.age_days,
-                    "last_used_days": i.last_used_days,
-                })),
-            });
-            // An extension of the contract, present only for `--history`.
-            if let (Some(p), Some(obj)) = (&f.provenance, v.as_object_mut()) {
-                obj.insert("provenance".into(), provenance(p));
-            }
-            match &f.suppression {
-                None => Some(v),
-                // Accepted findings are listed apart, with how and why, so
-                // an audit still sees every place a key is configured.
-                Some(s) => {
-                    if let Some(obj) = v.as_object_mut() {
-                        obj.insert(
-                            "suppression".into(),
-                            json!({"kind": s.kind.as_str(), "reason": s.reason}),
-                        );
-                    }
-                    accepted.push(v);
-                    None
-                }
-            }
-        })
-        .collect();
-    let errors: Vec<Value> = out
-        .errors
-        .iter()
-        .map(|e| json!({"path": e.path, "message": e.message}))
-        .collect();
+    for (f, r) in out.findings.iter().zip(regions) {
+        let finding = contract::Finding {
+            rule: f.rule.clone(),
+            name: f.name.clone(),
+            severity: f.severity.as_str().to_string(),
+            message: f.message.clone(),
+            path: out
+                .files
+                .get(f.file)
+                .map_or_else(String::new, |s| s.path.clone()),
+            line: r.line as u64,
+            column: r.column as u64,
+            end_line: r.end_line as u64,
+            end_column: r.end_column as u64,
+            key_id: f.key_id.clone(),
+            secret: f.secret.clone(),
+            account: f.account.clone(),
+            context: f.context.clone(),
+            fingerprint: f.fingerprint.clone(),
+            snippet: snippet(f),
+            related: related(f),
+            iam: f.iam.as_ref().map(|i| contract::Iam {
+                user: i.user.clone(),
+                status: i.status.clone(),
+                age_days: i.age_days,
+                last_used_days: i.last_used_days,
+            }),
+            provenance: f.provenance.as_deref().map(provenance),
+            suppression: f.suppression.as_ref().map(|s| contract::Suppression {
+                kind: s.kind.as_str().to_string(),
+                reason: s.reason.clone(),
+            }),
+        };
+        if finding.suppression.is_some() {
+            accepted.push(finding);
+        } else {
+            findings.push(finding);
+        }
+    }
     let s = &out.summary;
     let counts = crate::suppress::suppressed_counts(out);
-    let suppressed: serde_json::Map<String, Value> = [
-        crate::SuppressionKind::Inline,
-        crate::SuppressionKind::Baseline,
-        crate::SuppressionKind::Allow,
-    ]
-    .into_iter()
-    .map(|k| {
-        (
-            k.as_str().to_string(),
-            json!(counts.get(&k).copied().unwrap_or(0)),
-        )
-    })
-    .collect();
-    let more: Vec<Value> = out
-        .more
-        .iter()
-        .map(|m| {
-            json!({
-                "path": out.files.get(m.file).map_or("", |s| s.path.as_str()),
-                "rule": m.rule,
-                "name": m.name,
-                "severity": m.severity.as_str(),
-                "count": m.count,
-            })
-        })
-        .collect();
-    let mut doc = json!({
-        "version": 1,
-        "tool": {"name": "keyward", "version": env!("CARGO_PKG_VERSION")},
-        "findings": findings,
-        "accepted": accepted,
-        "more": more,
-        "errors": errors,
-        "policy": {
-            "allowed_accounts": out.policy.allowed_accounts,
-            "max_key_age_days": out.policy.max_key_age_days,
-            "max_unused_days": out.policy.max_unused_days,
+    let count = |k| counts.get(&k).copied().unwrap_or(0) as u64;
+    Document {
+        version: contract::VERSION,
+        tool: contract::Tool {
+            name: "keyward".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
         },
-        "scan": {
-            "date": out.meta.date,
-            "repository": out.meta.repository,
-            "commit": out.meta.commit,
-            "iam": out.meta.iam.as_ref().map(|i| match i {
-                crate::iam::IamSourceInfo::Inventory { file, generated_at } => json!({
-                    "source": "inventory", "file": file, "generated_at": generated_at,
-                }),
-                crate::iam::IamSourceInfo::Live { accounts, at } => json!({
-                    "source": "live", "accounts": accounts, "at": at,
-                }),
+        findings,
+        accepted,
+        more: out
+            .more
+            .iter()
+            .map(|m| contract::More {
+                path: out
+                    .files
+                    .get(m.file)
+                    .map_or_else(String::new, |s| s.path.clone()),
+                rule: m.rule.clone(),
+                name: m.name.clone(),
+                severity: m.severity.as_str().to_string(),
+                count: m.count,
+            })
+            .collect(),
+        errors: out
+            .errors
+            .iter()
+            .map(|e| contract::Problem {
+                kind: e.kind.as_str().to_string(),
+                path: e.path.clone(),
+                message: e.message.clone(),
+            })
+            .collect(),
+        policy: contract::Policy {
+            allowed_accounts: out.policy.allowed_accounts.clone(),
+            max_key_age_days: out.policy.max_key_age_days,
+            max_unused_days: out.policy.max_unused_days,
+        },
+        scan: contract::Scan {
+            date: out.meta.date.clone(),
+            repository: out.meta.repository.clone(),
+            commit: out.meta.commit.clone(),
+            iam: out.meta.iam.as_ref().map(|i| match i {
+                crate::iam::IamSourceInfo::Inventory { file, generated_at } => {
+                    contract::IamSource::Inventory {
+                        file: file.clone(),
+                        generated_at: generated_at.clone(),
+                    }
+                }
+                crate::iam::IamSourceInfo::Live { accounts, at } => contract::IamSource::Live {
+                    accounts: accounts.clone(),
+                    at: at.clone(),
+                },
             }),
         },
-        "gate": out.gate.map(|g| json!({
-            "fail_on": g.fail_on.map_or("never", crate::rules::Severity::as_str),
-            "failing": g.failing,
-        })),
-        "summary": {
-            "files_scanned": s.files_scanned,
-            "files_parsed": s.files_parsed,
-            "findings": s.findings,
-            "bytes_scanned": s.bytes_scanned,
-            "skipped_binary": s.skipped_binary,
-            "skipped_large": s.skipped_large,
-            "skipped_other": s.skipped_other,
-            "placeholders": s.placeholders,
-            "excluded": s.excluded,
-            "not_shown": s.not_shown,
-            "own_reports": s.own_reports,
-            "inventories": s.inventories,
-            "baseline_moved": s.baseline_moved,
-            "suppressed": suppressed,
+        gate: out.gate.map(|g| contract::Gate {
+            fail_on: g
+                .fail_on
+                .map_or("never", crate::rules::Severity::as_str)
+                .to_string(),
+            failing: g.failing,
+        }),
+        summary: contract::Summary {
+            files_scanned: s.files_scanned,
+            files_parsed: s.files_parsed,
+            findings: s.findings,
+            bytes_scanned: s.bytes_scanned,
+            skipped_binary: s.skipped_binary,
+            skipped_large: s.skipped_large,
+            skipped_other: s.skipped_other,
+            placeholders: s.placeholders,
+            excluded: s.excluded,
+            not_shown: s.not_shown,
+            own_reports: s.own_reports,
+            inventories: s.inventories,
+            baseline_moved: s.baseline_moved,
+            suppressed: contract::Suppressed {
+                inline: count(crate::SuppressionKind::Inline),
+                baseline: count(crate::SuppressionKind::Baseline),
+                allow: count(crate::SuppressionKind::Allow),
+            },
         },
-    });
-    // Only with --verify-pairs: the keys this run itself used.
-    if let (Some(v), Some(obj)) = (&out.signed_with, doc.as_object_mut()) {
-        obj.insert(
-            "verify".into(),
-            json!({"sent": v.sent, "accepted": v.accepted}),
-        );
+        verify: out.signed_with.as_ref().map(|v| contract::Verify {
+            sent: v.sent.clone(),
+            accepted: v.accepted.clone(),
+        }),
     }
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    text.push('\n');
-    text
 }
 
-pub(crate) fn provenance(p: &crate::finding::Provenance) -> Value {
-    let commit = |c: &crate::finding::CommitRef| {
-        json!({
-            "commit": c.commit,
-            "author": c.author,
-            "email": c.email,
-            "date": c.date,
-            "path": c.path,
-        })
+pub(crate) fn provenance(p: &crate::finding::Provenance) -> contract::Provenance {
+    let commit = |c: &crate::finding::CommitRef| contract::CommitRef {
+        commit: c.commit.clone(),
+        author: c.author.clone(),
+        email: c.email.clone(),
+        date: c.date.clone(),
+        path: c.path.clone(),
     };
-    json!({
-        "first": commit(&p.first),
-        "last": commit(&p.last),
-        "commits": p.commits,
-        "at_head": p.at_head,
-        "removed_in": p.removed_in.as_ref().map(commit),
-    })
+    contract::Provenance {
+        first: commit(&p.first),
+        last: commit(&p.last),
+        commits: p.commits,
+        at_head: p.at_head.clone(),
+        removed_in: p.removed_in.as_ref().map(commit),
+    }
 }

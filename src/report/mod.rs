@@ -2,6 +2,7 @@
 //! and nowhere else; spans travel as byte ranges until now.
 
 pub mod audit;
+pub mod contract;
 pub mod concise;
 pub mod emit;
 pub mod github;

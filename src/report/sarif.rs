@@ -176,7 +176,8 @@ fn result(
     }
     props.insert("context".into(), json!(f.context));
     if let Some(p) = &f.provenance {
-        props.insert("provenance".into(), super::json::provenance(p));
+        let p = serde_json::to_value(super::json::provenance(p)).unwrap_or(Value::Null);
+        props.insert("provenance".into(), p);
     }
     res.insert("properties".into(), Value::Object(props));
     Value::Object(res)

@@ -184,15 +184,80 @@ fn html_is_one_self_contained_file_without_secrets() {
 fn ages_become_a_histogram_against_the_limit_in_the_json() {
     let dir = tempfile::tempdir().expect("temp dir");
     let input = dir.path().join("iam.json");
-    std::fs::write(
-        &input,
-        r#"{"version":1,"policy":{"max-key-age-days":60},"findings":[
-          {"rule":"KW008","name":"stale-key","severity":"medium","path":"live/prod/a.tf","line":1,
-           "key_id":"AKIAEXAMPLEAAAAAAAAA","iam_user":"deploy-bot","iam_status":"Active","age_days":400,"last_used_days":3},
-          {"rule":"KW001","name":"hardcoded-access-key","severity":"high","path":"dev/b.env","line":2,
-           "key_id":"AKIAEXAMPLEBBBBBBBBB","iam_user":"ci","iam_status":"Inactive","age_days":12,"last_used_days":-1}]}"#,
-    )
-    .expect("write");
+    // Written through the contract's own types, as another producer of the
+    // format (an org-wide merge) would.
+    use keyward::report::contract;
+    let finding =
+        |rule: &str, name: &str, severity: &str, path: &str, key: &str, iam| contract::Finding {
+            account: None,
+            column: 1,
+            context: "access_key".into(),
+            end_column: 21,
+            end_line: 1,
+            fingerprint: String::new(),
+            iam: Some(iam),
+            key_id: Some(key.into()),
+            line: 1,
+            message: String::new(),
+            name: name.into(),
+            path: path.into(),
+            provenance: None,
+            related: Vec::new(),
+            rule: rule.into(),
+            secret: None,
+            severity: severity.into(),
+            snippet: None,
+            suppression: None,
+        };
+    let iam = |user: &str, status: &str, age_days, last_used_days| contract::Iam {
+        user: user.into(),
+        status: status.into(),
+        age_days,
+        last_used_days,
+    };
+    let doc = contract::Document {
+        accepted: Vec::new(),
+        errors: Vec::new(),
+        findings: vec![
+            finding(
+                "KW008",
+                "stale-key",
+                "medium",
+                "live/prod/a.tf",
+                "AKIAEXAMPLEAAAAAAAAA",
+                iam("deploy-bot", "Active", 400, 3),
+            ),
+            finding(
+                "KW001",
+                "hardcoded-access-key",
+                "high",
+                "dev/b.env",
+                "AKIAEXAMPLEBBBBBBBBB",
+                iam("ci", "Inactive", 12, -1),
+            ),
+        ],
+        gate: None,
+        more: Vec::new(),
+        policy: contract::Policy {
+            allowed_accounts: Vec::new(),
+            max_key_age_days: 60,
+            max_unused_days: 90,
+        },
+        scan: contract::Scan {
+            commit: None,
+            date: "2026-11-28T12:00:00Z".into(),
+            iam: None,
+            repository: None,
+        },
+        summary: contract::Summary::default(),
+        tool: contract::Tool {
+            name: "keyward".into(),
+            version: "0.1.0".into(),
+        },
+        verify: None,
+        version: contract::VERSION,
+    };
+    std::fs::write(&input, doc.to_text()).expect("write");
     let out = report(dir.path(), &["iam.json", "--format", "html"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let html = stdout(&out);
@@ -229,7 +294,7 @@ fn bad_input_exits_2_with_a_clear_message() {
         ),
         (
             "sarif.json",
-            "cannot read sarif.json: not the output of `keyward scan --format json`: no `findings` array",
+            "cannot read sarif.json: not the output of `keyward scan --format json`: version \"2.1.0\"; this keyward reads version 1",
         ),
         ("missing.json", "cannot read missing.json: "),
     ] {
@@ -365,4 +430,19 @@ fn scan_renders_the_audit_report_itself() {
         assert_eq!(direct.status.code(), Some(0), "{}", stderr(&direct));
         assert_eq!(stdout(&direct), stdout(&via_report), "{format}");
     }
+}
+
+/// What `--format json` writes, `keyward report` reads back whole: the
+/// same types on both sides, so a field cannot be written and then lost.
+#[test]
+fn the_json_contract_reads_back_what_it_wrote() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (path, doc) = demo_json(dir.path());
+    let text = std::fs::read_to_string(&path).expect("read");
+    let back = keyward::report::contract::Document::parse(&text).expect("reads back");
+    assert_eq!(back.to_text(), text);
+    // The demo exercises the optional parts too.
+    assert!(back.scan.iam.is_some(), "{doc}");
+    assert!(back.findings.iter().any(|f| !f.related.is_empty()));
+    assert!(back.findings.iter().any(|f| f.iam.is_some()));
 }

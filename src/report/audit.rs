@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value};
+use super::contract::{self, Document};
 
 use crate::detect::env;
 use crate::rules::Severity;
@@ -26,13 +26,7 @@ const UNKNOWN: &str = "—";
 /// readable for a key pasted into fifty files.
 const MAX_PLACES: usize = 5;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    #[error("not JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("not the output of `keyward scan --format json`: {0}")]
-    Shape(String),
-}
+pub use super::contract::ReadError as AuditError;
 
 /// The parts of the scan output an audit is about.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,159 +81,79 @@ pub struct Entry {
     pub accepted: Option<String>,
 }
 
+/// Reads a `keyward scan --format json` document.
 pub fn parse(json: &str) -> Result<Audit, AuditError> {
-    let doc: Value = serde_json::from_str(json)?;
-    let Some(top) = doc.as_object() else {
-        return Err(shape("the top level is not an object"));
-    };
-    let Some(list) = top.get("findings").and_then(Value::as_array) else {
-        return Err(shape("no `findings` array"));
-    };
-    let findings = list
-        .iter()
-        .enumerate()
-        .map(|(i, v)| entry(v).map_err(|m| shape(&format!("finding {}: {m}", i + 1))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let tool = top.get("tool").and_then(Value::as_object).and_then(|t| {
-        let name = t.get("name").and_then(Value::as_str)?;
-        Some(match t.get("version").and_then(Value::as_str) {
-            Some(v) => format!("{name} {v}"),
-            None => name.to_string(),
-        })
-    });
-    let files_scanned = top
-        .get("summary")
-        .and_then(|s| s.get("files_scanned"))
-        .and_then(Value::as_u64);
-    let accepted = top
-        .get("accepted")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .enumerate()
-        .map(|(i, v)| entry(v).map_err(|m| shape(&format!("accepted finding {}: {m}", i + 1))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let scan = top.get("scan").and_then(Value::as_object).map(|s| {
-        let day = |v: Option<&Value>| text(v).map(|d| d.get(..10).unwrap_or(&d).to_string());
-        let iam = s.get("iam").and_then(Value::as_object).and_then(|i| {
-            match text(i.get("source")).as_deref() {
-                Some("inventory") => Some(format!(
-                    "inventory {} (generated {})",
-                    text(i.get("file")).unwrap_or_default(),
-                    day(i.get("generated_at")).unwrap_or_else(|| UNKNOWN.into())
-                )),
-                Some("live") => Some(format!(
-                    "live IAM (account {}, {})",
-                    i.get("accounts")
-                        .and_then(Value::as_array)
-                        .map(|a| a
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(", "))
-                        .unwrap_or_default(),
-                    day(i.get("at")).unwrap_or_else(|| UNKNOWN.into())
-                )),
-                _ => None,
+    Audit::of(&Document::parse(json)?)
+}
+
+impl Audit {
+    pub fn of(doc: &Document) -> Result<Audit, AuditError> {
+        let max_key_age_days = u64::try_from(doc.policy.max_key_age_days)
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| {
+                AuditError::Shape(format!(
+                    "`policy.max_key_age_days` is not a positive integer: {}",
+                    doc.policy.max_key_age_days
+                ))
+            })?;
+        let entries = |list: &[contract::Finding], what: &str| {
+            list.iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    entry(f).map_err(|m| AuditError::Shape(format!("{what} {}: {m}", i + 1)))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let day = |d: &str| d.get(..10).unwrap_or(d).to_string();
+        let known = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        let iam = doc.scan.iam.as_ref().map(|i| match i {
+            contract::IamSource::Inventory { file, generated_at } => {
+                format!("inventory {file} (generated {})", day(generated_at))
+            }
+            contract::IamSource::Live { accounts, at } => {
+                format!("live IAM (account {}, {})", accounts.join(", "), day(at))
             }
         });
-        ScanInfo {
-            date: day(s.get("date")),
-            repository: text(s.get("repository")),
-            commit: text(s.get("commit")),
-            iam,
-        }
-    });
-    Ok(Audit {
-        findings,
-        accepted,
-        max_key_age_days: max_key_age_days(top)?,
-        tool,
-        files_scanned,
-        scan,
-    })
-}
-
-fn shape(msg: &str) -> AuditError {
-    AuditError::Shape(msg.to_string())
-}
-
-/// The rotation limit, wherever a producer put it: top level or under
-/// `policy` / `config`, in the config file's kebab-case or JSON's snake_case.
-fn max_key_age_days(top: &Map<String, Value>) -> Result<u64, AuditError> {
-    let scopes = [
-        Some(top),
-        top.get("policy").and_then(Value::as_object),
-        top.get("config").and_then(Value::as_object),
-    ];
-    for scope in scopes.into_iter().flatten() {
-        for name in ["max-key-age-days", "max_key_age_days"] {
-            if let Some(v) = scope.get(name) {
-                return match v.as_u64() {
-                    Some(n) if n > 0 => Ok(n),
-                    _ => Err(shape(&format!("`{name}` is not a positive integer: {v}"))),
-                };
-            }
-        }
+        Ok(Audit {
+            findings: entries(&doc.findings, "finding")?,
+            accepted: entries(&doc.accepted, "accepted finding")?,
+            max_key_age_days,
+            tool: Some(format!("{} {}", doc.tool.name, doc.tool.version)),
+            files_scanned: Some(doc.summary.files_scanned),
+            scan: Some(ScanInfo {
+                date: Some(day(&doc.scan.date)).filter(|d| !d.is_empty()),
+                repository: known(&doc.scan.repository),
+                commit: known(&doc.scan.commit),
+                iam,
+            }),
+        })
     }
-    Ok(DEFAULT_MAX_KEY_AGE_DAYS)
 }
 
-fn entry(v: &Value) -> Result<Entry, String> {
-    let Some(o) = v.as_object() else {
-        return Err("not an object".into());
-    };
-    let required = |name: &str| {
-        o.get(name)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| format!("no `{name}` string"))
-    };
-    let severity = required("severity")?;
+fn entry(f: &contract::Finding) -> Result<Entry, String> {
     let severity =
-        Severity::parse(&severity).ok_or_else(|| format!("unknown severity `{severity}`"))?;
-    let path = required("path")?;
-    // IAM facts are flat (`iam_user`) as the JSON contract grows by extension;
-    // a nested `iam` object is read too so either shape renders.
-    let iam = o.get("iam").and_then(Value::as_object);
-    let iam_str = |flat: &str, nested: &str| {
-        text(o.get(flat)).or_else(|| iam.and_then(|m| text(m.get(nested))))
-    };
-    let iam_num = |flat: &str, nested: &str| {
-        o.get(flat)
-            .and_then(Value::as_i64)
-            .or_else(|| iam.and_then(|m| m.get(nested)).and_then(Value::as_i64))
-    };
+        Severity::parse(&f.severity).ok_or_else(|| format!("unknown severity `{}`", f.severity))?;
+    let known = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     Ok(Entry {
-        rule: required("rule")?,
-        name: text(o.get("name")).unwrap_or_default(),
+        rule: f.rule.clone(),
+        name: f.name.clone(),
         severity,
-        env: env::from_path(&path),
-        line: o.get("line").and_then(Value::as_u64).unwrap_or(0),
-        path,
-        key_id: text(o.get("key_id")),
-        secret: text(o.get("secret")),
-        account: text(o.get("account")),
-        iam_user: iam_str("iam_user", "user"),
-        iam_status: iam_str("iam_status", "status"),
-        age_days: iam_num("age_days", "age_days"),
-        last_used_days: iam_num("last_used_days", "last_used_days"),
-        message: text(o.get("message")).unwrap_or_default(),
-        context: text(o.get("context")).unwrap_or_default(),
-        snippet: text(o.get("snippet")),
-        accepted: o
-            .get("suppression")
-            .and_then(|s| s.get("kind"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        env: env::from_path(&f.path),
+        line: f.line,
+        path: f.path.clone(),
+        key_id: known(&f.key_id),
+        secret: known(&f.secret),
+        account: known(&f.account),
+        iam_user: f.iam.as_ref().map(|i| i.user.clone()),
+        iam_status: f.iam.as_ref().map(|i| i.status.clone()),
+        age_days: f.iam.as_ref().map(|i| i.age_days),
+        last_used_days: f.iam.as_ref().map(|i| i.last_used_days),
+        message: f.message.clone(),
+        context: f.context.clone(),
+        snippet: known(&f.snippet),
+        accepted: f.suppression.as_ref().map(|s| s.kind.clone()),
     })
-}
-
-/// A non-empty string; `null`, `""` and absence all mean "not known".
-fn text(v: Option<&Value>) -> Option<String> {
-    v.and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 /// Findings counted under one label (a rule, a user, an account …).
@@ -1051,10 +965,35 @@ fn histogram(ages: &[i64], limit: u64) -> String {
 mod tests {
     use super::*;
 
+    /// A whole document as keyward writes it, around findings given by
+    /// their interesting fields only (the rest take plain values).
     fn doc(findings: &str) -> String {
-        format!(
-            r#"{{"version":1,"tool":{{"name":"keyward","version":"0.1.0"}},"findings":[{findings}]}}"#
-        )
+        let list: Vec<serde_json::Value> =
+            serde_json::from_str(&format!("[{findings}]")).expect("test findings");
+        let findings: Vec<serde_json::Value> = list
+            .into_iter()
+            .map(|given| {
+                let mut f = serde_json::json!({
+                    "account": null, "column": 1, "context": "", "end_column": 1,
+                    "end_line": 1, "fingerprint": "", "iam": null, "key_id": null,
+                    "line": 1, "message": "", "name": "", "path": "", "related": [],
+                    "rule": "", "secret": null, "severity": "high", "snippet": null,
+                });
+                for (k, v) in given.as_object().expect("an object") {
+                    f[k] = v.clone();
+                }
+                f
+            })
+            .collect();
+        serde_json::json!({
+            "version": 1,
+            "tool": {"name": "keyward", "version": "0.1.0"},
+            "findings": findings, "accepted": [], "more": [], "errors": [], "gate": null,
+            "policy": {"allowed_accounts": [], "max_key_age_days": 90, "max_unused_days": 90},
+            "scan": {"date": "2026-11-28T12:00:00Z", "repository": null, "commit": null, "iam": null},
+            "summary": contract::Summary::default(),
+        })
+        .to_string()
     }
 
     const F: &str = r#"{"rule":"KW001","name":"hardcoded-access-key","severity":"high","path":"envs/prod/main.tf","line":3,"key_id":"AKIAEXAMPLEKEY000001","secret":"wJal…EKEY","account":"123456789012"}"#;
@@ -1071,7 +1010,7 @@ mod tests {
 
         let with = F.replace(
             r#""line":3"#,
-            r#""line":3,"iam_user":"deploy-bot","iam_status":"Inactive","age_days":120,"last_used_days":-1"#,
+            r#""line":3,"iam":{"user":"deploy-bot","status":"Inactive","age_days":120,"last_used_days":-1}"#,
         );
         let a = parse(&doc(&with)).expect("parses");
         let md = markdown(&a);
@@ -1083,24 +1022,26 @@ mod tests {
     }
 
     #[test]
-    fn nested_iam_object_is_read_too() {
-        let nested = F.replace(
-            r#""line":3"#,
-            r#""line":3,"iam":{"user":"ci","age_days":5}"#,
-        );
-        let a = parse(&doc(&nested)).expect("parses");
-        assert_eq!(a.findings[0].iam_user.as_deref(), Some("ci"));
-        assert_eq!(a.findings[0].age_days, Some(5));
+    fn shapes_keyward_never_wrote_are_not_read() {
+        // Flat IAM fields and a `config` scope were never in the contract.
+        let flat = F.replace(r#""line":3"#, r#""line":3,"iam_user":"ci","age_days":5"#);
+        let text = doc(&flat).replacen('{', r#"{"config":{"max_key_age_days":30},"#, 1);
+        let a = parse(&text).expect("unknown keys are extensions");
+        assert_eq!(a.findings[0].iam_user, None);
+        assert_eq!(a.findings[0].age_days, None);
+        assert_eq!(a.max_key_age_days, DEFAULT_MAX_KEY_AGE_DAYS);
+        // A partial `iam` object is not what keyward writes.
+        let partial = F.replace(r#""line":3"#, r#""line":3,"iam":{"user":"ci"}"#);
+        assert!(matches!(parse(&doc(&partial)), Err(AuditError::Shape(_))));
     }
 
     #[test]
-    fn rotation_limit_is_read_from_the_json() {
-        let text = doc(F).replacen('{', r#"{"policy":{"max_key_age_days":30},"#, 1);
+    fn rotation_limit_is_read_from_the_policy() {
+        let text = doc(F).replace(r#""max_key_age_days":90"#, r#""max_key_age_days":30"#);
         assert_eq!(parse(&text).expect("parses").max_key_age_days, 30);
-        let text = doc(F).replacen('{', r#"{"max-key-age-days":45,"#, 1);
-        assert_eq!(parse(&text).expect("parses").max_key_age_days, 45);
-        let bad = doc(F).replacen('{', r#"{"max-key-age-days":"soon","#, 1);
-        assert!(matches!(parse(&bad), Err(AuditError::Shape(_))));
+        let bad = doc(F).replace(r#""max_key_age_days":90"#, r#""max_key_age_days":0"#);
+        let e = parse(&bad).expect_err("zero");
+        assert!(e.to_string().contains("max_key_age_days"), "{e}");
     }
 
     #[test]
@@ -1109,17 +1050,28 @@ mod tests {
             "",
             "[]",
             "{}",
-            r#"{"findings":{}}"#,
-            r#"{"findings":[1]}"#,
-            r#"{"findings":[{"rule":"KW001","path":"a"}]}"#,
-            r#"{"findings":[{"rule":"KW001","path":"a","severity":"dire"}]}"#,
+            r#"{"version":1}"#,
+            r#"{"version":"1"}"#,
+            r#"{"version":1,"findings":{}}"#,
+            &doc("").replace(r#""findings":[]"#, r#""findings":[1]"#),
+            &doc(r#"{"rule":"KW001","severity":"dire"}"#),
+            &doc(r#"{"rule":"KW001","line":-3}"#),
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
-        let e = parse(r#"{"findings":[{"rule":"KW001","severity":"high"}]}"#).expect_err("no path");
+        assert!(parse(&doc(r#"{"rule":"KW001"}"#)).is_ok());
+        let no_path = doc(r#"{"rule":"KW001"}"#).replace(r#""path":"","#, "");
+        let e = parse(&no_path).expect_err("no path");
+        assert!(
+            e.to_string().starts_with(
+                "not the output of `keyward scan --format json`: missing field `path`"
+            ),
+            "{e}"
+        );
+        let e = parse(r#"{"version":2,"findings":[]}"#).expect_err("version 2");
         assert_eq!(
             e.to_string(),
-            "not the output of `keyward scan --format json`: finding 1: no `path` string"
+            "not the output of `keyward scan --format json`: version 2; this keyward reads version 1"
         );
     }
 

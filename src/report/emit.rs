@@ -135,7 +135,7 @@ impl Emitter for Github {
 
 /// The audit report of one scan, through the JSON contract it reads.
 fn audit(out: &ScanOutput) -> Option<super::audit::Audit> {
-    super::audit::parse(&super::json::render(out)).ok()
+    super::audit::Audit::of(&super::json::document(out)).ok()
 }
 
 impl Emitter for Markdown {

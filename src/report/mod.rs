@@ -2,8 +2,8 @@
 //! and nowhere else; spans travel as byte ranges until now.
 
 pub mod audit;
-pub mod contract;
 pub mod concise;
+pub mod contract;
 pub mod emit;
 pub mod github;
 pub mod human;

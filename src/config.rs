@@ -11,7 +11,7 @@ use miette::{NamedSource, SourceSpan};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::rules::Severity;
+use crate::severity::Severity;
 
 pub const FILE_NAMES: [&str; 2] = ["keyward.toml", ".keyward.toml"];
 
@@ -199,7 +199,7 @@ impl Default for Config {
             include: Vec::new(),
             exclude_set: GlobSet::empty(),
             include_set: None,
-            max_file_size: crate::scan::DEFAULT_MAX_FILE_SIZE,
+            max_file_size: crate::source::DEFAULT_MAX_FILE_SIZE,
             include_placeholders: false,
             no_ignore: false,
             allowed_accounts: Vec::new(),
@@ -303,7 +303,7 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 
 /// Reads and validates a configuration file.
 pub fn load(path: &Path) -> Result<Config, Box<ConfigError>> {
-    let origin = crate::report::shown_path(path);
+    let origin = crate::shown::shown_path(path);
     let text = crate::named_file::read_text(path, crate::named_file::MAX_NAMED_FILE)
         .map_err(|e| ConfigError::plain(&origin, format!("cannot read: {e}")))?;
     let root = path

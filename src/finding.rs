@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::rules::Severity;
+use crate::severity::Severity;
 
 /// One rule violation at one place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +122,7 @@ pub struct SourceFile {
     pub text: Arc<str>,
     pub secret_spans: Vec<Range<usize>>,
     /// `keyward:ignore` comments in the file.
-    pub ignores: Vec<crate::suppress::IgnoreMarker>,
+    pub ignores: Vec<crate::ignore_comment::IgnoreMarker>,
 }
 
 impl SourceFile {
@@ -152,73 +152,7 @@ impl SourceFile {
     }
 }
 
-/// A problem with one file or path that did not stop the scan.
-/// Sorted by path, then message.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ScanError {
-    pub path: String,
-    pub message: String,
-    pub kind: ProblemKind,
-}
-
-/// What went wrong, so a caller can act on a kind (an editor underlines a
-/// parse error, CI fails on an unreadable file) without reading messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ProblemKind {
-    /// A path could not be walked or read.
-    Read,
-    /// Over `--max-file-size`: not scanned.
-    TooLarge,
-    /// Invalid UTF-8, read with replacements.
-    Decode,
-    /// Not parseable as its format: scanned as text.
-    Parse,
-    /// Stopped by `--file-timeout`: findings may be incomplete.
-    Budget,
-    /// Left out by the git source: a merge conflict, not in the index, a
-    /// missing object.
-    NotScanned,
-    /// A rule could not be evaluated.
-    Rule,
-    /// IAM or STS could not answer, or answered in part.
-    Iam,
-    /// The configuration, a baseline, a base revision's policy, an option.
-    Config,
-    /// keyward itself: a worker stopped.
-    Internal,
-}
-
-impl ProblemKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProblemKind::Read => "read",
-            ProblemKind::TooLarge => "too-large",
-            ProblemKind::Decode => "decode",
-            ProblemKind::Parse => "parse",
-            ProblemKind::Budget => "budget",
-            ProblemKind::NotScanned => "not-scanned",
-            ProblemKind::Rule => "rule",
-            ProblemKind::Iam => "iam",
-            ProblemKind::Config => "config",
-            ProblemKind::Internal => "internal",
-        }
-    }
-}
-
-impl ScanError {
-    pub fn new(kind: ProblemKind, path: impl Into<String>, message: impl Into<String>) -> Self {
-        ScanError {
-            path: path.into(),
-            message: message.into(),
-            kind,
-        }
-    }
-
-    /// A warning from asking AWS, which belongs to no file.
-    pub fn from_aws(message: String) -> Self {
-        ScanError::new(ProblemKind::Iam, "(aws)", message)
-    }
-}
+pub use crate::problem::{ProblemKind, ScanError};
 
 /// Salt for hashing secrets into fingerprints, so a fingerprint cannot be
 /// checked against a list of known secrets hashed plainly.

@@ -6,19 +6,21 @@
 
 pub mod budget;
 pub mod detect;
-mod extract;
 pub mod finding;
 pub mod git;
 pub mod iam;
-mod judge;
+pub mod ignore_comment;
 pub mod named_file;
 pub mod own_report;
 pub mod parse;
 pub mod pipeline;
 pub mod policy;
 pub mod prefilter;
+pub mod problem;
 pub mod rules;
 pub mod scan;
+pub mod severity;
+pub mod shown;
 pub mod source;
 pub mod walk;
 

@@ -79,7 +79,7 @@ static MATCHERS: LazyLock<Option<Matchers>> = LazyLock::new(|| {
         patterns.push(m);
         kinds.push(Strong::Base64);
     }
-    patterns.push(crate::suppress::MARKER);
+    patterns.push(crate::ignore_comment::MARKER);
     kinds.push(Strong::Marker);
     // Leftmost-first, not overlapping: only then can the packed (Teddy)
     // searcher run. A hit that fails its second look restarts the search

@@ -6,7 +6,13 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use crate::parse::{FileWarning, WarningKind};
+use crate::problem::{FileWarning, ProblemKind as WarningKind};
+
+/// Files larger than this are skipped, counted and named (`--max-file-size`).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+/// Generous: a 10 MiB file takes well under a second; only a pathological
+/// one gets near this.
+pub const DEFAULT_FILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What reading a file gave.
 pub enum Read {
@@ -129,7 +135,33 @@ fn invalid_utf8_bytes(mut bytes: &[u8]) -> usize {
 
 /// Each invalid byte becomes one `?`, so byte offsets stay what they were.
 fn replace_invalid_utf8(bytes: &[u8]) -> String {
-    crate::detect::lossy_text(bytes)
+    lossy_text(bytes)
+}
+
+/// Bytes as text, each byte that is not part of valid UTF-8 replaced by `?`.
+pub fn bytes_as_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| lossy_text(e.as_bytes()))
+}
+
+/// As [`bytes_as_text`], from a borrowed slice: one `?` per invalid byte,
+/// so byte offsets stay what they were.
+pub fn lossy_text(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or(""));
+                let bad = e.error_len().unwrap_or(rest.len()).max(1).min(rest.len());
+                out.extend(std::iter::repeat_n('?', bad));
+                bytes = rest.get(bad..).unwrap_or(&[]);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

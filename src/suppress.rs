@@ -3,134 +3,20 @@
 //! stay in the output (SARIF carries them); an ignore comment that
 //! suppresses nothing becomes a `KW000 unused-ignore` finding.
 
-use std::collections::{BTreeMap, HashSet};
-use std::ops::Range;
+use std::collections::HashSet;
 use std::path::Path;
-use std::sync::LazyLock;
 
-use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{AllowEntry, Config};
-use crate::detect::pair::LineIndex;
 use crate::finding::{Finding, Suppression, SuppressionKind, fingerprint};
+pub use crate::ignore_comment::{
+    IgnoreMarker, MARKER, find_markers, marker_covers, outside_markdown_fences,
+};
 use crate::rules::RuleSet;
 use crate::rules::facts::{Fact, Facts};
 use crate::scan::ScanOutput;
-
-pub const MARKER: &str = "keyward:ignore";
-
-static MARKER_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"keyward:ignore(?:[ \t]+([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?:[ \t]*,[ \t]*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)*))?(?:[ \t]*--[ \t]*([^\r\n]*?))?[ \t]*(?:\*/|-->)?[ \t]*(?:\r?\n|$)",
-    )
-    .expect("static regex")
-});
-
-/// An ignore comment found in a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IgnoreMarker {
-    /// The `keyward:ignore …` text.
-    pub span: Range<usize>,
-    /// 0-based line of the marker.
-    pub line: usize,
-    /// Rule IDs it names; empty (and nothing unknown): every rule.
-    pub rules: Vec<String>,
-    /// Names it gives that are no rule (a typo: `KW01`).
-    pub unknown: Vec<String>,
-    pub reason: String,
-}
-
-impl IgnoreMarker {
-    /// Replaces rule names by IDs and sets aside what names no rule.
-    pub fn resolve(&mut self, rules: &RuleSet) {
-        let mut known = Vec::new();
-        for r in std::mem::take(&mut self.rules) {
-            match rules.get(&r) {
-                Some(rule) => known.push(rule.id.clone()),
-                None => self.unknown.push(r),
-            }
-        }
-        self.rules = known;
-    }
-}
-
-/// Comment openers of the formats keyward reads: HCL `#` `//` `/*`, YAML,
-/// shell and dotenv `#`, INI `;` and `#`, Markdown `<!--`.
-const OPENERS: [&str; 5] = ["#", "//", "/*", ";", "<!--"];
-
-/// Every `keyward:ignore` that stands in a comment.
-pub fn find_markers(text: &str) -> Vec<IgnoreMarker> {
-    if memchr::memmem::find(text.as_bytes(), MARKER.as_bytes()).is_none() {
-        return Vec::new();
-    }
-    let lines = LineIndex::new(text);
-    let mut out = Vec::new();
-    for caps in MARKER_RE.captures_iter(text) {
-        let Some(whole) = caps.get(0) else { continue };
-        let line = lines.line_of(whole.start());
-        let line_start = lines.line_start(line);
-        let before = text.get(line_start..whole.start()).unwrap_or("");
-        if !OPENERS.iter().any(|o| before.contains(o)) {
-            continue;
-        }
-        let rules = caps
-            .get(1)
-            .map(|m| {
-                m.as_str()
-                    .split(',')
-                    .map(|r| r.trim().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let reason = caps.get(2).map_or("", |m| m.as_str().trim()).to_string();
-        let end = whole.start() + whole.as_str().trim_end().len();
-        out.push(IgnoreMarker {
-            span: whole.start()..end,
-            line,
-            rules,
-            unknown: Vec::new(),
-            reason,
-        });
-    }
-    out
-}
-
-/// Drops the markers that stand inside fenced code blocks or code spans
-/// of a Markdown file: those are examples of the syntax (a README showing
-/// how to ignore a key), not ignores.
-pub fn outside_markdown_fences(text: &str, markers: Vec<IgnoreMarker>) -> Vec<IgnoreMarker> {
-    if markers.is_empty() {
-        return markers;
-    }
-    let mut fenced = Vec::new();
-    let mut open: Option<(usize, &str)> = None;
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim_start();
-        let fence = ["```", "~~~"].into_iter().find(|f| t.starts_with(f));
-        match (open, fence) {
-            (None, Some(f)) => open = Some((i, f)),
-            (Some((start, f)), Some(g)) if f == g && t.trim_end() == g => {
-                fenced.push(start..=i);
-                open = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some((start, _)) = open {
-        fenced.push(start..=usize::MAX);
-    }
-    let lines = LineIndex::new(text);
-    // An odd number of backticks before it on its line: inside a code span.
-    let in_code_span = |m: &IgnoreMarker| {
-        text.get(lines.line_start(m.line)..m.span.start)
-            .is_some_and(|before| before.bytes().filter(|&b| b == b'`').count() % 2 == 1)
-    };
-    markers
-        .into_iter()
-        .filter(|m| !fenced.iter().any(|r| r.contains(&m.line)) && !in_code_span(m))
-        .collect()
-}
+use crate::shown::LineIndex;
 
 /// The baseline file: accepted findings by fingerprint, sorted, no secrets.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,7 +83,7 @@ impl Baseline {
     }
 
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
-        let shown = crate::report::shown_path(path);
+        let shown = crate::shown::shown_path(path);
         let text = crate::named_file::read_text(path, crate::named_file::MAX_NAMED_FILE).map_err(
             |source| BaselineError::Read {
                 path: shown.clone(),
@@ -341,7 +227,7 @@ pub fn apply(
                 kind: SuppressionKind::Baseline,
                 reason: format!(
                     "in the baseline (moved from {})",
-                    crate::report::printable(&from)
+                    crate::shown::printable(&from)
                 ),
             });
         }
@@ -511,31 +397,12 @@ pub fn allow_matches(a: &AllowEntry, finding: &Finding, rel: &Path, shown: &str)
             .is_none_or(|fp| fp == &finding.fingerprint)
 }
 
-/// Whether an ignore comment on 0-based line `marker.line` covers a finding
-/// of `rule` on 0-based line `line`: its own line and the one below.
-pub fn marker_covers(marker: &IgnoreMarker, line: usize, rule: &str) -> bool {
-    (marker.line == line || marker.line + 1 == line)
-        && ((marker.rules.is_empty() && marker.unknown.is_empty())
-            || marker.rules.iter().any(|r| r == rule))
-}
-
 /// A displayed path (relative to `cwd`) made relative to the config root.
 pub fn config_relative(display: &str, cwd: &Path, root: &Path) -> std::path::PathBuf {
     let abs = cwd.join(display);
     let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     abs.strip_prefix(&root_abs)
         .map_or_else(|_| Path::new(display).to_path_buf(), Path::to_path_buf)
-}
-
-/// Counts of suppressed findings by how they were accepted.
-pub fn suppressed_counts(out: &ScanOutput) -> BTreeMap<SuppressionKind, usize> {
-    let mut counts = BTreeMap::new();
-    for f in &out.findings {
-        if let Some(s) = &f.suppression {
-            *counts.entry(s.kind).or_default() += 1;
-        }
-    }
-    counts
 }
 
 #[cfg(test)]

@@ -400,7 +400,7 @@ pub fn run(
                 .map_err(|e| miette::miette!("{e}"))?;
             let baseline = Baseline::from_output(&out);
             std::fs::write(&output, baseline.to_json()).map_err(|e| {
-                miette::miette!("cannot write {}: {e}", crate::report::shown_path(&output))
+                miette::miette!("cannot write {}: {e}", crate::shown::shown_path(&output))
             })?;
             let n = baseline.findings.len();
             write_out(
@@ -452,15 +452,15 @@ pub fn run(
                 return Err(miette::miette!(
                     help = "pass --force to overwrite it",
                     "{} already exists",
-                    crate::report::shown_path(&path)
+                    crate::shown::shown_path(&path)
                 ));
             }
             std::fs::write(&path, config::STARTER).map_err(|e| {
-                miette::miette!("cannot write {}: {e}", crate::report::shown_path(&path))
+                miette::miette!("cannot write {}: {e}", crate::shown::shown_path(&path))
             })?;
             write_out(
                 stdout,
-                &format!("keyward: wrote {}\n", crate::report::shown_path(&path)),
+                &format!("keyward: wrote {}\n", crate::shown::shown_path(&path)),
             )?;
             Ok(EXIT_OK)
         }
@@ -481,7 +481,7 @@ pub fn run(
             match output {
                 Some(path) => {
                     crate::iam::inventory::write(&path, &inventory).map_err(|e| {
-                        miette::miette!("cannot write {}: {e}", crate::report::shown_path(&path))
+                        miette::miette!("cannot write {}: {e}", crate::shown::shown_path(&path))
                     })?;
                     let users: std::collections::BTreeSet<_> = inventory
                         .keys
@@ -495,7 +495,7 @@ pub fn run(
                         stdout,
                         &format!(
                             "keyward: wrote {}: {}, {}, {}; {} in {:.1} s\n",
-                            crate::report::shown_path(&path),
+                            crate::shown::shown_path(&path),
                             n(inventory.accounts.len(), "account"),
                             n(users.len(), "user"),
                             n(inventory.keys.len(), "key"),
@@ -519,7 +519,7 @@ pub fn run(
 
 fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::Report> {
     use report::audit;
-    let name = crate::report::shown_path(&args.input);
+    let name = crate::shown::shown_path(&args.input);
     let text = if args.input.as_os_str() == "-" {
         crate::named_file::read_capped(std::io::stdin(), crate::named_file::MAX_NAMED_FILE)
     } else {
@@ -537,9 +537,8 @@ fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::R
         ReportFormat::Html => audit::html(&audit),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, rendered).map_err(|e| {
-            miette::miette!("cannot write {}: {e}", crate::report::shown_path(path))
-        })?,
+        Some(path) => std::fs::write(path, rendered)
+            .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))?,
         None => write_out(stdout, &rendered)?,
     }
     Ok(EXIT_OK)
@@ -713,9 +712,8 @@ fn run_scan(
     };
     let text = emitter.render(&out, &ctx);
     match &args.output {
-        Some(path) => std::fs::write(path, &text).map_err(|e| {
-            miette::miette!("cannot write {}: {e}", crate::report::shown_path(path))
-        })?,
+        Some(path) => std::fs::write(path, &text)
+            .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))?,
         None => write_out(stdout, &text)?,
     }
     if let Some(side) = emitter.side_output(&out) {
@@ -741,7 +739,7 @@ fn append_side_output(side: &report::emit::SideOutput) -> Result<(), miette::Rep
             miette::miette!(
                 "cannot append {} to {} ({}): {e}",
                 side.what,
-                crate::report::shown_path(&path),
+                crate::shown::shown_path(&path),
                 side.env
             )
         })

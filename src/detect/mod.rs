@@ -546,33 +546,7 @@ pub fn decode_base64(s: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
         .decode(trimmed)
         .ok()?;
-    Some(bytes_as_text(bytes))
-}
-
-/// Bytes as text, each byte that is not part of valid UTF-8 replaced by `?`.
-pub fn bytes_as_text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| lossy_text(e.as_bytes()))
-}
-
-/// As [`bytes_as_text`], from a borrowed slice: one `?` per invalid byte,
-/// so byte offsets stay what they were.
-pub fn lossy_text(mut bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    loop {
-        match std::str::from_utf8(bytes) {
-            Ok(s) => {
-                out.push_str(s);
-                return out;
-            }
-            Err(e) => {
-                let (valid, rest) = bytes.split_at(e.valid_up_to());
-                out.push_str(std::str::from_utf8(valid).unwrap_or(""));
-                let bad = e.error_len().unwrap_or(rest.len()).max(1).min(rest.len());
-                out.extend(std::iter::repeat_n('?', bad));
-                bytes = rest.get(bad..).unwrap_or(&[]);
-            }
-        }
-    }
+    Some(crate::source::bytes_as_text(bytes))
 }
 
 #[cfg(test)]

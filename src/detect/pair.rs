@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Candidate, CandidateKind};
+pub use crate::shown::LineIndex;
 
 /// A named secret with no key ID in its block still pairs with a key ID this
 /// many lines away (credentials written one per line in free text).
@@ -127,59 +128,10 @@ fn split_camel(word: &str) -> Vec<&str> {
     parts
 }
 
-/// Byte offset → 0-based line, by binary search over line starts.
-pub struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    /// Lines end at `\n`, `\r\n`, or a `\r` alone (old Mac files), as
-    /// editors and GitHub count them.
-    pub fn new(src: &str) -> Self {
-        let bytes = src.as_bytes();
-        let mut starts = vec![0];
-        starts.extend(
-            memchr::memchr2_iter(b'\n', b'\r', bytes)
-                .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
-                .map(|i| i + 1),
-        );
-        LineIndex { starts }
-    }
-
-    /// Byte offset where `line` (0-based) starts, and where it ends without
-    /// its line break.
-    pub fn line_range(&self, src: &str, line: usize) -> std::ops::Range<usize> {
-        let start = self.line_start(line).min(src.len());
-        let mut end = self.starts.get(line + 1).copied().unwrap_or(src.len());
-        let bytes = src.as_bytes();
-        while end > start && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
-            end -= 1;
-        }
-        start..end.max(start)
-    }
-
-    pub fn len(&self) -> usize {
-        self.starts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
-    pub fn line_of(&self, offset: usize) -> usize {
-        self.starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1)
-    }
-
-    pub fn line_start(&self, line: usize) -> usize {
-        self.starts.get(line).copied().unwrap_or(0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{LineIndex, name_stem};
+    use super::name_stem;
+    use crate::shown::LineIndex;
 
     #[test]
     fn lone_carriage_returns_end_lines() {

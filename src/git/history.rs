@@ -12,10 +12,10 @@ use std::path::PathBuf;
 
 use super::GitError;
 use super::plumbing::{self, BlobContent, Repo};
-use crate::extract::{self, Extracted};
 use crate::finding::ProblemKind;
 use crate::finding::{CommitRef, Provenance, ScanError};
 use crate::rules::RuleSet;
+use crate::scan::extract::{self, Extracted};
 use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, join_workers};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,7 +292,7 @@ fn judge_all(
     }
     for part in parts {
         for (idx, extracted) in std::mem::take(&mut part.kept) {
-            let out = crate::judge::judge(extracted, rules, opts, &iam);
+            let out = crate::scan::judge::judge(extracted, rules, opts, &iam);
             part.summary.add(&out.summary);
             part.errors.extend(out.errors.iter().cloned());
             if !out.findings.is_empty() {

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::finding::ScanError;
-use crate::report::Lines;
 use crate::rules::RuleSet;
 use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, scan_blobs};
+use crate::shown::Lines;
 
 pub use plumbing::Repo;
 
@@ -77,7 +77,7 @@ impl std::fmt::Display for Tree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Tree::Commit { id, name } => {
-                let short = crate::report::short_commit(id);
+                let short = crate::shown::short_commit(id);
                 if name == id || name.is_empty() {
                     write!(f, "{short}")
                 } else {
@@ -142,18 +142,18 @@ pub struct AddedMarker {
     pub path: String,
     /// The file's text in the change.
     pub text: std::sync::Arc<str>,
-    pub marker: crate::suppress::IgnoreMarker,
+    pub marker: crate::ignore_comment::IgnoreMarker,
 }
 
 /// The ignore comments of a file that stand on `ranges` (1-based lines).
 fn added_markers(path: &str, bytes: &[u8], ranges: &[(usize, usize)]) -> Vec<AddedMarker> {
     if ranges.is_empty()
-        || memchr::memmem::find(bytes, crate::suppress::MARKER.as_bytes()).is_none()
+        || memchr::memmem::find(bytes, crate::ignore_comment::MARKER.as_bytes()).is_none()
     {
         return Vec::new();
     }
     let text: std::sync::Arc<str> = Arc::from(String::from_utf8_lossy(bytes).as_ref());
-    crate::suppress::find_markers(&text)
+    crate::ignore_comment::find_markers(&text)
         .into_iter()
         .filter(|m| ranges.iter().any(|&(a, b)| (a..=b).contains(&(m.line + 1))))
         .map(|marker| AddedMarker {
@@ -450,7 +450,7 @@ fn since(
         // The credentials the base held where the change's files were, by
         // what they are, whatever rule speaks of them: no IAM, no rules.
         let (blobs, _) = read_blobs(repo, before, opts, None)?;
-        let base = crate::extract::blobs(blobs, opts, progress);
+        let base = crate::scan::extract::blobs(blobs, opts, progress);
         let mut ids: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
         for file in &base.files {
             if let Some(new_path) = renamed.get(&file.path) {

@@ -190,7 +190,7 @@ impl IamSource for Inventory {
 
 /// Reads and validates an inventory file.
 pub fn read(path: &Path) -> Result<Inventory, IamError> {
-    let shown = crate::report::shown_path(path);
+    let shown = crate::shown::shown_path(path);
     let text =
         crate::named_file::read_text(path, crate::named_file::MAX_NAMED_FILE).map_err(|e| {
             IamError::InventoryRead {

@@ -583,7 +583,7 @@ pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError
         (SourceChoice::Inventory(path), _) => {
             let inv = inventory::read(path)?;
             source_info = Some(IamSourceInfo::Inventory {
-                file: crate::report::shown_path(path),
+                file: crate::shown::shown_path(path),
                 generated_at: inv.generated_at.to_string(),
             });
             Some(inv.lookup(&wanted.keys))

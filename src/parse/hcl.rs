@@ -50,9 +50,17 @@ fn text_piece(text: &str, base: usize, next_group: &mut u32, values: &mut Vec<Va
 ///
 /// Returns [`ParseFailure`] when the source has a syntax error (the offset is
 /// the first ERROR or MISSING node) or nests deeper than [`MAX_DEPTH`].
-/// A large file yields only the values of the pieces that may hold a
-/// credential (the prefilter's test); the others are not parsed.
+/// Every piece of a large file is parsed; see [`parse_pieces_worth`].
 pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
+    parse_pieces_worth(src, &|_| true)
+}
+
+/// As [`parse`], but a large file yields only the values of the pieces
+/// `worth` keeps (the scan passes the prefilter's test, so a 50 MB module
+/// costs the pieces that may hold a credential); the others are not
+/// parsed. The parser asks rather than knows: it has no idea what a
+/// credential looks like.
+pub fn parse_pieces_worth(src: &str, worth: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseFailure> {
     let mut values = Vec::new();
     let mut next_group = 1;
     if src.len() < PIECEWISE_FROM {
@@ -60,7 +68,7 @@ pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
     } else {
         for piece in hcl_pieces::pieces(src, PIECE_LEN) {
             let text = src.get(piece.clone()).unwrap_or_default();
-            if !crate::prefilter::may_contain_credentials(text.as_bytes()) {
+            if !worth(text) {
                 continue;
             }
             if piece.len() > TREE_MAX {

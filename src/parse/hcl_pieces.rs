@@ -250,7 +250,10 @@ mod tests {
         let src = large_module();
         assert!(src.len() > 300 * 1024, "{}", src.len());
         let whole = crate::parse::hcl::parse_whole(&src).expect("whole parse");
-        let piecewise = crate::parse::hcl::parse(&src).expect("piecewise").values;
+        let worth = |t: &str| crate::prefilter::may_contain_credentials(t.as_bytes());
+        let piecewise = crate::parse::hcl::parse_pieces_worth(&src, &worth)
+            .expect("piecewise")
+            .values;
         assert!(
             piecewise.len() * 4 < whole.len(),
             "most pieces are skipped: {} of {}",

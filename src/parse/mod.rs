@@ -128,16 +128,7 @@ impl ParseFailure {
     }
 }
 
-/// What went wrong with a file that was still scanned (`Decode`, `Parse`
-/// or `Budget` here).
-pub use crate::finding::ProblemKind as WarningKind;
-
-/// A problem with one file that did not stop its scan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileWarning {
-    pub kind: WarningKind,
-    pub message: String,
-}
+pub use crate::problem::{FileWarning, ProblemKind as WarningKind};
 
 /// Joins context segments into the dotted form used in facts and output:
 /// `["spec", "containers", "[0]", "env"]` becomes `spec.containers[0].env`.
@@ -153,7 +144,13 @@ pub fn join_context(segments: &[String]) -> String {
 }
 
 /// Parses with the format's parser; on failure, scans as text and says so.
-pub fn values(path: &Path, text: &str) -> (Vec<Value>, Format, Option<FileWarning>) {
+/// `worth` tells which pieces of a file too large to parse whole are worth
+/// parsing (only HCL is parsed in pieces).
+pub fn values(
+    path: &Path,
+    text: &str,
+    worth: &dyn Fn(&str) -> bool,
+) -> (Vec<Value>, Format, Option<FileWarning>) {
     let format = Format::from_path(path);
     // A BOM would trip the parsers; three spaces keep every offset.
     let bom_free: Cow<'_, str> = match text.strip_prefix('\u{feff}') {
@@ -162,7 +159,7 @@ pub fn values(path: &Path, text: &str) -> (Vec<Value>, Format, Option<FileWarnin
     };
     let src = bom_free.as_ref();
     let result = match format.syntax() {
-        Syntax::Hcl => hcl::parse(src),
+        Syntax::Hcl => hcl::parse_pieces_worth(src, worth),
         Syntax::Json => json::parse(src),
         // Helm and other templates render to YAML; they are not YAML.
         Syntax::Yaml if is_yaml_template(path, format, src) => {

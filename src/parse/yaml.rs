@@ -619,7 +619,7 @@ fn decode_secret(encoded: &str) -> Option<String> {
         .collect();
     let bytes = SECRET_B64.decode(compact).ok()?;
     // Binary around a key (`\xff\xfe\0AKIA…\0`) is still searched.
-    Some(crate::detect::bytes_as_text(bytes))
+    Some(crate::source::bytes_as_text(bytes))
 }
 
 /// `!!binary` in any of its spellings.

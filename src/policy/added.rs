@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use super::{PolicyFile, PolicySet, Wanted};
 use crate::config::{AllowEntry, Config};
-use crate::detect::pair::LineIndex;
 use crate::finding::{Finding, Related, ScanError, SourceFile, fingerprint};
 use crate::git::{Change, Repo};
 use crate::rules::{Rule, RuleSet, Severity};
 use crate::scan::ScanOutput;
+use crate::shown::LineIndex;
 use crate::suppress::{allow_matches, config_relative, marker_covers};
 
 /// One loosening, before it becomes a finding.
@@ -564,7 +564,7 @@ fn compare(
                 message: format!(
                     "adds {} at {} to the baseline",
                     entry.rule,
-                    crate::report::printable(&entry.path)
+                    crate::shown::printable(&entry.path)
                 ),
                 silenced,
                 reason: None,

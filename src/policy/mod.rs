@@ -126,7 +126,7 @@ impl PolicySet {
         let config_path = match &wanted.config {
             Some(p) => Some(repo.repo_path(p).ok_or_else(|| PolicyError::Outside {
                 what: "configuration",
-                path: crate::report::shown_path(p),
+                path: crate::shown::shown_path(p),
                 tree: tree.to_string(),
             })?),
             None => discover(&top, tree, &start_dir(repo, &wanted.start))?,
@@ -267,7 +267,7 @@ fn in_repo(
 ) -> Result<String, PolicyError> {
     repo.repo_path(path).ok_or_else(|| PolicyError::Outside {
         what,
-        path: crate::report::shown_path(path),
+        path: crate::shown::shown_path(path),
         tree: tree.to_string(),
     })
 }

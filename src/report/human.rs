@@ -356,7 +356,7 @@ fn credential_groups(out: &ScanOutput) -> Vec<Vec<&Finding>> {
     // Per (file, key ID): the groups open for it, with their first line.
     let mut open: std::collections::HashMap<(usize, &str), Vec<(usize, usize)>> =
         std::collections::HashMap::new();
-    let mut lines: Vec<Option<crate::detect::pair::LineIndex>> = std::iter::repeat_with(|| None)
+    let mut lines: Vec<Option<crate::shown::LineIndex>> = std::iter::repeat_with(|| None)
         .take(out.files.len())
         .collect();
     for f in out.active() {
@@ -366,7 +366,7 @@ fn credential_groups(out: &ScanOutput) -> Vec<Vec<&Finding>> {
         };
         let line = match (lines.get_mut(f.file), out.files.get(f.file)) {
             (Some(slot), Some(src)) => slot
-                .get_or_insert_with(|| crate::detect::pair::LineIndex::new(&src.text))
+                .get_or_insert_with(|| crate::shown::LineIndex::new(&src.text))
                 .line_of(f.span.start),
             _ => 0,
         };
@@ -391,7 +391,7 @@ fn credential_groups(out: &ScanOutput) -> Vec<Vec<&Finding>> {
 struct FileView {
     name: String,
     text: String,
-    lines: crate::detect::pair::LineIndex,
+    lines: crate::shown::LineIndex,
     /// The masked file, same length as the file: columns are counted here.
     masked: String,
     /// Runs of masking `*` (file offsets) shown as one `…`.
@@ -412,7 +412,7 @@ impl FileView {
         text.push_str(masked.get(last..).unwrap_or(""));
         FileView {
             name: super::printable(&f.path).into_owned(),
-            lines: crate::detect::pair::LineIndex::new(&text),
+            lines: crate::shown::LineIndex::new(&text),
             text,
             masked,
             runs,
@@ -748,7 +748,7 @@ pub fn summary_line(out: &ScanOutput) -> String {
             if s.placeholders == 1 { "" } else { "s" }
         ));
     }
-    let suppressed = crate::suppress::suppressed_counts(out);
+    let suppressed = out.suppressed_counts();
     if !suppressed.is_empty() {
         let total: usize = suppressed.values().sum();
         let by: Vec<String> = suppressed

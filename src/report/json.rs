@@ -33,13 +33,13 @@ pub fn document(out: &ScanOutput) -> Document {
             .collect()
     };
     // Masked once per file, only for files a shown finding points at.
-    let mut masked: Vec<Option<(String, crate::detect::pair::LineIndex)>> =
+    let mut masked: Vec<Option<(String, crate::shown::LineIndex)>> =
         out.files.iter().map(|_| None).collect();
     let mut snippet = |f: &crate::Finding| -> Option<String> {
         let slot = masked.get_mut(f.file)?;
         if slot.is_none() {
             let text = out.files.get(f.file)?.masked_text();
-            let index = crate::detect::pair::LineIndex::new(&text);
+            let index = crate::shown::LineIndex::new(&text);
             *slot = Some((text, index));
         }
         let (text, index) = slot.as_ref()?;
@@ -89,7 +89,7 @@ pub fn document(out: &ScanOutput) -> Document {
         }
     }
     let s = &out.summary;
-    let counts = crate::suppress::suppressed_counts(out);
+    let counts = out.suppressed_counts();
     let count = |k| counts.get(&k).copied().unwrap_or(0) as u64;
     Document {
         version: contract::VERSION,

@@ -60,7 +60,7 @@ impl RuleSet {
     pub fn configured(config: &Config) -> Result<RuleSet, RuleSetError> {
         let mut files = Vec::new();
         if let Some(dir) = &config.rules_dir {
-            let shown = crate::report::shown_path(dir);
+            let shown = crate::shown::shown_path(dir);
             let entries = std::fs::read_dir(dir).map_err(|e| RuleSetError::Dir {
                 path: shown.clone(),
                 message: e.to_string(),
@@ -72,7 +72,7 @@ impl RuleSet {
                 .collect();
             paths.sort();
             for path in paths {
-                let origin = crate::report::shown_path(&path);
+                let origin = crate::shown::shown_path(&path);
                 let text = crate::named_file::read_text(&path, crate::named_file::MAX_NAMED_FILE)
                     .map_err(|e| RuleSetError::Dir {
                     path: origin.clone(),

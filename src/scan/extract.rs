@@ -1,5 +1,5 @@
 //! File → candidates: walk or blobs, read, decode, prefilter, parse,
-//! detect. No rule runs and IAM is not asked here; [`crate::judge`] turns
+//! detect. No rule runs and IAM is not asked here; [`crate::scan::judge`] turns
 //! the candidates into findings.
 
 use std::path::{Path, PathBuf};
@@ -77,7 +77,7 @@ pub(crate) struct FileCandidates {
     pub format: Format,
     pub text: Arc<str>,
     pub candidates: Vec<Candidate>,
-    pub ignores: Vec<crate::suppress::IgnoreMarker>,
+    pub ignores: Vec<crate::ignore_comment::IgnoreMarker>,
 }
 
 impl FileCandidates {
@@ -435,12 +435,13 @@ fn process_file_within_budget(
             placeholders: 0,
         };
     }
-    let (values, format, parse_warning) = parse::values(path, &text);
+    let worth = |piece: &str| prefilter::may_contain_credentials(piece.as_bytes());
+    let (values, format, parse_warning) = parse::values(path, &text, &worth);
     warnings.extend(parse_warning);
     let candidates = detect::detect(&text, &values);
-    let mut ignores = crate::suppress::find_markers(&text);
+    let mut ignores = crate::ignore_comment::find_markers(&text);
     if is_markdown(path) {
-        ignores = crate::suppress::outside_markdown_fences(&text, ignores);
+        ignores = crate::ignore_comment::outside_markdown_fences(&text, ignores);
     }
     let file = (!candidates.is_empty() || !ignores.is_empty()).then(|| FileCandidates {
         path: display.to_string(),

@@ -1,16 +1,18 @@
 //! A scan's options and output, and the two steps that make it:
-//! [`crate::extract`] (files → candidates), IAM asked once, then
-//! [`crate::judge`] (candidates + answers → findings).
+//! [`crate::scan::extract`] (files → candidates), IAM asked once, then
+//! [`crate::scan::judge`] (candidates + answers → findings).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-pub use crate::extract::Blob;
-use crate::extract::{self, Extracted};
+pub use crate::scan::extract::Blob;
+pub(crate) mod extract;
+pub(crate) mod judge;
+
 use crate::finding::{Finding, ScanError, SourceFile};
-use crate::judge;
 use crate::rules::{RuleSet, Severity};
+use extract::Extracted;
 
 /// Policy settings that rules see as `config.*` facts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,10 +83,7 @@ fn normalize(p: &Path) -> PathBuf {
         .collect()
 }
 
-pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
-/// Generous: a 10 MiB file takes well under a second; only a pathological
-/// one gets near this.
-pub const DEFAULT_FILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub use crate::source::{DEFAULT_FILE_TIMEOUT, DEFAULT_MAX_FILE_SIZE};
 
 impl Default for ScanOptions {
     fn default() -> Self {
@@ -227,6 +226,19 @@ impl ScanOutput {
 
     pub fn count(&self, severity: Severity) -> usize {
         self.active().filter(|f| f.severity == severity).count()
+    }
+
+    /// Counts of suppressed findings by how they were accepted.
+    pub fn suppressed_counts(
+        &self,
+    ) -> std::collections::BTreeMap<crate::finding::SuppressionKind, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for f in &self.findings {
+            if let Some(s) = &f.suppression {
+                *counts.entry(s.kind).or_default() += 1;
+            }
+        }
+        counts
     }
 }
 

@@ -4,11 +4,11 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::detect::{self, Candidate, CandidateKind, key_id};
-use crate::extract::{Extracted, FileCandidates};
 use crate::finding::{Finding, ScanError, fingerprint};
 use crate::iam::{Enrichment, UserRef};
 use crate::rules::facts::{Fact, Facts};
 use crate::rules::{RuleSet, eval};
+use crate::scan::extract::{Extracted, FileCandidates};
 use crate::scan::{MAX_FINDINGS_PER_RULE_PER_FILE, More, Policy, ScanOptions, ScanOutput};
 
 /// Counts over all the files judged together (the `repo.*` facts).

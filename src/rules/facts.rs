@@ -97,10 +97,14 @@ pub fn describe(name: &str) -> &'static str {
         "verify.result" => {
             "match, mismatch, unknown-key, unchecked or error [needs --verify-pairs]"
         }
-        "repo.refs" => "places in the scan that reference this key ID",
-        "repo.secrets_for_key" => "distinct secrets paired with this key ID in the scan",
+        "repo.refs" => {
+            "places in the scan that reference this key ID (--history: in this version of the file)"
+        }
+        "repo.secrets_for_key" => {
+            "distinct secrets paired with this key ID in the scan (--history: in this version of the file)"
+        }
         "repo.keys_for_user" => {
-            "distinct key IDs of the same IAM user in the scan [needs --inventory or --live]"
+            "distinct key IDs of the same IAM user in the scan (--history: in this version of the file) [needs --inventory or --live]"
         }
         "suppression.kind" => {
             "KW000 only: what accepts nothing, `ignore` (a keyward:ignore comment) or `allow` (an [[allow]] entry)"

@@ -5,7 +5,6 @@
 //! sense of a file returns [`ParseFailure`]; the pipeline then falls back to
 //! the line-based text scanner and records a warning.
 
-use std::borrow::Cow;
 use std::ops::Range;
 use std::path::Path;
 
@@ -151,13 +150,28 @@ pub fn values(
     text: &str,
     worth: &dyn Fn(&str) -> bool,
 ) -> (Vec<Value>, Format, Option<FileWarning>) {
-    let format = Format::from_path(path);
-    // A BOM would trip the parsers; three spaces keep every offset.
-    let bom_free: Cow<'_, str> = match text.strip_prefix('\u{feff}') {
-        Some(rest) => Cow::Owned(format!("   {rest}")),
-        None => Cow::Borrowed(text),
+    // The parsers read the text after a byte-order mark, and every span is
+    // moved back to the file's offsets. (Three spaces in its place would
+    // indent YAML's first line, and YAML reads indentation.)
+    let (src, shift) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, '\u{feff}'.len_utf8()),
+        None => (text, 0),
     };
-    let src = bom_free.as_ref();
+    let (mut values, format, warning) = values_of(path, src, worth);
+    if shift > 0 {
+        for v in &mut values {
+            v.span = v.span.start + shift..v.span.end + shift;
+        }
+    }
+    (values, format, warning)
+}
+
+fn values_of(
+    path: &Path,
+    src: &str,
+    worth: &dyn Fn(&str) -> bool,
+) -> (Vec<Value>, Format, Option<FileWarning>) {
+    let format = Format::from_path(path);
     let result = match format.syntax() {
         Syntax::Hcl => hcl::parse_pieces_worth(src, worth),
         Syntax::Json => json::parse(src),
@@ -236,5 +250,40 @@ mod tests {
             .collect();
         assert_eq!(join_context(&segs), "spec.containers[0].env[2].value");
         assert_eq!(join_context(&[]), "");
+    }
+
+    /// A byte-order mark is not indentation: a YAML file that starts with
+    /// one parses, and every span is the file's.
+    #[test]
+    fn a_bom_is_read_past_with_offsets_kept() {
+        let all = |_: &str| true;
+        for (name, text) in [
+            (
+                "docker-compose.yml",
+                "\u{feff}services:\n  api:\n    environment:\n      KEY: value1\n",
+            ),
+            (
+                "main.tf",
+                "\u{feff}provider \"aws\" {\n  region = \"value1\"\n}\n",
+            ),
+            ("a.env", "\u{feff}KEY=value1\n"),
+        ] {
+            let (values, _, warning) = values(Path::new(name), text, &all);
+            assert_eq!(warning, None, "{name}");
+            let v = values
+                .iter()
+                .find(|v| v.text == "value1")
+                .unwrap_or_else(|| panic!("{name}: {values:?}"));
+            assert_eq!(&text[v.span.clone()], "value1", "{name}");
+        }
+        let (values, _, _) = values(
+            Path::new("docker-compose.yml"),
+            "\u{feff}services:\n  api:\n    environment:\n      KEY: value1\n",
+            &all,
+        );
+        assert_eq!(
+            join_context(&values[0].context),
+            "services.api.environment.KEY"
+        );
     }
 }

@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod detect;
 pub mod finding;
+pub mod fix;
 pub mod git;
 pub mod iam;
 pub mod ignore_comment;

@@ -2,6 +2,8 @@
 //! command to the library and an exit code. Output goes to the writers it is
 //! handed; it never prints on its own.
 
+mod fix;
+
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -64,6 +66,9 @@ pub enum Command {
     },
     /// Render an audit report from `keyward scan --format json` output.
     Report(ReportArgs),
+    /// Rewrite the places that hold a credential so each tool reads it from
+    /// where it expects one (formatting and comments kept; never history).
+    Fix(fix::FixArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -447,6 +452,7 @@ pub fn run(
             Ok(EXIT_OK)
         }
         Command::Report(args) => run_report(&args, stdout),
+        Command::Fix(args) => fix::run(&args, progress, stdout),
         Command::Config(ConfigCommand::Init { path, force }) => {
             if path.exists() && !force {
                 return Err(miette::miette!(

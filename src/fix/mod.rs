@@ -1,0 +1,356 @@
+//! `keyward fix`: rewrites the places that hold a credential, by their
+//! exact spans, so each tool reads the credential from where it expects
+//! one. Formatting and comments stay; a fix whose result would not parse,
+//! or would still hold the credential, is refused and the file is left
+//! byte for byte as it was. No fix touches git history.
+
+pub mod edit;
+mod terraform;
+mod yaml_env;
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use edit::Edit;
+
+use crate::ScanOutput;
+
+/// Whether a fix works as soon as it is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Safety {
+    /// The configuration works once the credential is supplied the
+    /// tool's standard way.
+    Safe,
+    /// It references something that must be created first (a repository
+    /// secret, a Kubernetes Secret): only with `--unsafe`.
+    Unsafe,
+}
+
+/// One place that holds a credential, as a fixer sees it.
+pub(crate) struct Place<'a> {
+    /// The whole file.
+    pub text: &'a str,
+    pub span: Range<usize>,
+    pub context: &'a str,
+}
+
+pub(crate) enum Proposal {
+    Fix {
+        edits: Vec<Edit>,
+        safety: Safety,
+        /// What the user does next, one line.
+        next: String,
+    },
+    /// The place is not what the fixer can rewrite for sure.
+    Refuse(String),
+    /// A file that is meant to hold values (`.env`, AWS credentials):
+    /// stop tracking it instead of editing it.
+    Untrack,
+    /// No fixer for this format or place.
+    NoFixer,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FixOptions {
+    /// Apply unsafe fixes too.
+    pub unsafe_fixes: bool,
+}
+
+/// A file as it is and as the fixes leave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// As output shows it.
+    pub path: String,
+    /// Where to write it.
+    pub file: PathBuf,
+    pub before: String,
+    pub after: String,
+    /// Both with every secret masked, same length: what `--diff` shows.
+    pub shown_before: String,
+    pub shown_after: String,
+}
+
+/// A line of the fix summary about one place.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Note {
+    pub path: String,
+    /// 1-based.
+    pub line: usize,
+    pub text: String,
+}
+
+/// What `fix` would do.
+#[derive(Debug, Clone, Default)]
+pub struct Fixes {
+    pub changes: Vec<Change>,
+    /// Places fixed, with what to do next.
+    pub fixed: Vec<Note>,
+    /// Places an unsafe fix would change, left without `--unsafe`.
+    pub unsafe_left: Vec<Note>,
+    /// Places a fixer would not touch, and why.
+    pub refused: Vec<Note>,
+    /// Places no fixer knows.
+    pub left: Vec<Note>,
+}
+
+impl Fixes {
+    /// Whether any credential stays where it was.
+    pub fn remaining(&self) -> usize {
+        self.unsafe_left.len() + self.refused.len() + self.left.len()
+    }
+}
+
+/// The fixes for the credentials of a scan's active findings. `cwd` is
+/// where the scan's shown paths are relative to.
+pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
+    let mut places: BTreeMap<usize, Vec<(Range<usize>, &str)>> = BTreeMap::new();
+    for f in out.active() {
+        if f.identity.is_empty() {
+            continue;
+        }
+        let list = places.entry(f.file).or_default();
+        if !list.iter().any(|(s, _)| *s == f.span) {
+            list.push((f.span.clone(), f.context.as_str()));
+        }
+    }
+    let mut result = Fixes::default();
+    let mut ignores: BTreeMap<PathBuf, Vec<(String, String)>> = BTreeMap::new();
+    for (index, spans) in places {
+        let Some(file) = out.files.get(index) else {
+            continue;
+        };
+        let disk = cwd.join(&file.path);
+        let note = |span: &Range<usize>, text: String| Note {
+            path: file.path.clone(),
+            line: edit::Line::at(&file.text, span.start).map_or(1, |l| l.number(&file.text)),
+            text,
+        };
+        // Only text keyward can write back unchanged: the file as it is on
+        // disk now, in UTF-8.
+        let current = std::fs::read(&disk).ok();
+        if current.as_deref() != Some(file.text.as_bytes()) {
+            for (span, _) in &spans {
+                result.refused.push(note(
+                    span,
+                    "the file changed since the scan, or is not UTF-8: left as it is".into(),
+                ));
+            }
+            continue;
+        }
+        let mut edits = Vec::new();
+        let mut fixed = Vec::new();
+        for (span, context) in &spans {
+            let place = Place {
+                text: &file.text,
+                span: span.clone(),
+                context,
+            };
+            match propose(file.format, &file.path, &place) {
+                Proposal::Fix {
+                    edits: e,
+                    safety,
+                    next,
+                } => {
+                    if safety == Safety::Unsafe && !opts.unsafe_fixes {
+                        result
+                            .unsafe_left
+                            .push(note(span, format!("needs --unsafe: {next}")));
+                    } else {
+                        edits.extend(e);
+                        fixed.push((span.clone(), next));
+                    }
+                }
+                Proposal::Refuse(why) => result.refused.push(note(span, why)),
+                Proposal::Untrack => {
+                    let Some(name) = Path::new(&file.path).file_name() else {
+                        continue;
+                    };
+                    let dir = disk.parent().unwrap_or(Path::new("."));
+                    let entry = format!("/{}", name.to_string_lossy());
+                    let gitignore = dir.join(".gitignore");
+                    if ignored_already(&gitignore, &entry) {
+                        result.left.push(note(
+                            span,
+                            format!(
+                                "in .gitignore already: `git rm --cached {}` stops tracking it",
+                                file.path
+                            ),
+                        ));
+                        continue;
+                    }
+                    let list = ignores.entry(gitignore).or_default();
+                    if !list.iter().any(|(e, _)| *e == entry) {
+                        list.push((entry, file.path.clone()));
+                    }
+                    result.fixed.push(note(
+                        span,
+                        format!(
+                            "stop tracking it: `git rm --cached {}` (it stays on disk, now in .gitignore)",
+                            file.path
+                        ),
+                    ));
+                }
+                Proposal::NoFixer => result.left.push(note(
+                    span,
+                    format!("no automatic fix for this place in a {} file", file.format),
+                )),
+            }
+        }
+        if edits.is_empty() {
+            continue;
+        }
+        match checked(&file.path, &file.text, &edits, &spans_of(&fixed)) {
+            Ok(after) => {
+                result
+                    .fixed
+                    .extend(fixed.iter().map(|(s, next)| note(s, next.clone())));
+                // Masking keeps every length, so the same edits apply.
+                let shown_before = file.masked_text();
+                let shown_after =
+                    edit::apply(&shown_before, &edits).unwrap_or_else(|| shown_before.clone());
+                result.changes.push(Change {
+                    path: file.path.clone(),
+                    file: disk,
+                    before: file.text.to_string(),
+                    after,
+                    shown_before,
+                    shown_after,
+                });
+            }
+            Err(why) => {
+                for (span, _) in &fixed {
+                    result.refused.push(note(span, why.clone()));
+                }
+            }
+        }
+    }
+    for (gitignore, entries) in ignores {
+        let before = std::fs::read_to_string(&gitignore).unwrap_or_default();
+        let present: HashSet<&str> = before.lines().map(str::trim).collect();
+        let mut after = before.clone();
+        let nl = edit::newline_of(&before);
+        for (entry, _) in &entries {
+            if present.contains(entry.as_str()) {
+                continue;
+            }
+            if !after.is_empty() && !after.ends_with('\n') {
+                after.push_str(nl);
+            }
+            after.push_str(entry);
+            after.push_str(nl);
+        }
+        if after != before {
+            let path = gitignore
+                .strip_prefix(cwd)
+                .map_or_else(|_| gitignore.clone(), Path::to_path_buf);
+            result.changes.push(Change {
+                path: crate::shown::shown_path(&path),
+                file: gitignore,
+                shown_before: before.clone(),
+                shown_after: after.clone(),
+                before,
+                after,
+            });
+        }
+    }
+    result.fixed.sort();
+    result.refused.sort();
+    result.left.sort();
+    result.unsafe_left.sort();
+    result
+}
+
+/// Whether `.gitignore` lists `entry` already.
+fn ignored_already(gitignore: &Path, entry: &str) -> bool {
+    std::fs::read_to_string(gitignore).is_ok_and(|t| t.lines().any(|l| l.trim() == entry))
+}
+
+fn spans_of(fixed: &[(Range<usize>, String)]) -> Vec<Range<usize>> {
+    fixed.iter().map(|(s, _)| s.clone()).collect()
+}
+
+fn propose(format: &str, path: &str, place: &Place<'_>) -> Proposal {
+    let name = Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match format {
+        "terraform" => terraform::terraform(place),
+        "tfvars" => terraform::tfvars(place),
+        "compose" => yaml_env::compose(place),
+        "github-actions" => yaml_env::github_actions(place),
+        "dotenv" => Proposal::Untrack,
+        "ini" if name == "credentials" => Proposal::Untrack,
+        _ => Proposal::NoFixer,
+    }
+}
+
+/// The fixed text, when it still parses as its format (if it did before)
+/// and none of the credentials at `fixed` is left in it.
+fn checked(
+    path: &str,
+    before: &str,
+    edits: &[Edit],
+    fixed: &[Range<usize>],
+) -> Result<String, String> {
+    let after =
+        edit::apply(before, edits).ok_or_else(|| "two fixes overlap: left as it is".to_string())?;
+    let all = |_: &str| true;
+    let (old_values, format, old_warning) = crate::parse::values(Path::new(path), before, &all);
+    let (new_values, _, new_warning) = crate::parse::values(Path::new(path), &after, &all);
+    if old_warning.is_none() && new_warning.is_some() {
+        return Err(format!(
+            "the fixed file would not parse as {}: left as it is",
+            format.as_str()
+        ));
+    }
+    let gone: HashSet<String> = crate::detect::detect(before, &old_values)
+        .into_iter()
+        .filter(|c| {
+            fixed
+                .iter()
+                .any(|s| s.start <= c.span.start && c.span.end <= s.end)
+        })
+        .map(|c| c.value)
+        .collect();
+    let still = crate::detect::detect(&after, &new_values)
+        .iter()
+        .any(|c| gone.contains(&c.value));
+    if still {
+        return Err("the credential would still be in the file: left as it is".into());
+    }
+    Ok(after)
+}
+
+/// Writes every change.
+pub fn write(fixes: &Fixes) -> std::io::Result<()> {
+    for c in &fixes.changes {
+        std::fs::write(&c.file, &c.after)?;
+    }
+    Ok(())
+}
+
+/// The changes as a unified diff (`a/PATH`, `b/PATH`) for review, with
+/// every secret masked: a diff that `git apply` could use would have to
+/// print the secrets it removes. `keyward fix` itself writes the files.
+pub fn diff(fixes: &Fixes) -> String {
+    let mut out = String::new();
+    for c in &fixes.changes {
+        let diff = similar::TextDiff::from_lines(&c.shown_before, &c.shown_after);
+        let text = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(
+                &if c.before.is_empty() {
+                    "/dev/null".to_string()
+                } else {
+                    format!("a/{}", c.path)
+                },
+                &format!("b/{}", c.path),
+            )
+            .to_string();
+        out.push_str(&text);
+    }
+    out
+}

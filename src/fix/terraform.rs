@@ -1,0 +1,179 @@
+//! Terraform and `.tfvars`: the provider and the S3 backend fall back to
+//! the standard credential chain when their key attributes are gone; a
+//! variable loses its default and becomes `sensitive`; a `.tfvars` line
+//! goes, and the value comes from `TF_VAR_…` instead.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::edit::{Edit, Line};
+use super::{Place, Proposal, Safety};
+
+/// `name = "value"` alone on its line, with at most a comment after it.
+/// Interpolations (`${…}`, `%{…}`) and escapes are left alone: the value
+/// is then not just the credential.
+static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"^[ \t]*([A-Za-z_][A-Za-z0-9_-]*)[ \t]*=[ \t]*"([^"\\$%]*)"[ \t]*(?:(?:#|//).*)?$"#,
+    )
+    .expect("static regex")
+});
+
+static SENSITIVE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[ \t]*sensitive[ \t]*=").expect("static regex"));
+
+/// The provider's and the backend's credential attributes.
+const CREDENTIAL_ATTRIBUTES: [&str; 3] = ["access_key", "secret_key", "token"];
+
+/// The attribute on the span's line, when the line is exactly one plain
+/// attribute whose quoted value holds the span.
+fn attribute<'a>(line: &Line<'a>, place: &Place<'_>) -> Option<&'a str> {
+    let caps = ATTRIBUTE.captures(line.text)?;
+    let value = caps.get(2)?;
+    let (start, end) = (line.start + value.start(), line.start + value.end());
+    (place.span.start >= start && place.span.end <= end).then(|| caps.get(1).map(|m| m.as_str()))?
+}
+
+pub(super) fn terraform(place: &Place<'_>) -> Proposal {
+    let segments: Vec<&str> = place.context.split('.').collect();
+    let Some(line) = Line::at(place.text, place.span.start) else {
+        return Proposal::NoFixer;
+    };
+    let attr = attribute(&line, place);
+    match segments.as_slice() {
+        ["provider", "aws", name] if CREDENTIAL_ATTRIBUTES.contains(name) => match attr {
+            Some(a) if a == *name => Proposal::Fix {
+                edits: vec![Edit::delete(line.whole())],
+                safety: Safety::Safe,
+                next: "the AWS provider now takes credentials from the standard chain \
+                           (AWS_PROFILE, environment, SSO, an instance or OIDC role): set one up"
+                    .into(),
+            },
+            _ => Proposal::Refuse(not_plain()),
+        },
+        ["terraform", "backend", "s3", name] if CREDENTIAL_ATTRIBUTES.contains(name) => {
+            match attr {
+                Some(a) if a == *name => Proposal::Fix {
+                    edits: vec![Edit::delete(line.whole())],
+                    safety: Safety::Safe,
+                    next: "the S3 backend now takes credentials from the standard chain; \
+                       or pass them with `terraform init -backend-config=…` from outside the repo"
+                        .into(),
+                },
+                _ => Proposal::Refuse(not_plain()),
+            }
+        }
+        ["variable", var, "default"] => match attr {
+            Some("default") => variable_default(place.text, &line, var),
+            _ => Proposal::Refuse(not_plain()),
+        },
+        _ => Proposal::NoFixer,
+    }
+}
+
+pub(super) fn tfvars(place: &Place<'_>) -> Proposal {
+    let Some(line) = Line::at(place.text, place.span.start) else {
+        return Proposal::NoFixer;
+    };
+    match attribute(&line, place) {
+        Some(name) if name == place.context => Proposal::Fix {
+            edits: vec![Edit::delete(line.whole())],
+            safety: Safety::Safe,
+            next: format!(
+                "pass `{name}` as `TF_VAR_{name}` from your secret store when terraform runs"
+            ),
+        },
+        Some(_) | None if place.context.contains(['.', '[']) => Proposal::Refuse(
+            "the value sits inside a map or object: take it out by hand and pass it as `TF_VAR_…`"
+                .into(),
+        ),
+        _ => Proposal::Refuse(not_plain()),
+    }
+}
+
+fn not_plain() -> String {
+    "the value is not a plain quoted string on a line of its own (an expression, heredoc or \
+     one-line block): left as it is"
+        .into()
+}
+
+/// `default = "AKIA…"` in `variable "name" { … }`: the default goes and
+/// the variable becomes `sensitive` (unless it already is), so Terraform
+/// asks for the value and keeps it out of plans and logs.
+fn variable_default(text: &str, default: &Line<'_>, var: &str) -> Proposal {
+    let Some(block) = block_of(text, default.start, var) else {
+        return Proposal::Refuse(format!(
+            "cannot find where `variable \"{var}\"` starts and ends: left as it is"
+        ));
+    };
+    let body = &text[block];
+    let sensitive = body.lines().any(|l| SENSITIVE.is_match(l));
+    let edit = if sensitive {
+        Edit::delete(default.whole())
+    } else {
+        // `default     =` becomes `sensitive   =`: the `=` stays in the
+        // column `terraform fmt` aligned it to.
+        let width = default
+            .text
+            .find('=')
+            .map_or(0, |eq| eq - default.indent().len());
+        let name = format!("{:<w$}", "sensitive", w = width.max("sensitive ".len()));
+        Edit {
+            range: default.start..default.start + default.text.len(),
+            with: format!("{}{name}= true", default.indent()),
+        }
+    };
+    Proposal::Fix {
+        edits: vec![edit],
+        safety: Safety::Safe,
+        next: format!(
+            "`var.{var}` has no default now: pass it as `TF_VAR_{var}` from your secret store"
+        ),
+    }
+}
+
+/// The byte range of the `variable "var" { … }` block around `offset`,
+/// found by its header line above and its braces (strings and comments
+/// skipped).
+fn block_of(text: &str, offset: usize, var: &str) -> Option<std::ops::Range<usize>> {
+    let header = Regex::new(&format!(
+        r#"(?m)^\x{{feff}}?[ \t]*variable[ \t]+"{}"[ \t]*\{{"#,
+        regex::escape(var)
+    ))
+    .ok()?;
+    let start = header
+        .find_iter(text.get(..offset)?)
+        .last()
+        .map(|m| m.start())?;
+    let bytes = text.as_bytes();
+    let open = start + text.get(start..)?.find('{')?;
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return (i > offset).then_some(start..i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}

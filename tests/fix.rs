@@ -1,0 +1,329 @@
+//! `keyward fix`: per format, the masked diff (snapshot), the fixed file
+//! parsing in its format, no credential left at the place, idempotence,
+//! CRLF and BOM files, and files left byte for byte when a fix is unsure.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const KEY: &str = "AKIARZPUZDIKJWPUVXKV";
+const SECRET: &str = "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";
+const KEY2: &str = "AKIARZPUZDIKLKWK3CYE";
+const SECRET2: &str = "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";
+
+fn fix(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut all = vec!["fix"];
+    all.extend_from_slice(args);
+    let out = keyward(dir, &all);
+    let text = stdout(&out);
+    for secret in [SECRET, SECRET2] {
+        assert!(
+            !text.contains(secret),
+            "a full secret in the output: {text}"
+        );
+        assert!(!stderr(&out).contains(secret));
+    }
+    (out.status.code(), text)
+}
+
+/// Credentials a scan still finds in `rel`.
+fn left_in(dir: &Path, rel: &str) -> Vec<String> {
+    let out = keyward(
+        dir,
+        &[
+            "scan",
+            "--no-iam",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            rel,
+        ],
+    );
+    json(&out)["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| format!("{} {}", f["rule"], f["context"]))
+        .collect()
+}
+
+/// Whether the file parses in its format without a warning.
+fn parses(path: &Path) -> bool {
+    let text = std::fs::read_to_string(path).expect("read");
+    let (_, _, warning) = keyward::parse::values(path, &text, &|_| true);
+    warning.is_none()
+}
+
+/// Fixes one file: the diff is the snapshot; then the fix is written, the
+/// file parses, no credential is left, a second run changes nothing, and
+/// the CRLF and BOM versions of the file get the same fix.
+fn check_format(name: &str, rel: &str, text: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), rel, text);
+    let mut diff_args = vec!["--diff"];
+    diff_args.extend_from_slice(args);
+    let (_, diff) = fix(dir.path(), &diff_args);
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        text,
+        "--diff changes nothing"
+    );
+    insta::assert_snapshot!(name, diff);
+    let (code, _) = fix(dir.path(), args);
+    assert_eq!(code, Some(0), "every credential fixed");
+    assert!(parses(&path), "{rel} parses after the fix");
+    assert_eq!(left_in(dir.path(), rel), Vec::<String>::new());
+    let fixed = std::fs::read_to_string(&path).expect("read");
+    let (code, again) = fix(dir.path(), args);
+    assert_eq!(code, Some(0), "{again}");
+    assert!(again.contains("fixed 0 places in 0 files"), "{again}");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), fixed);
+
+    for (variant, input, expected) in [
+        (
+            "crlf",
+            text.replace('\n', "\r\n"),
+            fixed.replace('\n', "\r\n"),
+        ),
+        ("bom", format!("\u{feff}{text}"), format!("\u{feff}{fixed}")),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = write(dir.path(), rel, &input);
+        let (code, out) = fix(dir.path(), args);
+        assert_eq!(code, Some(0), "{variant}: {out}");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            expected,
+            "{variant}"
+        );
+    }
+    fixed
+}
+
+#[test]
+fn terraform_provider_and_backend_fall_back_to_the_credential_chain() {
+    let text = format!(
+        r#"terraform {{
+  backend "s3" {{
+    bucket     = "acme-state"
+    access_key = "{KEY2}"
+    secret_key = "{SECRET2}" # from the console
+  }}
+}}
+
+provider "aws" {{
+  region     = "eu-west-1"
+  access_key = "{KEY}"
+  secret_key = "{SECRET}"
+}}
+"#
+    );
+    let fixed = check_format("terraform_provider", "main.tf", &text, &[]);
+    assert!(fixed.contains("bucket     = \"acme-state\""));
+    assert!(!fixed.contains("access_key"), "{fixed}");
+}
+
+#[test]
+fn a_variable_default_goes_and_the_variable_becomes_sensitive() {
+    let text = format!(
+        r#"variable "deploy_key_id" {{
+  description = "the deploy user's key"
+  type        = string
+  default     = "{KEY}"
+}}
+
+variable "deploy_secret_access_key" {{
+  type      = string
+  sensitive = true
+  default   = "{SECRET}"
+  validation {{
+    condition     = length(var.deploy_secret_access_key) == 40
+    error_message = "40 characters {{ and a brace }}"
+  }}
+}}
+"#
+    );
+    let fixed = check_format("terraform_variable", "variables.tf", &text, &[]);
+    assert!(fixed.contains("  sensitive   = true\n}"), "{fixed}");
+    assert_eq!(fixed.matches("sensitive").count(), 2, "{fixed}");
+}
+
+#[test]
+fn a_tfvars_line_goes() {
+    let text = format!(
+        "region = \"eu-west-1\"\n\n# copied from the console\naws_access_key_id     = \"{KEY}\"\naws_secret_access_key = \"{SECRET}\"\n"
+    );
+    let fixed = check_format("tfvars", "prod.tfvars", &text, &[]);
+    assert_eq!(
+        fixed,
+        "region = \"eu-west-1\"\n\n# copied from the console\n"
+    );
+}
+
+#[test]
+fn compose_environment_reads_from_the_shell_in_both_forms() {
+    let text = format!(
+        r#"services:
+  api:
+    image: acme/api:1.4
+    environment:
+      AWS_REGION: eu-west-1
+      AWS_ACCESS_KEY_ID: {KEY}
+      AWS_SECRET_ACCESS_KEY: "{SECRET}"   # dev user
+  worker:
+    image: acme/worker:1.4
+    environment:
+      - AWS_ACCESS_KEY_ID={KEY2}
+      - AWS_SECRET_ACCESS_KEY={SECRET2}
+"#
+    );
+    let fixed = check_format("compose", "docker-compose.yml", &text, &[]);
+    assert!(
+        fixed.contains("AWS_SECRET_ACCESS_KEY: ${AWS_SECRET_ACCESS_KEY}   # dev user"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("- AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID}"));
+}
+
+#[test]
+fn a_workflow_uses_repository_secrets_only_with_unsafe() {
+    let text = format!(
+        r#"name: deploy
+on: push
+jobs:
+  sync:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          aws-access-key-id: {KEY}
+          aws-secret-access-key: {SECRET}
+          aws-region: eu-west-1
+"#
+    );
+    // Without --unsafe nothing changes, and the output says what is needed.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), ".github/workflows/deploy.yml", &text);
+    let (code, out) = fix(dir.path(), &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("needs --unsafe"), "{out}");
+    assert!(
+        out.contains("`gh secret set AWS_SECRET_ACCESS_KEY`"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+
+    let fixed = check_format(
+        "github_actions",
+        ".github/workflows/deploy.yml",
+        &text,
+        &["--unsafe"],
+    );
+    assert!(
+        fixed.contains("aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}"),
+        "{fixed}"
+    );
+}
+
+#[test]
+fn env_and_credentials_files_stop_being_tracked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = format!("AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\n");
+    write(dir.path(), "app/.env", &env);
+    write(dir.path(), "app/.gitignore", "node_modules/");
+    write(
+        dir.path(),
+        "ops/credentials",
+        format!("[default]\naws_access_key_id = {KEY2}\naws_secret_access_key = {SECRET2}\n"),
+    );
+    let (code, out) = fix(dir.path(), &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("`git rm --cached app/.env`"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("app/.gitignore")).expect("read"),
+        "node_modules/\n/.env\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ops/.gitignore")).expect("read"),
+        "/credentials\n"
+    );
+    // The files themselves are not touched: they are meant to hold values.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("app/.env")).expect("read"),
+        env
+    );
+    let (code, again) = fix(dir.path(), &[]);
+    assert_eq!(code, Some(1), "still tracked until `git rm --cached`");
+    assert!(again.contains("in .gitignore already"), "{again}");
+    assert!(again.contains("fixed 0 places in 0 files"), "{again}");
+}
+
+/// Structures a fixer is not sure of stay byte for byte, with a note.
+#[test]
+fn unsure_structures_are_refused_and_left_as_they_are() {
+    let cases = [
+        (
+            "main.tf",
+            format!("provider \"aws\" {{\n  access_key = \"${{var.prefix}}{KEY}\"\n}}\n"),
+        ),
+        (
+            "main.tf",
+            format!("provider \"aws\" {{ access_key = \"{KEY}\" }}\n"),
+        ),
+        (
+            "prod.tfvars",
+            format!("keys = {{\n  deploy = \"{KEY}\"\n}}\n"),
+        ),
+        (
+            "docker-compose.yml",
+            format!(
+                "x-creds: &creds\n  AWS_ACCESS_KEY_ID: {KEY}\nservices:\n  api:\n    image: a\n    environment:\n      AWS_SECRET_ACCESS_KEY: >-\n        {SECRET}\n"
+            ),
+        ),
+    ];
+    for (rel, text) in cases {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = write(dir.path(), rel, &text);
+        let (code, out) = fix(dir.path(), &[]);
+        assert_eq!(code, Some(1), "{rel}: {out}");
+        assert!(
+            out.contains("refused") || out.contains("left:"),
+            "{rel}: {out}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            text,
+            "{rel} is byte-identical"
+        );
+    }
+}
+
+/// The demo: every place a fixer knows is fixed, the rest is named, and a
+/// re-scan finds nothing in the files that were changed.
+#[test]
+fn the_demo_is_fixed_where_a_fixer_is_sure() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tree = dir.path().join("demo");
+    copy_tree(&root().join("fixtures/demo"), &tree);
+    let (code, out) = fix(&tree, &[]);
+    assert_eq!(code, Some(1), "some places have no fixer yet: {out}");
+    for changed in [
+        "docker-compose.yml",
+        "terraform/envs/prod/providers.tf",
+        "terraform/envs/prod/variables.tf",
+        "terraform/envs/prod/prod.tfvars",
+        "terraform/envs/dev/terraform.tfvars",
+        "terraform/envs/staging/terraform.tfvars",
+    ] {
+        assert_eq!(left_in(&tree, changed), Vec::<String>::new(), "{changed}");
+        assert!(parses(&tree.join(changed)), "{changed}");
+    }
+    assert!(out.contains("fixed 21 places in 8 files"), "{out}");
+    assert!(
+        out.contains("never removes a key from git history"),
+        "{out}"
+    );
+}

@@ -15,6 +15,7 @@ pub mod named_file;
 pub mod own_report;
 pub mod parse;
 pub mod pipeline;
+pub mod plan;
 pub mod policy;
 pub mod prefilter;
 pub mod problem;

@@ -3,6 +3,7 @@
 //! handed; it never prints on its own.
 
 mod fix;
+mod plan;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,6 +70,9 @@ pub enum Command {
     /// Rewrite the places that hold a credential so each tool reads it from
     /// where it expects one (formatting and comments kept; never history).
     Fix(fix::FixArgs),
+    /// A rotation plan per IAM user: the key to keep, every place to
+    /// change, and the steps in order with exact commands.
+    Plan(plan::PlanArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -453,6 +457,7 @@ pub fn run(
         }
         Command::Report(args) => run_report(&args, stdout),
         Command::Fix(args) => fix::run(&args, progress, stdout),
+        Command::Plan(args) => plan::run(&args, progress, stdout),
         Command::Config(ConfigCommand::Init { path, force }) => {
             if path.exists() && !force {
                 return Err(miette::miette!(

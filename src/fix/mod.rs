@@ -78,6 +78,8 @@ pub struct Note {
     /// 1-based.
     pub line: usize,
     pub text: String,
+    /// A fix made (or to be made) only with `--unsafe`.
+    pub unsafe_fix: bool,
 }
 
 /// What `fix` would do.
@@ -125,6 +127,7 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
             path: file.path.clone(),
             line: edit::Line::at(&file.text, span.start).map_or(1, |l| l.number(&file.text)),
             text,
+            unsafe_fix: false,
         };
         // Only text keyward can write back unchanged: the file as it is on
         // disk now, in UTF-8.
@@ -158,7 +161,7 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                             .push(note(span, format!("needs --unsafe: {next}")));
                     } else {
                         edits.extend(e);
-                        fixed.push((span.clone(), next));
+                        fixed.push((span.clone(), next, safety));
                     }
                 }
                 Proposal::Refuse(why) => result.refused.push(note(span, why)),
@@ -204,7 +207,10 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
             Ok(after) => {
                 result
                     .fixed
-                    .extend(fixed.iter().map(|(s, next)| note(s, next.clone())));
+                    .extend(fixed.iter().map(|(s, next, safety)| Note {
+                        unsafe_fix: *safety == Safety::Unsafe,
+                        ..note(s, next.clone())
+                    }));
                 // Masking keeps every length, so the same edits apply.
                 let shown_before = file.masked_text();
                 let shown_after =
@@ -219,7 +225,7 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                 });
             }
             Err(why) => {
-                for (span, _) in &fixed {
+                for (span, _, _) in &fixed {
                     result.refused.push(note(span, why.clone()));
                 }
             }
@@ -266,8 +272,8 @@ fn ignored_already(gitignore: &Path, entry: &str) -> bool {
     std::fs::read_to_string(gitignore).is_ok_and(|t| t.lines().any(|l| l.trim() == entry))
 }
 
-fn spans_of(fixed: &[(Range<usize>, String)]) -> Vec<Range<usize>> {
-    fixed.iter().map(|(s, _)| s.clone()).collect()
+fn spans_of(fixed: &[(Range<usize>, String, Safety)]) -> Vec<Range<usize>> {
+    fixed.iter().map(|(s, _, _)| s.clone()).collect()
 }
 
 fn propose(format: &str, path: &str, place: &Place<'_>) -> Proposal {

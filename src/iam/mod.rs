@@ -383,6 +383,29 @@ impl Wanted {
     }
 }
 
+/// What IAM says of one user whose keys a scan referenced, for rotation
+/// plans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamUser {
+    pub account: String,
+    pub name: String,
+    /// Every key of the user IAM listed, newest first.
+    pub keys: Vec<IamUserKey>,
+    /// The newest Active key; `None` when there is none or it is a tie.
+    pub newest_active: Option<String>,
+    /// Two Active keys created in the same second and used alike.
+    pub tied: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamUserKey {
+    pub access_key_id: String,
+    pub status: KeyStatus,
+    pub age_days: i64,
+    /// `None`: never used, or not known.
+    pub last_used_days: Option<i64>,
+}
+
 /// Where a run's IAM facts came from, for reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IamSourceInfo {
@@ -548,6 +571,48 @@ impl Enrichment {
             },
         );
         facts.set(crate::fact!("iam.user_active_keys"), Fact::List(active));
+    }
+
+    /// The owners of `keys` that IAM knows, each once, with all their keys.
+    pub fn users_of<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> Vec<IamUser> {
+        let Some(lookup) = &self.lookup else {
+            return Vec::new();
+        };
+        let owners: BTreeSet<UserRef> = keys.into_iter().filter_map(|k| self.user_of(k)).collect();
+        owners
+            .into_iter()
+            .map(|user| {
+                let newest = lookup.newest_active(&user);
+                let keys = lookup
+                    .user_keys
+                    .get(&user)
+                    .map(|keys| {
+                        keys.iter()
+                            .map(|k| IamUserKey {
+                                access_key_id: k.access_key_id.clone(),
+                                status: k.status,
+                                age_days: days_between(k.created, self.now),
+                                last_used_days: lookup
+                                    .keys
+                                    .get(&k.access_key_id)
+                                    .and_then(|r| r.last_used)
+                                    .map(|t| days_between(t, self.now)),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                IamUser {
+                    account: user.account,
+                    name: user.name,
+                    keys,
+                    newest_active: match &newest {
+                        Newest::Key(k) => Some(k.clone()),
+                        Newest::None | Newest::Tied(_) => None,
+                    },
+                    tied: matches!(newest, Newest::Tied(_)),
+                }
+            })
+            .collect()
     }
 
     /// The newest Active key of the owner of `key`, if IAM knows one and

@@ -176,6 +176,9 @@ pub struct ScanOutput {
     /// Files skipped as keyward's own reports (see [`crate::own_report`]):
     /// shown path and first line.
     pub own_reports: Vec<(String, String)>,
+    /// The IAM users whose keys the scan found, with all their keys (for
+    /// rotation plans); empty without IAM facts.
+    pub iam_users: Vec<crate::iam::IamUser>,
 }
 
 /// What a report needs to say what it is.
@@ -270,8 +273,10 @@ fn ask_and_judge(
     rules: &RuleSet,
     opts: &ScanOptions,
 ) -> Result<ScanOutput, ScanFailure> {
-    let iam = ask_iam(&extracted.wanted(&opts.iam), opts, &mut extracted.errors)?;
+    let wanted = extracted.wanted(&opts.iam);
+    let iam = ask_iam(&wanted, opts, &mut extracted.errors)?;
     let mut out = judge::judge(extracted, rules, opts, &iam);
+    out.iam_users = iam.users_of(wanted.keys.iter().map(String::as_str));
     if opts.iam.verify_pairs {
         out.signed_with = Some(iam.signed_with());
     }

@@ -1,0 +1,80 @@
+//! `keyward plan`: scan with IAM facts, then the rotation plan.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::rules::RuleSet;
+use crate::scan::Progress;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Files and directories to scan.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// `markdown` for people and pull requests, `json` for scripts.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Markdown)]
+    pub format: PlanFormat,
+    /// Write the plan to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Configuration file (default: keyward.toml found from the first path up).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub iam: super::IamArgs,
+}
+
+pub(super) fn run(
+    args: &PlanArgs,
+    progress: &Progress,
+    stdout: &mut dyn Write,
+) -> Result<u8, miette::Report> {
+    let config = super::load_config(args.config.as_deref(), &args.paths)?;
+    let rules = RuleSet::configured(&config)?;
+    let cwd = super::current_dir()?;
+    // Every place a key is configured counts, accepted ones included, so
+    // no baseline is applied.
+    let policy = crate::policy::PolicySet::from_work_tree(
+        config,
+        rules,
+        None,
+        crate::policy::Wanted::default(),
+        &cwd,
+    );
+    let out = crate::Scan::new(&policy)
+        .paths(args.paths.clone())
+        .allowed_accounts(args.iam.allowed_accounts.clone())
+        .iam(super::iam_options(&args.iam, policy.iam.clone())?)
+        .progress(progress)
+        .run()
+        .map_err(|e| miette::miette!("{e}"))?;
+    let fixes = crate::fix::fixes(&out, &crate::fix::FixOptions { unsafe_fixes: true }, &cwd);
+    let fix_of = |path: &str, line: usize| -> Option<String> {
+        let change = fixes
+            .fixed
+            .iter()
+            .find(|n| n.path == path && n.line == line)?;
+        let unsafe_flag = if change.unsafe_fix { " --unsafe" } else { "" };
+        Some(format!(
+            "keyward fix{unsafe_flag} {}",
+            crate::shown::printable(path)
+        ))
+    };
+    let plan = crate::plan::plan(&out, &fix_of);
+    let text = match args.format {
+        PlanFormat::Markdown => crate::plan::markdown(&plan),
+        PlanFormat::Json => crate::plan::json(&plan),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, &text)
+            .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))?,
+        None => super::write_out(stdout, &text)?,
+    }
+    Ok(0)
+}

@@ -1,0 +1,348 @@
+//! `keyward plan`: a rotation plan per IAM user, from a scan and what IAM
+//! says: the key to keep (or "create one"), every place that references
+//! another key of the user, and the steps in order with exact commands.
+//! No secret appears anywhere in a plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::ScanOutput;
+use crate::iam::KeyStatus;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Whether the scan had IAM facts; without them every key is ownerless.
+    pub iam: bool,
+    pub users: Vec<UserPlan>,
+    /// Keys no IAM user owns: deleted, of another account, or unknown.
+    pub ownerless: Vec<OwnerlessKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserPlan {
+    pub account: String,
+    pub user: String,
+    /// The key to keep; `None`: create one.
+    pub keep: Option<String>,
+    /// Why that key, or why a new one.
+    pub keep_reason: String,
+    /// The user's keys the repository references or IAM lists.
+    pub keys: Vec<KeyEntry>,
+    /// In order, with commands; no secrets.
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyEntry {
+    pub key_id: String,
+    pub status: String,
+    pub age_days: i64,
+    /// `None`: never used, or not known.
+    pub last_used_days: Option<i64>,
+    pub keep: bool,
+    /// Where the repository references it.
+    pub places: Vec<Place>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Place {
+    pub path: String,
+    pub line: usize,
+    /// The `keyward fix` command that rewrites this place, when one does.
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub text: String,
+    /// Shell commands, one per line; never a secret.
+    pub commands: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnerlessKey {
+    pub key_id: String,
+    pub account: Option<String>,
+    pub why: String,
+    pub places: Vec<Place>,
+}
+
+/// The plan for a scan. `fix_of` says which `keyward fix` command rewrites
+/// the place at (path, line), if any.
+pub fn plan(out: &ScanOutput, fix_of: &dyn Fn(&str, usize) -> Option<String>) -> Plan {
+    let lines: Vec<crate::shown::Lines<'_>> = out
+        .files
+        .iter()
+        .map(|f| crate::shown::Lines::new(&f.text))
+        .collect();
+    // Every place a key is configured, accepted findings included: a
+    // rotation must change those too.
+    let mut places: BTreeMap<&str, BTreeSet<Place>> = BTreeMap::new();
+    let mut rules_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for f in &out.findings {
+        let (Some(key), Some(file)) = (f.key_id.as_deref(), out.files.get(f.file)) else {
+            continue;
+        };
+        let line = lines.get(f.file).map_or(1, |l| l.position(f.span.start).0);
+        places.entry(key).or_default().insert(Place {
+            path: file.path.clone(),
+            line,
+            fix: fix_of(&file.path, line),
+        });
+        rules_of.entry(key).or_default().insert(f.rule.as_str());
+    }
+    let mut owned: BTreeSet<&str> = BTreeSet::new();
+    let mut users = Vec::new();
+    for u in &out.iam_users {
+        let keys: Vec<KeyEntry> = u
+            .keys
+            .iter()
+            .map(|k| KeyEntry {
+                key_id: k.access_key_id.clone(),
+                status: k.status.as_str().to_string(),
+                age_days: k.age_days,
+                last_used_days: k.last_used_days,
+                keep: u.newest_active.as_deref() == Some(k.access_key_id.as_str()),
+                places: places
+                    .get(k.access_key_id.as_str())
+                    .map(|p| p.iter().cloned().collect())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        owned.extend(u.keys.iter().filter_map(|k| {
+            places
+                .get_key_value(k.access_key_id.as_str())
+                .map(|(id, _)| *id)
+        }));
+        users.push(user_plan(u, keys));
+    }
+    let ownerless = places
+        .iter()
+        .filter(|(k, _)| !owned.contains(*k))
+        .map(|(k, p)| {
+            let rules = rules_of.get(k).cloned().unwrap_or_default();
+            let why = if out.meta.iam.is_none() {
+                "no IAM facts in this run (`--inventory` or `--live` tells whose it is)"
+            } else if rules.contains("KW005") {
+                "a key of another account: tell that account's owner to deactivate it"
+            } else if rules.contains("KW007") {
+                "IAM does not know it (deleted, or never of these accounts): remove the references"
+            } else {
+                "IAM says nothing of it (a temporary or malformed key, or out of scope)"
+            };
+            OwnerlessKey {
+                key_id: (*k).to_string(),
+                account: crate::detect::key_id::account(k),
+                why: why.into(),
+                places: p.iter().cloned().collect(),
+            }
+        })
+        .collect();
+    Plan {
+        iam: out.meta.iam.is_some(),
+        users,
+        ownerless,
+    }
+}
+
+fn user_plan(u: &crate::iam::IamUser, keys: Vec<KeyEntry>) -> UserPlan {
+    let user = &u.name;
+    let (keep, keep_reason) = match &u.newest_active {
+        Some(k) => (Some(k.clone()), "the user's newest Active key".to_string()),
+        None if u.tied => (
+            None,
+            "the user's Active keys were created in the same second and used alike: there is no newest, so make one".into(),
+        ),
+        None => (None, "the user has no Active key".into()),
+    };
+    let mut steps = Vec::new();
+    match &keep {
+        Some(k) => {
+            let mut text = format!("Keep `{k}` ({keep_reason}).");
+            if keys.iter().any(|e| e.keep && !e.places.is_empty()) {
+                text.push_str(
+                    " It is written in this repository too: once every place reads it from a secret store, rotate it as well (run this plan again after creating a new key).",
+                );
+            }
+            steps.push(Step {
+                text,
+                commands: Vec::new(),
+            });
+        }
+        None => steps.push(Step {
+            text: format!(
+                "Create a new key ({keep_reason}) and put its secret straight into your secret store, never into the repository."
+            ),
+            commands: vec![format!("aws iam create-access-key --user-name {user}")],
+        }),
+    }
+    let others: Vec<&KeyEntry> = keys.iter().filter(|k| !k.keep).collect();
+    let stale_places: Vec<&Place> = others.iter().flat_map(|k| k.places.iter()).collect();
+    if !stale_places.is_empty() {
+        let mut commands: Vec<String> = stale_places.iter().filter_map(|p| p.fix.clone()).collect();
+        commands.sort();
+        commands.dedup();
+        steps.push(Step {
+            text: format!(
+                "Point every place that references another key of `{user}` at the kept key through your secret store ({} place{}, listed below).",
+                stale_places.len(),
+                if stale_places.len() == 1 { "" } else { "s" }
+            ),
+            commands,
+        });
+    }
+    let active: Vec<&&KeyEntry> = others
+        .iter()
+        .filter(|k| k.status == KeyStatus::Active.as_str())
+        .collect();
+    if !active.is_empty() {
+        steps.push(Step {
+            text: "Deactivate the other Active keys (reversible).".into(),
+            commands: active
+                .iter()
+                .map(|k| {
+                    format!(
+                        "aws iam update-access-key --user-name {user} --access-key-id {} --status Inactive",
+                        k.key_id
+                    )
+                })
+                .collect(),
+        });
+        steps.push(Step {
+            text: "Wait a week and watch: if a deactivated key's last use moves or something breaks, something still uses it; reactivate it, find the place, and repeat.".into(),
+            commands: active
+                .iter()
+                .map(|k| format!("aws iam get-access-key-last-used --access-key-id {}", k.key_id))
+                .collect(),
+        });
+    }
+    if !others.is_empty() {
+        steps.push(Step {
+            text: "Delete the old keys.".into(),
+            commands: others
+                .iter()
+                .map(|k| {
+                    format!(
+                        "aws iam delete-access-key --user-name {user} --access-key-id {}",
+                        k.key_id
+                    )
+                })
+                .collect(),
+        });
+    }
+    UserPlan {
+        account: u.account.clone(),
+        user: user.clone(),
+        keep,
+        keep_reason,
+        keys,
+        steps,
+    }
+}
+
+/// The plan as Markdown.
+pub fn markdown(plan: &Plan) -> String {
+    // Control characters escaped, and nothing that ends a table cell.
+    let esc = |s: &str| {
+        crate::shown::printable(s)
+            .replace('|', "\\|")
+            .replace(['\n', '\r'], " ")
+    };
+    let mut md = String::from("# Rotation plan\n\n");
+    if !plan.iam {
+        md.push_str("No IAM facts in this run: run `keyward plan --inventory FILE` or `--live` to know whose keys these are.\n\n");
+    }
+    if plan.users.is_empty() && plan.ownerless.is_empty() {
+        md.push_str("No keys found.\n");
+        return md;
+    }
+    for u in &plan.users {
+        md.push_str(&format!(
+            "## IAM user `{}` (account {})\n\n",
+            esc(&u.user),
+            esc(&u.account)
+        ));
+        md.push_str(&format!(
+            "Keep: {}\n\n",
+            match &u.keep {
+                Some(k) => format!("`{k}` ({})", esc(&u.keep_reason)),
+                None => format!("create one ({})", esc(&u.keep_reason)),
+            }
+        ));
+        md.push_str("| Key | Status | Age | Last used | Places in the repository |\n|---|---|---|---|---|\n");
+        for k in &u.keys {
+            let places = if k.places.is_empty() {
+                "—".to_string()
+            } else {
+                by_file(&k.places)
+                    .iter()
+                    .map(|(path, lines)| format!("{}:{}", esc(path), lines))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            md.push_str(&format!(
+                "| `{}`{} | {} | {} days | {} | {} |\n",
+                k.key_id,
+                if k.keep { " (keep)" } else { "" },
+                k.status,
+                k.age_days,
+                k.last_used_days.map_or_else(
+                    || "never".to_string(),
+                    |d| format!("{d} day{} ago", if d == 1 { "" } else { "s" })
+                ),
+                places
+            ));
+        }
+        md.push_str("\nSteps:\n\n");
+        for (i, s) in u.steps.iter().enumerate() {
+            md.push_str(&format!("{}. {}\n", i + 1, esc(&s.text)));
+            if !s.commands.is_empty() {
+                md.push_str("   ```sh\n");
+                for c in &s.commands {
+                    md.push_str(&format!("   {c}\n"));
+                }
+                md.push_str("   ```\n");
+            }
+        }
+        md.push('\n');
+    }
+    if !plan.ownerless.is_empty() {
+        md.push_str("## Keys no IAM user owns\n\n");
+        for k in &plan.ownerless {
+            md.push_str(&format!("- `{}`: {}\n", k.key_id, esc(&k.why)));
+            for (path, lines) in by_file(&k.places) {
+                md.push_str(&format!("  - {}:{lines}", esc(path)));
+                if let Some(fix) = k
+                    .places
+                    .iter()
+                    .find(|p| p.path == path)
+                    .and_then(|p| p.fix.as_ref())
+                {
+                    md.push_str(&format!(" (`{fix}`)"));
+                }
+                md.push('\n');
+            }
+        }
+    }
+    md
+}
+
+/// Places grouped by file: (path, `3,4`), in order.
+fn by_file(places: &[Place]) -> Vec<(&str, String)> {
+    let mut out: Vec<(&str, String)> = Vec::new();
+    for p in places {
+        match out.last_mut() {
+            Some((path, lines)) if *path == p.path => lines.push_str(&format!(",{}", p.line)),
+            _ => out.push((&p.path, p.line.to_string())),
+        }
+    }
+    out
+}
+
+/// The plan as JSON.
+pub fn json(plan: &Plan) -> String {
+    let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -1,0 +1,100 @@
+//! `keyward plan` on the demo and its inventory: the key each IAM user
+//! keeps, the places that use another key, the steps in order, and no
+//! secret anywhere.
+
+mod common;
+
+use common::*;
+
+fn demo_plan(format: &str) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tree = dir.path().join("demo");
+    copy_tree(&root().join("fixtures/demo"), &tree);
+    let out = keyward(&tree, &["plan", "--format", format, "--now", FIXTURE_NOW]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for secret in planted_secrets() {
+        assert!(!text.contains(&secret), "a full secret in the plan");
+    }
+    text
+}
+
+/// Every secret the demo plants, in full (`fixtures/expected/demo.tsv`).
+fn planted_secrets() -> Vec<String> {
+    let tsv = std::fs::read_to_string(root().join("fixtures/expected/demo.tsv")).expect("tsv");
+    tsv.lines()
+        .flat_map(|l| l.split('\t'))
+        .filter(|f| f.len() >= 40 && !f.starts_with("AKIA") && !f.starts_with("ASIA"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_demo_plan_in_markdown() {
+    insta::assert_snapshot!(demo_plan("markdown"));
+}
+
+#[test]
+fn each_user_keeps_the_newest_active_key_and_retires_the_rest() {
+    let plan: serde_json::Value = serde_json::from_str(&demo_plan("json")).expect("json");
+    let users = plan["users"].as_array().expect("users");
+    let user = |name: &str| {
+        users
+            .iter()
+            .find(|u| u["user"] == name)
+            .unwrap_or_else(|| panic!("{name} in {plan}"))
+    };
+    // A rotation left half done: staging still has the old Active key.
+    let api = user("acme-api");
+    assert_eq!(api["keep"], "AKIARZPUZDIKLGATVSKW");
+    let commands: Vec<String> = api["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .flat_map(|s| s["commands"].as_array().cloned().unwrap_or_default())
+        .map(|c| c.as_str().unwrap_or("").to_string())
+        .collect();
+    let order = |needle: &str| {
+        commands
+            .iter()
+            .position(|c| c.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} in {commands:?}"))
+    };
+    // Change the references, then deactivate, watch, delete.
+    assert!(order("keyward fix") < order("--status Inactive"));
+    assert!(order("--status Inactive") < order("get-access-key-last-used"));
+    assert!(order("get-access-key-last-used") < order("delete-access-key"));
+    assert!(
+        commands.iter().all(|c| !c.contains("AKIARZPUZDIKLGATVSKW")),
+        "the kept key is never deactivated"
+    );
+    // An Inactive key is deleted without a deactivation step.
+    let ci = user("github-ci");
+    let ci_commands = ci["steps"].to_string();
+    assert!(
+        ci_commands.contains(
+            "delete-access-key --user-name github-ci --access-key-id AKIARZPUZDIKAMOZVAIB"
+        )
+    );
+    assert!(!ci_commands.contains("--status Inactive"), "{ci_commands}");
+    // Keys without an owner in IAM have their own section.
+    let ownerless: Vec<&str> = plan["ownerless"]
+        .as_array()
+        .expect("ownerless")
+        .iter()
+        .map(|k| k["key_id"].as_str().unwrap_or(""))
+        .collect();
+    assert!(ownerless.contains(&"AKIA6RU73QDQWU7MZ2KM"), "{ownerless:?}");
+    assert!(ownerless.contains(&"ASIARZPUZDIKIO54DGO7"), "{ownerless:?}");
+}
+
+#[test]
+fn without_iam_facts_the_plan_says_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tree = dir.path().join("demo");
+    copy_tree(&root().join("fixtures/demo"), &tree);
+    let out = keyward(&tree, &["plan", "--no-iam"]);
+    let text = stdout(&out);
+    assert!(text.contains("No IAM facts in this run"), "{text}");
+    assert!(!text.contains("## IAM user"), "{text}");
+}

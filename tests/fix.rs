@@ -177,7 +177,7 @@ fn compose_environment_reads_from_the_shell_in_both_forms() {
     image: acme/worker:1.4
     environment:
       - AWS_ACCESS_KEY_ID={KEY2}
-      - AWS_SECRET_ACCESS_KEY={SECRET2}
+      - "AWS_SECRET_ACCESS_KEY={SECRET2}"
 "#
     );
     let fixed = check_format("compose", "docker-compose.yml", &text, &[]);
@@ -186,6 +186,7 @@ fn compose_environment_reads_from_the_shell_in_both_forms() {
         "{fixed}"
     );
     assert!(fixed.contains("- AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID}"));
+    assert!(fixed.contains("- \"AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY}\""));
 }
 
 #[test]
@@ -326,4 +327,84 @@ fn the_demo_is_fixed_where_a_fixer_is_sure() {
         out.contains("never removes a key from git history"),
         "{out}"
     );
+}
+
+#[test]
+fn a_container_env_value_reads_a_secret_only_with_unsafe() {
+    let text = format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: report-worker
+spec:
+  template:
+    spec:
+      containers:
+        - name: worker
+          image: acme/worker:2.0
+          env:
+            - name: AWS_REGION
+              value: eu-west-1
+            - name: AWS_ACCESS_KEY_ID
+              value: {KEY}
+            - value: "{SECRET}"   # from the console
+              name: AWS_SECRET_ACCESS_KEY
+"#
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), "k8s/deployment.yaml", &text);
+    let (code, out) = fix(dir.path(), &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("kubectl create secret generic aws-credentials"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+
+    let fixed = check_format(
+        "kubernetes_env",
+        "k8s/deployment.yaml",
+        &text,
+        &["--unsafe"],
+    );
+    assert!(
+        fixed.contains("              valueFrom:\n                secretKeyRef:\n                  name: aws-credentials\n                  key: AWS_ACCESS_KEY_ID\n"),
+        "{fixed}"
+    );
+    assert!(
+        fixed.contains("value: eu-west-1"),
+        "other entries stay: {fixed}"
+    );
+}
+
+#[test]
+fn a_cloudformation_parameter_loses_its_default_and_echo() {
+    let text = format!(
+        r#"AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  DeployUserAccessKeyId:
+    Type: String
+    Default: {KEY}
+    Description: Access key ID of the deploy IAM user
+  DeployUserSecretAccessKey:
+    Type: String
+    NoEcho: true
+    Default: {SECRET}
+  TableName:
+    Type: String
+    Default: chat
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+"#
+    );
+    let fixed = check_format("cloudformation", "template.yaml", &text, &[]);
+    assert!(
+        fixed.contains(
+            "  DeployUserAccessKeyId:\n    Type: String\n    NoEcho: true\n    Description:"
+        ),
+        "{fixed}"
+    );
+    assert_eq!(fixed.matches("NoEcho: true").count(), 2, "{fixed}");
+    assert!(fixed.contains("Default: chat"), "{fixed}");
 }

@@ -5,6 +5,7 @@
 //! byte for byte as it was. No fix touches git history.
 
 pub mod edit;
+mod manifest;
 mod terraform;
 mod yaml_env;
 
@@ -286,6 +287,8 @@ fn propose(format: &str, path: &str, place: &Place<'_>) -> Proposal {
         "tfvars" => terraform::tfvars(place),
         "compose" => yaml_env::compose(place),
         "github-actions" => yaml_env::github_actions(place),
+        "kubernetes" => manifest::kubernetes(place),
+        "cloudformation" => manifest::cloudformation(path, place),
         "dotenv" => Proposal::Untrack,
         "ini" if name == "credentials" => Proposal::Untrack,
         _ => Proposal::NoFixer,

@@ -18,10 +18,13 @@ static MAP_ITEM: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// `- NAME=value` in a list of environment entries.
+/// `- NAME=value` in a list of environment entries, plain or with the
+/// whole item quoted (`- "NAME=value"`).
 static LIST_ITEM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^[ \t]*-[ \t]+([A-Za-z_][A-Za-z0-9_]*)=([^\s#'"]\S*)[ \t]*$"#)
-        .expect("static regex")
+    Regex::new(
+        r#"^[ \t]*-[ \t]+(?:([A-Za-z_][A-Za-z0-9_]*)=([^\s#'"]\S*)|"([A-Za-z_][A-Za-z0-9_]*)=([^\s"\\]+)"|'([A-Za-z_][A-Za-z0-9_]*)=([^\s']+)')[ \t]*(?:[ \t]#.*)?$"#,
+    )
+    .expect("static regex")
 });
 
 static ENV_NAME: LazyLock<Regex> =
@@ -71,7 +74,11 @@ pub(super) fn compose(place: &Place<'_>) -> Proposal {
             let Some(caps) = LIST_ITEM.captures(line.text) else {
                 return Proposal::Refuse(not_plain());
             };
-            let (Some(name), Some(value)) = (caps.get(1), caps.get(2)) else {
+            // Whichever of the three forms matched.
+            let pair = [(1, 2), (3, 4), (5, 6)]
+                .into_iter()
+                .find_map(|(n, v)| Some((caps.get(n)?, caps.get(v)?)));
+            let Some((name, value)) = pair else {
                 return Proposal::Refuse(not_plain());
             };
             let range = line.start + value.start()..line.start + value.end();

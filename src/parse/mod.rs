@@ -158,12 +158,29 @@ pub fn values(
         None => (text, 0),
     };
     let (mut values, format, warning) = values_of(path, src, worth);
+    if format == Format::CloudFormation {
+        name_parameter_defaults(&mut values);
+    }
     if shift > 0 {
         for v in &mut values {
             v.span = v.span.start + shift..v.span.end + shift;
         }
     }
     (values, format, warning)
+}
+
+/// A CloudFormation parameter's `Default` is named by the parameter:
+/// `Parameters.DeployUserSecretAccessKey.Default` holds a secret access
+/// key, which the word `Default` does not say.
+fn name_parameter_defaults(values: &mut [Value]) {
+    for v in values {
+        if let [first, param, last] = v.context.as_slice()
+            && first == "Parameters"
+            && last == "Default"
+        {
+            v.name.clone_from(param);
+        }
+    }
 }
 
 fn values_of(
@@ -285,5 +302,24 @@ mod tests {
             join_context(&values[0].context),
             "services.api.environment.KEY"
         );
+    }
+
+    /// A parameter's default is named by the parameter, in YAML and JSON
+    /// templates alike, so a secret under `DeployUserSecretAccessKey` is
+    /// recognised by its name.
+    #[test]
+    fn cloudformation_parameter_defaults_take_the_parameter_name() {
+        let all = |_: &str| true;
+        let yaml = "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  DeploySecretAccessKey:\n    Type: String\n    Default: value1\nResources: {}\n";
+        let json = r#"{"AWSTemplateFormatVersion": "2010-09-09", "Parameters": {"DeploySecretAccessKey": {"Type": "String", "Default": "value1"}}, "Resources": {}}"#;
+        for (name, text) in [("template.yaml", yaml), ("template.json", json)] {
+            let (values, format, _) = values(Path::new(name), text, &all);
+            assert_eq!(format, Format::CloudFormation, "{name}");
+            let v = values
+                .iter()
+                .find(|v| v.text == "value1")
+                .expect("the default");
+            assert_eq!(v.name, "DeploySecretAccessKey", "{name}");
+        }
     }
 }

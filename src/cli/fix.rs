@@ -76,6 +76,7 @@ pub(super) fn run(
         &out,
         &FixOptions {
             unsafe_fixes: args.unsafe_fixes,
+            buffer: false,
         },
         &cwd,
     );

@@ -73,6 +73,8 @@ pub enum Command {
     /// A rotation plan per IAM user: the key to keep, every place to
     /// change, and the steps in order with exact commands.
     Plan(plan::PlanArgs),
+    /// Run the language server on standard input and output (for editors).
+    Lsp,
 }
 
 #[derive(Debug, clap::Args)]
@@ -458,6 +460,14 @@ pub fn run(
         Command::Report(args) => run_report(&args, stdout),
         Command::Fix(args) => fix::run(&args, progress, stdout),
         Command::Plan(args) => plan::run(&args, progress, stdout),
+        Command::Lsp => {
+            let (connection, io) = lsp_server::Connection::stdio();
+            crate::lsp::serve(&connection).map_err(|e| miette::miette!("{e}"))?;
+            drop(connection);
+            io.join()
+                .map_err(|e| miette::miette!("language server input/output: {e}"))?;
+            Ok(EXIT_OK)
+        }
         Command::Config(ConfigCommand::Init { path, force }) => {
             if path.exists() && !force {
                 return Err(miette::miette!(

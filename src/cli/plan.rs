@@ -54,7 +54,14 @@ pub(super) fn run(
         .progress(progress)
         .run()
         .map_err(|e| miette::miette!("{e}"))?;
-    let fixes = crate::fix::fixes(&out, &crate::fix::FixOptions { unsafe_fixes: true }, &cwd);
+    let fixes = crate::fix::fixes(
+        &out,
+        &crate::fix::FixOptions {
+            unsafe_fixes: true,
+            buffer: false,
+        },
+        &cwd,
+    );
     let fix_of = |path: &str, line: usize| -> Option<String> {
         let change = fixes
             .fixed

@@ -56,6 +56,9 @@ pub(crate) enum Proposal {
 pub struct FixOptions {
     /// Apply unsafe fixes too.
     pub unsafe_fixes: bool,
+    /// The scanned text is an editor's buffer, not the file on disk: do not
+    /// compare them, and make no change to other files (`.gitignore`).
+    pub buffer: bool,
 }
 
 /// A file as it is and as the fixes leave it.
@@ -133,7 +136,7 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
         // Only text keyward can write back unchanged: the file as it is on
         // disk now, in UTF-8.
         let current = std::fs::read(&disk).ok();
-        if current.as_deref() != Some(file.text.as_bytes()) {
+        if !opts.buffer && current.as_deref() != Some(file.text.as_bytes()) {
             for (span, _) in &spans {
                 result.refused.push(note(
                     span,
@@ -166,6 +169,10 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                     }
                 }
                 Proposal::Refuse(why) => result.refused.push(note(span, why)),
+                Proposal::Untrack if opts.buffer => result.left.push(note(
+                    span,
+                    "this file is meant to hold values: stop tracking it (`keyward fix` adds it to .gitignore)".into(),
+                )),
                 Proposal::Untrack => {
                     let Some(name) = Path::new(&file.path).file_name() else {
                         continue;

@@ -14,7 +14,8 @@ use crate::rules::{Rule, RuleSet, Severity};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFORMATION_URI: &str = "https://github.com/keyward/keyward";
-const RULES_DOC: &str = "https://github.com/keyward/keyward/blob/main/docs/rules.md";
+/// Where each rule's documentation is published (`#kw001` anchors).
+pub const RULES_DOC: &str = "https://github.com/keyward/keyward/blob/main/docs/rules.md";
 const SRCROOT: &str = "%SRCROOT%";
 const FINGERPRINT_KEY: &str = "keyward/v1";
 

@@ -1,0 +1,380 @@
+//! `keyward lsp`: a Language Server over a connection (stdio from the
+//! CLI, in memory in tests). Diagnostics on open, change and save, with
+//! ranges in UTF-16 as LSP counts them; hover shows the rule's docs; code
+//! actions come from `keyward fix`, safe ones preferred.
+//!
+//! Transport: `lsp-server` (rust-analyzer's scaffold): synchronous, on
+//! crossbeam channels keyward already uses, no async runtime in the
+//! editor loop. The few messages keyward speaks are typed here with serde
+//! instead of pulling in `lsp-types` and its URI type for them.
+//!
+//! IAM is never called: an `[iam] inventory` named by the configuration is
+//! read, so the IAM rules work offline; live IAM is never asked.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use lsp_server::{Connection, Message, Notification, Request, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::fix::{FixOptions, Safety};
+use crate::rules::Severity;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LspError {
+    #[error("language server protocol: {0}")]
+    Protocol(String),
+}
+
+/// A position as LSP counts it: 0-based line, UTF-16 code units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub line: u32,
+    pub character: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Range {
+    pub start: Position,
+    pub end: Position,
+}
+
+/// One diagnostic, as published.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Diagnostic {
+    pub range: Range,
+    pub severity: u8,
+    pub code: String,
+    pub code_description: Value,
+    pub source: &'static str,
+    pub message: String,
+}
+
+/// An open document.
+struct Document {
+    path: PathBuf,
+    text: String,
+}
+
+/// Byte offset → LSP position.
+pub fn position(text: &str, offset: usize) -> Position {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char(text, offset)];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Position {
+        line: u32::try_from(before.matches('\n').count()).unwrap_or(u32::MAX),
+        character: u32::try_from(before[line_start..].encode_utf16().count()).unwrap_or(u32::MAX),
+    }
+}
+
+/// LSP position → byte offset (clamped to the line and the text).
+pub fn offset(text: &str, pos: Position) -> usize {
+    let mut start = 0;
+    for _ in 0..pos.line {
+        match text[start..].find('\n') {
+            Some(i) => start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let mut units = 0u32;
+    for (i, c) in text[start..line_end].char_indices() {
+        if units >= pos.character {
+            return start + i;
+        }
+        units += u32::try_from(c.len_utf16()).unwrap_or(2);
+    }
+    line_end
+}
+
+fn floor_char(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn severity(s: Severity) -> u8 {
+    match s {
+        Severity::Critical | Severity::High => 1,
+        Severity::Medium => 2,
+        Severity::Low => 3,
+        Severity::Info => 4,
+    }
+}
+
+/// A `file://` URI's path; other schemes are not files keyward can judge.
+pub fn uri_to_path(uri: &str) -> Option<PathBuf> {
+    let rest = uri.strip_prefix("file://")?;
+    let bytes = rest.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).ok().map(PathBuf::from)
+}
+
+/// The scan of one buffer, with the policy its path finds (`keyward.toml`
+/// upward from the file, as on the command line).
+fn scan_buffer(path: &Path, text: &str) -> Option<(crate::ScanOutput, crate::rules::RuleSet)> {
+    let config = match crate::config::discover(path) {
+        Some(p) => crate::config::load(&p).ok()?,
+        None => crate::config::Config::default(),
+    };
+    let rules = crate::rules::RuleSet::configured(&config).ok()?;
+    let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let policy = crate::policy::PolicySet::from_work_tree(
+        config,
+        rules,
+        None,
+        crate::policy::Wanted::default(),
+        &dir,
+    );
+    // An inventory named by the configuration is read; nothing else is.
+    let source = match &policy.iam {
+        s @ (crate::iam::SourceChoice::Inventory(_)
+        | crate::iam::SourceChoice::InventoryText { .. }) => s.clone(),
+        _ => crate::iam::SourceChoice::None,
+    };
+    let out = crate::Scan::new(&policy)
+        .cwd(&dir)
+        .buffer(path.to_string_lossy(), text)
+        .threads(1)
+        .iam(crate::iam::IamOptions {
+            source,
+            ..crate::iam::IamOptions::default()
+        })
+        .run()
+        .ok()?;
+    Some((out, policy.rules))
+}
+
+/// The diagnostics for one buffer.
+pub fn diagnostics(path: &Path, text: &str) -> Vec<Diagnostic> {
+    let Some((out, _)) = scan_buffer(path, text) else {
+        return Vec::new();
+    };
+    out.active()
+        .map(|f| Diagnostic {
+            range: Range {
+                start: position(text, f.span.start),
+                end: position(text, f.span.end),
+            },
+            severity: severity(f.severity),
+            code: f.rule.clone(),
+            code_description: json!({
+                "href": format!("{}#{}", crate::report::sarif::RULES_DOC, f.rule.to_lowercase())
+            }),
+            source: "keyward",
+            message: f.message.clone(),
+        })
+        .collect()
+}
+
+/// Runs the server until the client asks it to exit.
+pub fn serve(connection: &Connection) -> Result<(), LspError> {
+    let capabilities = json!({
+        // Full text on every change: keyward scans whole files anyway.
+        "textDocumentSync": {"openClose": true, "change": 1, "save": {"includeText": false}},
+        "hoverProvider": true,
+        "codeActionProvider": {"codeActionKinds": ["quickfix"]},
+    });
+    connection
+        .initialize(capabilities)
+        .map_err(|e| LspError::Protocol(e.to_string()))?;
+    let mut docs: HashMap<String, Document> = HashMap::new();
+    for msg in &connection.receiver {
+        match msg {
+            Message::Request(req) => {
+                if connection
+                    .handle_shutdown(&req)
+                    .map_err(|e| LspError::Protocol(e.to_string()))?
+                {
+                    return Ok(());
+                }
+                let result = match req.method.as_str() {
+                    "textDocument/hover" => hover(&docs, &req),
+                    "textDocument/codeAction" => code_actions(&docs, &req),
+                    _ => {
+                        let resp = Response::new_err(
+                            req.id,
+                            lsp_server::ErrorCode::MethodNotFound as i32,
+                            format!("keyward does not answer {}", req.method),
+                        );
+                        send(connection, Message::Response(resp))?;
+                        continue;
+                    }
+                };
+                send(
+                    connection,
+                    Message::Response(Response::new_ok(req.id, result)),
+                )?;
+            }
+            Message::Notification(n) => notification(connection, &mut docs, &n)?,
+            Message::Response(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn send(connection: &Connection, msg: Message) -> Result<(), LspError> {
+    connection
+        .sender
+        .send(msg)
+        .map_err(|e| LspError::Protocol(e.to_string()))
+}
+
+fn notification(
+    connection: &Connection,
+    docs: &mut HashMap<String, Document>,
+    n: &Notification,
+) -> Result<(), LspError> {
+    let uri = n.params["textDocument"]["uri"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let text = match n.method.as_str() {
+        "textDocument/didOpen" => n.params["textDocument"]["text"]
+            .as_str()
+            .map(str::to_string),
+        // Full sync: the last change holds the whole text.
+        "textDocument/didChange" => n.params["contentChanges"]
+            .as_array()
+            .and_then(|c| c.last())
+            .and_then(|c| c["text"].as_str())
+            .map(str::to_string),
+        "textDocument/didSave" => docs.get(&uri).map(|d| d.text.clone()),
+        "textDocument/didClose" => {
+            docs.remove(&uri);
+            return publish(connection, &uri, &[]);
+        }
+        _ => return Ok(()),
+    };
+    let (Some(text), Some(path)) = (text, uri_to_path(&uri)) else {
+        return Ok(());
+    };
+    let found = diagnostics(&path, &text);
+    docs.insert(uri.clone(), Document { path, text });
+    publish(connection, &uri, &found)
+}
+
+fn publish(connection: &Connection, uri: &str, found: &[Diagnostic]) -> Result<(), LspError> {
+    send(
+        connection,
+        Message::Notification(Notification::new(
+            "textDocument/publishDiagnostics".into(),
+            json!({"uri": uri, "diagnostics": found}),
+        )),
+    )
+}
+
+fn hover(docs: &HashMap<String, Document>, req: &Request) -> Value {
+    let uri = req.params["textDocument"]["uri"].as_str().unwrap_or("");
+    let Some(doc) = docs.get(uri) else {
+        return Value::Null;
+    };
+    let Ok(pos) = serde_json::from_value::<Position>(req.params["position"].clone()) else {
+        return Value::Null;
+    };
+    let at = offset(&doc.text, pos);
+    let Some((out, rules)) = scan_buffer(&doc.path, &doc.text) else {
+        return Value::Null;
+    };
+    let texts: Vec<String> = out
+        .active()
+        .filter(|f| f.span.start <= at && at <= f.span.end)
+        .filter_map(|f| {
+            let rule = rules.get(&f.rule)?;
+            Some(format!(
+                "**{} {}** ({})\n\n{}\n\n{}",
+                rule.id,
+                rule.name,
+                f.severity.as_str(),
+                f.message,
+                rule.docs
+            ))
+        })
+        .collect();
+    if texts.is_empty() {
+        return Value::Null;
+    }
+    json!({"contents": {"kind": "markdown", "value": texts.join("\n\n---\n\n")}})
+}
+
+/// One text edit that replaces the whole document.
+fn edit_for(uri: &str, before: &str, after: &str) -> Value {
+    let mut changes = serde_json::Map::new();
+    changes.insert(
+        uri.to_string(),
+        json!([{
+            "range": {"start": position(before, 0), "end": position(before, before.len())},
+            "newText": after,
+        }]),
+    );
+    Value::Object(changes)
+}
+
+fn code_actions(docs: &HashMap<String, Document>, req: &Request) -> Value {
+    let uri = req.params["textDocument"]["uri"].as_str().unwrap_or("");
+    let Some(doc) = docs.get(uri) else {
+        return json!([]);
+    };
+    let Some((out, _)) = scan_buffer(&doc.path, &doc.text) else {
+        return json!([]);
+    };
+    let cwd = doc.path.parent().unwrap_or(Path::new("/"));
+    let mut actions = Vec::new();
+    // The safe fixes alone, preferred; then everything with the unsafe ones.
+    for unsafe_fixes in [false, true] {
+        let fixes = crate::fix::fixes(
+            &out,
+            &FixOptions {
+                unsafe_fixes,
+                buffer: true,
+            },
+            cwd,
+        );
+        let Some(change) = fixes.changes.first() else {
+            continue;
+        };
+        let any_unsafe = fixes.fixed.iter().any(|n| n.unsafe_fix);
+        if unsafe_fixes && !any_unsafe {
+            continue;
+        }
+        let safety = if any_unsafe {
+            Safety::Unsafe
+        } else {
+            Safety::Safe
+        };
+        let next: Vec<&str> = fixes.fixed.iter().map(|n| n.text.as_str()).collect();
+        actions.push(json!({
+            "title": format!(
+                "keyward: fix {} credential place{}{}",
+                fixes.fixed.len(),
+                if fixes.fixed.len() == 1 { "" } else { "s" },
+                if safety == Safety::Unsafe { " (unsafe: needs a secret created first)" } else { "" }
+            ),
+            "kind": "quickfix",
+            "isPreferred": safety == Safety::Safe,
+            "diagnostics": [],
+            "edit": {"changes": edit_for(uri, &change.before, &change.after)},
+            // What to do next, for clients that show it.
+            "data": {"next": next},
+        }));
+    }
+    Value::Array(actions)
+}

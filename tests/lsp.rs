@@ -1,0 +1,232 @@
+//! `keyward lsp` driven by a scripted client over stdio: initialize,
+//! didOpen a file with a planted key after non-ASCII text, diagnostics
+//! with UTF-16 ranges, hover, a code action whose edit removes the key,
+//! didChange, and the diagnostics are gone.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const KEY: &str = "AKIARZPUZDIKJWPUVXKV";
+const SECRET: &str = "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";
+
+struct Client {
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: i64,
+}
+
+impl Client {
+    fn send(&mut self, msg: &Value) {
+        let body = msg.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write");
+        self.stdin.flush().expect("flush");
+    }
+
+    fn read(&mut self) -> Value {
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            self.stdout.read_line(&mut line).expect("header");
+            assert!(!line.is_empty(), "the server closed its output");
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(n) = line.strip_prefix("Content-Length: ") {
+                length = n.parse().expect("length");
+            }
+        }
+        let mut body = vec![0; length];
+        self.stdout.read_exact(&mut body).expect("body");
+        serde_json::from_slice(&body).expect("json")
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let msg = self.read();
+            if msg["id"] == id {
+                assert!(msg.get("error").is_none(), "{msg}");
+                return msg["result"].clone();
+            }
+        }
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
+        loop {
+            let msg = self.read();
+            if msg["method"] == "textDocument/publishDiagnostics" && msg["params"]["uri"] == uri {
+                return msg["params"]["diagnostics"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+            }
+        }
+    }
+}
+
+#[test]
+fn diagnostics_hover_and_a_fix_round_trip() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("main.tf");
+    // "é" and "😀" before the key: 2 bytes and 4 bytes in UTF-8, 1 and 2
+    // UTF-16 units; LSP columns count UTF-16.
+    let text = format!(
+        "# clé 😀\nprovider \"aws\" {{\n  region = \"eu-west-1\" # é😀\n  access_key = \"{KEY}\"\n  secret_key = \"{SECRET}\"\n}}\n"
+    );
+    std::fs::write(&path, &text).expect("write");
+    let uri = format!("file://{}", path.display());
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .arg("lsp")
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("keyward lsp");
+    let pid = child.id();
+    // A hung server fails the test instead of hanging the suite.
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    });
+    let mut c = Client {
+        stdin: child.stdin.take().expect("stdin"),
+        stdout: BufReader::new(child.stdout.take().expect("stdout")),
+        next_id: 0,
+    };
+    let init = c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    assert_eq!(init["capabilities"]["hoverProvider"], true, "{init}");
+    c.notify("initialized", json!({}));
+
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}}),
+    );
+    let found = c.diagnostics(&uri);
+    let key = found
+        .iter()
+        .find(|d| d["code"] == "KW001")
+        .unwrap_or_else(|| panic!("KW001 in {found:?}"));
+    assert_eq!(
+        key["range"],
+        json!({"start": {"line": 3, "character": 16}, "end": {"line": 3, "character": 36}})
+    );
+    assert_eq!(key["severity"], 1);
+    assert_eq!(key["source"], "keyward");
+    assert!(
+        key["codeDescription"]["href"]
+            .as_str()
+            .is_some_and(|h| h.ends_with("#kw001"))
+    );
+    for d in &found {
+        assert!(!d.to_string().contains(SECRET), "a full secret: {d}");
+    }
+    // A comment line with the same non-ASCII characters: the line-2
+    // positions of the other findings are counted the same way.
+    let secret = found.iter().find(|d| d["code"] == "KW002").expect("KW002");
+    assert_eq!(
+        secret["range"]["start"],
+        json!({"line": 4, "character": 16})
+    );
+
+    let hover = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 3, "character": 20}}),
+    );
+    let shown = hover["contents"]["value"].as_str().unwrap_or("");
+    assert!(shown.contains("KW001 hardcoded-access-key"), "{hover}");
+    assert!(shown.contains("## How to fix"), "the rule's docs: {hover}");
+
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": key["range"], "context": {"diagnostics": [key]}}),
+    );
+    let action = actions
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["isPreferred"] == true))
+        .unwrap_or_else(|| panic!("a preferred fix in {actions}"));
+    assert!(
+        !action.to_string().contains(SECRET),
+        "a full secret: {action}"
+    );
+    let edits = action["edit"]["changes"][&uri].as_array().expect("edits");
+    assert_eq!(edits.len(), 1);
+    let fixed = edits[0]["newText"].as_str().expect("text").to_string();
+    assert!(!fixed.contains(KEY) && !fixed.contains(SECRET), "{fixed}");
+    assert!(fixed.contains("region = \"eu-west-1\" # é😀"), "{fixed}");
+
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": fixed}]}),
+    );
+    assert_eq!(
+        c.diagnostics(&uri),
+        Vec::<Value>::new(),
+        "the fix leaves nothing"
+    );
+
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    let status = child.wait().expect("exit");
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn positions_count_utf16_units() {
+    use keyward::lsp::{Position, offset, position};
+    let text = "a😀b\né=AKIA\n";
+    let at = text.find("AKIA").expect("key");
+    let p = position(text, at);
+    assert_eq!(
+        p,
+        Position {
+            line: 1,
+            character: 2
+        }
+    );
+    assert_eq!(offset(text, p), at);
+    let b = text.find('b').expect("b");
+    assert_eq!(
+        position(text, b),
+        Position {
+            line: 0,
+            character: 3
+        }
+    );
+    assert_eq!(
+        offset(
+            text,
+            Position {
+                line: 0,
+                character: 3
+            }
+        ),
+        b
+    );
+    // Past the end of a line: its end.
+    assert_eq!(
+        offset(
+            text,
+            Position {
+                line: 0,
+                character: 99
+            }
+        ),
+        text.find('\n').expect("nl")
+    );
+}

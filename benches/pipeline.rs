@@ -150,5 +150,39 @@ fn detect_bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, prefilter_bench, parse_bench, detect_bench);
+/// `keyward lsp`'s work on one change: a 2,000-line Terraform file with a
+/// key in it, from text to published diagnostics. Target: under 20 ms.
+fn lsp_bench(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join("keyward-lsp-bench");
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("main.tf");
+    let mut text = String::new();
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "resource \"aws_s3_bucket\" \"b{i}\" {{\n  bucket = \"acme-{i}\"\n"
+        ));
+        text.push_str("}\n");
+    }
+    text.push_str(&format!(
+        "provider \"aws\" {{\n  access_key = \"{KEY}\"\n}}\n"
+    ));
+    let lines = text.lines().count();
+    assert!(lines >= 2000, "{lines} lines");
+    let mut g = c.benchmark_group("lsp");
+    g.bench_function("diagnostics_2000_lines", |b| {
+        b.iter(|| {
+            let found = keyward::lsp::diagnostics(&path, &text);
+            assert_eq!(found.len(), 1);
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    prefilter_bench,
+    parse_bench,
+    detect_bench,
+    lsp_bench
+);
 criterion_main!(benches);

@@ -237,6 +237,13 @@ fn env_and_credentials_files_stop_being_tracked() {
     write(dir.path(), "app/.gitignore", "node_modules/");
     write(
         dir.path(),
+        "k8s/secret.yaml",
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: aws\nstringData:\n  AWS_ACCESS_KEY_ID: {KEY}\n"
+        ),
+    );
+    write(
+        dir.path(),
         "ops/credentials",
         format!("[default]\naws_access_key_id = {KEY2}\naws_secret_access_key = {SECRET2}\n"),
     );
@@ -250,6 +257,10 @@ fn env_and_credentials_files_stop_being_tracked() {
     assert_eq!(
         std::fs::read_to_string(dir.path().join("ops/.gitignore")).expect("read"),
         "/credentials\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("k8s/.gitignore")).expect("read"),
+        "/secret.yaml\n"
     );
     // The files themselves are not touched: they are meant to hold values.
     assert_eq!(
@@ -322,7 +333,7 @@ fn the_demo_is_fixed_where_a_fixer_is_sure() {
         assert_eq!(left_in(&tree, changed), Vec::<String>::new(), "{changed}");
         assert!(parses(&tree.join(changed)), "{changed}");
     }
-    assert!(out.contains("fixed 21 places in 8 files"), "{out}");
+    assert!(out.contains("fixed 23 places in 9 files"), "{out}");
     assert!(
         out.contains("never removes a key from git history"),
         "{out}"

@@ -294,6 +294,13 @@ fn propose(format: &str, path: &str, place: &Place<'_>) -> Proposal {
         "tfvars" => terraform::tfvars(place),
         "compose" => yaml_env::compose(place),
         "github-actions" => yaml_env::github_actions(place),
+        // A Secret manifest holds values, like a `.env` file: it stays out
+        // of the repository and is created from the secret store.
+        "kubernetes"
+            if place.context.starts_with("data.") || place.context.starts_with("stringData.") =>
+        {
+            Proposal::Untrack
+        }
         "kubernetes" => manifest::kubernetes(place),
         "cloudformation" => manifest::cloudformation(path, place),
         "dotenv" => Proposal::Untrack,

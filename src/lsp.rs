@@ -128,61 +128,160 @@ pub fn uri_to_path(uri: &str) -> Option<PathBuf> {
     String::from_utf8(out).ok().map(PathBuf::from)
 }
 
-/// The scan of one buffer, with the policy its path finds (`keyward.toml`
-/// upward from the file, as on the command line).
-fn scan_buffer(path: &Path, text: &str) -> Option<(crate::ScanOutput, crate::rules::RuleSet)> {
-    let config = match crate::config::discover(path) {
-        Some(p) => crate::config::load(&p).ok()?,
-        None => crate::config::Config::default(),
-    };
-    let rules = crate::rules::RuleSet::configured(&config).ok()?;
-    let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-    let policy = crate::policy::PolicySet::from_work_tree(
-        config,
-        rules,
-        None,
-        crate::policy::Wanted::default(),
-        &dir,
-    );
-    // An inventory named by the configuration is read; nothing else is.
-    let source = match &policy.iam {
-        s @ (crate::iam::SourceChoice::Inventory(_)
-        | crate::iam::SourceChoice::InventoryText { .. }) => s.clone(),
-        _ => crate::iam::SourceChoice::None,
-    };
-    let out = crate::Scan::new(&policy)
-        .cwd(&dir)
-        .buffer(path.to_string_lossy(), text)
-        .threads(1)
-        .iam(crate::iam::IamOptions {
-            source,
-            ..crate::iam::IamOptions::default()
-        })
-        .run()
-        .ok()?;
-    Some((out, policy.rules))
+/// What the server keeps between messages: the policy of each
+/// configuration it has met (rules parsed and compiled once, read again
+/// when the file changes) and the open documents.
+#[derive(Default)]
+pub struct Session {
+    policies: HashMap<PathBuf, CachedPolicy>,
+    docs: HashMap<String, Document>,
 }
 
-/// The diagnostics for one buffer.
+struct CachedPolicy {
+    modified: Option<std::time::SystemTime>,
+    policy: crate::policy::PolicySet,
+}
+
+impl Session {
+    pub fn new() -> Session {
+        Session::default()
+    }
+
+    /// The policy `path` finds (`keyward.toml` upward from the file, as on
+    /// the command line), loaded once per configuration and change.
+    fn policy_for(&mut self, path: &Path) -> Result<&crate::policy::PolicySet, String> {
+        let found = crate::config::discover(path);
+        // The defaults are cached under the empty path.
+        let key = found.clone().unwrap_or_default();
+        let modified = found
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .and_then(|m| m.modified().ok());
+        let fresh = self
+            .policies
+            .get(&key)
+            .is_some_and(|c| c.modified == modified);
+        if !fresh {
+            let config = match &found {
+                Some(p) => crate::config::load(p).map_err(|e| {
+                    format!("keyward: cannot use {}: {e}", crate::shown::shown_path(p))
+                })?,
+                None => crate::config::Config::default(),
+            };
+            let rules = crate::rules::RuleSet::configured(&config)
+                .map_err(|e| format!("keyward: the configuration's rules: {e}"))?;
+            let dir = found
+                .as_deref()
+                .and_then(Path::parent)
+                .or_else(|| path.parent())
+                .unwrap_or(Path::new("/"))
+                .to_path_buf();
+            let policy = crate::policy::PolicySet::from_work_tree(
+                config,
+                rules,
+                None,
+                crate::policy::Wanted::default(),
+                &dir,
+            );
+            self.policies
+                .insert(key.clone(), CachedPolicy { modified, policy });
+        }
+        self.policies
+            .get(&key)
+            .map(|c| &c.policy)
+            .ok_or_else(|| "keyward: no policy".to_string())
+    }
+
+    /// The scan of one buffer under its policy.
+    fn scan(
+        &mut self,
+        path: &Path,
+        text: &str,
+    ) -> Result<(crate::ScanOutput, &crate::rules::RuleSet), String> {
+        let policy = self.policy_for(path)?;
+        // An inventory named by the configuration is read; nothing else is.
+        let source = match &policy.iam {
+            s @ (crate::iam::SourceChoice::Inventory(_)
+            | crate::iam::SourceChoice::InventoryText { .. }) => s.clone(),
+            _ => crate::iam::SourceChoice::None,
+        };
+        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let out = crate::Scan::new(policy)
+            .cwd(dir)
+            .buffer(path.to_string_lossy(), text)
+            .threads(1)
+            .iam(crate::iam::IamOptions {
+                source,
+                ..crate::iam::IamOptions::default()
+            })
+            .run()
+            .map_err(|e| format!("keyward: {e}"))?;
+        Ok((out, &policy.rules))
+    }
+
+    /// The diagnostics for one buffer. A configuration keyward cannot use
+    /// is one diagnostic at the top of the file, never silence.
+    pub fn diagnostics(&mut self, path: &Path, text: &str) -> Vec<Diagnostic> {
+        let scanned = self.scan(path, text).map(|(out, _)| out);
+        diagnostics_of(scanned, text)
+    }
+}
+
+/// The diagnostics for one buffer, in a session of its own.
 pub fn diagnostics(path: &Path, text: &str) -> Vec<Diagnostic> {
-    let Some((out, _)) = scan_buffer(path, text) else {
-        return Vec::new();
+    Session::new().diagnostics(path, text)
+}
+
+fn diagnostics_of(scanned: Result<crate::ScanOutput, String>, text: &str) -> Vec<Diagnostic> {
+    let zero = Position {
+        line: 0,
+        character: 0,
     };
-    out.active()
-        .map(|f| Diagnostic {
+    let out = match scanned {
+        Ok(out) => out,
+        Err(message) => {
+            return vec![Diagnostic {
+                range: Range {
+                    start: zero,
+                    end: zero,
+                },
+                severity: 2,
+                code: "config".into(),
+                code_description: Value::Null,
+                source: "keyward",
+                message: crate::detect::masked_for_errors(&message),
+            }];
+        }
+    };
+    let mut found: Vec<Diagnostic> = out
+        .errors
+        .iter()
+        .map(|e| Diagnostic {
             range: Range {
-                start: position(text, f.span.start),
-                end: position(text, f.span.end),
+                start: zero,
+                end: zero,
             },
-            severity: severity(f.severity),
-            code: f.rule.clone(),
-            code_description: json!({
-                "href": format!("{}#{}", crate::report::sarif::RULES_DOC, f.rule.to_lowercase())
-            }),
+            severity: 3,
+            code: e.kind.as_str().into(),
+            code_description: Value::Null,
             source: "keyward",
-            message: f.message.clone(),
+            message: e.message.clone(),
         })
-        .collect()
+        .collect();
+    found.extend(out.active().map(|f| Diagnostic {
+        range: Range {
+            start: position(text, f.span.start),
+            end: position(text, f.span.end),
+        },
+        severity: severity(f.severity),
+        code: f.rule.clone(),
+        code_description: json!({
+            "href": format!("{}#{}", crate::report::sarif::RULES_DOC, f.rule.to_lowercase())
+        }),
+        source: "keyward",
+        message: f.message.clone(),
+    }));
+    found
 }
 
 /// Runs the server until the client asks it to exit.
@@ -196,7 +295,7 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
     connection
         .initialize(capabilities)
         .map_err(|e| LspError::Protocol(e.to_string()))?;
-    let mut docs: HashMap<String, Document> = HashMap::new();
+    let mut session = Session::new();
     for msg in &connection.receiver {
         match msg {
             Message::Request(req) => {
@@ -207,8 +306,8 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
                     return Ok(());
                 }
                 let result = match req.method.as_str() {
-                    "textDocument/hover" => hover(&docs, &req),
-                    "textDocument/codeAction" => code_actions(&docs, &req),
+                    "textDocument/hover" => hover(&mut session, &req),
+                    "textDocument/codeAction" => code_actions(&mut session, &req),
                     _ => {
                         let resp = Response::new_err(
                             req.id,
@@ -224,7 +323,7 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
                     Message::Response(Response::new_ok(req.id, result)),
                 )?;
             }
-            Message::Notification(n) => notification(connection, &mut docs, &n)?,
+            Message::Notification(n) => notification(connection, &mut session, &n)?,
             Message::Response(_) => {}
         }
     }
@@ -240,7 +339,7 @@ fn send(connection: &Connection, msg: Message) -> Result<(), LspError> {
 
 fn notification(
     connection: &Connection,
-    docs: &mut HashMap<String, Document>,
+    session: &mut Session,
     n: &Notification,
 ) -> Result<(), LspError> {
     let uri = n.params["textDocument"]["uri"]
@@ -257,9 +356,9 @@ fn notification(
             .and_then(|c| c.last())
             .and_then(|c| c["text"].as_str())
             .map(str::to_string),
-        "textDocument/didSave" => docs.get(&uri).map(|d| d.text.clone()),
+        "textDocument/didSave" => session.docs.get(&uri).map(|d| d.text.clone()),
         "textDocument/didClose" => {
-            docs.remove(&uri);
+            session.docs.remove(&uri);
             return publish(connection, &uri, &[]);
         }
         _ => return Ok(()),
@@ -267,8 +366,8 @@ fn notification(
     let (Some(text), Some(path)) = (text, uri_to_path(&uri)) else {
         return Ok(());
     };
-    let found = diagnostics(&path, &text);
-    docs.insert(uri.clone(), Document { path, text });
+    let found = session.diagnostics(&path, &text);
+    session.docs.insert(uri.clone(), Document { path, text });
     publish(connection, &uri, &found)
 }
 
@@ -282,16 +381,17 @@ fn publish(connection: &Connection, uri: &str, found: &[Diagnostic]) -> Result<(
     )
 }
 
-fn hover(docs: &HashMap<String, Document>, req: &Request) -> Value {
+fn hover(session: &mut Session, req: &Request) -> Value {
     let uri = req.params["textDocument"]["uri"].as_str().unwrap_or("");
-    let Some(doc) = docs.get(uri) else {
+    let Some(doc) = session.docs.get(uri) else {
         return Value::Null;
     };
+    let (path, text) = (doc.path.clone(), doc.text.clone());
     let Ok(pos) = serde_json::from_value::<Position>(req.params["position"].clone()) else {
         return Value::Null;
     };
-    let at = offset(&doc.text, pos);
-    let Some((out, rules)) = scan_buffer(&doc.path, &doc.text) else {
+    let at = offset(&text, pos);
+    let Ok((out, rules)) = session.scan(&path, &text) else {
         return Value::Null;
     };
     let texts: Vec<String> = out
@@ -328,15 +428,16 @@ fn edit_for(uri: &str, before: &str, after: &str) -> Value {
     Value::Object(changes)
 }
 
-fn code_actions(docs: &HashMap<String, Document>, req: &Request) -> Value {
+fn code_actions(session: &mut Session, req: &Request) -> Value {
     let uri = req.params["textDocument"]["uri"].as_str().unwrap_or("");
-    let Some(doc) = docs.get(uri) else {
+    let Some(doc) = session.docs.get(uri) else {
         return json!([]);
     };
-    let Some((out, _)) = scan_buffer(&doc.path, &doc.text) else {
+    let (path, text) = (doc.path.clone(), doc.text.clone());
+    let Ok((out, _)) = session.scan(&path, &text) else {
         return json!([]);
     };
-    let cwd = doc.path.parent().unwrap_or(Path::new("/"));
+    let cwd = path.parent().unwrap_or(Path::new("/"));
     let mut actions = Vec::new();
     // The safe fixes alone, preferred; then everything with the unsafe ones.
     for unsafe_fixes in [false, true] {

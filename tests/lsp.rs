@@ -230,3 +230,23 @@ fn positions_count_utf16_units() {
         text.find('\n').expect("nl")
     );
 }
+
+/// A broken configuration is a diagnostic, not silence.
+#[test]
+fn a_broken_configuration_is_said() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("keyward.toml"),
+        "[policy]\nfail-on = \"sometimes\"\n",
+    )
+    .expect("write");
+    let path = dir.path().join("main.tf");
+    let found = keyward::lsp::diagnostics(&path, &format!("access_key = \"{KEY}\"\n"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].code, "config");
+    assert!(
+        found[0].message.contains("keyward.toml"),
+        "{}",
+        found[0].message
+    );
+}

@@ -157,7 +157,7 @@ fn lsp_bench(c: &mut Criterion) {
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("main.tf");
     let mut text = String::new();
-    for i in 0..1000 {
+    for i in 0..666 {
         text.push_str(&format!(
             "resource \"aws_s3_bucket\" \"b{i}\" {{\n  bucket = \"acme-{i}\"\n"
         ));

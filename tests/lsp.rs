@@ -189,46 +189,16 @@ fn diagnostics_hover_and_a_fix_round_trip() {
 #[test]
 fn positions_count_utf16_units() {
     use keyward::lsp::{Position, offset, position};
+    let pos = |line, character| Position { line, character };
     let text = "a😀b\né=AKIA\n";
     let at = text.find("AKIA").expect("key");
-    let p = position(text, at);
-    assert_eq!(
-        p,
-        Position {
-            line: 1,
-            character: 2
-        }
-    );
-    assert_eq!(offset(text, p), at);
+    assert_eq!(position(text, at), pos(1, 2));
+    assert_eq!(offset(text, pos(1, 2)), at);
     let b = text.find('b').expect("b");
-    assert_eq!(
-        position(text, b),
-        Position {
-            line: 0,
-            character: 3
-        }
-    );
-    assert_eq!(
-        offset(
-            text,
-            Position {
-                line: 0,
-                character: 3
-            }
-        ),
-        b
-    );
+    assert_eq!(position(text, b), pos(0, 3));
+    assert_eq!(offset(text, pos(0, 3)), b);
     // Past the end of a line: its end.
-    assert_eq!(
-        offset(
-            text,
-            Position {
-                line: 0,
-                character: 99
-            }
-        ),
-        text.find('\n').expect("nl")
-    );
+    assert_eq!(offset(text, pos(0, 99)), text.find('\n').expect("nl"));
 }
 
 /// A broken configuration is a diagnostic, not silence.

@@ -185,7 +185,7 @@ fn user_plan(u: &crate::iam::IamUser, keys: Vec<KeyEntry>) -> UserPlan {
         commands.dedup();
         steps.push(Step {
             text: format!(
-                "Point every place that references another key of `{user}` at the kept key through your secret store ({} place{}, listed below).",
+                "Point every place that references another key of `{user}` at the kept key through your secret store ({} place{}, listed in the table above).",
                 stale_places.len(),
                 if stale_places.len() == 1 { "" } else { "s" }
             ),

@@ -415,17 +415,40 @@ fn hover(session: &mut Session, req: &Request) -> Value {
     json!({"contents": {"kind": "markdown", "value": texts.join("\n\n---\n\n")}})
 }
 
-/// One text edit that replaces the whole document.
+/// The edits that turn `before` into `after`, one per run of changed
+/// lines: the client gets only what changes, never the rest of the file
+/// (which may hold a credential no fix touched).
 fn edit_for(uri: &str, before: &str, after: &str) -> Value {
+    let diff = similar::TextDiff::from_lines(before, after);
+    let old_starts = line_starts(before);
+    let new_lines: Vec<&str> = after.split_inclusive('\n').collect();
+    let mut edits = Vec::new();
+    for op in diff.ops() {
+        if matches!(op, similar::DiffOp::Equal { .. }) {
+            continue;
+        }
+        let (old, new) = (op.old_range(), op.new_range());
+        let start = old_starts.get(old.start).copied().unwrap_or(before.len());
+        let end = old_starts.get(old.end).copied().unwrap_or(before.len());
+        let text: String = new_lines.get(new).map(|l| l.concat()).unwrap_or_default();
+        edits.push(json!({
+            "range": {"start": position(before, start), "end": position(before, end)},
+            "newText": text,
+        }));
+    }
     let mut changes = serde_json::Map::new();
-    changes.insert(
-        uri.to_string(),
-        json!([{
-            "range": {"start": position(before, 0), "end": position(before, before.len())},
-            "newText": after,
-        }]),
-    );
+    changes.insert(uri.to_string(), Value::Array(edits));
     Value::Object(changes)
+}
+
+/// Byte offsets where each line starts, and one past the last line.
+fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    if starts.last() != Some(&text.len()) {
+        starts.push(text.len());
+    }
+    starts
 }
 
 fn code_actions(session: &mut Session, req: &Request) -> Value {

@@ -164,9 +164,16 @@ fn diagnostics_hover_and_a_fix_round_trip() {
         !action.to_string().contains(SECRET),
         "a full secret: {action}"
     );
+    // Only the changed lines travel: the key's and the secret's.
     let edits = action["edit"]["changes"][&uri].as_array().expect("edits");
-    assert_eq!(edits.len(), 1);
-    let fixed = edits[0]["newText"].as_str().expect("text").to_string();
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    assert_eq!(
+        edits[0]["range"]["start"],
+        json!({"line": 3, "character": 0})
+    );
+    assert_eq!(edits[0]["range"]["end"], json!({"line": 5, "character": 0}));
+    assert_eq!(edits[0]["newText"], "");
+    let fixed = apply(&text, edits);
     assert!(!fixed.contains(KEY) && !fixed.contains(SECRET), "{fixed}");
     assert!(fixed.contains("region = \"eu-west-1\" # é😀"), "{fixed}");
 
@@ -184,6 +191,25 @@ fn diagnostics_hover_and_a_fix_round_trip() {
     c.notify("exit", Value::Null);
     let status = child.wait().expect("exit");
     assert!(status.success(), "{status}");
+}
+
+/// Applies LSP text edits (sorted, not overlapping) to `text`.
+fn apply(text: &str, edits: &[Value]) -> String {
+    use keyward::lsp::{Position, offset};
+    let at = |p: &Value| {
+        let p: Position = serde_json::from_value(p.clone()).expect("position");
+        offset(text, p)
+    };
+    let mut out = String::new();
+    let mut last = 0;
+    for e in edits {
+        let (start, end) = (at(&e["range"]["start"]), at(&e["range"]["end"]));
+        out.push_str(&text[last..start]);
+        out.push_str(e["newText"].as_str().expect("text"));
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 #[test]

@@ -56,6 +56,8 @@ pub struct Diagnostic {
 struct Document {
     path: PathBuf,
     text: String,
+    /// The scan of `text`, kept for hover and code actions.
+    scanned: Result<crate::ScanOutput, String>,
 }
 
 /// Byte offset → LSP position.
@@ -223,7 +225,7 @@ impl Session {
     /// is one diagnostic at the top of the file, never silence.
     pub fn diagnostics(&mut self, path: &Path, text: &str) -> Vec<Diagnostic> {
         let scanned = self.scan(path, text).map(|(out, _)| out);
-        diagnostics_of(scanned, text)
+        diagnostics_of(&scanned, text)
     }
 }
 
@@ -232,7 +234,7 @@ pub fn diagnostics(path: &Path, text: &str) -> Vec<Diagnostic> {
     Session::new().diagnostics(path, text)
 }
 
-fn diagnostics_of(scanned: Result<crate::ScanOutput, String>, text: &str) -> Vec<Diagnostic> {
+fn diagnostics_of(scanned: &Result<crate::ScanOutput, String>, text: &str) -> Vec<Diagnostic> {
     let zero = Position {
         line: 0,
         character: 0,
@@ -249,7 +251,7 @@ fn diagnostics_of(scanned: Result<crate::ScanOutput, String>, text: &str) -> Vec
                 code: "config".into(),
                 code_description: Value::Null,
                 source: "keyward",
-                message: crate::detect::masked_for_errors(&message),
+                message: crate::detect::masked_for_errors(message),
             }];
         }
     };
@@ -307,7 +309,7 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
                 }
                 let result = match req.method.as_str() {
                     "textDocument/hover" => hover(&mut session, &req),
-                    "textDocument/codeAction" => code_actions(&mut session, &req),
+                    "textDocument/codeAction" => code_actions(&session, &req),
                     _ => {
                         let resp = Response::new_err(
                             req.id,
@@ -366,8 +368,16 @@ fn notification(
     let (Some(text), Some(path)) = (text, uri_to_path(&uri)) else {
         return Ok(());
     };
-    let found = session.diagnostics(&path, &text);
-    session.docs.insert(uri.clone(), Document { path, text });
+    let scanned = session.scan(&path, &text).map(|(out, _)| out);
+    let found = diagnostics_of(&scanned, &text);
+    session.docs.insert(
+        uri.clone(),
+        Document {
+            path,
+            text,
+            scanned,
+        },
+    );
     publish(connection, &uri, &found)
 }
 
@@ -386,17 +396,25 @@ fn hover(session: &mut Session, req: &Request) -> Value {
     let Some(doc) = session.docs.get(uri) else {
         return Value::Null;
     };
-    let (path, text) = (doc.path.clone(), doc.text.clone());
     let Ok(pos) = serde_json::from_value::<Position>(req.params["position"].clone()) else {
         return Value::Null;
     };
-    let at = offset(&text, pos);
-    let Ok((out, rules)) = session.scan(&path, &text) else {
+    let Ok(out) = &doc.scanned else {
         return Value::Null;
     };
-    let texts: Vec<String> = out
+    let at = offset(&doc.text, pos);
+    let here: Vec<crate::Finding> = out
         .active()
         .filter(|f| f.span.start <= at && at <= f.span.end)
+        .cloned()
+        .collect();
+    let path = doc.path.clone();
+    let Ok(policy) = session.policy_for(&path) else {
+        return Value::Null;
+    };
+    let rules = &policy.rules;
+    let texts: Vec<String> = here
+        .iter()
         .filter_map(|f| {
             let rule = rules.get(&f.rule)?;
             Some(format!(
@@ -451,21 +469,20 @@ fn line_starts(text: &str) -> Vec<usize> {
     starts
 }
 
-fn code_actions(session: &mut Session, req: &Request) -> Value {
+fn code_actions(session: &Session, req: &Request) -> Value {
     let uri = req.params["textDocument"]["uri"].as_str().unwrap_or("");
     let Some(doc) = session.docs.get(uri) else {
         return json!([]);
     };
-    let (path, text) = (doc.path.clone(), doc.text.clone());
-    let Ok((out, _)) = session.scan(&path, &text) else {
+    let Ok(out) = &doc.scanned else {
         return json!([]);
     };
-    let cwd = path.parent().unwrap_or(Path::new("/"));
+    let cwd = doc.path.parent().unwrap_or(Path::new("/"));
     let mut actions = Vec::new();
     // The safe fixes alone, preferred; then everything with the unsafe ones.
     for unsafe_fixes in [false, true] {
         let fixes = crate::fix::fixes(
-            &out,
+            out,
             &FixOptions {
                 unsafe_fixes,
                 buffer: true,

@@ -121,7 +121,8 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
         }
     }
     let mut result = Fixes::default();
-    let mut ignores: BTreeMap<PathBuf, Vec<(String, String)>> = BTreeMap::new();
+    // `.gitignore` files to extend, with the entries they gain.
+    let mut ignores: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     for (index, spans) in places {
         let Some(file) = out.files.get(index) else {
             continue;
@@ -135,8 +136,7 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
         };
         // Only text keyward can write back unchanged: the file as it is on
         // disk now, in UTF-8.
-        let current = std::fs::read(&disk).ok();
-        if !opts.buffer && current.as_deref() != Some(file.text.as_bytes()) {
+        if !opts.buffer && std::fs::read(&disk).ok().as_deref() != Some(file.text.as_bytes()) {
             for (span, _) in &spans {
                 result.refused.push(note(
                     span,
@@ -191,8 +191,8 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                         continue;
                     }
                     let list = ignores.entry(gitignore).or_default();
-                    if !list.iter().any(|(e, _)| *e == entry) {
-                        list.push((entry, file.path.clone()));
+                    if !list.contains(&entry) {
+                        list.push(entry);
                     }
                     result.fixed.push(note(
                         span,
@@ -244,7 +244,7 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
         let present: HashSet<&str> = before.lines().map(str::trim).collect();
         let mut after = before.clone();
         let nl = edit::newline_of(&before);
-        for (entry, _) in &entries {
+        for entry in &entries {
             if present.contains(entry.as_str()) {
                 continue;
             }

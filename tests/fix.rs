@@ -278,6 +278,20 @@ fn env_and_credentials_files_stop_being_tracked() {
 fn unsure_structures_are_refused_and_left_as_they_are() {
     let cases = [
         (
+            "live/prod/terragrunt.hcl",
+            format!("inputs = {{\n  keys = {{ deploy = \"{KEY}\" }}\n}}\n"),
+        ),
+        (
+            "charts/api/values.yaml",
+            format!("aws:\n  keys: [{KEY}]\n"),
+        ),
+        (
+            "template.json",
+            format!(
+                "{{\"AWSTemplateFormatVersion\": \"2010-09-09\", \"Parameters\": {{\"K\": {{\"Type\": \"String\", \"Default\": {{\"Fn::Sub\": \"{KEY}\"}}}}}}}}\n"
+            ),
+        ),
+        (
             "main.tf",
             format!("provider \"aws\" {{\n  access_key = \"${{var.prefix}}{KEY}\"\n}}\n"),
         ),
@@ -329,11 +343,23 @@ fn the_demo_is_fixed_where_a_fixer_is_sure() {
         "terraform/envs/prod/prod.tfvars",
         "terraform/envs/dev/terraform.tfvars",
         "terraform/envs/staging/terraform.tfvars",
+        "charts/api/values-prod.yaml",
+        "live/prod/terragrunt.hcl",
     ] {
         assert_eq!(left_in(&tree, changed), Vec::<String>::new(), "{changed}");
         assert!(parses(&tree.join(changed)), "{changed}");
     }
-    assert!(out.contains("fixed 23 places in 9 files"), "{out}");
+    assert!(out.contains("fixed 27 places in 11 files"), "{out}");
+    // The CloudFormation task's environment needs a secret made first; the
+    // shell script has no fixer: both are named, not touched.
+    assert!(
+        out.contains("cloudformation/stack.yaml:39: needs --unsafe: create the secret first"),
+        "{out}"
+    );
+    assert!(
+        out.contains("scripts/bootstrap.sh:9: left: no automatic fix"),
+        "{out}"
+    );
     assert!(
         out.contains("never removes a key from git history"),
         "{out}"
@@ -418,4 +444,130 @@ Resources:
     );
     assert_eq!(fixed.matches("NoEcho: true").count(), 2, "{fixed}");
     assert!(fixed.contains("Default: chat"), "{fixed}");
+}
+
+#[test]
+fn helm_values_are_emptied_for_install_time() {
+    let text = format!(
+        "replicaCount: 2\naws:\n  region: eu-west-1\n  # until IRSA\n  accessKeyId: {KEY}  # deploy-bot\n  secretAccessKey: \"{SECRET}\"\n"
+    );
+    let fixed = check_format("helm_values", "charts/api/values.yaml", &text, &[]);
+    assert!(
+        fixed.contains("  accessKeyId: \"\"  # deploy-bot\n  secretAccessKey: \"\"\n"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("# until IRSA"), "{fixed}");
+}
+
+#[test]
+fn terragrunt_inputs_lose_the_credential_lines() {
+    let text = format!(
+        "include \"root\" {{\n  path = find_in_parent_folders()\n}}\n\ninputs = {{\n  env           = \"prod\"\n  access_key_id = \"{KEY}\",\n  secret_key    = \"{SECRET}\" # partner\n}}\n"
+    );
+    let fixed = check_format("terragrunt_inputs", "live/prod/terragrunt.hcl", &text, &[]);
+    assert!(
+        fixed.ends_with("inputs = {\n  env           = \"prod\"\n}\n"),
+        "{fixed}"
+    );
+}
+
+#[test]
+fn cloudformation_environment_resolves_a_secret_only_with_unsafe() {
+    let text = format!(
+        r#"Resources:
+  Task:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: export
+          Environment:
+            - Name: AWS_ACCESS_KEY_ID
+              Value: {KEY}
+            - Value: '{SECRET}'
+              Name: AWS_SECRET_ACCESS_KEY
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Environment:
+        Variables:
+          PARTNER_KEY_ID: {KEY2}
+          PARTNER_SECRET: {SECRET2}
+"#
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), "template.yaml", &text);
+    let (code, out) = fix(dir.path(), &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("needs --unsafe: create the secret first"), "{out}");
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+    let fixed = check_format(
+        "cloudformation_environment",
+        "template.yaml",
+        &text,
+        &["--unsafe"],
+    );
+    for name in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "PARTNER_KEY_ID",
+        "PARTNER_SECRET",
+    ] {
+        assert!(
+            fixed.contains(&format!(
+                "\"{{{{resolve:secretsmanager:aws-credentials:SecretString:{name}}}}}\""
+            )),
+            "{name}: {fixed}"
+        );
+    }
+}
+
+#[test]
+fn cloudformation_json_parameters_and_environment() {
+    let text = format!(
+        r#"{{
+  "AWSTemplateFormatVersion": "2010-09-09",
+  "Parameters": {{
+    "DeployKeyId": {{"Type": "String", "Default": "{KEY}", "Description": "deploy"}},
+    "DeployUserSecretAccessKey": {{
+      "Type": "String",
+      "NoEcho": true,
+      "Default": "{SECRET}"
+    }}
+  }},
+  "Resources": {{
+    "Task": {{
+      "Type": "AWS::ECS::TaskDefinition",
+      "Properties": {{
+        "ContainerDefinitions": [{{
+          "Name": "export",
+          "Environment": [
+            {{"Name": "AWS_ACCESS_KEY_ID", "Value": "{KEY2}"}},
+            {{"Name": "AWS_SECRET_ACCESS_KEY", "Value": "{SECRET2}"}}
+          ]
+        }}]
+      }}
+    }}
+  }}
+}}
+"#
+    );
+    let fixed = check_format(
+        "cloudformation_json",
+        "template.json",
+        &text,
+        &["--unsafe"],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&fixed).expect("valid JSON");
+    assert_eq!(doc["Parameters"]["DeployKeyId"]["NoEcho"], true);
+    assert_eq!(doc["Parameters"]["DeployKeyId"]["Description"], "deploy");
+    assert!(doc["Parameters"]["DeployKeyId"].get("Default").is_none());
+    assert_eq!(
+        doc["Parameters"]["DeployUserSecretAccessKey"],
+        serde_json::json!({"Type": "String", "NoEcho": true})
+    );
+    assert_eq!(
+        doc["Resources"]["Task"]["Properties"]["ContainerDefinitions"][0]["Environment"][1]
+            ["Value"],
+        "{{resolve:secretsmanager:aws-credentials:SecretString:AWS_SECRET_ACCESS_KEY}}"
+    );
 }

@@ -217,6 +217,16 @@ fn baseline_survives_a_reformat_and_catches_a_changed_secret() {
     copy_tree(&root().join("fixtures/demo"), d);
     let out = keyward(d, &["baseline", "-o", "baseline.json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The demo's keyward.toml names no baseline: nothing uses this one yet,
+    // and the command says how to use it.
+    assert!(
+        stdout(&out).contains(
+            "scans use it with `--baseline baseline.json`; to share it with the hook and the \
+             Action, add `baseline = \"baseline.json\"` under `[scan]` in keyward.toml"
+        ),
+        "{}",
+        stdout(&out)
+    );
     let text = fs::read_to_string(d.join("baseline.json")).expect("baseline");
     let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
     let n = doc["findings"].as_array().expect("findings").len();

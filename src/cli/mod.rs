@@ -391,6 +391,10 @@ pub fn run(
                 .clone()
                 .or_else(|| config.baseline.clone())
                 .unwrap_or_else(|| PathBuf::from(".keyward-baseline.json"));
+            // A baseline no configuration names is used by nothing yet.
+            let configured = config.baseline.as_deref().is_some_and(|b| {
+                b == output || std::fs::canonicalize(b).ok() == std::fs::canonicalize(&output).ok()
+            });
             // Today's findings, before any baseline accepts them.
             let policy = crate::policy::PolicySet::from_work_tree(
                 config,
@@ -422,6 +426,17 @@ pub fn run(
                     crate::walk::display_path(&output, &cwd)
                 ),
             )?;
+            if !configured {
+                let shown = crate::walk::display_path(&output, &cwd);
+                write_out(
+                    stdout,
+                    &format!(
+                        "keyward: scans use it with `--baseline {shown}`; to share it with the \
+                         hook and the Action, add `baseline = \"{shown}\"` under `[scan]` in \
+                         keyward.toml\n"
+                    ),
+                )?;
+            }
             Ok(EXIT_OK)
         }
         Command::Rules {

@@ -1,7 +1,9 @@
 //! Kubernetes container `env` values become `valueFrom.secretKeyRef` to a
 //! Secret that must exist first (unsafe); a CloudFormation parameter loses
 //! its `Default` and gets `NoEcho: true`, so the value is passed at deploy
-//! time and never shown.
+//! time and never shown; a CloudFormation environment value becomes a
+//! Secrets Manager dynamic reference (unsafe); a Helm values entry is
+//! emptied, to be supplied at install time.
 
 use std::sync::LazyLock;
 
@@ -10,8 +12,10 @@ use regex::Regex;
 use super::edit::{Edit, Line};
 use super::{Place, Proposal, Safety};
 
-/// The Secret a Kubernetes fix points at.
+/// The Secret a Kubernetes fix points at, and the Secrets Manager secret
+/// a CloudFormation fix resolves.
 pub const K8S_SECRET: &str = "aws-credentials";
+const SM_SECRET: &str = "aws-credentials";
 
 /// `key: value` alone on its line (no block scalar, anchor, flow value),
 /// perhaps opening a list item (`- key: value`).
@@ -22,11 +26,15 @@ static ITEM: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// `- name: X` or `name: X` in a list item.
+/// `- name: X` or `name: X` in a list item (`Name:` in CloudFormation).
 static NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^([ \t]*)(-[ \t]+)?name[ \t]*:[ \t]+["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*$"#)
+    Regex::new(r#"^([ \t]*)(-[ \t]+)?(?:name|Name)[ \t]*:[ \t]+["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*$"#)
         .expect("static regex")
 });
+
+/// An environment variable's name, as a dynamic reference's JSON key.
+static ENV_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex"));
 
 /// The line's key, the column its key starts at, and the value's range in
 /// the file, when the line is one `key: value` whose value holds the span.
@@ -93,6 +101,16 @@ fn siblings<'a>(text: &'a str, line: &Line<'a>, indent: usize) -> Vec<Line<'a>> 
     out
 }
 
+/// The `name:` (`Name:`) of the list item whose key at `indent` is on
+/// `line`.
+fn item_name(text: &str, line: &Line<'_>, indent: usize) -> Option<String> {
+    siblings(text, line, indent).into_iter().find_map(|l| {
+        let caps = NAME.captures(l.text)?;
+        let key_at = caps.get(1)?.as_str().len() + caps.get(2).map_or(0, |d| d.as_str().len());
+        (key_at == indent).then(|| caps.get(3).map(|m| m.as_str().to_string()))?
+    })
+}
+
 pub(super) fn kubernetes(place: &Place<'_>) -> Proposal {
     let segments: Vec<&str> = place.context.split('.').collect();
     let [.., container, env, "value"] = segments.as_slice() else {
@@ -111,14 +129,7 @@ pub(super) fn kubernetes(place: &Place<'_>) -> Proposal {
     };
     // A comment after the value stays, on the line that replaces it.
     let comment = line.text[value.end - line.start..].trim_end();
-    let name = siblings(place.text, &line, indent)
-        .into_iter()
-        .find_map(|l| {
-            let caps = NAME.captures(l.text)?;
-            let key_at = caps.get(1)?.as_str().len() + caps.get(2).map_or(0, |d| d.as_str().len());
-            (key_at == indent).then(|| caps.get(3).map(|m| m.as_str().to_string()))?
-        });
-    let Some(name) = name else {
+    let Some(name) = item_name(place.text, &line, indent) else {
         return Proposal::Refuse("cannot find the env entry's `name:`: left as it is".into());
     };
     // `- value: X` keeps its dash; the lines below line up with the key.
@@ -150,12 +161,18 @@ pub(super) fn kubernetes(place: &Place<'_>) -> Proposal {
 
 pub(super) fn cloudformation(path: &str, place: &Place<'_>) -> Proposal {
     let segments: Vec<&str> = place.context.split('.').collect();
+    if let Some(name) = environment_name(&segments) {
+        return if path.ends_with(".json") {
+            super::json::cloudformation_environment(place, name)
+        } else {
+            cloudformation_environment(place, name)
+        };
+    }
     let ["Parameters", param, "Default"] = segments.as_slice() else {
         return Proposal::NoFixer;
     };
     if path.ends_with(".json") {
-        // Deleting a JSON member can leave a trailing comma; not yet.
-        return Proposal::NoFixer;
+        return super::json::cloudformation_default(place, param);
     }
     let Some(line) = Line::at(place.text, place.span.start) else {
         return Proposal::NoFixer;
@@ -179,6 +196,102 @@ pub(super) fn cloudformation(path: &str, place: &Place<'_>) -> Proposal {
         safety: Safety::Safe,
         next: format!(
             "parameter `{param}` has no default now: pass it at deploy time (`--parameter-overrides {param}=…` from your secret store), or better, read it from Secrets Manager with a dynamic reference"
+        ),
+    }
+}
+
+/// Where a CloudFormation environment value names its variable: a
+/// container's `Environment[i].Value` (ECS; the name is the item's
+/// `Name`, `None` here) or `Environment.Variables.NAME` (Lambda).
+fn environment_name<'a>(segments: &[&'a str]) -> Option<Option<&'a str>> {
+    match segments {
+        ["Resources", _, "Properties", .., env, "Value"] if env.starts_with("Environment[") => {
+            Some(None)
+        }
+        ["Resources", _, "Properties", "Environment", "Variables", name] => Some(Some(name)),
+        _ => None,
+    }
+}
+
+/// A dynamic reference to one JSON key of the Secrets Manager secret.
+pub(super) fn dynamic_reference(name: &str) -> String {
+    format!("{{{{resolve:secretsmanager:{SM_SECRET}:SecretString:{name}}}}}")
+}
+
+pub(super) fn secrets_manager_next(name: &str) -> String {
+    format!(
+        "create the secret first: `aws secretsmanager create-secret --name {SM_SECRET} --secret-string file://aws-credentials.json`, a JSON object whose `{name}` comes from your secret store (never from this file); CloudFormation resolves it at deploy time (for ECS, `Secrets:` with `ValueFrom` also keeps it out of the task definition)"
+    )
+}
+
+/// `Value: AKIA…` of `- Name: X` (ECS) or `X: AKIA…` under
+/// `Variables:` (Lambda) becomes a Secrets Manager dynamic reference: the
+/// secret must exist first, so the fix is unsafe.
+fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) -> Proposal {
+    let Some(line) = Line::at(place.text, place.span.start) else {
+        return Proposal::NoFixer;
+    };
+    let Some((key, indent, value)) = item(&line, place) else {
+        return Proposal::Refuse(not_plain());
+    };
+    let name = match name {
+        Some(n) if n == key => n.to_string(),
+        Some(_) => return Proposal::Refuse(not_plain()),
+        None if key == "Value" => match item_name(place.text, &line, indent) {
+            Some(n) => n,
+            None => {
+                return Proposal::Refuse(
+                    "cannot find the environment entry's `Name:`: left as it is".into(),
+                );
+            }
+        },
+        None => return Proposal::Refuse(not_plain()),
+    };
+    if !ENV_NAME.is_match(&name) {
+        return Proposal::Refuse(format!(
+            "`{name}` cannot name a key of the secret: left as it is"
+        ));
+    }
+    Proposal::Fix {
+        edits: vec![Edit {
+            range: value,
+            with: format!("\"{}\"", dynamic_reference(&name)),
+        }],
+        safety: Safety::Unsafe,
+        next: secrets_manager_next(&name),
+    }
+}
+
+/// A Helm values file is meant to be overridden at install time: the
+/// entry's value becomes `""` and the chart gets it from a values file
+/// or `--set` outside the repository.
+pub(super) fn helm_values(path: &str, place: &Place<'_>) -> Proposal {
+    let file = std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !(file.starts_with("values") && (file.ends_with(".yaml") || file.ends_with(".yml"))) {
+        return Proposal::NoFixer;
+    }
+    let last = place.context.rsplit('.').next().unwrap_or("");
+    let Some(line) = Line::at(place.text, place.span.start) else {
+        return Proposal::NoFixer;
+    };
+    let Some((key, _, value)) = item(&line, place) else {
+        return Proposal::Refuse(not_plain());
+    };
+    if key != last {
+        return Proposal::Refuse(not_plain());
+    }
+    Proposal::Fix {
+        edits: vec![Edit {
+            range: value,
+            with: "\"\"".into(),
+        }],
+        safety: Safety::Safe,
+        next: format!(
+            "`{}` is empty now: supply it at install time from outside the repository (`helm upgrade … -f` an untracked values file, or your secret store's Helm plugin), or give the pod a role (IRSA) instead",
+            place.context
         ),
     }
 }

@@ -5,6 +5,7 @@
 //! byte for byte as it was. No fix touches git history.
 
 pub mod edit;
+mod json;
 mod manifest;
 mod terraform;
 mod yaml_env;
@@ -303,6 +304,8 @@ fn propose(format: &str, path: &str, place: &Place<'_>) -> Proposal {
         }
         "kubernetes" => manifest::kubernetes(place),
         "cloudformation" => manifest::cloudformation(path, place),
+        "helm" => manifest::helm_values(path, place),
+        "terragrunt" => terraform::terragrunt_inputs(place),
         "dotenv" => Proposal::Untrack,
         "ini" if name == "credentials" => Proposal::Untrack,
         _ => Proposal::NoFixer,

@@ -177,3 +177,42 @@ fn block_of(text: &str, offset: usize, var: &str) -> Option<std::ops::Range<usiz
     }
     None
 }
+
+/// `name = "value"` (perhaps with a comma) as an item of the object.
+static INPUT_ITEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"^[ \t]*([A-Za-z_][A-Za-z0-9_-]*)[ \t]*=[ \t]*"([^"\\$%]*)"[ \t]*,?[ \t]*(?:(?:#|//).*)?$"#,
+    )
+    .expect("static regex")
+});
+
+/// `name = "AKIA…"` in Terragrunt's `inputs = { … }`: the line goes, and
+/// the module reads `TF_VAR_name` from the environment instead, as it does
+/// for any input Terragrunt does not pass.
+pub(super) fn terragrunt_inputs(place: &Place<'_>) -> Proposal {
+    let segments: Vec<&str> = place.context.split('.').collect();
+    let ["inputs", name] = segments.as_slice() else {
+        return Proposal::NoFixer;
+    };
+    let Some(line) = Line::at(place.text, place.span.start) else {
+        return Proposal::NoFixer;
+    };
+    let plain = INPUT_ITEM.captures(line.text).and_then(|c| {
+        let value = c.get(2)?;
+        let range = line.start + value.start()..line.start + value.end();
+        (c.get(1)?.as_str() == *name
+            && range.start <= place.span.start
+            && place.span.end <= range.end)
+            .then_some(())
+    });
+    match plain {
+        Some(()) => Proposal::Fix {
+            edits: vec![Edit::delete(line.whole())],
+            safety: Safety::Safe,
+            next: format!(
+                "terragrunt no longer passes `{name}`: set `TF_VAR_{name}` from your secret store when terragrunt runs"
+            ),
+        },
+        None => Proposal::Refuse(not_plain()),
+    }
+}

@@ -68,6 +68,13 @@ pub struct OwnerlessKey {
     pub places: Vec<Place>,
 }
 
+/// A place the repository references a key, as a plan needs it.
+struct Reference<'a> {
+    key_id: &'a str,
+    rule: &'a str,
+    place: Place,
+}
+
 /// The plan for a scan. `fix_of` says which `keyward fix` command rewrites
 /// the place at (path, line), if any.
 pub fn plan(out: &ScanOutput, fix_of: &dyn Fn(&str, usize) -> Option<String>) -> Plan {
@@ -78,23 +85,77 @@ pub fn plan(out: &ScanOutput, fix_of: &dyn Fn(&str, usize) -> Option<String>) ->
         .collect();
     // Every place a key is configured, accepted findings included: a
     // rotation must change those too.
+    let references = out.findings.iter().filter_map(|f| {
+        let (key_id, file) = (f.key_id.as_deref()?, out.files.get(f.file)?);
+        let line = lines.get(f.file).map_or(1, |l| l.position(f.span.start).0);
+        Some(Reference {
+            key_id,
+            rule: &f.rule,
+            place: Place {
+                path: file.path.clone(),
+                line,
+                fix: fix_of(&file.path, line),
+            },
+        })
+    });
+    build(out.meta.iam.is_some(), &out.iam_users, references, true)
+}
+
+/// The plan a `keyward scan --format json` document holds: its findings,
+/// accepted ones included, and its IAM users. A document does not say
+/// which `keyward fix` command applies where.
+pub fn of_document(doc: &crate::report::contract::Document) -> Plan {
+    let references = doc.findings.iter().chain(&doc.accepted).filter_map(|f| {
+        Some(Reference {
+            key_id: f.key_id.as_deref()?,
+            rule: &f.rule,
+            place: Place {
+                path: f.path.clone(),
+                line: usize::try_from(f.line).unwrap_or(usize::MAX),
+                fix: None,
+            },
+        })
+    });
+    let users: Vec<crate::iam::IamUser> = doc
+        .iam_users
+        .iter()
+        .map(|u| crate::iam::IamUser {
+            account: u.account.clone(),
+            name: u.user.clone(),
+            keys: u
+                .keys
+                .iter()
+                .map(|k| crate::iam::IamUserKey {
+                    access_key_id: k.key_id.clone(),
+                    status: KeyStatus::from_iam(&k.status),
+                    age_days: k.age_days,
+                    last_used_days: k.last_used_days,
+                })
+                .collect(),
+            newest_active: u.newest_active.clone(),
+            tied: u.tied,
+        })
+        .collect();
+    build(doc.scan.iam.is_some(), &users, references, false)
+}
+
+/// `fixes_known`: whether each place says which `keyward fix` command
+/// rewrites it; otherwise the steps point at `keyward fix --diff`.
+fn build<'a>(
+    iam: bool,
+    iam_users: &[crate::iam::IamUser],
+    references: impl Iterator<Item = Reference<'a>>,
+    fixes_known: bool,
+) -> Plan {
     let mut places: BTreeMap<&str, BTreeSet<Place>> = BTreeMap::new();
     let mut rules_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for f in &out.findings {
-        let (Some(key), Some(file)) = (f.key_id.as_deref(), out.files.get(f.file)) else {
-            continue;
-        };
-        let line = lines.get(f.file).map_or(1, |l| l.position(f.span.start).0);
-        places.entry(key).or_default().insert(Place {
-            path: file.path.clone(),
-            line,
-            fix: fix_of(&file.path, line),
-        });
-        rules_of.entry(key).or_default().insert(f.rule.as_str());
+    for r in references {
+        places.entry(r.key_id).or_default().insert(r.place);
+        rules_of.entry(r.key_id).or_default().insert(r.rule);
     }
     let mut owned: BTreeSet<&str> = BTreeSet::new();
     let mut users = Vec::new();
-    for u in &out.iam_users {
+    for u in iam_users {
         let keys: Vec<KeyEntry> = u
             .keys
             .iter()
@@ -115,14 +176,14 @@ pub fn plan(out: &ScanOutput, fix_of: &dyn Fn(&str, usize) -> Option<String>) ->
                 .get_key_value(k.access_key_id.as_str())
                 .map(|(id, _)| *id)
         }));
-        users.push(user_plan(u, keys));
+        users.push(user_plan(u, keys, fixes_known));
     }
     let ownerless = places
         .iter()
         .filter(|(k, _)| !owned.contains(*k))
         .map(|(k, p)| {
             let rules = rules_of.get(k).cloned().unwrap_or_default();
-            let why = if out.meta.iam.is_none() {
+            let why = if !iam {
                 "no IAM facts in this run (`--inventory` or `--live` tells whose it is)"
             } else if rules.contains("KW005") {
                 "a key of another account: tell that account's owner to deactivate it"
@@ -140,13 +201,13 @@ pub fn plan(out: &ScanOutput, fix_of: &dyn Fn(&str, usize) -> Option<String>) ->
         })
         .collect();
     Plan {
-        iam: out.meta.iam.is_some(),
+        iam,
         users,
         ownerless,
     }
 }
 
-fn user_plan(u: &crate::iam::IamUser, keys: Vec<KeyEntry>) -> UserPlan {
+fn user_plan(u: &crate::iam::IamUser, keys: Vec<KeyEntry>, fixes_known: bool) -> UserPlan {
     let user = &u.name;
     let (keep, keep_reason) = match &u.newest_active {
         Some(k) => (Some(k.clone()), "the user's newest Active key".to_string()),
@@ -181,6 +242,16 @@ fn user_plan(u: &crate::iam::IamUser, keys: Vec<KeyEntry>) -> UserPlan {
     let stale_places: Vec<&Place> = others.iter().flat_map(|k| k.places.iter()).collect();
     if !stale_places.is_empty() {
         let mut commands: Vec<String> = stale_places.iter().filter_map(|p| p.fix.clone()).collect();
+        if !fixes_known {
+            // What keyward can rewrite of these, shown before it writes.
+            let mut paths: Vec<String> = stale_places
+                .iter()
+                .map(|p| crate::shown::printable(&p.path).into_owned())
+                .collect();
+            paths.sort();
+            paths.dedup();
+            commands.push(format!("keyward fix --diff {}", paths.join(" ")));
+        }
         commands.sort();
         commands.dedup();
         steps.push(Step {
@@ -241,15 +312,23 @@ fn user_plan(u: &crate::iam::IamUser, keys: Vec<KeyEntry>) -> UserPlan {
     }
 }
 
-/// The plan as Markdown.
+/// The plan as a Markdown document.
 pub fn markdown(plan: &Plan) -> String {
+    markdown_at(plan, 1)
+}
+
+/// The plan as Markdown whose title is a heading of `level` (1: a
+/// document of its own; 2: a section of the audit report).
+pub fn markdown_at(plan: &Plan, level: usize) -> String {
+    let h1 = "#".repeat(level.max(1));
+    let h2 = "#".repeat(level.max(1) + 1);
     // Control characters escaped, and nothing that ends a table cell.
     let esc = |s: &str| {
         crate::shown::printable(s)
             .replace('|', "\\|")
             .replace(['\n', '\r'], " ")
     };
-    let mut md = String::from("# Rotation plan\n\n");
+    let mut md = format!("{h1} Rotation plan\n\n");
     if !plan.iam {
         md.push_str("No IAM facts in this run: run `keyward plan --inventory FILE` or `--live` to know whose keys these are.\n\n");
     }
@@ -259,7 +338,7 @@ pub fn markdown(plan: &Plan) -> String {
     }
     for u in &plan.users {
         md.push_str(&format!(
-            "## IAM user `{}` (account {})\n\n",
+            "{h2} IAM user `{}` (account {})\n\n",
             esc(&u.user),
             esc(&u.account)
         ));
@@ -308,7 +387,7 @@ pub fn markdown(plan: &Plan) -> String {
         md.push('\n');
     }
     if !plan.ownerless.is_empty() {
-        md.push_str("## Keys no IAM user owns\n\n");
+        md.push_str(&format!("{h2} Keys no IAM user owns\n\n"));
         for k in &plan.ownerless {
             md.push_str(&format!("- `{}`: {}\n", k.key_id, esc(&k.why)));
             for (path, lines) in by_file(&k.places) {
@@ -326,6 +405,124 @@ pub fn markdown(plan: &Plan) -> String {
         }
     }
     md
+}
+
+/// The plan as a section of an HTML page (the audit report, or the page
+/// [`html`] makes), with `h` headings of `level` and below.
+pub fn html_section(plan: &Plan, level: usize) -> String {
+    use crate::report::audit::escape;
+    use std::fmt::Write;
+    let (h1, h2) = (level.clamp(1, 5), level.clamp(1, 5) + 1);
+    let mut h =
+        format!("<section class=\"plan\" id=\"rotation-plan\">\n<h{h1}>Rotation plan</h{h1}>\n");
+    if !plan.iam {
+        h.push_str("<p class=\"empty\">No IAM facts in this run: run <code>keyward plan --inventory FILE</code> or <code>--live</code> to know whose keys these are.</p>\n");
+    }
+    if plan.users.is_empty() && plan.ownerless.is_empty() {
+        h.push_str("<p class=\"empty\">No keys found.</p>\n</section>\n");
+        return h;
+    }
+    let places_html = |places: &[Place]| -> String {
+        if places.is_empty() {
+            return "—".into();
+        }
+        by_file(places)
+            .iter()
+            .map(|(path, lines)| format!("<code>{}:{lines}</code>", escape(path)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for u in &plan.users {
+        let _ = writeln!(
+            h,
+            "<h{h2}>IAM user <code>{}</code> (account {})</h{h2}>",
+            escape(&u.user),
+            escape(&u.account)
+        );
+        let _ = writeln!(
+            h,
+            "<p>Keep: {}</p>",
+            match &u.keep {
+                Some(k) => format!("<code>{}</code> ({})", escape(k), escape(&u.keep_reason)),
+                None => format!("<strong>create one</strong> ({})", escape(&u.keep_reason)),
+            }
+        );
+        h.push_str("<table>\n<thead><tr><th>Key</th><th>Status</th><th>Age</th><th>Last used</th><th>Places in the repository</th></tr></thead>\n<tbody>\n");
+        for k in &u.keys {
+            let _ = writeln!(
+                h,
+                "<tr><td><code>{}</code>{}</td><td>{}</td><td class=\"n\">{} days</td><td>{}</td><td class=\"wrap\">{}</td></tr>",
+                escape(&k.key_id),
+                if k.keep {
+                    " <strong>(keep)</strong>"
+                } else {
+                    ""
+                },
+                escape(&k.status),
+                k.age_days,
+                k.last_used_days.map_or_else(
+                    || "never".to_string(),
+                    |d| format!("{d} day{} ago", if d == 1 { "" } else { "s" })
+                ),
+                places_html(&k.places)
+            );
+        }
+        h.push_str("</tbody>\n</table>\n<ol class=\"steps\">\n");
+        for s in &u.steps {
+            let _ = write!(h, "<li>{}", code_spans(&escape(&s.text)));
+            if !s.commands.is_empty() {
+                let _ = write!(
+                    h,
+                    "<pre class=\"snip\">{}</pre>",
+                    escape(&s.commands.join("\n"))
+                );
+            }
+            h.push_str("</li>\n");
+        }
+        h.push_str("</ol>\n");
+    }
+    if !plan.ownerless.is_empty() {
+        let _ = writeln!(h, "<h{h2}>Keys no IAM user owns</h{h2}>");
+        h.push_str("<table>\n<thead><tr><th>Key</th><th>What to do</th><th>Places in the repository</th></tr></thead>\n<tbody>\n");
+        for k in &plan.ownerless {
+            let _ = writeln!(
+                h,
+                "<tr><td><code>{}</code></td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td></tr>",
+                escape(&k.key_id),
+                escape(&k.why),
+                places_html(&k.places)
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    h.push_str("</section>\n");
+    h
+}
+
+/// `` `x` `` as `<code>x</code>` in escaped HTML text (the steps are
+/// written for Markdown too).
+fn code_spans(escaped: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in escaped.split('`').enumerate() {
+        let odd = i % 2 == 1;
+        if odd {
+            out.push_str("<code>");
+        }
+        out.push_str(part);
+        if odd {
+            out.push_str("</code>");
+        }
+    }
+    // An unpaired backtick opened a span that never closed.
+    if escaped.matches('`').count() % 2 == 1 {
+        return escaped.to_string();
+    }
+    out
+}
+
+/// The plan as an HTML page of its own, styled as the audit report.
+pub fn html(plan: &Plan) -> String {
+    crate::report::audit::page("keyward rotation plan", &html_section(plan, 1))
 }
 
 /// Places grouped by file: (path, `3,4`), in order.

@@ -216,6 +216,7 @@ fn ages_become_a_histogram_against_the_limit_in_the_json() {
         last_used_days,
     };
     let doc = contract::Document {
+        iam_users: Vec::new(),
         accepted: Vec::new(),
         errors: Vec::new(),
         findings: vec![

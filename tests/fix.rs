@@ -281,10 +281,7 @@ fn unsure_structures_are_refused_and_left_as_they_are() {
             "live/prod/terragrunt.hcl",
             format!("inputs = {{\n  keys = {{ deploy = \"{KEY}\" }}\n}}\n"),
         ),
-        (
-            "charts/api/values.yaml",
-            format!("aws:\n  keys: [{KEY}]\n"),
-        ),
+        ("charts/api/values.yaml", format!("aws:\n  keys: [{KEY}]\n")),
         (
             "template.json",
             format!(
@@ -498,7 +495,10 @@ fn cloudformation_environment_resolves_a_secret_only_with_unsafe() {
     let path = write(dir.path(), "template.yaml", &text);
     let (code, out) = fix(dir.path(), &[]);
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("needs --unsafe: create the secret first"), "{out}");
+    assert!(
+        out.contains("needs --unsafe: create the secret first"),
+        "{out}"
+    );
     assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
     let fixed = check_format(
         "cloudformation_environment",
@@ -551,12 +551,7 @@ fn cloudformation_json_parameters_and_environment() {
 }}
 "#
     );
-    let fixed = check_format(
-        "cloudformation_json",
-        "template.json",
-        &text,
-        &["--unsafe"],
-    );
+    let fixed = check_format("cloudformation_json", "template.json", &text, &["--unsafe"]);
     let doc: serde_json::Value = serde_json::from_str(&fixed).expect("valid JSON");
     assert_eq!(doc["Parameters"]["DeployKeyId"]["NoEcho"], true);
     assert_eq!(doc["Parameters"]["DeployKeyId"]["Description"], "deploy");
@@ -566,8 +561,7 @@ fn cloudformation_json_parameters_and_environment() {
         serde_json::json!({"Type": "String", "NoEcho": true})
     );
     assert_eq!(
-        doc["Resources"]["Task"]["Properties"]["ContainerDefinitions"][0]["Environment"][1]
-            ["Value"],
+        doc["Resources"]["Task"]["Properties"]["ContainerDefinitions"][0]["Environment"][1]["Value"],
         "{{resolve:secretsmanager:aws-credentials:SecretString:AWS_SECRET_ACCESS_KEY}}"
     );
 }

@@ -98,3 +98,95 @@ fn without_iam_facts_the_plan_says_so() {
     assert!(text.contains("No IAM facts in this run"), "{text}");
     assert!(!text.contains("## IAM user"), "{text}");
 }
+
+/// The plan's HTML page: a section per user with its table and steps, the
+/// commands in `pre`, backticked names as `code`, nothing unescaped.
+#[test]
+fn the_demo_plan_in_html() {
+    let html = demo_plan("html");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("<h1>Rotation plan</h1>"), "{html}");
+    assert!(
+        html.contains("<h2>IAM user <code>acme-api</code> (account 123456789012)</h2>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<li>Keep <code>AKIARZPUZDIKLGATVSKW</code> (the user&#39;s newest Active key)."
+        ) || html.contains(
+            "<li>Keep <code>AKIARZPUZDIKLGATVSKW</code> (the user&#x27;s newest Active key)."
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<pre class=\"snip\">aws iam update-access-key --user-name acme-api --access-key-id AKIARZPUZDIKONEHY5VH --status Inactive</pre>"),
+        "{html}"
+    );
+    assert!(html.contains("<h2>Keys no IAM user owns</h2>"), "{html}");
+    assert!(!html.contains('`'), "a backtick left unconverted");
+}
+
+/// The plan is a section of the audit report too, made from the scan's
+/// JSON alone: its IAM users travel in the contract's `iam_users`.
+#[test]
+fn the_audit_report_has_the_plan() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tree = dir.path().join("demo");
+    copy_tree(&root().join("fixtures/demo"), &tree);
+    let out = keyward(
+        &tree,
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--now",
+            FIXTURE_NOW,
+        ],
+    );
+    let doc = json(&out);
+    let users: Vec<&str> = doc["iam_users"]
+        .as_array()
+        .expect("iam_users")
+        .iter()
+        .map(|u| u["user"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        users.contains(&"acme-api") && users.contains(&"github-ci"),
+        "{users:?}"
+    );
+    let report = tree.join("scan.json");
+    std::fs::write(&report, stdout(&out)).expect("write");
+    let md = stdout(&keyward(
+        &tree,
+        &["report", "scan.json", "--format", "markdown"],
+    ));
+    let plan = md
+        .split("## Rotation plan\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no plan section: {md}"));
+    assert!(
+        plan.contains(
+            "### IAM user `acme-api` (account 123456789012)\n\nKeep: `AKIARZPUZDIKLGATVSKW`"
+        ),
+        "{plan}"
+    );
+    // The report cannot know which fixer applies: it points at the review.
+    assert!(
+        plan.contains("keyward fix --diff .env.staging deploy/aws/credentials"),
+        "{plan}"
+    );
+    assert!(plan.contains("### Keys no IAM user owns"), "{plan}");
+    for secret in planted_secrets() {
+        assert!(!md.contains(&secret), "a full secret in the report");
+    }
+    let html = stdout(&keyward(
+        &tree,
+        &["report", "scan.json", "--format", "html"],
+    ));
+    assert!(
+        html.contains("<section class=\"plan\" id=\"rotation-plan\">\n<h2>Rotation plan</h2>"),
+        "{html}"
+    );
+}

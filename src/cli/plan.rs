@@ -9,6 +9,7 @@ use crate::scan::Progress;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PlanFormat {
     Markdown,
+    Html,
     Json,
 }
 
@@ -17,7 +18,8 @@ pub struct PlanArgs {
     /// Files and directories to scan.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// `markdown` for people and pull requests, `json` for scripts.
+    /// `markdown` for people and pull requests, `html` for a page styled as
+    /// the audit report, `json` for scripts.
     #[arg(long, value_enum, default_value_t = PlanFormat::Markdown)]
     pub format: PlanFormat,
     /// Write the plan to FILE instead of standard output.
@@ -76,6 +78,7 @@ pub(super) fn run(
     let plan = crate::plan::plan(&out, &fix_of);
     let text = match args.format {
         PlanFormat::Markdown => crate::plan::markdown(&plan),
+        PlanFormat::Html => crate::plan::html(&plan),
         PlanFormat::Json => crate::plan::json(&plan),
     };
     match &args.output {

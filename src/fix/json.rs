@@ -57,8 +57,12 @@ fn member(
         let whole = c.get(0)?;
         let value = c.get(1)?;
         let value = object.start + value.start()..object.start + value.end();
-        (value.start < span.start && span.end < value.end)
-            .then(|| (object.start + whole.start()..object.start + whole.end(), value))
+        (value.start < span.start && span.end < value.end).then(|| {
+            (
+                object.start + whole.start()..object.start + whole.end(),
+                value,
+            )
+        })
     })
 }
 

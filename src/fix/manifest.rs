@@ -208,7 +208,14 @@ fn environment_name<'a>(segments: &[&'a str]) -> Option<Option<&'a str>> {
         ["Resources", _, "Properties", .., env, "Value"] if env.starts_with("Environment[") => {
             Some(None)
         }
-        ["Resources", _, "Properties", "Environment", "Variables", name] => Some(Some(name)),
+        [
+            "Resources",
+            _,
+            "Properties",
+            "Environment",
+            "Variables",
+            name,
+        ] => Some(Some(name)),
         _ => None,
     }
 }

@@ -41,6 +41,8 @@ pub struct Audit {
     pub files_scanned: Option<u64>,
     /// What was scanned, when, and with which IAM facts.
     pub scan: Option<ScanInfo>,
+    /// The rotation plan the findings and IAM's users make.
+    pub plan: Option<crate::plan::Plan>,
 }
 
 /// The JSON's `scan` block.
@@ -127,6 +129,7 @@ impl Audit {
                 commit: known(&doc.scan.commit),
                 iam,
             }),
+            plan: Some(crate::plan::of_document(doc)),
         })
     }
 }
@@ -507,6 +510,10 @@ pub fn markdown(a: &Audit) -> String {
             cell(&places_text(&k.places)),
         );
     }
+    if let Some(plan) = &a.plan {
+        md.push('\n');
+        md.push_str(&crate::plan::markdown_at(plan, 2));
+    }
     md
 }
 
@@ -555,21 +562,37 @@ th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:to
 th{white-space:nowrap}td code{white-space:nowrap}td.wrap,td.wrap code{white-space:normal;overflow-wrap:anywhere}\
 pre.snip{margin:2px 0 0;padding:4px 6px;background:#f6f8fa;border-radius:4px;white-space:pre-wrap;overflow-wrap:anywhere;font:12px ui-monospace,SFMono-Regular,Menlo,monospace}\
 h3{font-size:15px;margin:18px 0 6px}\
-th{background:#f6f8fa}td.n{text-align:right}\
+th{background:#f6f8fa}td.n{text-align:right;white-space:nowrap}\
 code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace}\
 .over{color:#7a0d2b;font-weight:600}\
+ol.steps li{margin:6px 0}ol.steps pre.snip{margin-top:4px}\
 .legend span{display:inline-block;margin-right:12px;font-size:13px}\
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:baseline}";
 
-pub fn html(a: &Audit) -> String {
-    let keys = keys(a);
-    let mut h = String::from(
+/// An HTML page with the report's style around `body`.
+pub fn page(title: &str, body: &str) -> String {
+    let mut h = head(title);
+    h.push_str(body);
+    h.push_str("</main>\n</body>\n</html>\n");
+    h
+}
+
+fn head(title: &str) -> String {
+    let mut h = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"generator\" content=\"keyward\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>keyward audit report</title>\n<style>",
+         <title>{}</title>\n<style>",
+        escape(title)
     );
     h.push_str(CSS);
-    h.push_str("</style>\n</head>\n<body>\n<main>\n<h1>keyward audit report</h1>\n");
+    h.push_str("</style>\n</head>\n<body>\n<main>\n");
+    h
+}
+
+pub fn html(a: &Audit) -> String {
+    let keys = keys(a);
+    let mut h = head("keyward audit report");
+    h.push_str("<h1>keyward audit report</h1>\n");
     if let Some(about) = about(a) {
         let _ = writeln!(h, "<p class=\"about\">{}</p>", escape(&about));
     }
@@ -723,6 +746,9 @@ pub fn html(a: &Audit) -> String {
             );
         }
         h.push_str("</tbody>\n</table>\n</section>\n");
+    }
+    if let Some(plan) = &a.plan {
+        h.push_str(&crate::plan::html_section(plan, 2));
     }
     findings_list(&mut h, a);
     h.push_str("</main>\n</body>\n</html>\n");

@@ -20,6 +20,10 @@ pub struct Document {
     pub findings: Vec<Finding>,
     /// The exit-code gate, once the run decided it.
     pub gate: Option<Gate>,
+    /// The IAM users who own a key found, with every key IAM lists for
+    /// them: what a rotation plan is made from.
+    #[serde(default)]
+    pub iam_users: Vec<IamUser>,
     /// Findings past the per-file cap, counted.
     pub more: Vec<More>,
     pub policy: Policy,
@@ -149,6 +153,27 @@ pub struct Scan {
 pub enum IamSource {
     Inventory { file: String, generated_at: String },
     Live { accounts: Vec<String>, at: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamUser {
+    pub account: String,
+    /// Newest first.
+    pub keys: Vec<IamUserKey>,
+    /// The newest Active key; none when there is none or it is a tie.
+    pub newest_active: Option<String>,
+    /// Two Active keys created in the same second and used alike.
+    pub tied: bool,
+    pub user: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IamUserKey {
+    pub age_days: i64,
+    pub key_id: String,
+    /// Null: never used, or not known.
+    pub last_used_days: Option<i64>,
+    pub status: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

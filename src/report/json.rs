@@ -99,6 +99,26 @@ pub fn document(out: &ScanOutput) -> Document {
         },
         findings,
         accepted,
+        iam_users: out
+            .iam_users
+            .iter()
+            .map(|u| contract::IamUser {
+                account: u.account.clone(),
+                user: u.name.clone(),
+                newest_active: u.newest_active.clone(),
+                tied: u.tied,
+                keys: u
+                    .keys
+                    .iter()
+                    .map(|k| contract::IamUserKey {
+                        key_id: k.access_key_id.clone(),
+                        status: k.status.as_str().to_string(),
+                        age_days: k.age_days,
+                        last_used_days: k.last_used_days,
+                    })
+                    .collect(),
+            })
+            .collect(),
         more: out
             .more
             .iter()

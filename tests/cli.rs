@@ -36,10 +36,21 @@ fn json_contract() {
     assert_eq!(
         top,
         [
-            "accepted", "errors", "findings", "gate", "more", "policy", "scan", "summary", "tool",
+            "accepted",
+            "errors",
+            "findings",
+            "gate",
+            "iam_users",
+            "more",
+            "policy",
+            "scan",
+            "summary",
+            "tool",
             "version"
         ]
     );
+    // No IAM source in this run: no owners to list.
+    assert_eq!(doc["iam_users"], serde_json::json!([]));
     assert_eq!(
         doc["gate"],
         serde_json::json!({"fail_on": "low", "failing": 2})

@@ -178,13 +178,7 @@ impl Session {
                 .or_else(|| path.parent())
                 .unwrap_or(Path::new("/"))
                 .to_path_buf();
-            let policy = crate::policy::PolicySet::from_work_tree(
-                config,
-                rules,
-                None,
-                crate::policy::Wanted::default(),
-                &dir,
-            );
+            let policy = crate::policy::PolicySet::unfiltered(config, rules, &dir);
             self.policies
                 .insert(key.clone(), CachedPolicy { modified, policy });
         }

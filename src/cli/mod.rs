@@ -396,13 +396,7 @@ pub fn run(
                 b == output || std::fs::canonicalize(b).ok() == std::fs::canonicalize(&output).ok()
             });
             // Today's findings, before any baseline accepts them.
-            let policy = crate::policy::PolicySet::from_work_tree(
-                config,
-                rules,
-                None,
-                crate::policy::Wanted::default(),
-                &cwd,
-            );
+            let policy = crate::policy::PolicySet::unfiltered(config, rules, &cwd);
             let iam = iam_options(&args.iam, policy.iam.clone())?;
             let out = crate::Scan::new(&policy)
                 .paths(args.paths.clone())

@@ -42,13 +42,7 @@ pub(super) fn run(
     let cwd = super::current_dir()?;
     // Every place a key is configured counts, accepted ones included, so
     // no baseline is applied.
-    let policy = crate::policy::PolicySet::from_work_tree(
-        config,
-        rules,
-        None,
-        crate::policy::Wanted::default(),
-        &cwd,
-    );
+    let policy = crate::policy::PolicySet::unfiltered(config, rules, &cwd);
     let out = crate::Scan::new(&policy)
         .paths(args.paths.clone())
         .allowed_accounts(args.iam.allowed_accounts.clone())

@@ -118,6 +118,13 @@ impl PolicySet {
         }
     }
 
+    /// The work tree's policy with every finding reported: no baseline and
+    /// nothing asked of a change (what `baseline`, `plan` and the editor
+    /// server scan with).
+    pub fn unfiltered(config: Config, rules: RuleSet, cwd: &Path) -> PolicySet {
+        PolicySet::from_work_tree(config, rules, None, Wanted::default(), cwd)
+    }
+
     /// The policy as a git tree holds it. `keyward.toml` is looked for as
     /// in the work tree (from the scanned path up to the repository's top);
     /// a tree without one gives the defaults.

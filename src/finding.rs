@@ -50,6 +50,10 @@ pub struct IamInfo {
     pub age_days: i64,
     /// -1: never used.
     pub last_used_days: i64,
+    /// The service and region of the last use (`GetAccessKeyLastUsed`);
+    /// empty when never used or not known.
+    pub last_used_service: String,
+    pub last_used_region: String,
 }
 
 /// Where `--history` saw a finding: the first commit that wrote it (walking

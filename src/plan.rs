@@ -40,6 +40,8 @@ pub struct KeyEntry {
     pub age_days: i64,
     /// `None`: never used, or not known.
     pub last_used_days: Option<i64>,
+    /// `s3 in eu-west-1`, when IAM says.
+    pub last_used_where: Option<String>,
     pub keep: bool,
     /// Where the repository references it.
     pub places: Vec<Place>,
@@ -130,6 +132,7 @@ pub fn of_document(doc: &crate::report::contract::Document) -> Plan {
                     status: KeyStatus::from_iam(&k.status),
                     age_days: k.age_days,
                     last_used_days: k.last_used_days,
+                    last_used_where: k.last_used_where.clone(),
                 })
                 .collect(),
             newest_active: u.newest_active.clone(),
@@ -164,6 +167,7 @@ fn build<'a>(
                 status: k.status.as_str().to_string(),
                 age_days: k.age_days,
                 last_used_days: k.last_used_days,
+                last_used_where: k.last_used_where.clone(),
                 keep: u.newest_active.as_deref() == Some(k.access_key_id.as_str()),
                 places: places
                     .get(k.access_key_id.as_str())
@@ -366,10 +370,7 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
                 if k.keep { " (keep)" } else { "" },
                 k.status,
                 k.age_days,
-                k.last_used_days.map_or_else(
-                    || "never".to_string(),
-                    |d| format!("{d} day{} ago", if d == 1 { "" } else { "s" })
-                ),
+                esc(&last_used(k)),
                 places
             ));
         }
@@ -460,10 +461,7 @@ pub fn html_section(plan: &Plan, level: usize) -> String {
                 },
                 escape(&k.status),
                 k.age_days,
-                k.last_used_days.map_or_else(
-                    || "never".to_string(),
-                    |d| format!("{d} day{} ago", if d == 1 { "" } else { "s" })
-                ),
+                escape(&last_used(k)),
                 places_html(&k.places)
             );
         }
@@ -523,6 +521,18 @@ fn code_spans(escaped: &str) -> String {
 /// The plan as an HTML page of its own, styled as the audit report.
 pub fn html(plan: &Plan) -> String {
     crate::report::audit::page("keyward rotation plan", &html_section(plan, 1))
+}
+
+/// `3 days ago (s3 in eu-west-1)`, or `never`.
+fn last_used(k: &KeyEntry) -> String {
+    let Some(d) = k.last_used_days else {
+        return "never".into();
+    };
+    let ago = format!("{d} day{} ago", if d == 1 { "" } else { "s" });
+    match &k.last_used_where {
+        Some(w) => format!("{ago} ({w})"),
+        None => ago,
+    }
 }
 
 /// Places grouped by file: (path, `3,4`), in order.

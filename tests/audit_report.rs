@@ -214,6 +214,8 @@ fn ages_become_a_histogram_against_the_limit_in_the_json() {
         status: status.into(),
         age_days,
         last_used_days,
+        last_used_service: "s3".into(),
+        last_used_region: "eu-west-1".into(),
     };
     let doc = contract::Document {
         iam_users: Vec::new(),

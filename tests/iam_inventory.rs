@@ -123,3 +123,47 @@ fn divergent_credential_points_at_the_newest_key_in_json() {
         (Some(3), Some(17))
     );
 }
+
+/// Where a key was last used (`GetAccessKeyLastUsed`'s service and region,
+/// kept in the inventory) reaches the JSON and the rotation plan's data.
+#[test]
+fn last_use_service_and_region_reach_the_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tree = dir.path().join("demo");
+    copy_tree(&root().join("fixtures/demo"), &tree);
+    let out = keyward(
+        &tree,
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--now",
+            FIXTURE_NOW,
+        ],
+    );
+    let doc = json(&out);
+    let staging = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["key_id"] == "AKIARZPUZDIKGW5DNOS7" && f["rule"] == "KW001")
+        .expect("the staging key");
+    assert_eq!(staging["iam"]["last_used_service"], "sts");
+    assert_eq!(staging["iam"]["last_used_region"], "eu-west-1");
+    let never = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["key_id"] == "AKIARZPUZDIKH36TI3HQ")
+        .expect("the never-used key");
+    assert_eq!(never["iam"]["last_used_service"], "");
+    let user = doc["iam_users"]
+        .as_array()
+        .expect("iam_users")
+        .iter()
+        .find(|u| u["user"] == "terraform-prod")
+        .expect("terraform-prod");
+    assert_eq!(user["keys"][0]["last_used_where"], "sts in eu-west-1");
+}

@@ -404,6 +404,21 @@ pub struct IamUserKey {
     pub age_days: i64,
     /// `None`: never used, or not known.
     pub last_used_days: Option<i64>,
+    /// `s3 in eu-west-1`: where the last use was, when IAM says.
+    pub last_used_where: Option<String>,
+}
+
+/// `s3 in eu-west-1` from IAM's last-used service and region (`N/A` and
+/// empty mean not known).
+pub fn last_used_where(service: Option<&str>, region: Option<&str>) -> Option<String> {
+    fn known(s: Option<&str>) -> Option<&str> {
+        s.filter(|s| !s.is_empty() && *s != "N/A")
+    }
+    match (known(service), known(region)) {
+        (Some(s), Some(r)) => Some(format!("{s} in {r}")),
+        (Some(s), None) => Some(s.to_string()),
+        _ => None,
+    }
 }
 
 /// Where a run's IAM facts came from, for reports.
@@ -515,6 +530,8 @@ impl Enrichment {
             status: r.status.as_str().to_string(),
             age_days: days_between(r.created, self.now),
             last_used_days: r.last_used.map_or(-1, |t| days_between(t, self.now)),
+            last_used_service: r.last_used_service.clone().unwrap_or_default(),
+            last_used_region: r.last_used_region.clone().unwrap_or_default(),
         }
     }
 
@@ -540,6 +557,11 @@ impl Enrichment {
         facts.str(crate::fact!("iam.user"), info.user);
         facts.int(crate::fact!("iam.age_days"), info.age_days);
         facts.int(crate::fact!("iam.last_used_days"), info.last_used_days);
+        facts.str(
+            crate::fact!("iam.last_used_service"),
+            info.last_used_service,
+        );
+        facts.str(crate::fact!("iam.last_used_region"), info.last_used_region);
         let user = r.owner();
         let mut active: Vec<String> = lookup
             .user_keys
@@ -597,6 +619,12 @@ impl Enrichment {
                                     .get(&k.access_key_id)
                                     .and_then(|r| r.last_used)
                                     .map(|t| days_between(t, self.now)),
+                                last_used_where: lookup.keys.get(&k.access_key_id).and_then(|r| {
+                                    last_used_where(
+                                        r.last_used_service.as_deref(),
+                                        r.last_used_region.as_deref(),
+                                    )
+                                }),
                             })
                             .collect()
                     })

@@ -75,6 +75,8 @@ pub struct Entry {
     pub age_days: Option<i64>,
     /// `-1`: never used.
     pub last_used_days: Option<i64>,
+    /// `s3 in eu-west-1`, when IAM says.
+    pub last_used_where: Option<String>,
     pub message: String,
     pub context: String,
     /// The masked source line, when the JSON carries one.
@@ -152,6 +154,9 @@ fn entry(f: &contract::Finding) -> Result<Entry, String> {
         iam_status: f.iam.as_ref().map(|i| i.status.clone()),
         age_days: f.iam.as_ref().map(|i| i.age_days),
         last_used_days: f.iam.as_ref().map(|i| i.last_used_days),
+        last_used_where: f.iam.as_ref().and_then(|i| {
+            crate::iam::last_used_where(Some(&i.last_used_service), Some(&i.last_used_region))
+        }),
         message: f.message.clone(),
         context: f.context.clone(),
         snippet: known(&f.snippet),
@@ -248,6 +253,7 @@ pub struct KeyRow {
     pub status: Option<String>,
     pub age_days: Option<i64>,
     pub last_used_days: Option<i64>,
+    pub last_used_where: Option<String>,
     /// Distinct files.
     pub places: BTreeSet<String>,
     pub findings: usize,
@@ -276,6 +282,7 @@ pub fn keys(a: &Audit) -> Vec<KeyRow> {
             status: None,
             age_days: None,
             last_used_days: None,
+            last_used_where: None,
             places: BTreeSet::new(),
             findings: 0,
             worst: e.severity,
@@ -290,6 +297,10 @@ pub fn keys(a: &Audit) -> Vec<KeyRow> {
         row.status = row.status.take().or_else(|| e.iam_status.clone());
         row.age_days = row.age_days.or(e.age_days);
         row.last_used_days = row.last_used_days.or(e.last_used_days);
+        row.last_used_where = row
+            .last_used_where
+            .take()
+            .or_else(|| e.last_used_where.clone());
         match &e.accepted {
             None => {
                 row.places.insert(e.path.clone());
@@ -362,13 +373,18 @@ fn age_text(age: Option<i64>, limit: u64) -> String {
     }
 }
 
-fn last_used_text(days: Option<i64>) -> String {
-    match days {
-        None => UNKNOWN.into(),
-        Some(d) if d < 0 => "never".into(),
-        Some(0) => "today".into(),
-        Some(1) => "1 day ago".into(),
+/// `3 days ago (s3 in eu-west-1)`, `never`, `—` when not known.
+fn last_used_text(days: Option<i64>, at: Option<&str>) -> String {
+    let text = match days {
+        None => return UNKNOWN.into(),
+        Some(d) if d < 0 => return "never".into(),
+        Some(0) => "today".to_string(),
+        Some(1) => "1 day ago".to_string(),
         Some(d) => format!("{d} days ago"),
+    };
+    match at {
+        Some(w) => format!("{text} ({w})"),
+        None => text,
     }
 }
 
@@ -505,7 +521,7 @@ pub fn markdown(a: &Audit) -> String {
             code(or_unknown(&k.iam_user)),
             cell(or_unknown(&k.status)),
             age_text(k.age_days, a.max_key_age_days),
-            last_used_text(k.last_used_days),
+            last_used_text(k.last_used_days, k.last_used_where.as_deref()),
             k.findings,
             cell(&places_text(&k.places)),
         );
@@ -680,7 +696,10 @@ pub fn html(a: &Audit) -> String {
                 escape(or_unknown(&k.status)),
                 if over { " class=\"over\"" } else { "" },
                 escape(&age_text(k.age_days, a.max_key_age_days)),
-                escape(&last_used_text(k.last_used_days)),
+                escape(&last_used_text(
+                    k.last_used_days,
+                    k.last_used_where.as_deref()
+                )),
                 k.findings,
                 escape(&places_text(&k.places)),
             );
@@ -1103,8 +1122,13 @@ mod tests {
 
     #[test]
     fn one_day_is_singular_and_findings_are_listed_by_file() {
-        assert_eq!(last_used_text(Some(1)), "1 day ago");
-        assert_eq!(last_used_text(Some(2)), "2 days ago");
+        assert_eq!(last_used_text(Some(1), None), "1 day ago");
+        assert_eq!(last_used_text(Some(2), None), "2 days ago");
+        assert_eq!(
+            last_used_text(Some(2), Some("s3 in eu-west-1")),
+            "2 days ago (s3 in eu-west-1)"
+        );
+        assert_eq!(last_used_text(Some(-1), Some("s3")), "never");
         assert_eq!(age_text(Some(1), 90), "1 day");
         let h = html(&parse(&doc(F)).expect("parses"));
         assert!(h.contains("All findings, by file"), "{h}");

@@ -71,6 +71,11 @@ pub struct Iam {
     pub age_days: i64,
     /// `-1`: never used.
     pub last_used_days: i64,
+    /// Empty when never used or not known.
+    #[serde(default)]
+    pub last_used_region: String,
+    #[serde(default)]
+    pub last_used_service: String,
     pub status: String,
     pub user: String,
 }
@@ -173,6 +178,9 @@ pub struct IamUserKey {
     pub key_id: String,
     /// Null: never used, or not known.
     pub last_used_days: Option<i64>,
+    /// `s3 in eu-west-1`, when IAM says.
+    #[serde(default)]
+    pub last_used_where: Option<String>,
     pub status: String,
 }
 

@@ -118,6 +118,23 @@ impl fmt::Display for Shown<'_> {
         }
         if let Some(iam) = self.findings.iter().find_map(|x| x.iam.as_ref()) {
             write!(f, " of IAM user `{}`", super::printable(&iam.user))?;
+            match iam.last_used_days {
+                d if d < 0 => write!(f, " (never used)")?,
+                d => {
+                    let ago = match d {
+                        0 => "today".to_string(),
+                        1 => "1 day ago".to_string(),
+                        d => format!("{d} days ago"),
+                    };
+                    match crate::iam::last_used_where(
+                        Some(&iam.last_used_service),
+                        Some(&iam.last_used_region),
+                    ) {
+                        Some(w) => write!(f, " (last used {ago}, by {})", super::printable(&w))?,
+                        None => write!(f, " (last used {ago})")?,
+                    }
+                }
+            }
         }
         write!(f, ": {} findings", self.findings.len())?;
         for x in &self.findings {

@@ -75,6 +75,8 @@ pub fn document(out: &ScanOutput) -> Document {
                 status: i.status.clone(),
                 age_days: i.age_days,
                 last_used_days: i.last_used_days,
+                last_used_service: i.last_used_service.clone(),
+                last_used_region: i.last_used_region.clone(),
             }),
             provenance: f.provenance.as_deref().map(provenance),
             suppression: f.suppression.as_ref().map(|s| contract::Suppression {
@@ -115,6 +117,7 @@ pub fn document(out: &ScanOutput) -> Document {
                         status: k.status.as_str().to_string(),
                         age_days: k.age_days,
                         last_used_days: k.last_used_days,
+                        last_used_where: k.last_used_where.clone(),
                     })
                     .collect(),
             })

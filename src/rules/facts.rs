@@ -38,6 +38,8 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("iam.user", FactType::Str),
     ("iam.age_days", FactType::Int),
     ("iam.last_used_days", FactType::Int),
+    ("iam.last_used_service", FactType::Str),
+    ("iam.last_used_region", FactType::Str),
     ("iam.user_active_keys", FactType::List),
     ("iam.newest_tied", FactType::Bool),
     ("iam.newest_active_key", FactType::Str),
@@ -84,6 +86,12 @@ pub fn describe(name: &str) -> &'static str {
         "iam.age_days" => "days since the key was created [needs --inventory or --live]",
         "iam.last_used_days" => {
             "days since its last use, -1 if never [needs --inventory or --live]"
+        }
+        "iam.last_used_service" => {
+            "the service of its last use (s3, sts, …), empty if never or not known [needs --inventory or --live]"
+        }
+        "iam.last_used_region" => {
+            "the region of its last use, empty if never or not known [needs --inventory or --live]"
         }
         "iam.user_active_keys" => {
             "the owner's Active key IDs, newest first [needs --inventory or --live]"

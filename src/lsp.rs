@@ -137,6 +137,8 @@ pub fn uri_to_path(uri: &str) -> Option<PathBuf> {
 pub struct Session {
     policies: HashMap<PathBuf, CachedPolicy>,
     docs: HashMap<String, Document>,
+    /// Per open document's path.
+    pieces: HashMap<PathBuf, crate::parse::hcl::PieceCache>,
 }
 
 struct CachedPolicy {
@@ -188,12 +190,21 @@ impl Session {
             .ok_or_else(|| "keyward: no policy".to_string())
     }
 
-    /// The scan of one buffer under its policy.
-    fn scan(
+    /// The scan of one buffer under its policy. The HCL pieces of the
+    /// document's last version are reused where the change left them alone.
+    fn scan(&mut self, path: &Path, text: &str) -> Result<crate::ScanOutput, String> {
+        let mut pieces = self.pieces.remove(path).unwrap_or_default();
+        let out = self.scan_with(path, text, &mut pieces);
+        self.pieces.insert(path.to_path_buf(), pieces);
+        out
+    }
+
+    fn scan_with(
         &mut self,
         path: &Path,
         text: &str,
-    ) -> Result<(crate::ScanOutput, &crate::rules::RuleSet), String> {
+        pieces: &mut crate::parse::hcl::PieceCache,
+    ) -> Result<crate::ScanOutput, String> {
         let policy = self.policy_for(path)?;
         // An inventory named by the configuration is read; nothing else is.
         let source = match &policy.iam {
@@ -202,23 +213,29 @@ impl Session {
             _ => crate::iam::SourceChoice::None,
         };
         let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-        let out = crate::Scan::new(policy)
+        let scan = crate::Scan::new(policy)
             .cwd(dir)
             .buffer(path.to_string_lossy(), text)
+            // One thread: the piece cache is this thread's.
             .threads(1)
             .iam(crate::iam::IamOptions {
                 source,
                 ..crate::iam::IamOptions::default()
-            })
-            .run()
-            .map_err(|e| format!("keyward: {e}"))?;
-        Ok((out, &policy.rules))
+            });
+        crate::parse::hcl::with_piece_cache(pieces, || scan.run())
+            .map_err(|e| format!("keyward: {e}"))
+    }
+
+    /// HCL pieces the session took from its cache instead of parsing, over
+    /// every document: what the benchmark and the tests check.
+    pub fn pieces_reused(&self) -> u64 {
+        self.pieces.values().map(|c| c.hits).sum()
     }
 
     /// The diagnostics for one buffer. A configuration keyward cannot use
     /// is one diagnostic at the top of the file, never silence.
     pub fn diagnostics(&mut self, path: &Path, text: &str) -> Vec<Diagnostic> {
-        let scanned = self.scan(path, text).map(|(out, _)| out);
+        let scanned = self.scan(path, text);
         diagnostics_of(&scanned, text)
     }
 }
@@ -354,7 +371,9 @@ fn notification(
             .map(str::to_string),
         "textDocument/didSave" => session.docs.get(&uri).map(|d| d.text.clone()),
         "textDocument/didClose" => {
-            session.docs.remove(&uri);
+            if let Some(doc) = session.docs.remove(&uri) {
+                session.pieces.remove(&doc.path);
+            }
             return publish(connection, &uri, &[]);
         }
         _ => return Ok(()),
@@ -362,7 +381,7 @@ fn notification(
     let (Some(text), Some(path)) = (text, uri_to_path(&uri)) else {
         return Ok(());
     };
-    let scanned = session.scan(&path, &text).map(|(out, _)| out);
+    let scanned = session.scan(&path, &text);
     let found = diagnostics_of(&scanned, &text);
     session.docs.insert(
         uri.clone(),

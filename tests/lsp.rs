@@ -246,3 +246,48 @@ fn a_broken_configuration_is_said() {
         found[0].message
     );
 }
+
+/// A large Terraform file edited as an editor does: the session reuses the
+/// parses of the blocks a change left alone, and its diagnostics are
+/// exactly a fresh session's, even when the change moves every line below.
+#[test]
+fn a_change_reparses_only_what_it_touched() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("main.tf");
+    let mut text = String::new();
+    for i in 0..1200 {
+        text.push_str(&format!(
+            "resource \"aws_s3_bucket\" \"b{i}\" {{\n  bucket = \"acme-{i}\"\n}}\n"
+        ));
+        if i % 300 == 150 {
+            text.push_str(&format!(
+                "provider \"aws\" {{\n  alias      = \"p{i}\"\n  access_key = \"{KEY}\"\n  secret_key = \"{SECRET}\"\n}}\n"
+            ));
+        }
+    }
+    let mut session = keyward::lsp::Session::new();
+    let first = session.diagnostics(&path, &text);
+    assert!(first.len() >= 8, "{first:#?}");
+    assert_eq!(session.pieces_reused(), 0);
+    let edits = [
+        // One line of one block.
+        text.replacen("\"acme-700\"", "\"acme-700-renamed\"", 1),
+        // A line added at the top: every span below moves.
+        format!("# a note\n{text}"),
+        // A key removed.
+        text.replacen(&format!("  secret_key = \"{SECRET}\"\n"), "", 1),
+    ];
+    for (i, changed) in edits.iter().enumerate() {
+        let reused = session.pieces_reused();
+        let found = session.diagnostics(&path, changed);
+        assert_eq!(
+            found,
+            keyward::lsp::diagnostics(&path, changed),
+            "edit {i}: as a fresh session sees it"
+        );
+        assert!(
+            session.pieces_reused() > reused,
+            "edit {i}: no piece reused"
+        );
+    }
+}

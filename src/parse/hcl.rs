@@ -9,6 +9,7 @@
 //! expression they sit in.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
 
 use tree_sitter::{Node, Parser, Tree};
@@ -21,8 +22,133 @@ thread_local! {
     static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
 }
 
-/// From this size on a file is parsed piece by piece (see [`hcl_pieces`]).
-const PIECEWISE_FROM: usize = 256 * 1024;
+thread_local! {
+    // Installed by `with_piece_cache` for the length of one caller's work.
+    static PIECES: RefCell<Option<PieceCache>> = const { RefCell::new(None) };
+}
+
+/// The values of pieces parsed before, by the piece's text: an editor
+/// changes one block at a time, so a file's other pieces come from here
+/// instead of tree-sitter. It holds the pieces of the last two parses
+/// only, so it never grows past two versions of one file.
+#[derive(Debug, Default)]
+pub struct PieceCache {
+    now: HashMap<String, CachedPiece>,
+    before: HashMap<String, CachedPiece>,
+    /// Pieces taken from the cache, for tests and benchmarks.
+    pub hits: u64,
+}
+
+#[derive(Debug, Clone)]
+struct CachedPiece {
+    /// Spans relative to the piece; the piece's own groups from 1, the
+    /// top level 0.
+    values: Vec<Value>,
+    groups: u32,
+}
+
+impl PieceCache {
+    fn take(&mut self, text: &str) -> Option<CachedPiece> {
+        if let Some(hit) = self.now.get(text) {
+            return Some(hit.clone());
+        }
+        let hit = self.before.remove(text)?;
+        self.now.insert(text.to_string(), hit.clone());
+        Some(hit)
+    }
+
+    /// Starts the next parse: what the last one did not use goes.
+    fn turn(&mut self) {
+        self.before = std::mem::take(&mut self.now);
+    }
+}
+
+/// Runs `work` with `cache` answering for the HCL pieces it parses on
+/// this thread (the editor server scans on one thread).
+pub fn with_piece_cache<R>(cache: &mut PieceCache, work: impl FnOnce() -> R) -> R {
+    let mut installed = std::mem::take(cache);
+    installed.turn();
+    PIECES.with(|c| {
+        if let Ok(mut slot) = c.try_borrow_mut() {
+            *slot = Some(installed);
+        }
+    });
+    let result = work();
+    if let Some(back) = PIECES.with(|c| c.try_borrow_mut().ok().and_then(|mut s| s.take())) {
+        *cache = back;
+    }
+    result
+}
+
+/// `parse_piece` through the installed cache, if any.
+fn parse_piece_cached(
+    src: &str,
+    piece: Range<usize>,
+    next_group: &mut u32,
+    values: &mut Vec<Value>,
+) -> Result<(), ParseFailure> {
+    let text = src.get(piece.clone()).unwrap_or_default();
+    let hit = PIECES.with(|c| {
+        c.try_borrow_mut().ok().and_then(|mut slot| {
+            slot.as_mut().and_then(|cache| {
+                let hit = cache.take(text);
+                cache.hits += u64::from(hit.is_some());
+                hit
+            })
+        })
+    });
+    let installed = PIECES.with(|c| c.try_borrow().is_ok_and(|s| s.is_some()));
+    if let Some(hit) = hit {
+        values.extend(hit.values.into_iter().map(|mut v| {
+            v.span = v.span.start + piece.start..v.span.end + piece.start;
+            if v.group > 0 {
+                v.group = v.group - 1 + *next_group;
+            }
+            v
+        }));
+        *next_group += hit.groups;
+        return Ok(());
+    }
+    if !installed {
+        return parse_piece(src, piece, next_group, values);
+    }
+    let first = *next_group;
+    let from = values.len();
+    parse_piece(src, piece.clone(), next_group, values)?;
+    let cached = CachedPiece {
+        values: values[from..]
+            .iter()
+            .map(|v| {
+                let mut v = v.clone();
+                v.span = v.span.start.saturating_sub(piece.start)
+                    ..v.span.end.saturating_sub(piece.start);
+                // Group 0 is the file's top level in every piece; the
+                // piece's own groups count from 1 here.
+                v.group = if v.group >= first {
+                    v.group - first + 1
+                } else {
+                    0
+                };
+                v
+            })
+            .collect(),
+        groups: next_group.saturating_sub(first),
+    };
+    PIECES.with(|c| {
+        if let Ok(mut slot) = c.try_borrow_mut()
+            && let Some(cache) = slot.as_mut()
+        {
+            cache.now.insert(text.to_string(), cached);
+        }
+    });
+    Ok(())
+}
+
+/// From this size on a file is parsed piece by piece (see [`hcl_pieces`]),
+/// and only the pieces the prefilter keeps: a 2,000-line module with one
+/// key costs one piece's parse, which is what the editor server waits for
+/// on every change. Below it, one piece is the whole file anyway.
+const PIECEWISE_FROM: usize = 2 * PIECE_LEN;
 /// Pieces are whole top-level blocks, gathered to about this size.
 const PIECE_LEN: usize = 16 * 1024;
 
@@ -74,7 +200,7 @@ pub fn parse_pieces_worth(src: &str, worth: &dyn Fn(&str) -> bool) -> Result<Par
             if piece.len() > TREE_MAX {
                 text_piece(text, piece.start, &mut next_group, &mut values);
             } else {
-                parse_piece(src, piece, &mut next_group, &mut values)?;
+                parse_piece_cached(src, piece, &mut next_group, &mut values)?;
             }
         }
     }

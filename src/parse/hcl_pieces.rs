@@ -11,12 +11,21 @@
 use std::ops::Range;
 
 /// Byte ranges covering `src` in order, each ending where a top-level line
-/// starts, none much shorter than `min_len` except the last.
+/// starts, none shorter than `min_len / 2` except the last.
+///
+/// Where a piece ends depends on the text around the cut, not on its
+/// distance from the file's start (past the minimum): a cut is made at a
+/// top-level line whose first bytes hash to a chosen residue, or once a
+/// piece reaches `2 * min_len`. So an edit that adds or removes bytes moves
+/// the cuts of its own piece only, and an editor's next version shares
+/// every other piece with the last (the editor server reuses their parses).
 pub fn pieces(src: &str, min_len: usize) -> Vec<Range<usize>> {
+    let bytes = src.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
-    for cut in top_level_line_starts(src.as_bytes()) {
-        if cut - start >= min_len {
+    for cut in top_level_line_starts(bytes) {
+        let len = cut - start;
+        if len >= 2 * min_len || (len >= min_len / 2 && chosen(bytes, cut)) {
             out.push(start..cut);
             start = cut;
         }
@@ -25,6 +34,20 @@ pub fn pieces(src: &str, min_len: usize) -> Vec<Range<usize>> {
         out.push(start..src.len());
     }
     out
+}
+
+/// Whether the line at `at` is a cut point: about one top-level line in
+/// eight, by an FNV-1a hash of its first 64 bytes.
+fn chosen(b: &[u8], at: usize) -> bool {
+    let end = b.len().min(at + 64);
+    let line = b.get(at..end).unwrap_or_default();
+    let line = line.split(|&c| c == b'\n').next().unwrap_or_default();
+    let mut h: u32 = 0x811c_9dc5;
+    for &c in line {
+        h = (h ^ u32::from(c)).wrapping_mul(0x0100_0193);
+    }
+    // The high bits: FNV's low bits depend on the low bits of the input only.
+    h >> 29 == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,11 +202,45 @@ mod tests {
         assert_eq!(lines, [2, 3, 7, 8, 9, 11, 14]);
     }
 
+    /// An edit moves the cuts of its own piece only: the pieces after it
+    /// are the same text, shifted by what the edit added.
+    #[test]
+    fn an_edit_leaves_the_other_pieces_alone() {
+        let mut src = String::new();
+        for i in 0..3000 {
+            src.push_str(&format!("resource \"r\" \"n{i}\" {{\n  v = {i}\n}}\n\n"));
+        }
+        let at = src.find("\"n1500\"").expect("block");
+        let edited = format!(
+            "{}# note, and a longer one\n{}",
+            &src[..at - 11],
+            &src[at - 11..]
+        );
+        let texts = |s: &str| -> Vec<String> {
+            pieces(s, 4096)
+                .into_iter()
+                .map(|r| s[r].to_string())
+                .collect()
+        };
+        let (before, after) = (texts(&src), texts(&edited));
+        let shared = after.iter().filter(|p| before.contains(p)).count();
+        assert!(before.len() > 10, "{}", before.len());
+        assert!(shared + 2 >= after.len(), "{shared} of {}", after.len());
+    }
+
     #[test]
     fn pieces_cover_the_file_in_order() {
         let src = "a = 1\nb = 2\nc = 3\nd = 4\n";
         let p = pieces(src, 10);
-        assert_eq!(p, [0..12, 12..24]);
+        assert_eq!(p.first().map(|r| r.start), Some(0));
+        assert_eq!(p.last().map(|r| r.end), Some(src.len()));
+        assert!(p.windows(2).all(|w| w[0].end == w[1].start), "{p:?}");
+        assert!(
+            p[..p.len() - 1]
+                .iter()
+                .all(|r| r.len() >= 5 && r.len() <= 20 + 6),
+            "{p:?}"
+        );
         let whole = 0..src.len();
         assert_eq!(pieces(src, 1000), vec![whole]);
         let empty = 0..0;

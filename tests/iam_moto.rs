@@ -646,8 +646,9 @@ fn per_key_lookup_asks_each_thing_once() {
     wanted.insert("AKIA6RU73QDQ52ZTHJCF".to_string());
     let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
     // GetCallerIdentity + 6 GetAccessKeyLastUsed (the foreign key is not
-    // asked about) + ListAccessKeys for deploy-bot, ci-bot, rotate-bot.
-    assert_eq!(aws.calls(), 1 + 6 + 3);
+    // asked about) + ListAccessKeys and ListAttachedUserPolicies for
+    // deploy-bot, ci-bot, rotate-bot.
+    assert_eq!(aws.calls(), 1 + 6 + 3 + 3);
     assert_eq!(
         lookup.accounts,
         BTreeSet::from(["123456789012".to_string()])
@@ -675,8 +676,9 @@ fn many_keys_enumerate_the_account_once() {
     let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
     let users: u64 = 6 + 30;
     // GetCallerIdentity + one ListUsers page + ListAccessKeys per user +
-    // GetAccessKeyLastUsed for the wanted keys only.
-    assert_eq!(aws.calls(), 1 + 1 + users + wanted.len() as u64);
+    // GetAccessKeyLastUsed for the wanted keys only + ListAttachedUserPolicies
+    // for their 30 owners only.
+    assert_eq!(aws.calls(), 1 + 1 + users + wanted.len() as u64 + 30);
     assert_eq!(lookup.keys.len(), wanted.len());
     assert!(
         lookup
@@ -709,7 +711,7 @@ fn cached_answers_stand_in_for_iam_until_they_expire() {
         (l, aws.calls())
     };
     let (first, calls) = lookup(3600);
-    assert_eq!(calls, 1 + 6 + 3, "an empty cache asks everything");
+    assert_eq!(calls, 1 + 6 + 3 + 3, "an empty cache asks everything");
     let (second, calls) = lookup(3600);
     assert_eq!(calls, 1, "only the caller's identity is asked again");
     assert_eq!(second.keys, first.keys);
@@ -752,7 +754,7 @@ fn cached_answers_stand_in_for_iam_until_they_expire() {
         keyward::iam::KeyStatus::Active
     );
     let (expired, calls) = lookup(0);
-    assert_eq!(calls, 1 + 6 + 3, "expired answers are asked again");
+    assert_eq!(calls, 1 + 6 + 3 + 3, "expired answers are asked again");
     assert_eq!(
         expired.keys[&w.id("current")].status,
         keyward::iam::KeyStatus::Inactive
@@ -805,9 +807,10 @@ fn twenty_keys_are_asked_about_one_by_one() {
     assert_eq!(wanted.len(), 20);
     let aws = Aws::from_config(w.sdk_config(&w.admin), 8).expect("aws");
     let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
-    // GetCallerIdentity + GetAccessKeyLastUsed per key + ListAccessKeys per
-    // owner; enumerating would add ListUsers and the 6 other users' lists.
-    assert_eq!(aws.calls(), 1 + 20 + 10);
+    // GetCallerIdentity + GetAccessKeyLastUsed per key + ListAccessKeys and
+    // ListAttachedUserPolicies per owner; enumerating would add ListUsers
+    // and the 6 other users' lists.
+    assert_eq!(aws.calls(), 1 + 20 + 10 + 10);
     assert_eq!(lookup.keys.len(), 20);
 }
 
@@ -882,4 +885,163 @@ fn verify_pairs_reads_iam_before_it_uses_the_keys() {
         .collect();
     assert_eq!(kw009.len(), 1, "{second}");
     assert!(kw009[0].contains("was last used"), "{kw009:?}");
+}
+
+/// AWS attaches `AWSCompromisedKeyQuarantineV2` to a user whose key it found
+/// in public. moto has no AWS-managed policies, so a customer policy of that
+/// name stands in (the loopback stub plays the real ARN). The quarantined
+/// user's key is KW013, live and through a pulled inventory; the other
+/// user's is not; a scanner that may not read attached policies is warned,
+/// and every other fact still holds.
+#[test]
+fn a_quarantined_users_key_is_kw013_live_and_from_an_inventory() {
+    if !common::tool_runs("python3", &["-c", "import moto.server"]) {
+        return;
+    }
+    let moto = Moto::start();
+    let url = moto.url();
+    let (admin, leaky, fine, limited) = runtime().block_on(async {
+        let iam = setup_client(&url);
+        create_user(&iam, "admin").await;
+        iam.put_user_policy()
+            .user_name("admin")
+            .policy_name("all")
+            .policy_document(ALLOW_ALL)
+            .send()
+            .await
+            .expect("policy");
+        let admin = create_key(&iam, "admin").await;
+        create_user(&iam, "limited").await;
+        iam.put_user_policy()
+            .user_name("limited")
+            .policy_name("all-but-policies")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"iam:ListAttachedUserPolicies","Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .expect("policy");
+        let limited = create_key(&iam, "limited").await;
+        let quarantine = iam
+            .create_policy()
+            .policy_name("AWSCompromisedKeyQuarantineV2")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["iam:CreateAccessKey","ec2:RunInstances"],"Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .expect("create policy");
+        let arn = quarantine
+            .policy()
+            .and_then(|p| p.arn())
+            .expect("arn")
+            .to_string();
+        create_user(&iam, "leaky-bot").await;
+        iam.attach_user_policy()
+            .user_name("leaky-bot")
+            .policy_arn(&arn)
+            .send()
+            .await
+            .expect("attach");
+        let leaky = create_key(&iam, "leaky-bot").await;
+        create_user(&iam, "fine-bot").await;
+        let fine = create_key(&iam, "fine-bot").await;
+        (admin, leaky, fine, limited)
+    });
+    moto.enable_auth();
+    let repo = tempfile::tempdir().expect("repo");
+    common::write(
+        repo.path(),
+        "ci/.env",
+        format!("AWS_ACCESS_KEY_ID={}\n", leaky.id),
+    );
+    common::write(
+        repo.path(),
+        "app/.env",
+        format!("AWS_ACCESS_KEY_ID={}\n", fine.id),
+    );
+    let kw013 = |o: &Output| of_rule(&findings(o), "KW013");
+
+    let live = keyward_env(
+        repo.path(),
+        &admin,
+        &url,
+        &["scan", ".", "--live", "--format", "json"],
+    );
+    assert_eq!(live.status.code(), Some(1), "{}", stderr(&live));
+    assert_eq!(kw013(&live), [place("ci/.env", 1)]);
+    let doc: serde_json::Value = serde_json::from_slice(&live.stdout).expect("json");
+    let message = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "KW013")
+        .map(|f| f["message"].as_str().unwrap_or("").to_string())
+        .expect("KW013");
+    assert!(
+        message.contains("policy/AWSCompromisedKeyQuarantineV2"),
+        "{message}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pulled = dir.path().join("inventory.json");
+    let pulled_arg = pulled.display().to_string();
+    let out = keyward_env(
+        repo.path(),
+        &admin,
+        &url,
+        &["inventory", "pull", "-o", &pulled_arg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 user with an AWS quarantine policy attached (KW013)"),
+        "{}",
+        stdout(&out)
+    );
+    let text = std::fs::read_to_string(&pulled).expect("inventory");
+    let inv: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(inv["accounts"][0]["quarantine_checked"], true, "{text}");
+    assert_eq!(
+        inv["accounts"][0]["users"][0]["user"], "leaky-bot",
+        "{text}"
+    );
+    let offline = keyward_env(
+        repo.path(),
+        &Key {
+            id: String::new(),
+            secret: String::new(),
+        },
+        "http://127.0.0.1:9",
+        &["scan", ".", "--format", "json", "--inventory", &pulled_arg],
+    );
+    assert_eq!(
+        kw013(&offline),
+        [place("ci/.env", 1)],
+        "{}",
+        stderr(&offline)
+    );
+
+    // May not read attached policies: warned once, the rest still judged.
+    let denied = keyward_env(
+        repo.path(),
+        &limited,
+        &url,
+        &["scan", ".", "--live", "--format", "json"],
+    );
+    assert_eq!(denied.status.code(), Some(1), "{}", stderr(&denied));
+    assert_eq!(kw013(&denied), Vec::<(String, u64)>::new());
+    let doc: serde_json::Value = serde_json::from_slice(&denied.stdout).expect("json");
+    let errors = doc["errors"].to_string();
+    assert!(
+        errors.contains("iam:ListAttachedUserPolicies was denied"),
+        "{errors}"
+    );
+    assert!(
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["iam"]["user"] == "fine-bot"),
+        "IAM facts still read"
+    );
 }

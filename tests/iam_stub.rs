@@ -349,3 +349,78 @@ fn access_denied_in_aws_own_error_shape_names_the_actions() {
         "access denied is not retried"
     );
 }
+
+fn iam_response(action: &str, result: &str) -> String {
+    format!(
+        "<{action}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  \
+         <{action}Result>\n{result}  </{action}Result>\n  <ResponseMetadata>\n    \
+         <RequestId>4f6a9c1e-0000-4000-8000-000000000003</RequestId>\n  </ResponseMetadata>\n\
+         </{action}Response>\n"
+    )
+}
+
+/// Real AWS attaches its managed `arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3`
+/// (moto has no AWS-managed policies): the stub answers with it, in IAM's
+/// own document shapes, and the key is KW013 with that ARN named.
+#[test]
+fn the_real_quarantine_policy_arn_is_kw013() {
+    let key = UNKNOWN.0;
+    let stub = Stub::start(Arc::new(move |req: &Seen, _| {
+        let ok = |action: &str, result: &str| (200, iam_response(action, result));
+        match req.action.as_str() {
+            "GetCallerIdentity" => (200, caller_identity()),
+            "GetAccessKeyLastUsed" => ok(
+                "GetAccessKeyLastUsed",
+                "    <AccessKeyLastUsed>\n      <Region>us-east-1</Region>\n      \
+                 <LastUsedDate>2026-11-20T10:00:00Z</LastUsedDate>\n      \
+                 <ServiceName>ec2</ServiceName>\n    </AccessKeyLastUsed>\n    \
+                 <UserName>leaky-bot</UserName>\n",
+            ),
+            "ListAccessKeys" => ok(
+                "ListAccessKeys",
+                &format!(
+                    "    <UserName>leaky-bot</UserName>\n    <AccessKeyMetadata>\n      <member>\n        \
+                     <UserName>leaky-bot</UserName>\n        <AccessKeyId>{key}</AccessKeyId>\n        \
+                     <Status>Active</Status>\n        <CreateDate>2026-06-01T00:00:00Z</CreateDate>\n      \
+                     </member>\n    </AccessKeyMetadata>\n    <IsTruncated>false</IsTruncated>\n"
+                ),
+            ),
+            "ListAttachedUserPolicies" => ok(
+                "ListAttachedUserPolicies",
+                "    <AttachedPolicies>\n      <member>\n        \
+                 <PolicyName>ReadOnlyAccess</PolicyName>\n        \
+                 <PolicyArn>arn:aws:iam::aws:policy/ReadOnlyAccess</PolicyArn>\n      </member>\n      \
+                 <member>\n        <PolicyName>AWSCompromisedKeyQuarantineV3</PolicyName>\n        \
+                 <PolicyArn>arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3</PolicyArn>\n      \
+                 </member>\n    </AttachedPolicies>\n    <IsTruncated>false</IsTruncated>\n",
+            ),
+            other => (
+                400,
+                aws_error("InvalidAction", &format!("not scripted: {other}")),
+            ),
+        }
+    }));
+    let t = repo();
+    let o = keyward_live(&stub.url(), t.path());
+    assert_eq!(o.status.code(), Some(1), "{}", flat(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let kw013: Vec<&serde_json::Value> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "KW013")
+        .collect();
+    assert_eq!(kw013.len(), 1, "{doc}");
+    assert_eq!(kw013[0]["severity"], "critical");
+    assert!(
+        kw013[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("`arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3` is attached"),
+        "{}",
+        kw013[0]["message"]
+    );
+    assert_eq!(kw013[0]["iam"]["last_used_service"], "ec2");
+    // Asked once for the one owner, and nothing that changes anything.
+    assert_eq!(stub.count("ListAttachedUserPolicies"), 1);
+}

@@ -539,6 +539,26 @@ pub fn run(
                             started.elapsed().as_secs_f64()
                         ),
                     )?;
+                    let quarantined: usize = inventory
+                        .quarantine
+                        .values()
+                        .filter(|p| !p.is_empty())
+                        .count();
+                    if quarantined > 0 {
+                        write_out(
+                            stdout,
+                            &format!(
+                                "keyward: {} with an AWS quarantine policy attached (KW013)\n",
+                                n(quarantined, "user")
+                            ),
+                        )?;
+                    }
+                    for w in &inventory.warnings {
+                        write_out(
+                            stdout,
+                            &format!("warning: {}\n", crate::shown::printable(w)),
+                        )?;
+                    }
                 }
                 None => write_out(stdout, &inventory.to_json())?,
             }

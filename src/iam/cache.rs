@@ -54,6 +54,10 @@ pub struct Entry {
     /// The owner's keys at that time, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_keys: Vec<UserKey>,
+    /// The AWS quarantine policies attached to the owner; `None` in an
+    /// entry written before keyward asked, which is then asked again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<Vec<String>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -257,6 +261,9 @@ mod tests {
             fetched: at,
             record: Some(record(KEY)),
             user_keys: vec![],
+            quarantine: Some(vec![
+                "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3".into(),
+            ]),
         }
     }
     const GONE: &str = "AKIARZPUZDIKJRDLMSVO";
@@ -274,6 +281,7 @@ mod tests {
                 fetched: ts("2026-11-28T10:00:00Z"),
                 record: None,
                 user_keys: vec![],
+                quarantine: None,
             },
         );
         c.save(now).expect("save");
@@ -283,6 +291,13 @@ mod tests {
         assert_eq!(
             c.fresh(KEY, later).and_then(|e| e.record.clone()),
             Some(record(KEY))
+        );
+        // The owner's quarantine policies come back with the key.
+        assert_eq!(
+            c.fresh(KEY, later).and_then(|e| e.quarantine.clone()),
+            Some(vec![
+                "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3".to_string()
+            ])
         );
         assert!(
             c.fresh(KEY, ts("2026-11-28T13:00:01Z")).is_none(),

@@ -8,7 +8,7 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{IamError, IamSource, KeyRecord, Lookup};
+use super::{IamError, IamSource, KeyRecord, Lookup, UserRef};
 use crate::detect::key_id;
 
 pub const VERSION: u32 = 1;
@@ -20,6 +20,14 @@ pub struct Inventory {
     /// Accounts covered, including those without keys.
     pub accounts: BTreeSet<String>,
     pub keys: Vec<KeyRecord>,
+    /// AWS quarantine policies attached to users, by ARN (users without
+    /// one are absent).
+    pub quarantine: BTreeMap<UserRef, Vec<String>>,
+    /// Accounts whose users' attached policies were read: for those, a
+    /// user absent from `quarantine` is known not to be quarantined.
+    pub quarantine_checked: BTreeSet<String>,
+    /// Problems met while pulling that did not stop it.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -35,6 +43,20 @@ struct FileV1 {
 struct AccountV1 {
     account: String,
     keys: Vec<KeyV1>,
+    /// Whether the users' attached policies were read (version 1 files
+    /// written before keyward asked have neither this nor `users`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    quarantine_checked: bool,
+    /// Users with an AWS quarantine policy attached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    users: Vec<UserV1>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserV1 {
+    user: String,
+    quarantine_policies: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,7 +97,34 @@ impl Inventory {
         let mut accounts = BTreeSet::new();
         let mut seen = BTreeSet::new();
         let mut keys = Vec::new();
+        let mut quarantine = BTreeMap::new();
+        let mut quarantine_checked = BTreeSet::new();
         for a in file.accounts {
+            if a.quarantine_checked {
+                quarantine_checked.insert(a.account.clone());
+            }
+            for u in &a.users {
+                if u.user.is_empty() {
+                    return Err(bad(format!("a user of account {} has no name", a.account)));
+                }
+                if let Some(p) = u
+                    .quarantine_policies
+                    .iter()
+                    .find(|p| !super::is_quarantine_policy(p))
+                {
+                    return Err(bad(format!(
+                        "user {} lists `{p}` as a quarantine policy; expected AWSCompromisedKeyQuarantine…",
+                        u.user
+                    )));
+                }
+                quarantine.insert(
+                    UserRef {
+                        account: a.account.clone(),
+                        name: u.user.clone(),
+                    },
+                    u.quarantine_policies.clone(),
+                );
+            }
             if a.account.len() != 12 || !a.account.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad(format!(
                     "account `{}` is not a 12-digit AWS account ID",
@@ -130,6 +179,9 @@ impl Inventory {
             generated_at: file.generated_at,
             accounts,
             keys,
+            quarantine,
+            quarantine_checked,
+            warnings: Vec::new(),
         })
     }
 
@@ -149,6 +201,16 @@ impl Inventory {
             .map(|(account, mut keys)| {
                 keys.sort_by(|a, b| a.access_key_id.cmp(&b.access_key_id));
                 AccountV1 {
+                    quarantine_checked: self.quarantine_checked.contains(account),
+                    users: self
+                        .quarantine
+                        .iter()
+                        .filter(|(u, p)| u.account == account && !p.is_empty())
+                        .map(|(u, p)| UserV1 {
+                            user: u.name.clone(),
+                            quarantine_policies: p.clone(),
+                        })
+                        .collect(),
                     account: account.to_string(),
                     keys: keys
                         .into_iter()
@@ -178,7 +240,15 @@ impl Inventory {
 
     /// Everything the inventory knows, whatever was asked.
     pub fn lookup(&self, _key_ids: &BTreeSet<String>) -> Lookup {
-        Lookup::from_records(self.accounts.clone(), self.keys.clone())
+        let mut lookup = Lookup::from_records(self.accounts.clone(), self.keys.clone());
+        lookup.quarantine = self.quarantine.clone();
+        lookup.quarantine_checked = lookup
+            .user_keys
+            .keys()
+            .filter(|u| self.quarantine_checked.contains(&u.account))
+            .cloned()
+            .collect();
+        lookup
     }
 }
 

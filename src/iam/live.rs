@@ -487,10 +487,20 @@ impl<'a> LiveSource<'a> {
                 });
             }
             let keys = records(&account, &user_keys, &last_used);
+            let owners: Vec<String> = user_keys.keys().map(|u| u.name.clone()).collect();
+            let (quarantine, checked, warnings) = self.quarantine(&account, owners).await?;
+            let all_checked = checked.len() == user_keys.len();
             Ok(Inventory {
                 generated_at: Timestamp::now(),
+                quarantine_checked: if all_checked {
+                    BTreeSet::from([account.clone()])
+                } else {
+                    BTreeSet::new()
+                },
                 accounts: BTreeSet::from([account]),
                 keys,
+                quarantine,
+                warnings,
             })
         })
     }
@@ -645,6 +655,103 @@ impl<'a> LiveSource<'a> {
         Ok((out, warnings, failed_users))
     }
 
+    /// `ListAttachedUserPolicies` per user (all pages): the AWS quarantine
+    /// policies attached to each, the users that could be checked, and
+    /// warnings. A denied call is a warning, not a failure: the permission
+    /// is new, and every other fact still holds.
+    async fn quarantine(
+        &self,
+        account: &str,
+        users: Vec<String>,
+    ) -> Result<
+        (
+            BTreeMap<UserRef, Vec<String>>,
+            BTreeSet<UserRef>,
+            Vec<String>,
+        ),
+        IamError,
+    > {
+        let mut found = BTreeMap::new();
+        let mut checked = BTreeSet::new();
+        let mut warnings = Vec::new();
+        let mut denied = false;
+        let endpoint = self.aws.endpoint();
+        let action = "iam:ListAttachedUserPolicies";
+        let calls = self.aws.calls.clone();
+        self.aws
+            .bounded(
+                users,
+                |user| {
+                    let iam = self.iam.clone();
+                    let calls = calls.clone();
+                    async move {
+                        let mut pages = iam
+                            .list_attached_user_policies()
+                            .user_name(&user)
+                            .into_paginator()
+                            .send();
+                        let mut arns = Vec::new();
+                        loop {
+                            calls.fetch_add(1, Ordering::Relaxed);
+                            match pages.next().await {
+                                None => {
+                                    calls.fetch_sub(1, Ordering::Relaxed);
+                                    break;
+                                }
+                                Some(Ok(page)) => arns.extend(
+                                    page.attached_policies()
+                                        .iter()
+                                        .filter(|p| {
+                                            p.policy_name().is_some_and(super::is_quarantine_policy)
+                                                || p.policy_arn().is_some_and(super::is_quarantine_policy)
+                                        })
+                                        .map(|p| {
+                                            p.policy_arn()
+                                                .or(p.policy_name())
+                                                .unwrap_or_default()
+                                                .to_string()
+                                        }),
+                                ),
+                                Some(Err(e)) => return (user, Err(e)),
+                            }
+                        }
+                        (user, Ok(arns))
+                    }
+                },
+                |(user, r)| {
+                    let owner = UserRef {
+                        account: account.to_string(),
+                        name: user.clone(),
+                    };
+                    match r {
+                        Ok(arns) => {
+                            if !arns.is_empty() {
+                                found.insert(owner.clone(), arns);
+                            }
+                            checked.insert(owner);
+                        }
+                        Err(e) => match classify(action, &e, &endpoint) {
+                            Failure::Fatal(IamError::AccessDenied { .. }) => {
+                                if !denied {
+                                    denied = true;
+                                    warnings.push(format!(
+                                        "{action} was denied: whether AWS quarantined a key (KW013) is not known; allow {action} to check"
+                                    ));
+                                }
+                            }
+                            Failure::Fatal(f) => return Err(f),
+                            Failure::NotFound(m) | Failure::Other(m) => {
+                                warnings.push(format!("{action} for {user}: {m}"));
+                            }
+                        },
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+        Ok((found, checked, warnings))
+    }
+
     /// `ListUsers` (all pages) → `ListAccessKeys` per user →
     /// `GetAccessKeyLastUsed` for the keys in `last_used_for` (all when
     /// `None`). Returns the users' keys, the last-use answers and the keys
@@ -731,7 +838,12 @@ impl<'a> LiveSource<'a> {
         let mut ask = BTreeSet::new();
         let mut hits = Vec::new();
         for k in &in_scope {
-            match cache.as_ref().and_then(|c| c.fresh(k, now)) {
+            // An entry from before keyward asked about quarantine is stale.
+            match cache
+                .as_ref()
+                .and_then(|c| c.fresh(k, now))
+                .filter(|e| e.record.is_none() || e.quarantine.is_some())
+            {
                 Some(e) => hits.push((k.clone(), e.clone())),
                 None => {
                     ask.insert(k.clone());
@@ -753,6 +865,11 @@ impl<'a> LiveSource<'a> {
             let Some(r) = e.record else { continue };
             let user = r.owner();
             if !fresh_users.contains(&user) {
+                let quarantine = e.quarantine.unwrap_or_default();
+                if !quarantine.is_empty() {
+                    lookup.quarantine.entry(user.clone()).or_insert(quarantine);
+                }
+                lookup.quarantine_checked.insert(user.clone());
                 lookup.user_keys.entry(user).or_insert(e.user_keys);
             }
             lookup.keys.insert(k, r);
@@ -803,6 +920,14 @@ impl<'a> LiveSource<'a> {
         }
         lookup.failed.extend(answers.failed);
         lookup.warnings.extend(answers.warnings);
+        // Only the owners of keys found: enumerating lists every user.
+        let owners: BTreeSet<String> = lookup.keys.values().map(|r| r.user.clone()).collect();
+        let (quarantine, checked, warnings) = self
+            .quarantine(account, owners.into_iter().collect())
+            .await?;
+        lookup.quarantine = quarantine;
+        lookup.quarantine_checked = checked;
+        lookup.warnings.extend(warnings);
         lookup.user_keys = user_keys;
         Ok(())
     }
@@ -830,11 +955,19 @@ fn remember(cache: &mut Cache, asked: &BTreeSet<String>, lookup: &Lookup, now: T
                     .get(&r.owner())
                     .cloned()
                     .unwrap_or_default(),
+                quarantine: lookup.quarantine_checked.contains(&r.owner()).then(|| {
+                    lookup
+                        .quarantine
+                        .get(&r.owner())
+                        .cloned()
+                        .unwrap_or_default()
+                }),
             },
             None => CacheEntry {
                 fetched: now,
                 record: None,
                 user_keys: Vec::new(),
+                quarantine: Some(Vec::new()),
             },
         };
         cache.remember(k, entry);

@@ -133,6 +133,22 @@ pub struct Lookup {
     pub failed: BTreeSet<String>,
     /// Per-key problems that did not stop the lookup.
     pub warnings: Vec<String>,
+    /// The AWS quarantine policies (`AWSCompromisedKeyQuarantine*`) attached
+    /// to each key owner that has one, by ARN: AWS found a key of the user
+    /// exposed in public and restricted it.
+    pub quarantine: BTreeMap<UserRef, Vec<String>>,
+    /// Users whose attached policies were read (live) or recorded (an
+    /// inventory that lists them): for others quarantine is not known.
+    pub quarantine_checked: BTreeSet<UserRef>,
+}
+
+/// Whether a managed policy is one AWS attaches to a user whose key it
+/// found exposed (`AWSCompromisedKeyQuarantine`, `…V2`, `…V3`).
+pub fn is_quarantine_policy(name_or_arn: &str) -> bool {
+    name_or_arn
+        .rsplit('/')
+        .next()
+        .is_some_and(|name| name.starts_with("AWSCompromisedKeyQuarantine"))
 }
 
 impl Lookup {
@@ -563,6 +579,12 @@ impl Enrichment {
         );
         facts.str(crate::fact!("iam.last_used_region"), info.last_used_region);
         let user = r.owner();
+        let quarantine = lookup.quarantine.get(&user).and_then(|p| p.first());
+        facts.bool(crate::fact!("iam.quarantined"), quarantine.is_some());
+        facts.str(
+            crate::fact!("iam.quarantine_policy"),
+            quarantine.cloned().unwrap_or_default(),
+        );
         let mut active: Vec<String> = lookup
             .user_keys
             .get(&user)

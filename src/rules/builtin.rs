@@ -56,6 +56,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../rules/KW012-live-credential-exposed.yaml"),
     ),
     (
+        "rules/KW013-aws-quarantined-key.yaml",
+        include_str!("../../rules/KW013-aws-quarantined-key.yaml"),
+    ),
+    (
         "rules/KW015-suppression-added.yaml",
         include_str!("../../rules/KW015-suppression-added.yaml"),
     ),

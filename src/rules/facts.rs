@@ -40,6 +40,8 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("iam.last_used_days", FactType::Int),
     ("iam.last_used_service", FactType::Str),
     ("iam.last_used_region", FactType::Str),
+    ("iam.quarantined", FactType::Bool),
+    ("iam.quarantine_policy", FactType::Str),
     ("iam.user_active_keys", FactType::List),
     ("iam.newest_tied", FactType::Bool),
     ("iam.newest_active_key", FactType::Str),
@@ -92,6 +94,12 @@ pub fn describe(name: &str) -> &'static str {
         }
         "iam.last_used_region" => {
             "the region of its last use, empty if never or not known [needs --inventory or --live]"
+        }
+        "iam.quarantined" => {
+            "AWS attached a quarantine policy (AWSCompromisedKeyQuarantine…) to the key's owner: it found a key of theirs exposed [needs --inventory or --live]"
+        }
+        "iam.quarantine_policy" => {
+            "the ARN of that policy, empty when there is none [needs --inventory or --live]"
         }
         "iam.user_active_keys" => {
             "the owner's Active key IDs, newest first [needs --inventory or --live]"

@@ -491,44 +491,79 @@ fn code_actions(session: &Session, req: &Request) -> Value {
         return json!([]);
     };
     let cwd = doc.path.parent().unwrap_or(Path::new("/"));
+    // The credential under the range: the places of every finding about
+    // the keys there (a key and its secret are one credential), or the
+    // places there when they name no key.
+    let range = serde_json::from_value::<Range>(req.params["range"].clone())
+        .ok()
+        .map(|r| offset(&doc.text, r.start)..offset(&doc.text, r.end));
+    let here: Vec<&crate::Finding> = match &range {
+        Some(r) => out
+            .active()
+            .filter(|f| f.span.start <= r.end && r.start <= f.span.end)
+            .collect(),
+        None => Vec::new(),
+    };
+    let keys: Vec<&str> = here.iter().filter_map(|f| f.key_id.as_deref()).collect();
+    let mut this: Vec<std::ops::Range<usize>> = out
+        .active()
+        .filter(|f| {
+            here.iter().any(|h| h.span == f.span)
+                || f.key_id.as_deref().is_some_and(|k| keys.contains(&k))
+        })
+        .map(|f| f.span.clone())
+        .collect();
+    this.sort_by_key(|s| (s.start, s.end));
+    this.dedup();
     let mut actions = Vec::new();
-    // The safe fixes alone, preferred; then everything with the unsafe ones.
-    for unsafe_fixes in [false, true] {
-        let fixes = crate::fix::fixes(
-            out,
-            &FixOptions {
-                unsafe_fixes,
-                buffer: true,
-            },
-            cwd,
-        );
-        let Some(change) = fixes.changes.first() else {
-            continue;
-        };
-        let any_unsafe = fixes.fixed.iter().any(|n| n.unsafe_fix);
-        if unsafe_fixes && !any_unsafe {
+    let scopes: [(Option<Vec<std::ops::Range<usize>>>, &str); 2] = [
+        ((!this.is_empty()).then_some(this), "this credential"),
+        (None, "every credential in the file"),
+    ];
+    for (only, scope) in scopes {
+        if scope == "this credential" && only.is_none() {
             continue;
         }
-        let safety = if any_unsafe {
-            Safety::Unsafe
-        } else {
-            Safety::Safe
-        };
-        let next: Vec<&str> = fixes.fixed.iter().map(|n| n.text.as_str()).collect();
-        actions.push(json!({
-            "title": format!(
-                "keyward: fix {} credential place{}{}",
-                fixes.fixed.len(),
-                if fixes.fixed.len() == 1 { "" } else { "s" },
-                if safety == Safety::Unsafe { " (unsafe: needs a secret created first)" } else { "" }
-            ),
-            "kind": "quickfix",
-            "isPreferred": safety == Safety::Safe,
-            "diagnostics": [],
-            "edit": {"changes": edit_for(uri, &change.before, &change.after)},
-            // What to do next, for clients that show it.
-            "data": {"next": next},
-        }));
+        // The safe fixes alone, preferred for this credential; then with
+        // the unsafe ones.
+        for unsafe_fixes in [false, true] {
+            let fixes = crate::fix::fixes(
+                out,
+                &FixOptions {
+                    unsafe_fixes,
+                    buffer: true,
+                    only: only.clone(),
+                },
+                cwd,
+            );
+            let Some(change) = fixes.changes.first() else {
+                continue;
+            };
+            let any_unsafe = fixes.fixed.iter().any(|n| n.unsafe_fix);
+            if unsafe_fixes && !any_unsafe {
+                continue;
+            }
+            let safety = if any_unsafe {
+                Safety::Unsafe
+            } else {
+                Safety::Safe
+            };
+            let next: Vec<&str> = fixes.fixed.iter().map(|n| n.text.as_str()).collect();
+            let n = fixes.fixed.len();
+            actions.push(json!({
+                "title": format!(
+                    "keyward: fix {scope} ({n} place{}){}",
+                    if n == 1 { "" } else { "s" },
+                    if safety == Safety::Unsafe { ", unsafe: needs a secret created first" } else { "" }
+                ),
+                "kind": "quickfix",
+                "isPreferred": safety == Safety::Safe && scope == "this credential",
+                "diagnostics": if scope == "this credential" { req.params["context"]["diagnostics"].clone() } else { json!([]) },
+                "edit": {"changes": edit_for(uri, &change.before, &change.after)},
+                // What to do next, for clients that show it.
+                "data": {"next": next},
+            }));
+        }
     }
     Value::Array(actions)
 }

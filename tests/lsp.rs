@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 const KEY: &str = "AKIARZPUZDIKJWPUVXKV";
 const SECRET: &str = "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";
+const KEY2: &str = "AKIARZPUZDIKLKWK3CYE";
 
 struct Client {
     stdin: ChildStdin,
@@ -75,21 +76,11 @@ impl Client {
     }
 }
 
-#[test]
-fn diagnostics_hover_and_a_fix_round_trip() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("main.tf");
-    // "é" and "😀" before the key: 2 bytes and 4 bytes in UTF-8, 1 and 2
-    // UTF-16 units; LSP columns count UTF-16.
-    let text = format!(
-        "# clé 😀\nprovider \"aws\" {{\n  region = \"eu-west-1\" # é😀\n  access_key = \"{KEY}\"\n  secret_key = \"{SECRET}\"\n}}\n"
-    );
-    std::fs::write(&path, &text).expect("write");
-    let uri = format!("file://{}", path.display());
-
+/// `keyward lsp` in `dir`, initialized, with a client on its stdio.
+fn server(dir: &std::path::Path) -> (std::process::Child, Client) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
         .arg("lsp")
-        .current_dir(dir.path())
+        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -112,6 +103,22 @@ fn diagnostics_hover_and_a_fix_round_trip() {
     );
     assert_eq!(init["capabilities"]["hoverProvider"], true, "{init}");
     c.notify("initialized", json!({}));
+    (child, c)
+}
+
+#[test]
+fn diagnostics_hover_and_a_fix_round_trip() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("main.tf");
+    // "é" and "😀" before the key: 2 bytes and 4 bytes in UTF-8, 1 and 2
+    // UTF-16 units; LSP columns count UTF-16.
+    let text = format!(
+        "# clé 😀\nprovider \"aws\" {{\n  region = \"eu-west-1\" # é😀\n  access_key = \"{KEY}\"\n  secret_key = \"{SECRET}\"\n}}\n"
+    );
+    std::fs::write(&path, &text).expect("write");
+    let uri = format!("file://{}", path.display());
+
+    let (mut child, mut c) = server(dir.path());
 
     c.notify(
         "textDocument/didOpen",
@@ -290,4 +297,65 @@ fn a_change_reparses_only_what_it_touched() {
             "edit {i}: no piece reused"
         );
     }
+}
+
+/// Two credentials in one file: the preferred action at one fixes that
+/// credential (its key and its secret) and leaves the other; a second
+/// action fixes every credential in the file.
+#[test]
+fn a_code_action_fixes_the_credential_under_the_cursor() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("main.tf");
+    let text = format!(
+        "provider \"aws\" {{\n  access_key = \"{KEY}\"\n  secret_key = \"{SECRET}\"\n}}\n\nprovider \"aws\" {{\n  alias      = \"backup\"\n  access_key = \"{KEY2}\"\n}}\n"
+    );
+    std::fs::write(&path, &text).expect("write");
+    let uri = format!("file://{}", path.display());
+    let (mut child, mut c) = server(dir.path());
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "terraform", "version": 1, "text": text}}),
+    );
+    let found = c.diagnostics(&uri);
+    let first = found
+        .iter()
+        .find(|d| d["code"] == "KW001" && d["range"]["start"]["line"] == 1)
+        .unwrap_or_else(|| panic!("KW001 on line 2 in {found:?}"));
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": first["range"], "context": {"diagnostics": [first]}}),
+    );
+    let list = actions.as_array().expect("actions");
+    let preferred: Vec<&Value> = list.iter().filter(|a| a["isPreferred"] == true).collect();
+    assert_eq!(preferred.len(), 1, "{actions}");
+    assert!(
+        preferred[0]["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("this credential (2 places)")),
+        "{actions}"
+    );
+    let fixed = apply(
+        &text,
+        preferred[0]["edit"]["changes"][&uri]
+            .as_array()
+            .expect("edits"),
+    );
+    assert!(!fixed.contains(KEY) && !fixed.contains(SECRET), "{fixed}");
+    assert!(fixed.contains(KEY2), "the other credential stays: {fixed}");
+    let all = list
+        .iter()
+        .find(|a| {
+            a["title"]
+                .as_str()
+                .is_some_and(|t| t.contains("every credential in the file (3 places)"))
+        })
+        .unwrap_or_else(|| panic!("a fix-all action in {actions}"));
+    let fixed = apply(
+        &text,
+        all["edit"]["changes"][&uri].as_array().expect("edits"),
+    );
+    assert!(!fixed.contains(KEY) && !fixed.contains(KEY2), "{fixed}");
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(child.wait().expect("exit").success());
 }

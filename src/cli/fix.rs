@@ -77,6 +77,7 @@ pub(super) fn run(
         &FixOptions {
             unsafe_fixes: args.unsafe_fixes,
             buffer: false,
+            only: None,
         },
         &cwd,
     );

@@ -55,6 +55,7 @@ pub(super) fn run(
         &crate::fix::FixOptions {
             unsafe_fixes: true,
             buffer: false,
+            only: None,
         },
         &cwd,
     );

@@ -60,6 +60,9 @@ pub struct FixOptions {
     /// The scanned text is an editor's buffer, not the file on disk: do not
     /// compare them, and make no change to other files (`.gitignore`).
     pub buffer: bool,
+    /// Only the places at these spans (an editor's "fix this credential");
+    /// `None`: every place.
+    pub only: Option<Vec<Range<usize>>>,
 }
 
 /// A file as it is and as the fixes leave it.
@@ -114,6 +117,13 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
     let mut places: BTreeMap<usize, Vec<(Range<usize>, &str)>> = BTreeMap::new();
     for f in out.active() {
         if f.identity.is_empty() {
+            continue;
+        }
+        if opts
+            .only
+            .as_ref()
+            .is_some_and(|only| !only.contains(&f.span))
+        {
             continue;
         }
         let list = places.entry(f.file).or_default();

@@ -283,6 +283,24 @@ fn unsure_structures_are_refused_and_left_as_they_are() {
         ),
         ("charts/api/values.yaml", format!("aws:\n  keys: [{KEY}]\n")),
         (
+            ".github/workflows/ci.yml",
+            format!(
+                "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    env:\n      AWS_ACCESS_KEY_ID: >-\n        {KEY}\n    steps:\n      - run: make\n"
+            ),
+        ),
+        (
+            "k8s/deploy.yaml",
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: a\n          env:\n            - {{name: AWS_ACCESS_KEY_ID, value: {KEY}}}\n"
+            ),
+        ),
+        (
+            "template.yaml",
+            format!(
+                "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  DeployKeyId:\n    Type: String\n    Default: &k {KEY}\nResources: {{}}\n"
+            ),
+        ),
+        (
             "template.json",
             format!(
                 "{{\"AWSTemplateFormatVersion\": \"2010-09-09\", \"Parameters\": {{\"K\": {{\"Type\": \"String\", \"Default\": {{\"Fn::Sub\": \"{KEY}\"}}}}}}}}\n"
@@ -310,12 +328,13 @@ fn unsure_structures_are_refused_and_left_as_they_are() {
     for (rel, text) in cases {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = write(dir.path(), rel, &text);
-        let (code, out) = fix(dir.path(), &[]);
+        let (code, out) = fix(dir.path(), &["--unsafe"]);
         assert_eq!(code, Some(1), "{rel}: {out}");
         assert!(
             out.contains("refused") || out.contains("left:"),
             "{rel}: {out}"
         );
+        assert!(!out.contains("needs --unsafe"), "{rel}: {out}");
         assert_eq!(
             std::fs::read_to_string(&path).expect("read"),
             text,

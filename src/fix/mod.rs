@@ -134,6 +134,8 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
     let mut result = Fixes::default();
     // `.gitignore` files to extend, with the entries they gain.
     let mut ignores: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+    // Each `.gitignore`'s entries, read once.
+    let mut listed: BTreeMap<PathBuf, HashSet<String>> = BTreeMap::new();
     for (index, spans) in places {
         let Some(file) = out.files.get(index) else {
             continue;
@@ -191,7 +193,14 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                     let dir = disk.parent().unwrap_or(Path::new("."));
                     let entry = format!("/{}", name.to_string_lossy());
                     let gitignore = dir.join(".gitignore");
-                    if ignored_already(&gitignore, &entry) {
+                    let present = listed.entry(gitignore.clone()).or_insert_with(|| {
+                        std::fs::read_to_string(&gitignore)
+                            .unwrap_or_default()
+                            .lines()
+                            .map(|l| l.trim().to_string())
+                            .collect()
+                    });
+                    if present.contains(&entry) {
                         result.left.push(note(
                             span,
                             format!(
@@ -284,11 +293,6 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
     result.left.sort();
     result.unsafe_left.sort();
     result
-}
-
-/// Whether `.gitignore` lists `entry` already.
-fn ignored_already(gitignore: &Path, entry: &str) -> bool {
-    std::fs::read_to_string(gitignore).is_ok_and(|t| t.lines().any(|l| l.trim() == entry))
 }
 
 fn spans_of(fixed: &[(Range<usize>, String, Safety)]) -> Vec<Range<usize>> {

@@ -584,3 +584,25 @@ fn cloudformation_json_parameters_and_environment() {
         "{{resolve:secretsmanager:aws-credentials:SecretString:AWS_SECRET_ACCESS_KEY}}"
     );
 }
+
+/// Where no rewrite is right, the note says what to do by hand, and the
+/// file is not touched.
+#[test]
+fn locals_and_resources_get_a_note_on_what_to_do() {
+    let text = format!(
+        "locals {{\n  creds = {{ access_key = \"{KEY}\" }}\n}}\n\nresource \"local_sensitive_file\" \"c\" {{\n  filename = \"creds\"\n  content  = <<-EOT\n    [default]\n    aws_access_key_id = {KEY2}\n  EOT\n}}\n"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write(dir.path(), "main.tf", &text);
+    let (code, out) = fix(dir.path(), &["--unsafe"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("main.tf:2: left: a local cannot be set from outside"),
+        "{out}"
+    );
+    assert!(
+        out.contains("main.tf:9: left: a resource writes this credential"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+}

@@ -51,6 +51,8 @@ pub(crate) enum Proposal {
     Untrack,
     /// No fixer for this format or place.
     NoFixer,
+    /// No safe rewrite exists here; what to do by hand.
+    Manual(String),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -226,6 +228,7 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                     span,
                     format!("no automatic fix for this place in a {} file", file.format),
                 )),
+                Proposal::Manual(what) => result.left.push(note(span, what)),
             }
         }
         if edits.is_empty() {

@@ -68,6 +68,18 @@ pub(super) fn terraform(place: &Place<'_>) -> Proposal {
             Some("default") => variable_default(place.text, &line, var),
             _ => Proposal::Refuse(not_plain()),
         },
+        // A local is an expression of the module: nothing outside can set it.
+        ["locals", ..] => Proposal::Manual(
+            "a local cannot be set from outside: move the value to a `variable` with \
+             `sensitive = true` and no default, and pass it as `TF_VAR_…` from your secret store"
+                .into(),
+        ),
+        ["resource" | "data", _, _, ..] => Proposal::Manual(
+            "a resource writes this credential (into a file, user data or a template): pass it \
+             in through a sensitive variable or read it from Secrets Manager \
+             (`data \"aws_secretsmanager_secret_version\"`), or better, give the machine a role"
+                .into(),
+        ),
         _ => Proposal::NoFixer,
     }
 }

@@ -174,13 +174,10 @@ impl Session {
             };
             let rules = crate::rules::RuleSet::configured(&config)
                 .map_err(|e| format!("keyward: the configuration's rules: {e}"))?;
-            let dir = found
-                .as_deref()
-                .and_then(Path::parent)
-                .or_else(|| path.parent())
-                .unwrap_or(Path::new("/"))
-                .to_path_buf();
-            let policy = crate::policy::PolicySet::unfiltered(config, rules, &dir);
+            // The inventory's path is read as the policy names it: relative
+            // to where the server runs, which is not the file's directory.
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+            let policy = crate::policy::PolicySet::unfiltered(config, rules, &cwd);
             self.policies
                 .insert(key.clone(), CachedPolicy { modified, policy });
         }

@@ -359,3 +359,30 @@ fn a_code_action_fixes_the_credential_under_the_cursor() {
     c.notify("exit", Value::Null);
     assert!(child.wait().expect("exit").success());
 }
+
+/// IAM is never called from the editor, but an inventory the configuration
+/// names is read: an Inactive key is KW006 offline, as on the command line.
+#[test]
+fn a_configured_inventory_gives_the_iam_rules_offline() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fixture = common::root().join("fixtures/rules/KW006-inactive-key-referenced");
+    std::fs::copy(
+        fixture.join("inventory.json"),
+        dir.path().join("inventory.json"),
+    )
+    .expect("inventory");
+    std::fs::write(
+        dir.path().join("keyward.toml"),
+        "[iam]\ninventory = \"inventory.json\"\n",
+    )
+    .expect("config");
+    let text = std::fs::read_to_string(fixture.join("fail/.env.staging")).expect("fixture");
+    let path = dir.path().join(".env.staging");
+    let found = keyward::lsp::diagnostics(&path, &text);
+    let codes: Vec<&str> = found.iter().map(|d| d.code.as_str()).collect();
+    assert!(codes.contains(&"KW006"), "{found:#?}");
+    // Without the configuration, no IAM facts: no KW006.
+    let bare = tempfile::tempdir().expect("temp dir");
+    let found = keyward::lsp::diagnostics(&bare.path().join(".env.staging"), &text);
+    assert!(found.iter().all(|d| d.code != "KW006"), "{found:#?}");
+}

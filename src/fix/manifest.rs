@@ -227,7 +227,7 @@ pub(super) fn dynamic_reference(name: &str) -> String {
 
 pub(super) fn secrets_manager_next(name: &str) -> String {
     format!(
-        "create the secret first: `aws secretsmanager create-secret --name {SM_SECRET} --secret-string file://aws-credentials.json`, a JSON object whose `{name}` comes from your secret store (never from this file); CloudFormation resolves it at deploy time (for ECS, `Secrets:` with `ValueFrom` also keeps it out of the task definition)"
+        "create the secret first: `aws secretsmanager create-secret --name {SM_SECRET} --secret-string file://creds.json` with `{name}` in that JSON, from your secret store; resolved at deploy time (ECS `Secrets:` would also keep it out of the task definition)"
     )
 }
 

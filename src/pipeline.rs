@@ -67,6 +67,7 @@ pub struct Scan<'a> {
     iam: Option<IamOptions>,
     fail_on: Option<Option<Severity>>,
     identify: bool,
+    repository: Option<String>,
     notes: Vec<ScanError>,
     progress: Option<&'a Progress>,
 }
@@ -89,6 +90,7 @@ impl<'a> Scan<'a> {
             iam: None,
             fail_on: None,
             identify: false,
+            repository: None,
             notes: Vec::new(),
             progress: None,
         }
@@ -199,6 +201,12 @@ impl<'a> Scan<'a> {
     }
 
     /// Record the repository and commit in the report (two git calls).
+    /// Names the repository in the output instead of asking git.
+    pub fn repository(mut self, name: Option<String>) -> Self {
+        self.repository = name;
+        self
+    }
+
     pub fn identify(mut self, yes: bool) -> Self {
         self.identify = yes;
         self
@@ -327,6 +335,9 @@ impl<'a> Scan<'a> {
             let (repository, commit) = repo.identity();
             out.meta.repository = Some(repository);
             out.meta.commit = commit;
+        }
+        if let Some(name) = self.repository.take() {
+            out.meta.repository = Some(name);
         }
         let threshold = self.fail_on.unwrap_or(gate);
         out.gate = Some(Gate::judge(&out, threshold));

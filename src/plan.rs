@@ -49,10 +49,14 @@ pub struct KeyEntry {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Place {
+    /// `repository:path` in a plan of many repositories.
     pub path: String,
     pub line: usize,
     /// The `keyward fix` command that rewrites this place, when one does.
     pub fix: Option<String>,
+    /// The repository, in a plan of many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,6 +101,7 @@ pub fn plan(out: &ScanOutput, fix_of: &dyn Fn(&str, usize) -> Option<String>) ->
                 path: file.path.clone(),
                 line,
                 fix: fix_of(&file.path, line),
+                repository: None,
             },
         })
     });
@@ -107,21 +112,43 @@ pub fn plan(out: &ScanOutput, fix_of: &dyn Fn(&str, usize) -> Option<String>) ->
 /// accepted ones included, and its IAM users. A document does not say
 /// which `keyward fix` command applies where.
 pub fn of_document(doc: &crate::report::contract::Document) -> Plan {
-    let references = doc.findings.iter().chain(&doc.accepted).filter_map(|f| {
-        Some(Reference {
-            key_id: f.key_id.as_deref()?,
-            rule: &f.rule,
-            place: Place {
-                path: f.path.clone(),
-                line: usize::try_from(f.line).unwrap_or(usize::MAX),
-                fix: None,
-            },
-        })
+    of_documents(&[("", doc)])
+}
+
+/// One plan for the documents of many repositories (an organisation's):
+/// each place is `repository:path`, and each IAM user's keys are counted
+/// once however many repositories reference them.
+pub fn of_documents(docs: &[(&str, &crate::report::contract::Document)]) -> Plan {
+    let references = docs.iter().flat_map(|(repo, doc)| {
+        doc.findings
+            .iter()
+            .chain(&doc.accepted)
+            .filter_map(move |f| {
+                Some(Reference {
+                    key_id: f.key_id.as_deref()?,
+                    rule: &f.rule,
+                    place: Place {
+                        path: if repo.is_empty() {
+                            f.path.clone()
+                        } else {
+                            format!("{repo}:{}", f.path)
+                        },
+                        line: usize::try_from(f.line).unwrap_or(usize::MAX),
+                        fix: None,
+                        repository: (!repo.is_empty()).then(|| repo.to_string()),
+                    },
+                })
+            })
     });
-    let users: Vec<crate::iam::IamUser> = doc
-        .iam_users
-        .iter()
-        .map(|u| crate::iam::IamUser {
+    let mut users: Vec<crate::iam::IamUser> = Vec::new();
+    for u in docs.iter().flat_map(|(_, d)| &d.iam_users) {
+        if users
+            .iter()
+            .any(|k| k.account == u.account && k.name == u.user)
+        {
+            continue;
+        }
+        users.push(crate::iam::IamUser {
             account: u.account.clone(),
             name: u.user.clone(),
             keys: u
@@ -137,9 +164,11 @@ pub fn of_document(doc: &crate::report::contract::Document) -> Plan {
                 .collect(),
             newest_active: u.newest_active.clone(),
             tied: u.tied,
-        })
-        .collect();
-    build(doc.scan.iam.is_some(), &users, references, false)
+        });
+    }
+    users.sort_by(|a, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
+    let iam = docs.iter().any(|(_, d)| d.scan.iam.is_some());
+    build(iam, &users, references, false)
 }
 
 /// `fixes_known`: whether each place says which `keyward fix` command
@@ -247,14 +276,27 @@ fn user_plan(u: &crate::iam::IamUser, keys: Vec<KeyEntry>, fixes_known: bool) ->
     if !stale_places.is_empty() {
         let mut commands: Vec<String> = stale_places.iter().filter_map(|p| p.fix.clone()).collect();
         if !fixes_known {
-            // What keyward can rewrite of these, shown before it writes.
-            let mut paths: Vec<String> = stale_places
-                .iter()
-                .map(|p| crate::shown::printable(&p.path).into_owned())
-                .collect();
-            paths.sort();
-            paths.dedup();
-            commands.push(format!("keyward fix --diff {}", paths.join(" ")));
+            // What keyward can rewrite of these, shown before it writes; in
+            // each repository's own checkout.
+            let mut by_repo: BTreeMap<Option<&str>, BTreeSet<String>> = BTreeMap::new();
+            for p in &stale_places {
+                let path = match &p.repository {
+                    Some(r) => p.path.strip_prefix(&format!("{r}:")).unwrap_or(&p.path),
+                    None => &p.path,
+                };
+                by_repo
+                    .entry(p.repository.as_deref())
+                    .or_default()
+                    .insert(crate::shown::printable(path).into_owned());
+            }
+            for (repo, paths) in by_repo {
+                let paths: Vec<String> = paths.into_iter().collect();
+                let command = format!("keyward fix --diff {}", paths.join(" "));
+                commands.push(match repo {
+                    Some(r) => format!("{command}  # in {}", crate::shown::printable(r)),
+                    None => command,
+                });
+            }
         }
         commands.sort();
         commands.dedup();

@@ -79,9 +79,12 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// JSON written by `keyward scan --format json` (`-`: standard input).
-    pub input: PathBuf,
-    /// `markdown`, or `html` for one self-contained page.
+    /// JSON written by `keyward scan --format json` (`-`: standard input);
+    /// several merge into one report of many repositories.
+    #[arg(required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+    /// `markdown`, `html` for one self-contained page, or `json` (the
+    /// repositories, the cross-repository divergence and the rotation plan).
     #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
     pub format: ReportFormat,
     /// Write the report to FILE instead of standard output.
@@ -95,6 +98,8 @@ pub enum ReportFormat {
     Markdown,
     /// One self-contained file: inline CSS and SVG charts, nothing fetched.
     Html,
+    /// The merged facts for scripts: repositories, divergence, plan.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +244,11 @@ pub struct ScanArgs {
     /// Report AWS documentation examples and filler keys too.
     #[arg(long)]
     pub include_placeholders: bool,
+    /// The repository's name in the JSON and the reports, for `keyward
+    /// report` merging many (default: the git `origin` URL without
+    /// credentials, else the work tree's directory name).
+    #[arg(long, value_name = "NAME")]
+    pub repository: Option<String>,
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -569,22 +579,43 @@ pub fn run(
 
 fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::Report> {
     use report::audit;
-    let name = crate::shown::shown_path(&args.input);
-    let text = if args.input.as_os_str() == "-" {
-        crate::named_file::read_capped(std::io::stdin(), crate::named_file::MAX_NAMED_FILE)
-    } else {
-        crate::named_file::read_text(&args.input, crate::named_file::MAX_NAMED_FILE)
+    let mut docs = Vec::new();
+    for input in &args.inputs {
+        let name = crate::shown::shown_path(input);
+        let text = if input.as_os_str() == "-" {
+            crate::named_file::read_capped(std::io::stdin(), crate::named_file::MAX_NAMED_FILE)
+        } else {
+            crate::named_file::read_text(input, crate::named_file::MAX_NAMED_FILE)
+        }
+        .map_err(|e| miette::miette!("cannot read {name}: {e}"))?;
+        let doc = report::contract::Document::parse(&text).map_err(|e| {
+            miette::miette!(
+                help = "make it with `keyward scan --format json -o FILE`",
+                "cannot read {name}: {e}"
+            )
+        })?;
+        // Named by its file when the scan did not name its repository.
+        let fallback = input
+            .file_stem()
+            .map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned());
+        docs.push((fallback, doc, name));
     }
-    .map_err(|e| miette::miette!("cannot read {name}: {e}"))?;
-    let audit = audit::parse(&text).map_err(|e| {
-        miette::miette!(
-            help = "make it with `keyward scan --format json -o FILE`",
-            "cannot read {name}: {e}"
+    let audit = match docs.as_slice() {
+        [(_, doc, name)] => {
+            audit::Audit::of(doc).map_err(|e| miette::miette!("cannot read {name}: {e}"))?
+        }
+        _ => audit::Audit::merge(
+            &docs
+                .iter()
+                .map(|(f, d, _)| (f.clone(), d.clone()))
+                .collect::<Vec<_>>(),
         )
-    })?;
+        .map_err(|e| miette::miette!("cannot merge the reports: {e}"))?,
+    };
     let rendered = match args.format {
         ReportFormat::Markdown => audit::markdown(&audit),
         ReportFormat::Html => audit::html(&audit),
+        ReportFormat::Json => audit::json(&audit),
     };
     match &args.output {
         Some(path) => std::fs::write(path, rendered)
@@ -739,6 +770,7 @@ fn run_scan(
         // Reports say what they are about; the human formats do not need
         // it, and a pre-commit run should not pay two git calls for it.
         .identify(emitter.identifies())
+        .repository(args.repository.clone())
         .progress(progress);
     if let Some(f) = args.fail_on {
         scan = scan.fail_on(f.threshold());

@@ -43,6 +43,35 @@ pub struct Audit {
     pub scan: Option<ScanInfo>,
     /// The rotation plan the findings and IAM's users make.
     pub plan: Option<crate::plan::Plan>,
+    /// A report of many repositories: one row each (empty for one).
+    pub repositories: Vec<RepoRow>,
+    /// IAM users whose keys the repositories use differently.
+    pub divergence: Vec<Divergence>,
+}
+
+/// One repository of a merged report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRow {
+    pub name: String,
+    pub commit: Option<String>,
+    pub date: Option<String>,
+    pub files_scanned: u64,
+    /// In [`Severity::ALL`] order.
+    pub by_severity: [usize; 5],
+    pub keys: usize,
+}
+
+/// An IAM user whose newest Active key some repositories use while others
+/// still use an older one: the rotation reached some repositories only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    pub account: String,
+    pub user: String,
+    pub newest: String,
+    /// Repositories that use the newest key.
+    pub current: Vec<String>,
+    /// (repository, older key, `path:line` places) still behind.
+    pub behind: Vec<(String, String, Vec<String>)>,
 }
 
 /// The JSON's `scan` block.
@@ -132,8 +161,121 @@ impl Audit {
                 iam,
             }),
             plan: Some(crate::plan::of_document(doc)),
+            repositories: Vec::new(),
+            divergence: Vec::new(),
         })
     }
+
+    /// One report for the scan documents of many repositories, each named
+    /// by its `scan.repository` (else `fallback`, its file's name): places
+    /// read `repository:path`, and the plan and the divergence span them.
+    pub fn merge(docs: &[(String, Document)]) -> Result<Audit, AuditError> {
+        let mut names: Vec<String> = Vec::new();
+        for (fallback, doc) in docs {
+            let base = doc
+                .scan
+                .repository
+                .clone()
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| fallback.clone());
+            let mut name = base.clone();
+            let mut n = 2;
+            while names.contains(&name) {
+                name = format!("{base}#{n}");
+                n += 1;
+            }
+            names.push(name);
+        }
+        let mut merged: Option<Audit> = None;
+        let mut rows = Vec::new();
+        for (name, (_, doc)) in names.iter().zip(docs) {
+            let mut one = Audit::of(doc)?;
+            for e in one.findings.iter_mut().chain(one.accepted.iter_mut()) {
+                e.path = format!("{name}:{}", e.path);
+            }
+            let mut by_severity = [0usize; 5];
+            for e in &one.findings {
+                if let Some(n) = by_severity.get_mut(severity_index(e.severity)) {
+                    *n += 1;
+                }
+            }
+            rows.push(RepoRow {
+                name: name.clone(),
+                commit: one.scan.as_ref().and_then(|s| s.commit.clone()),
+                date: one.scan.as_ref().and_then(|s| s.date.clone()),
+                files_scanned: one.files_scanned.unwrap_or(0),
+                by_severity,
+                keys: keys(&one).iter().filter(|k| k.key_id.is_some()).count(),
+            });
+            merged = Some(match merged {
+                None => one,
+                Some(mut all) => {
+                    all.findings.extend(one.findings);
+                    all.accepted.extend(one.accepted);
+                    all.files_scanned =
+                        Some(all.files_scanned.unwrap_or(0) + one.files_scanned.unwrap_or(0));
+                    all.max_key_age_days = all.max_key_age_days.min(one.max_key_age_days);
+                    all
+                }
+            });
+        }
+        let mut all = merged.ok_or_else(|| AuditError::Shape("no report to merge".into()))?;
+        let named: Vec<(&str, &Document)> = names
+            .iter()
+            .map(String::as_str)
+            .zip(docs.iter().map(|(_, d)| d))
+            .collect();
+        let plan = crate::plan::of_documents(&named);
+        all.divergence = divergence(&plan);
+        all.plan = Some(plan);
+        all.scan = Some(ScanInfo {
+            date: None,
+            repository: Some(format!("{} repositories", names.len())),
+            commit: None,
+            iam: all.scan.and_then(|s| s.iam),
+        });
+        all.repositories = rows;
+        Ok(all)
+    }
+}
+
+/// The users whose newest Active key some repositories use while others
+/// still reference an older key.
+fn divergence(plan: &crate::plan::Plan) -> Vec<Divergence> {
+    let mut out = Vec::new();
+    for u in &plan.users {
+        let Some(newest) = &u.keep else { continue };
+        let mut current: BTreeSet<String> = BTreeSet::new();
+        let mut behind: Vec<(String, String, Vec<String>)> = Vec::new();
+        for k in &u.keys {
+            for p in &k.places {
+                let Some(repo) = &p.repository else { continue };
+                if &k.key_id == newest {
+                    current.insert(repo.clone());
+                    continue;
+                }
+                let place = format!("{}:{}", p.path, p.line);
+                match behind
+                    .iter_mut()
+                    .find(|(r, key, _)| r == repo && *key == k.key_id)
+                {
+                    Some((_, _, places)) => places.push(place),
+                    None => behind.push((repo.clone(), k.key_id.clone(), vec![place])),
+                }
+            }
+        }
+        behind.retain(|(repo, _, _)| !current.contains(repo));
+        if !current.is_empty() && !behind.is_empty() {
+            out.push(Divergence {
+                account: u.account.clone(),
+                user: u.user.clone(),
+                newest: newest.clone(),
+                current: current.into_iter().collect(),
+                behind,
+            });
+        }
+    }
+    out
 }
 
 fn entry(f: &contract::Finding) -> Result<Entry, String> {
@@ -429,6 +571,7 @@ pub fn markdown(a: &Audit) -> String {
         let _ = writeln!(md, "{}\n", cell(&about));
     }
     let _ = writeln!(md, "{}\n", headline(a, &keys));
+    repositories_markdown(&mut md, a);
 
     md.push_str("## Findings by severity\n\n| Severity | Findings |\n|---|---:|\n");
     let mut by_sev = [0usize; 5];
@@ -533,6 +676,176 @@ pub fn markdown(a: &Audit) -> String {
     md
 }
 
+/// The report's facts for scripts: the repositories (merged reports), the
+/// cross-repository divergence and the rotation plan. No secret is in it.
+pub fn json(a: &Audit) -> String {
+    let repositories: Vec<serde_json::Value> = a
+        .repositories
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "repository": r.name,
+                "commit": r.commit,
+                "date": r.date,
+                "files_scanned": r.files_scanned,
+                "findings": Severity::ALL
+                    .iter()
+                    .zip(r.by_severity)
+                    .map(|(s, n)| (s.as_str().to_string(), serde_json::json!(n)))
+                    .collect::<serde_json::Map<String, serde_json::Value>>(),
+                "keys": r.keys,
+            })
+        })
+        .collect();
+    let divergence: Vec<serde_json::Value> = a
+        .divergence
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "account": d.account,
+                "user": d.user,
+                "newest_active": d.newest,
+                "current": d.current,
+                "behind": d.behind.iter().map(|(repo, key, places)| serde_json::json!({
+                    "repository": repo, "key_id": key, "places": places,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&serde_json::json!({
+        "repositories": repositories,
+        "divergence": divergence,
+        "plan": a.plan,
+    }))
+    .unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// A merged report's per-repository table and cross-repository
+/// divergence; nothing for one repository.
+fn repositories_markdown(md: &mut String, a: &Audit) {
+    if a.repositories.is_empty() {
+        return;
+    }
+    md.push_str(
+        "## Repositories\n\n| Repository | Commit | Scanned | Files | Findings | Critical | High | Medium | Low | Info | Keys |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in &a.repositories {
+        let [c, h, m, l, i] = r.by_severity;
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {c} | {h} | {m} | {l} | {i} | {} |",
+            code(&r.name),
+            r.commit
+                .as_deref()
+                .map_or(UNKNOWN.to_string(), |c| code(c.get(..12).unwrap_or(c))),
+            cell(r.date.as_deref().unwrap_or(UNKNOWN)),
+            r.files_scanned,
+            c + h + m + l + i,
+            r.keys
+        );
+    }
+    md.push_str("\n## Cross-repository divergence\n\n");
+    if a.divergence.is_empty() {
+        md.push_str("No IAM user's keys are used differently across the repositories.\n\n");
+        return;
+    }
+    for d in &a.divergence {
+        let _ = writeln!(
+            md,
+            "- IAM user {} (account {}): the newest Active key {} is used in {}; still on an older key:",
+            code(&d.user),
+            cell(&d.account),
+            code(&d.newest),
+            d.current
+                .iter()
+                .map(|r| code(r))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for (repo, key, places) in &d.behind {
+            let _ = writeln!(
+                md,
+                "  - {} uses {} at {}",
+                code(repo),
+                code(key),
+                places
+                    .iter()
+                    .map(|p| code(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    md.push('\n');
+}
+
+fn repositories_html(h: &mut String, a: &Audit) {
+    if a.repositories.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<section>\n<h2>Repositories</h2>\n<table>\n<thead><tr><th>Repository</th><th>Commit</th><th>Scanned</th>\
+         <th>Files</th><th>Findings</th><th>Critical</th><th>High</th><th>Medium</th><th>Low</th><th>Info</th><th>Keys</th></tr></thead>\n<tbody>\n",
+    );
+    for r in &a.repositories {
+        let [c, hi, m, l, i] = r.by_severity;
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"wrap\"><code>{}</code></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{c}</td><td class=\"n\">{hi}</td><td class=\"n\">{m}</td><td class=\"n\">{l}</td><td class=\"n\">{i}</td><td class=\"n\">{}</td></tr>",
+            escape(&r.name),
+            r.commit
+                .as_deref()
+                .map_or(UNKNOWN.to_string(), |c| code_html(c.get(..12).unwrap_or(c))),
+            escape(r.date.as_deref().unwrap_or(UNKNOWN)),
+            r.files_scanned,
+            c + hi + m + l + i,
+            r.keys
+        );
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n<section>\n<h2>Cross-repository divergence</h2>\n");
+    if a.divergence.is_empty() {
+        h.push_str("<p class=\"empty\">No IAM user's keys are used differently across the repositories.</p>\n</section>\n");
+        return;
+    }
+    h.push_str("<table>\n<thead><tr><th>IAM user</th><th>Newest Active key, used in</th><th>Still on an older key</th></tr></thead>\n<tbody>\n");
+    for d in &a.divergence {
+        let behind: Vec<String> = d
+            .behind
+            .iter()
+            .map(|(repo, key, places)| {
+                format!(
+                    "{} uses {} at {}",
+                    code_html(repo),
+                    code_html(key),
+                    places
+                        .iter()
+                        .map(|p| code_html(p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code> ({})</td><td>{} in {}</td><td class=\"wrap\">{}</td></tr>",
+            escape(&d.user),
+            escape(&d.account),
+            code_html(&d.newest),
+            d.current
+                .iter()
+                .map(|r| code_html(r))
+                .collect::<Vec<_>>()
+                .join(", "),
+            behind.join("<br>")
+        );
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
+}
+
 // -------------------------------------------------------------------- HTML
 
 /// Text into HTML element content or a quoted attribute value.
@@ -568,7 +881,7 @@ body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1f2328;
 main{max-width:1100px;margin:0 auto;padding:24px}\
 h1{margin:0 0 4px;font-size:26px}h2{margin:32px 0 8px;font-size:19px;border-bottom:1px solid #d0d7de;padding-bottom:4px}\
 .lede{color:#57606a;margin:0 0 16px}.about{color:#57606a;font-size:13px;margin:0 0 4px}\
-.charts{display:flex;flex-wrap:wrap;gap:24px}\
+.charts{display:flex;flex-wrap:wrap;gap:24px;margin-top:24px}\
 figure{margin:0;flex:1 1 320px;border:1px solid #d0d7de;border-radius:6px;padding:12px}\
 figcaption{font-weight:600;margin-bottom:8px}\
 svg{width:100%;height:auto}svg text{font:12px system-ui,sans-serif;fill:#1f2328}\
@@ -613,6 +926,7 @@ pub fn html(a: &Audit) -> String {
         let _ = writeln!(h, "<p class=\"about\">{}</p>", escape(&about));
     }
     let _ = writeln!(h, "<p class=\"lede\">{}</p>", escape(&headline(a, &keys)));
+    repositories_html(&mut h, a);
 
     h.push_str("<section class=\"charts\">\n");
     let mut by_sev = [0usize; 5];

@@ -1,0 +1,163 @@
+//! `keyward report r1.json r2.json …`: scan reports of many repositories
+//! merged into one, each named by its `--repository`; a per-repository
+//! table, the same IAM user's keys used differently across repositories,
+//! and one rotation plan. Three generated repositories share the demo's
+//! inventory: infra moved acme-api to its newest key, app still uses the
+//! old one, tools uses github-ci's Inactive key.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// Scans `files` as repository `name` with the demo inventory; the JSON
+/// report's path.
+fn scanned(base: &Path, name: &str, files: &[(&str, &str)]) -> String {
+    let dir = base.join(name);
+    for (rel, text) in files {
+        write(&dir, rel, text);
+    }
+    let inventory = root().join("fixtures/demo/inventory.json");
+    let out = keyward(
+        &dir,
+        &[
+            "scan",
+            ".",
+            "--inventory",
+            inventory.to_str().expect("utf-8"),
+            "--repository",
+            name,
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--now",
+            FIXTURE_NOW,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = base.join(format!("{name}.json"));
+    std::fs::write(&report, &out.stdout).expect("write");
+    report.display().to_string()
+}
+
+#[test]
+fn three_repositories_make_one_report() {
+    let t = tempfile::tempdir().expect("temp dir");
+    let infra = scanned(
+        t.path(),
+        "acme/infra",
+        &[(
+            "prod.tfvars",
+            "app_access_key_id = \"AKIARZPUZDIKLGATVSKW\"\n",
+        )],
+    );
+    let app = scanned(
+        t.path(),
+        "acme/app",
+        &[(".env", "APP=api\nAWS_ACCESS_KEY_ID=AKIARZPUZDIKONEHY5VH\n")],
+    );
+    let tools = scanned(
+        t.path(),
+        "acme/tools",
+        &[("ci.env", "AWS_ACCESS_KEY_ID=AKIARZPUZDIKAMOZVAIB\n")],
+    );
+    let merged = |format: &str| {
+        let out = keyward(
+            t.path(),
+            &["report", &infra, &app, &tools, "--format", format],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+
+    let doc: serde_json::Value = serde_json::from_str(&merged("json")).expect("json");
+    let repos: Vec<&str> = doc["repositories"]
+        .as_array()
+        .expect("repositories")
+        .iter()
+        .map(|r| r["repository"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(repos, ["acme/infra", "acme/app", "acme/tools"]);
+    // The app repository is behind the infra repository on acme-api's key.
+    let divergence = doc["divergence"].as_array().expect("divergence");
+    assert_eq!(divergence.len(), 1, "{divergence:#?}");
+    assert_eq!(divergence[0]["user"], "acme-api");
+    assert_eq!(divergence[0]["newest_active"], "AKIARZPUZDIKLGATVSKW");
+    assert_eq!(divergence[0]["current"], serde_json::json!(["acme/infra"]));
+    assert_eq!(
+        divergence[0]["behind"],
+        serde_json::json!([{"repository": "acme/app", "key_id": "AKIARZPUZDIKONEHY5VH", "places": ["acme/app:.env:2"]}])
+    );
+    // One plan across the three: acme-api's old key is retired in app.
+    let users = doc["plan"]["users"].as_array().expect("users");
+    let api = users
+        .iter()
+        .find(|u| u["user"] == "acme-api")
+        .expect("acme-api");
+    let steps = api["steps"].to_string();
+    assert!(
+        steps.contains("keyward fix --diff .env  # in acme/app"),
+        "{steps}"
+    );
+    assert!(
+        steps.contains("--access-key-id AKIARZPUZDIKONEHY5VH --status Inactive"),
+        "{steps}"
+    );
+    assert!(users.iter().any(|u| u["user"] == "github-ci"));
+
+    let md = merged("markdown");
+    assert!(md.contains("## Repositories\n"), "{md}");
+    assert!(
+        md.contains("| `acme/app` | — |"),
+        "a row per repository: {md}"
+    );
+    assert!(md.contains("## Cross-repository divergence\n"), "{md}");
+    assert!(
+        md.contains("- `acme/app` uses `AKIARZPUZDIKONEHY5VH` at `acme/app:.env:2`"),
+        "{md}"
+    );
+    // Places name their repository.
+    assert!(md.contains("acme/tools:ci.env"), "{md}");
+
+    let html = merged("html");
+    assert!(html.contains("<h2>Repositories</h2>"), "{html}");
+    assert!(
+        html.contains("<h2>Cross-repository divergence</h2>"),
+        "{html}"
+    );
+    assert!(html.contains("<h2>Rotation plan</h2>"), "{html}");
+}
+
+/// A scan without `--repository` outside git is named by its report file.
+#[test]
+fn reports_without_a_name_are_named_by_their_file() {
+    let t = tempfile::tempdir().expect("temp dir");
+    let mut paths = Vec::new();
+    for name in ["one", "two"] {
+        let dir = t.path().join(name);
+        write(&dir, "a.env", "AWS_ACCESS_KEY_ID=AKIARZPUZDIKLGATVSKW\n");
+        let out = keyward(
+            &dir,
+            &["scan", ".", "--format", "json", "--fail-on", "never"],
+        );
+        let path = t.path().join(format!("{name}.json"));
+        std::fs::write(&path, &out.stdout).expect("write");
+        paths.push(path.display().to_string());
+    }
+    let out = keyward(
+        t.path(),
+        &["report", &paths[0], &paths[1], "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    let names: Vec<&str> = doc["repositories"]
+        .as_array()
+        .expect("repositories")
+        .iter()
+        .map(|r| r["repository"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert_ne!(names[0], names[1], "{names:?}");
+}

@@ -167,3 +167,104 @@ fn last_use_service_and_region_reach_the_json() {
         .expect("terraform-prod");
     assert_eq!(user["keys"][0]["last_used_where"], "sts in eu-west-1");
 }
+
+/// `keyward inventory merge`: inventories of two accounts become one, an
+/// account in two files comes whole from the later one, the merged file is
+/// as old as its oldest part, and a scan with it knows both accounts.
+#[test]
+fn inventories_of_several_accounts_merge() {
+    let t = tempfile::tempdir().expect("temp dir");
+    let demo = std::fs::read_to_string(root().join("fixtures/demo/inventory.json")).expect("demo");
+    write(t.path(), "a.json", &demo);
+    let other = r#"{"version": 1, "generated_at": "2026-11-20T00:00:00Z",
+ "accounts": [{"account": "210987654321", "quarantine_checked": true,
+   "users": [{"user": "partner", "quarantine_policies": ["arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"]}],
+   "keys": [
+    {"access_key_id": "AKIATCH6YDSYYUMPMHS6", "user": "partner", "status": "Active",
+     "created": "2026-10-01T00:00:00Z"}]}]}"#;
+    write(t.path(), "b.json", other);
+    // A newer pull of the second account: it replaces the first whole.
+    let newer = other
+        .replace("2026-11-20T00:00:00Z", "2026-11-25T00:00:00Z")
+        .replace("AKIATCH6YDSYYUMPMHS6", "AKIATCH6YDSYWGTQ3CJZ");
+    write(t.path(), "c.json", &newer);
+    let out = keyward(
+        t.path(),
+        &[
+            "inventory",
+            "merge",
+            "a.json",
+            "b.json",
+            "c.json",
+            "-o",
+            "all.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("keyward: wrote all.json: 2 accounts, ")
+            && stdout(&out).contains("in two files, taken from the later: 210987654321"),
+        "{}",
+        stdout(&out)
+    );
+    let text = std::fs::read_to_string(t.path().join("all.json")).expect("merged");
+    let merged = keyward::iam::inventory::Inventory::parse("all.json", &text).expect("valid");
+    assert_eq!(merged.accounts.len(), 2);
+    let ids: Vec<&str> = merged
+        .keys
+        .iter()
+        .map(|k| k.access_key_id.as_str())
+        .collect();
+    assert!(ids.contains(&"AKIATCH6YDSYWGTQ3CJZ"), "{ids:?}");
+    assert!(
+        !ids.contains(&"AKIATCH6YDSYYUMPMHS6"),
+        "the older pull is replaced"
+    );
+    assert!(ids.contains(&"AKIARZPUZDIKLGATVSKW"), "{ids:?}");
+    // As old as its oldest part in use: the replaced pull does not count.
+    assert_eq!(merged.generated_at.to_string(), "2026-11-25T00:00:00Z");
+    assert_eq!(merged.quarantine.len(), 1);
+
+    // A scan with the merged inventory judges both accounts' keys.
+    write(
+        t.path(),
+        "repo/.env",
+        "A=AKIARZPUZDIKAMOZVAIB\nB=AKIATCH6YDSYWGTQ3CJZ\n",
+    );
+    let out = keyward(
+        &t.path().join("repo"),
+        &[
+            "scan",
+            ".",
+            "--inventory",
+            "../all.json",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--now",
+            FIXTURE_NOW,
+        ],
+    );
+    let doc = json(&out);
+    let rules: Vec<String> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap_or(""),
+                f["key_id"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        rules.contains(&"KW006 AKIARZPUZDIKAMOZVAIB".to_string()),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&"KW013 AKIATCH6YDSYWGTQ3CJZ".to_string()),
+        "{rules:?}"
+    );
+}

@@ -165,6 +165,17 @@ pub enum InventoryCommand {
         #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
         concurrency: usize,
     },
+    /// Merge inventories (of several accounts, or pulled at different
+    /// times) into one.
+    Merge {
+        /// Inventory files, in order: where two hold the same account, the
+        /// later file's answer for it wins.
+        #[arg(required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// Write to FILE instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// `--format` values: the emitters' names, each with its line of help.
@@ -571,6 +582,42 @@ pub fn run(
                     }
                 }
                 None => write_out(stdout, &inventory.to_json())?,
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Inventory {
+            command: InventoryCommand::Merge { inputs, output },
+        } => {
+            let mut parts = Vec::new();
+            for input in &inputs {
+                parts.push(crate::iam::inventory::read(input).map_err(|e| miette::miette!("{e}"))?);
+            }
+            let (merged, replaced) = crate::iam::inventory::Inventory::merge(parts);
+            let text = merged.to_json();
+            match &output {
+                Some(path) => {
+                    std::fs::write(path, &text).map_err(|e| {
+                        miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path))
+                    })?;
+                    let mut line = format!(
+                        "keyward: wrote {}: {} account{}, {} key{} from {} files",
+                        crate::shown::shown_path(path),
+                        merged.accounts.len(),
+                        if merged.accounts.len() == 1 { "" } else { "s" },
+                        merged.keys.len(),
+                        if merged.keys.len() == 1 { "" } else { "s" },
+                        inputs.len()
+                    );
+                    if !replaced.is_empty() {
+                        line.push_str(&format!(
+                            "; in two files, taken from the later: {}",
+                            replaced.join(", ")
+                        ));
+                    }
+                    line.push('\n');
+                    write_out(stdout, &line)?;
+                }
+                None => write_out(stdout, &text)?,
             }
             Ok(EXIT_OK)
         }

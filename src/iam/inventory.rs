@@ -185,6 +185,56 @@ impl Inventory {
         })
     }
 
+    /// One inventory of several. Each account comes whole from the last
+    /// inventory that covers it (a later pull replaces an earlier one; keys
+    /// are never mixed across pulls). `generated_at` is the oldest of the
+    /// parts it took an account from: the merged answer is as old as its
+    /// oldest piece. Also returns
+    /// the accounts that more than one part covered.
+    pub fn merge(parts: Vec<Inventory>) -> (Inventory, Vec<String>) {
+        let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+        let mut replaced = BTreeSet::new();
+        for (i, p) in parts.iter().enumerate() {
+            for a in &p.accounts {
+                if owner.insert(a.clone(), i).is_some() {
+                    replaced.insert(a.clone());
+                }
+            }
+        }
+        // Only the parts that gave an account count.
+        let generated_at = parts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| owner.values().any(|o| o == i))
+            .map(|(_, p)| p.generated_at)
+            .min()
+            .unwrap_or_else(Timestamp::now);
+        let mut merged = Inventory {
+            generated_at,
+            accounts: owner.keys().cloned().collect(),
+            keys: Vec::new(),
+            quarantine: BTreeMap::new(),
+            quarantine_checked: BTreeSet::new(),
+            warnings: Vec::new(),
+        };
+        for (i, p) in parts.into_iter().enumerate() {
+            let mine = |account: &str| owner.get(account) == Some(&i);
+            merged
+                .keys
+                .extend(p.keys.into_iter().filter(|k| mine(&k.account)));
+            merged
+                .quarantine
+                .extend(p.quarantine.into_iter().filter(|(u, _)| mine(&u.account)));
+            merged
+                .quarantine_checked
+                .extend(p.quarantine_checked.into_iter().filter(|a| mine(a)));
+        }
+        merged
+            .keys
+            .sort_by(|a, b| a.access_key_id.cmp(&b.access_key_id));
+        (merged, replaced.into_iter().collect())
+    }
+
     /// The file text: accounts and keys sorted, so two pulls of the same
     /// state differ only in `generated_at`.
     pub fn to_json(&self) -> String {

@@ -131,18 +131,7 @@ fn last_use_service_and_region_reach_the_json() {
     let dir = tempfile::tempdir().expect("temp dir");
     let tree = dir.path().join("demo");
     copy_tree(&root().join("fixtures/demo"), &tree);
-    let out = keyward(
-        &tree,
-        &[
-            "scan",
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-            "--now",
-            FIXTURE_NOW,
-        ],
-    );
+    let out = scan_at_fixture_now(&tree, "json");
     let doc = json(&out);
     let staging = doc["findings"]
         .as_array()

@@ -133,18 +133,7 @@ fn the_audit_report_has_the_plan() {
     let dir = tempfile::tempdir().expect("temp dir");
     let tree = dir.path().join("demo");
     copy_tree(&root().join("fixtures/demo"), &tree);
-    let out = keyward(
-        &tree,
-        &[
-            "scan",
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-            "--now",
-            FIXTURE_NOW,
-        ],
-    );
+    let out = scan_at_fixture_now(&tree, "json");
     let doc = json(&out);
     let users: Vec<&str> = doc["iam_users"]
         .as_array()

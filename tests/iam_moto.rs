@@ -1045,3 +1045,130 @@ fn a_quarantined_users_key_is_kw013_live_and_from_an_inventory() {
         "IAM facts still read"
     );
 }
+
+/// `inventory pull --accounts FILE --role NAME`: three accounts reached by
+/// assuming the role in each, one inventory holding all three; a fourth
+/// account without the role is a warning naming it, not a failed pull.
+#[test]
+fn many_accounts_are_pulled_into_one_inventory() {
+    if !common::tool_runs("python3", &["-c", "import moto.server"]) {
+        return;
+    }
+    let moto = Moto::start();
+    let url = moto.url();
+    let members = ["111111111111", "222222222222"];
+    let (admin, keys) = runtime().block_on(async {
+        let iam = setup_client(&url);
+        create_user(&iam, "admin").await;
+        iam.put_user_policy()
+            .user_name("admin")
+            .policy_name("all")
+            .policy_document(ALLOW_ALL)
+            .send()
+            .await
+            .expect("policy");
+        let admin = create_key(&iam, "admin").await;
+        let mut keys = vec![create_key(&iam, "admin").await.id];
+        let sts_conf = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&url)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("setup", "setup", None, None, "test"))
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(sts_conf);
+        for account in members {
+            // moto keeps each account apart: a role's credentials act in
+            // its own account.
+            let out = sts
+                .assume_role()
+                .role_arn(format!("arn:aws:iam::{account}:role/setup"))
+                .role_session_name("setup")
+                .send()
+                .await
+                .expect("assume for setup");
+            let c = out.credentials().expect("credentials");
+            let conf = aws_sdk_iam::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .endpoint_url(&url)
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new(
+                    c.access_key_id(),
+                    c.secret_access_key(),
+                    Some(c.session_token().to_string()),
+                    None,
+                    "test",
+                ))
+                .build();
+            let member = aws_sdk_iam::Client::from_conf(conf);
+            member
+                .create_role()
+                .role_name("AuditRole")
+                .assume_role_policy_document(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
+                )
+                .send()
+                .await
+                .expect("role");
+            member
+                .put_role_policy()
+                .role_name("AuditRole")
+                .policy_name("read")
+                .policy_document(ALLOW_ALL)
+                .send()
+                .await
+                .expect("role policy");
+            create_user(&member, "app").await;
+            keys.push(create_key(&member, "app").await.id);
+        }
+        (admin, keys)
+    });
+    moto.enable_auth();
+    let dir = tempfile::tempdir().expect("tempdir");
+    common::write(
+        dir.path(),
+        "accounts.txt",
+        "# the audit's accounts\n111111111111 prod\n222222222222 staging\n333333333333 # no role here\n",
+    );
+    let pulled = dir.path().join("all.json");
+    let pulled_arg = pulled.display().to_string();
+    let out = keyward_env(
+        dir.path(),
+        &admin,
+        &url,
+        &[
+            "inventory",
+            "pull",
+            "--accounts",
+            "accounts.txt",
+            "--role",
+            "AuditRole",
+            "-o",
+            &pulled_arg,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = stdout(&out);
+    assert!(said.contains(": 2 accounts, "), "{said}");
+    assert!(said.contains("warning: account 333333333333: "), "{said}");
+    let text = std::fs::read_to_string(&pulled).expect("inventory");
+    let inv = keyward::iam::inventory::Inventory::parse("all.json", &text).expect("valid");
+    assert_eq!(
+        inv.accounts.iter().cloned().collect::<Vec<_>>(),
+        members.map(String::from)
+    );
+    for k in &keys[1..] {
+        assert!(text.contains(k.as_str()), "{k} in {text}");
+    }
+    assert!(
+        !text.contains(keys[0].as_str()),
+        "the caller's own account was not listed"
+    );
+    // Without -o the warnings would have nowhere to go.
+    let out = keyward_env(
+        dir.path(),
+        &admin,
+        &url,
+        &["inventory", "pull", "--accounts", "accounts.txt"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -156,11 +156,21 @@ pub struct BaselineArgs {
 #[derive(Debug, Subcommand)]
 pub enum InventoryCommand {
     /// Write every access key of the caller's account (no secrets) for
-    /// `keyward scan --inventory`.
+    /// `keyward scan --inventory`; with `--accounts`, of many accounts.
     Pull {
         /// Write to FILE instead of standard output.
         #[arg(long, short = 'o', value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Pull these accounts instead of the caller's: a file with one
+        /// 12-digit account ID per line (`#` comments), each reached by
+        /// assuming `--role` in it. An account that cannot be reached is a
+        /// warning (printed after the summary, so `-o` is needed); the
+        /// others are pulled.
+        #[arg(long, value_name = "FILE", requires = "output")]
+        accounts: Option<PathBuf>,
+        /// The role to assume in each account of `--accounts`.
+        #[arg(long, value_name = "NAME", default_value = crate::iam::org::DEFAULT_ROLE)]
+        role: String,
         /// IAM requests in flight.
         #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
         concurrency: usize,
@@ -520,15 +530,27 @@ pub fn run(
                 InventoryCommand::Pull {
                     output,
                     concurrency,
+                    accounts,
+                    role,
                 },
         } => {
             let started = std::time::Instant::now();
             let aws = crate::iam::live::Aws::connect(concurrency)
                 .map_err(|e| miette::miette!("{e}"))?
                 .counting_into(progress.iam_requests.clone());
-            let inventory = crate::iam::live::LiveSource::new(&aws)
-                .pull()
-                .map_err(|e| miette::miette!("{e}"))?;
+            let inventory = match &accounts {
+                Some(file) => {
+                    let shown = crate::shown::shown_path(file);
+                    let text =
+                        crate::named_file::read_text(file, crate::named_file::MAX_NAMED_FILE)
+                            .map_err(|e| miette::miette!("cannot read {shown}: {e}"))?;
+                    let ids = crate::iam::org::parse_accounts(&text)
+                        .map_err(|e| miette::miette!("{shown}: {e}"))?;
+                    crate::iam::org::pull(&aws, &ids, &role, concurrency)
+                }
+                None => crate::iam::live::LiveSource::new(&aws).pull(),
+            }
+            .map_err(|e| miette::miette!("{e}"))?;
             match output {
                 Some(path) => {
                     crate::iam::inventory::write(&path, &inventory).map_err(|e| {

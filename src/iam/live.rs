@@ -357,7 +357,7 @@ pub(crate) fn error_code<E: ProvideErrorMetadata>(e: &SdkError<E>) -> Option<Str
     })
 }
 
-fn error_message<E: ProvideErrorMetadata>(e: &SdkError<E>) -> Option<String> {
+pub(crate) fn error_message<E: ProvideErrorMetadata>(e: &SdkError<E>) -> Option<String> {
     e.message().map(str::to_string).or_else(|| {
         let body = e.raw_response()?.body().bytes()?;
         xml_element(&String::from_utf8_lossy(body), "Message")

@@ -17,6 +17,7 @@ use crate::rules::facts::{Fact, Facts};
 pub mod cache;
 pub mod inventory;
 pub mod live;
+pub mod org;
 pub mod verify;
 
 /// The IAM actions `--live` and `inventory pull` need, named in

@@ -628,6 +628,8 @@ fn documented_workflows_pass_actionlint() {
         files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         [
             "offline-inventory.yml",
+            "org-audit-caller.yml",
+            "org-audit.yml",
             "pr-check.yml",
             "scheduled-audit.yml"
         ]
@@ -652,6 +654,111 @@ fn documented_workflows_pass_actionlint() {
         String::from_utf8_lossy(&out.stdout),
         stderr(&out)
     );
+}
+
+/// The organisation audit's last job, run as the runner would: its merge
+/// step's script over the scan reports of 3 generated repositories (as the
+/// matrix jobs upload them), with keyward on `PATH`.
+#[test]
+fn the_org_audit_merges_the_scans_of_three_repositories() {
+    let text = std::fs::read_to_string(root().join("tests/workflows/org-audit.yml"))
+        .expect("org-audit.yml");
+    let doc: serde_norway::Value = serde_norway::from_str(&text).expect("YAML");
+    let steps = doc["jobs"]["report"]["steps"]
+        .as_sequence()
+        .expect("report steps");
+    let script = steps
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Merge the reports"))
+        .and_then(|s| s["run"].as_str())
+        .expect("the merge step");
+    let t = tempfile::tempdir().expect("temp dir");
+    let inventory = root().join("fixtures/demo/inventory.json");
+    for (i, (name, file, text)) in [
+        (
+            "acme/infra",
+            "prod.tfvars",
+            "app_access_key_id = \"AKIARZPUZDIKLGATVSKW\"\n",
+        ),
+        (
+            "acme/app",
+            ".env",
+            "AWS_ACCESS_KEY_ID=AKIARZPUZDIKONEHY5VH\n",
+        ),
+        (
+            "acme/tools",
+            "ci.env",
+            "AWS_ACCESS_KEY_ID=AKIARZPUZDIKAMOZVAIB\n",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let repo = t.path().join(format!("checkout-{i}"));
+        write(&repo, file, text);
+        let out_dir = t.path().join(format!("reports/keyward-scan-{i}"));
+        std::fs::create_dir_all(&out_dir).expect("dir");
+        let out = keyward(
+            &repo,
+            &[
+                "scan",
+                ".",
+                "--inventory",
+                inventory.to_str().expect("utf-8"),
+                "--repository",
+                name,
+                "--fail-on",
+                "never",
+                "--format",
+                "json",
+                "-o",
+                out_dir.join("keyward.json").to_str().expect("utf-8"),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_keyward"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let summary = t.path().join("summary.md");
+    let out = Command::new("bash")
+        .args(["-e", "-c", script])
+        .current_dir(t.path())
+        .env("PATH", path)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .expect("bash");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let merged: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(t.path().join("keyward-org-audit.json")).expect("json"),
+    )
+    .expect("merged json");
+    assert_eq!(
+        merged["repositories"].as_array().map(Vec::len),
+        Some(3),
+        "{merged}"
+    );
+    assert_eq!(merged["divergence"][0]["user"], "acme-api", "{merged}");
+    let html = std::fs::read_to_string(t.path().join("keyward-org-audit.html")).expect("html");
+    assert!(html.contains("<h2>Cross-repository divergence</h2>"));
+    let md = std::fs::read_to_string(&summary).expect("summary");
+    assert!(md.contains("## Repositories"), "{md}");
+
+    // No report at all is an error, not an empty audit.
+    let empty = tempfile::tempdir().expect("temp dir");
+    let out = Command::new("bash")
+        .args(["-e", "-c", script])
+        .current_dir(empty.path())
+        .output()
+        .expect("bash");
+    assert!(!out.status.success());
+    assert!(stdout(&out).contains("::error::no repository was scanned"));
 }
 
 #[test]

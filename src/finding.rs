@@ -54,6 +54,10 @@ pub struct IamInfo {
     /// empty when never used or not known.
     pub last_used_service: String,
     pub last_used_region: String,
+    /// `--blast-radius`: the high-impact actions the owner may perform.
+    pub can: Vec<String>,
+    /// `can` was read from the policies, not simulated.
+    pub can_approximate: bool,
 }
 
 /// Where `--history` saw a finding: the first commit that wrote it (walking

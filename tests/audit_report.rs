@@ -216,6 +216,8 @@ fn ages_become_a_histogram_against_the_limit_in_the_json() {
         last_used_days,
         last_used_service: "s3".into(),
         last_used_region: "eu-west-1".into(),
+        can: Vec::new(),
+        can_approximate: false,
     };
     let doc = contract::Document {
         iam_users: Vec::new(),

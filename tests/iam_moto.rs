@@ -1172,3 +1172,134 @@ fn many_accounts_are_pulled_into_one_inventory() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// `--blast-radius` where AWS's simulator cannot answer (moto has none):
+/// the users' attached, inline and group policies are read and evaluated;
+/// the answer is marked approximate. (moto keeps no permissions boundary
+/// on users: tests/iam_stub.rs plays one.)
+#[test]
+fn blast_radius_reads_the_policies_where_simulation_fails() {
+    if !common::tool_runs("python3", &["-c", "import moto.server"]) {
+        return;
+    }
+    let moto = Moto::start();
+    let url = moto.url();
+    let (admin, keys) = runtime().block_on(async {
+        let iam = setup_client(&url);
+        create_user(&iam, "admin").await;
+        iam.put_user_policy()
+            .user_name("admin")
+            .policy_name("all")
+            .policy_document(ALLOW_ALL)
+            .send()
+            .await
+            .expect("policy");
+        let admin = create_key(&iam, "admin").await;
+        let all = iam
+            .create_policy()
+            .policy_name("Everything")
+            .policy_document(ALLOW_ALL)
+            .send()
+            .await
+            .expect("managed policy")
+            .policy()
+            .and_then(|p| p.arn())
+            .expect("arn")
+            .to_string();
+        let mut keys = BTreeMap::new();
+        // Everything, attached: can escalate.
+        create_user(&iam, "admin-bot").await;
+        iam.attach_user_policy()
+            .user_name("admin-bot")
+            .policy_arn(&all)
+            .send()
+            .await
+            .expect("attach");
+        keys.insert("admin-bot", create_key(&iam, "admin-bot").await);
+        // Reads S3, inline: cannot.
+        create_user(&iam, "read-bot").await;
+        iam.put_user_policy()
+            .user_name("read-bot")
+            .policy_name("read")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::data/*"}]}"#,
+            )
+            .send()
+            .await
+            .expect("inline");
+        keys.insert("read-bot", create_key(&iam, "read-bot").await);
+        // Through a group's inline policy: can.
+        create_user(&iam, "group-bot").await;
+        iam.create_group()
+            .group_name("key-makers")
+            .send()
+            .await
+            .expect("group");
+        iam.put_group_policy()
+            .group_name("key-makers")
+            .policy_name("keys")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:CreateAccessKey","Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .expect("group policy");
+        iam.add_user_to_group()
+            .group_name("key-makers")
+            .user_name("group-bot")
+            .send()
+            .await
+            .expect("membership");
+        keys.insert("group-bot", create_key(&iam, "group-bot").await);
+        (admin, keys)
+    });
+    moto.enable_auth();
+    let repo = tempfile::tempdir().expect("repo");
+    for (name, k) in &keys {
+        common::write(
+            repo.path(),
+            &format!("{name}/.env"),
+            format!("AWS_ACCESS_KEY_ID={}\n", k.id),
+        );
+    }
+    let out = keyward_env(
+        repo.path(),
+        &admin,
+        &url,
+        &["scan", ".", "--live", "--blast-radius", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        of_rule(&findings(&out), "KW014"),
+        [place("admin-bot/.env", 1), place("group-bot/.env", 1)],
+        "{doc}"
+    );
+    let can = |name: &str| {
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["path"] == format!("{name}/.env") && f["rule"] == "KW001")
+            .map(|f| f["iam"].clone())
+            .unwrap_or_else(|| panic!("{name} in {doc}"))
+    };
+    assert_eq!(can("read-bot")["can"], serde_json::json!(["s3:GetObject"]));
+    assert_eq!(can("read-bot")["can_approximate"], true);
+    assert_eq!(
+        can("admin-bot")["can"].as_array().map(Vec::len),
+        Some(keyward::iam::blast::ACTIONS.len())
+    );
+    let message = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "KW014")
+        .and_then(|f| f["message"].as_str())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        message.contains("read by keyward, conditions not evaluated"),
+        "{message}"
+    );
+}

@@ -23,6 +23,8 @@ struct Seen {
     action: String,
     /// The access key ID the request was signed with.
     key: String,
+    /// The form-encoded request body.
+    body: String,
 }
 
 type Script = dyn Fn(&Seen, usize) -> (u16, String) + Send + Sync;
@@ -111,6 +113,7 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, script: &Script) {
         at: Instant::now(),
         action,
         key,
+        body: body.to_string(),
     };
     let n = {
         let mut seen = log.lock().expect("log");
@@ -265,6 +268,10 @@ fn verification_retries_only_transient_failures_and_never_within_5_s() {
 }
 
 fn keyward_live(url: &str, repo: &std::path::Path) -> Output {
+    keyward_live_with(url, repo, &[])
+}
+
+fn keyward_live_with(url: &str, repo: &std::path::Path, extra: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("AWS_") {
@@ -272,6 +279,7 @@ fn keyward_live(url: &str, repo: &std::path::Path) -> Output {
         }
     }
     cmd.args(["scan", ".", "--live", "--format", "json"])
+        .args(extra)
         .current_dir(repo)
         .env("AWS_ENDPOINT_URL", url)
         .env("AWS_ACCESS_KEY_ID", SCANNER.0)
@@ -423,4 +431,234 @@ fn the_real_quarantine_policy_arn_is_kw013() {
     assert_eq!(kw013[0]["iam"]["last_used_service"], "ec2");
     // Asked once for the one owner, and nothing that changes anything.
     assert_eq!(stub.count("ListAttachedUserPolicies"), 1);
+}
+
+/// `--blast-radius` asks AWS's simulator, once per owner, about the
+/// high-impact actions; a user allowed to create keys is KW014, and every
+/// request the run made is a read.
+#[test]
+fn the_simulator_says_what_a_key_can_do() {
+    let key = UNKNOWN.0;
+    let stub = Stub::start(Arc::new(move |req: &Seen, _| {
+        let ok = |action: &str, result: &str| (200, iam_response(action, result));
+        match req.action.as_str() {
+            "GetCallerIdentity" => (200, caller_identity()),
+            "GetAccessKeyLastUsed" => ok(
+                "GetAccessKeyLastUsed",
+                "    <AccessKeyLastUsed>\n      <Region>N/A</Region>\n      \
+                 <ServiceName>N/A</ServiceName>\n    </AccessKeyLastUsed>\n    \
+                 <UserName>deploy-admin</UserName>\n",
+            ),
+            "ListAccessKeys" => ok(
+                "ListAccessKeys",
+                &format!(
+                    "    <UserName>deploy-admin</UserName>\n    <AccessKeyMetadata>\n      <member>\n        \
+                     <UserName>deploy-admin</UserName>\n        <AccessKeyId>{key}</AccessKeyId>\n        \
+                     <Status>Active</Status>\n        <CreateDate>2026-06-01T00:00:00Z</CreateDate>\n      \
+                     </member>\n    </AccessKeyMetadata>\n    <IsTruncated>false</IsTruncated>\n"
+                ),
+            ),
+            "ListAttachedUserPolicies" => ok(
+                "ListAttachedUserPolicies",
+                "    <AttachedPolicies/>\n    <IsTruncated>false</IsTruncated>\n",
+            ),
+            "GetUser" => ok(
+                "GetUser",
+                "    <User>\n      <Path>/ci/</Path>\n      <UserName>deploy-admin</UserName>\n      \
+                 <UserId>AIDAEXAMPLEDEPLOYADM</UserId>\n      \
+                 <Arn>arn:aws:iam::123456789012:user/ci/deploy-admin</Arn>\n      \
+                 <CreateDate>2026-01-01T00:00:00Z</CreateDate>\n    </User>\n",
+            ),
+            "SimulatePrincipalPolicy" => {
+                let member = |action: &str, decision: &str| {
+                    format!(
+                        "      <member>\n        <EvalActionName>{action}</EvalActionName>\n        \
+                         <EvalResourceName>*</EvalResourceName>\n        <EvalDecision>{decision}</EvalDecision>\n        \
+                         <MatchedStatements/>\n        <MissingContextValues/>\n      </member>\n"
+                    )
+                };
+                let results: String = [
+                    ("iam:CreateAccessKey", "allowed"),
+                    ("iam:AttachUserPolicy", "implicitDeny"),
+                    ("s3:GetObject", "allowed"),
+                    ("ec2:RunInstances", "explicitDeny"),
+                ]
+                .iter()
+                .map(|(a, d)| member(a, d))
+                .collect();
+                ok(
+                    "SimulatePrincipalPolicy",
+                    &format!(
+                        "    <IsTruncated>false</IsTruncated>\n    <EvaluationResults>\n{results}    </EvaluationResults>\n"
+                    ),
+                )
+            }
+            other => (
+                400,
+                aws_error("InvalidAction", &format!("not scripted: {other}")),
+            ),
+        }
+    }));
+    let t = repo();
+    let o = keyward_live_with(&stub.url(), t.path(), &["--blast-radius"]);
+    assert_eq!(o.status.code(), Some(1), "{}", flat(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let findings = doc["findings"].as_array().expect("findings");
+    let kw014 = findings
+        .iter()
+        .find(|f| f["rule"] == "KW014")
+        .unwrap_or_else(|| panic!("KW014 in {doc}"));
+    assert!(
+        kw014["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("AWS's policy simulator allows it to create keys or attach policies"),
+        "{kw014}"
+    );
+    assert_eq!(
+        kw014["iam"]["can"],
+        serde_json::json!(["iam:CreateAccessKey", "s3:GetObject"])
+    );
+    assert!(kw014["iam"].get("can_approximate").is_none(), "{kw014}");
+    assert_eq!(stub.count("SimulatePrincipalPolicy"), 1);
+    let mutating: Vec<String> = stub
+        .seen
+        .lock()
+        .expect("log")
+        .iter()
+        .map(|s| s.action.clone())
+        .filter(|a| !(a.starts_with("Get") || a.starts_with("List") || a.starts_with("Simulate")))
+        .collect();
+    assert!(mutating.is_empty(), "{mutating:?}");
+    // Without the flag nothing is simulated and KW014 cannot fire.
+    let o = keyward_live(&stub.url(), t.path());
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(
+        !doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "KW014")
+    );
+    assert_eq!(stub.count("SimulatePrincipalPolicy"), 1);
+}
+
+/// Where the simulator is refused, the policies are read: an attached
+/// AdministratorAccess inside a permissions boundary that allows S3 only
+/// can read and write S3 and nothing else, and is not KW014. Documents come
+/// URL-encoded, as IAM sends them.
+#[test]
+fn a_refused_simulation_reads_the_policies_and_the_boundary() {
+    let key = UNKNOWN.0;
+    let encode = |doc: &str| -> String {
+        doc.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let admin_doc = encode(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    );
+    let s3_doc = encode(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+    );
+    let stub = Stub::start(Arc::new(move |req: &Seen, _| {
+        let ok = |action: &str, result: &str| (200, iam_response(action, result));
+        let boundary = req.body.contains("S3Only");
+        match req.action.as_str() {
+            "GetCallerIdentity" => (200, caller_identity()),
+            "GetAccessKeyLastUsed" => ok(
+                "GetAccessKeyLastUsed",
+                "    <AccessKeyLastUsed>\n      <Region>N/A</Region>\n      \
+                 <ServiceName>N/A</ServiceName>\n    </AccessKeyLastUsed>\n    \
+                 <UserName>boxed-bot</UserName>\n",
+            ),
+            "ListAccessKeys" => ok(
+                "ListAccessKeys",
+                &format!(
+                    "    <UserName>boxed-bot</UserName>\n    <AccessKeyMetadata>\n      <member>\n        \
+                     <UserName>boxed-bot</UserName>\n        <AccessKeyId>{key}</AccessKeyId>\n        \
+                     <Status>Active</Status>\n        <CreateDate>2026-06-01T00:00:00Z</CreateDate>\n      \
+                     </member>\n    </AccessKeyMetadata>\n    <IsTruncated>false</IsTruncated>\n"
+                ),
+            ),
+            "ListAttachedUserPolicies" => ok(
+                "ListAttachedUserPolicies",
+                "    <AttachedPolicies>\n      <member>\n        <PolicyName>AdministratorAccess</PolicyName>\n        \
+                 <PolicyArn>arn:aws:iam::aws:policy/AdministratorAccess</PolicyArn>\n      </member>\n    \
+                 </AttachedPolicies>\n    <IsTruncated>false</IsTruncated>\n",
+            ),
+            "GetUser" => ok(
+                "GetUser",
+                "    <User>\n      <Path>/</Path>\n      <UserName>boxed-bot</UserName>\n      \
+                 <UserId>AIDAEXAMPLEBOXEDBOT1</UserId>\n      \
+                 <Arn>arn:aws:iam::123456789012:user/boxed-bot</Arn>\n      \
+                 <CreateDate>2026-01-01T00:00:00Z</CreateDate>\n      <PermissionsBoundary>\n        \
+                 <PermissionsBoundaryType>Policy</PermissionsBoundaryType>\n        \
+                 <PermissionsBoundaryArn>arn:aws:iam::123456789012:policy/S3Only</PermissionsBoundaryArn>\n      \
+                 </PermissionsBoundary>\n    </User>\n",
+            ),
+            "SimulatePrincipalPolicy" => (
+                403,
+                aws_error(
+                    "AccessDenied",
+                    "User: arn:aws:iam::123456789012:user/scanner is not authorized to perform: iam:SimulatePrincipalPolicy",
+                ),
+            ),
+            "GetPolicy" => ok(
+                "GetPolicy",
+                &format!(
+                    "    <Policy>\n      <PolicyName>{}</PolicyName>\n      <DefaultVersionId>v1</DefaultVersionId>\n      \
+                     <Arn>x</Arn>\n    </Policy>\n",
+                    if boundary {
+                        "S3Only"
+                    } else {
+                        "AdministratorAccess"
+                    }
+                ),
+            ),
+            "GetPolicyVersion" => ok(
+                "GetPolicyVersion",
+                &format!(
+                    "    <PolicyVersion>\n      <Document>{}</Document>\n      <VersionId>v1</VersionId>\n      \
+                     <IsDefaultVersion>true</IsDefaultVersion>\n    </PolicyVersion>\n",
+                    if boundary { &s3_doc } else { &admin_doc }
+                ),
+            ),
+            "ListUserPolicies" => ok(
+                "ListUserPolicies",
+                "    <PolicyNames/>\n    <IsTruncated>false</IsTruncated>\n",
+            ),
+            "ListGroupsForUser" => ok(
+                "ListGroupsForUser",
+                "    <Groups/>\n    <IsTruncated>false</IsTruncated>\n",
+            ),
+            other => (
+                400,
+                aws_error("InvalidAction", &format!("not scripted: {other}")),
+            ),
+        }
+    }));
+    let t = repo();
+    let o = keyward_live_with(&stub.url(), t.path(), &["--blast-radius"]);
+    assert_eq!(o.status.code(), Some(1), "{}", flat(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let findings = doc["findings"].as_array().expect("findings");
+    assert!(!findings.iter().any(|f| f["rule"] == "KW014"), "{doc}");
+    let iam = &findings[0]["iam"];
+    assert_eq!(
+        iam["can"],
+        serde_json::json!(["s3:GetObject", "s3:PutObject"]),
+        "{doc}"
+    );
+    assert_eq!(iam["can_approximate"], true);
+    assert_eq!(
+        stub.count("GetPolicyVersion"),
+        2,
+        "the policy and the boundary"
+    );
 }

@@ -302,6 +302,12 @@ pub struct IamArgs {
     /// (this run reads IAM first).
     #[arg(long)]
     pub verify_pairs: bool,
+    /// With --live: ask AWS's policy simulator what each exposed Active
+    /// key's owner may do (iam:CreateAccessKey, s3:GetObject, …; permissions
+    /// boundaries applied), or read its policies where simulation is
+    /// refused (approximate). Read calls only. Sets iam.can and KW014.
+    #[arg(long, requires = "live")]
+    pub blast_radius: bool,
     /// IAM requests in flight.
     #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
     pub concurrency: usize,
@@ -779,6 +785,7 @@ fn iam_options(
             (None, false, false) => default,
         },
         verify_pairs: iam.verify_pairs,
+        blast_radius: iam.blast_radius,
         concurrency: iam.concurrency,
         now: iam.now,
         cache: match iam.cache_ttl {
@@ -931,6 +938,8 @@ fn needs(r: &crate::rules::Rule) -> &'static str {
     let reads = |prefix: &str| r.reads().iter().any(|f| f.starts_with(prefix));
     if reads("verify.") {
         "--verify-pairs"
+    } else if reads("iam.can") {
+        "--live --blast-radius"
     } else if reads("iam.") || reads("repo.keys_for_user") {
         "--inventory or --live"
     } else if reads("config.allowed_accounts") {

@@ -457,6 +457,7 @@ pub struct LiveSource<'a> {
     aws: &'a Aws,
     iam: aws_sdk_iam::Client,
     cache: Option<CacheOptions>,
+    blast_radius: bool,
 }
 
 impl<'a> LiveSource<'a> {
@@ -465,7 +466,14 @@ impl<'a> LiveSource<'a> {
             aws,
             iam: aws_sdk_iam::Client::new(&aws.config),
             cache: None,
+            blast_radius: false,
         }
+    }
+
+    /// Also asks what each owner of an Active key found may do.
+    pub fn with_blast_radius(mut self, yes: bool) -> Self {
+        self.blast_radius = yes;
+        self
     }
 
     /// Answers younger than the cache's TTL are taken from disk, and fresh
@@ -873,6 +881,49 @@ impl<'a> LiveSource<'a> {
                 lookup.user_keys.entry(user).or_insert(e.user_keys);
             }
             lookup.keys.insert(k, r);
+        }
+        if self.blast_radius {
+            let owners: BTreeSet<String> = lookup
+                .keys
+                .values()
+                .filter(|r| r.status == super::KeyStatus::Active)
+                .map(|r| r.user.clone())
+                .collect();
+            let calls = self.aws.calls.clone();
+            let mut found = BTreeMap::new();
+            let mut warnings = Vec::new();
+            self.aws
+                .bounded(
+                    owners.into_iter().collect(),
+                    |user| {
+                        let iam = self.iam.clone();
+                        let calls = calls.clone();
+                        async move {
+                            let b = super::blast::of_user(iam, user.clone(), calls).await;
+                            (user, b)
+                        }
+                    },
+                    |(user, b)| {
+                        match b {
+                            Ok(b) => {
+                                found.insert(
+                                    UserRef {
+                                        account: account.clone(),
+                                        name: user,
+                                    },
+                                    b,
+                                );
+                            }
+                            Err(w) => {
+                                warnings.push(format!("blast radius of {user} not known: {w}"))
+                            }
+                        }
+                        Ok(())
+                    },
+                )
+                .await?;
+            lookup.blast = found;
+            lookup.warnings.extend(warnings);
         }
         lookup.warnings.sort();
         lookup.sort_user_keys();

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::detect::key_id;
 use crate::rules::facts::{Fact, Facts};
 
+pub mod blast;
 pub mod cache;
 pub mod inventory;
 pub mod live;
@@ -141,6 +142,8 @@ pub struct Lookup {
     /// Users whose attached policies were read (live) or recorded (an
     /// inventory that lists them): for others quarantine is not known.
     pub quarantine_checked: BTreeSet<UserRef>,
+    /// `--blast-radius`: what each owner of an Active key found may do.
+    pub blast: BTreeMap<UserRef, blast::Blast>,
 }
 
 /// Whether a managed policy is one AWS attaches to a user whose key it
@@ -360,6 +363,8 @@ pub struct IamOptions {
     pub now: Option<Timestamp>,
     /// Keep live answers on disk for a while (`--cache-ttl`).
     pub cache: Option<cache::CacheOptions>,
+    /// Ask what each exposed Active key could do (`--blast-radius`).
+    pub blast_radius: bool,
 }
 
 impl Default for IamOptions {
@@ -370,6 +375,7 @@ impl Default for IamOptions {
             concurrency: DEFAULT_CONCURRENCY,
             now: None,
             cache: None,
+            blast_radius: false,
         }
     }
 }
@@ -549,6 +555,17 @@ impl Enrichment {
             last_used_days: r.last_used.map_or(-1, |t| days_between(t, self.now)),
             last_used_service: r.last_used_service.clone().unwrap_or_default(),
             last_used_region: r.last_used_region.clone().unwrap_or_default(),
+            can: self
+                .lookup
+                .as_ref()
+                .and_then(|l| l.blast.get(&r.owner()))
+                .map(|b| b.allowed.clone())
+                .unwrap_or_default(),
+            can_approximate: self
+                .lookup
+                .as_ref()
+                .and_then(|l| l.blast.get(&r.owner()))
+                .is_some_and(|b| b.approximate),
         }
     }
 
@@ -580,6 +597,11 @@ impl Enrichment {
         );
         facts.str(crate::fact!("iam.last_used_region"), info.last_used_region);
         let user = r.owner();
+        if let Some(b) = lookup.blast.get(&user) {
+            facts.set(crate::fact!("iam.can"), Fact::List(b.allowed.clone()));
+            facts.bool(crate::fact!("iam.can_escalate"), b.can_escalate());
+            facts.bool(crate::fact!("iam.can_approximate"), b.approximate);
+        }
         let quarantine = lookup.quarantine.get(&user).and_then(|p| p.first());
         facts.bool(crate::fact!("iam.quarantined"), quarantine.is_some());
         facts.str(
@@ -715,6 +737,7 @@ pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError
         (SourceChoice::Live, Some(aws)) => {
             let l = live::LiveSource::new(aws)
                 .with_cache(opts.cache.clone())
+                .with_blast_radius(opts.blast_radius)
                 .lookup(&wanted.keys)?;
             source_info = Some(IamSourceInfo::Live {
                 accounts: l.accounts.iter().cloned().collect(),

@@ -69,6 +69,12 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Iam {
     pub age_days: i64,
+    /// `--blast-radius` only: the high-impact actions the owner may do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub can: Vec<String>,
+    /// `can` read from the policies by keyward, not simulated by AWS.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub can_approximate: bool,
     /// `-1`: never used.
     pub last_used_days: i64,
     /// Empty when never used or not known.

@@ -77,6 +77,8 @@ pub fn document(out: &ScanOutput) -> Document {
                 last_used_days: i.last_used_days,
                 last_used_service: i.last_used_service.clone(),
                 last_used_region: i.last_used_region.clone(),
+                can: i.can.clone(),
+                can_approximate: i.can_approximate,
             }),
             provenance: f.provenance.as_deref().map(provenance),
             suppression: f.suppression.as_ref().map(|s| contract::Suppression {

@@ -60,6 +60,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../rules/KW013-aws-quarantined-key.yaml"),
     ),
     (
+        "rules/KW014-privileged-key-exposed.yaml",
+        include_str!("../../rules/KW014-privileged-key-exposed.yaml"),
+    ),
+    (
         "rules/KW015-suppression-added.yaml",
         include_str!("../../rules/KW015-suppression-added.yaml"),
     ),

@@ -40,6 +40,9 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("iam.last_used_days", FactType::Int),
     ("iam.last_used_service", FactType::Str),
     ("iam.last_used_region", FactType::Str),
+    ("iam.can", FactType::List),
+    ("iam.can_escalate", FactType::Bool),
+    ("iam.can_approximate", FactType::Bool),
     ("iam.quarantined", FactType::Bool),
     ("iam.quarantine_policy", FactType::Str),
     ("iam.user_active_keys", FactType::List),
@@ -94,6 +97,15 @@ pub fn describe(name: &str) -> &'static str {
         }
         "iam.last_used_region" => {
             "the region of its last use, empty if never or not known [needs --inventory or --live]"
+        }
+        "iam.can" => {
+            "the high-impact actions the key's owner may perform (iam:CreateAccessKey, s3:GetObject, …) [needs --live --blast-radius]"
+        }
+        "iam.can_escalate" => {
+            "the owner may create access keys or attach or put user policies: give itself more [needs --live --blast-radius]"
+        }
+        "iam.can_approximate" => {
+            "iam.can was read from the policies by keyward (simulation refused; conditions not evaluated) [needs --live --blast-radius]"
         }
         "iam.quarantined" => {
             "AWS attached a quarantine policy (AWSCompromisedKeyQuarantine…) to the key's owner: it found a key of theirs exposed [needs --inventory or --live]"

@@ -176,6 +176,66 @@ async fn create_key(iam: &aws_sdk_iam::Client, user: &str) -> Key {
     }
 }
 
+/// In moto's `account` (reached, as AWS allows in setup, by assuming any
+/// role there): the role `role` with read access for the audit, and a user
+/// `app` with a key, whose ID is returned. moto keeps each account apart: a
+/// role's credentials act in its own account.
+async fn member_account(url: &str, account: &str, role: &str) -> String {
+    let sts_conf = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("setup", "setup", None, None, "test"))
+        .build();
+    let out = aws_sdk_sts::Client::from_conf(sts_conf)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/setup"))
+        .role_session_name("setup")
+        .send()
+        .await
+        .expect("assume for setup");
+    let c = out.credentials().expect("credentials");
+    let conf = aws_sdk_iam::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "test",
+        ))
+        .build();
+    let member = aws_sdk_iam::Client::from_conf(conf);
+    // moto, as AWS, makes OrganizationAccountAccessRole in the accounts an
+    // organisation creates.
+    let made = member
+        .create_role()
+        .role_name(role)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await;
+    if let Err(e) = made {
+        assert!(
+            format!("{e:?}").contains("EntityAlreadyExists"),
+            "role: {e:?}"
+        );
+    }
+    member
+        .put_role_policy()
+        .role_name(role)
+        .policy_name("read")
+        .policy_document(ALLOW_ALL)
+        .send()
+        .await
+        .expect("role policy");
+    create_user(&member, "app").await;
+    create_key(&member, "app").await.id
+}
+
 const ALLOW_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
@@ -1069,56 +1129,8 @@ fn many_accounts_are_pulled_into_one_inventory() {
             .expect("policy");
         let admin = create_key(&iam, "admin").await;
         let mut keys = vec![create_key(&iam, "admin").await.id];
-        let sts_conf = aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&url)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("setup", "setup", None, None, "test"))
-            .build();
-        let sts = aws_sdk_sts::Client::from_conf(sts_conf);
         for account in members {
-            // moto keeps each account apart: a role's credentials act in
-            // its own account.
-            let out = sts
-                .assume_role()
-                .role_arn(format!("arn:aws:iam::{account}:role/setup"))
-                .role_session_name("setup")
-                .send()
-                .await
-                .expect("assume for setup");
-            let c = out.credentials().expect("credentials");
-            let conf = aws_sdk_iam::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .endpoint_url(&url)
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new(
-                    c.access_key_id(),
-                    c.secret_access_key(),
-                    Some(c.session_token().to_string()),
-                    None,
-                    "test",
-                ))
-                .build();
-            let member = aws_sdk_iam::Client::from_conf(conf);
-            member
-                .create_role()
-                .role_name("AuditRole")
-                .assume_role_policy_document(
-                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#,
-                )
-                .send()
-                .await
-                .expect("role");
-            member
-                .put_role_policy()
-                .role_name("AuditRole")
-                .policy_name("read")
-                .policy_document(ALLOW_ALL)
-                .send()
-                .await
-                .expect("role policy");
-            create_user(&member, "app").await;
-            keys.push(create_key(&member, "app").await.id);
+            keys.push(member_account(&url, account, "AuditRole").await);
         }
         (admin, keys)
     });
@@ -1302,4 +1314,79 @@ fn blast_radius_reads_the_policies_where_simulation_fails() {
         message.contains("read by keyward, conditions not evaluated"),
         "{message}"
     );
+}
+
+/// `inventory pull --org`: the organisation's accounts from
+/// `organizations:ListAccounts` (moto's Organizations: the management
+/// account and two created members), the members through
+/// OrganizationAccountAccessRole and the management account with the
+/// caller's own credentials, one inventory of all three.
+#[test]
+fn the_organisations_accounts_are_pulled_into_one_inventory() {
+    if !common::tool_runs("python3", &["-c", "import moto.server"]) {
+        return;
+    }
+    let moto = Moto::start();
+    let url = moto.url();
+    let (admin, keys) = runtime().block_on(async {
+        let iam = setup_client(&url);
+        create_user(&iam, "admin").await;
+        iam.put_user_policy()
+            .user_name("admin")
+            .policy_name("all")
+            .policy_document(ALLOW_ALL)
+            .send()
+            .await
+            .expect("policy");
+        let admin = create_key(&iam, "admin").await;
+        let mut keys = vec![admin.id.clone()];
+        let org_conf = aws_sdk_organizations::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&url)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("setup", "setup", None, None, "test"))
+            .build();
+        let org = aws_sdk_organizations::Client::from_conf(org_conf);
+        org.create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await
+            .expect("organisation");
+        for (name, email) in [
+            ("prod", "prod@example.com"),
+            ("staging", "staging@example.com"),
+        ] {
+            let created = org
+                .create_account()
+                .account_name(name)
+                .email(email)
+                .send()
+                .await
+                .expect("account");
+            let id = created
+                .create_account_status()
+                .and_then(|s| s.account_id())
+                .expect("account id")
+                .to_string();
+            keys.push(member_account(&url, &id, "OrganizationAccountAccessRole").await);
+        }
+        (admin, keys)
+    });
+    moto.enable_auth();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pulled = dir.path().join("org.json");
+    let pulled_arg = pulled.display().to_string();
+    let out = keyward_env(
+        dir.path(),
+        &admin,
+        &url,
+        &["inventory", "pull", "--org", "-o", &pulled_arg],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let said = stdout(&out);
+    assert!(said.contains(": 3 accounts, "), "{said}");
+    let text = std::fs::read_to_string(&pulled).expect("inventory");
+    for k in &keys {
+        assert!(text.contains(k.as_str()), "{k} in {text}");
+    }
 }

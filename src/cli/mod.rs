@@ -166,8 +166,13 @@ pub enum InventoryCommand {
         /// assuming `--role` in it. An account that cannot be reached is a
         /// warning (printed after the summary, so `-o` is needed); the
         /// others are pulled.
-        #[arg(long, value_name = "FILE", requires = "output")]
+        #[arg(long, value_name = "FILE", requires = "output", conflicts_with = "org")]
         accounts: Option<PathBuf>,
+        /// Pull every Active account of the caller's AWS organisation
+        /// (`organizations:ListAccounts`, from the management or a delegated
+        /// administrator account), each through `--role`.
+        #[arg(long, requires = "output")]
+        org: bool,
         /// The role to assume in each account of `--accounts`.
         #[arg(long, value_name = "NAME", default_value = crate::iam::org::DEFAULT_ROLE)]
         role: String,
@@ -537,6 +542,7 @@ pub fn run(
                     output,
                     concurrency,
                     accounts,
+                    org,
                     role,
                 },
         } => {
@@ -553,6 +559,13 @@ pub fn run(
                     let ids = crate::iam::org::parse_accounts(&text)
                         .map_err(|e| miette::miette!("{shown}: {e}"))?;
                     crate::iam::org::pull(&aws, &ids, &role, concurrency)
+                }
+                None if org => {
+                    crate::iam::org::organization_accounts(&aws).and_then(|(ids, left_out)| {
+                        let mut inv = crate::iam::org::pull(&aws, &ids, &role, concurrency)?;
+                        inv.warnings.splice(0..0, left_out);
+                        Ok(inv)
+                    })
                 }
                 None => crate::iam::live::LiveSource::new(&aws).pull(),
             }

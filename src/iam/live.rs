@@ -146,6 +146,11 @@ impl Aws {
     }
 
     /// Credentials, then the account they belong to.
+    /// The account the caller's credentials belong to.
+    pub(crate) fn caller(&self) -> Result<String, IamError> {
+        self.block_on(self.start())
+    }
+
     async fn start(&self) -> Result<String, IamError> {
         self.check_credentials().await?;
         self.caller_account().await

@@ -40,9 +40,64 @@ pub fn parse_accounts(text: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// The organisation's Active accounts (`organizations:ListAccounts`, every
+/// page), and a warning for each account left out because it is not
+/// Active.
+pub fn organization_accounts(base: &Aws) -> Result<(Vec<String>, Vec<String>), IamError> {
+    let org = aws_sdk_organizations::Client::new(&base.config);
+    let mut pages = org.list_accounts().into_paginator().send();
+    let mut ids = Vec::new();
+    let mut warnings = Vec::new();
+    loop {
+        let next = base.block_on(pages.next());
+        if next.is_some() {
+            base.count_call();
+        }
+        match next {
+            None => break,
+            Some(Ok(page)) => {
+                for a in page.accounts() {
+                    let Some(id) = a.id() else { continue };
+                    let state = a.state().map(|s| s.as_str().to_string());
+                    let status = a.status().map(|s| s.as_str().to_string());
+                    let active = match (&state, &status) {
+                        (Some(s), _) => s == "ACTIVE",
+                        (None, Some(s)) => s == "ACTIVE",
+                        (None, None) => true,
+                    };
+                    if active {
+                        ids.push(id.to_string());
+                    } else {
+                        warnings.push(format!(
+                            "account {id}: left out, it is {}",
+                            state.or(status).unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                let code = error_code(&e).unwrap_or_default();
+                let message = error_message(&e).unwrap_or_else(|| super::live::error_chain(&e));
+                return Err(IamError::Service {
+                    action: "organizations:ListAccounts".into(),
+                    message: if code.is_empty() {
+                        message
+                    } else {
+                        format!("{code}: {message}")
+                    },
+                });
+            }
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    Ok((ids, warnings))
+}
+
 /// Pulls every account in `accounts` through `role`, with the caller's
-/// credentials in `base` used only to assume it. Returns one inventory
-/// (with a warning per account that could not be pulled).
+/// credentials in `base` used only to assume it (the caller's own account
+/// is pulled with them directly: the role is for member accounts). Returns
+/// one inventory (with a warning per account that could not be pulled).
 pub fn pull(
     base: &Aws,
     accounts: &[String],
@@ -53,7 +108,22 @@ pub fn pull(
     let mut parts = Vec::new();
     let mut warnings = Vec::new();
     let mut assumed = Vec::new();
+    let caller = base.caller()?;
     for account in accounts {
+        if *account == caller {
+            match LiveSource::new(base).pull() {
+                Ok(inv) => {
+                    warnings.extend(
+                        inv.warnings
+                            .iter()
+                            .map(|w| format!("account {account}: {w}")),
+                    );
+                    parts.push(inv);
+                }
+                Err(e) => warnings.push(format!("account {account}: {e}")),
+            }
+            continue;
+        }
         let arn = format!("arn:aws:iam::{account}:role/{role}");
         base.count_call();
         let answer = base.block_on(

@@ -86,6 +86,18 @@ fn three_repositories_make_one_report() {
     assert_eq!(divergence[0]["user"], "acme-api");
     assert_eq!(divergence[0]["newest_active"], "AKIARZPUZDIKLGATVSKW");
     assert_eq!(divergence[0]["current"], serde_json::json!(["acme/infra"]));
+    assert_eq!(divergence[0]["rule"], "KW011");
+    assert_eq!(
+        divergence[0]["message"],
+        "IAM user `acme-api` is rotated in acme/infra (newest Active key `AKIARZPUZDIKLGATVSKW`) but acme/app still uses an older key"
+    );
+    let related: Vec<&str> = divergence[0]["related"]
+        .as_array()
+        .expect("related")
+        .iter()
+        .map(|r| r["place"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(related, ["acme/infra:prod.tfvars:1", "acme/app:.env:2"]);
     assert_eq!(
         divergence[0]["behind"],
         serde_json::json!([{"repository": "acme/app", "key_id": "AKIARZPUZDIKONEHY5VH", "places": ["acme/app:.env:2"]}])

@@ -70,6 +70,8 @@ pub struct Divergence {
     pub newest: String,
     /// Repositories that use the newest key.
     pub current: Vec<String>,
+    /// Where they use it, `repository:path:line`.
+    pub current_places: Vec<String>,
     /// (repository, older key, `path:line` places) still behind.
     pub behind: Vec<(String, String, Vec<String>)>,
 }
@@ -246,15 +248,17 @@ fn divergence(plan: &crate::plan::Plan) -> Vec<Divergence> {
     for u in &plan.users {
         let Some(newest) = &u.keep else { continue };
         let mut current: BTreeSet<String> = BTreeSet::new();
+        let mut current_places: Vec<String> = Vec::new();
         let mut behind: Vec<(String, String, Vec<String>)> = Vec::new();
         for k in &u.keys {
             for p in &k.places {
                 let Some(repo) = &p.repository else { continue };
+                let place = format!("{}:{}", p.path, p.line);
                 if &k.key_id == newest {
                     current.insert(repo.clone());
+                    current_places.push(place);
                     continue;
                 }
-                let place = format!("{}:{}", p.path, p.line);
                 match behind
                     .iter_mut()
                     .find(|(r, key, _)| r == repo && *key == k.key_id)
@@ -271,6 +275,7 @@ fn divergence(plan: &crate::plan::Plan) -> Vec<Divergence> {
                 user: u.user.clone(),
                 newest: newest.clone(),
                 current: current.into_iter().collect(),
+                current_places,
                 behind,
             });
         }
@@ -701,7 +706,30 @@ pub fn json(a: &Audit) -> String {
         .divergence
         .iter()
         .map(|d| {
+            // A finding's shape too: what is wrong, and the places that
+            // belong to it in each repository.
+            let message = format!(
+                "IAM user `{}` is rotated in {} (newest Active key `{}`) but {} still use{} an older key",
+                d.user,
+                d.current.join(", "),
+                d.newest,
+                d.behind.iter().map(|(r, _, _)| r.as_str()).collect::<Vec<_>>().join(", "),
+                if d.behind.len() == 1 { "s" } else { "" }
+            );
+            let mut related: Vec<serde_json::Value> = d
+                .current_places
+                .iter()
+                .map(|p| serde_json::json!({"place": p, "message": format!("the newest key `{}` is used here", d.newest)}))
+                .collect();
+            for (_, key, places) in &d.behind {
+                related.extend(places.iter().map(|p| {
+                    serde_json::json!({"place": p, "message": format!("the older key `{key}` is still used here")})
+                }));
+            }
             serde_json::json!({
+                "rule": "KW011",
+                "name": "divergent-credential",
+                "message": message,
                 "account": d.account,
                 "user": d.user,
                 "newest_active": d.newest,
@@ -709,6 +737,7 @@ pub fn json(a: &Audit) -> String {
                 "behind": d.behind.iter().map(|(repo, key, places)| serde_json::json!({
                     "repository": repo, "key_id": key, "places": places,
                 })).collect::<Vec<_>>(),
+                "related": related,
             })
         })
         .collect();

@@ -162,6 +162,19 @@ async fn create_user(iam: &aws_sdk_iam::Client, name: &str) {
         .expect("create user");
 }
 
+/// The user keyward runs as in these tests: `admin`, allowed everything.
+async fn admin_user(iam: &aws_sdk_iam::Client) -> Key {
+    create_user(iam, "admin").await;
+    iam.put_user_policy()
+        .user_name("admin")
+        .policy_name("all")
+        .policy_document(ALLOW_ALL)
+        .send()
+        .await
+        .expect("policy");
+    create_key(iam, "admin").await
+}
+
 async fn create_key(iam: &aws_sdk_iam::Client, user: &str) -> Key {
     let out = iam
         .create_access_key()
@@ -255,15 +268,7 @@ fn world(extra_users: usize) -> Option<World> {
     let rt = runtime();
     let (admin, nobody, keys) = rt.block_on(async {
         let iam = setup_client(&url);
-        create_user(&iam, "admin").await;
-        iam.put_user_policy()
-            .user_name("admin")
-            .policy_name("all")
-            .policy_document(ALLOW_ALL)
-            .send()
-            .await
-            .expect("policy");
-        let admin = create_key(&iam, "admin").await;
+        let admin = admin_user(&iam).await;
         create_user(&iam, "nobody").await;
         let nobody = create_key(&iam, "nobody").await;
         let mut keys = BTreeMap::new();
@@ -962,15 +967,7 @@ fn a_quarantined_users_key_is_kw013_live_and_from_an_inventory() {
     let url = moto.url();
     let (admin, leaky, fine, limited) = runtime().block_on(async {
         let iam = setup_client(&url);
-        create_user(&iam, "admin").await;
-        iam.put_user_policy()
-            .user_name("admin")
-            .policy_name("all")
-            .policy_document(ALLOW_ALL)
-            .send()
-            .await
-            .expect("policy");
-        let admin = create_key(&iam, "admin").await;
+        let admin = admin_user(&iam).await;
         create_user(&iam, "limited").await;
         iam.put_user_policy()
             .user_name("limited")
@@ -1119,15 +1116,7 @@ fn many_accounts_are_pulled_into_one_inventory() {
     let members = ["111111111111", "222222222222"];
     let (admin, keys) = runtime().block_on(async {
         let iam = setup_client(&url);
-        create_user(&iam, "admin").await;
-        iam.put_user_policy()
-            .user_name("admin")
-            .policy_name("all")
-            .policy_document(ALLOW_ALL)
-            .send()
-            .await
-            .expect("policy");
-        let admin = create_key(&iam, "admin").await;
+        let admin = admin_user(&iam).await;
         let mut keys = vec![create_key(&iam, "admin").await.id];
         for account in members {
             keys.push(member_account(&url, account, "AuditRole").await);
@@ -1198,15 +1187,7 @@ fn blast_radius_reads_the_policies_where_simulation_fails() {
     let url = moto.url();
     let (admin, keys) = runtime().block_on(async {
         let iam = setup_client(&url);
-        create_user(&iam, "admin").await;
-        iam.put_user_policy()
-            .user_name("admin")
-            .policy_name("all")
-            .policy_document(ALLOW_ALL)
-            .send()
-            .await
-            .expect("policy");
-        let admin = create_key(&iam, "admin").await;
+        let admin = admin_user(&iam).await;
         let all = iam
             .create_policy()
             .policy_name("Everything")
@@ -1330,15 +1311,7 @@ fn the_organisations_accounts_are_pulled_into_one_inventory() {
     let url = moto.url();
     let (admin, keys) = runtime().block_on(async {
         let iam = setup_client(&url);
-        create_user(&iam, "admin").await;
-        iam.put_user_policy()
-            .user_name("admin")
-            .policy_name("all")
-            .policy_document(ALLOW_ALL)
-            .send()
-            .await
-            .expect("policy");
-        let admin = create_key(&iam, "admin").await;
+        let admin = admin_user(&iam).await;
         let mut keys = vec![admin.id.clone()];
         let org_conf = aws_sdk_organizations::Config::builder()
             .behavior_version(BehaviorVersion::latest())

@@ -358,6 +358,25 @@ fn access_denied_in_aws_own_error_shape_names_the_actions() {
     );
 }
 
+/// `ListAccessKeys` for `user` with one Active key.
+fn active_key_list(user: &str, key: &str) -> String {
+    format!(
+        "    <UserName>{user}</UserName>\n    <AccessKeyMetadata>\n      <member>\n        \
+         <UserName>{user}</UserName>\n        <AccessKeyId>{key}</AccessKeyId>\n        \
+         <Status>Active</Status>\n        <CreateDate>2026-06-01T00:00:00Z</CreateDate>\n      \
+         </member>\n    </AccessKeyMetadata>\n    <IsTruncated>false</IsTruncated>\n"
+    )
+}
+
+/// `GetAccessKeyLastUsed` for a key of `user` that was never used.
+fn never_used(user: &str) -> String {
+    format!(
+        "    <AccessKeyLastUsed>\n      <Region>N/A</Region>\n      \
+         <ServiceName>N/A</ServiceName>\n    </AccessKeyLastUsed>\n    \
+         <UserName>{user}</UserName>\n"
+    )
+}
+
 fn iam_response(action: &str, result: &str) -> String {
     format!(
         "<{action}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  \
@@ -384,15 +403,7 @@ fn the_real_quarantine_policy_arn_is_kw013() {
                  <ServiceName>ec2</ServiceName>\n    </AccessKeyLastUsed>\n    \
                  <UserName>leaky-bot</UserName>\n",
             ),
-            "ListAccessKeys" => ok(
-                "ListAccessKeys",
-                &format!(
-                    "    <UserName>leaky-bot</UserName>\n    <AccessKeyMetadata>\n      <member>\n        \
-                     <UserName>leaky-bot</UserName>\n        <AccessKeyId>{key}</AccessKeyId>\n        \
-                     <Status>Active</Status>\n        <CreateDate>2026-06-01T00:00:00Z</CreateDate>\n      \
-                     </member>\n    </AccessKeyMetadata>\n    <IsTruncated>false</IsTruncated>\n"
-                ),
-            ),
+            "ListAccessKeys" => ok("ListAccessKeys", &active_key_list("leaky-bot", key)),
             "ListAttachedUserPolicies" => ok(
                 "ListAttachedUserPolicies",
                 "    <AttachedPolicies>\n      <member>\n        \
@@ -443,21 +454,8 @@ fn the_simulator_says_what_a_key_can_do() {
         let ok = |action: &str, result: &str| (200, iam_response(action, result));
         match req.action.as_str() {
             "GetCallerIdentity" => (200, caller_identity()),
-            "GetAccessKeyLastUsed" => ok(
-                "GetAccessKeyLastUsed",
-                "    <AccessKeyLastUsed>\n      <Region>N/A</Region>\n      \
-                 <ServiceName>N/A</ServiceName>\n    </AccessKeyLastUsed>\n    \
-                 <UserName>deploy-admin</UserName>\n",
-            ),
-            "ListAccessKeys" => ok(
-                "ListAccessKeys",
-                &format!(
-                    "    <UserName>deploy-admin</UserName>\n    <AccessKeyMetadata>\n      <member>\n        \
-                     <UserName>deploy-admin</UserName>\n        <AccessKeyId>{key}</AccessKeyId>\n        \
-                     <Status>Active</Status>\n        <CreateDate>2026-06-01T00:00:00Z</CreateDate>\n      \
-                     </member>\n    </AccessKeyMetadata>\n    <IsTruncated>false</IsTruncated>\n"
-                ),
-            ),
+            "GetAccessKeyLastUsed" => ok("GetAccessKeyLastUsed", &never_used("deploy-admin")),
+            "ListAccessKeys" => ok("ListAccessKeys", &active_key_list("deploy-admin", key)),
             "ListAttachedUserPolicies" => ok(
                 "ListAttachedUserPolicies",
                 "    <AttachedPolicies/>\n    <IsTruncated>false</IsTruncated>\n",
@@ -571,21 +569,8 @@ fn a_refused_simulation_reads_the_policies_and_the_boundary() {
         let boundary = req.body.contains("S3Only");
         match req.action.as_str() {
             "GetCallerIdentity" => (200, caller_identity()),
-            "GetAccessKeyLastUsed" => ok(
-                "GetAccessKeyLastUsed",
-                "    <AccessKeyLastUsed>\n      <Region>N/A</Region>\n      \
-                 <ServiceName>N/A</ServiceName>\n    </AccessKeyLastUsed>\n    \
-                 <UserName>boxed-bot</UserName>\n",
-            ),
-            "ListAccessKeys" => ok(
-                "ListAccessKeys",
-                &format!(
-                    "    <UserName>boxed-bot</UserName>\n    <AccessKeyMetadata>\n      <member>\n        \
-                     <UserName>boxed-bot</UserName>\n        <AccessKeyId>{key}</AccessKeyId>\n        \
-                     <Status>Active</Status>\n        <CreateDate>2026-06-01T00:00:00Z</CreateDate>\n      \
-                     </member>\n    </AccessKeyMetadata>\n    <IsTruncated>false</IsTruncated>\n"
-                ),
-            ),
+            "GetAccessKeyLastUsed" => ok("GetAccessKeyLastUsed", &never_used("boxed-bot")),
+            "ListAccessKeys" => ok("ListAccessKeys", &active_key_list("boxed-bot", key)),
             "ListAttachedUserPolicies" => ok(
                 "ListAttachedUserPolicies",
                 "    <AttachedPolicies>\n      <member>\n        <PolicyName>AdministratorAccess</PolicyName>\n        \

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use super::live::{error_code, error_message};
+use super::live::describe;
 
 /// The high-impact actions asked about, as reported. `organizations:*`
 /// stands for the organisation-changing actions in [`ORGANIZATIONS`].
@@ -156,17 +156,6 @@ fn reported(allowed: impl Fn(&str) -> bool) -> Vec<String> {
         }
     }
     out
-}
-
-fn describe<E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static>(
-    e: &aws_sdk_iam::error::SdkError<E>,
-) -> String {
-    match (error_code(e), error_message(e)) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
-        (Some(c), None) => c,
-        (None, Some(m)) => m,
-        (None, None) => super::live::error_chain(e),
-    }
 }
 
 /// Every identity policy of the user: attached, inline, and its groups'.

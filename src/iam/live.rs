@@ -369,6 +369,19 @@ pub(crate) fn error_message<E: ProvideErrorMetadata>(e: &SdkError<E>) -> Option<
     })
 }
 
+/// A failed call in one line: `Code: message`, the message from the
+/// error's sources when AWS gave none, no code when there is none.
+pub(crate) fn describe<E>(e: &SdkError<E>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let message = error_message(e).unwrap_or_else(|| error_chain(e));
+    match error_code(e) {
+        Some(code) if !code.is_empty() => format!("{code}: {message}"),
+        _ => message,
+    }
+}
+
 /// The text of the first `<name>` element, trimmed.
 pub(crate) fn xml_element(body: &str, name: &str) -> Option<String> {
     let open = format!("<{name}>");

@@ -548,6 +548,7 @@ impl Enrichment {
 
     /// A record's ages measured against this enrichment's clock.
     fn info_of(&self, r: &KeyRecord) -> crate::finding::IamInfo {
+        let blast = self.lookup.as_ref().and_then(|l| l.blast.get(&r.owner()));
         crate::finding::IamInfo {
             user: r.user.clone(),
             status: r.status.as_str().to_string(),
@@ -555,17 +556,8 @@ impl Enrichment {
             last_used_days: r.last_used.map_or(-1, |t| days_between(t, self.now)),
             last_used_service: r.last_used_service.clone().unwrap_or_default(),
             last_used_region: r.last_used_region.clone().unwrap_or_default(),
-            can: self
-                .lookup
-                .as_ref()
-                .and_then(|l| l.blast.get(&r.owner()))
-                .map(|b| b.allowed.clone())
-                .unwrap_or_default(),
-            can_approximate: self
-                .lookup
-                .as_ref()
-                .and_then(|l| l.blast.get(&r.owner()))
-                .is_some_and(|b| b.approximate),
+            can: blast.map(|b| b.allowed.clone()).unwrap_or_default(),
+            can_approximate: blast.is_some_and(|b| b.approximate),
         }
     }
 

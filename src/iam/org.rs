@@ -7,7 +7,7 @@ use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 
 use super::IamError;
 use super::inventory::Inventory;
-use super::live::{Aws, LiveSource, error_code, error_message};
+use super::live::{Aws, LiveSource, describe};
 
 /// The role AWS Organizations creates in each member account.
 pub const DEFAULT_ROLE: &str = "OrganizationAccountAccessRole";
@@ -76,15 +76,9 @@ pub fn organization_accounts(base: &Aws) -> Result<(Vec<String>, Vec<String>), I
                 }
             }
             Some(Err(e)) => {
-                let code = error_code(&e).unwrap_or_default();
-                let message = error_message(&e).unwrap_or_else(|| super::live::error_chain(&e));
                 return Err(IamError::Service {
                     action: "organizations:ListAccounts".into(),
-                    message: if code.is_empty() {
-                        message
-                    } else {
-                        format!("{code}: {message}")
-                    },
+                    message: describe(&e),
                 });
             }
         }
@@ -148,18 +142,10 @@ pub fn pull(
                     "account {account}: sts:AssumeRole for {arn} returned no credentials"
                 )),
             },
-            Err(e) => {
-                let code = error_code(&e).unwrap_or_default();
-                let message = error_message(&e).unwrap_or_else(|| super::live::error_chain(&e));
-                warnings.push(format!(
-                    "account {account}: cannot assume {arn}: {}{message}",
-                    if code.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{code}: ")
-                    }
-                ));
-            }
+            Err(e) => warnings.push(format!(
+                "account {account}: cannot assume {arn}: {}",
+                describe(&e)
+            )),
         }
     }
     // Each account's pull has its own runtime; a few run side by side.

@@ -80,68 +80,74 @@ pub fn with_piece_cache<R>(cache: &mut PieceCache, work: impl FnOnce() -> R) -> 
     result
 }
 
-/// `parse_piece` through the installed cache, if any.
+/// `parse_piece` through the installed cache, if any. The cache leaves
+/// its slot while the piece is handled and goes back after.
 fn parse_piece_cached(
     src: &str,
     piece: Range<usize>,
     next_group: &mut u32,
     values: &mut Vec<Value>,
 ) -> Result<(), ParseFailure> {
-    let text = src.get(piece.clone()).unwrap_or_default();
-    let hit = PIECES.with(|c| {
-        c.try_borrow_mut().ok().and_then(|mut slot| {
-            slot.as_mut().and_then(|cache| {
-                let hit = cache.take(text);
-                cache.hits += u64::from(hit.is_some());
-                hit
-            })
-        })
-    });
-    let installed = PIECES.with(|c| c.try_borrow().is_ok_and(|s| s.is_some()));
-    if let Some(hit) = hit {
-        values.extend(hit.values.into_iter().map(|mut v| {
-            v.span = v.span.start + piece.start..v.span.end + piece.start;
-            if v.group > 0 {
-                v.group = v.group - 1 + *next_group;
-            }
-            v
-        }));
-        *next_group += hit.groups;
-        return Ok(());
-    }
-    if !installed {
+    let Some(mut cache) = PIECES.with(|c| c.try_borrow_mut().ok().and_then(|mut s| s.take()))
+    else {
         return parse_piece(src, piece, next_group, values);
-    }
-    let first = *next_group;
-    let from = values.len();
-    parse_piece(src, piece.clone(), next_group, values)?;
-    let cached = CachedPiece {
-        values: values[from..]
-            .iter()
-            .map(|v| {
-                let mut v = v.clone();
-                v.span = v.span.start.saturating_sub(piece.start)
-                    ..v.span.end.saturating_sub(piece.start);
-                // Group 0 is the file's top level in every piece; the
-                // piece's own groups count from 1 here.
-                v.group = if v.group >= first {
-                    v.group - first + 1
-                } else {
-                    0
-                };
-                v
-            })
-            .collect(),
-        groups: next_group.saturating_sub(first),
     };
+    let result = cache.parse(src, piece, next_group, values);
     PIECES.with(|c| {
-        if let Ok(mut slot) = c.try_borrow_mut()
-            && let Some(cache) = slot.as_mut()
-        {
-            cache.now.insert(text.to_string(), cached);
+        if let Ok(mut slot) = c.try_borrow_mut() {
+            *slot = Some(cache);
         }
     });
-    Ok(())
+    result
+}
+
+impl PieceCache {
+    /// The piece's values from the cache, else parsed and remembered.
+    fn parse(
+        &mut self,
+        src: &str,
+        piece: Range<usize>,
+        next_group: &mut u32,
+        values: &mut Vec<Value>,
+    ) -> Result<(), ParseFailure> {
+        let text = src.get(piece.clone()).unwrap_or_default();
+        if let Some(hit) = self.take(text) {
+            self.hits += 1;
+            values.extend(hit.values.into_iter().map(|mut v| {
+                v.span = v.span.start + piece.start..v.span.end + piece.start;
+                if v.group > 0 {
+                    v.group = v.group - 1 + *next_group;
+                }
+                v
+            }));
+            *next_group += hit.groups;
+            return Ok(());
+        }
+        let first = *next_group;
+        let from = values.len();
+        parse_piece(src, piece.clone(), next_group, values)?;
+        let cached = CachedPiece {
+            values: values[from..]
+                .iter()
+                .map(|v| {
+                    let mut v = v.clone();
+                    v.span = v.span.start.saturating_sub(piece.start)
+                        ..v.span.end.saturating_sub(piece.start);
+                    // Group 0 is the file's top level in every piece; the
+                    // piece's own groups count from 1 here.
+                    v.group = if v.group >= first {
+                        v.group - first + 1
+                    } else {
+                        0
+                    };
+                    v
+                })
+                .collect(),
+            groups: next_group.saturating_sub(first),
+        };
+        self.now.insert(text.to_string(), cached);
+        Ok(())
+    }
 }
 
 /// From this size on a file is parsed piece by piece (see [`hcl_pieces`]),

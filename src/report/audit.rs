@@ -521,7 +521,7 @@ fn age_text(age: Option<i64>, limit: u64) -> String {
 }
 
 /// `3 days ago (s3 in eu-west-1)`, `never`, `—` when not known.
-fn last_used_text(days: Option<i64>, at: Option<&str>) -> String {
+pub(crate) fn last_used_text(days: Option<i64>, at: Option<&str>) -> String {
     let text = match days {
         None => return UNKNOWN.into(),
         Some(d) if d < 0 => return "never".into(),

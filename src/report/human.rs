@@ -121,11 +121,7 @@ impl fmt::Display for Shown<'_> {
             match iam.last_used_days {
                 d if d < 0 => write!(f, " (never used)")?,
                 d => {
-                    let ago = match d {
-                        0 => "today".to_string(),
-                        1 => "1 day ago".to_string(),
-                        d => format!("{d} days ago"),
-                    };
+                    let ago = super::audit::last_used_text(Some(d), None);
                     match crate::iam::last_used_where(
                         Some(&iam.last_used_service),
                         Some(&iam.last_used_region),

@@ -580,18 +580,15 @@ pub fn run(
                         .iter()
                         .map(|k| (&k.account, &k.user))
                         .collect();
-                    let n = |count: usize, one: &str| {
-                        format!("{count} {one}{}", if count == 1 { "" } else { "s" })
-                    };
                     write_out(
                         stdout,
                         &format!(
                             "keyward: wrote {}: {}, {}, {}; {} in {:.1} s\n",
                             crate::shown::shown_path(&path),
-                            n(inventory.accounts.len(), "account"),
-                            n(users.len(), "user"),
-                            n(inventory.keys.len(), "key"),
-                            n(
+                            counted(inventory.accounts.len(), "account"),
+                            counted(users.len(), "user"),
+                            counted(inventory.keys.len(), "key"),
+                            counted(
                                 progress
                                     .iam_requests
                                     .load(std::sync::atomic::Ordering::Relaxed)
@@ -611,7 +608,7 @@ pub fn run(
                             stdout,
                             &format!(
                                 "keyward: {} with an AWS quarantine policy attached (KW013)\n",
-                                n(quarantined, "user")
+                                counted(quarantined, "user")
                             ),
                         )?;
                     }
@@ -634,19 +631,17 @@ pub fn run(
                 parts.push(crate::iam::inventory::read(input).map_err(|e| miette::miette!("{e}"))?);
             }
             let (merged, replaced) = crate::iam::inventory::Inventory::merge(parts);
-            let text = merged.to_json();
             match &output {
                 Some(path) => {
-                    std::fs::write(path, &text).map_err(|e| {
+                    // Atomically, as `pull` does: the output may be one of the inputs.
+                    crate::iam::inventory::write(path, &merged).map_err(|e| {
                         miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path))
                     })?;
                     let mut line = format!(
-                        "keyward: wrote {}: {} account{}, {} key{} from {} files",
+                        "keyward: wrote {}: {}, {} from {} files",
                         crate::shown::shown_path(path),
-                        merged.accounts.len(),
-                        if merged.accounts.len() == 1 { "" } else { "s" },
-                        merged.keys.len(),
-                        if merged.keys.len() == 1 { "" } else { "s" },
+                        counted(merged.accounts.len(), "account"),
+                        counted(merged.keys.len(), "key"),
                         inputs.len()
                     );
                     if !replaced.is_empty() {
@@ -658,11 +653,16 @@ pub fn run(
                     line.push('\n');
                     write_out(stdout, &line)?;
                 }
-                None => write_out(stdout, &text)?,
+                None => write_out(stdout, &merged.to_json())?,
             }
             Ok(EXIT_OK)
         }
     }
+}
+
+/// `3 accounts`, `1 key`.
+fn counted(count: usize, one: &str) -> String {
+    format!("{count} {one}{}", if count == 1 { "" } else { "s" })
 }
 
 fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::Report> {

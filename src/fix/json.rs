@@ -141,8 +141,10 @@ pub(super) fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) 
     let Some(object) = enclosing_object(place.text, place.span.start) else {
         return Proposal::Refuse(not_plain());
     };
-    let name = match name {
-        Some(n) => n.to_string(),
+    // ECS: `{"Name": "X", "Value": "AKIA…"}`, the value under `Value`.
+    // Lambda: `"X": "AKIA…"` under `Variables`, the value under its name.
+    let (name, key) = match name {
+        Some(n) => (n.to_string(), n),
         None => {
             let found = Regex::new(r#""Name"\s*:\s*"([A-Za-z_][A-Za-z0-9_]*)""#)
                 .ok()
@@ -152,7 +154,7 @@ pub(super) fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) 
                         .map(|m| m.as_str().to_string())
                 });
             match found {
-                Some(n) => n,
+                Some(n) => (n, "Value"),
                 None => {
                     return Proposal::Refuse(
                         "cannot find the environment entry's `Name`: left as it is".into(),
@@ -160,11 +162,6 @@ pub(super) fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) 
                 }
             }
         }
-    };
-    let key = if object_has_name(place.text, &object) {
-        "Value"
-    } else {
-        name.as_str()
     };
     let Some((_, value)) = member(place.text, &object, key, &place.span) else {
         return Proposal::Refuse(not_plain());
@@ -177,10 +174,6 @@ pub(super) fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) 
         safety: Safety::Unsafe,
         next: super::manifest::secrets_manager_next(&name),
     }
-}
-
-fn object_has_name(text: &str, object: &Range<usize>) -> bool {
-    text[object.clone()].contains("\"Name\"")
 }
 
 fn not_plain() -> String {

@@ -131,3 +131,11 @@ pub fn marker_covers(marker: &IgnoreMarker, line: usize, rule: &str) -> bool {
         && ((marker.rules.is_empty() && marker.unknown.is_empty())
             || marker.rules.iter().any(|r| r == rule))
 }
+
+/// Markdown, where an ignore comment inside a code fence is an example,
+/// not a suppression.
+pub fn is_markdown(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "md" | "markdown" | "mdx"))
+}

@@ -51,36 +51,176 @@ pub fn read_regular(path: &Path, max: u64) -> std::io::Result<Read> {
     Ok(Read::Bytes(bytes))
 }
 
-/// A file's bytes as text, or binary.
-pub enum Decoded<'a> {
+/// How a file's bytes were read as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8 (with or without a byte-order mark).
+    Utf8,
+    /// Mostly UTF-8: invalid bytes and NULs read as `?` and spaces, offsets
+    /// kept.
+    Utf8Lossy,
+    /// UTF-16, by its byte-order mark or by the pattern of its NUL bytes.
+    Utf16 { big_endian: bool, bom: bool },
+    /// Single-byte text (ISO 8859-1, Windows-1252): each byte one character.
+    Latin1,
+    /// Not text: only its printable runs are read, as `strings` would, every
+    /// other byte a space so offsets stay the file's.
     Binary,
-    /// The text, and a warning when bytes had to be replaced.
-    Text(Cow<'a, str>, Option<FileWarning>),
 }
 
-/// Decodes a file: UTF-16 by its byte-order mark, else UTF-8 with each
-/// invalid byte read as `?` (offsets kept) and a warning.
+impl Encoding {
+    /// Whether the text is the file's own bytes, offset for offset: a fix
+    /// can write spans of it back.
+    pub fn keeps_offsets(self) -> bool {
+        matches!(
+            self,
+            Encoding::Utf8 | Encoding::Utf8Lossy | Encoding::Binary
+        )
+    }
+}
+
+/// A file's bytes as text, with how they were read and what that cost.
+pub struct Decoded<'a> {
+    pub text: Cow<'a, str>,
+    pub encoding: Encoding,
+    /// Said when bytes had to be replaced or the file is read in part.
+    pub warning: Option<FileWarning>,
+}
+
+/// The window the encoding is judged from, as git and ripgrep judge binary.
+const SNIFF: usize = 8192;
+
+/// How to read `bytes`, judged from their first 8 KiB: UTF-16 by a
+/// byte-order mark or by NUL bytes in every other place; UTF-8 when the
+/// bytes are valid UTF-8 but for a few stray bytes or NULs (a NUL does not
+/// make a `.env` binary: one planted NUL must not hide a file); single-byte
+/// text when most non-ASCII bytes are invalid UTF-8 but control bytes are
+/// rare; otherwise binary.
+pub fn classify(bytes: &[u8]) -> Encoding {
+    if let Some(big_endian) = utf16_bom(bytes) {
+        return Encoding::Utf16 {
+            big_endian,
+            bom: true,
+        };
+    }
+    let head = &bytes[..bytes.len().min(SNIFF)];
+    if let Some(big_endian) = utf16_by_nuls(head) {
+        return Encoding::Utf16 {
+            big_endian,
+            bom: false,
+        };
+    }
+    let nuls = memchr::memchr_iter(0, head).count();
+    let controls = head.iter().filter(|&&b| is_control_byte(b)).count();
+    // Text has next to no control bytes; machine code and compressed data
+    // are full of them.
+    if (controls - nuls) * 100 > head.len() || nuls * 20 > head.len() {
+        return Encoding::Binary;
+    }
+    let invalid = invalid_utf8_bytes(head);
+    if nuls == 0 && invalid == 0 && std::str::from_utf8(bytes).is_ok() {
+        return Encoding::Utf8;
+    }
+    let high = head.iter().filter(|&&b| b >= 0x80).count();
+    if invalid * 10 >= head.len() * 3 && head.len() >= 16 || invalid * 2 > high && high > 8 {
+        // Most high bytes stand alone: a single-byte encoding. (Compressed
+        // data has them too, but also control bytes, judged above.)
+        return if nuls == 0 {
+            Encoding::Latin1
+        } else {
+            Encoding::Binary
+        };
+    }
+    Encoding::Utf8Lossy
+}
+
+/// Reads `bytes` as `classify` judged them.
 pub fn decode(bytes: &[u8]) -> Decoded<'_> {
-    let utf16 = utf16_bom(bytes);
-    if utf16.is_none() && is_binary(bytes) {
-        return Decoded::Binary;
-    }
-    match utf16 {
-        Some(big_endian) => Decoded::Text(Cow::Owned(decode_utf16(bytes, big_endian)), None),
-        None => match std::str::from_utf8(bytes) {
-            Ok(s) => Decoded::Text(Cow::Borrowed(s), None),
-            Err(e) => Decoded::Text(
-                Cow::Owned(replace_invalid_utf8(bytes)),
-                Some(FileWarning {
-                    kind: WarningKind::Decode,
-                    message: format!(
-                        "invalid UTF-8 at byte {}; invalid bytes read as `?`",
-                        e.valid_up_to()
-                    ),
-                }),
-            ),
+    decode_as(bytes, classify(bytes))
+}
+
+/// Reads `bytes` in `encoding`.
+pub fn decode_as(bytes: &[u8], encoding: Encoding) -> Decoded<'_> {
+    let (text, warning) = match encoding {
+        Encoding::Utf8 => match std::str::from_utf8(bytes) {
+            Ok(s) => (Cow::Borrowed(s), None),
+            // The window looked clean but a later byte is not: read lossily.
+            Err(_) => return decode_as(bytes, Encoding::Utf8Lossy),
         },
+        Encoding::Utf8Lossy => {
+            let nuls = memchr::memchr_iter(0, bytes).count();
+            let text = lossy_text(bytes).replace('\0', " ");
+            let invalid = std::str::from_utf8(bytes).err().map(|e| e.valid_up_to());
+            let message = match (invalid, nuls) {
+                (Some(at), 0) => format!("invalid UTF-8 at byte {at}; invalid bytes read as `?`"),
+                (Some(at), n) => format!(
+                    "invalid UTF-8 at byte {at} and {n} NUL {}; invalid bytes read as `?`, NULs as spaces",
+                    plural(n, "byte", "bytes")
+                ),
+                (None, n) => format!(
+                    "{n} NUL {} read as {}",
+                    plural(n, "byte", "bytes"),
+                    plural(n, "a space", "spaces")
+                ),
+            };
+            (Cow::Owned(text), Some(decode_warning(message)))
+        }
+        Encoding::Utf16 { big_endian, bom } => {
+            let skip = if bom { 2 } else { 0 };
+            let text = decode_utf16(bytes.get(skip..).unwrap_or(&[]), big_endian);
+            let warning = (!bom).then(|| {
+                decode_warning(format!(
+                    "read as UTF-16{} (no byte-order mark; judged by its NUL bytes)",
+                    if big_endian { "BE" } else { "LE" }
+                ))
+            });
+            (Cow::Owned(text), warning)
+        }
+        Encoding::Latin1 => (
+            Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+            Some(decode_warning(
+                "not UTF-8: read as single-byte text (Latin-1)".into(),
+            )),
+        ),
+        Encoding::Binary => (Cow::Owned(printable_runs(bytes)), None),
+    };
+    Decoded {
+        text,
+        encoding,
+        warning,
     }
+}
+
+fn decode_warning(message: String) -> FileWarning {
+    FileWarning {
+        kind: WarningKind::Decode,
+        message,
+    }
+}
+
+fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
+    if n == 1 { one } else { many }
+}
+
+/// Control bytes text does not hold: all below 0x20 but tab, line breaks
+/// and form feed, and DEL.
+fn is_control_byte(b: u8) -> bool {
+    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F
+}
+
+/// Printable ASCII, tabs and line breaks as they are; every other byte a
+/// space. One byte each way, so spans are the file's.
+fn printable_runs(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                char::from(b)
+            } else {
+                ' '
+            }
+        })
+        .collect()
 }
 
 fn utf16_bom(bytes: &[u8]) -> Option<bool> {
@@ -91,8 +231,31 @@ fn utf16_bom(bytes: &[u8]) -> Option<bool> {
     }
 }
 
+/// UTF-16 without a byte-order mark: text that is mostly ASCII has a NUL
+/// in every other byte, on the same side. Some: big-endian.
+fn utf16_by_nuls(head: &[u8]) -> Option<bool> {
+    let pairs = head.len() / 2;
+    if pairs < 4 {
+        return None;
+    }
+    let (mut even, mut odd) = (0, 0);
+    for pair in head.chunks_exact(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair[1] == 0);
+    }
+    // A NUL beside a NUL is a binary file's padding, not a UTF-16 high
+    // byte of ASCII: one side must be nearly free of them.
+    if odd * 2 >= pairs && even * 20 <= pairs {
+        Some(false)
+    } else if even * 2 >= pairs && odd * 20 <= pairs {
+        Some(true)
+    } else {
+        None
+    }
+}
+
 fn decode_utf16(bytes: &[u8], big_endian: bool) -> String {
-    let units = bytes.get(2..).unwrap_or(&[]).chunks_exact(2).map(|c| {
+    let units = bytes.chunks_exact(2).map(|c| {
         if big_endian {
             u16::from_be_bytes([c[0], c[1]])
         } else {
@@ -102,17 +265,6 @@ fn decode_utf16(bytes: &[u8], big_endian: bool) -> String {
     char::decode_utf16(units)
         .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
         .collect()
-}
-
-/// NUL bytes in the first 8 KiB, as git and ripgrep judge it, or a window
-/// that is mostly not UTF-8 (compressed git objects, PDFs, encrypted
-/// files): text with a few Latin-1 bytes stays text, and is warned about.
-pub fn is_binary(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(8192)];
-    if memchr::memchr(0, head).is_some() {
-        return true;
-    }
-    invalid_utf8_bytes(head) * 10 >= head.len() * 3 && head.len() >= 16
 }
 
 /// How many bytes of `bytes` are not part of a valid UTF-8 sequence. A
@@ -131,11 +283,6 @@ fn invalid_utf8_bytes(mut bytes: &[u8]) -> usize {
             }
         }
     }
-}
-
-/// Each invalid byte becomes one `?`, so byte offsets stay what they were.
-fn replace_invalid_utf8(bytes: &[u8]) -> String {
-    lossy_text(bytes)
 }
 
 /// Bytes as text, each byte that is not part of valid UTF-8 replaced by `?`.
@@ -168,45 +315,100 @@ pub fn lossy_text(mut bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn text_of(bytes: &[u8]) -> (String, Encoding) {
+        let d = decode(bytes);
+        (d.text.into_owned(), d.encoding)
+    }
+
     #[test]
     fn invalid_utf8_keeps_offsets() {
         let bytes = b"ab\xffcd\xe2\x82";
-        let s = replace_invalid_utf8(bytes);
+        let s = lossy_text(bytes);
         assert_eq!(s.len(), bytes.len());
         assert_eq!(s, "ab?cd??");
-        let Decoded::Text(text, Some(w)) = decode(bytes) else {
-            panic!("text with a warning");
+        let d = decode(bytes);
+        assert_eq!(d.text, "ab?cd??");
+        assert_eq!(d.encoding, Encoding::Utf8Lossy);
+        assert_eq!(d.warning.map(|w| w.kind), Some(WarningKind::Decode));
+    }
+
+    #[test]
+    fn utf16_is_decoded_with_or_without_a_bom() {
+        let utf16 = |s: &str, big: bool| -> Vec<u8> {
+            s.encode_utf16()
+                .flat_map(|u| {
+                    if big {
+                        u.to_be_bytes()
+                    } else {
+                        u.to_le_bytes()
+                    }
+                })
+                .collect()
         };
-        assert_eq!(text, "ab?cd??");
-        assert_eq!(w.kind, WarningKind::Decode);
-    }
-
-    #[test]
-    fn utf16_is_decoded() {
         let mut b = vec![0xFF, 0xFE];
-        for u in "AKIA x".encode_utf16() {
-            b.extend(u.to_le_bytes());
-        }
+        b.extend(utf16("AKIA x", false));
         assert_eq!(utf16_bom(&b), Some(false));
-        assert_eq!(decode_utf16(&b, false), "AKIA x");
-        assert!(matches!(decode(&b), Decoded::Text(t, None) if t == "AKIA x"));
+        let d = decode(&b);
+        assert_eq!(d.text, "AKIA x");
+        assert!(d.warning.is_none());
+        let env = "AWS_ACCESS_KEY_ID=AKIARZPUZDIKEEQH746Y\nnote=café\n";
+        for big in [false, true] {
+            let (text, enc) = text_of(&utf16(env, big));
+            assert_eq!(text, env);
+            assert_eq!(
+                enc,
+                Encoding::Utf16 {
+                    big_endian: big,
+                    bom: false
+                }
+            );
+        }
     }
 
     #[test]
-    fn binary_detection() {
-        assert!(is_binary(b"PNG\0\0"));
-        assert!(!is_binary(b"plain text"));
-        // zlib-compressed bytes (a loose git object) hold no NUL here.
+    fn a_nul_byte_does_not_make_text_binary() {
+        let bytes = b"AWS_ACCESS_KEY_ID=AKIARZPUZDIKEEQH746Y\0\nx=1\n";
+        let (text, enc) = text_of(bytes);
+        assert_eq!(enc, Encoding::Utf8Lossy);
+        assert_eq!(text, "AWS_ACCESS_KEY_ID=AKIARZPUZDIKEEQH746Y \nx=1\n");
+        assert_eq!(text.len(), bytes.len());
+    }
+
+    #[test]
+    fn binary_is_read_as_its_printable_runs() {
+        let bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\0AKIARZPUZDIKEEQH746Y\0\xff";
+        let (text, enc) = text_of(bytes);
+        assert_eq!(enc, Encoding::Binary);
+        assert_eq!(text.len(), bytes.len());
+        let at = text.find("AKIARZPUZDIKEEQH746Y").expect("kept");
+        assert_eq!(&bytes[at..at + 20], b"AKIARZPUZDIKEEQH746Y");
+        assert!(classify(&[0u8; 4096]) == Encoding::Binary);
+        // zlib-compressed bytes (a loose git object): control bytes give it away.
         let compressed: Vec<u8> = (0..4096u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x81)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();
-        assert!(is_binary(&compressed));
-        // Latin-1 text with a few accented letters is text.
-        let latin1 = b"caf\xe9 cr\xe8me br\xfbl\xe9e, aws_access_key_id = AKIARZPUZDIKEEQH746Y\n";
-        assert!(!is_binary(latin1));
+        assert_eq!(classify(&compressed), Encoding::Binary);
+    }
+
+    #[test]
+    fn latin1_text_is_text() {
+        // A few accented letters: UTF-8 with replacements, offsets kept.
+        let few = b"caf\xe9 cr\xe8me, aws_access_key_id = AKIARZPUZDIKEEQH746Y\n";
+        assert_eq!(classify(few), Encoding::Utf8Lossy);
+        // Mostly Latin-1: decoded as such.
+        let mut many = Vec::new();
+        for _ in 0..40 {
+            many.extend_from_slice(b"\xe9t\xe9 \xe0 la pla\xe7e, ");
+        }
+        many.extend_from_slice(b"\nkey = AKIARZPUZDIKEEQH746Y\n");
+        let (text, enc) = text_of(&many);
+        assert_eq!(enc, Encoding::Latin1);
+        assert!(text.starts_with("été à la plaçe, "));
+        assert!(text.contains("key = AKIARZPUZDIKEEQH746Y"));
         // A multi-byte character cut at the 8 KiB edge is not held against it.
         let mut cut = "é".repeat(4095).into_bytes();
         cut.extend_from_slice(&[b'x', 0xC3]);
-        assert!(!is_binary(&cut));
+        assert_eq!(classify(&cut), Encoding::Utf8Lossy);
+        assert_eq!(classify("plain text".as_bytes()), Encoding::Utf8);
     }
 }

@@ -234,11 +234,15 @@ fn walker_rules() {
             .collect()
     };
     let out = keyward(d, &["scan", "--format", "json"]);
-    assert_eq!(paths(&out), [".github/workflows/ci.yml"]);
+    // A binary file is not parsed, but its printable bytes are searched.
+    assert_eq!(paths(&out), [".github/workflows/ci.yml", "logo.png"]);
     let doc = json(&out);
     assert_eq!(doc["summary"]["skipped_binary"], 1);
     let all = keyward(d, &["scan", "--format", "json", "--no-ignore"]);
-    assert_eq!(paths(&all), [".github/workflows/ci.yml", "ignored/x.env"]);
+    assert_eq!(
+        paths(&all),
+        [".github/workflows/ci.yml", "ignored/x.env", "logo.png"]
+    );
     // An explicitly named file is scanned even though it is ignored.
     let explicit = keyward(d, &["scan", "ignored/x.env", "--format", "json"]);
     assert_eq!(paths(&explicit), ["ignored/x.env"]);

@@ -5,6 +5,7 @@
 //! directory scan.
 
 mod history;
+pub(crate) mod lines;
 pub(crate) mod plumbing;
 
 use std::collections::{HashMap, HashSet};
@@ -115,13 +116,23 @@ fn unborn(repo: &Repo) -> bool {
 /// What is left to do after suppressions are applied.
 #[derive(Debug, Default)]
 pub struct Post {
-    /// `--since`: added or changed lines (1-based, inclusive) per shown path.
-    changed_lines: Option<HashMap<String, Vec<(usize, usize)>>>,
-    /// `--since`: identities of the findings the base's version of each
-    /// changed file (by the change's shown path) already had.
-    base_identities: Option<HashMap<String, std::collections::HashSet<String>>>,
+    /// `--since`: what the change wrote, judged by content.
+    written: Option<Written>,
     history: bool,
     change: Option<Change>,
+}
+
+/// What a change wrote into each file, from the decoded text of both
+/// versions (never from git's patch, which `.gitattributes` can empty).
+#[derive(Debug, Default)]
+struct Written {
+    /// Lines (1-based, inclusive) by shown path.
+    lines: HashMap<String, lines::LineRanges>,
+    /// How many places of each credential (by identity) the base's version
+    /// of each file held, by the change's shown path: the base's version,
+    /// the file it was renamed from, or, for a file new to git, the files
+    /// the change deletes.
+    base: HashMap<String, HashMap<String, usize>>,
 }
 
 /// A change keyward judges (`--since`, `--staged`): the tree it starts from,
@@ -133,6 +144,36 @@ pub struct Change {
     pub markers: Vec<AddedMarker>,
     /// Added or changed lines (1-based, inclusive) by shown path.
     pub lines: HashMap<String, Vec<(usize, usize)>>,
+    /// The `.gitattributes` files the change writes, as it writes them.
+    pub attributes: Vec<AttributesFile>,
+}
+
+/// A `.gitattributes` file of a change.
+#[derive(Debug, Clone)]
+pub struct AttributesFile {
+    /// As output shows it.
+    pub path: String,
+    /// Its directory in the repository (`""` at the top).
+    pub dir: String,
+    pub text: Arc<str>,
+}
+
+/// The `.gitattributes` files among the blobs a change writes.
+fn attributes_files(repo: &Repo, head: &[Blob]) -> Vec<AttributesFile> {
+    head.iter()
+        .filter(|b| Path::new(&b.path).file_name() == Some(".gitattributes".as_ref()))
+        .map(|b| {
+            let repo_path = repo.repo_path(Path::new(&b.path)).unwrap_or_default();
+            let dir = repo_path
+                .rsplit_once('/')
+                .map_or(String::new(), |(d, _)| d.to_string());
+            AttributesFile {
+                path: b.path.clone(),
+                dir,
+                text: Arc::from(crate::source::decode(&b.bytes).text.as_ref()),
+            }
+        })
+        .collect()
 }
 
 /// A `keyward:ignore` comment on a line a change added or changed.
@@ -145,20 +186,24 @@ pub struct AddedMarker {
     pub marker: crate::ignore_comment::IgnoreMarker,
 }
 
-/// The ignore comments of a file that stand on `ranges` (1-based lines).
-fn added_markers(path: &str, bytes: &[u8], ranges: &[(usize, usize)]) -> Vec<AddedMarker> {
-    if ranges.is_empty()
-        || memchr::memmem::find(bytes, crate::ignore_comment::MARKER.as_bytes()).is_none()
-    {
+/// The ignore comments of a file that stand on `ranges` (1-based lines),
+/// read from the text the scan reads (the same decoding, Markdown code
+/// fences left out), so a comment in a UTF-16 file is seen here too.
+fn added_markers(path: &str, text: &str, ranges: &[(usize, usize)]) -> Vec<AddedMarker> {
+    if ranges.is_empty() || !text.contains(crate::ignore_comment::MARKER) {
         return Vec::new();
     }
-    let text: std::sync::Arc<str> = Arc::from(String::from_utf8_lossy(bytes).as_ref());
-    crate::ignore_comment::find_markers(&text)
+    let shared: Arc<str> = Arc::from(text);
+    let mut found = crate::ignore_comment::find_markers(&shared);
+    if crate::ignore_comment::is_markdown(Path::new(path)) {
+        found = crate::ignore_comment::outside_markdown_fences(&shared, found);
+    }
+    found
         .into_iter()
         .filter(|m| ranges.iter().any(|&(a, b)| (a..=b).contains(&(m.line + 1))))
         .map(|marker| AddedMarker {
             path: path.to_string(),
-            text: text.clone(),
+            text: shared.clone(),
             marker,
         })
         .collect()
@@ -178,39 +223,75 @@ impl Post {
     }
 
     pub fn apply(&self, out: &mut ScanOutput) {
-        if let Some(changed) = &self.changed_lines {
-            let lines: Vec<Lines<'_>> = out.files.iter().map(|f| Lines::new(&f.text)).collect();
-            let keep: Vec<bool> = out
-                .findings
-                .iter()
-                .map(|f| {
-                    let (Some(file), Some(l)) = (out.files.get(f.file), lines.get(f.file)) else {
-                        return false;
-                    };
-                    let line = l.position(f.span.start).0;
-                    changed
-                        .get(&file.path)
-                        .is_some_and(|r| r.iter().any(|&(a, b)| (a..=b).contains(&line)))
-                })
-                .collect();
-            drop(lines);
+        if let Some(written) = &self.written {
+            let keep = written.keep(out);
             let mut keep = keep.into_iter();
             out.findings.retain(|_| keep.next().unwrap_or(false));
-        }
-        if let Some(base) = &self.base_identities {
-            let files = &out.files;
-            out.findings.retain(|f| {
-                f.identity.is_empty()
-                    || !files
-                        .get(f.file)
-                        .and_then(|file| base.get(&file.path))
-                        .is_some_and(|ids| ids.contains(&f.identity))
-            });
         }
         if self.history {
             out.findings.retain(|f| f.provenance.is_some());
         }
         out.summary.findings = out.active().count() as u64;
+    }
+}
+
+impl Written {
+    /// Which findings the change made: a credential is the change's when
+    /// its file in the base held fewer places of it (by identity, wherever
+    /// they stand: a key the change only realigned or moved is not its); a
+    /// finding about no credential (an unused ignore) when it stands on a
+    /// line the change wrote.
+    fn keep(&self, out: &ScanOutput) -> Vec<bool> {
+        let lines: Vec<Lines<'_>> = out.files.iter().map(|f| Lines::new(&f.text)).collect();
+        let on_written = |f: &crate::Finding| -> bool {
+            let (Some(file), Some(l)) = (out.files.get(f.file), lines.get(f.file)) else {
+                return false;
+            };
+            let line = l.position(f.span.start).0;
+            self.lines
+                .get(&file.path)
+                .is_some_and(|r| r.iter().any(|&(a, b)| (a..=b).contains(&line)))
+        };
+        let written: Vec<bool> = out.findings.iter().map(on_written).collect();
+        // Places of each credential in the change's version of each file,
+        // and whether one of them stands on a written line.
+        let mut places: HashMap<(usize, &str), (HashSet<usize>, bool)> = HashMap::new();
+        for (f, &w) in out.findings.iter().zip(&written) {
+            if !f.identity.is_empty() {
+                let e = places.entry((f.file, f.identity.as_str())).or_default();
+                e.0.insert(f.span.start);
+                e.1 |= w;
+            }
+        }
+        // Credentials with more places than the base had. Where the base
+        // had some, the written lines say which places are new; where none
+        // of them is on one, all are reported.
+        let mut grown: HashMap<(usize, &str), bool> = HashMap::new();
+        for (&(file, identity), (spans, any_written)) in &places {
+            let before = out
+                .files
+                .get(file)
+                .and_then(|s| self.base.get(&s.path))
+                .and_then(|ids| ids.get(identity))
+                .copied()
+                .unwrap_or(0);
+            if spans.len() > before {
+                grown.insert((file, identity), before > 0 && *any_written);
+            }
+        }
+        out.findings
+            .iter()
+            .zip(&written)
+            .map(|(f, &w)| {
+                if f.identity.is_empty() {
+                    return w;
+                }
+                match grown.get(&(f.file, f.identity.as_str())) {
+                    None => false,
+                    Some(by_line) => !by_line || w,
+                }
+            })
+            .collect()
     }
 }
 
@@ -242,8 +323,7 @@ pub fn scan(
             Ok((
                 out,
                 Post {
-                    changed_lines: None,
-                    base_identities: None,
+                    written: None,
                     history: true,
                     change: None,
                 },
@@ -319,9 +399,9 @@ fn staged(
             }
         }
     }
-    let pairs = diff_with_lines(repo, &["--cached".to_string()], paths, false)?;
-    let mut changed = HashMap::new();
-    for (e, lines) in pairs {
+    let entries = raw_diff(repo, "ACMRT", false, &["--cached".to_string()], paths)?;
+    let mut changes = Vec::new();
+    for e in entries {
         if e.deleted() {
             continue;
         }
@@ -335,29 +415,26 @@ fn staged(
                 });
             }
         }
-        changed.insert(repo.display(&e.path), lines);
+        changes.push(e);
     }
-    let mut markers = Vec::new();
-    let mut out = read_and_scan(
-        repo,
-        wanted,
-        opts,
-        rules,
-        progress,
-        Some((&changed, &mut markers)),
-    )?;
+    let (head, mut unread) = read_blobs(repo, wanted, opts)?;
+    let base = base_blobs(repo, &changes, opts)?;
+    let lines = written_lines(&head, &base);
+    let markers = markers_on(&head, &lines);
+    let attributes = attributes_files(repo, &head);
+    let mut out = scan_read(head, unread.take(), opts, rules, progress)?;
     out.summary.skipped_other += symlinks;
     out.errors.extend(errors);
     out.errors.sort();
     let post = Post {
-        changed_lines: None,
-        base_identities: None,
+        written: None,
         history: false,
         change: Some(Change {
-            lines: changed,
+            lines,
             base: Tree::commit(repo, "HEAD")?,
             head: Tree::Index,
             markers,
+            attributes,
         }),
     };
     Ok((out, post))
@@ -388,99 +465,45 @@ fn since(
         }
         Err(e) => return Err(GitError::NoGit(e.to_string())),
     };
-    let pairs = diff_with_lines(repo, &[base.clone(), head.clone()], paths, true)?;
-    let mut changed = HashMap::new();
+    let revs = [base.clone(), head.clone()];
+    let entries = raw_diff(repo, "ACMRT", true, &revs, paths)?;
     let mut wanted = Vec::new();
-    let mut before = Vec::new();
-    // The base version's shown path → the change's.
-    let mut renamed: HashMap<String, String> = HashMap::new();
+    let mut changes = Vec::new();
     let mut symlinks = 0;
-    for (e, lines) in pairs {
+    for e in entries {
         if e.deleted() {
             continue;
         }
         if e.is_symlink() {
             symlinks += 1;
         } else if e.is_regular_file() {
-            let shown = repo.display(&e.path);
-            if !plumbing::is_null_id(&e.src_blob) {
-                let old = e.src_path.clone().unwrap_or_else(|| e.path.clone());
-                renamed.insert(repo.display(&old), shown.clone());
-                before.push(Wanted {
-                    blob: e.src_blob.clone(),
-                    path: old,
-                });
-            }
-            changed.insert(shown, lines);
             wanted.push(Wanted {
-                blob: e.blob,
-                path: e.path,
+                blob: e.blob.clone(),
+                path: e.path.clone(),
             });
+            changes.push(e);
         }
     }
-    // What the base's versions of these files already held, by identity: a
-    // credential a change only realigned or moved is not the change's. A
-    // file git does not pair with its old self (renamed and reformatted
-    // past its similarity threshold) is compared with the files the change
-    // deletes.
-    let base_identities = if all_lines {
+    let (head_blobs, mut unread) = read_blobs(repo, wanted, opts)?;
+    let base_blobs = base_blobs(repo, &changes, opts)?;
+    let lines = written_lines(&head_blobs, &base_blobs);
+    let markers = markers_on(&head_blobs, &lines);
+    let attributes = attributes_files(repo, &head_blobs);
+    let written = if all_lines {
         None
     } else {
-        const GONE: &str = "\u{0}deleted";
-        let added_alone: Vec<String> = wanted
-            .iter()
-            .map(|w| repo.display(&w.path))
-            .filter(|p| !renamed.values().any(|n| n == p))
-            .collect();
-        if !added_alone.is_empty() {
-            let revs = [base.clone(), head.clone()];
-            let gone = raw_diff(repo, "D", false, &revs, paths)?;
-            for e in gone {
-                let shown = repo.display(&e.path);
-                // A rename git did pair is already mapped to its new path.
-                if !plumbing::is_null_id(&e.src_blob) && !renamed.contains_key(&shown) {
-                    renamed.insert(shown, GONE.to_string());
-                    before.push(Wanted {
-                        blob: e.src_blob,
-                        path: e.path,
-                    });
-                }
-            }
-        }
-        // The credentials the base held where the change's files were, by
-        // what they are, whatever rule speaks of them: no IAM, no rules.
-        let (blobs, _) = read_blobs(repo, before, opts, None)?;
-        let base = crate::scan::extract::blobs(blobs, opts, progress);
-        let mut ids: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
-        for file in &base.files {
-            if let Some(new_path) = renamed.get(&file.path) {
-                let held = ids.entry(new_path.clone()).or_default();
-                held.extend(file.candidates.iter().map(|c| file.identity(c)));
-            }
-        }
-        if let Some(gone) = ids.remove(GONE) {
-            for p in added_alone {
-                ids.entry(p).or_default().extend(gone.iter().cloned());
-            }
-        }
-        Some(ids)
+        Some(Written {
+            base: base_identities(repo, &revs, paths, &head_blobs, base_blobs, opts, progress)?,
+            lines: lines.clone(),
+        })
     };
-    let mut markers = Vec::new();
-    let mut out = read_and_scan(
-        repo,
-        wanted,
-        opts,
-        rules,
-        progress,
-        Some((&changed, &mut markers)),
-    )?;
+    let mut out = scan_read(head_blobs, unread.take(), opts, rules, progress)?;
     out.summary.skipped_other += symlinks;
     let post = Post {
-        changed_lines: (!all_lines).then(|| changed.clone()),
-        base_identities,
+        written,
         history: false,
         change: Some(Change {
-            lines: changed,
+            lines,
             base: Tree::Commit {
                 id: base,
                 name: format!("the merge base of {rev} and HEAD"),
@@ -490,14 +513,156 @@ fn since(
                 name: "HEAD".into(),
             },
             markers,
+            attributes,
         }),
     };
     Ok((out, post))
 }
 
-/// The options every diff here runs with: the patch's files come in the
-/// raw list's order only when both runs use the same ones.
-fn diff_options(renames: bool, filter: &str) -> [String; 6] {
+/// The base's version of each changed file, by the change's shown path:
+/// the blob before the change, its path then as the blob's path.
+type BaseBlobs = HashMap<String, Blob>;
+
+/// Reads the base's versions of the changed files.
+fn base_blobs(
+    repo: &Repo,
+    changes: &[plumbing::RawEntry],
+    opts: &ScanOptions,
+) -> Result<BaseBlobs, GitError> {
+    let mut wanted = Vec::new();
+    let mut shown = Vec::new();
+    for e in changes {
+        if e.is_regular_file() && !plumbing::is_null_id(&e.src_blob) {
+            wanted.push(Wanted {
+                blob: e.src_blob.clone(),
+                path: e.src_path.clone().unwrap_or_else(|| e.path.clone()),
+            });
+            shown.push(repo.display(&e.path));
+        }
+    }
+    let mut base = HashMap::new();
+    // A base version too large or missing is compared as absent: the
+    // change's file is then judged whole.
+    read_each(repo, &wanted, opts, |i, blob| {
+        if let Some(p) = shown.get(i) {
+            base.insert(p.clone(), blob);
+        }
+    })?;
+    Ok(base)
+}
+
+/// The lines each changed file's change writes, from both versions' text
+/// as the scan decodes it.
+fn written_lines(head: &[Blob], base: &BaseBlobs) -> HashMap<String, lines::LineRanges> {
+    head.iter()
+        .map(|b| {
+            let new = crate::source::decode(&b.bytes);
+            let old = base.get(&b.path).map(|o| crate::source::decode(&o.bytes));
+            let ranges = lines::written(old.as_ref().map(|o| o.text.as_ref()), &new.text);
+            (b.path.clone(), ranges)
+        })
+        .collect()
+}
+
+/// The ignore comments on the lines a change writes.
+fn markers_on(head: &[Blob], lines: &HashMap<String, lines::LineRanges>) -> Vec<AddedMarker> {
+    head.iter()
+        .filter_map(|b| lines.get(&b.path).map(|r| (b, r)))
+        .flat_map(|(b, ranges)| {
+            let text = crate::source::decode(&b.bytes);
+            added_markers(&b.path, &text.text, ranges)
+        })
+        .collect()
+}
+
+/// What the base's versions of the changed files held, by identity and
+/// count: a credential a change only realigned or moved is not the
+/// change's. A file git does not pair with its old self (renamed and
+/// reformatted past its similarity threshold) is compared with the files
+/// the change deletes. No rules, no IAM: credentials by what they are.
+fn base_identities(
+    repo: &Repo,
+    revs: &[String],
+    paths: &[PathBuf],
+    head: &[Blob],
+    base: BaseBlobs,
+    opts: &ScanOptions,
+    progress: &Progress,
+) -> Result<HashMap<String, HashMap<String, usize>>, GitError> {
+    // The base's shown path → the change's paths it became (a file copied
+    // twice becomes two).
+    let mut became: HashMap<String, Vec<String>> = HashMap::new();
+    let mut before: Vec<Blob> = Vec::new();
+    for (new_path, blob) in base {
+        let seen = became.contains_key(&blob.path);
+        became.entry(blob.path.clone()).or_default().push(new_path);
+        if !seen {
+            before.push(blob);
+        }
+    }
+    let added_alone: Vec<&str> = head
+        .iter()
+        .map(|b| b.path.as_str())
+        .filter(|p| !became.values().flatten().any(|n| n == p))
+        .collect();
+    let mut deleted: HashSet<String> = HashSet::new();
+    if !added_alone.is_empty() {
+        let gone = raw_diff(repo, "D", false, revs, paths)?;
+        let wanted: Vec<Wanted> = gone
+            .into_iter()
+            .filter(|e| !plumbing::is_null_id(&e.src_blob))
+            // A rename git paired is compared with its new self already.
+            .filter(|e| !became.contains_key(&repo.display(&e.path)))
+            .map(|e| Wanted {
+                blob: e.src_blob,
+                path: e.path,
+            })
+            .collect();
+        let (blobs, _) = read_blobs(repo, wanted, opts)?;
+        for b in blobs {
+            deleted.insert(b.path.clone());
+            before.push(b);
+        }
+    }
+    let extracted = crate::scan::extract::blobs(before, opts, progress);
+    let mut ids: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    let mut gone: HashMap<String, usize> = HashMap::new();
+    for file in &extracted.files {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for c in &file.candidates {
+            *counts.entry(file.identity(c)).or_default() += 1;
+        }
+        let owners: Vec<&str> = if deleted.contains(&file.path) {
+            merge_max(&mut gone, &counts);
+            Vec::new()
+        } else {
+            became
+                .get(&file.path)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default()
+        };
+        for owner in owners {
+            merge_max(ids.entry(owner.to_string()).or_default(), &counts);
+        }
+    }
+    if !gone.is_empty() {
+        for p in added_alone {
+            merge_max(ids.entry(p.to_string()).or_default(), &gone);
+        }
+    }
+    Ok(ids)
+}
+
+/// Each identity's count in `into` raised to its count in `from`.
+fn merge_max(into: &mut HashMap<String, usize>, from: &HashMap<String, usize>) {
+    for (id, &n) in from {
+        let e = into.entry(id.clone()).or_default();
+        *e = (*e).max(n);
+    }
+}
+
+/// The options every `git diff --raw` here runs with.
+fn diff_options(renames: bool, filter: &str) -> [String; 7] {
     [
         if renames {
             "--find-renames"
@@ -507,8 +672,11 @@ fn diff_options(renames: bool, filter: &str) -> [String; 6] {
         .to_string(),
         format!("--diff-filter={filter}"),
         "--no-relative".into(),
+        // Nothing of the repository's attributes may shape what keyward
+        // reads: no external diff, no text conversion, every file as text.
         "--no-ext-diff".into(),
         "--no-textconv".into(),
+        "--text".into(),
         "--no-color".into(),
     ]
 }
@@ -534,59 +702,15 @@ fn raw_diff(
     })
 }
 
-/// Lines of one file, 1-based and inclusive.
-type LineRanges = Vec<(usize, usize)>;
-
-/// A diff's files with their added or changed lines (1-based, inclusive).
-/// `revs`: `[base, head]`, or `["--cached"]` for the index against HEAD.
-fn diff_with_lines(
-    repo: &Repo,
-    revs: &[String],
-    paths: &[PathBuf],
-    renames: bool,
-) -> Result<Vec<(plumbing::RawEntry, LineRanges)>, GitError> {
-    let options = diff_options(renames, "ACMRT");
-    let entries = raw_diff(repo, "ACMRT", renames, revs, paths)?;
-    let mut patch_args: Vec<std::ffi::OsString> = vec!["diff".into(), "-U0".into()];
-    patch_args.extend(options.iter().map(Into::into));
-    patch_args.extend(revs.iter().map(Into::into));
-    patch_args.push("--".into());
-    patch_args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
-    let added =
-        plumbing::parse_added_lines(&repo.run(patch_args)?).map_err(|detail| GitError::Parse {
-            command: "diff -U0".into(),
-            detail,
-        })?;
-    if added.len() != entries.len() {
-        return Err(GitError::Parse {
-            command: "diff -U0".into(),
-            detail: format!(
-                "{} files in the patch, {} in the raw diff",
-                added.len(),
-                entries.len()
-            ),
-        });
-    }
-    Ok(entries.into_iter().zip(added).collect())
-}
-
-/// Reads the blobs and scans them as one set (so repo-wide facts span them).
-/// Lines a change added, by shown path, and where to put the ignore
-/// comments found on them.
-type AddedLines<'a> = (
-    &'a HashMap<String, Vec<(usize, usize)>>,
-    &'a mut Vec<AddedMarker>,
-);
-
-fn read_and_scan(
-    repo: &Repo,
-    wanted: Vec<Wanted>,
+/// Scans blobs read from git as one set (so repo-wide facts span them),
+/// with what could not be read.
+fn scan_read(
+    blobs: Vec<Blob>,
+    unread: Unread,
     opts: &ScanOptions,
     rules: &RuleSet,
     progress: &Progress,
-    added: Option<AddedLines<'_>>,
 ) -> Result<ScanOutput, GitError> {
-    let (blobs, unread) = read_blobs(repo, wanted, opts, added)?;
     let mut out = scan_blobs(blobs, opts, rules, progress)?;
     out.summary.skipped_large += unread.too_large;
     out.errors.extend(unread.errors);
@@ -601,16 +725,33 @@ struct Unread {
     errors: Vec<ScanError>,
 }
 
-/// Reads the blobs, and with `added` the ignore comments on the lines a
-/// change added.
+impl Unread {
+    fn take(&mut self) -> Unread {
+        std::mem::take(self)
+    }
+}
+
+/// Reads the blobs, in the order wanted; those that cannot be read are
+/// counted and named.
 fn read_blobs(
     repo: &Repo,
     wanted: Vec<Wanted>,
     opts: &ScanOptions,
-    mut added: Option<AddedLines<'_>>,
 ) -> Result<(Vec<Blob>, Unread), GitError> {
-    let ids: Vec<String> = wanted.iter().map(|w| w.blob.clone()).collect();
     let mut blobs = Vec::with_capacity(wanted.len());
+    let unread = read_each(repo, &wanted, opts, |_, blob| blobs.push(blob))?;
+    Ok((blobs, unread))
+}
+
+/// Reads each wanted blob and hands it to `sink` with its index in
+/// `wanted`.
+fn read_each(
+    repo: &Repo,
+    wanted: &[Wanted],
+    opts: &ScanOptions,
+    mut sink: impl FnMut(usize, Blob),
+) -> Result<Unread, GitError> {
+    let ids: Vec<String> = wanted.iter().map(|w| w.blob.clone()).collect();
     let mut unread = Unread::default();
     plumbing::cat_blobs(repo, &ids, opts.max_file_size, |i, content| {
         let Some(w) = wanted.get(i) else {
@@ -618,14 +759,7 @@ fn read_blobs(
         };
         let path = repo.display(&w.path);
         match content {
-            plumbing::BlobContent::Bytes(bytes) => {
-                if let Some((lines, markers)) = added.as_mut()
-                    && let Some(ranges) = lines.get(&path)
-                {
-                    markers.extend(added_markers(&path, &bytes, ranges));
-                }
-                blobs.push(Blob { path, bytes });
-            }
+            plumbing::BlobContent::Bytes(bytes) => sink(i, Blob { path, bytes }),
             plumbing::BlobContent::TooLarge(size) => {
                 unread.too_large += 1;
                 unread.errors.push(ScanError {
@@ -645,7 +779,7 @@ fn read_blobs(
         }
         true
     })?;
-    Ok((blobs, unread))
+    Ok(unread)
 }
 
 /// Whether the paths are the default (`.`), not files the user listed.

@@ -344,49 +344,6 @@ pub fn parse_ls_files(bytes: &[u8]) -> Result<Vec<IndexEntry>, String> {
     Ok(out)
 }
 
-/// Added or changed lines (1-based, inclusive) per file of a `git diff -U0`,
-/// in the order the files appear: the same order as `--raw` with the same
-/// options, which is how they are matched to paths without parsing quoted
-/// names out of the patch headers.
-pub fn parse_added_lines(patch: &[u8]) -> Result<Vec<Vec<(usize, usize)>>, String> {
-    let mut files: Vec<Vec<(usize, usize)>> = Vec::new();
-    for line in patch.split(|&b| b == b'\n') {
-        if line.starts_with(b"diff --git ") || line.starts_with(b"diff --cc ") {
-            files.push(Vec::new());
-        } else if line.starts_with(b"@@ ") {
-            let Some(current) = files.last_mut() else {
-                return Err("hunk before any file header".into());
-            };
-            let text = String::from_utf8_lossy(line);
-            if let Some(r) = hunk_new_range(&text)? {
-                current.push(r);
-            }
-        }
-    }
-    Ok(files)
-}
-
-/// `@@ -a,b +c,d @@` → lines c..c+d-1 of the new side; `None` for a hunk
-/// that only deletes.
-fn hunk_new_range(header: &str) -> Result<Option<(usize, usize)>, String> {
-    let plus = header
-        .split(' ')
-        .find(|w| w.starts_with('+'))
-        .ok_or_else(|| format!("bad hunk header {header:?}"))?;
-    let mut parts = plus[1..].splitn(2, ',');
-    let start: usize = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad hunk header {header:?}"))?;
-    let count: usize = match parts.next() {
-        Some(c) => c
-            .parse()
-            .map_err(|_| format!("bad hunk header {header:?}"))?,
-        None => 1,
-    };
-    Ok((count > 0).then(|| (start, start.saturating_add(count - 1))))
-}
-
 /// What `cat-file --batch` gave for one requested blob.
 pub enum BlobContent {
     Bytes(Vec<u8>),
@@ -556,20 +513,6 @@ mod tests {
         assert_eq!(e[0].path, "infra/a.tf");
         assert_eq!(e[1].mode, "120000");
         assert!(parse_ls_files(b"100644 x\tp\0").is_err());
-    }
-
-    #[test]
-    fn added_lines_per_file() {
-        let patch = b"diff --git a/x b/x\nindex 1..2 100644\n--- a/x\n+++ b/x\n@@ -1 +1,2 @@\n-hi\n+x\n+y\n@@ -9,2 +10,0 @@\n-a\n-b\ndiff --git a/y b/y\nold mode 100644\nnew mode 100755\ndiff --git a/z b/z\n@@ -0,0 +1 @@\n+z\n";
-        let files = parse_added_lines(patch).expect("parses");
-        assert_eq!(files, vec![vec![(1, 2)], vec![], vec![(1, 1)]]);
-        assert!(parse_added_lines(b"@@ -1 +1 @@\n").is_err());
-        assert!(parse_added_lines(b"diff --git a b\n@@ nonsense @@\n").is_err());
-        let huge = format!("diff --git a b\n@@ -1 +{},5 @@\n", usize::MAX);
-        assert_eq!(
-            parse_added_lines(huge.as_bytes()),
-            Ok(vec![vec![(usize::MAX, usize::MAX)]])
-        );
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub fn report(
         items.push(inline_item(out, &m));
     }
     items.extend(old_markers_on_new_lines(out, change));
+    items.extend(hiding_attributes(out, repo, change));
     for (path, first_line) in &out.own_reports {
         if change.lines.contains_key(path) {
             items.push(Item {
@@ -134,6 +135,75 @@ pub fn report(
         .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
     out.summary.findings = out.active().count() as u64;
     gate
+}
+
+/// `.gitattributes` lines the change writes that hide files of its tree
+/// from reviewers (`-diff`, `binary`, `linguist-generated` …).
+fn hiding_attributes(out: &mut ScanOutput, repo: &Repo, change: &Change) -> Vec<Item> {
+    let hiding: Vec<_> = change
+        .attributes
+        .iter()
+        .filter_map(|file| {
+            let lines = change.lines.get(&file.path)?;
+            let found = super::attributes::hiding_lines(&file.text, lines);
+            (!found.is_empty()).then_some((file, found))
+        })
+        .collect();
+    if hiding.is_empty() {
+        return Vec::new();
+    }
+    let paths = match super::tree::all_paths(&repo.at_top(), &change.head) {
+        Ok(p) => p,
+        Err(e) => {
+            out.errors.push(ScanError {
+                kind: crate::finding::ProblemKind::NotScanned,
+                path: String::new(),
+                message: format!(
+                    "cannot list the files of {} to judge its `.gitattributes`: {e}",
+                    change.head
+                ),
+            });
+            Vec::new()
+        }
+    };
+    let mut items = Vec::new();
+    for (file, found) in hiding {
+        for h in found {
+            let Some(m) = super::attributes::matcher(&file.dir, &h.pattern) else {
+                continue;
+            };
+            let matched: Vec<&String> = paths
+                .iter()
+                .filter(|p| m.is_match(p.as_str()) && !p.ends_with(".gitattributes"))
+                .collect();
+            let Some(first) = matched.first() else {
+                continue;
+            };
+            let attrs = h
+                .attributes
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let count = match matched.len() {
+                1 => format!("`{}`", repo.display(first)),
+                n => format!("{n} files, `{}` among them", repo.display(first)),
+            };
+            items.push(Item {
+                path: file.path.clone(),
+                text: file.text.clone(),
+                span: h.span.clone(),
+                what: ".gitattributes".into(),
+                message: format!(
+                    "marks `{}` {attrs} ({count}): git and pull-request views no longer show what those files hold, so a reviewer cannot see a key in them",
+                    h.pattern
+                ),
+                silenced: Vec::new(),
+                reason: None,
+            });
+        }
+    }
+    items
 }
 
 /// The stricter of two gates: the lower threshold; `None` (never) is the

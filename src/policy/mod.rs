@@ -4,6 +4,7 @@
 //! `added` module compares the policy of a change with its base's (KW015).
 
 pub mod added;
+pub(crate) mod attributes;
 pub(crate) mod tree;
 
 use std::path::{Path, PathBuf};

@@ -149,3 +149,26 @@ fn blobs(
         None => Ok(out),
     }
 }
+
+/// Every file path of a tree (repository-relative), for matching patterns
+/// against what a tree holds. `top` runs at the repository's top.
+pub fn all_paths(top: &Repo, tree: &Tree) -> Result<Vec<String>, PolicyError> {
+    let args: Vec<String> = match tree {
+        Tree::Empty => return Ok(Vec::new()),
+        Tree::Commit { id, .. } => vec![
+            "ls-tree".into(),
+            "-r".into(),
+            "-z".into(),
+            "--name-only".into(),
+            "--full-tree".into(),
+            id.clone(),
+        ],
+        Tree::Index => vec!["ls-files".into(), "-z".into(), "--full-name".into()],
+    };
+    Ok(top
+        .run(args)?
+        .split(|&b| b == 0)
+        .filter(|r| !r.is_empty())
+        .map(|r| String::from_utf8_lossy(r).into_owned())
+        .collect())
+}

@@ -743,7 +743,10 @@ pub fn summary_line(out: &ScanOutput) -> String {
     ));
     let mut notes = Vec::new();
     if s.skipped_binary > 0 {
-        notes.push(format!("{} binary skipped", s.skipped_binary));
+        notes.push(format!(
+            "{} binary (searched for keys only)",
+            s.skipped_binary
+        ));
     }
     if s.skipped_large > 0 {
         notes.push(format!("{} too large skipped", s.skipped_large));

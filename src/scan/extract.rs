@@ -336,6 +336,7 @@ pub(crate) fn blobs(blobs: Vec<Blob>, opts: &ScanOptions, progress: &Progress) -
 }
 
 enum Status {
+    /// Not text: its printable runs were searched for keys, nothing parsed.
     Binary,
     NoKeyword,
     Parsed,
@@ -387,22 +388,27 @@ fn process_file_within_budget(
     include_placeholders: bool,
 ) -> Outcome {
     let mut warnings = Vec::new();
-    let text = match crate::source::decode(bytes) {
-        crate::source::Decoded::Binary => {
-            return Outcome {
-                status: Status::Binary,
-                warnings,
-                file: None,
-                placeholders: 0,
-            };
-        }
-        crate::source::Decoded::Text(text, warning) => {
-            warnings.extend(warning);
-            text
-        }
-    };
-    if let prefilter::Verdict::Skip { placeholders } =
-        prefilter::judge(text.as_bytes(), include_placeholders)
+    let encoding = crate::source::classify(bytes);
+    let binary = encoding == crate::source::Encoding::Binary;
+    // Binary bytes are searched as they are: no text is made of a file
+    // whose bytes hold nothing key-like.
+    if binary
+        && let prefilter::Verdict::Skip { placeholders } =
+            prefilter::judge(bytes, include_placeholders)
+    {
+        return Outcome {
+            status: Status::Binary,
+            warnings,
+            file: None,
+            placeholders,
+        };
+    }
+    let decoded = crate::source::decode_as(bytes, encoding);
+    warnings.extend(decoded.warning);
+    let text = decoded.text;
+    if !binary
+        && let prefilter::Verdict::Skip { placeholders } =
+            prefilter::judge(text.as_bytes(), include_placeholders)
     {
         return Outcome {
             status: Status::NoKeyword,
@@ -436,11 +442,16 @@ fn process_file_within_budget(
         };
     }
     let worth = |piece: &str| prefilter::may_contain_credentials(piece.as_bytes());
-    let (values, format, parse_warning) = parse::values(path, &text, &worth);
+    // A binary file's printable runs have no structure to parse.
+    let (values, format, parse_warning) = if binary {
+        (parse::text::scan(&text), Format::Text, None)
+    } else {
+        parse::values(path, &text, &worth)
+    };
     warnings.extend(parse_warning);
     let candidates = detect::detect(&text, &values);
     let mut ignores = crate::ignore_comment::find_markers(&text);
-    if is_markdown(path) {
+    if crate::ignore_comment::is_markdown(path) {
         ignores = crate::ignore_comment::outside_markdown_fences(&text, ignores);
     }
     let file = (!candidates.is_empty() || !ignores.is_empty()).then(|| FileCandidates {
@@ -451,15 +462,13 @@ fn process_file_within_budget(
         ignores,
     });
     Outcome {
-        status: Status::Parsed,
+        status: if binary {
+            Status::Binary
+        } else {
+            Status::Parsed
+        },
         warnings,
         file,
         placeholders: 0,
     }
-}
-
-fn is_markdown(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "md" | "markdown" | "mdx"))
 }

@@ -1,0 +1,343 @@
+//! The gate holds against hostile changes, round three (issue 23): files
+//! git marks binary, files keyward used to take for binary, oversized,
+//! re-encoded and look-alike files. Each reproduction is a test here, run
+//! in a real git repository: `main` holds the base, `pr` the change, and
+//! the change is judged as the Action judges it (`--since main
+//! --policy-from main`) or as the hook does (`--staged --policy-from HEAD`).
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+
+// Synthetic (scripts/genkey.py).
+const KEY: &str = "AKIARZPUZDIKKJZDEGXD";
+const SECRET: &str = "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";
+
+struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    /// `main` with `base`, then branch `pr` with `change` written over it,
+    /// committed.
+    fn new(base: &[(&str, &[u8])], change: &[(&str, &[u8])]) -> Repo {
+        let r = Repo {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        r.git(&["init", "-q", "-b", "main"]);
+        r.git(&["config", "commit.gpgsign", "false"]);
+        write(r.path(), "README.md", "demo\n");
+        for (p, t) in base {
+            write(r.path(), p, t);
+        }
+        r.commit("base");
+        r.git(&["checkout", "-q", "-b", "pr"]);
+        for (p, t) in change {
+            write(r.path(), p, t);
+        }
+        r.commit("change");
+        r
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git_in(self.path(), args)
+    }
+
+    fn commit(&self, msg: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", msg]);
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        keyward(self.path(), args)
+    }
+
+    /// The Action's judgement of the change: exit code and (rule, path,
+    /// line) of each finding.
+    fn gate(&self) -> (Option<i32>, Vec<(String, String, u64)>) {
+        let out = self.run(&[
+            "scan",
+            "--since",
+            "main",
+            "--policy-from",
+            "main",
+            "--format",
+            "json",
+        ]);
+        judged(&out)
+    }
+}
+
+fn judged(out: &Output) -> (Option<i32>, Vec<(String, String, u64)>) {
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "exit {:?}: {}",
+        out.status.code(),
+        stderr(out)
+    );
+    let doc = json(out);
+    let hits = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(rule_path_line)
+        .collect();
+    (out.status.code(), hits)
+}
+
+fn env_file() -> String {
+    format!("AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\n")
+}
+
+/// A name, the change's files, and where its key must be reported.
+type Case = (
+    &'static str,
+    Vec<(&'static str, Vec<u8>)>,
+    &'static str,
+    u64,
+);
+
+fn utf16(text: &str, bom: bool) -> Vec<u8> {
+    let mut out = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+    out.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    out
+}
+
+fn has(hits: &[(String, String, u64)], rule: &str, path: &str, line: u64) -> bool {
+    hits.iter()
+        .any(|(r, p, l)| r == rule && p == path && *l == line)
+}
+
+/// `.gitattributes` used to switch the gate off: for a file git treats as
+/// binary the patch has no hunks, and findings were kept only on the
+/// patch's lines. Lines are now the decoded texts' own.
+#[test]
+fn gitattributes_cannot_switch_the_gate_off() {
+    let env = env_file();
+    let tf = format!(
+        "provider \"aws\" {{\n  region     = \"eu-west-1\"\n  access_key = \"{KEY}\"\n  secret_key = \"{SECRET}\"\n}}\n"
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "-diff",
+            vec![
+                (".gitattributes", b"*.env -diff\n".to_vec()),
+                (".env", env.clone().into_bytes()),
+            ],
+            ".env",
+            1,
+        ),
+        (
+            "binary",
+            vec![
+                (".gitattributes", b"*.env binary\n".to_vec()),
+                (".env", env.clone().into_bytes()),
+            ],
+            ".env",
+            1,
+        ),
+        (
+            "linguist-generated",
+            vec![
+                (
+                    ".gitattributes",
+                    b"*.tf -diff linguist-generated=true\n".to_vec(),
+                ),
+                ("main.tf", tf.clone().into_bytes()),
+            ],
+            "main.tf",
+            3,
+        ),
+        (
+            "a new file under a -diff directory",
+            vec![
+                (".gitattributes", b"creds/** -diff\n".to_vec()),
+                ("creds/prod.env", env.clone().into_bytes()),
+            ],
+            "creds/prod.env",
+            1,
+        ),
+        (
+            "UTF-16 with a byte-order mark",
+            vec![("win.env", utf16(&env, true))],
+            "win.env",
+            1,
+        ),
+    ];
+    for (name, change, path, line) in cases {
+        let repo = Repo::new(&[], &to_slices(&change));
+        let (code, hits) = repo.gate();
+        assert_eq!(code, Some(1), "{name}: {hits:?}");
+        assert!(has(&hits, "KW001", path, line), "{name}: {hits:?}");
+        assert!(has(&hits, "KW002", path, line + 1), "{name}: {hits:?}");
+    }
+}
+
+/// The attributes file was already there; the change only edits the
+/// marked file. The findings are the change's, and only its new lines'.
+#[test]
+fn a_marked_file_edited_later_reports_only_what_the_edit_adds() {
+    let base_env = format!("AWS_REGION=eu-west-1\nAWS_ACCESS_KEY_ID={KEY}\n");
+    let repo = Repo::new(
+        &[
+            (".gitattributes", b"*.env -diff\n"),
+            (".env", base_env.as_bytes()),
+        ],
+        &[(
+            ".env",
+            format!(
+                "AWS_REGION=eu-west-1\nAWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\n"
+            )
+            .as_bytes(),
+        )],
+    );
+    let (code, hits) = repo.gate();
+    assert_eq!(code, Some(1), "{hits:?}");
+    // The secret is new, and the key it now pairs with is a new credential.
+    assert!(has(&hits, "KW002", ".env", 3), "{hits:?}");
+    assert!(hits.iter().all(|(_, p, _)| p == ".env"), "{hits:?}");
+}
+
+/// A change that marks files so reviewers cannot see them is a policy
+/// change: KW015 on the line of `.gitattributes` that does it.
+#[test]
+fn a_gitattributes_line_that_hides_scanned_files_is_kw015() {
+    let repo = Repo::new(
+        &[(".env", b"AWS_REGION=eu-west-1\n")],
+        &[(
+            ".gitattributes",
+            b"# generated\n*.png binary\n*.env -diff linguist-generated\n".as_slice(),
+        )],
+    );
+    let (code, hits) = repo.gate();
+    assert_eq!(code, Some(1), "{hits:?}");
+    // `*.png` matches no file of the tree: nothing hidden, nothing said.
+    assert_eq!(
+        hits,
+        [("KW015".to_string(), ".gitattributes".to_string(), 3)],
+        "{hits:?}"
+    );
+    let out = repo.run(&[
+        "scan",
+        "--since",
+        "main",
+        "--policy-from",
+        "main",
+        "--format",
+        "concise",
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("`-diff`"), "{text}");
+    assert!(text.contains("`.env`"), "{text}");
+}
+
+fn to_slices<'a>(files: &'a [(&'a str, Vec<u8>)]) -> Vec<(&'a str, &'a [u8])> {
+    files.iter().map(|(p, b)| (*p, b.as_slice())).collect()
+}
+
+/// Files keyward used to skip as binary: one NUL byte, mostly Latin-1
+/// text, UTF-16 without a byte-order mark, and a real binary file with a
+/// key in its printable bytes. Found in every mode.
+#[test]
+fn files_that_look_binary_are_still_searched_in_every_mode() {
+    let env = env_file();
+    let mut nul = env.clone().into_bytes();
+    nul.insert(5, 0);
+    let mut latin1 =
+        b"# r\xe9gion: \xe9t\xe9 \xe0 Montr\xe9al, \xe7a marche tr\xe8s bien\n".repeat(20);
+    latin1.extend_from_slice(env.as_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10".to_vec();
+    png.extend_from_slice(format!("\0tEXt\0aws_access_key_id={KEY}\0").as_bytes());
+    png.extend_from_slice(&[0x00, 0xff, 0x10, 0x80, 0x00, 0x00]);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("nul.env", nul),
+        ("latin1.env", latin1),
+        ("utf16.env", utf16(&env, false)),
+        ("logo.png", png),
+    ];
+    let repo = Repo::new(&[], &to_slices(&files));
+    let expect = |hits: &[(String, String, u64)], mode: &str| {
+        for (path, _) in &files {
+            assert!(
+                hits.iter().any(|(r, p, _)| r == "KW001" && p == path),
+                "{mode}: no KW001 in {path}: {hits:?}"
+            );
+        }
+        for path in ["nul.env", "latin1.env", "utf16.env"] {
+            assert!(
+                hits.iter().any(|(r, p, _)| r == "KW002" && p == path),
+                "{mode}: no KW002 in {path}: {hits:?}"
+            );
+        }
+    };
+    let (code, hits) = judged(&repo.run(&["scan", "--format", "json"]));
+    assert_eq!(code, Some(1));
+    expect(&hits, "scan");
+    let (_, hits) = repo.gate();
+    expect(&hits, "--since");
+    let (_, hits) = judged(&repo.run(&["scan", "--history", "--format", "json"]));
+    expect(&hits, "--history");
+    // Staged: the same files in a fresh commit.
+    repo.git(&["checkout", "-q", "main"]);
+    for (p, b) in &files {
+        write(repo.path(), p, b);
+    }
+    repo.git(&["add", "-A"]);
+    let (_, hits) = judged(&repo.run(&[
+        "scan",
+        "--staged",
+        "--policy-from",
+        "HEAD",
+        "--format",
+        "json",
+    ]));
+    expect(&hits, "--staged");
+}
+
+/// A `keyward:ignore` in a UTF-16 file is seen by the added-marker check as
+/// the scan sees it: the suppression is KW015.
+#[test]
+fn an_ignore_in_a_utf16_file_is_a_suppression_added() {
+    let repo = Repo::new(&[], &[]);
+    let text = format!("AWS_ACCESS_KEY_ID={KEY} # keyward:ignore -- test\n");
+    write(repo.path(), "win.env", utf16(&text, true));
+    repo.git(&["add", "-A"]);
+    let (code, hits) = judged(&repo.run(&[
+        "scan",
+        "--staged",
+        "--policy-from",
+        "HEAD",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(code, Some(1), "{hits:?}");
+    assert!(has(&hits, "KW015", "win.env", 1), "{hits:?}");
+}
+
+/// An ignore comment inside a Markdown code fence is an example: it
+/// silences nothing, and KW015 does not claim it does.
+#[test]
+fn an_ignore_in_a_markdown_fence_is_not_a_suppression() {
+    let repo = Repo::new(
+        &[],
+        &[(
+            "docs/setup.md",
+            format!("# Setup\n\n```sh\nexport AWS_ACCESS_KEY_ID={KEY} # keyward:ignore\n```\n")
+                .as_bytes(),
+        )],
+    );
+    let (code, hits) = repo.gate();
+    assert_eq!(code, Some(1));
+    assert!(has(&hits, "KW001", "docs/setup.md", 4), "{hits:?}");
+    assert!(
+        !hits.iter().any(|(r, _, _)| r == "KW015"),
+        "an example is not a suppression: {hits:?}"
+    );
+}

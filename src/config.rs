@@ -43,9 +43,9 @@ struct RawScan {
     exclude: Vec<Spanned<String>>,
     #[serde(default)]
     include: Vec<Spanned<String>>,
-    max_file_size: Option<u64>,
-    include_placeholders: Option<bool>,
-    no_ignore: Option<bool>,
+    max_file_size: Option<Spanned<u64>>,
+    include_placeholders: Option<Spanned<bool>>,
+    no_ignore: Option<Spanned<bool>>,
     baseline: Option<Spanned<String>>,
 }
 
@@ -119,6 +119,9 @@ pub struct Spans {
     pub allowed_accounts: Vec<Range<usize>>,
     pub max_key_age_days: Option<Range<usize>>,
     pub max_unused_days: Option<Range<usize>>,
+    pub max_file_size: Option<Range<usize>>,
+    pub include_placeholders: Option<Range<usize>>,
+    pub no_ignore: Option<Range<usize>>,
 }
 
 /// What an `[[allow]]` entry accepts: every condition given must hold.
@@ -448,11 +451,18 @@ pub fn parse_within(
         config.include_set = Some(include_set);
         config.spans.include = raw.scan.include.iter().map(Spanned::span).collect();
     }
-    if let Some(v) = raw.scan.max_file_size {
-        config.max_file_size = v;
+    if let Some(v) = &raw.scan.max_file_size {
+        config.max_file_size = *v.get_ref();
+        config.spans.max_file_size = Some(v.span());
     }
-    config.include_placeholders = raw.scan.include_placeholders.unwrap_or(false);
-    config.no_ignore = raw.scan.no_ignore.unwrap_or(false);
+    if let Some(v) = &raw.scan.include_placeholders {
+        config.include_placeholders = *v.get_ref();
+        config.spans.include_placeholders = Some(v.span());
+    }
+    if let Some(v) = &raw.scan.no_ignore {
+        config.no_ignore = *v.get_ref();
+        config.spans.no_ignore = Some(v.span());
+    }
     let confined = |value: &Spanned<String>, what: &str| -> Result<PathBuf, Box<ConfigError>> {
         match escapes(value.get_ref(), root, repo) {
             None => Ok(root.join(value.get_ref())),

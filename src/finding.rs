@@ -131,9 +131,18 @@ pub struct SourceFile {
     pub secret_spans: Vec<Range<usize>>,
     /// `keyward:ignore` comments in the file.
     pub ignores: Vec<crate::ignore_comment::IgnoreMarker>,
+    /// For a file too large to parse: `text` holds windows of it, and this
+    /// says where they stand.
+    pub excerpt: Option<Arc<crate::shown::Excerpt>>,
 }
 
 impl SourceFile {
+    /// The file's lines, for positions: those of the file itself also
+    /// when `text` is an excerpt of it.
+    pub fn lines(&self) -> crate::shown::Lines<'_> {
+        crate::shown::Lines::excerpt(&self.text, self.excerpt.as_deref())
+    }
+
     /// The text with every secret and token replaced by its same-length
     /// masked form, so snippets can be shown with columns intact.
     pub fn masked_text(&self) -> String {
@@ -250,6 +259,7 @@ mod tests {
             text: Arc::from(text.as_str()),
             secret_spans: std::iter::once(5..45).collect(),
             ignores: Vec::new(),
+            excerpt: None,
         };
         let m = f.masked_text();
         assert_eq!(m.len(), text.len());

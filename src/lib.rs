@@ -11,6 +11,7 @@ pub mod fix;
 pub mod git;
 pub mod iam;
 pub mod ignore_comment;
+pub(crate) mod large;
 pub mod lsp;
 pub mod named_file;
 pub mod own_report;

@@ -293,10 +293,7 @@ impl<'a> Scan<'a> {
             ),
             Source::Git(mode) => crate::git::scan(&mode, &opts.paths, &opts, rules, progress)?,
             Source::Buffer { path, text } => {
-                let blob = Blob {
-                    path,
-                    bytes: text.into_bytes(),
-                };
+                let blob = Blob::new(path, text.into_bytes());
                 (
                     scan::scan_blobs(vec![blob], &opts, rules, progress)?,
                     crate::git::Post::default(),

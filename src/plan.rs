@@ -84,11 +84,7 @@ struct Reference<'a> {
 /// The plan for a scan. `fix_of` says which `keyward fix` command rewrites
 /// the place at (path, line), if any.
 pub fn plan(out: &ScanOutput, fix_of: &dyn Fn(&str, usize) -> Option<String>) -> Plan {
-    let lines: Vec<crate::shown::Lines<'_>> = out
-        .files
-        .iter()
-        .map(|f| crate::shown::Lines::new(&f.text))
-        .collect();
+    let lines: Vec<crate::shown::Lines<'_>> = out.files.iter().map(|f| f.lines()).collect();
     // Every place a key is configured, accepted findings included: a
     // rotation must change those too.
     let references = out.findings.iter().filter_map(|f| {

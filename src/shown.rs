@@ -121,10 +121,42 @@ pub struct Region {
     pub end_column: usize,
 }
 
+/// Where the lines of a text cut from a larger file stand in that file:
+/// the windows of a file too large to parse ([`crate::large`]), one line
+/// each.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Excerpt {
+    /// Per line of the text: the file's line (0-based) and how many of its
+    /// characters come before the window.
+    places: Vec<(usize, usize)>,
+}
+
+impl Excerpt {
+    pub fn push(&mut self, line: usize, column: usize) {
+        self.places.push((line, column));
+    }
+
+    pub fn len(&self) -> usize {
+        self.places.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.places.is_empty()
+    }
+
+    /// The file's line (0-based) of the text's line `i`, and the
+    /// characters before the window on it.
+    pub fn place(&self, i: usize) -> Option<(usize, usize)> {
+        self.places.get(i).copied()
+    }
+}
+
 /// Line starts of a file, for offset → line/column conversion.
 pub struct Lines<'a> {
     text: &'a str,
     index: LineIndex,
+    /// When the text is an excerpt: where its lines stand in the file.
+    excerpt: Option<&'a Excerpt>,
     /// The last position asked for (line, offset, 0-based column): findings
     /// come in order, so on one long line each column is counted on from
     /// the previous one instead of from the line's start.
@@ -136,7 +168,16 @@ impl<'a> Lines<'a> {
         Lines {
             text,
             index: LineIndex::new(text),
+            excerpt: None,
             last: std::cell::Cell::new((usize::MAX, 0, 0)),
+        }
+    }
+
+    /// Lines of an excerpt: positions are the file's.
+    pub fn excerpt(text: &'a str, excerpt: Option<&'a Excerpt>) -> Self {
+        Lines {
+            excerpt,
+            ..Lines::new(text)
         }
     }
 
@@ -157,7 +198,10 @@ impl<'a> Lines<'a> {
         };
         let col = base + self.text.get(from..offset).map_or(0, |s| s.chars().count());
         self.last.set((line, offset, col));
-        (line + 1, col + 1)
+        match self.excerpt.and_then(|e| e.place(line)) {
+            Some((file_line, before)) => (file_line + 1, before + col + 1),
+            None => (line + 1, col + 1),
+        }
     }
 
     pub fn region(&self, span: &Range<usize>) -> Region {

@@ -335,6 +335,7 @@ fn unused_allows(
                         text: std::sync::Arc::from(src.inner().as_str()),
                         secret_spans: Vec::new(),
                         ignores: Vec::new(),
+                        excerpt: None,
                     });
                     out.files.len() - 1
                 })

@@ -341,3 +341,158 @@ fn an_ignore_in_a_markdown_fence_is_not_a_suppression() {
         "an example is not a suppression: {hits:?}"
     );
 }
+
+/// Padding a file past `max-file-size` no longer hides it: it is streamed
+/// for keys in every mode, and in a change it is also a finding of its own
+/// (KW015, at the gate's severity) because nobody judged it whole.
+#[test]
+fn a_file_padded_past_the_size_limit_is_searched_and_flagged() {
+    let config = b"[scan]\nmax-file-size = 4096\n".as_slice();
+    let mut padded = "# filler\n".repeat(1000).into_bytes();
+    padded.extend_from_slice(env_file().as_bytes());
+    let repo = Repo::new(
+        &[("keyward.toml", config)],
+        &[("big.env", padded.as_slice())],
+    );
+    let (code, hits) = repo.gate();
+    assert_eq!(code, Some(1), "{hits:?}");
+    assert!(has(&hits, "KW001", "big.env", 1001), "{hits:?}");
+    assert!(has(&hits, "KW002", "big.env", 1002), "{hits:?}");
+    // On the file's first place keyward shows (its first window here).
+    assert!(
+        hits.iter().any(|(r, p, _)| r == "KW015" && p == "big.env"),
+        "{hits:?}"
+    );
+    let out = repo.run(&[
+        "scan",
+        "--since",
+        "main",
+        "--policy-from",
+        "main",
+        "--format",
+        "concise",
+    ]);
+    assert!(
+        stdout(&out).contains("too large to parse"),
+        "{}",
+        stdout(&out)
+    );
+    // A plain scan and the history find the key too.
+    let (_, hits) = judged(&repo.run(&["scan", "--format", "json"]));
+    assert!(has(&hits, "KW001", "big.env", 1001), "{hits:?}");
+    let (_, hits) = judged(&repo.run(&["scan", "--history", "--format", "json"]));
+    assert!(has(&hits, "KW001", "big.env", 1001), "{hits:?}");
+}
+
+/// A JSON file shaped like an IAM inventory is skipped (its key IDs are
+/// there by design), so a change that adds one is a finding: otherwise it
+/// is a place to hide a key.
+#[test]
+fn an_inventory_look_alike_added_by_a_change_is_flagged() {
+    let inventory = format!(
+        "{{\"version\": 1, \"generated_at\": \"2026-11-28T12:00:00Z\", \"accounts\": [{{\"account\": \"123456789012\", \"keys\": [{{\"access_key_id\": \"{KEY}\", \"user\": \"ci\", \"status\": \"Active\", \"created\": \"2025-01-01T00:00:00Z\"}}]}}]}}\n"
+    );
+    let repo = Repo::new(&[], &[("config/keys.json", inventory.as_bytes())]);
+    let (code, hits) = repo.gate();
+    assert_eq!(code, Some(1), "{hits:?}");
+    assert_eq!(
+        hits,
+        [("KW015".to_string(), "config/keys.json".to_string(), 1)],
+        "{hits:?}"
+    );
+}
+
+/// Without `--policy-from` (the Action's `policy-from: none`) the change's
+/// own configuration judges it, so every setting that narrows what is read
+/// is KW015 on its line.
+#[test]
+fn settings_that_narrow_the_scan_are_kw015_without_policy_from() {
+    let cases: Vec<(&str, &str, &str, u64, &str)> = vec![
+        (
+            "max-file-size",
+            "[scan]\nno-ignore = true\n",
+            "[scan]\nno-ignore = true\nmax-file-size = 10\n",
+            3,
+            "lowers `max-file-size`",
+        ),
+        (
+            "no-ignore",
+            "[scan]\nno-ignore = true\n",
+            "[scan]\nno-ignore = false\n",
+            2,
+            "turns `no-ignore` off",
+        ),
+        (
+            "include-placeholders",
+            "[scan]\ninclude-placeholders = true\n",
+            "[scan]\n",
+            1,
+            "turns `include-placeholders` off",
+        ),
+    ];
+    for (name, base, change, line, says) in cases {
+        let repo = Repo::new(
+            &[("keyward.toml", base.as_bytes())],
+            &[
+                ("keyward.toml", change.as_bytes()),
+                ("app.env", env_file().as_bytes()),
+            ],
+        );
+        let out = repo.run(&["scan", "--since", "main", "--format", "json"]);
+        let (code, hits) = judged(&out);
+        assert_eq!(code, Some(1), "{name}: {hits:?}");
+        assert!(
+            has(&hits, "KW015", "keyward.toml", line),
+            "{name}: {hits:?}"
+        );
+        assert!(stdout(&out).contains(says), "{name}: {}", stdout(&out));
+    }
+    // Deleting the configuration is a policy change too.
+    let repo = Repo::new(
+        &[(
+            "keyward.toml",
+            b"[scan]\nmax-file-size = 100000000\n".as_slice(),
+        )],
+        &[],
+    );
+    std::fs::remove_file(repo.path().join("keyward.toml")).expect("rm");
+    repo.commit("no config");
+    let out = repo.run(&["scan", "--since", "main", "--format", "json"]);
+    let (code, hits) = judged(&out);
+    assert_eq!(code, Some(1), "{hits:?}");
+    assert!(has(&hits, "KW015", "keyward.toml", 1), "{hits:?}");
+}
+
+/// The exclude the docs used to recommend for an inventory (`.keyward/**`)
+/// cannot hide a key a change writes there.
+#[test]
+fn an_excluded_path_does_not_hide_a_key_a_change_adds() {
+    let config = b"[scan]\nexclude = [\".keyward/**\"]\n".as_slice();
+    let repo = Repo::new(
+        &[("keyward.toml", config)],
+        &[(".keyward/prod.env", env_file().as_bytes())],
+    );
+    for policy_from in [true, false] {
+        let mut args = vec!["scan", "--since", "main", "--format", "json"];
+        if policy_from {
+            args.extend(["--policy-from", "main"]);
+        }
+        let (code, hits) = judged(&repo.run(&args));
+        assert_eq!(code, Some(1), "{hits:?}");
+        assert!(has(&hits, "KW015", ".keyward/prod.env", 1), "{hits:?}");
+        assert!(has(&hits, "KW015", ".keyward/prod.env", 2), "{hits:?}");
+    }
+    // A file the base already held, only touched, is not the change's.
+    let repo = Repo::new(
+        &[
+            ("keyward.toml", config),
+            (".keyward/prod.env", env_file().as_bytes()),
+        ],
+        &[(
+            ".keyward/prod.env",
+            format!("# touched\n{}", env_file()).as_bytes(),
+        )],
+    );
+    let (code, hits) = repo.gate();
+    assert_eq!(code, Some(0), "{hits:?}");
+}

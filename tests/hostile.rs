@@ -233,12 +233,23 @@ fn hundred_mb_line(dir: &Path) -> (PathBuf, u64) {
 fn hundred_megabyte_single_line() {
     let t = tmp();
     let (_, column) = hundred_mb_line(t.path());
-    // Over the default --max-file-size: skipped with a note.
+    // Over the default --max-file-size: not parsed, said so, and streamed
+    // for keys: the key at the end is still found where it is.
     let run = scan(t.path(), &[]);
     run.completed();
     assert_eq!(run.doc["summary"]["skipped_large"], 1);
     assert!(run.errors().contains("max-file-size"), "{}", run.errors());
-    assert!(run.findings().is_empty());
+    assert_eq!(
+        run.findings(),
+        [("minified.js".into(), 1, column, KEY.into())],
+        "{}",
+        run.errors()
+    );
+    assert!(
+        run.peak_kib < 64 * 1024,
+        "peak RSS {} KiB streaming a 100 MB file",
+        run.peak_kib
+    );
     // Allowed in: scanned, and the key at the end is found where it is.
     let run = scan(t.path(), &["--max-file-size", "200000000"]);
     run.completed();

@@ -193,7 +193,7 @@ pub(super) fn scan(
         threads: 1,
         ..opts.clone()
     };
-    let (tx, rx) = crossbeam_channel::bounded::<(usize, Vec<u8>)>(workers * 4);
+    let (tx, rx) = crossbeam_channel::bounded::<(usize, Blob)>(workers * 4);
     let mut skipped = Vec::new();
     let (read, parts) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
@@ -203,9 +203,9 @@ pub(super) fn scan(
                 let walk = &walk;
                 scope.spawn(move || {
                     let mut part = Part::default();
-                    for (idx, bytes) in rx.iter() {
+                    for (idx, mut blob) in rx.iter() {
                         if let Some(path) = blob_path(repo, walk, idx) {
-                            let blob = Blob { path, bytes };
+                            blob.path = path;
                             part.take(idx, extract::blobs(vec![blob], one, progress));
                         }
                     }
@@ -217,9 +217,17 @@ pub(super) fn scan(
         let read = plumbing::cat_blobs(repo, &ids, opts.max_file_size, |i, content| {
             match content {
                 // Fails only when every worker is gone; stop reading then.
-                BlobContent::Bytes(bytes) => return tx.send((i, bytes)).is_ok(),
-                BlobContent::TooLarge(size) => skipped.push((i, Some(size))),
-                BlobContent::Missing => skipped.push((i, None)),
+                BlobContent::Bytes(bytes) => return tx.send((i, Blob::new("", bytes))).is_ok(),
+                BlobContent::TooLarge { size, swept } => {
+                    let large = extract::Large { size, swept };
+                    let blob = Blob {
+                        path: String::new(),
+                        bytes: Vec::new(),
+                        large: Some(Box::new(large)),
+                    };
+                    return tx.send((i, blob)).is_ok();
+                }
+                BlobContent::Missing => skipped.push(i),
             }
             true
         });
@@ -238,28 +246,14 @@ pub(super) fn scan(
     out.signed_with = signed_with;
     out.meta.iam = iam_source;
     out.summary.skipped_other += walk.symlinks;
-    for (i, size) in skipped {
+    for i in skipped {
         let path = walk.blobs[i]
             .uses
             .first()
             .map_or_else(String::new, |u| repo.display(&u.1));
-        let (kind, message) = match size {
-            Some(size) => {
-                out.summary.skipped_large += 1;
-                (
-                    ProblemKind::TooLarge,
-                    format!(
-                        "skipped: blob {} of {size} bytes is over --max-file-size ({})",
-                        walk.blobs[i].id, opts.max_file_size
-                    ),
-                )
-            }
-            None => (
-                ProblemKind::NotScanned,
-                format!("not scanned: object {} is missing", walk.blobs[i].id),
-            ),
-        };
-        out.errors.push(ScanError::new(kind, path, message));
+        let message = format!("not scanned: object {} is missing", walk.blobs[i].id);
+        out.errors
+            .push(ScanError::new(ProblemKind::NotScanned, path, message));
     }
     out.errors.sort();
     out.errors.dedup();

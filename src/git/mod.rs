@@ -146,6 +146,109 @@ pub struct Change {
     pub lines: HashMap<String, Vec<(usize, usize)>>,
     /// The `.gitattributes` files the change writes, as it writes them.
     pub attributes: Vec<AttributesFile>,
+    /// Files (shown paths) the change adds, or makes larger than the base
+    /// had them.
+    pub grown: HashSet<String>,
+    /// Credentials the change writes into files the configuration's scope
+    /// leaves out.
+    pub excluded: Vec<ExcludedCredential>,
+}
+
+/// A credential a change writes where `[scan] exclude`/`include` keeps
+/// keyward from judging it.
+#[derive(Debug, Clone)]
+pub struct ExcludedCredential {
+    /// As output shows it.
+    pub path: String,
+    pub text: Arc<str>,
+    pub span: std::ops::Range<usize>,
+    /// What it is, for a message: "access key ID `AKIA…`".
+    pub what: String,
+}
+
+/// Credentials the change writes into files outside the scan's scope: the
+/// files are read anyway (a documented exclude must not become a place to
+/// put a key), and what the base's version did not hold is reported.
+fn excluded_credentials(
+    head: &[Blob],
+    base: &BaseBlobs,
+    opts: &ScanOptions,
+) -> Vec<ExcludedCredential> {
+    let Some(scope) = &opts.scope else {
+        return Vec::new();
+    };
+    let left_out = |b: &&Blob| b.large.is_none() && !scope.wants(Path::new(&b.path), &opts.cwd);
+    let chosen: Vec<Blob> = head
+        .iter()
+        .filter(left_out)
+        .map(|b| Blob::new(b.path.clone(), b.bytes.clone()))
+        .collect();
+    if chosen.is_empty() {
+        return Vec::new();
+    }
+    let before: Vec<Blob> = chosen
+        .iter()
+        .filter_map(|b| base.get(&b.path))
+        .filter(|b| b.large.is_none())
+        .map(|b| Blob::new(b.path.clone(), b.bytes.clone()))
+        .collect();
+    let unscoped = ScanOptions {
+        scope: None,
+        threads: 1,
+        ..opts.clone()
+    };
+    let idle = Progress::default();
+    // The base's versions are read under the change's paths (`Blob::path`
+    // of a base blob is its own old path): counted per change path.
+    let base_paths: HashMap<String, String> = chosen
+        .iter()
+        .filter_map(|b| base.get(&b.path).map(|o| (o.path.clone(), b.path.clone())))
+        .collect();
+    let mut held: HashMap<(String, String), usize> = HashMap::new();
+    for file in crate::scan::extract::blobs(before, &unscoped, &idle).files {
+        let Some(new_path) = base_paths.get(&file.path) else {
+            continue;
+        };
+        for c in &file.candidates {
+            *held
+                .entry((new_path.clone(), file.identity(c)))
+                .or_default() += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for file in crate::scan::extract::blobs(chosen, &unscoped, &idle).files {
+        for c in file.candidates.iter().filter(|c| !c.placeholder) {
+            let left = held
+                .entry((file.path.clone(), file.identity(c)))
+                .or_default();
+            if *left > 0 {
+                *left -= 1;
+                continue;
+            }
+            let what = match c.kind {
+                crate::detect::CandidateKind::AccessKeyId => format!("access key ID `{}`", c.value),
+                crate::detect::CandidateKind::SecretAccessKey => {
+                    format!("secret access key `{}`", crate::detect::mask(&c.value))
+                }
+                crate::detect::CandidateKind::SessionToken => "a session token".to_string(),
+            };
+            out.push(ExcludedCredential {
+                path: file.path.clone(),
+                text: file.text.clone(),
+                span: c.span.clone(),
+                what,
+            });
+        }
+    }
+    out
+}
+
+/// The files of `head` that are new or larger than in `base`.
+fn grown(head: &[Blob], base: &BaseBlobs) -> HashSet<String> {
+    head.iter()
+        .filter(|b| base.get(&b.path).is_none_or(|o| o.size() < b.size()))
+        .map(|b| b.path.clone())
+        .collect()
 }
 
 /// A `.gitattributes` file of a change.
@@ -242,7 +345,7 @@ impl Written {
     /// finding about no credential (an unused ignore) when it stands on a
     /// line the change wrote.
     fn keep(&self, out: &ScanOutput) -> Vec<bool> {
-        let lines: Vec<Lines<'_>> = out.files.iter().map(|f| Lines::new(&f.text)).collect();
+        let lines: Vec<Lines<'_>> = out.files.iter().map(|f| f.lines()).collect();
         let on_written = |f: &crate::Finding| -> bool {
             let (Some(file), Some(l)) = (out.files.get(f.file), lines.get(f.file)) else {
                 return false;
@@ -422,6 +525,8 @@ fn staged(
     let lines = written_lines(&head, &base);
     let markers = markers_on(&head, &lines);
     let attributes = attributes_files(repo, &head);
+    let grown = grown(&head, &base);
+    let excluded = excluded_credentials(&head, &base, opts);
     let mut out = scan_read(head, unread.take(), opts, rules, progress)?;
     out.summary.skipped_other += symlinks;
     out.errors.extend(errors);
@@ -435,6 +540,8 @@ fn staged(
             head: Tree::Index,
             markers,
             attributes,
+            grown,
+            excluded,
         }),
     };
     Ok((out, post))
@@ -489,6 +596,8 @@ fn since(
     let lines = written_lines(&head_blobs, &base_blobs);
     let markers = markers_on(&head_blobs, &lines);
     let attributes = attributes_files(repo, &head_blobs);
+    let grown = grown(&head_blobs, &base_blobs);
+    let excluded = excluded_credentials(&head_blobs, &base_blobs, opts);
     let written = if all_lines {
         None
     } else {
@@ -514,6 +623,8 @@ fn since(
             },
             markers,
             attributes,
+            grown,
+            excluded,
         }),
     };
     Ok((out, post))
@@ -712,16 +823,14 @@ fn scan_read(
     progress: &Progress,
 ) -> Result<ScanOutput, GitError> {
     let mut out = scan_blobs(blobs, opts, rules, progress)?;
-    out.summary.skipped_large += unread.too_large;
     out.errors.extend(unread.errors);
     out.errors.sort();
     Ok(out)
 }
 
-/// Blobs that could not be read: counted and named, never silent.
+/// Blobs that could not be read: named, never silent.
 #[derive(Default)]
 struct Unread {
-    too_large: u64,
     errors: Vec<ScanError>,
 }
 
@@ -759,18 +868,15 @@ fn read_each(
         };
         let path = repo.display(&w.path);
         match content {
-            plumbing::BlobContent::Bytes(bytes) => sink(i, Blob { path, bytes }),
-            plumbing::BlobContent::TooLarge(size) => {
-                unread.too_large += 1;
-                unread.errors.push(ScanError {
-                    kind: crate::finding::ProblemKind::TooLarge,
+            plumbing::BlobContent::Bytes(bytes) => sink(i, Blob::new(path, bytes)),
+            plumbing::BlobContent::TooLarge { size, swept } => sink(
+                i,
+                Blob {
                     path,
-                    message: format!(
-                        "skipped: {size} bytes is over --max-file-size ({})",
-                        opts.max_file_size
-                    ),
-                });
-            }
+                    bytes: Vec::new(),
+                    large: Some(Box::new(crate::scan::extract::Large { size, swept })),
+                },
+            ),
             plumbing::BlobContent::Missing => unread.errors.push(ScanError {
                 kind: crate::finding::ProblemKind::NotScanned,
                 path,

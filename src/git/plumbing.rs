@@ -347,8 +347,12 @@ pub fn parse_ls_files(bytes: &[u8]) -> Result<Vec<IndexEntry>, String> {
 /// What `cat-file --batch` gave for one requested blob.
 pub enum BlobContent {
     Bytes(Vec<u8>),
-    /// Over the size limit: read past, not kept.
-    TooLarge(u64),
+    /// Over the size limit: streamed once for keys ([`crate::large`]),
+    /// not kept.
+    TooLarge {
+        size: u64,
+        swept: std::io::Result<crate::large::Swept>,
+    },
     Missing,
 }
 
@@ -416,9 +420,12 @@ pub fn cat_blobs(
                         detail: format!("bad header {text:?}"),
                     })?;
                     let content = if size > max_size {
-                        std::io::copy(&mut (&mut r).take(size), &mut std::io::sink())
-                            .map_err(io_err)?;
-                        BlobContent::TooLarge(size)
+                        let mut body = (&mut r).take(size);
+                        let swept = crate::large::sweep(&mut body, &|| false);
+                        // Whatever the sweep left (it stops only on an
+                        // error): the stream must stay in step.
+                        std::io::copy(&mut body, &mut std::io::sink()).map_err(io_err)?;
+                        BlobContent::TooLarge { size, swept }
                     } else {
                         let mut buf = vec![0; size as usize];
                         r.read_exact(&mut buf).map_err(io_err)?;

@@ -34,6 +34,8 @@ struct Item {
     silenced: Vec<usize>,
     /// The reason the change gives, when it gives one.
     reason: Option<String>,
+    /// Instead of the rule's severity: the gate's, for what must fail it.
+    severity: Option<Severity>,
 }
 
 /// Adds a KW015 finding for every suppression `change` introduces. A policy
@@ -85,6 +87,19 @@ pub fn report(
     }
     items.extend(old_markers_on_new_lines(out, change));
     items.extend(hiding_attributes(out, repo, change));
+    items.extend(change.excluded.iter().map(|e| Item {
+        path: e.path.clone(),
+        text: e.text.clone(),
+        span: e.span.clone(),
+        what: "[scan] exclude".into(),
+        message: format!(
+            "writes {} into a file the configuration leaves out of scanning (`[scan] exclude` or `include`): nothing judges it there",
+            e.what
+        ),
+        silenced: Vec::new(),
+        reason: None,
+        severity: None,
+    }));
     for (path, first_line) in &out.own_reports {
         if change.lines.contains_key(path) {
             items.push(Item {
@@ -95,10 +110,21 @@ pub fn report(
                 message: "adds a file keyward takes for its own report and does not scan; reports belong outside the repository".into(),
                 silenced: Vec::new(),
                 reason: None,
+                severity: None,
             });
         }
     }
-    match PolicySet::from_tree(repo, &change.head, wanted) {
+    let head = PolicySet::from_tree(repo, &change.head, wanted);
+    // The inventories the policies name are what they are for, not
+    // look-alikes (swapping one is a change of its own, below).
+    let named: HashSet<String> = [Some(&base), head.as_ref().ok()]
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.files.inventory.as_ref())
+        .map(|f| repo.display(&f.path))
+        .collect();
+    items.extend(unjudged(out, change, gate, &named));
+    match head {
         Ok(head) => compare(out, repo, &cwd, &base, &head, &mut items),
         Err(e) => {
             let path = head_config_path(repo, &change.head, wanted);
@@ -114,6 +140,7 @@ pub fn report(
                     ),
                     silenced: Vec::new(),
                     reason: None,
+                    severity: None,
                 });
             } else {
                 out.errors.push(ScanError {
@@ -135,6 +162,53 @@ pub fn report(
         .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
     out.summary.findings = out.active().count() as u64;
     gate
+}
+
+/// Files the change adds or grows that keyward could not judge whole: too
+/// large to parse (only searched for keys), unreadable, stopped by the time
+/// budget, or skipped as an IAM inventory. At the gate's severity: a file
+/// nobody could read must not pass for one that holds nothing.
+fn unjudged(
+    out: &ScanOutput,
+    change: &Change,
+    gate: Option<Severity>,
+    named_inventories: &HashSet<String>,
+) -> Vec<Item> {
+    use crate::finding::ProblemKind;
+    let mut why: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
+    for e in &out.errors {
+        let reason = match e.kind {
+            ProblemKind::TooLarge => {
+                "is too large to parse (over `max-file-size`); it was only searched for key IDs and named secrets"
+            }
+            ProblemKind::Read | ProblemKind::NotScanned => "could not be read",
+            ProblemKind::Budget => "took longer than `--file-timeout` and was judged only in part",
+            _ => continue,
+        };
+        if change.grown.contains(&e.path) {
+            why.entry(e.path.as_str())
+                .or_insert_with(|| reason.to_string());
+        }
+    }
+    for path in &out.inventories {
+        if change.grown.contains(path) && !named_inventories.contains(path) {
+            why.entry(path.as_str()).or_insert_with(|| {
+                "is read as an IAM inventory and not scanned (its key IDs are taken as there by design)".to_string()
+            });
+        }
+    }
+    why.into_iter()
+        .map(|(path, reason)| Item {
+            path: path.to_string(),
+            text: Arc::from(""),
+            span: 0..0,
+            what: "unjudged file".into(),
+            message: format!("adds or grows a file keyward could not judge whole: it {reason}; a reviewer must look at it"),
+            silenced: Vec::new(),
+            reason: None,
+            severity: gate,
+        })
+        .collect()
 }
 
 /// `.gitattributes` lines the change writes that hide files of its tree
@@ -200,6 +274,7 @@ fn hiding_attributes(out: &mut ScanOutput, repo: &Repo, change: &Change) -> Vec<
                 ),
                 silenced: Vec::new(),
                 reason: None,
+                severity: None,
             });
         }
     }
@@ -285,6 +360,7 @@ fn inline_item(out: &ScanOutput, m: &crate::git::AddedMarker) -> Item {
         message: format!("adds a `keyward:ignore` comment for {names}"),
         silenced,
         reason: (!m.marker.reason.is_empty()).then(|| m.marker.reason.clone()),
+        severity: None,
     }
 }
 
@@ -336,6 +412,7 @@ fn old_markers_on_new_lines(out: &ScanOutput, change: &Change) -> Vec<Item> {
             ),
             silenced: Vec::new(),
             reason: (!marker.reason.is_empty()).then(|| marker.reason.clone()),
+            severity: None,
         });
     }
     items
@@ -374,8 +451,28 @@ fn compare(
             message,
             silenced,
             reason: None,
+            severity: None,
         })
     };
+
+    // Without a configuration the defaults judge: fewer accounts allowed is
+    // stricter, but a base's larger size limit, its `no-ignore`, its custom
+    // rules and its inventory all go. Said once, on the file it removes.
+    if let (Some(was), None) = (base.files.config.as_ref(), config_file) {
+        items.push(Item {
+            path: repo.display(&was.path),
+            text: Arc::from(""),
+            span: 0..0,
+            what: "configuration".into(),
+            message: format!(
+                "removes the configuration `{}`: the defaults judge from now on",
+                was.path
+            ),
+            silenced: Vec::new(),
+            reason: None,
+            severity: None,
+        });
+    }
 
     for entry in &hc.allow {
         if bc.allow.iter().any(|b| covers(b, entry)) {
@@ -478,6 +575,56 @@ fn compare(
                 )
             };
             items.extend(in_config(span.clone(), "[scan] include", message, silenced));
+        }
+    }
+
+    // What narrows what is read: a smaller size limit (larger files are
+    // then only searched for keys), ignore files honoured again, or
+    // placeholders no longer reported.
+    if hc.max_file_size < bc.max_file_size {
+        let span = hc
+            .spans
+            .max_file_size
+            .clone()
+            .or_else(|| config_file.map(|f| first_line(&f.text)));
+        if let Some(span) = span {
+            items.extend(in_config(
+                span,
+                "[scan] max-file-size",
+                format!(
+                    "lowers `max-file-size` from {} to {} bytes: larger files are no longer parsed",
+                    bc.max_file_size, hc.max_file_size
+                ),
+                Vec::new(),
+            ));
+        }
+    }
+    for (name, b, h, span) in [
+        ("no-ignore", bc.no_ignore, hc.no_ignore, &hc.spans.no_ignore),
+        (
+            "include-placeholders",
+            bc.include_placeholders,
+            hc.include_placeholders,
+            &hc.spans.include_placeholders,
+        ),
+    ] {
+        let span = span
+            .clone()
+            .or_else(|| config_file.map(|f| first_line(&f.text)));
+        if b && !h
+            && let Some(span) = span
+        {
+            let what = if name == "no-ignore" {
+                "files ignored by `.gitignore` are no longer scanned"
+            } else {
+                "placeholder keys are no longer reported"
+            };
+            items.extend(in_config(
+                span,
+                "[scan]",
+                format!("turns `{name}` off: {what}"),
+                Vec::new(),
+            ));
         }
     }
 
@@ -638,6 +785,7 @@ fn compare(
                 ),
                 silenced,
                 reason: None,
+                severity: None,
             });
         }
     }
@@ -711,7 +859,17 @@ fn changed_files(base: &[PolicyFile], head: &[PolicyFile]) -> Vec<String> {
 
 fn push_finding(out: &mut ScanOutput, rule: &Rule, item: Item) {
     let file = match out.files.iter().position(|f| f.path == item.path) {
-        Some(i) => i,
+        // A file first named with no text (one that could not be read) gets
+        // the text of a later item about it: spans at 0..0 stay valid.
+        Some(i) => {
+            if let Some(f) = out.files.get_mut(i)
+                && f.text.is_empty()
+                && f.excerpt.is_none()
+            {
+                f.text = item.text.clone();
+            }
+            i
+        }
         None => {
             out.files.push(SourceFile {
                 path: item.path.clone(),
@@ -719,6 +877,7 @@ fn push_finding(out: &mut ScanOutput, rule: &Rule, item: Item) {
                 text: item.text.clone(),
                 secret_spans: Vec::new(),
                 ignores: Vec::new(),
+                excerpt: None,
             });
             out.files.len() - 1
         }
@@ -765,7 +924,7 @@ fn push_finding(out: &mut ScanOutput, rule: &Rule, item: Item) {
     out.findings.push(Finding {
         rule: rule.id.clone(),
         name: rule.name.clone(),
-        severity: rule.severity,
+        severity: item.severity.unwrap_or(rule.severity),
         message: format!("{}{silences}{reason}", item.message),
         help: rule.help.clone(),
         file,

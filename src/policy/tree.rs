@@ -128,7 +128,7 @@ fn blobs(
                         return false;
                     }
                 },
-                BlobContent::TooLarge(size) => {
+                BlobContent::TooLarge { size, .. } => {
                     failure = Some((e.path.clone(), format!("{size} bytes is too large")));
                     return false;
                 }

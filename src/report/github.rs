@@ -189,6 +189,7 @@ mod tests {
                 text: Arc::from("x\nkey = AKIA\n"),
                 secret_spans: Vec::new(),
                 ignores: Vec::new(),
+                excerpt: None,
             }],
             policy: crate::Policy::default(),
             errors: vec![crate::finding::ScanError {

@@ -409,6 +409,12 @@ struct FileView {
     masked: String,
     /// Runs of masking `*` (file offsets) shown as one `…`.
     runs: Vec<std::ops::Range<usize>>,
+    /// A file too large to parse: `text` is windows of it, one per line,
+    /// and this places them (with the lines of `masked`).
+    excerpt: Option<(
+        std::sync::Arc<crate::shown::Excerpt>,
+        crate::shown::LineIndex,
+    )>,
 }
 
 impl FileView {
@@ -423,12 +429,17 @@ impl FileView {
             last = r.end;
         }
         text.push_str(masked.get(last..).unwrap_or(""));
+        let excerpt = f
+            .excerpt
+            .clone()
+            .map(|e| (e, crate::shown::LineIndex::new(&masked)));
         FileView {
             name: super::printable(&f.path).into_owned(),
             lines: crate::shown::LineIndex::new(&text),
             text,
             masked,
             runs,
+            excerpt,
         }
     }
 
@@ -459,7 +470,19 @@ impl FileView {
         let at = floor_boundary(&self.masked, at);
         let before = &self.masked[..at];
         let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
-        before[line_start..].chars().count()
+        let window = match &self.excerpt {
+            Some((e, lines)) => e.place(lines.line_of(at)).map_or(0, |p| p.1),
+            None => 0,
+        };
+        window + before[line_start..].chars().count()
+    }
+
+    /// The file's line (0-based) of a line of the shown text.
+    fn file_line(&self, line: usize) -> usize {
+        match &self.excerpt {
+            Some((e, _)) => e.place(line).map_or(line, |p| p.0),
+            None => line,
+        }
     }
 }
 
@@ -536,8 +559,13 @@ impl Snippet {
             .lines
             .line_of(hi.saturating_sub(1).max(lo))
             .min(l0 + MAX_SPAN_LINES - 1);
-        let first = l0.saturating_sub(1);
-        let last = (l1 + 1).min(file.lines.len() - 1);
+        // An excerpt's lines are windows of lines far apart: each stands
+        // alone.
+        let (first, last) = if file.excerpt.is_some() {
+            (l0, l1)
+        } else {
+            (l0.saturating_sub(1), (l1 + 1).min(file.lines.len() - 1))
+        };
         let mut text = String::new();
         let mut out_spans = vec![None::<std::ops::Range<usize>>; spans.len()];
         for line in first..=last {
@@ -585,7 +613,7 @@ impl Snippet {
         Snippet {
             name: file.name.clone(),
             text,
-            first_line: first,
+            first_line: file.file_line(first),
             spans: out_spans.into_iter().map(|s| s.unwrap_or(0..0)).collect(),
             true_col,
         }
@@ -749,7 +777,10 @@ pub fn summary_line(out: &ScanOutput) -> String {
         ));
     }
     if s.skipped_large > 0 {
-        notes.push(format!("{} too large skipped", s.skipped_large));
+        notes.push(format!(
+            "{} too large (searched for keys only)",
+            s.skipped_large
+        ));
     }
     if s.skipped_other > 0 {
         notes.push(format!(

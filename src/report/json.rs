@@ -11,11 +11,7 @@ pub fn render(out: &ScanOutput) -> String {
 /// The scan's output as the JSON contract describes it.
 pub fn document(out: &ScanOutput) -> Document {
     let regions = regions(&out.files, &out.findings);
-    let lines: Vec<super::Lines<'_>> = out
-        .files
-        .iter()
-        .map(|f| super::Lines::new(&f.text))
-        .collect();
+    let lines: Vec<super::Lines<'_>> = out.files.iter().map(|f| f.lines()).collect();
     let related = |f: &crate::Finding| -> Vec<contract::Related> {
         f.related
             .iter()

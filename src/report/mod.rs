@@ -87,7 +87,7 @@ pub(crate) fn line_window(masked: &str, index: &crate::shown::LineIndex, offset:
 
 /// Regions of every finding, in finding order.
 pub fn regions(files: &[SourceFile], findings: &[crate::Finding]) -> Vec<Region> {
-    let lines: Vec<Lines<'_>> = files.iter().map(|f| Lines::new(&f.text)).collect();
+    let lines: Vec<Lines<'_>> = files.iter().map(|f| f.lines()).collect();
     findings
         .iter()
         .map(|f| {

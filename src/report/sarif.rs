@@ -43,7 +43,7 @@ pub fn render_with_root(out: &ScanOutput, rules: &RuleSet, root: Option<&Path>) 
         .iter()
         .map(|f| masked_lines(f.masked_text().as_str()))
         .collect();
-    let lines: Vec<Lines<'_>> = out.files.iter().map(|f| Lines::new(&f.text)).collect();
+    let lines: Vec<Lines<'_>> = out.files.iter().map(|f| f.lines()).collect();
     let results: Vec<Value> = out
         .findings
         .iter()
@@ -403,6 +403,7 @@ mod tests {
             text: Arc::from(text.as_str()),
             secret_spans: std::iter::once(start..start + secret.len()).collect(),
             ignores: Vec::new(),
+            excerpt: None,
         };
         let finding = Finding {
             rule: "KW002".into(),

@@ -23,6 +23,8 @@ pub(crate) struct Extracted {
     pub summary: Summary,
     /// Files skipped as keyward's own reports: shown path and first line.
     pub own_reports: Vec<(String, String)>,
+    /// Files skipped as IAM inventories: shown paths.
+    pub inventories: Vec<String>,
 }
 
 impl Extracted {
@@ -33,8 +35,10 @@ impl Extracted {
             out.errors.extend(st.errors);
             out.summary.add(&st.summary);
             out.own_reports.extend(st.own_reports);
+            out.inventories.extend(st.inventories);
         }
         out.own_reports.sort();
+        out.inventories.sort();
         out.files.sort_by(|a, b| a.path.cmp(&b.path));
         out
     }
@@ -78,6 +82,8 @@ pub(crate) struct FileCandidates {
     pub text: Arc<str>,
     pub candidates: Vec<Candidate>,
     pub ignores: Vec<crate::ignore_comment::IgnoreMarker>,
+    /// A file too large to parse: `text` holds windows of it.
+    pub excerpt: Option<Arc<crate::shown::Excerpt>>,
 }
 
 impl FileCandidates {
@@ -127,19 +133,8 @@ impl FileCandidates {
                 .map(|c| c.span.clone())
                 .collect(),
             ignores: self.ignores.clone(),
+            excerpt: self.excerpt.clone(),
         }
-    }
-}
-
-impl ThreadState {
-    /// A file skipped for its size is counted and named, never silent.
-    fn too_large(&mut self, path: String, len: u64, max: u64) {
-        self.summary.skipped_large += 1;
-        self.errors.push(ScanError {
-            kind: crate::finding::ProblemKind::TooLarge,
-            path,
-            message: format!("skipped: {len} bytes is over --max-file-size ({max})"),
-        });
     }
 }
 
@@ -147,6 +142,7 @@ impl ThreadState {
 struct ThreadState {
     files: Vec<FileCandidates>,
     own_reports: Vec<(String, String)>,
+    inventories: Vec<String>,
     errors: Vec<ScanError>,
     summary: Summary,
 }
@@ -191,13 +187,15 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
             if let Some(len) = len
                 && len > opts.max_file_size
             {
-                st.too_large(display, len, opts.max_file_size);
+                let large = sweep_file(&path, len, opts.file_timeout);
+                take_large(st, display, large, opts, progress);
                 return;
             }
             let bytes = match crate::source::read_regular(&path, opts.max_file_size) {
                 Ok(crate::source::Read::Bytes(b)) => b,
                 Ok(crate::source::Read::TooLarge(len)) => {
-                    st.too_large(display, len, opts.max_file_size);
+                    let large = sweep_file(&path, len, opts.file_timeout);
+                    take_large(st, display, large, opts, progress);
                     return;
                 }
                 Ok(crate::source::Read::NotRegular) => {
@@ -232,7 +230,11 @@ fn take_bytes(
         .bytes
         .fetch_add(bytes.len() as u64, Ordering::Relaxed);
     if bytes.len() as u64 > opts.max_file_size {
-        st.too_large(display, bytes.len() as u64, opts.max_file_size);
+        let large = Large {
+            size: bytes.len() as u64,
+            swept: crate::large::sweep(bytes, &|| false),
+        };
+        take_large(st, display, large, opts, progress);
         return;
     }
     let outcome = process_file(
@@ -251,7 +253,10 @@ fn take_bytes(
             st.summary.files_scanned += 1;
             st.summary.files_parsed += 1;
         }
-        Status::Inventory => st.summary.inventories += 1,
+        Status::Inventory => {
+            st.summary.inventories += 1;
+            st.inventories.push(display.clone());
+        }
         Status::OwnReport { first_line } => {
             st.summary.own_reports += 1;
             st.own_reports.push((display.clone(), first_line));
@@ -281,15 +286,120 @@ fn take_blob(st: &mut ThreadState, blob: Blob, opts: &ScanOptions, progress: &Pr
         st.summary.excluded += 1;
         return;
     }
-    take_bytes(st, &path, blob.path, &blob.bytes, opts, progress);
+    match blob.large {
+        Some(large) => take_large(st, blob.path, *large, opts, progress),
+        None => take_bytes(st, &path, blob.path, &blob.bytes, opts, progress),
+    }
+}
+
+/// A file too large to parse: its windows ([`crate::large`]) are the text
+/// that is scanned, as text, and each place is the file's own.
+fn take_large(
+    st: &mut ThreadState,
+    display: String,
+    large: Large,
+    opts: &ScanOptions,
+    progress: &Progress,
+) {
+    progress.files.fetch_add(1, Ordering::Relaxed);
+    progress.bytes.fetch_add(large.size, Ordering::Relaxed);
+    let swept = match large.swept {
+        Ok(s) => s,
+        Err(e) => {
+            st.errors.push(ScanError {
+                kind: crate::finding::ProblemKind::Read,
+                path: display,
+                message: format!(
+                    "cannot read: {e} ({} bytes, over --max-file-size)",
+                    large.size
+                ),
+            });
+            return;
+        }
+    };
+    st.summary.skipped_large += 1;
+    st.summary.bytes_scanned += swept.bytes;
+    let mut message = format!(
+        "not parsed: {} bytes is over --max-file-size ({}); searched for key IDs and named secrets only",
+        large.size, opts.max_file_size
+    );
+    if swept.more > 0 {
+        message.push_str(&format!(
+            "; {} more past the first {} not shown",
+            swept.more,
+            crate::large::MAX_WINDOWS
+        ));
+    }
+    if swept.cut {
+        message.push_str("; stopped after --file-timeout, the rest not searched");
+    }
+    st.errors.push(ScanError {
+        kind: crate::finding::ProblemKind::TooLarge,
+        path: display.clone(),
+        message,
+    });
+    if swept.text.is_empty() {
+        return;
+    }
+    let values = parse::text::scan(&swept.text);
+    let candidates = detect::detect(&swept.text, &values);
+    if candidates.is_empty() {
+        return;
+    }
+    progress
+        .candidates
+        .fetch_add(candidates.len() as u64, Ordering::Relaxed);
+    st.files.push(FileCandidates {
+        path: display,
+        format: Format::Text,
+        text: Arc::from(swept.text.as_str()),
+        candidates,
+        ignores: Vec::new(),
+        excerpt: Some(Arc::new(swept.excerpt)),
+    });
+}
+
+/// Streams a file too large to read whole.
+fn sweep_file(path: &Path, size: u64, timeout: Option<std::time::Duration>) -> Large {
+    let _budget = crate::budget::start(timeout);
+    let swept = std::fs::File::open(path)
+        .and_then(|f| crate::large::sweep(std::io::BufReader::new(f), &crate::budget::expired));
+    Large { size, swept }
 }
 
 /// Content that does not come from the working tree: a staged file, a blob
 /// of a commit. `path` is what output shows (repo-relative, `/`-separated).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Blob {
     pub path: String,
     pub bytes: Vec<u8>,
+    /// Content too large to parse, streamed for keys instead of read
+    /// (`bytes` is then empty).
+    pub large: Option<Box<Large>>,
+}
+
+impl Blob {
+    pub fn new(path: impl Into<String>, bytes: Vec<u8>) -> Blob {
+        Blob {
+            path: path.into(),
+            bytes,
+            large: None,
+        }
+    }
+
+    /// The content's size in bytes, read or streamed.
+    pub fn size(&self) -> u64 {
+        self.large
+            .as_ref()
+            .map_or(self.bytes.len() as u64, |l| l.size)
+    }
+}
+
+/// What streaming a file too large to parse gave.
+#[derive(Debug)]
+pub struct Large {
+    pub size: u64,
+    pub swept: std::io::Result<crate::large::Swept>,
 }
 
 /// Reads blobs in parallel with the same decoding, parsing and detection as
@@ -460,6 +570,7 @@ fn process_file_within_budget(
         text: Arc::from(text.as_ref()),
         candidates,
         ignores,
+        excerpt: None,
     });
     Outcome {
         status: if binary {

@@ -72,6 +72,7 @@ pub(crate) fn judge(
         mut errors,
         mut summary,
         own_reports,
+        inventories,
     } = extracted;
     errors.sort();
     let repo = RepoCounts::of(&files, iam);
@@ -195,6 +196,7 @@ pub(crate) fn judge(
     link_related(&files, &mut out, &wanted_related);
     out.errors = errors;
     out.own_reports = own_reports;
+    out.inventories = inventories;
     out.meta.iam.clone_from(&iam.source_info);
     out.meta.date = opts
         .iam

@@ -176,6 +176,9 @@ pub struct ScanOutput {
     /// Files skipped as keyward's own reports (see [`crate::own_report`]):
     /// shown path and first line.
     pub own_reports: Vec<(String, String)>,
+    /// Files skipped as IAM inventories (shown paths): their key IDs are
+    /// there by design and not judged.
+    pub inventories: Vec<String>,
     /// The IAM users whose keys the scan found, with all their keys (for
     /// rotation plans); empty without IAM facts.
     pub iam_users: Vec<crate::iam::IamUser>,
@@ -353,18 +356,12 @@ mod tests {
     fn blobs_are_scanned_like_files() {
         let rules = RuleSet::builtin().expect("rules");
         let blobs = vec![
-            Blob {
-                path: "infra/prod.tfvars".into(),
-                bytes: b"aws_access_key = \"AKIARZPUZDIKEEQH746Y\"\n".to_vec(),
-            },
-            Blob {
-                path: "README.md".into(),
-                bytes: b"nothing here".to_vec(),
-            },
-            Blob {
-                path: "logo.png".into(),
-                bytes: b"\x89PNG\0\0".to_vec(),
-            },
+            Blob::new(
+                "infra/prod.tfvars",
+                b"aws_access_key = \"AKIARZPUZDIKEEQH746Y\"\n".to_vec(),
+            ),
+            Blob::new("README.md", b"nothing here".to_vec()),
+            Blob::new("logo.png", b"\x89PNG\0\0".to_vec()),
         ];
         let opts = ScanOptions {
             threads: 2,

@@ -28,7 +28,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(report) => {
-            eprintln!("{report:?}");
+            // Errors quote what they could not read: masked like every
+            // other output.
+            eprintln!("{}", keyward::detect::redacted(&format!("{report:?}")));
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -338,6 +338,7 @@ impl<'a> Scan<'a> {
         }
         let threshold = self.fail_on.unwrap_or(gate);
         out.gate = Some(Gate::judge(&out, threshold));
+        out.redact();
         Ok(out)
     }
 }

@@ -364,12 +364,7 @@ pub fn markdown(plan: &Plan) -> String {
 pub fn markdown_at(plan: &Plan, level: usize) -> String {
     let h1 = "#".repeat(level.max(1));
     let h2 = "#".repeat(level.max(1) + 1);
-    // Control characters escaped, and nothing that ends a table cell.
-    let esc = |s: &str| {
-        crate::shown::printable(s)
-            .replace('|', "\\|")
-            .replace(['\n', '\r'], " ")
-    };
+    use crate::report::escape::md;
     let mut md = format!("{h1} Rotation plan\n\n");
     if !plan.iam {
         md.push_str("No IAM facts in this run: run `keyward plan --inventory FILE` or `--live` to know whose keys these are.\n\n");
@@ -380,15 +375,15 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
     }
     for u in &plan.users {
         md.push_str(&format!(
-            "{h2} IAM user `{}` (account {})\n\n",
-            esc(&u.user),
-            esc(&u.account)
+            "{h2} IAM user {} (account {})\n\n",
+            md::code(&u.user),
+            md::text(&u.account)
         ));
         md.push_str(&format!(
             "Keep: {}\n\n",
             match &u.keep {
-                Some(k) => format!("`{k}` ({})", esc(&u.keep_reason)),
-                None => format!("create one ({})", esc(&u.keep_reason)),
+                Some(k) => format!("{} ({})", md::code(k), md::message(&u.keep_reason)),
+                None => format!("create one ({})", md::message(&u.keep_reason)),
             }
         ));
         md.push_str("| Key | Status | Age | Last used | Places in the repository |\n|---|---|---|---|---|\n");
@@ -398,29 +393,25 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
             } else {
                 by_file(&k.places)
                     .iter()
-                    .map(|(path, lines)| format!("{}:{}", esc(path), lines))
+                    .map(|(path, lines)| format!("{}:{}", md::code(path), lines))
                     .collect::<Vec<_>>()
                     .join(", ")
             };
             md.push_str(&format!(
-                "| `{}`{} | {} | {} days | {} | {} |\n",
-                k.key_id,
+                "| {}{} | {} | {} days | {} | {} |\n",
+                md::code(&k.key_id),
                 if k.keep { " (keep)" } else { "" },
-                k.status,
+                md::text(&k.status),
                 k.age_days,
-                esc(&last_used(k)),
+                md::text(&last_used(k)),
                 places
             ));
         }
         md.push_str("\nSteps:\n\n");
         for (i, s) in u.steps.iter().enumerate() {
-            md.push_str(&format!("{}. {}\n", i + 1, esc(&s.text)));
+            md.push_str(&format!("{}. {}\n", i + 1, md::message(&s.text)));
             if !s.commands.is_empty() {
-                md.push_str("   ```sh\n");
-                for c in &s.commands {
-                    md.push_str(&format!("   {c}\n"));
-                }
-                md.push_str("   ```\n");
+                md.push_str(&md::fenced("sh", &s.commands, "   "));
             }
         }
         md.push('\n');
@@ -428,16 +419,20 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
     if !plan.ownerless.is_empty() {
         md.push_str(&format!("{h2} Keys no IAM user owns\n\n"));
         for k in &plan.ownerless {
-            md.push_str(&format!("- `{}`: {}\n", k.key_id, esc(&k.why)));
+            md.push_str(&format!(
+                "- {}: {}\n",
+                md::code(&k.key_id),
+                md::message(&k.why)
+            ));
             for (path, lines) in by_file(&k.places) {
-                md.push_str(&format!("  - {}:{lines}", esc(path)));
+                md.push_str(&format!("  - {}:{lines}", md::code(path)));
                 if let Some(fix) = k
                     .places
                     .iter()
                     .find(|p| p.path == path)
                     .and_then(|p| p.fix.as_ref())
                 {
-                    md.push_str(&format!(" (`{fix}`)"));
+                    md.push_str(&format!(" ({})", md::code(fix)));
                 }
                 md.push('\n');
             }
@@ -449,7 +444,7 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
 /// The plan as a section of an HTML page (the audit report, or the page
 /// [`html`] makes), with `h` headings of `level` and below.
 pub fn html_section(plan: &Plan, level: usize) -> String {
-    use crate::report::audit::escape;
+    use crate::report::escape::html::{message, text as escape};
     use std::fmt::Write;
     let (h1, h2) = (level.clamp(1, 5), level.clamp(1, 5) + 1);
     let mut h =
@@ -482,8 +477,8 @@ pub fn html_section(plan: &Plan, level: usize) -> String {
             h,
             "<p>Keep: {}</p>",
             match &u.keep {
-                Some(k) => format!("<code>{}</code> ({})", escape(k), escape(&u.keep_reason)),
-                None => format!("<strong>create one</strong> ({})", escape(&u.keep_reason)),
+                Some(k) => format!("<code>{}</code> ({})", escape(k), message(&u.keep_reason)),
+                None => format!("<strong>create one</strong> ({})", message(&u.keep_reason)),
             }
         );
         h.push_str("<table>\n<thead><tr><th>Key</th><th>Status</th><th>Age</th><th>Last used</th><th>Places in the repository</th></tr></thead>\n<tbody>\n");
@@ -505,7 +500,7 @@ pub fn html_section(plan: &Plan, level: usize) -> String {
         }
         h.push_str("</tbody>\n</table>\n<ol class=\"steps\">\n");
         for s in &u.steps {
-            let _ = write!(h, "<li>{}", code_spans(&escape(&s.text)));
+            let _ = write!(h, "<li>{}", message(&s.text));
             if !s.commands.is_empty() {
                 let _ = write!(
                     h,
@@ -525,7 +520,7 @@ pub fn html_section(plan: &Plan, level: usize) -> String {
                 h,
                 "<tr><td><code>{}</code></td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td></tr>",
                 escape(&k.key_id),
-                escape(&k.why),
+                message(&k.why),
                 places_html(&k.places)
             );
         }
@@ -533,27 +528,6 @@ pub fn html_section(plan: &Plan, level: usize) -> String {
     }
     h.push_str("</section>\n");
     h
-}
-
-/// `` `x` `` as `<code>x</code>` in escaped HTML text (the steps are
-/// written for Markdown too).
-fn code_spans(escaped: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in escaped.split('`').enumerate() {
-        let odd = i % 2 == 1;
-        if odd {
-            out.push_str("<code>");
-        }
-        out.push_str(part);
-        if odd {
-            out.push_str("</code>");
-        }
-    }
-    // An unpaired backtick opened a span that never closed.
-    if escaped.matches('`').count() % 2 == 1 {
-        return escaped.to_string();
-    }
-    out
 }
 
 /// The plan as an HTML page of its own, styled as the audit report.

@@ -56,6 +56,13 @@ fn needs_escape(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// A value as it goes between backticks in a message: its own backticks
+/// become `ˋ` (U+02CB, which looks the same and means nothing), line breaks
+/// spaces, so the value cannot close the span it stands in.
+pub fn code_value(s: &str) -> String {
+    s.replace('`', "\u{2cb}").replace(['\r', '\n'], " ")
+}
+
 /// A commit ID as output shows it: its first ten characters.
 pub fn short_commit(id: &str) -> &str {
     id.get(..10).unwrap_or(id)

@@ -496,3 +496,119 @@ fn an_excluded_path_does_not_hide_a_key_a_change_adds() {
     let (code, hits) = repo.gate();
     assert_eq!(code, Some(0), "{hits:?}");
 }
+
+/// Hostile names and inventory fields in every Markdown and HTML output: a
+/// YAML key with backticks, a file named like an HTML tag, an IAM user and
+/// a last-used service from an inventory. Nothing becomes a link, an image
+/// or markup.
+#[test]
+fn hostile_names_stay_text_in_markdown_and_html() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let evil_key = "x` [click](https://evil.example/a) ![p](https://evil.example/p.png) `y";
+    write(
+        d,
+        "values.yaml",
+        format!("creds:\n  \"{evil_key}\": {KEY}\n"),
+    );
+    write(
+        d,
+        "<img src=x onerror=alert(1)>.env",
+        format!("AWS_ACCESS_KEY_ID={KEY}\n"),
+    );
+    write(
+        d,
+        "inv.json",
+        format!(
+            "{{\"version\": 1, \"generated_at\": \"2026-11-28T12:00:00Z\", \"accounts\": [{{\"account\": \"123456789012\", \"keys\": [{{\"access_key_id\": \"{KEY}\", \"user\": \"<b>u</b>\", \"status\": \"Active\", \"created\": \"2025-01-01T00:00:00Z\", \"last_used\": \"2026-11-27T00:00:00Z\", \"last_used_service\": \"![s](https://evil.example/s.png)\", \"last_used_region\": \"<i>r</i>\"}}]}}]}}\n"
+        ),
+    );
+    let summary = d.join("summary.md");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args([
+            "scan",
+            ".",
+            "--inventory",
+            "inv.json",
+            "--now",
+            "2026-11-28T12:00:00Z",
+            "--format",
+            "github",
+        ])
+        .current_dir(d)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let step = std::fs::read_to_string(&summary).expect("summary written");
+    let md = stdout(&keyward(
+        d,
+        &[
+            "scan",
+            ".",
+            "--inventory",
+            "inv.json",
+            "--now",
+            "2026-11-28T12:00:00Z",
+            "--format",
+            "markdown",
+        ],
+    ));
+    let html = stdout(&keyward(
+        d,
+        &[
+            "scan",
+            ".",
+            "--inventory",
+            "inv.json",
+            "--now",
+            "2026-11-28T12:00:00Z",
+            "--format",
+            "html",
+        ],
+    ));
+    // Rendered as GitHub renders Markdown (CommonMark with tables): the
+    // names are there, as text.
+    for (name, text) in [("step summary", &step), ("markdown", &md)] {
+        let mut options = pulldown_cmark::Options::empty();
+        options.insert(pulldown_cmark::Options::ENABLE_TABLES);
+        let mut rendered = String::new();
+        pulldown_cmark::html::push_html(
+            &mut rendered,
+            pulldown_cmark::Parser::new_ext(text, options),
+        );
+        assert!(
+            rendered.contains("evil.example"),
+            "{name} lost the name: {rendered}"
+        );
+        for live in ["<a ", "<img", "<b>", "<i>"] {
+            assert!(
+                !rendered.contains(live),
+                "{name} renders live `{live}`:\n{rendered}"
+            );
+        }
+        // The key name is one code span, whole, in its cell (the audit
+        // lists places, not messages).
+        assert!(
+            name == "markdown" || rendered.contains(
+                "<code>creds.x\u{2cb} [click](https://evil.example/a) ![p](https://evil.example/p.png) \u{2cb}y</code>"
+            ),
+            "{name}: {rendered}"
+        );
+        assert!(
+            rendered.contains("&lt;img src=x onerror=alert(1)&gt;.env"),
+            "{name}: {rendered}"
+        );
+        assert!(
+            name != "markdown" || rendered.contains("<code>&lt;b&gt;u&lt;/b&gt;</code>"),
+            "{name}: {rendered}"
+        );
+    }
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    for live in ["<img", "<b>u", "<i>r"] {
+        assert!(!html.contains(live), "html has live `{live}`");
+    }
+}

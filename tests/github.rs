@@ -74,7 +74,7 @@ fn step_summary_is_appended_not_truncated() {
         "{rest}"
     );
     assert!(
-        rest.contains("| critical | KW002 hardcoded-secret-key | credentials:3 |"),
+        rest.contains("| critical | KW002 hardcoded-secret-key | `credentials`:3 |"),
         "{rest}"
     );
     // stdout still carries the workflow commands.

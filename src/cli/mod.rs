@@ -450,9 +450,9 @@ pub fn run(
                 .run()
                 .map_err(|e| miette::miette!("{e}"))?;
             let baseline = Baseline::from_output(&out);
-            std::fs::write(&output, baseline.to_json()).map_err(|e| {
-                miette::miette!("cannot write {}: {e}", crate::shown::shown_path(&output))
-            })?;
+            // Entries are matched by fingerprint: a masked path (a file
+            // named like a secret) costs nothing.
+            write_file(&output, &baseline.to_json())?;
             let n = baseline.findings.len();
             write_out(
                 stdout,
@@ -706,8 +706,7 @@ fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::R
         ReportFormat::Json => audit::json(&audit),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, rendered)
-            .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))?,
+        Some(path) => write_file(path, &rendered)?,
         None => write_out(stdout, &rendered)?,
     }
     Ok(EXIT_OK)
@@ -883,8 +882,7 @@ fn run_scan(
     };
     let text = emitter.render(&out, &ctx);
     match &args.output {
-        Some(path) => std::fs::write(path, &text)
-            .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))?,
+        Some(path) => write_file(path, &text)?,
         None => write_out(stdout, &text)?,
     }
     if let Some(side) = emitter.side_output(&out) {
@@ -905,7 +903,7 @@ fn append_side_output(side: &report::emit::SideOutput) -> Result<(), miette::Rep
         .create(true)
         .append(true)
         .open(&path)
-        .and_then(|mut f| f.write_all(side.text.as_bytes()))
+        .and_then(|mut f| f.write_all(crate::detect::redacted(&side.text).as_bytes()))
         .map_err(|e| {
             miette::miette!(
                 "cannot append {} to {} ({}): {e}",
@@ -916,13 +914,23 @@ fn append_side_output(side: &report::emit::SideOutput) -> Result<(), miette::Rep
         })
 }
 
-fn write_out(w: &mut dyn Write, text: &str) -> Result<(), miette::Report> {
+/// Writes what keyward prints, every suspect token masked: the one last
+/// step every report, listing and message to stdout passes.
+pub(crate) fn write_out(w: &mut dyn Write, text: &str) -> Result<(), miette::Report> {
+    let text = crate::detect::redacted(text);
     match w.write_all(text.as_bytes()).and_then(|()| w.flush()) {
         Ok(()) => Ok(()),
         // A closed pipe (`keyward rules | head`) is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(miette::miette!("cannot write output: {e}")),
     }
+}
+
+/// Writes a report to the file `--output` names, masked as [`write_out`]
+/// masks what goes to stdout.
+pub(crate) fn write_file(path: &std::path::Path, text: &str) -> Result<(), miette::Report> {
+    std::fs::write(path, crate::detect::redacted(text).as_bytes())
+        .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))
 }
 
 fn list_rules(rules: &RuleSet) -> String {

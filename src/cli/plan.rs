@@ -77,8 +77,7 @@ pub(super) fn run(
         PlanFormat::Json => crate::plan::json(&plan),
     };
     match &args.output {
-        Some(path) => std::fs::write(path, &text)
-            .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))?,
+        Some(path) => super::write_file(path, &text)?,
         None => super::write_out(stdout, &text)?,
     }
     Ok(0)

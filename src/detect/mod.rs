@@ -103,6 +103,25 @@ pub fn mask_in_place(secret: &str) -> String {
         .collect()
 }
 
+/// `text` with every run a secret access key could hide in masked (40 or
+/// more secret characters, not hex, not a key ID), borrowed when there was
+/// nothing to mask: the last step of every string keyward writes (reports,
+/// messages, errors), whatever produced it. Unlike [`mask_suspects`] it
+/// does not read names: keyward's own messages say "secret" and then name
+/// places (`Resources.ExportTask…`), which are not values.
+pub fn redacted(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut bytes = text.as_bytes().to_vec();
+    mask_runs(&mut bytes, false);
+    // Only ASCII bytes are replaced, by ASCII: still UTF-8.
+    let masked = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    if masked == text {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(masked)
+    }
+}
+
 /// `text` with every suspect token masked ([`mask_suspects`]): for error
 /// messages that quote a file keyward could not read. Same length.
 pub fn masked_for_errors(text: &str) -> String {
@@ -114,11 +133,19 @@ pub fn masked_for_errors(text: &str) -> String {
 
 /// Masks, in place, every token a secret could hide in, found or not: a
 /// run of 40 or more secret characters (`x` + secret, secret + `=`, one
-/// too many characters), and any token with a digit, `/` or `+` of 16 or
-/// more characters after a secret-ish name on its line. Shown text must not
-/// depend on detection having understood the line. Hex runs (digests) and
-/// key IDs stay readable. Lengths are kept, so spans stay valid.
+/// too many characters), and, after a secret-ish name on its line
+/// (`secret`, `token`, `password`, `passwd`, `credential`, `apikey`), any
+/// value of 8 or more characters that holds a digit, `/` or `+`, or is 16
+/// or more hex digits: what a password or an API token looks like, AWS's
+/// or not. Shown text must not depend on
+/// detection having understood the line. Hex runs (digests) and key IDs
+/// stay readable elsewhere. Lengths are kept, so spans stay valid.
 pub fn mask_suspects(bytes: &mut [u8]) {
+    mask_runs(bytes, true);
+}
+
+/// [`mask_suspects`]; `named`: also the values after a secret-ish name.
+fn mask_runs(bytes: &mut [u8], named: bool) {
     let is_secret_char = secret::is_secret_char;
     let mut named_from = usize::MAX;
     let mut i = 0;
@@ -142,15 +169,27 @@ pub fn mask_suspects(bytes: &mut [u8]) {
         let key_id =
             run.len() == 20 && key_id::find(std::str::from_utf8(run).unwrap_or("")).count() == 1;
         let long = run.len() >= secret::SECRET_LEN;
-        let named = start >= named_from
-            && run.len() >= 16
-            && run
+        // A run of a few characters repeated (`xxxx…`, `====`) hides
+        // nothing, nor does AWS's documentation value (`…EXAMPLEKEY`),
+        // which docs and rule examples quote.
+        let filler =
+            placeholder::few_distinct(run, 8) || memchr::memmem::find(run, b"EXAMPLE").is_some();
+        let valued = named
+            && start >= named_from
+            && run.len() >= 8
+            && !key_id
+            && !filler
+            && (run
                 .iter()
-                .any(|&b| b.is_ascii_digit() || b == b'/' || b == b'+');
-        // A run of a few characters repeated (`xxxx…`, `====`) hides nothing.
-        let filler = placeholder::few_distinct(run, 8);
-        if !hex && !key_id && !filler && (long || named) {
-            let n = run.len();
+                .any(|&b| b.is_ascii_digit() || b == b'/' || b == b'+')
+                || (hex && run.len() >= 16));
+        let n = run.len();
+        if valued && n < 24 {
+            // Short enough that its ends would give much of it away.
+            for b in &mut bytes[start..i] {
+                *b = b'*';
+            }
+        } else if valued || (!hex && !key_id && !filler && long) {
             for b in &mut bytes[start + 4..start + n - 4] {
                 *b = b'*';
             }
@@ -161,11 +200,20 @@ pub fn mask_suspects(bytes: &mut [u8]) {
     }
 }
 
-/// `secret`, `Secret`, `SECRET` or `token` inside a word.
+/// A word that says the value after it is a secret: `secret`, `token`,
+/// `password`, `passwd`, `credential` or `apikey` inside it, any case.
 fn is_secret_word(run: &[u8]) -> bool {
     let lower: Vec<u8> = run.iter().map(u8::to_ascii_lowercase).collect();
-    memchr::memmem::find(&lower, b"secret").is_some()
-        || memchr::memmem::find(&lower, b"token").is_some()
+    [
+        &b"secret"[..],
+        b"token",
+        b"password",
+        b"passwd",
+        b"credential",
+        b"apikey",
+    ]
+    .iter()
+    .any(|w| memchr::memmem::find(&lower, w).is_some())
 }
 
 /// Base64 of the credential prefixes at each of the three byte alignments.

@@ -555,16 +555,13 @@ fn env_label(label: &str) -> &str {
 
 // ---------------------------------------------------------------- Markdown
 
-/// A `|` would split the cell and a line break would end the row.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\r', '\n'], " ")
-}
+use super::escape::md::text as cell;
 
 fn code(s: &str) -> String {
     if s == UNKNOWN {
         s.to_string()
     } else {
-        format!("`{}`", cell(s))
+        super::escape::md::code(s)
     }
 }
 
@@ -668,8 +665,11 @@ pub fn markdown(a: &Audit) -> String {
             code(or_unknown(&k.account)),
             code(or_unknown(&k.iam_user)),
             cell(or_unknown(&k.status)),
-            age_text(k.age_days, a.max_key_age_days),
-            last_used_text(k.last_used_days, k.last_used_where.as_deref()),
+            cell(&age_text(k.age_days, a.max_key_age_days)),
+            cell(&last_used_text(
+                k.last_used_days,
+                k.last_used_where.as_deref()
+            )),
             k.findings,
             cell(&places_text(&k.places)),
         );
@@ -877,21 +877,7 @@ fn repositories_html(h: &mut String, a: &Audit) {
 
 // -------------------------------------------------------------------- HTML
 
-/// Text into HTML element content or a quoted attribute value.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use super::escape::html::text as escape;
 
 /// Colours from light-to-dark severity, readable on white and distinct for
 /// the common colour-vision deficiencies (no red/green pair).
@@ -1150,7 +1136,7 @@ fn findings_list(h: &mut String, a: &Audit) {
                 escape(&e.rule),
                 escape(&e.name),
                 e.severity.as_str(),
-                escape(&e.message),
+                super::escape::html::message(&e.message),
                 snippet
             );
         }

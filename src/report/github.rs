@@ -1,6 +1,7 @@
 //! `--format github`: GitHub Actions workflow commands, which the runner
 //! turns into annotations on the changed files, and a Markdown job summary.
 
+use super::escape::{md, workflow};
 use super::human::summary_line;
 use super::{Region, regions};
 use crate::ScanOutput;
@@ -18,13 +19,13 @@ pub fn render(out: &ScanOutput) -> String {
         text.push_str(&format!(
             "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
             command(f.severity),
-            escape_property(path),
+            workflow::property(path),
             r.line,
             r.column,
             r.end_line,
             r.end_column,
-            escape_property(&format!("{} {}", f.rule, f.name)),
-            escape_data(&super::message_with_provenance(f)),
+            workflow::property(&format!("{} {}", f.rule, f.name)),
+            workflow::data(&super::message_with_provenance(f)),
         ));
     }
     for m in &out.more {
@@ -32,9 +33,9 @@ pub fn render(out: &ScanOutput) -> String {
         text.push_str(&format!(
             "::{} file={},title={}::{}\n",
             command(m.severity),
-            escape_property(path),
-            escape_property(&format!("{} {}", m.rule, m.name)),
-            escape_data(&format!(
+            workflow::property(path),
+            workflow::property(&format!("{} {}", m.rule, m.name)),
+            workflow::data(&format!(
                 "{} more findings like these in this file, not annotated one by one",
                 m.count
             )),
@@ -43,8 +44,8 @@ pub fn render(out: &ScanOutput) -> String {
     for e in &out.errors {
         text.push_str(&format!(
             "::warning file={}::{}\n",
-            escape_property(&e.path),
-            escape_data(&e.message)
+            workflow::property(&e.path),
+            workflow::data(&e.message)
         ));
     }
     text.push_str(&summary_line(out));
@@ -55,7 +56,7 @@ pub fn render(out: &ScanOutput) -> String {
 /// Markdown for `$GITHUB_STEP_SUMMARY`.
 pub fn step_summary(out: &ScanOutput) -> String {
     let shown = shown(out);
-    let mut md = format!("## keyward\n\n{}\n\n", summary_line(out));
+    let mut md = format!("## keyward\n\n{}\n\n", md::text(&summary_line(out)));
     md.push_str("| Severity | Findings |\n|---|---:|\n");
     for sev in Severity::ALL {
         let n = shown.iter().filter(|(f, _)| f.severity == sev).count();
@@ -72,11 +73,11 @@ pub fn step_summary(out: &ScanOutput) -> String {
         md.push_str(&format!(
             "| {} | {} {} | {}:{} | {} |\n",
             f.severity.as_str(),
-            escape_cell(&f.rule),
-            escape_cell(&f.name),
-            escape_cell(path),
+            md::text(&f.rule),
+            md::text(&f.name),
+            md::code(path),
             r.line,
-            escape_cell(&f.message),
+            md::message(&f.message),
         ));
     }
     if shown.len() > MAX_SUMMARY_ROWS {
@@ -106,28 +107,6 @@ fn command(s: Severity) -> &'static str {
     }
 }
 
-/// The runner's rule for a command's message: `%`, CR and LF would end or
-/// garble the command.
-fn escape_data(s: &str) -> String {
-    super::printable_keeping_breaks(s)
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Property values also end at `,` and the `::` that starts the message.
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// A `|` would split the cell and a line break would end the row.
-fn escape_cell(s: &str) -> String {
-    super::printable_keeping_breaks(s)
-        .replace('|', "\\|")
-        .replace("\r\n", " ")
-        .replace(['\r', '\n'], " ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,19 +116,20 @@ mod tests {
 
     #[test]
     fn data_escapes_percent_and_newlines_only() {
-        assert_eq!(escape_data("100% a:b,c\r\nd"), "100%25 a:b,c%0D%0Ad");
+        assert_eq!(workflow::data("100% a:b,c\r\nd"), "100%25 a:b,c%0D%0Ad");
     }
 
     #[test]
     fn properties_escape_colons_and_commas_too() {
-        assert_eq!(escape_property("a:b,c%d\ne\r"), "a%3Ab%2Cc%25d%0Ae%0D");
+        assert_eq!(workflow::property("a:b,c%d\ne\r"), "a%3Ab%2Cc%25d%0Ae%0D");
         // `%` is escaped first, so an existing `%3A` is not mistaken for `:`.
-        assert_eq!(escape_property("x%3A"), "x%253A");
+        assert_eq!(workflow::property("x%3A"), "x%253A");
     }
 
     #[test]
     fn cells_escape_pipes_and_line_breaks() {
-        assert_eq!(escape_cell("a|b\r\nc\nd"), "a\\|b c d");
+        assert_eq!(md::text("a|b\r\nc\nd"), "a\\|b  c d");
+        assert_eq!(md::code("a|b\r\nc"), "`a\\|b  c`");
     }
 
     fn finding(rule: &str, severity: Severity, span: std::ops::Range<usize>) -> Finding {
@@ -244,11 +224,9 @@ mod tests {
         );
         assert!(md.contains("| high | 103 |\n"), "{md}");
         assert!(md.contains("| critical | 0 |\n"), "{md}");
-        assert!(
-            md.contains(
-                "| high | KW001 some-rule | a,b:c.tf:2 | bad: `x\\|y`, 50% second line |\n"
-            )
-        );
+        assert!(md.contains(
+            "| high | KW001 some-rule | `a,b:c.tf`:2 | bad: `x\\|y`, 50% second line |\n"
+        ));
         let rows = md
             .lines()
             .filter(|l| l.starts_with("| high | KW001"))

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod concise;
 pub mod contract;
 pub mod emit;
+pub mod escape;
 pub mod github;
 pub mod human;
 pub mod json;

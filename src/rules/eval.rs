@@ -260,9 +260,10 @@ pub fn text_for(variants: &[super::load::Variant], facts: &Facts, memo: &Memo) -
 pub fn render(template: &str, facts: &Facts) -> String {
     PLACEHOLDER
         .replace_all(template, |cap: &regex::Captures<'_>| {
-            facts
-                .get(&cap[1])
-                .map_or_else(|| cap[0].to_string(), |f| f.render())
+            facts.get(&cap[1]).map_or_else(
+                || cap[0].to_string(),
+                |f| crate::shown::code_value(&f.render()),
+            )
         })
         .into_owned()
 }

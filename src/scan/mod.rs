@@ -225,6 +225,36 @@ impl Gate {
 }
 
 impl ScanOutput {
+    /// Masks every suspect token ([`crate::detect::redacted`]) in the text
+    /// of findings and warnings: messages may quote configuration values, a
+    /// reason, a name from a file. The library's output boundary; reports
+    /// mask their whole text once more when written.
+    pub fn redact(&mut self) {
+        let mask = |s: &mut String| {
+            if let std::borrow::Cow::Owned(m) = crate::detect::redacted(s) {
+                *s = m;
+            }
+        };
+        for f in &mut self.findings {
+            mask(&mut f.message);
+            mask(&mut f.help);
+            mask(&mut f.context);
+            if let Some(s) = &mut f.suppression {
+                mask(&mut s.reason);
+            }
+            for r in &mut f.related {
+                mask(&mut r.message);
+            }
+        }
+        for e in &mut self.errors {
+            mask(&mut e.message);
+            mask(&mut e.path);
+        }
+        for (_, first_line) in &mut self.own_reports {
+            mask(first_line);
+        }
+    }
+
     /// Findings not accepted by an ignore, allow entry or baseline.
     pub fn active(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().filter(|f| f.suppression.is_none())

@@ -14,7 +14,7 @@ pub const MARKER: &str = "keyward:ignore";
 
 static MARKER_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"keyward:ignore(?:[ \t]+([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?:[ \t]*,[ \t]*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)*))?(?:[ \t]*--[ \t]*([^\r\n]*?))?[ \t]*(?:\*/|-->)?[ \t]*(?:\r?\n|$)",
+        r"keyward:ignore(?:[ \t]+([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*(?:[ \t]*,[ \t]*[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)*))?(?:[ \t]*--[ \t]*([^>\r\n][^\r\n]*?))?[ \t]*(?:\*/|-->)?[ \t]*(?:\r?\n|$)",
     )
     .expect("static regex")
 });
@@ -138,4 +138,23 @@ pub fn is_markdown(path: &std::path::Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "md" | "markdown" | "mdx"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_html_comment_closer_is_not_a_reason() {
+        let m = find_markers("x <!-- keyward:ignore -->\n");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].reason, "");
+        let m = find_markers("x <!-- keyward:ignore KW001 -- demo value -->\n");
+        assert_eq!(m[0].reason, "demo value");
+        assert_eq!(m[0].rules, ["KW001"]);
+        let m = find_markers("x /* keyward:ignore -- in C */\n");
+        assert_eq!(m[0].reason, "in C");
+        let m = find_markers("# keyward:ignore --no space\n");
+        assert_eq!(m[0].reason, "no space");
+    }
 }

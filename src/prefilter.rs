@@ -59,7 +59,13 @@ enum Strong {
     Prefix,
     Base64,
     Marker,
+    /// `\x`, `\u`, `\U`: a string escape, which may spell a key ID
+    /// (`"\x41KIA…"` in YAML, `"\u0041KIA…"` in HCL or JSON).
+    Escape,
 }
+
+/// The escapes that can write one character of a key ID.
+const ESCAPES: [&str; 3] = ["\\x", "\\u", "\\U"];
 
 struct Matchers {
     strong: AhoCorasick,
@@ -81,6 +87,10 @@ static MATCHERS: LazyLock<Option<Matchers>> = LazyLock::new(|| {
     }
     patterns.push(crate::ignore_comment::MARKER);
     kinds.push(Strong::Marker);
+    for e in ESCAPES {
+        patterns.push(e);
+        kinds.push(Strong::Escape);
+    }
     // Leftmost-first, not overlapping: only then can the packed (Teddy)
     // searcher run. A hit that fails its second look restarts the search
     // one byte later, so no other literal is ever hidden behind it.
@@ -148,6 +158,7 @@ fn strong_hit(m: &Matchers, bytes: &[u8], skip_placeholders: bool, placeholders:
             }
             Strong::Prefix => id_shaped(bytes, hit.start(), hit.end()),
             Strong::Base64 => base64_run_len(bytes, hit.start(), hit.end()) >= BASE64_RUN_MIN,
+            Strong::Escape => escapes_an_id_char(bytes, hit.start()),
         };
         if ok {
             return true;
@@ -172,17 +183,52 @@ fn documentation_id(bytes: &[u8], start: usize) -> bool {
         && std::str::from_utf8(id).is_ok_and(crate::detect::key_id::is_placeholder)
 }
 
-/// A prefix at a token's start, followed by enough ID-like bytes.
+/// A prefix at a token's start, followed by enough ID-like bytes. An
+/// escaped line break (`\` at the end of a line in a double-quoted YAML
+/// scalar) joins the next line's text to the token, as the parser does.
 fn id_shaped(bytes: &[u8], start: usize, end: usize) -> bool {
     if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
         return false;
     }
-    let tail = bytes[end..]
-        .iter()
-        .take(ID_TAIL_MIN)
-        .take_while(|&&b| b.is_ascii_graphic() && !is_delimiter(b))
-        .count();
+    let mut tail = 0;
+    let mut i = end;
+    while tail < ID_TAIL_MIN {
+        match bytes.get(i) {
+            Some(b'\\') if matches!(bytes.get(i + 1), Some(b'\n' | b'\r')) => {
+                i += 1;
+                while matches!(bytes.get(i), Some(b'\n' | b'\r' | b' ' | b'\t')) {
+                    i += 1;
+                }
+            }
+            Some(&b) if b.is_ascii_graphic() && !is_delimiter(b) => {
+                tail += 1;
+                i += 1;
+            }
+            _ => break,
+        }
+    }
     tail >= ID_TAIL_MIN
+}
+
+/// An escape that writes a character a key ID is made of (`A`–`Z`,
+/// `2`–`7`): nobody escapes a plain capital letter but to hide it.
+fn escapes_an_id_char(bytes: &[u8], start: usize) -> bool {
+    let Some(&kind) = bytes.get(start + 1) else {
+        return false;
+    };
+    let width = match kind {
+        b'x' => 2,
+        b'u' => 4,
+        b'U' => 8,
+        _ => return false,
+    };
+    bytes
+        .get(start + 2..start + 2 + width)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .and_then(char::from_u32)
+        .is_some_and(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
 }
 
 fn is_delimiter(b: u8) -> bool {
@@ -374,5 +420,28 @@ mod tests {
         assert!(!may_contain_credentials(
             b"existingSecret: my-secret\nsecretKey: password"
         ));
+    }
+
+    #[test]
+    fn escaped_key_ids_are_worth_a_parse() {
+        // An escape that writes a capital letter or a digit 2-7.
+        assert!(may_contain_credentials(br#"k: "\x41KIARZPUZDIKEEQH746Y""#));
+        assert!(may_contain_credentials(
+            br#"k = "\u0041KIARZPUZDIKEEQH746Y""#
+        ));
+        assert!(may_contain_credentials(
+            br#"k = "\U00000041KIARZPUZDIKEEQH746Y""#
+        ));
+        assert!(may_contain_credentials(br#"k: "AKIA\x52ZPUZDIKEEQH746Y""#));
+        // A key cut by an escaped line break (YAML double quotes).
+        assert!(may_contain_credentials(
+            b"k: \"AKIARZPU\\\n    ZDIKEEQH746Y\"\n"
+        ));
+        // Escapes of other characters, and Windows paths, are not.
+        assert!(!may_contain_credentials(
+            br#"{"name": "caf\u00e9 \u003cb\u003e"}"#
+        ));
+        assert!(!may_contain_credentials(br"C:\Users\xavier\config"));
+        assert!(!may_contain_credentials(b"line one \\\nline two"));
     }
 }

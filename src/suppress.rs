@@ -240,10 +240,18 @@ pub fn apply(
     let mut unused = Vec::new();
     // One CEL context for every message chosen here.
     let memo = crate::rules::eval::Memo::default();
+    let cap = crate::scan::MAX_FINDINGS_PER_RULE_PER_FILE;
+    let mut more = Vec::new();
     for (fi, file) in out.files.iter().enumerate() {
+        // As for every rule: past the cap, counted, not reported one by one.
+        let mut in_file = 0u64;
         for (mi, m) in file.ignores.iter().enumerate() {
             let was_used = used.contains(&(fi, mi));
             if was_used && m.unknown.is_empty() {
+                continue;
+            }
+            in_file += 1;
+            if in_file > cap {
                 continue;
             }
             let names = match (m.rules.is_empty(), m.unknown.is_empty()) {
@@ -286,6 +294,19 @@ pub fn apply(
                 provenance: None,
             });
         }
+        if in_file > cap {
+            more.push(crate::scan::More {
+                file: fi,
+                rule: rule.id.clone(),
+                name: rule.name.clone(),
+                severity: rule.severity,
+                count: in_file - cap,
+            });
+        }
+    }
+    for m in more {
+        out.summary.not_shown += m.count;
+        out.more.push(m);
     }
     if whole_tree {
         unused_allows(out, config, &allows_used, rule, cwd, &memo, &mut unused);

@@ -13,7 +13,10 @@ pub enum Entry {
     /// A regular file. `len` is `None` from the walker: the reader takes the
     /// size from the open handle (see `scan::read_regular`).
     File { path: PathBuf, len: Option<u64> },
-    /// A symlink not followed, or a FIFO/socket/device: counted, not read.
+    /// A symlink, not followed: its target is what it holds (git stores
+    /// it as the link's content), so that text is scanned.
+    Symlink { path: PathBuf },
+    /// A FIFO, socket or device: counted, not read.
     Skipped { path: PathBuf, why: &'static str },
     /// A directory or entry the walker could not read.
     Error {
@@ -80,10 +83,7 @@ pub fn walk<S: Send>(
                             // the open handle, one path lookup instead of two.
                             Some(ft) if ft.is_file() => Entry::File { path, len: None },
                             Some(ft) if ft.is_dir() => return WalkState::Continue,
-                            Some(ft) if ft.is_symlink() => Entry::Skipped {
-                                path,
-                                why: "symlink not followed",
-                            },
+                            Some(ft) if ft.is_symlink() => Entry::Symlink { path },
                             Some(_) => Entry::Skipped {
                                 path,
                                 why: "not a regular file",
@@ -115,10 +115,7 @@ pub fn walk<S: Send>(
             for path in tracked {
                 let entry = match std::fs::symlink_metadata(&path) {
                     Ok(m) if m.is_file() => Entry::File { path, len: None },
-                    Ok(m) if m.file_type().is_symlink() => Entry::Skipped {
-                        path,
-                        why: "symlink not followed",
-                    },
+                    Ok(m) if m.file_type().is_symlink() => Entry::Symlink { path },
                     // Deleted in the work tree, or a submodule: nothing to read.
                     _ => continue,
                 };

@@ -612,3 +612,97 @@ fn hostile_names_stay_text_in_markdown_and_html() {
         assert!(!html.contains(live), "html has live `{live}`");
     }
 }
+
+/// A key ID written with string escapes is decoded the same way by every
+/// parser, and the prefilter lets the file through to be parsed.
+#[test]
+fn escaped_key_ids_are_found_in_every_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let tail = &KEY[1..];
+    let cases: Vec<(&str, String, u64)> = vec![
+        ("x.yaml", format!("a: \"\\x41{tail}\"\n"), 1),
+        ("u.yaml", format!("a: \"\\u0041{tail}\"\n"), 1),
+        ("big_u.yaml", format!("a: \"\\U00000041{tail}\"\n"), 1),
+        (
+            "folded.yaml",
+            format!("a: \"{}\\\n   {}\"\n", &KEY[..8], &KEY[8..]),
+            1,
+        ),
+        (
+            "u.tf",
+            format!("locals {{\n  k = \"\\u0041{tail}\"\n}}\n"),
+            2,
+        ),
+        (
+            "big_u.tf",
+            format!("locals {{\n  k = \"\\U00000041{tail}\"\n}}\n"),
+            2,
+        ),
+        ("u.json", format!("{{\"k\": \"\\u0041{tail}\"}}\n"), 1),
+    ];
+    for (name, text, _) in &cases {
+        write(d, name, text);
+    }
+    let (_, hits) = judged(&keyward(d, &["scan", ".", "--format", "json"]));
+    for (name, _, line) in &cases {
+        assert!(has(&hits, "KW001", name, *line), "{name}: {hits:?}");
+    }
+}
+
+/// A symlink is not followed, but its target text is what git stores for
+/// it, so that text is scanned: in a walk and in a change.
+#[test]
+fn a_symlink_whose_target_is_a_key_is_scanned() {
+    let repo = Repo::new(&[], &[]);
+    std::os::unix::fs::symlink(KEY, repo.path().join("link.env")).expect("symlink");
+    repo.commit("link");
+    let (_, hits) = judged(&repo.run(&["scan", ".", "--format", "json"]));
+    assert!(has(&hits, "KW001", "link.env", 1), "{hits:?}");
+    let (code, hits) = repo.gate();
+    assert_eq!(code, Some(1), "{hits:?}");
+    assert!(has(&hits, "KW001", "link.env", 1), "{hits:?}");
+    let (_, hits) = judged(&repo.run(&["scan", "--history", "--format", "json"]));
+    assert!(has(&hits, "KW001", "link.env", 1), "{hits:?}");
+}
+
+/// 250,000 ignore comments that silence nothing are capped like any rule's
+/// findings: the first thousand reported, the rest counted.
+#[test]
+fn unused_ignores_are_capped_per_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "many.sh",
+        "echo x # keyward:ignore\n".repeat(250_000),
+    );
+    let out = keyward(dir.path(), &["scan", ".", "--format", "json"]);
+    let doc = json(&out);
+    let findings = doc["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1000);
+    assert!(findings.iter().all(|f| f["rule"] == "KW000"));
+    assert_eq!(doc["summary"]["not_shown"], 249_000, "{}", doc["summary"]);
+    assert_eq!(doc["more"][0]["count"], 249_000);
+    assert!(out.stdout.len() < 4 << 20, "{} bytes", out.stdout.len());
+}
+
+/// Values under secret-ish names that are not AWS credentials are masked
+/// in snippets too.
+#[test]
+fn snippets_mask_passwords_and_tokens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b";
+    write(
+        dir.path(),
+        "app.env",
+        format!("AWS_ACCESS_KEY_ID={KEY} DB_PASSWORD=hunter2hunter2 API_TOKEN={hex}\n"),
+    );
+    let out = keyward(dir.path(), &["scan", ".", "--format", "json"]);
+    let text = stdout(&out);
+    assert!(text.contains(KEY), "{text}");
+    assert!(!text.contains("hunter2hunter2"), "{text}");
+    assert!(!text.contains(hex), "{text}");
+    let human = stdout(&keyward(dir.path(), &["scan", "."]));
+    assert!(!human.contains("hunter2hunter2"), "{human}");
+    assert!(!human.contains(hex), "{human}");
+}

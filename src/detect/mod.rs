@@ -178,7 +178,8 @@ fn mask_runs(bytes: &mut [u8], named: bool) {
             && start >= named_from
             && run.len() >= 8
             && !key_id
-            && !filler
+            // `xxxxxxxx`, `12121212`: a filler, not a password.
+            && !placeholder::few_distinct(run, 2)
             && (run
                 .iter()
                 .any(|&b| b.is_ascii_digit() || b == b'/' || b == b'+')

@@ -38,7 +38,6 @@ pub(super) struct BlobUses {
 pub(super) struct Walk {
     pub commits: Vec<Commit>,
     pub blobs: Vec<BlobUses>,
-    pub symlinks: u64,
 }
 
 /// Marks a commit header among the NUL-separated raw entries.
@@ -122,12 +121,9 @@ pub(super) fn parse_log(bytes: &[u8]) -> Result<Walk, String> {
         if entry.deleted() {
             continue;
         }
-        if entry.is_symlink() {
-            w.symlinks += 1;
-            continue;
-        }
-        // Submodule commits and other non-files hold nothing to read.
-        if !entry.is_regular_file() {
+        // Submodule commits and other non-files hold nothing to read; a
+        // symlink's blob is its target, which is read like a file.
+        if !entry.has_content() {
             continue;
         }
         let b = *index.entry(entry.blob.clone()).or_insert_with(|| {
@@ -245,7 +241,6 @@ pub(super) fn scan(
     let mut out = assemble(&walk, parts, &head);
     out.signed_with = signed_with;
     out.meta.iam = iam_source;
-    out.summary.skipped_other += walk.symlinks;
     for i in skipped {
         let path = walk.blobs[i]
             .uses
@@ -551,8 +546,8 @@ mod tests {
         let w = parse_log(log.as_bytes()).expect("parses");
         assert_eq!(w.commits.len(), 4);
         assert_eq!(w.commits[2].author, "C");
-        assert_eq!(w.symlinks, 1);
-        // A written by c1 (a.tf), c2 (copy.tf) and the merge c4; B by c2.
+        // A written by c1 (a.tf), c2 (copy.tf) and the merge c4; B by c1
+        // (a symlink's target is its content) and c2.
         assert_eq!(w.blobs.len(), 2);
         assert_eq!(w.blobs[0].id, A);
         assert_eq!(
@@ -563,7 +558,10 @@ mod tests {
                 (3, "a.tf".into())
             ]
         );
-        assert_eq!(w.blobs[1].uses, vec![(1, "a.tf".into())]);
+        assert_eq!(
+            w.blobs[1].uses,
+            vec![(0, "link".into()), (1, "a.tf".into())]
+        );
     }
 
     #[test]

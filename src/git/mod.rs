@@ -450,7 +450,6 @@ fn staged(
     progress: &Progress,
 ) -> Result<(ScanOutput, Post), GitError> {
     let mut errors = Vec::new();
-    let mut symlinks = 0;
     let mut wanted = Vec::new();
     if listed {
         let mut args: Vec<std::ffi::OsString> = vec![
@@ -476,9 +475,7 @@ fn staged(
                         message: "not scanned: unresolved merge conflict in the index".into(),
                     });
                 }
-            } else if e.mode == "120000" {
-                symlinks += 1;
-            } else if e.mode.starts_with("100") {
+            } else if e.mode == "120000" || e.mode.starts_with("100") {
                 wanted.push(Wanted {
                     blob: e.blob.clone(),
                     path: e.path.clone(),
@@ -508,15 +505,11 @@ fn staged(
         if e.deleted() {
             continue;
         }
-        if !listed {
-            if e.is_symlink() {
-                symlinks += 1;
-            } else if e.is_regular_file() {
-                wanted.push(Wanted {
-                    blob: e.blob.clone(),
-                    path: e.path.clone(),
-                });
-            }
+        if !listed && e.has_content() {
+            wanted.push(Wanted {
+                blob: e.blob.clone(),
+                path: e.path.clone(),
+            });
         }
         changes.push(e);
     }
@@ -528,7 +521,6 @@ fn staged(
     let grown = grown(&head, &base);
     let excluded = excluded_credentials(&head, &base, opts);
     let mut out = scan_read(head, unread.take(), opts, rules, progress)?;
-    out.summary.skipped_other += symlinks;
     out.errors.extend(errors);
     out.errors.sort();
     let post = Post {
@@ -576,14 +568,11 @@ fn since(
     let entries = raw_diff(repo, "ACMRT", true, &revs, paths)?;
     let mut wanted = Vec::new();
     let mut changes = Vec::new();
-    let mut symlinks = 0;
     for e in entries {
         if e.deleted() {
             continue;
         }
-        if e.is_symlink() {
-            symlinks += 1;
-        } else if e.is_regular_file() {
+        if e.has_content() {
             wanted.push(Wanted {
                 blob: e.blob.clone(),
                 path: e.path.clone(),
@@ -606,8 +595,7 @@ fn since(
             lines: lines.clone(),
         })
     };
-    let mut out = scan_read(head_blobs, unread.take(), opts, rules, progress)?;
-    out.summary.skipped_other += symlinks;
+    let out = scan_read(head_blobs, unread.take(), opts, rules, progress)?;
     let post = Post {
         written,
         history: false,
@@ -643,7 +631,7 @@ fn base_blobs(
     let mut wanted = Vec::new();
     let mut shown = Vec::new();
     for e in changes {
-        if e.is_regular_file() && !plumbing::is_null_id(&e.src_blob) {
+        if e.has_content() && !plumbing::is_null_id(&e.src_blob) {
             wanted.push(Wanted {
                 blob: e.src_blob.clone(),
                 path: e.src_path.clone().unwrap_or_else(|| e.path.clone()),

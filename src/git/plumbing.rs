@@ -245,6 +245,12 @@ impl RawEntry {
         self.mode == "120000"
     }
 
+    /// A file or a symlink: something whose blob holds text to scan (a
+    /// symlink's is its target).
+    pub fn has_content(&self) -> bool {
+        self.is_regular_file() || self.is_symlink()
+    }
+
     pub fn deleted(&self) -> bool {
         self.status == b'D' || self.mode == "000000" || is_null_id(&self.blob)
     }

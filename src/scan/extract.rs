@@ -176,6 +176,26 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
             message,
         }),
         Entry::Skipped { .. } => st.summary.skipped_other += 1,
+        Entry::Symlink { path } => {
+            if let Some(scope) = &opts.scope
+                && !scope.wants(&path, &opts.cwd)
+            {
+                st.summary.excluded += 1;
+                return;
+            }
+            let display = walk::display_path(&path, &opts.cwd);
+            match std::fs::read_link(&path) {
+                Ok(target) => {
+                    let target = target.as_os_str().as_encoded_bytes().to_vec();
+                    take_bytes(st, &path, display, &target, opts, progress);
+                }
+                Err(e) => st.errors.push(ScanError {
+                    kind: crate::finding::ProblemKind::Read,
+                    path: display,
+                    message: format!("cannot read the symlink: {e}"),
+                }),
+            }
+        }
         Entry::File { path, len } => {
             if let Some(scope) = &opts.scope
                 && !scope.wants(&path, &opts.cwd)

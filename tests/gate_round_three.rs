@@ -706,3 +706,60 @@ fn snippets_mask_passwords_and_tokens() {
     assert!(!human.contains("hunter2hunter2"), "{human}");
     assert!(!human.contains(hex), "{human}");
 }
+
+/// Work per file grows linearly (or n log n) with its credentials: four
+/// times the key/secret pairs take about four times as long, not sixteen
+/// (pairing used to compare every secret with every key of its block: 80k
+/// pairs took 53 s). A growth order, not a speed target: the factor
+/// allowed is twice what n log n needs, a quarter of what n² takes.
+#[test]
+fn time_per_file_grows_linearly_with_its_pairs() {
+    fn env_of(pairs: usize) -> String {
+        let mut s = String::with_capacity(pairs * 110);
+        let b32 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for i in 0..pairs {
+            let key: String = (0..16).map(|_| b32[next(32)] as char).collect();
+            let secret: String = (0..40).map(|_| b64[next(62)] as char).collect();
+            s.push_str(&format!(
+                "AWS_ACCESS_KEY_ID_{i}=AKIA{key}\nAWS_SECRET_ACCESS_KEY_{i}={secret}\n"
+            ));
+        }
+        s
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let time = |pairs: usize| {
+        write(dir.path(), "pairs.env", env_of(pairs));
+        (0..2)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let out = keyward(
+                    dir.path(),
+                    &[
+                        "scan",
+                        "pairs.env",
+                        "--format",
+                        "concise",
+                        "--max-file-size",
+                        "100000000",
+                    ],
+                );
+                assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    let small = time(5_000);
+    let large = time(20_000);
+    assert!(
+        large < small * 8.0,
+        "5,000 pairs {small:.2} s, 20,000 pairs {large:.2} s: superlinear"
+    );
+}

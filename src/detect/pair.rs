@@ -10,69 +10,61 @@ pub use crate::shown::LineIndex;
 /// many lines away (credentials written one per line in free text).
 const PROXIMITY_LINES: usize = 3;
 
+/// Pairs every secret and session token with a key ID. `cands` is sorted by
+/// span. Each choice is a binary search over key IDs sorted by place, so a
+/// file of many pairs stays n log n.
 pub fn pair(src: &str, cands: &mut Vec<Candidate>) {
-    let mut keys_by_group: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (i, c) in cands.iter().enumerate() {
+    let mut keyed_groups: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    for c in cands.iter() {
         if c.kind == CandidateKind::AccessKeyId {
-            keys_by_group.entry(c.group).or_default().push(i);
+            keyed_groups.insert(c.group);
         }
     }
     // An unnamed token is a secret only beside a key ID.
-    cands.retain(|c| !c.needs_pair || keys_by_group.contains_key(&c.group));
-    keys_by_group.clear();
+    cands.retain(|c| !c.needs_pair || keyed_groups.contains(&c.group));
+    // Key IDs by place: all, per group, per name stem.
+    let mut keys_by_group: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut keys_by_stem: HashMap<String, Vec<usize>> = HashMap::new();
     let mut all_keys = Vec::new();
     for (i, c) in cands.iter().enumerate() {
         if c.kind == CandidateKind::AccessKeyId {
             keys_by_group.entry(c.group).or_default().push(i);
+            let stem = name_stem(&c.name);
+            if !stem.is_empty() {
+                keys_by_stem.entry(stem).or_default().push(i);
+            }
             all_keys.push(i);
         }
     }
+    // A file that names a single key ID: a secret anywhere is that key's.
+    let one_key = all_keys
+        .split_first()
+        .is_some_and(|(&f, rest)| rest.iter().all(|&k| cands[k].value == cands[f].value));
     let lines = LineIndex::new(src);
     let mut links: Vec<(usize, usize)> = Vec::new();
     for (i, c) in cands.iter().enumerate() {
         if c.kind == CandidateKind::AccessKeyId {
             continue;
         }
-        let distance = |k: usize| {
-            let ks = cands[k].span.start;
-            let d = ks.abs_diff(c.span.start);
-            // Prefer the key written before the secret on a tie.
-            (d, usize::from(ks > c.span.start))
-        };
-        let in_group = keys_by_group
+        let at = c.span.start;
+        let line = lines.line_of(at);
+        let chosen = keys_by_group
             .get(&c.group)
-            .and_then(|ks| ks.iter().copied().min_by_key(|&k| distance(k)));
-        let nearest_of = |keys: &mut dyn Iterator<Item = usize>| keys.min_by_key(|&k| distance(k));
-        let line = lines.line_of(c.span.start);
-        let stem = name_stem(&c.name);
-        let chosen = in_group
+            .and_then(|ks| nearest(cands, ks, at))
             .or_else(|| {
-                nearest_of(&mut all_keys.iter().copied().filter(|&k| {
+                nearest_where(cands, &all_keys, at, |k| {
                     lines.line_of(cands[k].span.start).abs_diff(line) <= PROXIMITY_LINES
-                }))
+                })
             })
             // `ci_secret_access_key` belongs with `ci_access_key_id`.
             .or_else(|| {
-                (!stem.is_empty())
-                    .then(|| {
-                        nearest_of(
-                            &mut all_keys
-                                .iter()
-                                .copied()
-                                .filter(|&k| name_stem(&cands[k].name) == stem),
-                        )
-                    })
-                    .flatten()
+                let stem = name_stem(&c.name);
+                keys_by_stem
+                    .get(&stem)
+                    .filter(|_| !stem.is_empty())
+                    .and_then(|ks| nearest(cands, ks, at))
             })
-            // A file that names a single key ID: the secret is that key's.
-            .or_else(|| {
-                let first = all_keys.first().map(|&k| cands[k].value.as_str())?;
-                all_keys
-                    .iter()
-                    .all(|&k| cands[k].value == first)
-                    .then(|| nearest_of(&mut all_keys.iter().copied()))
-                    .flatten()
-            });
+            .or_else(|| one_key.then(|| nearest(cands, &all_keys, at)).flatten());
         if let Some(k) = chosen {
             links.push((i, k));
         }
@@ -96,6 +88,39 @@ pub fn pair(src: &str, cands: &mut Vec<Candidate>) {
             CandidateKind::SessionToken => cands[k].token = Some(i),
             CandidateKind::AccessKeyId => {}
         }
+    }
+}
+
+/// The key ID of `keys` (indices into `cands`, sorted by place) nearest to
+/// offset `at`; on a tie, the one written before it. Only the neighbours
+/// on either side of `at` can be nearest.
+fn nearest(cands: &[Candidate], keys: &[usize], at: usize) -> Option<usize> {
+    nearest_where(cands, keys, at, |_| true)
+}
+
+/// As [`nearest`], among the keys `ok` accepts, where `ok` is monotone in
+/// the distance (a line bound): if the neighbour on one side fails, every
+/// key beyond it on that side does.
+fn nearest_where(
+    cands: &[Candidate],
+    keys: &[usize],
+    at: usize,
+    ok: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    let split = keys.partition_point(|&k| cands[k].span.start <= at);
+    let before = split
+        .checked_sub(1)
+        .and_then(|i| keys.get(i))
+        .copied()
+        .filter(|&k| ok(k));
+    let after = keys.get(split).copied().filter(|&k| ok(k));
+    match (before, after) {
+        (Some(b), Some(a)) => {
+            let db = at - cands[b].span.start;
+            let da = cands[a].span.start - at;
+            Some(if da < db { a } else { b })
+        }
+        (b, a) => b.or(a),
     }
 }
 

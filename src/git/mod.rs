@@ -568,10 +568,12 @@ fn since(
     let entries = raw_diff(repo, "ACMRT", true, &revs, paths)?;
     let mut wanted = Vec::new();
     let mut changes = Vec::new();
+    let mut symlinks = 0;
     for e in entries {
         if e.deleted() {
             continue;
         }
+        symlinks += u64::from(e.is_symlink());
         if e.has_content() {
             wanted.push(Wanted {
                 blob: e.blob.clone(),
@@ -595,7 +597,8 @@ fn since(
             lines: lines.clone(),
         })
     };
-    let out = scan_read(head_blobs, unread.take(), opts, rules, progress)?;
+    let mut out = scan_read(head_blobs, unread.take(), opts, rules, progress)?;
+    out.summary.symlinks += symlinks;
     let post = Post {
         written,
         history: false,

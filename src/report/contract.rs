@@ -213,6 +213,10 @@ pub struct Summary {
     pub skipped_large: u64,
     pub skipped_other: u64,
     pub suppressed: Suppressed,
+    /// Symlinks, not followed; their target text was scanned. (Absent
+    /// before keyward scanned link targets.)
+    #[serde(default)]
+    pub symlinks: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -783,9 +783,13 @@ pub fn summary_line(out: &ScanOutput) -> String {
         ));
     }
     if s.skipped_other > 0 {
+        notes.push(format!("{} special files skipped", s.skipped_other));
+    }
+    if s.symlinks > 0 {
         notes.push(format!(
-            "{} symlinks/special files skipped",
-            s.skipped_other
+            "{} symlink{} not followed (target text scanned)",
+            s.symlinks,
+            if s.symlinks == 1 { "" } else { "s" }
         ));
     }
     if s.placeholders > 0 {

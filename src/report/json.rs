@@ -185,6 +185,7 @@ pub fn document(out: &ScanOutput) -> Document {
             not_shown: s.not_shown,
             own_reports: s.own_reports,
             inventories: s.inventories,
+            symlinks: s.symlinks,
             baseline_moved: s.baseline_moved,
             suppressed: contract::Suppressed {
                 inline: count(crate::SuppressionKind::Inline),

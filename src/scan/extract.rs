@@ -184,6 +184,7 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
                 return;
             }
             let display = walk::display_path(&path, &opts.cwd);
+            st.summary.symlinks += 1;
             match std::fs::read_link(&path) {
                 Ok(target) => {
                     let target = target.as_os_str().as_encoded_bytes().to_vec();

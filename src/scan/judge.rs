@@ -86,7 +86,21 @@ pub(crate) fn judge(
         let mut file_findings = Vec::new();
         // Findings per rule in this file; past the cap only counted.
         let mut per_rule: HashMap<usize, u64> = HashMap::new();
-        for c in &f.candidates {
+        // Judging a file has the same time budget as reading it.
+        let _budget = crate::budget::start(opts.file_timeout);
+        for (ci, c) in f.candidates.iter().enumerate() {
+            if crate::budget::expired() {
+                errors.push(ScanError {
+                    kind: crate::finding::ProblemKind::Budget,
+                    path: f.path.clone(),
+                    message: format!(
+                        "judging stopped after --file-timeout: {} of {} candidates judged, findings in this file may be incomplete",
+                        ci,
+                        f.candidates.len()
+                    ),
+                });
+                break;
+            }
             let key = f.key_of(c);
             let secret = f.secret_of(c);
             if !opts.include_placeholders && c.placeholder {

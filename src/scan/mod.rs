@@ -134,6 +134,8 @@ pub struct Summary {
     pub own_reports: u64,
     /// IAM inventories (`keyward inventory pull`), skipped.
     pub inventories: u64,
+    /// Symlinks, not followed: their target text was scanned.
+    pub symlinks: u64,
     /// Baselined findings accepted at a new path (their file moved).
     pub baseline_moved: u64,
 }
@@ -153,6 +155,7 @@ impl Summary {
         self.not_shown += s.not_shown;
         self.own_reports += s.own_reports;
         self.inventories += s.inventories;
+        self.symlinks += s.symlinks;
     }
 }
 

@@ -59,13 +59,25 @@ enum Strong {
     Prefix,
     Base64,
     Marker,
-    /// `\x`, `\u`, `\U`: a string escape, which may spell a key ID
-    /// (`"\x41KIA…"` in YAML, `"\u0041KIA…"` in HCL or JSON).
+    /// A string escape of a character in `0x30`–`0x5F`, which may spell a
+    /// key ID (`"\x41KIA…"` in YAML, `"\u0041KIA…"` in HCL or JSON).
     Escape,
 }
 
-/// The escapes that can write one character of a key ID.
-const ESCAPES: [&str; 3] = ["\\x", "\\u", "\\U"];
+/// The starts of escapes that can write a character of a key ID (`A`–`Z`,
+/// `2`–`7`): long enough for the packed search, which a bare `\x` would
+/// slow down.
+const ESCAPES: [&str; 9] = [
+    "\\x3",
+    "\\x4",
+    "\\x5",
+    "\\u003",
+    "\\u004",
+    "\\u005",
+    "\\U0000003",
+    "\\U0000004",
+    "\\U0000005",
+];
 
 struct Matchers {
     strong: AhoCorasick,

@@ -104,6 +104,9 @@ pub fn classify(bytes: &[u8]) -> Encoding {
         };
     }
     let head = &bytes[..bytes.len().min(SNIFF)];
+    if utf8_without_nul(bytes).is_some() {
+        return Encoding::Utf8;
+    }
     if let Some(big_endian) = utf16_by_nuls(head) {
         return Encoding::Utf16 {
             big_endian,
@@ -118,9 +121,6 @@ pub fn classify(bytes: &[u8]) -> Encoding {
         return Encoding::Binary;
     }
     let invalid = invalid_utf8_bytes(head);
-    if nuls == 0 && invalid == 0 && std::str::from_utf8(bytes).is_ok() {
-        return Encoding::Utf8;
-    }
     let high = head.iter().filter(|&&b| b >= 0x80).count();
     if invalid * 10 >= head.len() * 3 && head.len() >= 16 || invalid * 2 > high && high > 8 {
         // Most high bytes stand alone: a single-byte encoding. (Compressed
@@ -137,6 +137,38 @@ pub fn classify(bytes: &[u8]) -> Encoding {
 /// Reads `bytes` as `classify` judged them.
 pub fn decode(bytes: &[u8]) -> Decoded<'_> {
     decode_as(bytes, classify(bytes))
+}
+
+/// What a file's bytes are: text, or binary (whose text, its printable
+/// runs, is made only when asked: most binary files hold nothing).
+pub enum Content<'a> {
+    Text(Decoded<'a>),
+    Binary,
+}
+
+/// As [`decode`], but a binary file's text is not made.
+pub fn content(bytes: &[u8]) -> Content<'_> {
+    if let Some(text) = utf8_without_nul(bytes) {
+        return Content::Text(Decoded {
+            text: Cow::Borrowed(text),
+            encoding: Encoding::Utf8,
+            warning: None,
+        });
+    }
+    match classify(bytes) {
+        Encoding::Binary => Content::Binary,
+        e => Content::Text(decode_as(bytes, e)),
+    }
+}
+
+/// The bytes as text when they are valid UTF-8 with no NUL in the first
+/// 8 KiB: most files, in one validation.
+fn utf8_without_nul(bytes: &[u8]) -> Option<&str> {
+    let head = &bytes[..bytes.len().min(SNIFF)];
+    if memchr::memchr(0, head).is_some() {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
 }
 
 /// Reads `bytes` in `encoding`.

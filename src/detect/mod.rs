@@ -168,7 +168,15 @@ fn mask_runs(bytes: &mut [u8], named: bool) {
         let hex = run.iter().all(u8::is_ascii_hexdigit);
         let key_id =
             run.len() == 20 && key_id::find(std::str::from_utf8(run).unwrap_or("")).count() == 1;
-        let long = run.len() >= secret::SECRET_LEN;
+        // A run that reads as a path is not a secret:
+        // `templates/DataFirehose/DataFirehoseDelivery…` is a file of the
+        // repository. Two or more `/`, at most one digit, and words, whose
+        // case changes far less often than a random string's: together
+        // about four random secrets in 100,000 (unit-tested).
+        let path_like = run.iter().filter(|&&b| b == b'/').count() >= 2
+            && run.iter().filter(|b| b.is_ascii_digit()).count() <= 1
+            && case_switches(run) * 3 < run.iter().filter(|b| b.is_ascii_alphabetic()).count();
+        let long = run.len() >= secret::SECRET_LEN && !path_like;
         // A run of a few characters repeated (`xxxx…`, `====`) hides
         // nothing, nor does AWS's documentation value (`…EXAMPLEKEY`),
         // which docs and rule examples quote.
@@ -199,6 +207,18 @@ fn mask_runs(bytes: &mut [u8], named: bool) {
             named_from = i;
         }
     }
+}
+
+/// How often the case changes between adjacent letters: about every other
+/// letter in a random string, at word starts in names.
+fn case_switches(run: &[u8]) -> usize {
+    run.windows(2)
+        .filter(|w| {
+            w[0].is_ascii_alphabetic()
+                && w[1].is_ascii_alphabetic()
+                && w[0].is_ascii_uppercase() != w[1].is_ascii_uppercase()
+        })
+        .count()
 }
 
 /// A word that says the value after it is a secret: `secret`, `token`,

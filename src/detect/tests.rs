@@ -175,3 +175,34 @@ fn far_apart_blocks_pair_by_name_stem_or_single_key() {
     let s = c.iter().position(|x| x.value == SECRET).expect("secret");
     assert_eq!(c[s].pair, None);
 }
+
+#[test]
+fn random_secrets_are_masked_and_paths_are_not() {
+    // xorshift: the same draws on every run.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+";
+    let mut shown = 0;
+    for _ in 0..100_000 {
+        let secret: Vec<u8> = (0..40)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                alphabet[(x % 64) as usize]
+            })
+            .collect();
+        let mut line = b"value: ".to_vec();
+        line.extend_from_slice(&secret);
+        super::mask_suspects(&mut line);
+        shown += usize::from(line.ends_with(&secret));
+    }
+    assert!(
+        shown <= 10,
+        "{shown} of 100,000 random secrets shown in full"
+    );
+    let mut path =
+        b"at aws-cloudformation-templates/DataFirehose/DataFirehoseDeliveryStream.yaml".to_vec();
+    let before = path.clone();
+    super::mask_suspects(&mut path);
+    assert_eq!(path, before);
+}

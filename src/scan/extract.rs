@@ -519,22 +519,27 @@ fn process_file_within_budget(
     include_placeholders: bool,
 ) -> Outcome {
     let mut warnings = Vec::new();
-    let encoding = crate::source::classify(bytes);
-    let binary = encoding == crate::source::Encoding::Binary;
     // Binary bytes are searched as they are: no text is made of a file
     // whose bytes hold nothing key-like.
-    if binary
-        && let prefilter::Verdict::Skip { placeholders } =
-            prefilter::judge(bytes, include_placeholders)
-    {
-        return Outcome {
-            status: Status::Binary,
-            warnings,
-            file: None,
-            placeholders,
-        };
-    }
-    let decoded = crate::source::decode_as(bytes, encoding);
+    let (decoded, binary) = match crate::source::content(bytes) {
+        crate::source::Content::Text(d) => (d, false),
+        crate::source::Content::Binary => {
+            if let prefilter::Verdict::Skip { placeholders } =
+                prefilter::judge(bytes, include_placeholders)
+            {
+                return Outcome {
+                    status: Status::Binary,
+                    warnings,
+                    file: None,
+                    placeholders,
+                };
+            }
+            (
+                crate::source::decode_as(bytes, crate::source::Encoding::Binary),
+                true,
+            )
+        }
+    };
     warnings.extend(decoded.warning);
     let text = decoded.text;
     if !binary

@@ -305,6 +305,44 @@ fn a_pull_request_is_judged_by_the_base_policy() {
     assert!(text.contains("title=KW015"), "{text}");
 }
 
+/// A pull request that marks its `.env` `-diff` in `.gitattributes` (git's
+/// patch for it is then empty) still fails the Action's gate.
+#[test]
+fn gitattributes_cannot_switch_the_action_off() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let repo = dir.path();
+    git(repo, &["init", "-q", "-b", "main"]);
+    std::fs::write(repo.join("README.md"), "# infra\n").expect("write");
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "base"]);
+    let base = git(repo, &["rev-parse", "HEAD"]);
+    std::fs::write(repo.join(".gitattributes"), "*.env -diff\n").expect("write");
+    std::fs::write(
+        repo.join(".env"),
+        format!("AWS_ACCESS_KEY_ID={PR_KEY}\nAWS_SECRET_ACCESS_KEY={PR_SECRET}\n"),
+    )
+    .expect("write");
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", "add a key git will not show"]);
+    let run = run_action(repo, &base, &[], &bin_dir());
+    assert_eq!(run.code(), Some(1), "{}", run.log());
+    let text = run.stdout();
+    for (file, line, title) in [(".env", 1, "KW001"), (".env", 2, "KW002")] {
+        assert!(
+            text.lines().any(
+                |l| l.starts_with(&format!("::error file={file},line={line},"))
+                    && l.contains(&format!("title={title}"))
+            ),
+            "{file}:{line} {title}\n{text}"
+        );
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.contains("file=.gitattributes,line=1,") && l.contains("title=KW015")),
+        "{text}"
+    );
+}
+
 /// Without the input, the gate is the repository's `fail-on`; the closing
 /// message counts the findings at or above it, not all findings.
 #[test]

@@ -57,6 +57,8 @@ pub(super) fn walk(repo: &Repo, revs: &[String], paths: &[PathBuf]) -> Result<Wa
         "--no-renames",
         "--no-relative",
         "--no-ext-diff",
+        "--no-textconv",
+        "--text",
         "--no-color",
         "--root",
         // Merges: only what differs from every parent (a conflict

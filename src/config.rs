@@ -64,6 +64,9 @@ struct RawPolicy {
 enum RawRuleSetting {
     Text(String),
     Table(RawRuleTable),
+    /// Anything else, said with a message of our own instead of serde's
+    /// "did not match any variant".
+    Other(#[allow(dead_code)] toml::Value),
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +108,10 @@ pub struct AllowEntry {
     /// The entry's `[[allow]]` header in the file.
     pub span: Range<usize>,
 }
+
+/// The largest number of days `max-key-age-days` and `max-unused-days`
+/// take: a hundred years.
+const MAX_DAYS: i64 = 36_500;
 
 /// Where each setting was written, for findings about a configuration
 /// (`KW015` points at the line that loosened it).
@@ -452,6 +459,15 @@ pub fn parse_within(
         config.spans.include = raw.scan.include.iter().map(Spanned::span).collect();
     }
     if let Some(v) = &raw.scan.max_file_size {
+        if *v.get_ref() == 0 {
+            return Err(ConfigError::at(
+                &src,
+                origin,
+                "`max-file-size` is a number of bytes from 1 up, not 0".into(),
+                Some(v.span()),
+                "out of range",
+            ));
+        }
         config.max_file_size = *v.get_ref();
         config.spans.max_file_size = Some(v.span());
     }
@@ -497,12 +513,26 @@ pub fn parse_within(
         config.allowed_accounts.push(acct.clone());
         config.spans.allowed_accounts.push(a.span());
     }
+    let days = |v: &Spanned<i64>, name: &str| -> Result<i64, Box<ConfigError>> {
+        let n = *v.get_ref();
+        if (1..=MAX_DAYS).contains(&n) {
+            Ok(n)
+        } else {
+            Err(ConfigError::at(
+                &src,
+                origin,
+                format!("`{name}` is a number of days from 1 to {MAX_DAYS}, not {n}"),
+                Some(v.span()),
+                "out of range",
+            ))
+        }
+    };
     if let Some(v) = &raw.policy.max_key_age_days {
-        config.max_key_age_days = *v.get_ref();
+        config.max_key_age_days = days(v, "max-key-age-days")?;
         config.spans.max_key_age_days = Some(v.span());
     }
     if let Some(v) = &raw.policy.max_unused_days {
-        config.max_unused_days = *v.get_ref();
+        config.max_unused_days = days(v, "max-unused-days")?;
         config.spans.max_unused_days = Some(v.span());
     }
     if let Some(f) = &raw.policy.fail_on {
@@ -529,7 +559,7 @@ pub fn parse_within(
                     config.rules_dir = Some(confined(&value, "rules-dir")?);
                     config.spans.rules_dir = Some(setting.span());
                 }
-                RawRuleSetting::Table(_) => {
+                RawRuleSetting::Table(_) | RawRuleSetting::Other(_) => {
                     return Err(ConfigError::at(
                         &src,
                         origin,
@@ -561,6 +591,29 @@ pub fn parse_within(
                     severity: Some(severity),
                     span: key.span(),
                 }
+            }
+            RawRuleSetting::Other(_) => {
+                let elsewhere = match name.as_str() {
+                    "max-key-age-days" | "max-unused-days" | "allowed-accounts" | "fail-on" => {
+                        format!("; `{name}` belongs under [policy]")
+                    }
+                    "exclude"
+                    | "include"
+                    | "max-file-size"
+                    | "baseline"
+                    | "no-ignore"
+                    | "include-placeholders" => format!("; `{name}` belongs under [scan]"),
+                    _ => String::new(),
+                };
+                return Err(ConfigError::at(
+                    &src,
+                    origin,
+                    format!(
+                        "`{name}`: a rule's setting is \"off\", \"on\", a severity (critical, high, medium, low, info), or {{ severity = \"…\", enabled = true|false }}{elsewhere}"
+                    ),
+                    Some(setting.span()),
+                    "not a rule setting",
+                ));
             }
             RawRuleSetting::Table(t) => {
                 let severity = match &t.severity {
@@ -844,6 +897,54 @@ reason = "docs"
         assert_eq!(c.rules["KW003"].severity, Some(Severity::Critical));
         assert_eq!(c.allow.len(), 1);
         assert!(c.show().contains("KW003 = { severity = \"critical\" }"));
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_refused_with_a_span() {
+        for (text, value, says) in [
+            ("[policy]\nmax-key-age-days = 0\n", "0", "max-key-age-days"),
+            (
+                "[policy]\nmax-key-age-days = -5\n",
+                "-5",
+                "max-key-age-days",
+            ),
+            (
+                "[policy]\nmax-unused-days = 40000\n",
+                "40000",
+                "max-unused-days",
+            ),
+            ("[scan]\nmax-file-size = 0\n", "0", "max-file-size"),
+        ] {
+            let e = p(text).expect_err(text);
+            assert!(e.message.contains(says), "{}", e.message);
+            assert_eq!(span_text(text, &e), value, "{text}");
+        }
+        assert_eq!(
+            p("[policy]\nmax-key-age-days = 1\n")
+                .expect("1 is fine")
+                .max_key_age_days,
+            1
+        );
+    }
+
+    #[test]
+    fn a_rule_setting_that_is_no_setting_says_what_is_allowed() {
+        let text = "[rules]\nmax-key-age-days = 0\n";
+        let e = p(text).expect_err("not a rule setting");
+        assert!(!e.message.contains("untagged"), "{}", e.message);
+        assert!(
+            e.message.contains("\"off\", \"on\", a severity"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("belongs under [policy]"),
+            "{}",
+            e.message
+        );
+        assert_eq!(span_text(text, &e), "0");
+        let e = p("[rules]\nKW001 = true\n").expect_err("a bool");
+        assert!(e.message.contains("a rule's setting is"), "{}", e.message);
     }
 
     #[test]

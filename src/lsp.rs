@@ -166,18 +166,22 @@ impl Session {
             .get(&key)
             .is_some_and(|c| c.modified == modified);
         if !fresh {
-            let config = match &found {
-                Some(p) => crate::config::load(p).map_err(|e| {
-                    format!("keyward: cannot use {}: {e}", crate::shown::shown_path(p))
-                })?,
-                None => crate::config::Config::default(),
-            };
-            let rules = crate::rules::RuleSet::configured(&config)
-                .map_err(|e| format!("keyward: the configuration's rules: {e}"))?;
             // The inventory's path is read as the policy names it: relative
             // to where the server runs, which is not the file's directory.
             let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-            let policy = crate::policy::PolicySet::unfiltered(config, rules, &cwd);
+            let policy = crate::policy::PolicySet::load(
+                &cwd,
+                &crate::policy::PolicyOptions {
+                    config: found.clone(),
+                    baseline: crate::policy::BaselineChoice::Ignored,
+                    start: path.to_path_buf(),
+                    from: None,
+                },
+            )
+            .map_err(|e| match &found {
+                Some(p) => format!("keyward: cannot use {}: {e}", crate::shown::shown_path(p)),
+                None => format!("keyward: the configuration's rules: {e}"),
+            })?;
             self.policies
                 .insert(key.clone(), CachedPolicy { modified, policy });
         }

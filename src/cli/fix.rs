@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::fix::{FixOptions, Fixes};
-use crate::rules::RuleSet;
 use crate::scan::Progress;
 
 #[derive(Debug, clap::Args)]
@@ -35,34 +34,25 @@ pub(super) fn run(
     progress: &Progress,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
-    let config = super::load_config(args.config.as_deref(), &args.paths)?;
-    let mut rules = RuleSet::configured(&config)?;
-    if !args.rules.is_empty() {
-        for wanted in &args.rules {
-            if rules.get(wanted).is_none() {
-                return Err(miette::miette!("no rule `{wanted}` (see `keyward rules`)"));
-            }
-        }
-        for r in &mut rules.rules {
-            r.enabled &= args.rules.iter().any(|w| w == &r.id || w == &r.name);
-        }
-    }
     let cwd = super::current_dir()?;
     // Accepted findings (ignores, allow entries, the baseline) stay as they
     // are; IAM is not asked: a fix is about where a credential is written.
-    let baseline = match &config.baseline {
-        Some(p) if p.exists() => {
-            Some(crate::suppress::Baseline::load(p).map_err(|e| miette::miette!("{e}"))?)
+    let mut policy = super::policy(crate::policy::PolicyOptions {
+        config: args.config.clone(),
+        baseline: crate::policy::BaselineChoice::Configured,
+        start: super::first_path(&args.paths),
+        from: None,
+    })?;
+    if !args.rules.is_empty() {
+        for wanted in &args.rules {
+            if policy.rules.get(wanted).is_none() {
+                return Err(miette::miette!("no rule `{wanted}` (see `keyward rules`)"));
+            }
         }
-        _ => None,
-    };
-    let policy = crate::policy::PolicySet::from_work_tree(
-        config,
-        rules,
-        baseline,
-        crate::policy::Wanted::default(),
-        &cwd,
-    );
+        for r in &mut policy.rules.rules {
+            r.enabled &= args.rules.iter().any(|w| w == &r.id || w == &r.name);
+        }
+    }
     let out = crate::Scan::new(&policy)
         .paths(args.paths.clone())
         .iam(crate::iam::IamOptions {

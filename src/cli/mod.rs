@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::{self, Config};
+use crate::config;
 use crate::report::{self, human::Style};
 use crate::rules::{RuleSet, Severity};
 use crate::scan::Progress;
@@ -425,20 +425,24 @@ pub fn run(
             run_scan(*args, policy, term, progress, stdout)
         }
         Command::Baseline(args) => {
-            let config = load_config(args.config.as_deref(), &args.paths)?;
-            let rules = RuleSet::configured(&config)?;
             let cwd = current_dir()?;
+            // Today's findings, before any baseline accepts them.
+            let policy = policy(crate::policy::PolicyOptions {
+                config: args.config.clone(),
+                baseline: crate::policy::BaselineChoice::Ignored,
+                start: first_path(&args.paths),
+                from: None,
+            })?;
+            let configured_path = policy.config.baseline.clone();
             let output = args
                 .output
                 .clone()
-                .or_else(|| config.baseline.clone())
+                .or_else(|| configured_path.clone())
                 .unwrap_or_else(|| PathBuf::from(".keyward-baseline.json"));
             // A baseline no configuration names is used by nothing yet.
-            let configured = config.baseline.as_deref().is_some_and(|b| {
+            let configured = configured_path.as_deref().is_some_and(|b| {
                 b == output || std::fs::canonicalize(b).ok() == std::fs::canonicalize(&output).ok()
             });
-            // Today's findings, before any baseline accepts them.
-            let policy = crate::policy::PolicySet::unfiltered(config, rules, &cwd);
             let iam = iam_options(&args.iam, policy.iam.clone())?;
             let out = crate::Scan::new(&policy)
                 .paths(args.paths.clone())
@@ -480,8 +484,12 @@ pub fn run(
             format,
             config,
         } => {
-            let config = load_config(config.as_deref(), &[PathBuf::from(".")])?;
-            let rules = RuleSet::configured(&config)?;
+            let rules = policy(crate::policy::PolicyOptions {
+                config,
+                baseline: crate::policy::BaselineChoice::Ignored,
+                ..Default::default()
+            })?
+            .rules;
             let text = match (facts, format) {
                 (true, _) => list_facts(),
                 (false, RulesFormat::Table) => list_rules(&rules),
@@ -491,8 +499,11 @@ pub fn run(
             Ok(EXIT_OK)
         }
         Command::Explain { rule } => {
-            let config = load_config(None, &[PathBuf::from(".")])?;
-            let rules = RuleSet::configured(&config)?;
+            let rules = policy(crate::policy::PolicyOptions {
+                baseline: crate::policy::BaselineChoice::Ignored,
+                ..Default::default()
+            })?
+            .rules;
             let Some(r) = rules.get(&rule) else {
                 return Err(miette::miette!(
                     help = "`keyward rules` lists them",
@@ -503,9 +514,13 @@ pub fn run(
             Ok(EXIT_OK)
         }
         Command::Config(ConfigCommand::Show { path, config }) => {
-            let config = load_config(config.as_deref(), &[path])?;
-            RuleSet::configured(&config)?;
-            write_out(stdout, &config.show())?;
+            let policy = policy(crate::policy::PolicyOptions {
+                config,
+                baseline: crate::policy::BaselineChoice::Ignored,
+                start: path,
+                from: None,
+            })?;
+            write_out(stdout, &policy.config.show())?;
             Ok(EXIT_OK)
         }
         Command::Report(args) => run_report(&args, stdout),
@@ -712,76 +727,34 @@ fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::R
     Ok(EXIT_OK)
 }
 
-/// `--config FILE`, else the file found walking up from the first path,
-/// else the defaults.
-fn load_config(
-    explicit: Option<&std::path::Path>,
-    paths: &[PathBuf],
-) -> Result<Config, miette::Report> {
-    let found = match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => paths.first().and_then(|p| config::discover(p)),
-    };
-    match found {
-        Some(p) => config::load(&p).map_err(|e| miette::Report::new(*e)),
-        None => Ok(Config::default()),
-    }
-}
-
 fn current_dir() -> Result<PathBuf, miette::Report> {
     std::env::current_dir().map_err(|e| miette::miette!("cannot read the current directory: {e}"))
-}
-
-fn policy_wanted(args: &ScanArgs) -> crate::policy::Wanted {
-    crate::policy::Wanted {
-        config: args.config.clone(),
-        baseline: args.baseline.clone(),
-        start: args
-            .paths
-            .first()
-            .cloned()
-            .unwrap_or_else(|| PathBuf::from(".")),
-    }
 }
 
 /// The configuration, rules, baseline and inventory of a scan: from
 /// `--policy-from REV` when given, else from the work tree.
 fn load_policy(args: &ScanArgs) -> Result<crate::policy::PolicySet, miette::Report> {
-    let cwd = current_dir()?;
-    if let Some(rev) = &args.policy_from {
-        let repo = crate::git::Repo::discover(&cwd).map_err(|e| {
-            miette::miette!(help = "--policy-from reads the policy from git", "{e}")
-        })?;
-        let tree = crate::git::Tree::commit(&repo, rev)
-            .map_err(|e| miette::miette!("--policy-from: {e}"))?;
-        return crate::policy::PolicySet::from_tree(&repo, &tree, &policy_wanted(args))
-            .map_err(miette::Report::new);
-    }
-    let config = load_config(args.config.as_deref(), &args.paths)?;
-    let rules = RuleSet::configured(&config)?;
-    let mut notes = Vec::new();
-    let baseline = match (&args.baseline, &config.baseline) {
-        (Some(p), _) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
-        (None, Some(p)) if !p.exists() => {
-            notes.push(crate::ScanError {
-                kind: crate::finding::ProblemKind::Config,
-                path: crate::walk::display_path(p, &cwd),
-                message: "the baseline `[scan] baseline` names does not exist; nothing is accepted by baseline (make it with `keyward baseline`)".into(),
-            });
-            None
-        }
-        (None, Some(p)) => Some(Baseline::load(p).map_err(|e| miette::miette!("{e}"))?),
-        (None, None) => None,
-    };
-    let mut policy = crate::policy::PolicySet::from_work_tree(
-        config,
-        rules,
-        baseline,
-        policy_wanted(args),
-        &cwd,
-    );
-    policy.notes = notes;
-    Ok(policy)
+    policy(crate::policy::PolicyOptions {
+        config: args.config.clone(),
+        baseline: match &args.baseline {
+            Some(p) => crate::policy::BaselineChoice::File(p.clone()),
+            None => crate::policy::BaselineChoice::Configured,
+        },
+        start: first_path(&args.paths),
+        from: args.policy_from.clone(),
+    })
+}
+
+/// [`crate::policy::PolicySet::load`] from the current directory.
+pub(super) fn policy(
+    opts: crate::policy::PolicyOptions,
+) -> Result<crate::policy::PolicySet, miette::Report> {
+    crate::policy::PolicySet::load(&current_dir()?, &opts).map_err(miette::Report::new)
+}
+
+/// Where the configuration is looked for: the first path named.
+pub(super) fn first_path(paths: &[PathBuf]) -> PathBuf {
+    paths.first().cloned().unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// IAM options from the flags; `default` when they name no source.
@@ -880,7 +853,9 @@ fn run_scan(
         rules: &policy.rules,
         style: Style { color, width },
     };
-    let text = emitter.render(&out, &ctx);
+    let text = emitter
+        .render(&out, &ctx)
+        .map_err(|e| miette::miette!("{e}"))?;
     match &args.output {
         Some(path) => write_file(path, &text)?,
         None => write_out(stdout, &text)?,

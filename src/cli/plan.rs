@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::rules::RuleSet;
 use crate::scan::Progress;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,12 +36,15 @@ pub(super) fn run(
     progress: &Progress,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
-    let config = super::load_config(args.config.as_deref(), &args.paths)?;
-    let rules = RuleSet::configured(&config)?;
     let cwd = super::current_dir()?;
     // Every place a key is configured counts, accepted ones included, so
     // no baseline is applied.
-    let policy = crate::policy::PolicySet::unfiltered(config, rules, &cwd);
+    let policy = super::policy(crate::policy::PolicyOptions {
+        config: args.config.clone(),
+        baseline: crate::policy::BaselineChoice::Ignored,
+        start: super::first_path(&args.paths),
+        from: None,
+    })?;
     let out = crate::Scan::new(&policy)
         .paths(args.paths.clone())
         .allowed_accounts(args.iam.allowed_accounts.clone())

@@ -77,6 +77,103 @@ pub enum PolicyError {
         tree: String,
         message: String,
     },
+    #[error("--policy-from {rev}: {source}")]
+    #[diagnostic(help("--policy-from reads the policy from git"))]
+    PolicyFrom { rev: String, source: GitError },
+}
+
+impl From<Box<ConfigError>> for PolicyError {
+    fn from(e: Box<ConfigError>) -> Self {
+        PolicyError::Config(e)
+    }
+}
+
+/// Which baseline a policy carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum BaselineChoice {
+    /// The configuration's `[scan] baseline`. A file it names that does
+    /// not exist yet accepts nothing, and says so in a warning.
+    #[default]
+    Configured,
+    /// This file (`--baseline FILE`): it must exist.
+    File(PathBuf),
+    /// None: every finding is reported (`keyward baseline`, `plan`, the
+    /// editor server).
+    Ignored,
+}
+
+/// How to find the policy a scan is judged by: everything a command may
+/// name explicitly; the rest is found the way every command finds it.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyOptions {
+    /// `--config FILE`; otherwise `keyward.toml` (or `.keyward.toml`) is
+    /// looked for from `start` up.
+    pub config: Option<PathBuf>,
+    pub baseline: BaselineChoice,
+    /// The first path scanned: where the configuration is looked for.
+    pub start: PathBuf,
+    /// `--policy-from REV`: read the policy from that revision.
+    pub from: Option<String>,
+}
+
+impl PolicySet {
+    /// The policy of a scan run in `cwd`: the one entry point every command
+    /// and the editor server use, so a configuration, its rules, its
+    /// baseline and its inventory mean the same everywhere.
+    pub fn load(cwd: &Path, opts: &PolicyOptions) -> Result<PolicySet, PolicyError> {
+        let start = if opts.start.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            opts.start.clone()
+        };
+        let wanted = Wanted {
+            config: opts.config.clone(),
+            baseline: match &opts.baseline {
+                BaselineChoice::File(p) => Some(p.clone()),
+                _ => None,
+            },
+            start: start.clone(),
+        };
+        if let Some(rev) = &opts.from {
+            let at = |source| PolicyError::PolicyFrom {
+                rev: rev.clone(),
+                source,
+            };
+            let repo = Repo::discover(cwd).map_err(at)?;
+            let tree = Tree::commit(&repo, rev).map_err(at)?;
+            let mut policy = PolicySet::from_tree(&repo, &tree, &wanted)?;
+            if opts.baseline == BaselineChoice::Ignored {
+                policy.baseline = None;
+            }
+            return Ok(policy);
+        }
+        let found = match &opts.config {
+            Some(p) => Some(within(cwd, p)),
+            None => config::discover(&within(cwd, &start)),
+        };
+        let config = match found {
+            Some(p) => config::load(&p)?,
+            None => Config::default(),
+        };
+        let rules = RuleSet::configured(&config)?;
+        let mut notes = Vec::new();
+        let baseline = match (&opts.baseline, &config.baseline) {
+            (BaselineChoice::Ignored, _) | (BaselineChoice::Configured, None) => None,
+            (BaselineChoice::File(p), _) => Some(Baseline::load(&within(cwd, p))?),
+            (BaselineChoice::Configured, Some(p)) if !p.exists() => {
+                notes.push(crate::ScanError {
+                    kind: crate::finding::ProblemKind::Config,
+                    path: crate::walk::display_path(p, cwd),
+                    message: "the baseline `[scan] baseline` names does not exist; nothing is accepted by baseline (make it with `keyward baseline`)".into(),
+                });
+                None
+            }
+            (BaselineChoice::Configured, Some(p)) => Some(Baseline::load(p)?),
+        };
+        let mut policy = PolicySet::from_work_tree(config, rules, baseline, wanted, cwd);
+        policy.notes = notes;
+        Ok(policy)
+    }
 }
 
 /// What the caller names explicitly; everything else is found in the tree.
@@ -226,6 +323,16 @@ impl PolicySet {
             wanted: wanted.clone(),
             notes: Vec::new(),
         })
+    }
+}
+
+/// `path` as seen from `cwd`: as given when `cwd` is the process's own
+/// directory (so messages show what the user typed), else joined to it.
+fn within(cwd: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() || std::env::current_dir().is_ok_and(|d| d == cwd) {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
     }
 }
 

@@ -26,12 +26,19 @@ pub struct SideOutput {
     pub text: String,
 }
 
+/// Why a format could not be written: said, never an empty report.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("cannot make the audit report: {0}")]
+    Audit(#[from] super::audit::AuditError),
+}
+
 pub trait Emitter: Sync {
     /// The `--format` value.
     fn name(&self) -> &'static str;
     /// One line for `--help`.
     fn about(&self) -> &'static str;
-    fn render(&self, out: &ScanOutput, ctx: &Context) -> String;
+    fn render(&self, out: &ScanOutput, ctx: &Context) -> Result<String, EmitError>;
     fn side_output(&self, _out: &ScanOutput) -> Option<SideOutput> {
         None
     }
@@ -70,8 +77,8 @@ impl Emitter for Human {
     fn about(&self) -> &'static str {
         "each credential as a diagnostic with its source snippet"
     }
-    fn render(&self, out: &ScanOutput, ctx: &Context) -> String {
-        super::human::render(out, ctx.style)
+    fn render(&self, out: &ScanOutput, ctx: &Context) -> Result<String, EmitError> {
+        Ok(super::human::render(out, ctx.style))
     }
 }
 
@@ -82,8 +89,8 @@ impl Emitter for Concise {
     fn about(&self) -> &'static str {
         "one line per finding: path:line:col: RULE [severity] message"
     }
-    fn render(&self, out: &ScanOutput, _ctx: &Context) -> String {
-        super::concise::render(out)
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> Result<String, EmitError> {
+        Ok(super::concise::render(out))
     }
 }
 
@@ -94,8 +101,8 @@ impl Emitter for Json {
     fn about(&self) -> &'static str {
         "the JSON contract (DESIGN.md), what `keyward report` reads"
     }
-    fn render(&self, out: &ScanOutput, _ctx: &Context) -> String {
-        super::json::render(out)
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> Result<String, EmitError> {
+        Ok(super::json::render(out))
     }
     fn identifies(&self) -> bool {
         true
@@ -109,8 +116,8 @@ impl Emitter for Sarif {
     fn about(&self) -> &'static str {
         "SARIF 2.1.0, for code scanning"
     }
-    fn render(&self, out: &ScanOutput, ctx: &Context) -> String {
-        super::sarif::render(out, ctx.rules)
+    fn render(&self, out: &ScanOutput, ctx: &Context) -> Result<String, EmitError> {
+        Ok(super::sarif::render(out, ctx.rules))
     }
 }
 
@@ -121,8 +128,8 @@ impl Emitter for Github {
     fn about(&self) -> &'static str {
         "workflow annotations, and the job summary in GITHUB_STEP_SUMMARY"
     }
-    fn render(&self, out: &ScanOutput, _ctx: &Context) -> String {
-        super::github::render(out)
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> Result<String, EmitError> {
+        Ok(super::github::render(out))
     }
     fn side_output(&self, out: &ScanOutput) -> Option<SideOutput> {
         Some(SideOutput {
@@ -134,8 +141,8 @@ impl Emitter for Github {
 }
 
 /// The audit report of one scan, through the JSON contract it reads.
-fn audit(out: &ScanOutput) -> Option<super::audit::Audit> {
-    super::audit::Audit::of(&super::json::document(out)).ok()
+fn audit(out: &ScanOutput) -> Result<super::audit::Audit, EmitError> {
+    Ok(super::audit::Audit::of(&super::json::document(out))?)
 }
 
 impl Emitter for Markdown {
@@ -145,8 +152,8 @@ impl Emitter for Markdown {
     fn about(&self) -> &'static str {
         "the audit report, as Markdown"
     }
-    fn render(&self, out: &ScanOutput, _ctx: &Context) -> String {
-        audit(out).map_or_else(String::new, |a| super::audit::markdown(&a))
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> Result<String, EmitError> {
+        Ok(super::audit::markdown(&audit(out)?))
     }
     fn identifies(&self) -> bool {
         true
@@ -160,8 +167,8 @@ impl Emitter for Html {
     fn about(&self) -> &'static str {
         "the audit report, one self-contained HTML file"
     }
-    fn render(&self, out: &ScanOutput, _ctx: &Context) -> String {
-        audit(out).map_or_else(String::new, |a| super::audit::html(&a))
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> Result<String, EmitError> {
+        Ok(super::audit::html(&audit(out)?))
     }
     fn identifies(&self) -> bool {
         true
@@ -197,7 +204,8 @@ mod tests {
         };
         let out = ScanOutput::default();
         for e in EMITTERS {
-            assert!(!e.render(&out, &ctx).is_empty(), "{}", e.name());
+            let text = e.render(&out, &ctx).expect("renders");
+            assert!(!text.is_empty(), "{}", e.name());
         }
     }
 }

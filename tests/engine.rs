@@ -62,3 +62,48 @@ fn a_missing_configured_baseline_means_the_same_everywhere() {
     let scan = keyward(d, &["scan", ".", "--format", "json"]);
     assert_eq!(scan.status.code(), Some(0), "{}", stdout(&scan));
 }
+
+/// IAM is a seam: an embedder (or a test) hands the scan its own client,
+/// here the in-memory account, and the rules judge its answers. One clock:
+/// `--now` (`IamOptions::now`) dates the ages and the report.
+#[test]
+fn an_iam_client_can_be_injected() {
+    use keyward::iam::api::ApiHandle;
+    use keyward::iam::fake::FakeIam;
+    use keyward::iam::{IamOptions, KeyStatus, SourceChoice};
+    let now: jiff::Timestamp = "2026-12-01T00:00:00Z".parse().expect("ts");
+    let iam = std::sync::Arc::new(FakeIam::new("123456789012", now));
+    iam.key(
+        "deploy",
+        KEY,
+        "Bel31iEl2hpChYgCfrL1spNxnyVmihA+2O76UMFx",
+        KeyStatus::Inactive,
+        "2025-01-01T00:00:00Z".parse().expect("ts"),
+        None,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "app.env", format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    let policy = keyward::policy::PolicySet::defaults().expect("rules");
+    let out = keyward::Scan::new(&policy)
+        .cwd(dir.path())
+        .iam(IamOptions {
+            source: SourceChoice::Api(ApiHandle(iam.clone())),
+            now: Some(now),
+            ..IamOptions::default()
+        })
+        .run()
+        .expect("scan");
+    let rules: Vec<&str> = out.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert!(rules.contains(&"KW006"), "{rules:?}");
+    let f = out
+        .findings
+        .iter()
+        .find(|f| f.rule == "KW006")
+        .expect("KW006");
+    assert_eq!(f.iam.as_ref().map(|i| i.user.as_str()), Some("deploy"));
+    assert_eq!(out.meta.date, now.to_string());
+    assert!(
+        iam.calls_made()
+            .contains(&format!("iam:GetAccessKeyLastUsed {KEY}"))
+    );
+}

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use aws_sdk_iam::config::{Credentials, Region};
-use keyward::iam::live::{Aws, LiveSource};
+use keyward::iam::aws::Aws;
+use keyward::iam::lookup::Live;
 use keyward::iam::{IamSource, Pair, VerifyResult};
 
 use common::{rule_path_line, stderr, stdout};
@@ -664,7 +665,7 @@ fn verify_pairs_match_mismatch_unknown_key() {
     }
 
     // The verdicts themselves, including the one no rule reports.
-    let aws = Aws::from_config(w.sdk_config(&w.admin), 8).expect("aws");
+    let aws = Aws::from_config(w.sdk_config(&w.admin)).expect("aws");
     let pair = |k: &Key, secret: &str| Pair {
         key_id: k.id.clone(),
         secret: secret.to_string(),
@@ -676,7 +677,7 @@ fn verify_pairs_match_mismatch_unknown_key() {
         pair(deleted, &deleted.secret),
         pair(current, &current.secret),
     ];
-    let (results, warnings) = keyward::iam::verify::verify_pairs(&aws, &list);
+    let (results, warnings) = keyward::iam::verify::verify_pairs(&aws, &list, 8);
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(results.len(), 3, "each distinct pair once");
     assert_eq!(aws.calls(), 3, "each distinct pair once");
@@ -706,10 +707,10 @@ fn per_key_lookup_asks_each_thing_once() {
     let Some(w) = world(0) else {
         return;
     };
-    let aws = Aws::from_config(w.sdk_config(&w.admin), 4).expect("aws");
+    let aws = Aws::from_config(w.sdk_config(&w.admin)).expect("aws");
     let mut wanted = w.scenario_ids();
     wanted.insert("AKIA6RU73QDQ52ZTHJCF".to_string());
-    let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
+    let lookup = Live::new(&aws, 8).lookup(&wanted).expect("lookup");
     // GetCallerIdentity + 6 GetAccessKeyLastUsed (the foreign key is not
     // asked about) + ListAccessKeys and ListAttachedUserPolicies for
     // deploy-bot, ci-bot, rotate-bot.
@@ -735,10 +736,10 @@ fn many_keys_enumerate_the_account_once() {
     let Some(w) = world(30) else {
         return;
     };
-    let aws = Aws::from_config(w.sdk_config(&w.admin), 8).expect("aws");
+    let aws = Aws::from_config(w.sdk_config(&w.admin)).expect("aws");
     let wanted = w.bulk_ids();
-    assert!(wanted.len() > keyward::iam::live::PER_KEY_MAX);
-    let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
+    assert!(wanted.len() > keyward::iam::lookup::PER_KEY_MAX);
+    let lookup = Live::new(&aws, 8).lookup(&wanted).expect("lookup");
     let users: u64 = 6 + 30;
     // GetCallerIdentity + one ListUsers page + ListAccessKeys per user +
     // GetAccessKeyLastUsed for the wanted keys only + ListAttachedUserPolicies
@@ -768,8 +769,8 @@ fn cached_answers_stand_in_for_iam_until_they_expire() {
     };
     let wanted = w.scenario_ids();
     let lookup = |secs: u64| {
-        let aws = Aws::from_config(w.sdk_config(&w.admin), 4).expect("aws");
-        let l = LiveSource::new(&aws)
+        let aws = Aws::from_config(w.sdk_config(&w.admin)).expect("aws");
+        let l = Live::new(&aws, 8)
             .with_cache(cache(secs))
             .lookup(&wanted)
             .expect("lookup");
@@ -870,8 +871,8 @@ fn twenty_keys_are_asked_about_one_by_one() {
     };
     let wanted = w.bulk_ids();
     assert_eq!(wanted.len(), 20);
-    let aws = Aws::from_config(w.sdk_config(&w.admin), 8).expect("aws");
-    let lookup = LiveSource::new(&aws).lookup(&wanted).expect("lookup");
+    let aws = Aws::from_config(w.sdk_config(&w.admin)).expect("aws");
+    let lookup = Live::new(&aws, 8).lookup(&wanted).expect("lookup");
     // GetCallerIdentity + GetAccessKeyLastUsed per key + ListAccessKeys and
     // ListAttachedUserPolicies per owner; enumerating would add ListUsers
     // and the 6 other users' lists.

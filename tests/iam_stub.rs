@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use aws_sdk_sts::config::{Credentials, Region, SharedCredentialsProvider};
-use keyward::iam::live::Aws;
+use keyward::iam::aws::Aws;
 use keyward::iam::verify::{RETRY_AFTER, verify_pairs};
 use keyward::iam::{Enrichment, Pair, VerifyResult};
 
@@ -216,13 +216,13 @@ fn verification_retries_only_transient_failures_and_never_within_5_s() {
         k if k == PROXY_403.0 => (403, "<html><body>Forbidden by proxy</body></html>".into()),
         _ => (200, caller_identity()),
     }));
-    let aws = Aws::from_config(sdk_config(&stub.url()), 8).expect("aws");
+    let aws = Aws::from_config(sdk_config(&stub.url())).expect("aws");
     let pairs: Vec<Pair> = [THROTTLED_ONCE, UNKNOWN, ALWAYS_503, PROXY_403, SCANNER]
         .into_iter()
         .map(pair)
         .chain([pair(UNKNOWN)]) // the same pair twice is asked once
         .collect();
-    let (verdicts, warnings) = verify_pairs(&aws, &pairs);
+    let (verdicts, warnings) = verify_pairs(&aws, &pairs, 8);
     let verdict = |(k, s): (&str, &str)| {
         let mut f = keyward::rules::facts::Facts::default();
         Enrichment::default()

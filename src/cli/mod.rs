@@ -562,28 +562,30 @@ pub fn run(
                 },
         } => {
             let started = std::time::Instant::now();
-            let aws = crate::iam::live::Aws::connect(concurrency)
-                .map_err(|e| miette::miette!("{e}"))?
-                .counting_into(progress.iam_requests.clone());
-            let inventory = match &accounts {
+            let scope = match &accounts {
                 Some(file) => {
                     let shown = crate::shown::shown_path(file);
                     let text =
                         crate::named_file::read_text(file, crate::named_file::MAX_NAMED_FILE)
                             .map_err(|e| miette::miette!("cannot read {shown}: {e}"))?;
-                    let ids = crate::iam::org::parse_accounts(&text)
-                        .map_err(|e| miette::miette!("{shown}: {e}"))?;
-                    crate::iam::org::pull(&aws, &ids, &role, concurrency)
+                    crate::iam::PullScope::Accounts(
+                        crate::iam::org::parse_accounts(&text)
+                            .map_err(|e| miette::miette!("{shown}: {e}"))?,
+                    )
                 }
-                None if org => {
-                    crate::iam::org::organization_accounts(&aws).and_then(|(ids, left_out)| {
-                        let mut inv = crate::iam::org::pull(&aws, &ids, &role, concurrency)?;
-                        inv.warnings.splice(0..0, left_out);
-                        Ok(inv)
-                    })
-                }
-                None => crate::iam::live::LiveSource::new(&aws).pull(),
-            }
+                None if org => crate::iam::PullScope::Organization,
+                None => crate::iam::PullScope::Caller,
+            };
+            let aws = crate::iam::aws::Aws::connect()
+                .map_err(|e| miette::miette!("{e}"))?
+                .counting_into(progress.iam_requests.clone());
+            let inventory = crate::iam::pull_inventory(
+                &aws,
+                &scope,
+                &role,
+                concurrency,
+                jiff::Timestamp::now(),
+            )
             .map_err(|e| miette::miette!("{e}"))?;
             match output {
                 Some(path) => {

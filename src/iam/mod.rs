@@ -14,10 +14,13 @@ use sha2::{Digest, Sha256};
 use crate::detect::key_id;
 use crate::rules::facts::{Fact, Facts};
 
+pub mod api;
+pub mod aws;
 pub mod blast;
 pub mod cache;
+pub mod fake;
 pub mod inventory;
-pub mod live;
+pub mod lookup;
 pub mod org;
 pub mod verify;
 
@@ -352,6 +355,9 @@ pub enum SourceChoice {
     InventoryText { origin: String, text: String },
     /// The AWS credential chain.
     Live,
+    /// An [`api::IamApi`] the caller made (an embedder's client, the
+    /// in-memory fake): asked like live IAM.
+    Api(api::ApiHandle),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -697,18 +703,58 @@ fn days_between(from: Timestamp, to: Timestamp) -> i64 {
     (to.duration_since(from).as_secs() / 86_400).max(0)
 }
 
+/// Which accounts `keyward inventory pull` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullScope {
+    /// The account of the caller's credentials.
+    Caller,
+    /// These accounts, each through a role assumed there (the caller's own
+    /// with its own credentials).
+    Accounts(Vec<String>),
+    /// Every Active account of the caller's organisation, each through the
+    /// role.
+    Organization,
+}
+
+/// Every key of the accounts `scope` names, with their last use and the
+/// users' quarantine policies: the inventory `keyward inventory pull`
+/// writes. An account that cannot be reached is a warning in it.
+pub fn pull_inventory(
+    api: &dyn api::IamApi,
+    scope: &PullScope,
+    role: &str,
+    concurrency: usize,
+    now: Timestamp,
+) -> Result<inventory::Inventory, IamError> {
+    match scope {
+        PullScope::Caller => lookup::Live::new(api, concurrency).at(now).pull(),
+        PullScope::Accounts(ids) => org::pull(api, ids, role, concurrency, now),
+        PullScope::Organization => {
+            let (ids, left_out) = org::organization_accounts(api)?;
+            let mut inv = org::pull(api, &ids, role, concurrency, now)?;
+            inv.warnings.splice(0..0, left_out);
+            Ok(inv)
+        }
+    }
+}
+
 /// Asks the chosen source about the keys found, and verifies the pairs when
 /// asked to.
 pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError> {
     let now = opts.now.unwrap_or_else(Timestamp::now);
-    let needs_aws = opts.source == SourceChoice::Live || opts.verify_pairs;
-    let aws = if needs_aws && !(wanted.keys.is_empty() && wanted.pairs.is_empty()) {
-        Some(live::Aws::connect(opts.concurrency)?)
+    let asks_aws = matches!(opts.source, SourceChoice::Live | SourceChoice::Api(_));
+    let api: Option<std::sync::Arc<dyn api::IamApi>> = if (asks_aws || opts.verify_pairs)
+        && !(wanted.keys.is_empty() && wanted.pairs.is_empty())
+    {
+        Some(match &opts.source {
+            SourceChoice::Api(handle) => handle.0.clone(),
+            _ => std::sync::Arc::new(aws::Aws::connect()?),
+        })
     } else {
         None
     };
     let mut source_info = None;
-    let lookup = match (&opts.source, &aws) {
+    let lookup = match (&opts.source, &api) {
         (SourceChoice::None, _) => None,
         (SourceChoice::Inventory(path), _) => {
             let inv = inventory::read(path)?;
@@ -726,26 +772,28 @@ pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError
             });
             Some(inv.lookup(&wanted.keys))
         }
-        (SourceChoice::Live, Some(aws)) => {
-            let l = live::LiveSource::new(aws)
+        (SourceChoice::Live | SourceChoice::Api(_), Some(api)) => {
+            let l = lookup::Live::new(api.as_ref(), opts.concurrency)
+                .at(now)
                 .with_cache(opts.cache.clone())
                 .with_blast_radius(opts.blast_radius)
                 .lookup(&wanted.keys)?;
             source_info = Some(IamSourceInfo::Live {
                 accounts: l.accounts.iter().cloned().collect(),
-                at: Timestamp::now().to_string(),
+                at: now.to_string(),
             });
             Some(l)
         }
         // Nothing was found, so there was nothing to ask.
-        (SourceChoice::Live, None) => None,
+        (SourceChoice::Live | SourceChoice::Api(_), None) => None,
     };
     let mut enrichment = Enrichment::new(lookup, now);
     enrichment.source_info = source_info;
     if opts.verify_pairs
-        && let Some(aws) = &aws
+        && let Some(api) = &api
     {
-        let (results, warnings) = verify::verify_pairs(aws, &wanted.pairs);
+        let (results, warnings) =
+            verify::verify_pairs(api.as_ref(), &wanted.pairs, opts.concurrency);
         enrichment = enrichment.with_verified(results);
         enrichment.warnings.extend(warnings);
     }

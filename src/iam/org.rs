@@ -3,11 +3,12 @@
 //! time) and writes one inventory. An account that cannot be reached is a
 //! warning naming it and the reason; the others are still pulled.
 
-use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
+use jiff::Timestamp;
 
 use super::IamError;
+use super::api::IamApi;
 use super::inventory::Inventory;
-use super::live::{Aws, LiveSource, describe};
+use super::lookup::Live;
 
 /// The role AWS Organizations creates in each member account.
 pub const DEFAULT_ROLE: &str = "OrganizationAccountAccessRole";
@@ -43,44 +44,13 @@ pub fn parse_accounts(text: &str) -> Result<Vec<String>, String> {
 /// The organisation's Active accounts (`organizations:ListAccounts`, every
 /// page), and a warning for each account left out because it is not
 /// Active.
-pub fn organization_accounts(base: &Aws) -> Result<(Vec<String>, Vec<String>), IamError> {
-    let org = aws_sdk_organizations::Client::new(&base.config);
-    let mut pages = org.list_accounts().into_paginator().send();
+pub fn organization_accounts(api: &dyn IamApi) -> Result<(Vec<String>, Vec<String>), IamError> {
     let mut ids = Vec::new();
     let mut warnings = Vec::new();
-    loop {
-        let next = base.block_on(pages.next());
-        if next.is_some() {
-            base.count_call();
-        }
-        match next {
-            None => break,
-            Some(Ok(page)) => {
-                for a in page.accounts() {
-                    let Some(id) = a.id() else { continue };
-                    let state = a.state().map(|s| s.as_str().to_string());
-                    let status = a.status().map(|s| s.as_str().to_string());
-                    let active = match (&state, &status) {
-                        (Some(s), _) => s == "ACTIVE",
-                        (None, Some(s)) => s == "ACTIVE",
-                        (None, None) => true,
-                    };
-                    if active {
-                        ids.push(id.to_string());
-                    } else {
-                        warnings.push(format!(
-                            "account {id}: left out, it is {}",
-                            state.or(status).unwrap_or_default()
-                        ));
-                    }
-                }
-            }
-            Some(Err(e)) => {
-                return Err(IamError::Service {
-                    action: "organizations:ListAccounts".into(),
-                    message: describe(&e),
-                });
-            }
+    for a in api.organization_accounts()? {
+        match a.state.as_deref() {
+            None | Some("ACTIVE") => ids.push(a.id),
+            Some(state) => warnings.push(format!("account {}: left out, it is {state}", a.id)),
         }
     }
     ids.sort();
@@ -89,23 +59,24 @@ pub fn organization_accounts(base: &Aws) -> Result<(Vec<String>, Vec<String>), I
 }
 
 /// Pulls every account in `accounts` through `role`, with the caller's
-/// credentials in `base` used only to assume it (the caller's own account
+/// credentials in `api` used only to assume it (the caller's own account
 /// is pulled with them directly: the role is for member accounts). Returns
 /// one inventory (with a warning per account that could not be pulled).
 pub fn pull(
-    base: &Aws,
+    api: &dyn IamApi,
     accounts: &[String],
     role: &str,
     concurrency: usize,
+    now: Timestamp,
 ) -> Result<Inventory, IamError> {
-    let sts = aws_sdk_sts::Client::new(&base.config);
     let mut parts = Vec::new();
     let mut warnings = Vec::new();
-    let mut assumed = Vec::new();
-    let caller = base.caller()?;
+    let mut assumed: Vec<(String, Box<dyn IamApi>)> = Vec::new();
+    let caller = api.caller_account()?;
+    let pull_one = |api: &dyn IamApi| Live::new(api, concurrency).at(now).pull();
     for account in accounts {
         if *account == caller {
-            match LiveSource::new(base).pull() {
+            match pull_one(api) {
                 Ok(inv) => {
                     warnings.extend(
                         inv.warnings
@@ -118,55 +89,19 @@ pub fn pull(
             }
             continue;
         }
-        let arn = format!("arn:aws:iam::{account}:role/{role}");
-        base.count_call();
-        let answer = base.block_on(
-            sts.assume_role()
-                .role_arn(&arn)
-                .role_session_name("keyward-inventory")
-                .send(),
-        );
-        match answer {
-            Ok(out) => match out.credentials() {
-                Some(c) => assumed.push((
-                    account.clone(),
-                    Credentials::new(
-                        c.access_key_id(),
-                        c.secret_access_key(),
-                        Some(c.session_token().to_string()),
-                        None,
-                        "keyward-assume-role",
-                    ),
-                )),
-                None => warnings.push(format!(
-                    "account {account}: sts:AssumeRole for {arn} returned no credentials"
-                )),
-            },
-            Err(e) => warnings.push(format!(
-                "account {account}: cannot assume {arn}: {}",
-                describe(&e)
-            )),
+        match api.assume_role(account, role) {
+            Ok(other) => assumed.push((account.clone(), other)),
+            Err(why) => warnings.push(format!("account {account}: {why}")),
         }
     }
-    // Each account's pull has its own runtime; a few run side by side.
+    // A few accounts are pulled side by side.
     for chunk in assumed.chunks(ACCOUNTS_AT_ONCE) {
         let results: Vec<(String, Result<Inventory, IamError>)> = std::thread::scope(|scope| {
             let handles: Vec<_> = chunk
                 .iter()
-                .map(|(account, creds)| {
-                    let config = base
-                        .config
-                        .to_builder()
-                        .credentials_provider(SharedCredentialsProvider::new(creds.clone()))
-                        .build();
-                    let counter = base.call_counter();
-                    let account = account.clone();
-                    scope.spawn(move || {
-                        let pulled = Aws::from_config(config, concurrency)
-                            .map(|aws| aws.counting_into(counter))
-                            .and_then(|aws| LiveSource::new(&aws).pull());
-                        (account, pulled)
-                    })
+                .map(|(account, other)| {
+                    let pull_one = &pull_one;
+                    scope.spawn(move || (account.clone(), pull_one(other.as_ref())))
                 })
                 .collect();
             handles.into_iter().filter_map(|h| h.join().ok()).collect()

@@ -64,6 +64,9 @@ impl Moto {
             ])
             // Setup requests go unchecked; `enable_auth` turns checks on.
             .env("INITIAL_NO_AUTH_ACTION_COUNT", "1000000")
+            // AWS's managed policies (`arn:aws:iam::aws:policy/…`), the
+            // quarantine policies among them.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(Stdio::null())
             .stdout(logfile.try_clone().expect("log"))
             .stderr(logfile)
@@ -953,12 +956,13 @@ fn verify_pairs_reads_iam_before_it_uses_the_keys() {
     assert!(kw009[0].contains("was last used"), "{kw009:?}");
 }
 
-/// AWS attaches `AWSCompromisedKeyQuarantineV2` to a user whose key it found
-/// in public. moto has no AWS-managed policies, so a customer policy of that
-/// name stands in (the loopback stub plays the real ARN). The quarantined
-/// user's key is KW013, live and through a pulled inventory; the other
-/// user's is not; a scanner that may not read attached policies is warned,
-/// and every other fact still holds.
+/// AWS attaches its managed `AWSCompromisedKeyQuarantineV2` to a user whose
+/// key it found in public (moto loads AWS's managed policies). The
+/// quarantined user's key is KW013, live and through a pulled inventory;
+/// the other user's is not, although a customer policy of the same name is
+/// attached to it (only AWS's own policy means AWS caught the key); a
+/// scanner that may not read attached policies is warned, and every other
+/// fact still holds.
 #[test]
 fn a_quarantined_users_key_is_kw013_live_and_from_an_inventory() {
     if !common::tool_runs("python3", &["-c", "import moto.server"]) {
@@ -989,7 +993,7 @@ fn a_quarantined_users_key_is_kw013_live_and_from_an_inventory() {
             .send()
             .await
             .expect("create policy");
-        let arn = quarantine
+        let look_alike = quarantine
             .policy()
             .and_then(|p| p.arn())
             .expect("arn")
@@ -997,12 +1001,18 @@ fn a_quarantined_users_key_is_kw013_live_and_from_an_inventory() {
         create_user(&iam, "leaky-bot").await;
         iam.attach_user_policy()
             .user_name("leaky-bot")
-            .policy_arn(&arn)
+            .policy_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2")
             .send()
             .await
-            .expect("attach");
+            .expect("attach AWS's policy");
         let leaky = create_key(&iam, "leaky-bot").await;
         create_user(&iam, "fine-bot").await;
+        iam.attach_user_policy()
+            .user_name("fine-bot")
+            .policy_arn(&look_alike)
+            .send()
+            .await
+            .expect("attach the customer's look-alike");
         let fine = create_key(&iam, "fine-bot").await;
         (admin, leaky, fine, limited)
     });
@@ -1037,7 +1047,7 @@ fn a_quarantined_users_key_is_kw013_live_and_from_an_inventory() {
         .map(|f| f["message"].as_str().unwrap_or("").to_string())
         .expect("KW013");
     assert!(
-        message.contains("policy/AWSCompromisedKeyQuarantineV2"),
+        message.contains("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"),
         "{message}"
     );
 

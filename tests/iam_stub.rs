@@ -272,13 +272,18 @@ fn keyward_live(url: &str, repo: &std::path::Path) -> Output {
 }
 
 fn keyward_live_with(url: &str, repo: &std::path::Path, extra: &[&str]) -> Output {
+    keyward_live_as(url, repo, "json", extra)
+}
+
+/// As [`keyward_live_with`], in another `--format`.
+fn keyward_live_as(url: &str, repo: &std::path::Path, format: &str, extra: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyward"));
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("AWS_") {
             cmd.env_remove(k);
         }
     }
-    cmd.args(["scan", ".", "--live", "--format", "json"])
+    cmd.args(["scan", ".", "--live", "--format", format])
         .args(extra)
         .current_dir(repo)
         .env("AWS_ENDPOINT_URL", url)
@@ -528,6 +533,18 @@ fn the_simulator_says_what_a_key_can_do() {
         .filter(|a| !(a.starts_with("Get") || a.starts_with("List") || a.starts_with("Simulate")))
         .collect();
     assert!(mutating.is_empty(), "{mutating:?}");
+    // Shown where people look: a line under the credential in the terminal,
+    // a column of the audit report.
+    let human = keyward_live_as(&stub.url(), t.path(), "human", &["--blast-radius"]);
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("can: iam:CreateAccessKey, s3:GetObject"),
+        "{text}"
+    );
+    let html = keyward_live_as(&stub.url(), t.path(), "html", &["--blast-radius"]);
+    let page = String::from_utf8_lossy(&html.stdout);
+    assert!(page.contains("<th>Can</th>"), "{page}");
+    assert!(page.contains("iam:CreateAccessKey, s3:GetObject"), "{page}");
     // Without the flag nothing is simulated and KW014 cannot fire.
     let o = keyward_live(&stub.url(), t.path());
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -538,7 +555,8 @@ fn the_simulator_says_what_a_key_can_do() {
             .iter()
             .any(|f| f["rule"] == "KW014")
     );
-    assert_eq!(stub.count("SimulatePrincipalPolicy"), 1);
+    // The three runs with the flag asked once each; this one did not ask.
+    assert_eq!(stub.count("SimulatePrincipalPolicy"), 3);
 }
 
 /// Where the simulator is refused, the policies are read: an attached

@@ -113,7 +113,7 @@ impl Inventory {
                     .find(|p| !super::is_quarantine_policy(p))
                 {
                     return Err(bad(format!(
-                        "user {} lists `{p}` as a quarantine policy; expected AWSCompromisedKeyQuarantine…",
+                        "user {} lists `{p}` as a quarantine policy; expected AWS's own arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine…",
                         u.user
                     )));
                 }

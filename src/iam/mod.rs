@@ -149,13 +149,27 @@ pub struct Lookup {
     pub blast: BTreeMap<UserRef, blast::Blast>,
 }
 
-/// Whether a managed policy is one AWS attaches to a user whose key it
-/// found exposed (`AWSCompromisedKeyQuarantine`, `…V2`, `…V3`).
-pub fn is_quarantine_policy(name_or_arn: &str) -> bool {
-    name_or_arn
-        .rsplit('/')
-        .next()
-        .is_some_and(|name| name.starts_with("AWSCompromisedKeyQuarantine"))
+/// Whether a policy is one AWS attaches to a user whose key it found
+/// exposed: an AWS-managed `AWSCompromisedKeyQuarantine`, `…V2`, `…V3`, by
+/// its ARN (`arn:aws:iam::aws:policy/…`, in any partition). A customer's
+/// policy of that name (`arn:aws:iam::123456789012:policy/…`) is not AWS's
+/// word, and a bare name says nothing of whose it is.
+pub fn is_quarantine_policy(arn: &str) -> bool {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some("aws"), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    partition.starts_with("aws")
+        && resource
+            .strip_prefix("policy/")
+            .is_some_and(|name| name.starts_with("AWSCompromisedKeyQuarantine"))
 }
 
 impl Lookup {
@@ -978,6 +992,25 @@ mod tests {
             days_between(ts("2026-01-01T00:00:00Z"), ts("2026-01-02T23:59:59Z")),
             1
         );
+    }
+
+    #[test]
+    fn only_aws_managed_quarantine_policies_count() {
+        for yes in [
+            "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine",
+            "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3",
+            "arn:aws-cn:iam::aws:policy/AWSCompromisedKeyQuarantineV2",
+        ] {
+            assert!(is_quarantine_policy(yes), "{yes}");
+        }
+        for no in [
+            "arn:aws:iam::123456789012:policy/AWSCompromisedKeyQuarantineV2",
+            "AWSCompromisedKeyQuarantineV2",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            "arn:aws:iam::aws:policy/service-role/AWSCompromisedKeyQuarantine",
+        ] {
+            assert!(!is_quarantine_policy(no), "{no}");
+        }
     }
 
     #[test]

@@ -108,6 +108,10 @@ pub struct Entry {
     pub last_used_days: Option<i64>,
     /// `s3 in eu-west-1`, when IAM says.
     pub last_used_where: Option<String>,
+    /// `--blast-radius`: what the owner may do, and whether that was read
+    /// from the policies rather than simulated.
+    pub can: Vec<String>,
+    pub can_approximate: bool,
     pub message: String,
     pub context: String,
     /// The masked source line, when the JSON carries one.
@@ -304,6 +308,8 @@ fn entry(f: &contract::Finding) -> Result<Entry, String> {
         last_used_where: f.iam.as_ref().and_then(|i| {
             crate::iam::last_used_where(Some(&i.last_used_service), Some(&i.last_used_region))
         }),
+        can: f.iam.as_ref().map(|i| i.can.clone()).unwrap_or_default(),
+        can_approximate: f.iam.as_ref().is_some_and(|i| i.can_approximate),
         message: f.message.clone(),
         context: f.context.clone(),
         snippet: known(&f.snippet),
@@ -401,6 +407,10 @@ pub struct KeyRow {
     pub age_days: Option<i64>,
     pub last_used_days: Option<i64>,
     pub last_used_where: Option<String>,
+    /// What the owner may do (`--blast-radius`); `~` marks an answer read
+    /// from the policies.
+    pub can: Vec<String>,
+    pub can_approximate: bool,
     /// Distinct files.
     pub places: BTreeSet<String>,
     pub findings: usize,
@@ -430,6 +440,8 @@ pub fn keys(a: &Audit) -> Vec<KeyRow> {
             age_days: None,
             last_used_days: None,
             last_used_where: None,
+            can: Vec::new(),
+            can_approximate: false,
             places: BTreeSet::new(),
             findings: 0,
             worst: e.severity,
@@ -448,6 +460,10 @@ pub fn keys(a: &Audit) -> Vec<KeyRow> {
             .last_used_where
             .take()
             .or_else(|| e.last_used_where.clone());
+        if row.can.is_empty() && !e.can.is_empty() {
+            row.can.clone_from(&e.can);
+            row.can_approximate = e.can_approximate;
+        }
         match &e.accepted {
             None => {
                 row.places.insert(e.path.clone());
@@ -533,6 +549,19 @@ pub(crate) fn last_used_text(days: Option<i64>, at: Option<&str>) -> String {
         Some(w) => format!("{text} ({w})"),
         None => text,
     }
+}
+
+/// `iam:CreateAccessKey, s3:GetObject`, `nothing asked about`, or `not
+/// asked` for a key whose owner was not looked at.
+fn can_text(k: &KeyRow) -> String {
+    if k.can.is_empty() {
+        return "—".into();
+    }
+    let mut s = k.can.join(", ");
+    if k.can_approximate {
+        s.push_str(" (from its policies)");
+    }
+    s
 }
 
 fn places_text(places: &BTreeSet<String>) -> String {
@@ -647,15 +676,24 @@ pub fn markdown(a: &Audit) -> String {
         md.push_str("No keys referenced.\n");
         return md;
     }
-    md.push_str(
+    let blast = keys.iter().any(|k| !k.can.is_empty());
+    md.push_str(if blast {
+        "| Key ID | Secret | Account | IAM user | Status | Age | Last used | Can | Findings | Places referenced |\n\
+         |---|---|---|---|---|---|---|---|---:|---|\n"
+    } else {
         "| Key ID | Secret | Account | IAM user | Status | Age | Last used | Findings | Places referenced |\n\
-         |---|---|---|---|---|---|---|---:|---|\n",
-    );
+         |---|---|---|---|---|---|---|---:|---|\n"
+    });
     for k in &keys {
         let secrets: Vec<String> = k.secrets.iter().map(|s| code(s)).collect();
+        let can = if blast {
+            format!(" {} |", cell(&can_text(k)))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |{can} {} | {} |",
             code(or_unknown(&k.key_id)),
             if secrets.is_empty() {
                 UNKNOWN.to_string()
@@ -998,10 +1036,16 @@ pub fn html(a: &Audit) -> String {
     if keys.is_empty() {
         h.push_str("<p class=\"empty\">No keys referenced.</p>\n");
     } else {
+        // What each key's owner may do, when the scan asked (`--blast-radius`).
+        let blast = keys.iter().any(|k| !k.can.is_empty());
         h.push_str(
             "<table>\n<thead><tr><th>Key ID</th><th>Secret</th><th>Account</th><th>IAM user</th>\
-             <th>Status</th><th>Age</th><th>Last used</th><th>Findings</th><th>Places referenced</th></tr></thead>\n<tbody>\n",
+             <th>Status</th><th>Age</th><th>Last used</th>",
         );
+        if blast {
+            h.push_str("<th>Can</th>");
+        }
+        h.push_str("<th>Findings</th><th>Places referenced</th></tr></thead>\n<tbody>\n");
         for k in &keys {
             let secrets: Vec<String> = k
                 .secrets
@@ -1011,9 +1055,14 @@ pub fn html(a: &Audit) -> String {
             let over = k
                 .age_days
                 .is_some_and(|d| d > 0 && d as u64 > a.max_key_age_days);
+            let can = if blast {
+                format!("<td class=\"wrap\">{}</td>", escape(&can_text(k)))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"wrap\">{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td>{can}<td class=\"n\">{}</td><td class=\"wrap\">{}</td></tr>",
                 code_html(or_unknown(&k.key_id)),
                 if secrets.is_empty() {
                     UNKNOWN.to_string()

@@ -91,13 +91,18 @@ impl fmt::Display for Shown<'_> {
         let [first, ..] = self.findings.as_slice() else {
             return Ok(());
         };
+        let can = can_line(&self.findings);
         if self.findings.len() == 1 {
-            return write!(
+            write!(
                 f,
                 "[{}] {}",
                 first.severity.as_str(),
                 super::printable(&first.message)
-            );
+            )?;
+            if let Some(can) = can {
+                write!(f, "\n{can}")?;
+            }
+            return Ok(());
         }
         let key = first.key_id.as_deref().unwrap_or("");
         let secret = self.findings.iter().find_map(|x| x.secret.as_deref());
@@ -142,8 +147,29 @@ impl fmt::Display for Shown<'_> {
                 super::printable(&x.message)
             )?;
         }
+        if let Some(can) = can {
+            write!(f, "\n{can}")?;
+        }
         Ok(())
     }
+}
+
+/// `can: iam:CreateAccessKey, s3:GetObject`: what the key's owner may do
+/// (`--blast-radius`), on a line of its own under the findings.
+fn can_line(findings: &[&Finding]) -> Option<String> {
+    let iam = findings.iter().find_map(|x| x.iam.as_ref())?;
+    if iam.can.is_empty() {
+        return None;
+    }
+    let approximate = if iam.can_approximate {
+        " (read from its policies, conditions not evaluated)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "can: {}{approximate}",
+        super::printable(&iam.can.join(", "))
+    ))
 }
 
 impl std::error::Error for Shown<'_> {}

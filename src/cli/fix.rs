@@ -124,6 +124,18 @@ fn summary(fixes: &Fixes, diff: bool) -> String {
         fixes.refused.len(),
         fixes.left.len(),
     ));
+    let setup = fixes.setup();
+    if !setup.is_empty() {
+        s.push_str(&format!(
+            "keyward: the {} files read {} that must exist first; create {} once, with the values from your secret store in the environment (never from these files):\n",
+            if diff { "fixed" } else { "rewritten" },
+            if setup.len() == 1 { "a secret" } else { "secrets" },
+            if setup.len() == 1 { "it" } else { "each" },
+        ));
+        for c in &setup {
+            s.push_str(&format!("  {}\n", crate::shown::printable(c)));
+        }
+    }
     if !fixes.fixed.is_empty() {
         s.push_str(
             "keyward: a fix never removes a key from git history: rotate every key it moved\n",

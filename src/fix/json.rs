@@ -131,6 +131,7 @@ pub(super) fn cloudformation_default(place: &Place<'_>, param: &str) -> Proposal
         next: format!(
             "parameter `{param}` has no default now: pass it at deploy time (`--parameter-overrides {param}=…` from your secret store), or better, read it from Secrets Manager with a dynamic reference"
         ),
+        needs: Vec::new(),
     }
 }
 
@@ -166,13 +167,15 @@ pub(super) fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) 
     let Some((_, value)) = member(place.text, &object, key, &place.span) else {
         return Proposal::Refuse(not_plain());
     };
+    let field = place.named(&name);
     Proposal::Fix {
         edits: vec![Edit {
             range: value,
-            with: format!("\"{}\"", super::manifest::dynamic_reference(&name)),
+            with: format!("\"{}\"", super::manifest::dynamic_reference(&field)),
         }],
         safety: Safety::Unsafe,
-        next: super::manifest::secrets_manager_next(&name),
+        next: super::manifest::secrets_manager_next(&field),
+        needs: vec![super::Need::SecretsManagerField(field)],
     }
 }
 

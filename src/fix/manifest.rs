@@ -15,7 +15,7 @@ use super::{Place, Proposal, Safety};
 /// The Secret a Kubernetes fix points at, and the Secrets Manager secret
 /// a CloudFormation fix resolves.
 pub const K8S_SECRET: &str = "aws-credentials";
-const SM_SECRET: &str = "aws-credentials";
+pub(crate) const SM_SECRET: &str = "aws-credentials";
 
 /// `key: value` alone on its line (no block scalar, anchor, flow value),
 /// perhaps opening a list item (`- key: value`).
@@ -129,9 +129,10 @@ pub(super) fn kubernetes(place: &Place<'_>) -> Proposal {
     };
     // A comment after the value stays, on the line that replaces it.
     let comment = line.text[value.end - line.start..].trim_end();
-    let Some(name) = item_name(place.text, &line, indent) else {
+    let Some(env_name) = item_name(place.text, &line, indent) else {
         return Proposal::Refuse("cannot find the env entry's `name:`: left as it is".into());
     };
+    let name = place.named(&env_name);
     // `- value: X` keeps its dash; the lines below line up with the key.
     let first = &line.text[..indent];
     let pad = " ".repeat(indent);
@@ -154,8 +155,9 @@ pub(super) fn kubernetes(place: &Place<'_>) -> Proposal {
         }],
         safety: Safety::Unsafe,
         next: format!(
-            "create the Secret first: `kubectl create secret generic {K8S_SECRET} --from-literal={name}=\"${name}\"` with the value from your secret store (never from this file)"
+            "reads key `{name}` of the Secret `{K8S_SECRET}`: create it first (the setup command below, values from your secret store, never from this file)"
         ),
+        needs: vec![super::Need::K8sSecretKey(name)],
     }
 }
 
@@ -197,6 +199,7 @@ pub(super) fn cloudformation(path: &str, place: &Place<'_>) -> Proposal {
         next: format!(
             "parameter `{param}` has no default now: pass it at deploy time (`--parameter-overrides {param}=…` from your secret store), or better, read it from Secrets Manager with a dynamic reference"
         ),
+        needs: Vec::new(),
     }
 }
 
@@ -227,7 +230,7 @@ pub(super) fn dynamic_reference(name: &str) -> String {
 
 pub(super) fn secrets_manager_next(name: &str) -> String {
     format!(
-        "create the secret first: `aws secretsmanager create-secret --name {SM_SECRET} --secret-string file://creds.json` with `{name}` in that JSON, from your secret store; resolved at deploy time (ECS `Secrets:` would also keep it out of the task definition)"
+        "resolves field `{name}` of the Secrets Manager secret `{SM_SECRET}` at deploy time: create it first (the setup command below; ECS `Secrets:` would also keep it out of the task definition)"
     )
 }
 
@@ -259,13 +262,15 @@ fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) -> Proposal
             "`{name}` cannot name a key of the secret: left as it is"
         ));
     }
+    let field = place.named(&name);
     Proposal::Fix {
         edits: vec![Edit {
             range: value,
-            with: format!("\"{}\"", dynamic_reference(&name)),
+            with: format!("\"{}\"", dynamic_reference(&field)),
         }],
         safety: Safety::Unsafe,
-        next: secrets_manager_next(&name),
+        next: secrets_manager_next(&field),
+        needs: vec![super::Need::SecretsManagerField(field)],
     }
 }
 
@@ -300,6 +305,7 @@ pub(super) fn helm_values(path: &str, place: &Place<'_>) -> Proposal {
             "`{}` is empty now: supply it at install time from outside the repository (`helm upgrade … -f` an untracked values file, or your secret store's Helm plugin), or give the pod a role (IRSA) instead",
             place.context
         ),
+        needs: Vec::new(),
     }
 }
 

@@ -35,6 +35,33 @@ pub(crate) struct Place<'a> {
     pub text: &'a str,
     pub span: Range<usize>,
     pub context: &'a str,
+    /// When the run rewrites more than one credential into names a tool
+    /// shares (compose's variables, a repository's secrets, one Kubernetes
+    /// Secret's keys): what tells this place's apart (`API`, the service).
+    pub qualifier: Option<String>,
+}
+
+impl Place<'_> {
+    /// The name a fix gives the credential here: `base`, or
+    /// `QUALIFIER_base` when the run holds more than one credential.
+    pub fn named(&self, base: &str) -> String {
+        match &self.qualifier {
+            Some(q) => format!("{q}_{base}"),
+            None => base.to_string(),
+        }
+    }
+}
+
+/// Something a fix needs to exist before the fixed file works: created
+/// once, whatever number of places need it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    /// A key of the Kubernetes Secret [`manifest::K8S_SECRET`].
+    K8sSecretKey(String),
+    /// A field of the Secrets Manager secret CloudFormation resolves.
+    SecretsManagerField(String),
+    /// A repository secret of GitHub Actions.
+    GithubSecret(String),
 }
 
 pub(crate) enum Proposal {
@@ -43,6 +70,8 @@ pub(crate) enum Proposal {
         safety: Safety,
         /// What the user does next, one line.
         next: String,
+        /// What must exist first.
+        needs: Vec<Need>,
     },
     /// The place is not what the fixer can rewrite for sure.
     Refuse(String),
@@ -104,6 +133,8 @@ pub struct Fixes {
     pub refused: Vec<Note>,
     /// Places no fixer knows.
     pub left: Vec<Note>,
+    /// What the fixes made need created first, each once.
+    pub needs: std::collections::BTreeSet<Need>,
 }
 
 impl Fixes {
@@ -111,12 +142,62 @@ impl Fixes {
     pub fn remaining(&self) -> usize {
         self.unsafe_left.len() + self.refused.len() + self.left.len()
     }
+
+    /// The commands that create what the fixes need, one per thing to
+    /// create (every key of the Kubernetes Secret in one `kubectl`, every
+    /// field of the Secrets Manager secret in one `create-secret`). Values
+    /// come from the environment, filled from your secret store: none is
+    /// ever written here.
+    pub fn setup(&self) -> Vec<String> {
+        let mut k8s = Vec::new();
+        let mut fields = Vec::new();
+        let mut out = Vec::new();
+        for n in &self.needs {
+            match n {
+                Need::K8sSecretKey(k) => k8s.push(k.as_str()),
+                Need::SecretsManagerField(f) => fields.push(f.as_str()),
+                Need::GithubSecret(s) => out.push(format!("gh secret set {s}")),
+            }
+        }
+        if !k8s.is_empty() {
+            let literals: Vec<String> = k8s
+                .iter()
+                .map(|k| format!("--from-literal={k}=\"${k}\""))
+                .collect();
+            out.insert(
+                0,
+                format!(
+                    "kubectl create secret generic {} {}",
+                    manifest::K8S_SECRET,
+                    literals.join(" ")
+                ),
+            );
+        }
+        if !fields.is_empty() {
+            let json: Vec<String> = fields
+                .iter()
+                .map(|f| format!("\\\"{f}\\\": \\\"${f}\\\""))
+                .collect();
+            out.insert(
+                0,
+                format!(
+                    "aws secretsmanager create-secret --name {} --secret-string \"{{{}}}\"",
+                    manifest::SM_SECRET,
+                    json.join(", ")
+                ),
+            );
+        }
+        out
+    }
 }
 
 /// The fixes for the credentials of a scan's active findings. `cwd` is
 /// where the scan's shown paths are relative to.
 pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
     let mut places: BTreeMap<usize, Vec<(Range<usize>, &str)>> = BTreeMap::new();
+    // The credential each place holds (its key ID, else its secret's
+    // fingerprint): names must never map two of them to one reference.
+    let mut credential: BTreeMap<(usize, usize), String> = BTreeMap::new();
     for f in out.active() {
         if f.identity.is_empty() {
             continue;
@@ -132,7 +213,12 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
         if !list.iter().any(|(s, _)| *s == f.span) {
             list.push((f.span.clone(), f.context.as_str()));
         }
+        credential.insert(
+            (f.file, f.span.start),
+            f.key_id.clone().unwrap_or_else(|| f.fingerprint.clone()),
+        );
     }
+    let qualifiers = qualifiers(out, &places, &credential);
     let mut result = Fixes::default();
     // `.gitignore` files to extend, with the entries they gain.
     let mut ignores: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
@@ -167,13 +253,18 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                 text: &file.text,
                 span: span.clone(),
                 context,
+                qualifier: qualifiers.get(&(index, span.start)).cloned(),
             };
             match propose(file.format, &file.path, &place) {
                 Proposal::Fix {
                     edits: e,
                     safety,
                     next,
+                    needs,
                 } => {
+                    // What it needs is said either way: it is what
+                    // `--unsafe` asks of the user.
+                    result.needs.extend(needs);
                     if safety == Safety::Unsafe && !opts.unsafe_fixes {
                         result
                             .unsafe_left
@@ -242,6 +333,19 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                         unsafe_fix: *safety == Safety::Unsafe,
                         ..note(s, next.clone())
                     }));
+                let noted: HashSet<usize> = result
+                    .left
+                    .iter()
+                    .chain(&result.refused)
+                    .chain(&result.unsafe_left)
+                    .filter(|n| n.path == file.path)
+                    .map(|n| n.line)
+                    .collect();
+                result.left.extend(
+                    still_there(&file.path, &after)
+                        .into_iter()
+                        .filter(|n| !noted.contains(&n.line)),
+                );
                 // Masking keeps every length, so the same edits apply.
                 let shown_before = file.masked_text();
                 let shown_after =
@@ -296,6 +400,122 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
     result.left.sort();
     result.unsafe_left.sort();
     result
+}
+
+/// What the fixed text still holds: every credential a new scan of it
+/// finds (another key the fixes did not reach, a part of a pair), as a
+/// place left without an automatic fix, never as clean.
+fn still_there(path: &str, after: &str) -> Vec<Note> {
+    let all = |_: &str| true;
+    let (values, _, _) = crate::parse::values(Path::new(path), after, &all);
+    crate::detect::detect(after, &values)
+        .into_iter()
+        .filter(|c| !c.placeholder)
+        .map(|c| {
+            let what = match c.kind {
+                crate::detect::CandidateKind::AccessKeyId => format!("access key ID `{}`", c.value),
+                _ => format!("`{}`", crate::detect::mask(&c.value)),
+            };
+            Note {
+                path: path.to_string(),
+                line: edit::Line::at(after, c.span.start).map_or(1, |l| l.number(after)),
+                text: format!("still holds {what} after the fixes: no automatic fix for it"),
+                unsafe_fix: false,
+            }
+        })
+        .collect()
+}
+
+/// A place (file index, span start), what holds it, and its credential.
+type Named<'a> = ((usize, usize), String, &'a String);
+
+/// What tells each place's generated names apart, where a tool's names are
+/// shared and the run holds more than one credential: the compose service,
+/// the workflow job, the CloudFormation resource, the manifest's file. A
+/// qualifier two credentials would still share gets a number.
+fn qualifiers(
+    out: &ScanOutput,
+    places: &BTreeMap<usize, Vec<(Range<usize>, &str)>>,
+    credential: &BTreeMap<(usize, usize), String>,
+) -> BTreeMap<(usize, usize), String> {
+    // Per family of shared names: its places, with owner and credential.
+    let mut families: BTreeMap<&str, Vec<Named<'_>>> = BTreeMap::new();
+    for (&file_index, list) in places {
+        let Some(file) = out.files.get(file_index) else {
+            continue;
+        };
+        let family = match file.format {
+            "compose" => "compose",
+            "github-actions" => "github",
+            "kubernetes" | "helm" => "kubernetes",
+            "cloudformation" => "cloudformation",
+            _ => continue,
+        };
+        for (span, context) in list {
+            let Some(cred) = credential.get(&(file_index, span.start)) else {
+                continue;
+            };
+            let owner = owner_of(family, context, &file.path);
+            families
+                .entry(family)
+                .or_default()
+                .push(((file_index, span.start), owner, cred));
+        }
+    }
+    let mut out = BTreeMap::new();
+    for list in families.values() {
+        let distinct: HashSet<&String> = list.iter().map(|(_, _, c)| *c).collect();
+        if distinct.len() < 2 {
+            continue;
+        }
+        // owner → the credentials seen under it, in order.
+        let mut taken: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+        for (at, owner, cred) in list {
+            let creds = taken.entry(owner.as_str()).or_default();
+            let n = match creds.iter().position(|c| c == cred) {
+                Some(i) => i,
+                None => {
+                    creds.push(cred);
+                    creds.len() - 1
+                }
+            };
+            let q = if n == 0 {
+                owner.clone()
+            } else {
+                format!("{owner}_{}", n + 1)
+            };
+            out.insert(*at, q);
+        }
+    }
+    out
+}
+
+/// The part of a place's context (or its file's name) that names what
+/// holds it, as an upper-case identifier.
+fn owner_of(family: &str, context: &str, path: &str) -> String {
+    let segments: Vec<&str> = context.split('.').collect();
+    let owner = match (family, segments.as_slice()) {
+        ("compose", ["services", svc, ..]) => (*svc).to_string(),
+        ("github", ["jobs", job, ..]) => (*job).to_string(),
+        ("cloudformation", ["Resources", res, ..]) => (*res).to_string(),
+        _ => Path::new(path)
+            .file_stem()
+            .map_or_else(|| "APP".to_string(), |s| s.to_string_lossy().into_owned()),
+    };
+    let mut id: String = owner
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if id.starts_with(|c: char| c.is_ascii_digit()) || id.is_empty() {
+        id.insert(0, 'X');
+    }
+    id
 }
 
 fn spans_of(fixed: &[(Range<usize>, String, Safety)]) -> Vec<Range<usize>> {

@@ -49,6 +49,7 @@ pub(super) fn terraform(place: &Place<'_>) -> Proposal {
                 next: "the AWS provider now takes credentials from the standard chain \
                            (AWS_PROFILE, environment, SSO, an instance or OIDC role): set one up"
                     .into(),
+                needs: Vec::new(),
             },
             _ => Proposal::Refuse(not_plain()),
         },
@@ -60,6 +61,7 @@ pub(super) fn terraform(place: &Place<'_>) -> Proposal {
                     next: "the S3 backend now takes credentials from the standard chain; \
                        or pass them with `terraform init -backend-config=…` from outside the repo"
                         .into(),
+                    needs: Vec::new(),
                 },
                 _ => Proposal::Refuse(not_plain()),
             }
@@ -95,6 +97,7 @@ pub(super) fn tfvars(place: &Place<'_>) -> Proposal {
             next: format!(
                 "pass `{name}` as `TF_VAR_{name}` from your secret store when terraform runs"
             ),
+            needs: Vec::new(),
         },
         Some(_) | None if place.context.contains(['.', '[']) => Proposal::Refuse(
             "the value sits inside a map or object: take it out by hand and pass it as `TF_VAR_…`"
@@ -142,6 +145,7 @@ fn variable_default(text: &str, default: &Line<'_>, var: &str) -> Proposal {
         next: format!(
             "`var.{var}` has no default now: pass it as `TF_VAR_{var}` from your secret store"
         ),
+        needs: Vec::new(),
     }
 }
 
@@ -224,6 +228,7 @@ pub(super) fn terragrunt_inputs(place: &Place<'_>) -> Proposal {
             next: format!(
                 "terragrunt no longer passes `{name}`: set `TF_VAR_{name}` from your secret store when terragrunt runs"
             ),
+            needs: Vec::new(),
         },
         None => Proposal::Refuse(not_plain()),
     }

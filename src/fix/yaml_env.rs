@@ -61,10 +61,11 @@ pub(super) fn compose(place: &Place<'_>) -> Proposal {
                 Some(range) => Proposal::Fix {
                     edits: vec![Edit {
                         range,
-                        with: format!("${{{name}}}"),
+                        with: format!("${{{}}}", place.named(name)),
                     }],
                     safety: Safety::Safe,
-                    next: next(name),
+                    next: next(&place.named(name)),
+                    needs: Vec::new(),
                 },
                 None => Proposal::Refuse(not_plain()),
             }
@@ -85,13 +86,15 @@ pub(super) fn compose(place: &Place<'_>) -> Proposal {
             if !(range.start <= place.span.start && place.span.end <= range.end) {
                 return Proposal::Refuse(not_plain());
             }
+            let variable = place.named(name.as_str());
             Proposal::Fix {
                 edits: vec![Edit {
                     range,
-                    with: format!("${{{}}}", name.as_str()),
+                    with: format!("${{{variable}}}"),
                 }],
                 safety: Safety::Safe,
-                next: next(name.as_str()),
+                next: next(&variable),
+                needs: Vec::new(),
             }
         }
         _ => Proposal::NoFixer,
@@ -112,7 +115,7 @@ pub(super) fn github_actions(place: &Place<'_>) -> Proposal {
     let Some(range) = map_value(&line, place, name) else {
         return Proposal::Refuse(not_plain());
     };
-    let secret = secret_name(name);
+    let secret = place.named(&secret_name(name));
     Proposal::Fix {
         edits: vec![Edit {
             range,
@@ -120,8 +123,9 @@ pub(super) fn github_actions(place: &Place<'_>) -> Proposal {
         }],
         safety: Safety::Unsafe,
         next: format!(
-            "create the repository secret first: `gh secret set {secret}` reads the value from stdin"
+            "reads the repository secret `{secret}`: create it first (`gh secret set {secret}` reads the value from stdin)"
         ),
+        needs: vec![super::Need::GithubSecret(secret)],
     }
 }
 

@@ -158,8 +158,8 @@ pub fn values(
         None => (text, 0),
     };
     let (mut values, format, warning) = values_of(path, src, worth);
-    if format == Format::CloudFormation {
-        name_parameter_defaults(&mut values);
+    if matches!(format.syntax(), Syntax::Yaml | Syntax::Json) {
+        name_from_parent(&mut values);
     }
     if shift > 0 {
         for v in &mut values {
@@ -169,17 +169,41 @@ pub fn values(
     (values, format, warning)
 }
 
-/// A CloudFormation parameter's `Default` is named by the parameter:
-/// `Parameters.DeployUserSecretAccessKey.Default` holds a secret access
-/// key, which the word `Default` does not say.
-fn name_parameter_defaults(values: &mut [Value]) {
-    for v in values {
-        if let [first, param, last] = v.context.as_slice()
-            && first == "Parameters"
-            && last == "Default"
-        {
-            v.name.clone_from(param);
+/// Keys that say nothing of the value under them.
+const SAYS_NOTHING: [&str; 4] = ["Default", "default", "Value", "value"];
+
+/// A value whose own key says nothing is judged by its parent's name and
+/// its siblings: `Parameters.UploaderSecret.Default` (CloudFormation) and
+/// `inputs.aws-secret.default` (a GitHub Action) are named by the
+/// parameter or input; `{name: X, value: Y}` items (Kubernetes `env`, Helm
+/// lists, ECS) are named X by the parser already. Such values of one
+/// collection (the template's `Parameters`, an action's `inputs`, one `env`
+/// list) share a group, so a secret whose name says only `Secret` still
+/// pairs with the key ID of the parameter beside it.
+fn name_from_parent(values: &mut [Value]) {
+    let mut next = values.iter().map(|v| v.group).max().unwrap_or(0) + 1;
+    let mut collections: std::collections::HashMap<Vec<String>, u32> =
+        std::collections::HashMap::new();
+    for v in values.iter_mut() {
+        let n = v.context.len();
+        if n < 3 || v.kind != ValueKind::Scalar {
+            continue;
         }
+        let (leaf, parent) = (&v.context[n - 1], &v.context[n - 2]);
+        if !SAYS_NOTHING.contains(&leaf.as_str()) {
+            continue;
+        }
+        let item = parent.starts_with('[');
+        if !item && v.name == *leaf {
+            v.name.clone_from(parent);
+        } else if !item || v.name == *leaf {
+            continue;
+        }
+        let collection = v.context[..n - 2].to_vec();
+        v.group = *collections.entry(collection).or_insert_with(|| {
+            next += 1;
+            next - 1
+        });
     }
 }
 

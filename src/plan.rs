@@ -1,7 +1,15 @@
 //! `keyward plan`: a rotation plan per IAM user, from a scan and what IAM
-//! says: the key to keep (or "create one"), every place that references
-//! another key of the user, and the steps in order with exact commands.
-//! No secret appears anywhere in a plan.
+//! says. Every key the repository holds is exposed, so every such key ends
+//! deactivated and deleted; the plan makes room under AWS's limit of two
+//! keys per user, creates the replacement straight into a secret store,
+//! points every place at the store, verifies the new pair, then retires
+//! the exposed keys, in that order, with exact commands. Users AWS has
+//! quarantined, and users whose exposed key could make more keys, come
+//! first. No secret appears anywhere in a plan.
+//!
+//! Each step is data (`action`, account, user, key, store, commands):
+//! `keyward plan --format json` for scripts, Markdown and HTML rendered
+//! from it, and `keyward rotate` carries the same sequence out.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,6 +22,7 @@ use crate::iam::KeyStatus;
 pub struct Plan {
     /// Whether the scan had IAM facts; without them every key is ownerless.
     pub iam: bool,
+    /// Users with an exposed key, the urgent ones first.
     pub users: Vec<UserPlan>,
     /// Keys no IAM user owns: deleted, of another account, or unknown.
     pub ownerless: Vec<OwnerlessKey>,
@@ -23,13 +32,20 @@ pub struct Plan {
 pub struct UserPlan {
     pub account: String,
     pub user: String,
-    /// The key to keep; `None`: create one.
+    /// Why this user comes first, when it does: AWS quarantined one of its
+    /// keys (KW013), or an exposed key of it can make keys or attach
+    /// policies (KW014).
+    pub urgent: Option<String>,
+    /// The key that stays: a new one (`None`, made by the plan) or an
+    /// Active key of the user the repository does not hold.
     pub keep: Option<String>,
-    /// Why that key, or why a new one.
     pub keep_reason: String,
+    /// IAM's newest Active key of the user (the divergence of many
+    /// repositories is measured against it).
+    pub newest_active: Option<String>,
     /// The user's keys the repository references or IAM lists.
     pub keys: Vec<KeyEntry>,
-    /// In order, with commands; no secrets.
+    /// In order, each one action on one key; no secrets.
     pub steps: Vec<Step>,
 }
 
@@ -42,7 +58,10 @@ pub struct KeyEntry {
     pub last_used_days: Option<i64>,
     /// `s3 in eu-west-1`, when IAM says.
     pub last_used_where: Option<String>,
+    /// The key that stays (an Active key outside the repository).
     pub keep: bool,
+    /// Written in the repository: it must go.
+    pub exposed: bool,
     /// Where the repository references it.
     pub places: Vec<Place>,
 }
@@ -59,11 +78,54 @@ pub struct Place {
     pub repository: Option<String>,
 }
 
+/// What a step does: a fixed vocabulary, so a script can carry a plan out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// `iam:CreateAccessKey`, its secret piped straight into the store.
+    CreateKey,
+    /// The new pair written to the secret store (and only there).
+    StoreSecret,
+    /// Every place that references an exposed key reads the store instead.
+    UpdateReferences,
+    /// `sts:GetCallerIdentity` signed with the pair the store holds.
+    Verify,
+    /// `iam:UpdateAccessKey … Inactive`: reversible.
+    Deactivate,
+    /// Watch `iam:GetAccessKeyLastUsed`: nothing may use a deactivated key.
+    WaitUnused,
+    /// `iam:DeleteAccessKey`: final.
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::CreateKey => "create-key",
+            Action::StoreSecret => "store-secret",
+            Action::UpdateReferences => "update-references",
+            Action::Verify => "verify",
+            Action::Deactivate => "deactivate",
+            Action::WaitUnused => "wait-unused",
+            Action::Delete => "delete",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
+    pub action: Action,
+    pub account: String,
+    pub user: String,
+    /// The key the step acts on.
+    pub key: Option<String>,
+    /// The secret store the step writes or reads (`secretsmanager:NAME`).
+    pub store: Option<String>,
     pub text: String,
     /// Shell commands, one per line; never a secret.
     pub commands: Vec<String>,
+    /// What the step may break, said plainly.
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,6 +134,12 @@ pub struct OwnerlessKey {
     pub account: Option<String>,
     pub why: String,
     pub places: Vec<Place>,
+}
+
+/// The Secrets Manager name a plan stores a user's new key under; `keyward
+/// rotate --store` chooses another.
+pub fn default_store(user: &str) -> String {
+    format!("secretsmanager:keyward/{user}")
 }
 
 /// A place the repository references a key, as a plan needs it.
@@ -160,6 +228,8 @@ pub fn of_documents(docs: &[(&str, &crate::report::contract::Document)]) -> Plan
                 .collect(),
             newest_active: u.newest_active.clone(),
             tied: u.tied,
+            quarantine: u.quarantine.clone(),
+            can: u.can.clone(),
         });
     }
     users.sort_by(|a, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
@@ -187,17 +257,21 @@ fn build<'a>(
         let keys: Vec<KeyEntry> = u
             .keys
             .iter()
-            .map(|k| KeyEntry {
-                key_id: k.access_key_id.clone(),
-                status: k.status.as_str().to_string(),
-                age_days: k.age_days,
-                last_used_days: k.last_used_days,
-                last_used_where: k.last_used_where.clone(),
-                keep: u.newest_active.as_deref() == Some(k.access_key_id.as_str()),
-                places: places
+            .map(|k| {
+                let places: Vec<Place> = places
                     .get(k.access_key_id.as_str())
                     .map(|p| p.iter().cloned().collect())
-                    .unwrap_or_default(),
+                    .unwrap_or_default();
+                KeyEntry {
+                    key_id: k.access_key_id.clone(),
+                    status: k.status.as_str().to_string(),
+                    age_days: k.age_days,
+                    last_used_days: k.last_used_days,
+                    last_used_where: k.last_used_where.clone(),
+                    keep: false,
+                    exposed: !places.is_empty(),
+                    places,
+                }
             })
             .collect();
         owned.extend(u.keys.iter().filter_map(|k| {
@@ -205,8 +279,12 @@ fn build<'a>(
                 .get_key_value(k.access_key_id.as_str())
                 .map(|(id, _)| *id)
         }));
-        users.push(user_plan(u, keys, fixes_known));
+        if keys.iter().any(|k| k.exposed) {
+            users.push(user_plan(u, keys, fixes_known));
+        }
     }
+    // AWS caught a key of the user, or an exposed key can make more: first.
+    users.sort_by_key(|u| u.urgent.is_none());
     let ownerless = places
         .iter()
         .filter(|(k, _)| !owned.contains(*k))
@@ -236,122 +314,299 @@ fn build<'a>(
     }
 }
 
-fn user_plan(u: &crate::iam::IamUser, keys: Vec<KeyEntry>, fixes_known: bool) -> UserPlan {
-    let user = &u.name;
-    let (keep, keep_reason) = match &u.newest_active {
-        Some(k) => (Some(k.clone()), "the user's newest Active key".to_string()),
-        None if u.tied => (
-            None,
-            "the user's Active keys were created in the same second and used alike: there is no newest, so make one".into(),
-        ),
-        None => (None, "the user has no Active key".into()),
+/// How recently a key was used, for choosing the one to give up first:
+/// never used is least recent, then the longest ago; a tie goes to the
+/// older key, then to the key ID (decided, never guessed).
+fn least_recently_used<'k>(keys: &[&'k KeyEntry]) -> Option<&'k KeyEntry> {
+    keys.iter()
+        .max_by_key(|k| {
+            (
+                k.last_used_days.unwrap_or(i64::MAX),
+                k.age_days,
+                std::cmp::Reverse(k.key_id.clone()),
+            )
+        })
+        .copied()
+}
+
+/// The user's sequence: make room, create and store the replacement (or
+/// keep the Active key the repository does not hold), point every place at
+/// the store, verify, then deactivate, watch and delete every exposed key.
+fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool) -> UserPlan {
+    let (account, user) = (u.account.as_str(), u.name.as_str());
+    let store = default_store(user);
+    let store_name = store.trim_start_matches("secretsmanager:").to_string();
+    let urgent = if !u.quarantine.is_empty() {
+        Some(format!(
+            "AWS found a key of `{user}` exposed and attached `{}` (KW013)",
+            u.quarantine.join("`, `")
+        ))
+    } else if u.can_escalate() {
+        Some(format!(
+            "a key of `{user}` in the repository can create keys or attach policies (KW014): whoever holds it can make a key this plan does not know of"
+        ))
+    } else {
+        None
     };
-    let mut steps = Vec::new();
-    match &keep {
-        Some(k) => {
-            let mut text = format!("Keep `{k}` ({keep_reason}).");
-            if keys.iter().any(|e| e.keep && !e.places.is_empty()) {
-                text.push_str(
-                    " It is written in this repository too: once every place reads it from a secret store, rotate it as well (run this plan again after creating a new key).",
-                );
-            }
-            steps.push(Step {
-                text,
-                commands: Vec::new(),
-            });
-        }
-        None => steps.push(Step {
-            text: format!(
-                "Create a new key ({keep_reason}) and put its secret straight into your secret store, never into the repository."
-            ),
-            commands: vec![format!("aws iam create-access-key --user-name {user}")],
-        }),
-    }
-    let others: Vec<&KeyEntry> = keys.iter().filter(|k| !k.keep).collect();
-    let stale_places: Vec<&Place> = others.iter().flat_map(|k| k.places.iter()).collect();
-    if !stale_places.is_empty() {
-        let mut commands: Vec<String> = stale_places.iter().filter_map(|p| p.fix.clone()).collect();
-        if !fixes_known {
-            // What keyward can rewrite of these, shown before it writes; in
-            // each repository's own checkout.
-            let mut by_repo: BTreeMap<Option<&str>, BTreeSet<String>> = BTreeMap::new();
-            for p in &stale_places {
-                let path = match &p.repository {
-                    Some(r) => p.path.strip_prefix(&format!("{r}:")).unwrap_or(&p.path),
-                    None => &p.path,
-                };
-                by_repo
-                    .entry(p.repository.as_deref())
-                    .or_default()
-                    .insert(crate::shown::printable(path).into_owned());
-            }
-            for (repo, paths) in by_repo {
-                let paths: Vec<String> = paths.into_iter().collect();
-                let command = format!("keyward fix --diff {}", paths.join(" "));
-                commands.push(match repo {
-                    Some(r) => format!("{command}  # in {}", crate::shown::printable(r)),
-                    None => command,
-                });
-            }
-        }
-        commands.sort();
-        commands.dedup();
-        steps.push(Step {
-            text: format!(
-                "Point every place that references another key of `{user}` at the kept key through your secret store ({} place{}, listed in the table above).",
-                stale_places.len(),
-                if stale_places.len() == 1 { "" } else { "s" }
-            ),
-            commands,
-        });
-    }
-    let active: Vec<&&KeyEntry> = others
+    let step = |action: Action, key: Option<&str>, text: String, commands: Vec<String>| Step {
+        action,
+        account: account.to_string(),
+        user: user.to_string(),
+        key: key.map(str::to_string),
+        store: matches!(
+            action,
+            Action::StoreSecret | Action::Verify | Action::UpdateReferences
+        )
+        .then(|| store.clone()),
+        text,
+        commands,
+        warning: None,
+    };
+    let mut steps: Vec<Step> = Vec::new();
+    let mut retired: BTreeSet<String> = BTreeSet::new();
+    // An Active key outside the repository is what the user runs on now (a
+    // rotation half done): it stays, and nothing is created.
+    let outside: Vec<&KeyEntry> = keys
         .iter()
-        .filter(|k| k.status == KeyStatus::Active.as_str())
+        .filter(|k| !k.exposed && k.status == KeyStatus::Active.as_str())
         .collect();
-    if !active.is_empty() {
-        steps.push(Step {
-            text: "Deactivate the other Active keys (reversible).".into(),
-            commands: active
+    let kept = outside
+        .iter()
+        .min_by_key(|k| {
+            (
+                k.age_days,
+                k.last_used_days.unwrap_or(i64::MAX),
+                k.key_id.clone(),
+            )
+        })
+        .map(|k| k.key_id.clone());
+    let keep_reason = match (&kept, outside.len()) {
+        (Some(_), 1) => "the user's Active key the repository does not hold".to_string(),
+        (Some(_), _) => "the newest of the user's Active keys the repository does not hold (a tie: the least used, then the key ID, decided)".into(),
+        (None, _) => "every Active key of the user is in the repository: a new one replaces them".into(),
+    };
+    if let Some(k) = &kept {
+        steps.push(step(
+            Action::UpdateReferences,
+            Some(k),
+            format!(
+                "Point every place that references an exposed key of `{user}` at `{k}`, through your secret store ({}).",
+                places_count(&keys)
+            ),
+            reference_commands(&keys, fixes_known),
+        ));
+        steps.push(step(
+            Action::Verify,
+            Some(k),
+            format!("Verify that the pair your store holds for `{k}` works."),
+            vec![verify_command(&store_name)],
+        ));
+    } else {
+        // AWS allows two keys per user: room for the new one first.
+        let exposed_active: Vec<&KeyEntry> = keys
+            .iter()
+            .filter(|k| k.exposed && k.status == KeyStatus::Active.as_str())
+            .collect();
+        if keys.len() >= crate::iam::fake::KEYS_PER_USER {
+            let inactive = keys
                 .iter()
-                .map(|k| {
+                .filter(|k| k.status != KeyStatus::Active.as_str())
+                .min_by_key(|k| (!k.exposed, k.key_id.clone()));
+            if let Some(k) = inactive {
+                let mut s = step(
+                    Action::Delete,
+                    Some(&k.key_id),
                     format!(
-                        "aws iam update-access-key --user-name {user} --access-key-id {} --status Inactive",
+                        "Delete the Inactive key `{}` to make room: AWS allows two keys per user.{}",
+                        k.key_id,
+                        if k.exposed {
+                            ""
+                        } else {
+                            " It is not in the repository; Inactive, it serves nothing."
+                        }
+                    ),
+                    vec![delete_command(user, &k.key_id)],
+                );
+                if !k.exposed {
+                    s.warning = Some(format!(
+                        "`{}` is not in the repository: check that nothing waits to reactivate it",
                         k.key_id
-                    )
-                })
-                .collect(),
-        });
-        steps.push(Step {
-            text: "Wait a week and watch: if a deactivated key's last use moves or something breaks, something still uses it; reactivate it, find the place, and repeat.".into(),
-            commands: active
-                .iter()
-                .map(|k| format!("aws iam get-access-key-last-used --access-key-id {}", k.key_id))
-                .collect(),
-        });
+                    ));
+                }
+                steps.push(s);
+                retired.insert(k.key_id.clone());
+            } else if let Some(k) = least_recently_used(&exposed_active) {
+                let mut s = step(
+                    Action::Deactivate,
+                    Some(&k.key_id),
+                    format!(
+                        "Deactivate `{}`, the least recently used of the two Active keys, to make room: AWS allows two keys per user.",
+                        k.key_id
+                    ),
+                    vec![deactivate_command(user, &k.key_id)],
+                );
+                s.warning = Some(format!(
+                    "whatever still uses `{}` ({}) stops working now, before its replacement exists, until its places read the new key",
+                    k.key_id,
+                    last_used(k)
+                ));
+                steps.push(s);
+                steps.push(step(
+                    Action::Delete,
+                    Some(&k.key_id),
+                    format!(
+                        "Delete `{}` (it is exposed, and the new key needs its slot).",
+                        k.key_id
+                    ),
+                    vec![delete_command(user, &k.key_id)],
+                ));
+                retired.insert(k.key_id.clone());
+            }
+        }
+        steps.push(step(
+            Action::CreateKey,
+            None,
+            format!(
+                "Create a new key for `{user}` and put it straight into the secret store `{store_name}`: the pipeline never shows or writes the secret anywhere else."
+            ),
+            vec![create_command(user, &store_name)],
+        ));
+        steps.push(step(
+            Action::StoreSecret,
+            None,
+            format!(
+                "Check that `{store_name}` holds the new pair (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`)."
+            ),
+            vec![format!("aws secretsmanager describe-secret --secret-id {store_name}")],
+        ));
+        steps.push(step(
+            Action::UpdateReferences,
+            None,
+            format!(
+                "Point every place that references a key of `{user}` at the store ({}).",
+                places_count(&keys)
+            ),
+            reference_commands(&keys, fixes_known),
+        ));
+        steps.push(step(
+            Action::Verify,
+            None,
+            "Verify the new pair: sign a request with what the store holds.".into(),
+            vec![verify_command(&store_name)],
+        ));
     }
-    if !others.is_empty() {
-        steps.push(Step {
-            text: "Delete the old keys.".into(),
-            commands: others
-                .iter()
-                .map(|k| {
-                    format!(
-                        "aws iam delete-access-key --user-name {user} --access-key-id {}",
-                        k.key_id
-                    )
-                })
-                .collect(),
-        });
+    for k in keys
+        .iter()
+        .filter(|k| k.exposed && !retired.contains(&k.key_id))
+    {
+        if k.status == KeyStatus::Active.as_str() {
+            steps.push(step(
+                Action::Deactivate,
+                Some(&k.key_id),
+                format!("Deactivate `{}` (reversible).", k.key_id),
+                vec![deactivate_command(user, &k.key_id)],
+            ));
+            steps.push(step(
+                Action::WaitUnused,
+                Some(&k.key_id),
+                format!(
+                    "Watch `{}` for a week: if its last use moves, or something breaks, a place still uses it; reactivate it, find the place, and repeat.",
+                    k.key_id
+                ),
+                vec![format!(
+                    "aws iam get-access-key-last-used --access-key-id {}",
+                    k.key_id
+                )],
+            ));
+        }
+        steps.push(step(
+            Action::Delete,
+            Some(&k.key_id),
+            format!("Delete `{}`.", k.key_id),
+            vec![delete_command(user, &k.key_id)],
+        ));
+    }
+    for k in &mut keys {
+        k.keep = kept.as_deref() == Some(k.key_id.as_str());
     }
     UserPlan {
-        account: u.account.clone(),
-        user: user.clone(),
-        keep,
+        account: account.to_string(),
+        user: user.to_string(),
+        urgent,
+        keep: kept,
         keep_reason,
+        newest_active: u.newest_active.clone(),
         keys,
         steps,
     }
+}
+
+fn places_count(keys: &[KeyEntry]) -> String {
+    let n: usize = keys.iter().map(|k| k.places.len()).sum();
+    format!(
+        "{n} place{}, listed in the table above",
+        if n == 1 { "" } else { "s" }
+    )
+}
+
+fn delete_command(user: &str, key: &str) -> String {
+    format!("aws iam delete-access-key --user-name {user} --access-key-id {key}")
+}
+
+fn deactivate_command(user: &str, key: &str) -> String {
+    format!("aws iam update-access-key --user-name {user} --access-key-id {key} --status Inactive")
+}
+
+/// `iam:CreateAccessKey` piped into Secrets Manager: the secret passes
+/// from one process to the other, never onto a screen or into a file.
+fn create_command(user: &str, store: &str) -> String {
+    format!(
+        "aws iam create-access-key --user-name {user} --query '{{AWS_ACCESS_KEY_ID: AccessKey.AccessKeyId, AWS_SECRET_ACCESS_KEY: AccessKey.SecretAccessKey}}' --output json | aws secretsmanager create-secret --name {store} --secret-string file:///dev/stdin"
+    )
+}
+
+/// `sts:GetCallerIdentity` with the pair the store holds, in the
+/// environment of that one command only.
+fn verify_command(store: &str) -> String {
+    format!(
+        "env $(aws secretsmanager get-secret-value --secret-id {store} --query SecretString --output text | jq -r 'to_entries[] | \"\\(.key)=\\(.value)\"') aws sts get-caller-identity"
+    )
+}
+
+/// The `keyward fix` commands that rewrite the exposed keys' places.
+fn reference_commands(keys: &[KeyEntry], fixes_known: bool) -> Vec<String> {
+    let stale: Vec<&Place> = keys
+        .iter()
+        .filter(|k| k.exposed)
+        .flat_map(|k| k.places.iter())
+        .collect();
+    let mut commands: Vec<String> = stale.iter().filter_map(|p| p.fix.clone()).collect();
+    if !fixes_known {
+        // What keyward can rewrite of these, shown before it writes; in
+        // each repository's own checkout.
+        let mut by_repo: BTreeMap<Option<&str>, BTreeSet<String>> = BTreeMap::new();
+        for p in &stale {
+            let path = match &p.repository {
+                Some(r) => p.path.strip_prefix(&format!("{r}:")).unwrap_or(&p.path),
+                None => &p.path,
+            };
+            by_repo
+                .entry(p.repository.as_deref())
+                .or_default()
+                .insert(crate::shown::printable(path).into_owned());
+        }
+        for (repo, paths) in by_repo {
+            let paths: Vec<String> = paths.into_iter().collect();
+            let command = format!("keyward fix --diff {}", paths.join(" "));
+            commands.push(match repo {
+                Some(r) => format!("{command}  # in {}", crate::shown::printable(r)),
+                None => command,
+            });
+        }
+    }
+    commands.sort();
+    commands.dedup();
+    commands
 }
 
 /// The plan as a Markdown document.
@@ -379,11 +634,14 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
             md::code(&u.user),
             md::text(&u.account)
         ));
+        if let Some(why) = &u.urgent {
+            md.push_str(&format!("**First:** {}.\n\n", md::message(why)));
+        }
         md.push_str(&format!(
-            "Keep: {}\n\n",
+            "Keeps: {}\n\n",
             match &u.keep {
                 Some(k) => format!("{} ({})", md::code(k), md::message(&u.keep_reason)),
-                None => format!("create one ({})", md::message(&u.keep_reason)),
+                None => format!("a new key ({})", md::message(&u.keep_reason)),
             }
         ));
         md.push_str("| Key | Status | Age | Last used | Places in the repository |\n|---|---|---|---|---|\n");
@@ -400,7 +658,13 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
             md.push_str(&format!(
                 "| {}{} | {} | {} days | {} | {} |\n",
                 md::code(&k.key_id),
-                if k.keep { " (keep)" } else { "" },
+                if k.keep {
+                    " (keep)"
+                } else if k.exposed {
+                    " (exposed)"
+                } else {
+                    ""
+                },
                 md::text(&k.status),
                 k.age_days,
                 md::text(&last_used(k)),
@@ -409,7 +673,15 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
         }
         md.push_str("\nSteps:\n\n");
         for (i, s) in u.steps.iter().enumerate() {
-            md.push_str(&format!("{}. {}\n", i + 1, md::message(&s.text)));
+            md.push_str(&format!(
+                "{}. {} {}\n",
+                i + 1,
+                md::code(s.action.as_str()),
+                md::message(&s.text)
+            ));
+            if let Some(w) = &s.warning {
+                md.push_str(&format!("   **Careful:** {}.\n", md::message(w)));
+            }
             if !s.commands.is_empty() {
                 md.push_str(&md::fenced("sh", &s.commands, "   "));
             }
@@ -473,12 +745,19 @@ pub fn html_section(plan: &Plan, level: usize) -> String {
             escape(&u.user),
             escape(&u.account)
         );
+        if let Some(why) = &u.urgent {
+            let _ = writeln!(
+                h,
+                "<p class=\"urgent\"><strong>First:</strong> {}.</p>",
+                message(why)
+            );
+        }
         let _ = writeln!(
             h,
-            "<p>Keep: {}</p>",
+            "<p>Keeps: {}</p>",
             match &u.keep {
                 Some(k) => format!("<code>{}</code> ({})", escape(k), message(&u.keep_reason)),
-                None => format!("<strong>create one</strong> ({})", message(&u.keep_reason)),
+                None => format!("<strong>a new key</strong> ({})", message(&u.keep_reason)),
             }
         );
         h.push_str("<table>\n<thead><tr><th>Key</th><th>Status</th><th>Age</th><th>Last used</th><th>Places in the repository</th></tr></thead>\n<tbody>\n");
@@ -489,6 +768,8 @@ pub fn html_section(plan: &Plan, level: usize) -> String {
                 escape(&k.key_id),
                 if k.keep {
                     " <strong>(keep)</strong>"
+                } else if k.exposed {
+                    " (exposed)"
                 } else {
                     ""
                 },
@@ -500,7 +781,15 @@ pub fn html_section(plan: &Plan, level: usize) -> String {
         }
         h.push_str("</tbody>\n</table>\n<ol class=\"steps\">\n");
         for s in &u.steps {
-            let _ = write!(h, "<li>{}", message(&s.text));
+            let _ = write!(
+                h,
+                "<li><code>{}</code> {}",
+                escape(s.action.as_str()),
+                message(&s.text)
+            );
+            if let Some(w) = &s.warning {
+                let _ = write!(h, "<br><strong>Careful:</strong> {}.", message(w));
+            }
             if !s.commands.is_empty() {
                 let _ = write!(
                     h,

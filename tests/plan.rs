@@ -1,6 +1,5 @@
-//! `keyward plan` on the demo and its inventory: the key each IAM user
-//! keeps, the places that use another key, the steps in order, and no
-//! secret anywhere.
+//! `keyward plan` on the demo and its inventory: every exposed key retired,
+//! the steps in order within AWS's two-key limit, and no secret anywhere.
 
 mod common;
 
@@ -34,8 +33,29 @@ fn the_demo_plan_in_markdown() {
     insta::assert_snapshot!(demo_plan("markdown"));
 }
 
+/// Each step of a user as `(action, key)`.
+fn steps_of(user: &serde_json::Value) -> Vec<(String, Option<String>)> {
+    user["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["action"].as_str().unwrap_or("").to_string(),
+                s["key"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn step(action: &str, key: Option<&str>) -> (String, Option<String>) {
+    (action.to_string(), key.map(str::to_string))
+}
+
+/// Nothing exposed is kept: every key the repository holds ends deleted,
+/// in order, and AWS's two-key limit is respected.
 #[test]
-fn each_user_keeps_the_newest_active_key_and_retires_the_rest() {
+fn every_exposed_key_is_retired_in_order() {
     let plan: serde_json::Value = serde_json::from_str(&demo_plan("json")).expect("json");
     let users = plan["users"].as_array().expect("users");
     let user = |name: &str| {
@@ -44,39 +64,82 @@ fn each_user_keeps_the_newest_active_key_and_retires_the_rest() {
             .find(|u| u["user"] == name)
             .unwrap_or_else(|| panic!("{name} in {plan}"))
     };
-    // A rotation left half done: staging still has the old Active key.
+    // Two Active keys, both in the repository: the least recently used
+    // goes first to make room (said plainly), then the replacement, then
+    // the other.
     let api = user("acme-api");
-    assert_eq!(api["keep"], "AKIARZPUZDIKLGATVSKW");
-    let commands: Vec<String> = api["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .flat_map(|s| s["commands"].as_array().cloned().unwrap_or_default())
-        .map(|c| c.as_str().unwrap_or("").to_string())
-        .collect();
-    let order = |needle: &str| {
-        commands
-            .iter()
-            .position(|c| c.contains(needle))
-            .unwrap_or_else(|| panic!("{needle} in {commands:?}"))
-    };
-    // Change the references, then deactivate, watch, delete.
-    assert!(order("keyward fix") < order("--status Inactive"));
-    assert!(order("--status Inactive") < order("get-access-key-last-used"));
-    assert!(order("get-access-key-last-used") < order("delete-access-key"));
-    assert!(
-        commands.iter().all(|c| !c.contains("AKIARZPUZDIKLGATVSKW")),
-        "the kept key is never deactivated"
+    assert!(api["keep"].is_null(), "{api}");
+    let (old, newer) = (Some("AKIARZPUZDIKONEHY5VH"), Some("AKIARZPUZDIKLGATVSKW"));
+    assert_eq!(
+        steps_of(api),
+        [
+            step("deactivate", old),
+            step("delete", old),
+            step("create-key", None),
+            step("store-secret", None),
+            step("update-references", None),
+            step("verify", None),
+            step("deactivate", newer),
+            step("wait-unused", newer),
+            step("delete", newer),
+        ]
     );
-    // An Inactive key is deleted without a deactivation step.
+    assert!(
+        api["steps"][0]["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("stops working now")),
+        "{api}"
+    );
+    // The user's only key is hardcoded: the full sequence, with commands.
+    let nightly = user("nightly-export");
+    let key = Some("AKIARZPUZDIKEFYRYMFT");
+    assert_eq!(
+        steps_of(nightly),
+        [
+            step("create-key", None),
+            step("store-secret", None),
+            step("update-references", None),
+            step("verify", None),
+            step("deactivate", key),
+            step("wait-unused", key),
+            step("delete", key),
+        ]
+    );
+    for s in nightly["steps"].as_array().expect("steps") {
+        let cmds = s["commands"].as_array().expect("commands");
+        assert!(!cmds.is_empty(), "a step without a command: {s}");
+    }
+    // An Active key the repository does not hold stays; the exposed
+    // Inactive one is deleted, without a deactivation.
     let ci = user("github-ci");
-    let ci_commands = ci["steps"].to_string();
-    assert!(
-        ci_commands.contains(
-            "delete-access-key --user-name github-ci --access-key-id AKIARZPUZDIKAMOZVAIB"
-        )
+    assert_eq!(ci["keep"], "AKIARZPUZDIKNSHJY7RU");
+    let gone = Some("AKIARZPUZDIKAMOZVAIB");
+    assert_eq!(
+        steps_of(ci),
+        [
+            step("update-references", Some("AKIARZPUZDIKNSHJY7RU")),
+            step("verify", Some("AKIARZPUZDIKNSHJY7RU")),
+            step("delete", gone),
+        ]
     );
-    assert!(!ci_commands.contains("--status Inactive"), "{ci_commands}");
+    // Every exposed key of every user ends deleted; every step is of its
+    // user's account.
+    for u in users {
+        let deleted: Vec<Option<String>> = steps_of(u)
+            .into_iter()
+            .filter(|(a, _)| a == "delete")
+            .map(|(_, k)| k)
+            .collect();
+        for k in u["keys"].as_array().expect("keys") {
+            if k["exposed"] == true {
+                let id = k["key_id"].as_str().map(str::to_string);
+                assert!(deleted.contains(&id), "{id:?} of {} kept", u["user"]);
+            }
+        }
+        for s in u["steps"].as_array().expect("steps") {
+            assert_eq!(s["account"], u["account"], "{s}");
+        }
+    }
     // Keys without an owner in IAM have their own section.
     let ownerless: Vec<&str> = plan["ownerless"]
         .as_array()
@@ -112,12 +175,11 @@ fn the_demo_plan_in_html() {
     );
     assert!(
         html.contains(
-            "<li>Keep <code>AKIARZPUZDIKLGATVSKW</code> (the user&#39;s newest Active key)."
-        ) || html.contains(
-            "<li>Keep <code>AKIARZPUZDIKLGATVSKW</code> (the user&#x27;s newest Active key)."
+            "<li><code>deactivate</code> Deactivate <code>AKIARZPUZDIKONEHY5VH</code>, the least recently used"
         ),
         "{html}"
     );
+    assert!(html.contains("<strong>Careful:</strong>"), "{html}");
     assert!(
         html.contains("<pre class=\"snip\">aws iam update-access-key --user-name acme-api --access-key-id AKIARZPUZDIKONEHY5VH --status Inactive</pre>"),
         "{html}"
@@ -156,14 +218,12 @@ fn the_audit_report_has_the_plan() {
         .nth(1)
         .unwrap_or_else(|| panic!("no plan section: {md}"));
     assert!(
-        plan.contains(
-            "### IAM user `acme-api` (account 123456789012)\n\nKeep: `AKIARZPUZDIKLGATVSKW`"
-        ),
+        plan.contains("### IAM user `acme-api` (account 123456789012)\n\nKeeps: a new key"),
         "{plan}"
     );
     // The report cannot know which fixer applies: it points at the review.
     assert!(
-        plan.contains("keyward fix --diff .env.staging deploy/aws/credentials"),
+        plan.contains("keyward fix --diff .env.staging charts/api/values-prod.yaml deploy/aws/credentials k8s/secret.yaml terraform/envs/prod/prod.tfvars"),
         "{plan}"
     );
     assert!(plan.contains("### Keys no IAM user owns"), "{plan}");

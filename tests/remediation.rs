@@ -65,6 +65,13 @@ fn secrets_named_one_level_up_are_found() {
     // stays in the file.
     let out = keyward(d, &["fix", "stack.yaml"]);
     let text = stdout(&out);
-    assert!(text.contains("parameter `UploaderSecret` has no default now"), "{text}");
-    assert!(!std::fs::read_to_string(d.join("stack.yaml")).expect("read").contains(SECRET));
+    assert!(
+        text.contains("parameter `UploaderSecret` has no default now"),
+        "{text}"
+    );
+    assert!(
+        !std::fs::read_to_string(d.join("stack.yaml"))
+            .expect("read")
+            .contains(SECRET)
+    );
 }

@@ -438,6 +438,21 @@ pub struct IamUser {
     pub newest_active: Option<String>,
     /// Two Active keys created in the same second and used alike.
     pub tied: bool,
+    /// AWS's quarantine policies attached to the user (it found one of the
+    /// user's keys exposed).
+    pub quarantine: Vec<String>,
+    /// `--blast-radius`: what the user may do.
+    pub can: Vec<String>,
+}
+
+impl IamUser {
+    /// A key of this user lets its holder make more keys or give itself
+    /// any policy.
+    pub fn can_escalate(&self) -> bool {
+        self.can
+            .iter()
+            .any(|a| blast::ESCALATION.contains(&a.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -687,6 +702,12 @@ impl Enrichment {
                     })
                     .unwrap_or_default();
                 IamUser {
+                    quarantine: lookup.quarantine.get(&user).cloned().unwrap_or_default(),
+                    can: lookup
+                        .blast
+                        .get(&user)
+                        .map(|b| b.allowed.clone())
+                        .unwrap_or_default(),
                     account: user.account,
                     name: user.name,
                     keys,

@@ -250,7 +250,9 @@ impl Audit {
 fn divergence(plan: &crate::plan::Plan) -> Vec<Divergence> {
     let mut out = Vec::new();
     for u in &plan.users {
-        let Some(newest) = &u.keep else { continue };
+        let Some(newest) = &u.newest_active else {
+            continue;
+        };
         let mut current: BTreeSet<String> = BTreeSet::new();
         let mut current_places: Vec<String> = Vec::new();
         let mut behind: Vec<(String, String, Vec<String>)> = Vec::new();

@@ -176,6 +176,12 @@ pub struct IamUser {
     /// Two Active keys created in the same second and used alike.
     pub tied: bool,
     pub user: String,
+    /// AWS's quarantine policies attached to the user (KW013).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantine: Vec<String>,
+    /// `--blast-radius`: what the user may do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub can: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -107,6 +107,8 @@ pub fn document(out: &ScanOutput) -> Document {
                 user: u.name.clone(),
                 newest_active: u.newest_active.clone(),
                 tied: u.tied,
+                quarantine: u.quarantine.clone(),
+                can: u.can.clone(),
                 keys: u
                     .keys
                     .iter()

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod policy;
 pub mod prefilter;
 pub mod problem;
+pub mod rotate;
 pub mod rules;
 pub mod scan;
 pub mod severity;

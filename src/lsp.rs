@@ -534,6 +534,8 @@ fn code_actions(session: &Session, req: &Request) -> Value {
                     unsafe_fixes,
                     buffer: true,
                     only: only.clone(),
+                    keys: None,
+                    store: None,
                 },
                 cwd,
             );

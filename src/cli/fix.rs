@@ -68,6 +68,8 @@ pub(super) fn run(
             unsafe_fixes: args.unsafe_fixes,
             buffer: false,
             only: None,
+            keys: None,
+            store: None,
         },
         &cwd,
     );

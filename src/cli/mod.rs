@@ -4,6 +4,7 @@
 
 mod fix;
 mod plan;
+mod rotate;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -73,6 +74,11 @@ pub enum Command {
     /// A rotation plan per IAM user: the key to keep, every place to
     /// change, and the steps in order with exact commands.
     Plan(plan::PlanArgs),
+    /// Carry the rotation plan out against IAM: new key into a secret
+    /// store, verified, every place pointed at the store, exposed keys
+    /// deactivated then deleted. A dry run unless --apply; journalled, so
+    /// an interrupted run resumes.
+    Rotate(Box<rotate::RotateArgs>),
     /// Run the language server on standard input and output (for editors).
     Lsp,
 }
@@ -526,6 +532,7 @@ pub fn run(
         Command::Report(args) => run_report(&args, stdout),
         Command::Fix(args) => fix::run(&args, progress, stdout),
         Command::Plan(args) => plan::run(&args, progress, stdout),
+        Command::Rotate(args) => rotate::run(&args, progress, stdout),
         Command::Lsp => {
             let (connection, io) = lsp_server::Connection::stdio();
             crate::lsp::serve(&connection).map_err(|e| miette::miette!("{e}"))?;

@@ -58,6 +58,8 @@ pub(super) fn run(
             unsafe_fixes: true,
             buffer: false,
             only: None,
+            keys: None,
+            store: None,
         },
         &cwd,
     );

@@ -167,16 +167,7 @@ pub(super) fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) 
     let Some((_, value)) = member(place.text, &object, key, &place.span) else {
         return Proposal::Refuse(not_plain());
     };
-    let field = place.named(&name);
-    Proposal::Fix {
-        edits: vec![Edit {
-            range: value,
-            with: format!("\"{}\"", super::manifest::dynamic_reference(&field)),
-        }],
-        safety: Safety::Unsafe,
-        next: super::manifest::secrets_manager_next(&field),
-        needs: vec![super::Need::SecretsManagerField(field)],
-    }
+    super::manifest::dynamic_reference_fix(place, &name, value)
 }
 
 fn not_plain() -> String {

@@ -132,7 +132,7 @@ pub(super) fn kubernetes(place: &Place<'_>) -> Proposal {
     let Some(env_name) = item_name(place.text, &line, indent) else {
         return Proposal::Refuse("cannot find the env entry's `name:`: left as it is".into());
     };
-    let name = place.named(&env_name);
+    let (secret, key) = place.k8s_reference(&env_name);
     // `- value: X` keeps its dash; the lines below line up with the key.
     let first = &line.text[..indent];
     let pad = " ".repeat(indent);
@@ -144,8 +144,8 @@ pub(super) fn kubernetes(place: &Place<'_>) -> Proposal {
     let with = [
         format!("{first}valueFrom:{comment}"),
         format!("{pad}  secretKeyRef:"),
-        format!("{pad}    name: {K8S_SECRET}"),
-        format!("{pad}    key: {name}"),
+        format!("{pad}    name: {secret}"),
+        format!("{pad}    key: {key}"),
     ]
     .join(nl);
     Proposal::Fix {
@@ -155,9 +155,17 @@ pub(super) fn kubernetes(place: &Place<'_>) -> Proposal {
         }],
         safety: Safety::Unsafe,
         next: format!(
-            "reads key `{name}` of the Secret `{K8S_SECRET}`: create it first (the setup command below, values from your secret store, never from this file)"
+            "reads key `{key}` of the Secret `{secret}`: create it first (the setup command below, values from {}, never from this file)",
+            place.store.map_or_else(
+                || "your secret store".to_string(),
+                |s| format!("`{}`", s.name)
+            )
         ),
-        needs: vec![super::Need::K8sSecretKey(name)],
+        needs: vec![super::Need::K8sSecretKey {
+            secret,
+            key,
+            part: place.part(),
+        }],
     }
 }
 
@@ -223,15 +231,38 @@ fn environment_name<'a>(segments: &[&'a str]) -> Option<Option<&'a str>> {
     }
 }
 
-/// A dynamic reference to one JSON key of the Secrets Manager secret.
-pub(super) fn dynamic_reference(name: &str) -> String {
-    format!("{{{{resolve:secretsmanager:{SM_SECRET}:SecretString:{name}}}}}")
-}
-
-pub(super) fn secrets_manager_next(name: &str) -> String {
-    format!(
-        "resolves field `{name}` of the Secrets Manager secret `{SM_SECRET}` at deploy time: create it first (the setup command below; ECS `Secrets:` would also keep it out of the task definition)"
-    )
+/// The value at `value` becomes a dynamic reference to one field of a
+/// Secrets Manager secret (the rotation's store, or the shared secret):
+/// the secret must exist first, so the fix is unsafe.
+pub(super) fn dynamic_reference_fix(
+    place: &Place<'_>,
+    env_name: &str,
+    value: std::ops::Range<usize>,
+) -> Proposal {
+    let (secret, field) = match place.secrets_manager_reference(env_name) {
+        Ok(r) => r,
+        Err(why) => return Proposal::Refuse(why),
+    };
+    let exists = if place.store.is_some() {
+        "it exists (the rotation stored the key there; "
+    } else {
+        "create it first (the setup command below; "
+    };
+    Proposal::Fix {
+        edits: vec![Edit {
+            range: value,
+            with: format!("\"{{{{resolve:secretsmanager:{secret}:SecretString:{field}}}}}\""),
+        }],
+        safety: Safety::Unsafe,
+        next: format!(
+            "resolves field `{field}` of the Secrets Manager secret `{secret}` at deploy time: {exists}ECS `Secrets:` would also keep it out of the task definition)"
+        ),
+        needs: vec![super::Need::SecretsManagerField {
+            secret,
+            field,
+            part: place.part(),
+        }],
+    }
 }
 
 /// `Value: AKIA…` of `- Name: X` (ECS) or `X: AKIA…` under
@@ -262,16 +293,7 @@ fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) -> Proposal
             "`{name}` cannot name a key of the secret: left as it is"
         ));
     }
-    let field = place.named(&name);
-    Proposal::Fix {
-        edits: vec![Edit {
-            range: value,
-            with: format!("\"{}\"", dynamic_reference(&field)),
-        }],
-        safety: Safety::Unsafe,
-        next: secrets_manager_next(&field),
-        needs: vec![super::Need::SecretsManagerField(field)],
-    }
+    dynamic_reference_fix(place, &name, value)
 }
 
 /// A Helm values file is meant to be overridden at install time: the

@@ -39,9 +39,59 @@ pub(crate) struct Place<'a> {
     /// shares (compose's variables, a repository's secrets, one Kubernetes
     /// Secret's keys): what tells this place's apart (`API`, the service).
     pub qualifier: Option<String>,
+    /// The secret store a rotation keeps the new key in: the fix reads
+    /// from it.
+    pub store: Option<&'a FixStore>,
 }
 
 impl Place<'_> {
+    /// After a rotation, the variable the tool now reads is filled from
+    /// the store: said once, with the others.
+    pub fn environment(&self, name: &str) -> Vec<Need> {
+        match self.store {
+            Some(_) => vec![Need::Environment {
+                name: name.to_string(),
+                part: self.part(),
+            }],
+            None => Vec::new(),
+        }
+    }
+
+    /// Which half of a pair the place holds.
+    pub fn part(&self) -> Part {
+        let value = self.text.get(self.span.clone()).unwrap_or("");
+        if crate::detect::key_id::find(value).next().is_some() {
+            Part::KeyId
+        } else {
+            Part::Secret
+        }
+    }
+
+    /// The Kubernetes Secret and key the place reads: the rotation's
+    /// Secret and the store's field, or the shared Secret and the
+    /// variable's name.
+    pub fn k8s_reference(&self, env_name: &str) -> (String, String) {
+        match self.store {
+            Some(store) => (store.k8s_secret.clone(), self.part().field().to_string()),
+            None => (manifest::K8S_SECRET.to_string(), self.named(env_name)),
+        }
+    }
+
+    /// The Secrets Manager secret and field a CloudFormation dynamic
+    /// reference reads, or why there is none.
+    pub fn secrets_manager_reference(&self, env_name: &str) -> Result<(String, String), String> {
+        match self.store {
+            Some(store) if store.kind == StoreKind::SecretsManager => {
+                Ok((store.name.clone(), self.part().field().to_string()))
+            }
+            Some(store) => Err(format!(
+                "CloudFormation cannot read one field of the SSM parameter `{}` (it holds both as JSON): rotate with a `secretsmanager:` store, or pass the value as a NoEcho parameter",
+                store.name
+            )),
+            None => Ok((manifest::SM_SECRET.to_string(), self.named(env_name))),
+        }
+    }
+
     /// The name a fix gives the credential here: `base`, or
     /// `QUALIFIER_base` when the run holds more than one credential.
     pub fn named(&self, base: &str) -> String {
@@ -52,16 +102,73 @@ impl Place<'_> {
     }
 }
 
+/// Which half of a pair a place holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Part {
+    KeyId,
+    Secret,
+}
+
+impl Part {
+    /// The field a store's JSON keeps this half under.
+    pub fn field(self) -> &'static str {
+        match self {
+            Part::KeyId => "AWS_ACCESS_KEY_ID",
+            Part::Secret => "AWS_SECRET_ACCESS_KEY",
+        }
+    }
+}
+
+pub use crate::iam::api::StoreKind;
+
+/// Where a rotation put the new key (`keyward rotate --store`): fixes
+/// read from it, and the setup commands fill what they need from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixStore {
+    pub kind: StoreKind,
+    /// The secret's name, or the parameter's.
+    pub name: String,
+    /// The Kubernetes Secret a fixed manifest reads, filled from the store.
+    pub k8s_secret: String,
+}
+
+impl FixStore {
+    /// A shell command that prints the store's JSON pair.
+    pub fn read_command(&self) -> String {
+        match self.kind {
+            StoreKind::SecretsManager => format!(
+                "aws secretsmanager get-secret-value --secret-id {} --query SecretString --output text",
+                self.name
+            ),
+            StoreKind::Ssm => format!(
+                "aws ssm get-parameter --name {} --with-decryption --query Parameter.Value --output text",
+                self.name
+            ),
+        }
+    }
+}
+
 /// Something a fix needs to exist before the fixed file works: created
 /// once, whatever number of places need it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Need {
-    /// A key of the Kubernetes Secret [`manifest::K8S_SECRET`].
-    K8sSecretKey(String),
+    /// A key of a Kubernetes Secret.
+    K8sSecretKey {
+        secret: String,
+        key: String,
+        part: Part,
+    },
     /// A field of the Secrets Manager secret CloudFormation resolves.
-    SecretsManagerField(String),
+    SecretsManagerField {
+        secret: String,
+        field: String,
+        part: Part,
+    },
     /// A repository secret of GitHub Actions.
-    GithubSecret(String),
+    GithubSecret { name: String, part: Part },
+    /// An environment variable of whatever runs the tool (compose,
+    /// terraform): only after a rotation, filled from its store.
+    Environment { name: String, part: Part },
 }
 
 pub(crate) enum Proposal {
@@ -94,6 +201,10 @@ pub struct FixOptions {
     /// Only the places at these spans (an editor's "fix this credential");
     /// `None`: every place.
     pub only: Option<Vec<Range<usize>>>,
+    /// Only the places of these key IDs (a rotation's); `None`: every key.
+    pub keys: Option<std::collections::BTreeSet<String>>,
+    /// The store the fixed places read from (a rotation's).
+    pub store: Option<FixStore>,
 }
 
 /// A file as it is and as the fixes leave it.
@@ -119,6 +230,9 @@ pub struct Note {
     pub text: String,
     /// A fix made (or to be made) only with `--unsafe`.
     pub unsafe_fix: bool,
+    /// The fix is to stop tracking the file (it still holds the value on
+    /// disk, and in the repository until `git rm --cached`).
+    pub untrack: bool,
 }
 
 /// What `fix` would do.
@@ -135,6 +249,8 @@ pub struct Fixes {
     pub left: Vec<Note>,
     /// What the fixes made need created first, each once.
     pub needs: std::collections::BTreeSet<Need>,
+    /// The store they read from, when a rotation made them.
+    pub store: Option<FixStore>,
 }
 
 impl Fixes {
@@ -144,48 +260,88 @@ impl Fixes {
     }
 
     /// The commands that create what the fixes need, one per thing to
-    /// create (every key of the Kubernetes Secret in one `kubectl`, every
-    /// field of the Secrets Manager secret in one `create-secret`). Values
-    /// come from the environment, filled from your secret store: none is
-    /// ever written here.
+    /// create (every key of a Kubernetes Secret in one `kubectl`, every
+    /// field of a Secrets Manager secret in one `create-secret`). Values
+    /// come from the environment, or, after a rotation, straight from its
+    /// store through a pipe: none is ever written here or on a command
+    /// line.
     pub fn setup(&self) -> Vec<String> {
-        let mut k8s = Vec::new();
-        let mut fields = Vec::new();
-        let mut out = Vec::new();
+        let mut k8s: BTreeMap<&str, Vec<(&str, Part)>> = BTreeMap::new();
+        let mut fields: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut github = Vec::new();
+        let mut environment = Vec::new();
         for n in &self.needs {
             match n {
-                Need::K8sSecretKey(k) => k8s.push(k.as_str()),
-                Need::SecretsManagerField(f) => fields.push(f.as_str()),
-                Need::GithubSecret(s) => out.push(format!("gh secret set {s}")),
+                Need::K8sSecretKey { secret, key, part } => {
+                    k8s.entry(secret).or_default().push((key, *part));
+                }
+                Need::SecretsManagerField { secret, field, .. } => {
+                    fields.entry(secret).or_default().push(field);
+                }
+                Need::GithubSecret { name, part } => github.push((name.as_str(), *part)),
+                Need::Environment { name, part } => environment.push((name.as_str(), *part)),
             }
         }
-        if !k8s.is_empty() {
-            let literals: Vec<String> = k8s
-                .iter()
-                .map(|k| format!("--from-literal={k}=\"${k}\""))
-                .collect();
-            out.insert(
-                0,
-                format!(
-                    "kubectl create secret generic {} {}",
-                    manifest::K8S_SECRET,
-                    literals.join(" ")
-                ),
-            );
-        }
-        if !fields.is_empty() {
-            let json: Vec<String> = fields
+        let mut out = Vec::new();
+        for (secret, list) in fields {
+            // The rotation's store is the secret: nothing to create.
+            if self.store.as_ref().is_some_and(|s| s.name == secret) {
+                continue;
+            }
+            let json: Vec<String> = list
                 .iter()
                 .map(|f| format!("\\\"{f}\\\": \\\"${f}\\\""))
                 .collect();
-            out.insert(
-                0,
-                format!(
-                    "aws secretsmanager create-secret --name {} --secret-string \"{{{}}}\"",
-                    manifest::SM_SECRET,
-                    json.join(", ")
+            out.push(format!(
+                "aws secretsmanager create-secret --name {secret} --secret-string \"{{{}}}\"",
+                json.join(", ")
+            ));
+        }
+        for (secret, keys) in k8s {
+            out.push(match &self.store {
+                Some(store) => {
+                    let jq: Vec<String> = keys
+                        .iter()
+                        .map(|(k, part)| format!("\"{k}=\\(.{})\"", part.field()))
+                        .collect();
+                    format!(
+                        "kubectl create secret generic {secret} --from-env-file=<({} | jq -r '{}')",
+                        store.read_command(),
+                        jq.join(", ")
+                    )
+                }
+                None => {
+                    let literals: Vec<String> = keys
+                        .iter()
+                        .map(|(k, _)| format!("--from-literal={k}=\"${k}\""))
+                        .collect();
+                    format!(
+                        "kubectl create secret generic {secret} {}",
+                        literals.join(" ")
+                    )
+                }
+            });
+        }
+        if let (Some(store), false) = (&self.store, environment.is_empty()) {
+            let exports: Vec<String> = environment
+                .iter()
+                .map(|(name, part)| format!("\"export {name}=\\(.{} | @sh)\"", part.field()))
+                .collect();
+            out.push(format!(
+                "eval \"$({} | jq -r '{}')\"",
+                store.read_command(),
+                exports.join(", ")
+            ));
+        }
+        for (name, part) in github {
+            out.push(match &self.store {
+                Some(store) => format!(
+                    "{} | jq -r .{} | gh secret set {name}",
+                    store.read_command(),
+                    part.field()
                 ),
-            );
+                None => format!("gh secret set {name}"),
+            });
         }
         out
     }
@@ -195,6 +351,9 @@ impl Fixes {
 /// where the scan's shown paths are relative to.
 pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
     let mut places: BTreeMap<usize, Vec<(Range<usize>, &str)>> = BTreeMap::new();
+    // Every place, fixed now or not: names given now must not collide
+    // with names a later fix (another user's rotation) gives the others.
+    let mut all: BTreeMap<usize, Vec<(Range<usize>, &str)>> = BTreeMap::new();
     // The credential each place holds (its key ID, else its secret's
     // fingerprint): names must never map two of them to one reference.
     let mut credential: BTreeMap<(usize, usize), String> = BTreeMap::new();
@@ -202,6 +361,15 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
         if f.identity.is_empty() {
             continue;
         }
+        let entry = (f.span.clone(), f.context.as_str());
+        let list = all.entry(f.file).or_default();
+        if !list.iter().any(|(s, _)| *s == f.span) {
+            list.push(entry.clone());
+        }
+        credential.insert(
+            (f.file, f.span.start),
+            f.key_id.clone().unwrap_or_else(|| f.fingerprint.clone()),
+        );
         if opts
             .only
             .as_ref()
@@ -209,17 +377,23 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
         {
             continue;
         }
+        if opts
+            .keys
+            .as_ref()
+            .is_some_and(|keys| !f.key_id.as_ref().is_some_and(|k| keys.contains(k)))
+        {
+            continue;
+        }
         let list = places.entry(f.file).or_default();
         if !list.iter().any(|(s, _)| *s == f.span) {
-            list.push((f.span.clone(), f.context.as_str()));
+            list.push(entry);
         }
-        credential.insert(
-            (f.file, f.span.start),
-            f.key_id.clone().unwrap_or_else(|| f.fingerprint.clone()),
-        );
     }
-    let qualifiers = qualifiers(out, &places, &credential);
-    let mut result = Fixes::default();
+    let qualifiers = qualifiers(out, &all, &credential);
+    let mut result = Fixes {
+        store: opts.store.clone(),
+        ..Fixes::default()
+    };
     // `.gitignore` files to extend, with the entries they gain.
     let mut ignores: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     // Each `.gitignore`'s entries, read once.
@@ -234,6 +408,7 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
             line: edit::Line::at(&file.text, span.start).map_or(1, |l| l.number(&file.text)),
             text,
             unsafe_fix: false,
+            untrack: false,
         };
         // Only text keyward can write back unchanged: the file as it is on
         // disk now, in UTF-8.
@@ -254,6 +429,7 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                 span: span.clone(),
                 context,
                 qualifier: qualifiers.get(&(index, span.start)).cloned(),
+                store: opts.store.as_ref(),
             };
             match propose(file.format, &file.path, &place) {
                 Proposal::Fix {
@@ -307,13 +483,16 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                     if !list.contains(&entry) {
                         list.push(entry);
                     }
-                    result.fixed.push(note(
-                        span,
-                        format!(
-                            "stop tracking it: `git rm --cached {}` (it stays on disk, now in .gitignore)",
-                            file.path
-                        ),
-                    ));
+                    result.fixed.push(Note {
+                        untrack: true,
+                        ..note(
+                            span,
+                            format!(
+                                "stop tracking it: `git rm --cached {}` (it stays on disk, now in .gitignore)",
+                                file.path
+                            ),
+                        )
+                    });
                 }
                 Proposal::NoFixer => result.left.push(note(
                     span,
@@ -421,6 +600,7 @@ fn still_there(path: &str, after: &str) -> Vec<Note> {
                 line: edit::Line::at(after, c.span.start).map_or(1, |l| l.number(after)),
                 text: format!("still holds {what} after the fixes: no automatic fix for it"),
                 unsafe_fix: false,
+                untrack: false,
             }
         })
         .collect()

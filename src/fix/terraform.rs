@@ -49,7 +49,7 @@ pub(super) fn terraform(place: &Place<'_>) -> Proposal {
                 next: "the AWS provider now takes credentials from the standard chain \
                            (AWS_PROFILE, environment, SSO, an instance or OIDC role): set one up"
                     .into(),
-                needs: Vec::new(),
+                needs: place.environment(place.part().field()),
             },
             _ => Proposal::Refuse(not_plain()),
         },
@@ -61,13 +61,26 @@ pub(super) fn terraform(place: &Place<'_>) -> Proposal {
                     next: "the S3 backend now takes credentials from the standard chain; \
                        or pass them with `terraform init -backend-config=…` from outside the repo"
                         .into(),
-                    needs: Vec::new(),
+                    needs: place.environment(place.part().field()),
                 },
                 _ => Proposal::Refuse(not_plain()),
             }
         }
         ["variable", var, "default"] => match attr {
-            Some("default") => variable_default(place.text, &line, var),
+            Some("default") => match variable_default(place.text, &line, var) {
+                Proposal::Fix {
+                    edits,
+                    safety,
+                    next,
+                    ..
+                } => Proposal::Fix {
+                    edits,
+                    safety,
+                    next,
+                    needs: place.environment(&format!("TF_VAR_{var}")),
+                },
+                other => other,
+            },
             _ => Proposal::Refuse(not_plain()),
         },
         // A local is an expression of the module: nothing outside can set it.
@@ -97,7 +110,7 @@ pub(super) fn tfvars(place: &Place<'_>) -> Proposal {
             next: format!(
                 "pass `{name}` as `TF_VAR_{name}` from your secret store when terraform runs"
             ),
-            needs: Vec::new(),
+            needs: place.environment(&format!("TF_VAR_{name}")),
         },
         Some(_) | None if place.context.contains(['.', '[']) => Proposal::Refuse(
             "the value sits inside a map or object: take it out by hand and pass it as `TF_VAR_…`"
@@ -228,7 +241,7 @@ pub(super) fn terragrunt_inputs(place: &Place<'_>) -> Proposal {
             next: format!(
                 "terragrunt no longer passes `{name}`: set `TF_VAR_{name}` from your secret store when terragrunt runs"
             ),
-            needs: Vec::new(),
+            needs: place.environment(&format!("TF_VAR_{name}")),
         },
         None => Proposal::Refuse(not_plain()),
     }

@@ -65,7 +65,7 @@ pub(super) fn compose(place: &Place<'_>) -> Proposal {
                     }],
                     safety: Safety::Safe,
                     next: next(&place.named(name)),
-                    needs: Vec::new(),
+                    needs: place.environment(&place.named(name)),
                 },
                 None => Proposal::Refuse(not_plain()),
             }
@@ -94,7 +94,7 @@ pub(super) fn compose(place: &Place<'_>) -> Proposal {
                 }],
                 safety: Safety::Safe,
                 next: next(&variable),
-                needs: Vec::new(),
+                needs: place.environment(&variable),
             }
         }
         _ => Proposal::NoFixer,
@@ -125,7 +125,10 @@ pub(super) fn github_actions(place: &Place<'_>) -> Proposal {
         next: format!(
             "reads the repository secret `{secret}`: create it first (`gh secret set {secret}` reads the value from stdin)"
         ),
-        needs: vec![super::Need::GithubSecret(secret)],
+        needs: vec![super::Need::GithubSecret {
+            name: secret,
+            part: place.part(),
+        }],
     }
 }
 

@@ -153,6 +153,60 @@ pub trait IamApi: Send + Sync {
     fn delete_access_key(&self, user: &str, key_id: &str) -> Result<(), CallError>;
 }
 
+/// Which service keeps a rotated key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StoreKind {
+    /// A Secrets Manager secret.
+    SecretsManager,
+    /// An SSM Parameter Store SecureString.
+    Ssm,
+}
+
+impl StoreKind {
+    /// The prefix of `--store` (`secretsmanager:`, `ssm:`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::SecretsManager => "secretsmanager",
+            StoreKind::Ssm => "ssm",
+        }
+    }
+}
+
+/// Where a rotation keeps a new key: a Secrets Manager secret or an SSM
+/// SecureString parameter, each holding the JSON object
+/// `{"AWS_ACCESS_KEY_ID": …, "AWS_SECRET_ACCESS_KEY": …}`. The only place a
+/// new secret is ever written.
+pub trait SecretStore: Send + Sync {
+    /// Which service it is.
+    fn kind(&self) -> StoreKind;
+
+    /// Writes the pair under `name` (a new secret, or a new version).
+    fn put(&self, name: &str, key_id: &str, secret: &Secret) -> Result<(), CallError>;
+
+    /// The pair `name` holds, `None` when there is no such secret.
+    fn get(&self, name: &str) -> Result<Option<(String, Secret)>, CallError>;
+}
+
+/// The JSON a store holds for a pair, and back.
+pub fn pair_json(key_id: &str, secret: &Secret) -> Secret {
+    Secret::new(
+        serde_json::json!({
+            "AWS_ACCESS_KEY_ID": key_id,
+            "AWS_SECRET_ACCESS_KEY": secret.expose(),
+        })
+        .to_string(),
+    )
+}
+
+/// The pair in a store's JSON, if it is one.
+pub fn pair_of(json: &str) -> Option<(String, Secret)> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    Some((
+        v.get("AWS_ACCESS_KEY_ID")?.as_str()?.to_string(),
+        Secret::new(v.get("AWS_SECRET_ACCESS_KEY")?.as_str()?),
+    ))
+}
+
 /// An [`IamApi`] chosen by the caller (`SourceChoice::Api`): compared by
 /// identity, shown by endpoint.
 #[derive(Clone)]

@@ -11,7 +11,10 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
-use super::api::{CallError, IamApi, LastUsed, NewKey, OrgAccount, PairAnswer, Secret};
+use super::api::{
+    CallError, IamApi, LastUsed, NewKey, OrgAccount, PairAnswer, Secret, SecretStore, StoreKind,
+    pair_json, pair_of,
+};
 use super::blast::Blast;
 use super::{IamError, KeyStatus, UserKey, VerifyResult};
 
@@ -433,6 +436,77 @@ impl IamApi for FakeIam {
             }
             Ok(())
         })
+    }
+}
+
+/// A secret store in memory: what a rotation wrote, and writes that fail
+/// on demand.
+#[derive(Debug, Default)]
+pub struct FakeStore {
+    values: Mutex<BTreeMap<String, Secret>>,
+    denied: Mutex<bool>,
+}
+
+impl FakeStore {
+    pub fn new() -> FakeStore {
+        FakeStore::default()
+    }
+
+    /// Every write and read answered with AccessDenied.
+    pub fn deny(&self) {
+        *self
+            .denied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+    }
+
+    /// The key ID stored under `name`.
+    pub fn key_id(&self, name: &str) -> Option<String> {
+        self.values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .and_then(|v| pair_of(v.expose()))
+            .map(|(k, _)| k)
+    }
+
+    fn check(&self, action: &str) -> Result<(), CallError> {
+        if *self
+            .denied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            return Err(CallError::Fatal(IamError::AccessDenied {
+                action: action.into(),
+                message: "not authorized".into(),
+            }));
+        }
+        Ok(())
+    }
+}
+
+impl SecretStore for FakeStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::SecretsManager
+    }
+
+    fn put(&self, name: &str, key_id: &str, secret: &Secret) -> Result<(), CallError> {
+        self.check("secretsmanager:PutSecretValue")?;
+        self.values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_string(), pair_json(key_id, secret));
+        Ok(())
+    }
+
+    fn get(&self, name: &str) -> Result<Option<(String, Secret)>, CallError> {
+        self.check("secretsmanager:GetSecretValue")?;
+        Ok(self
+            .values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .and_then(|v| pair_of(v.expose())))
     }
 }
 

@@ -10,7 +10,10 @@
 mod keys;
 mod org;
 mod policies;
+mod store;
 mod sts;
+
+pub use store::{SecretsManager, Ssm};
 
 use std::future::Future;
 use std::sync::Arc;

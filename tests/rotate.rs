@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -119,6 +118,9 @@ fn scenario() -> Option<Scenario> {
         "ci/old.env",
         format!("AWS_ACCESS_KEY_ID={}\n", k("current_old").id),
     );
+    common::git_in(s.repo.path(), &["init", "-q"]);
+    common::git_in(s.repo.path(), &["add", "-A"]);
+    common::git_in(s.repo.path(), &["commit", "-qm", "keys everywhere"]);
     Some(s)
 }
 
@@ -298,5 +300,463 @@ fn the_plans_json_steps_carried_out_in_order_leave_no_exposed_key() {
         s.keys_of("bystander"),
         [(id("bystander"), "Active".to_string())]
     );
-    let _ = Path::new("");
+}
+
+impl Scenario {
+    /// Every key of every user: (user, key, status).
+    fn all_keys(&self) -> Vec<(String, String, String)> {
+        ["solo", "twin", "spare", "current", "bystander"]
+            .iter()
+            .flat_map(|u| {
+                self.keys_of(u)
+                    .into_iter()
+                    .map(|(k, st)| (u.to_string(), k, st))
+            })
+            .collect()
+    }
+
+    /// The work tree's files (not `.git`), path and text.
+    fn files(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let mut todo = vec![self.repo.path().to_path_buf()];
+        while let Some(dir) = todo.pop() {
+            for e in std::fs::read_dir(&dir).expect("dir").flatten() {
+                let p = e.path();
+                if p.file_name().is_some_and(|n| n == ".git") {
+                    continue;
+                }
+                if p.is_dir() {
+                    todo.push(p);
+                } else {
+                    let rel = p.strip_prefix(self.repo.path()).expect("rel");
+                    out.insert(
+                        rel.to_string_lossy().into_owned(),
+                        std::fs::read_to_string(&p).unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn journal(&self) -> Option<String> {
+        std::fs::read_to_string(self.repo.path().join(".git/keyward/rotation.json")).ok()
+    }
+
+    /// Signs sts:GetCallerIdentity with a pair: the ARN it answers.
+    fn whoami(&self, id: &str, secret: &str) -> Option<String> {
+        self.block(async {
+            let conf = aws_sdk_sts::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .endpoint_url(self.moto.url())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new(id, secret, None, None, "test"))
+                .build();
+            let out = aws_sdk_sts::Client::from_conf(conf)
+                .get_caller_identity()
+                .send()
+                .await
+                .ok()?;
+            out.arn().map(str::to_string)
+        })
+    }
+
+    /// No secret of the scenario, and none of the store, in `text`.
+    fn assert_no_secret(&self, what: &str, text: &str) {
+        for k in self.keys.values() {
+            assert!(
+                !text.contains(&k.secret),
+                "{what} holds the secret of {}",
+                k.id
+            );
+        }
+        for user in ["solo", "twin", "spare", "current"] {
+            if let Some((_, secret)) = self.stored(&format!("keyward/{user}")) {
+                assert!(!text.contains(&secret), "{what} holds {user}'s new secret");
+            }
+        }
+    }
+}
+
+/// The dry run says each user's steps and changes nothing: IAM, the store,
+/// the repository and the journal are as they were.
+#[test]
+fn rotate_without_apply_changes_nothing() {
+    let Some(s) = scenario() else { return };
+    let keys = s.all_keys();
+    let files = s.files();
+    let out = s.keyward(&["rotate", "--live"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert!(text.starts_with("keyward rotate: a dry run"), "{text}");
+    // The quarantined user first; each user's way said.
+    let first = text.find("\ntwin (").expect("twin");
+    for user in ["solo", "spare", "current"] {
+        assert!(
+            text.find(&format!("\n{user} (")).expect(user) > first,
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("create a new key and put it straight into `secretsmanager:keyward/solo`"),
+        "{text}"
+    );
+    assert!(text.contains("--allow-disruption"), "{text}");
+    assert!(
+        text.contains("never touches a key the repository does not hold"),
+        "{text}"
+    );
+    assert!(!text.contains("bystander"), "{text}");
+    assert_eq!(s.all_keys(), keys);
+    assert_eq!(s.files(), files);
+    assert_eq!(s.stored("keyward/solo"), None);
+    assert_eq!(s.journal(), None);
+    s.assert_no_secret("the dry run's output", &format!("{text}{}", stderr(&out)));
+}
+
+/// `--apply` carries it out: the urgent user first, its least recently used
+/// key making room, every new key only in the store and verified, every
+/// place rewritten to read it; places no fix may rewrite stop their user
+/// until a person acts; `--finish` deletes what was deactivated; the key
+/// the repository does not hold, and the bystander, are never touched; a
+/// further run changes nothing. No secret anywhere but the store.
+#[test]
+fn rotate_apply_carries_the_plan_out_and_a_second_run_is_a_no_op() {
+    let Some(s) = scenario() else { return };
+    let id = |n: &str| s.keys[n].id.clone();
+    let first = s.keyward(&["rotate", "--apply", "--allow-disruption"]);
+    let text = stdout(&first);
+    // `.env` files are to stop tracking: their users wait for `git rm`.
+    assert_eq!(first.status.code(), Some(1), "{text}\n{}", stderr(&first));
+    assert!(
+        text.contains("solo (123456789012)") && text.contains("git rm --cached app/.env"),
+        "{text}"
+    );
+    // twin: the older of two never-used keys made room, the other is
+    // deactivated, the new key is stored and works.
+    let (twin_new, twin_secret) = s.stored("keyward/twin").expect("twin stored");
+    assert_eq!(
+        s.keys_of("twin"),
+        [
+            (id("twin_b"), "Inactive".to_string()),
+            (twin_new.clone(), "Active".to_string())
+        ]
+    );
+    assert_eq!(
+        s.whoami(&twin_new, &twin_secret).as_deref(),
+        Some("arn:aws:iam::123456789012:user/twin")
+    );
+    let compose = &s.files()["docker-compose.yml"];
+    assert!(
+        compose.contains("${API_AWS_ACCESS_KEY_ID}")
+            && compose.contains("${WORKER_AWS_SECRET_ACCESS_KEY}"),
+        "{compose}"
+    );
+    assert!(text.contains("AWSCompromisedKeyQuarantineV2"), "{text}");
+    // spare: its Inactive key outside the repository is untouched.
+    assert!(
+        s.keys_of("spare")
+            .contains(&(id("spare_old"), "Inactive".to_string()))
+    );
+    assert!(!s.keys_of("spare").iter().any(|(k, _)| *k == id("spare")));
+    assert!(
+        text.contains("eval \"$(aws secretsmanager get-secret-value --secret-id keyward/spare"),
+        "{text}"
+    );
+    // solo: created and stored, not deactivated while app/.env holds it.
+    assert!(
+        s.keys_of("solo")
+            .contains(&(id("solo"), "Active".to_string()))
+    );
+    assert_eq!(s.keys_of("solo").len(), 2);
+
+    common::git_in(
+        s.repo.path(),
+        &["rm", "-q", "--cached", "app/.env", "ci/old.env"],
+    );
+    let second = s.keyward(&["rotate", "--apply", "--finish"]);
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&second),
+        stderr(&second)
+    );
+    for user in ["solo", "twin", "spare"] {
+        let (new, secret) = s.stored(&format!("keyward/{user}")).expect("stored");
+        assert!(
+            s.keys_of(user)
+                .contains(&(new.clone(), "Active".to_string())),
+            "{user}"
+        );
+        assert_eq!(
+            s.whoami(&new, &secret),
+            Some(format!("arn:aws:iam::123456789012:user/{user}"))
+        );
+    }
+    assert_eq!(s.keys_of("solo").len(), 1);
+    assert_eq!(s.keys_of("twin").len(), 1);
+    assert_eq!(
+        s.keys_of("current"),
+        [(id("current_new"), "Active".to_string())]
+    );
+    assert_eq!(
+        s.keys_of("bystander"),
+        [(id("bystander"), "Active".to_string())]
+    );
+    let journal = s.journal().expect("journal");
+    let third = s.keyward(&["rotate", "--apply", "--finish"]);
+    assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
+    assert!(
+        stdout(&third).contains("nothing to rotate"),
+        "{}",
+        stdout(&third)
+    );
+    assert_eq!(s.journal().as_deref(), Some(journal.as_str()));
+    for (what, text) in [
+        (
+            "the first run",
+            format!("{}{}", stdout(&first), stderr(&first)),
+        ),
+        (
+            "the second run",
+            format!("{}{}", stdout(&second), stderr(&second)),
+        ),
+        ("the journal", journal),
+    ] {
+        s.assert_no_secret(what, &text);
+    }
+    for (path, text) in s.files() {
+        if path.ends_with(".env") {
+            continue; // untracked now; the old values stay on disk
+        }
+        s.assert_no_secret(&path, &text);
+    }
+}
+
+/// Missing permissions: exit 2 naming the actions, before anything
+/// changes.
+#[test]
+fn rotate_without_the_permissions_changes_nothing_and_names_them() {
+    let Some(s) = scenario() else { return };
+    // A reader, made while auth is on: with the admin's credentials.
+    let reader = s.block(async {
+        let iam = s.iam();
+        create_user(&iam, "reader").await;
+        iam.put_user_policy()
+            .user_name("reader")
+            .policy_name("read")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:List*","iam:Get*","sts:GetCallerIdentity","secretsmanager:*"],"Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .expect("policy");
+        create_key(&iam, "reader").await
+    });
+    let keys = s.all_keys();
+    let files = s.files();
+    let out = keyward_env(
+        s.repo.path(),
+        &reader,
+        &s.moto.url(),
+        &["rotate", "--apply", "--allow-disruption"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{}\n{err}", stdout(&out));
+    for action in [
+        "iam:UpdateAccessKey",
+        "iam:DeleteAccessKey",
+        "iam:CreateAccessKey",
+    ] {
+        assert!(err.contains(action), "{action}: {err}");
+    }
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(s.all_keys(), keys);
+    assert_eq!(s.files(), files);
+    assert_eq!(s.stored("keyward/solo"), None);
+}
+
+/// A key of another account is refused with that account named.
+#[test]
+fn rotate_refuses_another_accounts_key() {
+    let Some(s) = scenario() else { return };
+    let line = s.python("synthetic_key.py", &["111122223333"]);
+    let foreign = stdout(&line);
+    let (id, secret) = foreign.trim().split_once(' ').expect("key");
+    common::write(
+        s.repo.path(),
+        "partner.tfvars",
+        format!("partner_key_id = \"{id}\"\npartner_secret = \"{secret}\"\n"),
+    );
+    let out = s.keyward(&["rotate"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "`{id}`: a key of account 111122223333, and the credentials are of account 123456789012"
+        )),
+        "{text}"
+    );
+}
+
+/// SSM Parameter Store: the new pair as a SecureString, JSON.
+#[test]
+fn rotate_into_ssm_writes_a_secure_string() {
+    let Some(s) = scenario() else { return };
+    let out = s.keyward(&[
+        "rotate",
+        "--apply",
+        "--finish",
+        "--allow-disruption",
+        "--store",
+        "ssm:/keyward/{account}/{user}",
+        "docker-compose.yml",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("`ssm:/keyward/123456789012/twin`"),
+        "{}",
+        stdout(&out)
+    );
+    let (value, kind) = s.block(async {
+        let ssm = aws_sdk_ssm::Client::new(&s.config());
+        let p = ssm
+            .get_parameter()
+            .name("/keyward/123456789012/twin")
+            .with_decryption(true)
+            .send()
+            .await
+            .expect("parameter")
+            .parameter
+            .expect("parameter");
+        (
+            p.value().unwrap_or_default().to_string(),
+            p.r#type().map(|t| t.as_str().to_string()),
+        )
+    });
+    assert_eq!(kind.as_deref(), Some("SecureString"));
+    let v: serde_json::Value = serde_json::from_str(&value).expect("json");
+    let (new, secret) = (
+        v["AWS_ACCESS_KEY_ID"].as_str().expect("id"),
+        v["AWS_SECRET_ACCESS_KEY"].as_str().expect("secret"),
+    );
+    assert_eq!(s.keys_of("twin"), [(new.to_string(), "Active".to_string())]);
+    assert_eq!(
+        s.whoami(new, secret).as_deref(),
+        Some("arn:aws:iam::123456789012:user/twin")
+    );
+    s.assert_no_secret("the output", &format!("{}{}", stdout(&out), stderr(&out)));
+}
+
+/// A moto server with only the admin, for tests that make their own users.
+fn bare() -> Option<Scenario> {
+    if !common::tool_runs("python3", &["-c", "import moto.server, boto3"]) {
+        return None;
+    }
+    let moto = Moto::start();
+    let admin = runtime().block_on(admin_user(&setup_client(&moto.url())));
+    moto.enable_auth();
+    Some(Scenario {
+        moto,
+        admin,
+        keys: BTreeMap::new(),
+        repo: tempfile::tempdir().expect("repo"),
+    })
+}
+
+/// Cut after each effect in turn (a write to IAM or the store, a journal
+/// record, the repository's rewrite), as a kill would, then run again: each
+/// time the same end, one Active key per user, the store's, that signs; no
+/// key left behind whose secret nobody holds.
+#[test]
+fn rotate_cut_after_any_step_resumes_to_the_same_end() {
+    let Some(s) = bare() else { return };
+    let mut cut = 1;
+    loop {
+        let (solo, pair) = (format!("solo{cut}"), format!("pair{cut}"));
+        let (solo_key, old, current) = s.block(async {
+            let iam = s.iam();
+            create_user(&iam, &solo).await;
+            create_user(&iam, &pair).await;
+            let solo_key = create_key(&iam, &solo).await;
+            let old = create_key(&iam, &pair).await;
+            deactivate(&iam, &pair, &old.id).await;
+            (solo_key, old, create_key(&iam, &pair).await)
+        });
+        let repo = tempfile::tempdir().expect("repo");
+        common::write(
+            repo.path(),
+            "docker-compose.yml",
+            format!(
+                "services:\n  app:\n    image: acme/app\n    environment:\n      AWS_ACCESS_KEY_ID: {}\n      AWS_SECRET_ACCESS_KEY: {}\n",
+                solo_key.id, solo_key.secret
+            ),
+        );
+        common::write(
+            repo.path(),
+            "infra/prod.tfvars",
+            format!(
+                "old_access_key = \"{}\"\naws_access_key = \"{}\"\naws_secret_key = \"{}\"\n",
+                old.id, current.id, current.secret
+            ),
+        );
+        common::git_in(repo.path(), &["init", "-q"]);
+        common::git_in(repo.path(), &["add", "-A"]);
+        common::git_in(repo.path(), &["commit", "-qm", "keys"]);
+        let run = |extra: &[&str]| {
+            let mut args = vec!["rotate", "--apply", "--finish"];
+            args.extend_from_slice(extra);
+            keyward_env(repo.path(), &s.admin, &s.moto.url(), &args)
+        };
+        let n = cut.to_string();
+        let first = run(&["--interrupt-after", &n]);
+        let interrupted = first.status.code() == Some(3);
+        assert!(
+            interrupted || first.status.code() == Some(0),
+            "cut {cut}: {}\n{}",
+            stdout(&first),
+            stderr(&first)
+        );
+        let resumed = run(&[]);
+        assert_eq!(
+            resumed.status.code(),
+            Some(0),
+            "cut {cut}: {}\n{}\n---\n{}\n{}",
+            stdout(&first),
+            stderr(&first),
+            stdout(&resumed),
+            stderr(&resumed)
+        );
+        for user in [&solo, &pair] {
+            let (new, secret) = s.stored(&format!("keyward/{user}")).expect("stored");
+            assert_eq!(
+                s.keys_of(user),
+                [(new.clone(), "Active".to_string())],
+                "cut {cut}: {user}\n{}",
+                stdout(&resumed)
+            );
+            assert_eq!(
+                s.whoami(&new, &secret),
+                Some(format!("arn:aws:iam::123456789012:user/{user}"))
+            );
+        }
+        let tfvars =
+            std::fs::read_to_string(repo.path().join("infra/prod.tfvars")).expect("tfvars");
+        assert!(
+            !tfvars.contains(&current.id) && !tfvars.contains(&old.id),
+            "cut {cut}: {tfvars}"
+        );
+        if !interrupted {
+            break;
+        }
+        cut += 1;
+    }
+    assert!(cut > 15, "only {cut} effects to cut");
 }

@@ -445,6 +445,7 @@ impl IamApi for FakeIam {
 pub struct FakeStore {
     values: Mutex<BTreeMap<String, Secret>>,
     denied: Mutex<bool>,
+    writes_denied: Mutex<bool>,
 }
 
 impl FakeStore {
@@ -456,6 +457,14 @@ impl FakeStore {
     pub fn deny(&self) {
         *self
             .denied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+    }
+
+    /// Writes answered with AccessDenied; reads still work.
+    pub fn deny_writes(&self) {
+        *self
+            .writes_denied
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
     }
@@ -492,6 +501,16 @@ impl SecretStore for FakeStore {
 
     fn put(&self, name: &str, key_id: &str, secret: &Secret) -> Result<(), CallError> {
         self.check("secretsmanager:PutSecretValue")?;
+        if *self
+            .writes_denied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            return Err(CallError::Fatal(IamError::AccessDenied {
+                action: "secretsmanager:PutSecretValue".into(),
+                message: "not authorized".into(),
+            }));
+        }
         self.values
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

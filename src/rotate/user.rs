@@ -128,8 +128,13 @@ impl UserRun<'_, '_> {
         if let Err(why) = self.rotation.options.store.check(&self.store_name()) {
             return Ok(UserEnd::Stopped(why));
         }
-        self.choose_keep();
+        if self.state.creating.is_none() && self.state.stored == self.state.new_key.is_some() {
+            self.choose_keep();
+        }
         self.begin(say);
+        // What the repository held is journalled before anything changes:
+        // a key deleted by a run cut short is still this user's to finish.
+        self.record()?;
         let end = self.steps(say)?;
         if let UserEnd::Stopped(why) = &end {
             self.say(say, EventKind::Stop, why.clone());
@@ -247,6 +252,8 @@ impl UserRun<'_, '_> {
         if self.state.new_key.is_some() && !self.state.stored {
             return Ok(Next::Unstored);
         }
+        // After a recovery: the keys left are the user's own.
+        self.choose_keep();
         let replacement = self.state.new_key.clone().or(self.state.keep.clone());
         let Some(replacement) = replacement else {
             return self.make_room();

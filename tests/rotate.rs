@@ -760,3 +760,97 @@ fn rotate_cut_after_any_step_resumes_to_the_same_end() {
     }
     assert!(cut > 15, "only {cut} effects to cut");
 }
+
+/// Two users in one file, one of them able to do anything
+/// (AdministratorAccess): with `--blast-radius` it goes first; each
+/// service ends reading its own user's key under its own names; the
+/// manifest reads the user's Kubernetes Secret, filled from the store.
+#[test]
+fn rotate_two_users_of_one_file_the_admin_first() {
+    let Some(s) = bare() else { return };
+    let (boss, plain) = s.block(async {
+        let iam = s.iam();
+        create_user(&iam, "boss").await;
+        create_user(&iam, "plain").await;
+        iam.attach_user_policy()
+            .user_name("boss")
+            .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+            .send()
+            .await
+            .expect("attach");
+        (
+            create_key(&iam, "boss").await,
+            create_key(&iam, "plain").await,
+        )
+    });
+    let repo = s.repo.path();
+    common::write(
+        repo,
+        "docker-compose.yml",
+        format!(
+            "services:\n  api:\n    image: acme/api\n    environment:\n      AWS_ACCESS_KEY_ID: {}\n      AWS_SECRET_ACCESS_KEY: {}\n  worker:\n    image: acme/worker\n    environment:\n      AWS_ACCESS_KEY_ID: {}\n      AWS_SECRET_ACCESS_KEY: {}\n",
+            plain.id, plain.secret, boss.id, boss.secret
+        ),
+    );
+    common::write(
+        repo,
+        "k8s/deployment.yaml",
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: worker\nspec:\n  template:\n    spec:\n      containers:\n        - name: worker\n          image: acme/worker\n          env:\n            - name: AWS_ACCESS_KEY_ID\n              value: {}\n            - name: AWS_SECRET_ACCESS_KEY\n              value: {}\n",
+            boss.id, boss.secret
+        ),
+    );
+    common::git_in(repo, &["init", "-q"]);
+    common::git_in(repo, &["add", "-A"]);
+    common::git_in(repo, &["commit", "-qm", "keys"]);
+    let out = s.keyward(&["rotate", "--apply", "--finish", "--blast-radius"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    let (b, p) = (
+        text.find("\nboss (").expect("boss"),
+        text.find("\nplain (").expect("plain"),
+    );
+    assert!(b < p, "the admin first: {text}");
+    assert!(
+        text.contains("can create keys or attach policies"),
+        "{text}"
+    );
+    let mut stored = BTreeMap::new();
+    for user in ["boss", "plain"] {
+        let (new, secret) = s.stored(&format!("keyward/{user}")).expect("stored");
+        assert_eq!(
+            s.keys_of(user),
+            [(new.clone(), "Active".to_string())],
+            "{user}"
+        );
+        assert_eq!(
+            s.whoami(&new, &secret),
+            Some(format!("arn:aws:iam::123456789012:user/{user}"))
+        );
+        stored.insert(user, secret);
+    }
+    let compose = std::fs::read_to_string(repo.join("docker-compose.yml")).expect("compose");
+    let vars: Vec<&str> = compose
+        .lines()
+        .filter_map(|l| l.split_once("${").map(|(_, v)| v.trim_end_matches('}')))
+        .collect();
+    assert_eq!(vars.len(), 4, "{compose}");
+    let distinct: std::collections::BTreeSet<&&str> = vars.iter().collect();
+    assert_eq!(distinct.len(), 4, "two credentials share a name: {compose}");
+    let manifest = std::fs::read_to_string(repo.join("k8s/deployment.yaml")).expect("manifest");
+    assert!(
+        manifest.contains("secretKeyRef:\n                  name: keyward-boss\n                  key: AWS_ACCESS_KEY_ID"),
+        "{manifest}"
+    );
+    assert!(
+        text.contains("kubectl create secret generic keyward-boss --from-env-file=<(aws secretsmanager get-secret-value --secret-id keyward/boss"),
+        "{text}"
+    );
+    for secret in stored.values().chain([&boss.secret, &plain.secret]) {
+        assert!(
+            !text.contains(secret.as_str())
+                && !compose.contains(secret.as_str())
+                && !manifest.contains(secret.as_str())
+        );
+    }
+}

@@ -182,3 +182,75 @@ docs: |
         "{human}"
     );
 }
+
+/// After a rotation, a Terraform resource that writes the credential reads
+/// it from the store through one data source per store, added once, and the
+/// file still parses as HCL.
+#[test]
+fn a_rotation_points_a_terraform_resource_at_the_store() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(d, "keyward.toml", "");
+    write(
+        d,
+        "infra/ci.tf",
+        format!(
+            "resource \"local_file\" \"note\" {{\n  filename = \"note\"\n  content  = \"x\"\n}}\n\nresource \"vault_aws_secret_backend\" \"aws\" {{\n  path       = \"aws\"\n  access_key = \"{KEY}\"\n  secret_key = \"{SECRET}\"\n}}\n"
+        ),
+    );
+    let policy = policy(d);
+    let out = keyward::Scan::new(&policy)
+        .cwd(d)
+        .paths([d])
+        .run()
+        .expect("scan");
+    for (kind, data) in [
+        (
+            keyward::fix::StoreKind::SecretsManager,
+            "data.aws_secretsmanager_secret_version.keyward_ci.secret_string",
+        ),
+        (
+            keyward::fix::StoreKind::Ssm,
+            "data.aws_ssm_parameter.keyward_ci.value",
+        ),
+    ] {
+        let opts = keyward::fix::FixOptions {
+            unsafe_fixes: true,
+            buffer: false,
+            only: None,
+            keys: None,
+            store: Some(keyward::fix::FixStore {
+                kind,
+                name: "keyward/ci".into(),
+                k8s_secret: "keyward-ci".into(),
+            }),
+        };
+        let fixes = keyward::fix::fixes(&out, &opts, d);
+        assert_eq!(fixes.changes.len(), 1, "{:#?}", fixes.refused);
+        let after = &fixes.changes[0].after;
+        assert!(!after.contains(KEY) && !after.contains(SECRET), "{after}");
+        for field in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            let read = format!("jsondecode({data})[\"{field}\"]");
+            assert_eq!(after.matches(&read).count(), 1, "{read} in\n{after}");
+        }
+        // One data source for both fields, naming the store.
+        let block = data.split('.').nth(1).expect("type");
+        assert_eq!(
+            after
+                .matches(&format!("data \"{block}\" \"keyward_ci\""))
+                .count(),
+            1,
+            "{after}"
+        );
+        assert!(after.contains("\"keyward/ci\""), "{after}");
+        // Still HCL: a rescan of the fixed text finds nothing and warns of nothing.
+        write(d, "fixed/ci.tf", after.clone());
+        let again = keyward::Scan::new(&policy)
+            .cwd(d)
+            .paths([d.join("fixed")])
+            .run()
+            .expect("rescan");
+        assert_eq!(again.active().count(), 0, "{:#?}", again.findings);
+        assert!(again.errors.is_empty(), "{:#?}", again.errors);
+    }
+}

@@ -89,6 +89,10 @@ pub(super) fn terraform(place: &Place<'_>) -> Proposal {
              `sensitive = true` and no default, and pass it as `TF_VAR_…` from your secret store"
                 .into(),
         ),
+        ["resource" | "data", _, _, ..] if place.store.is_some() => match attr {
+            Some(a) if segments.last() == Some(&a) => read_from_store(place, &line),
+            _ => Proposal::Refuse(not_plain()),
+        },
         ["resource" | "data", _, _, ..] => Proposal::Manual(
             "a resource writes this credential (into a file, user data or a template): pass it \
              in through a sensitive variable or read it from Secrets Manager \
@@ -96,6 +100,70 @@ pub(super) fn terraform(place: &Place<'_>) -> Proposal {
                 .into(),
         ),
         _ => Proposal::NoFixer,
+    }
+}
+
+/// After a rotation, a resource's attribute reads the store through a
+/// data source added once at the end of the file:
+/// `jsondecode(data.aws_secretsmanager_secret_version.keyward_ci.secret_string)["AWS_ACCESS_KEY_ID"]`.
+fn read_from_store(place: &Place<'_>, line: &Line<'_>) -> Proposal {
+    let Some(store) = place.store else {
+        return Proposal::NoFixer;
+    };
+    let value = place.text.get(place.span.clone()).unwrap_or("");
+    // The quoted value must be the credential and nothing else.
+    let (Some(open), end) = (place.span.start.checked_sub(1), place.span.end + 1) else {
+        return Proposal::Refuse(not_plain());
+    };
+    if place.text.get(open..end) != Some(&format!("\"{value}\"")[..]) || open < line.start {
+        return Proposal::Refuse(not_plain());
+    }
+    let label = store.k8s_secret.replace('-', "_");
+    let field = place.part().field();
+    let (expression, block) = match store.kind {
+        super::StoreKind::SecretsManager => (
+            format!(
+                "jsondecode(data.aws_secretsmanager_secret_version.{label}.secret_string)[\"{field}\"]"
+            ),
+            format!(
+                "data \"aws_secretsmanager_secret_version\" \"{label}\" {{\n  secret_id = \"{}\"\n}}\n",
+                store.name
+            ),
+        ),
+        super::StoreKind::Ssm => (
+            format!("jsondecode(data.aws_ssm_parameter.{label}.value)[\"{field}\"]"),
+            format!(
+                "data \"aws_ssm_parameter\" \"{label}\" {{\n  name = \"{}\"\n}}\n",
+                store.name
+            ),
+        ),
+    };
+    let end_of_file = place.text.len();
+    let lead = if place.text.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
+    };
+    Proposal::Fix {
+        edits: vec![
+            Edit {
+                range: open..end,
+                with: expression,
+            },
+            Edit {
+                range: end_of_file..end_of_file,
+                with: format!(
+                    "{lead}# Written by `keyward rotate`: the credential lives in {}.\n{block}",
+                    store.name
+                ),
+            },
+        ],
+        safety: Safety::Unsafe,
+        next: format!(
+            "reads `{field}` of `{}` through a data source added at the end of the file: whoever runs terraform needs read access to it",
+            store.name
+        ),
+        needs: Vec::new(),
     }
 }
 

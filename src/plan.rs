@@ -151,7 +151,13 @@ struct Reference<'a> {
 
 /// The plan for a scan. `fix_of` says which `keyward fix` command rewrites
 /// the place at (path, line), if any.
-pub fn plan(out: &ScanOutput, fix_of: &dyn Fn(&str, usize) -> Option<String>) -> Plan {
+/// `rules`: the rules of the run, whose `plan:` texts say why a key no
+/// user owns has no rotation.
+pub fn plan(
+    out: &ScanOutput,
+    rules: &crate::rules::RuleSet,
+    fix_of: &dyn Fn(&str, usize) -> Option<String>,
+) -> Plan {
     let lines: Vec<crate::shown::Lines<'_>> = out.files.iter().map(|f| f.lines()).collect();
     // Every place a key is configured, accepted findings included: a
     // rotation must change those too.
@@ -169,7 +175,13 @@ pub fn plan(out: &ScanOutput, fix_of: &dyn Fn(&str, usize) -> Option<String>) ->
             },
         })
     });
-    build(out.meta.iam.is_some(), &out.iam_users, references, true)
+    build(
+        out.meta.iam.is_some(),
+        &out.iam_users,
+        references,
+        rules,
+        true,
+    )
 }
 
 /// The plan a `keyward scan --format json` document holds: its findings,
@@ -234,7 +246,10 @@ pub fn of_documents(docs: &[(&str, &crate::report::contract::Document)]) -> Plan
     }
     users.sort_by(|a, b| (&a.account, &a.name).cmp(&(&b.account, &b.name)));
     let iam = docs.iter().any(|(_, d)| d.scan.iam.is_some());
-    build(iam, &users, references, false)
+    // A document names its rules by ID only: their texts are the built-in
+    // rules'.
+    let rules = crate::rules::RuleSet::builtin().unwrap_or_default();
+    build(iam, &users, references, &rules, false)
 }
 
 /// `fixes_known`: whether each place says which `keyward fix` command
@@ -243,6 +258,7 @@ fn build<'a>(
     iam: bool,
     iam_users: &[crate::iam::IamUser],
     references: impl Iterator<Item = Reference<'a>>,
+    rules: &crate::rules::RuleSet,
     fixes_known: bool,
 ) -> Plan {
     let mut places: BTreeMap<&str, BTreeSet<Place>> = BTreeMap::new();
@@ -289,15 +305,19 @@ fn build<'a>(
         .iter()
         .filter(|(k, _)| !owned.contains(*k))
         .map(|(k, p)| {
-            let rules = rules_of.get(k).cloned().unwrap_or_default();
-            let why = if !iam {
-                "no IAM facts in this run (`--inventory` or `--live` tells whose it is)"
-            } else if rules.contains("KW005") {
-                "a key of another account: tell that account's owner to deactivate it"
-            } else if rules.contains("KW007") {
-                "IAM does not know it (deleted, or never of these accounts): remove the references"
-            } else {
-                "IAM says nothing of it (a temporary or malformed key, or out of scope)"
+            let found = rules_of.get(k).cloned().unwrap_or_default();
+            // The first rule, in the rule set's order, that says why.
+            let said = rules
+                .rules
+                .iter()
+                .filter(|r| found.contains(r.id.as_str()))
+                .find_map(|r| r.plan.as_deref());
+            let why = match said {
+                _ if !iam => {
+                    "no IAM facts in this run (`--inventory` or `--live` tells whose it is)"
+                }
+                Some(why) => why,
+                None => "IAM says nothing of it (a temporary or malformed key, or out of scope)",
             };
             OwnerlessKey {
                 key_id: (*k).to_string(),

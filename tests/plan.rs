@@ -239,3 +239,64 @@ fn the_audit_report_has_the_plan() {
         "{html}"
     );
 }
+
+/// Why a key no IAM user owns gets no rotation is the rules' to say (their
+/// `plan:` text), a custom rule's too: the demo's key of another account
+/// with KW005 on, then with KW005 off and a custom rule that says more.
+#[test]
+fn a_rule_says_what_the_plan_does_with_a_key_nobody_owns() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tree = dir.path().join("demo");
+    copy_tree(&root().join("fixtures/demo"), &tree);
+    let why_of = |tree: &std::path::Path| -> String {
+        let out = keyward(tree, &["plan", "--format", "json", "--now", FIXTURE_NOW]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        plan["ownerless"]
+            .as_array()
+            .expect("ownerless")
+            .iter()
+            .find(|k| k["key_id"] == "AKIA6RU73QDQWU7MZ2KM")
+            .and_then(|k| k["why"].as_str())
+            .expect("the foreign key in ownerless")
+            .to_string()
+    };
+    let kw005 =
+        std::fs::read_to_string(root().join("rules/KW005-foreign-account-key.yaml")).expect("rule");
+    let said: serde_norway::Value = serde_norway::from_str(&kw005).expect("yaml");
+    assert_eq!(why_of(&tree), said["plan"].as_str().expect("plan:"));
+
+    let config = std::fs::read_to_string(tree.join("keyward.toml")).expect("config");
+    std::fs::write(
+        tree.join("keyward.toml"),
+        format!("{config}\n[rules]\nrules-dir = \"policy\"\nKW005 = \"off\"\n"),
+    )
+    .expect("write");
+    std::fs::create_dir_all(tree.join("policy")).expect("mkdir");
+    std::fs::write(
+        tree.join("policy/KW901-vendor-key.yaml"),
+        r#"id: KW901
+name: vendor-key
+severity: high
+summary: A key of the vendor's account
+when: candidate.kind == "access-key-id" && key.account != "" && key.account != "123456789012"
+message: "access key `{key.id}` is the vendor's (account {key.account})"
+help: "Ask the vendor for a role instead."
+plan: "the vendor's key: open a ticket with the vendor (VEND-7) to revoke it"
+docs: |
+  ## What it does
+  Reports the vendor's keys.
+  ## Why is this bad?
+  We cannot rotate them.
+  ## Example
+  A key of account 999988887777.
+  ## How to fix
+  Ask the vendor.
+"#,
+    )
+    .expect("write");
+    assert_eq!(
+        why_of(&tree),
+        "the vendor's key: open a ticket with the vendor (VEND-7) to revoke it"
+    );
+}

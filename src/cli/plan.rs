@@ -74,7 +74,7 @@ pub(super) fn run(
             crate::shown::printable(path)
         ))
     };
-    let plan = crate::plan::plan(&out, &fix_of);
+    let plan = crate::plan::plan(&out, &policy.rules, &fix_of);
     let text = match args.format {
         PlanFormat::Markdown => crate::plan::markdown(&plan),
         PlanFormat::Html => crate::plan::html(&plan),

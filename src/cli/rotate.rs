@@ -115,7 +115,7 @@ pub(super) fn run(
         .progress(progress)
         .run()
         .map_err(|e| miette::miette!("{e}"))?;
-    let plan = crate::plan::plan(&out, &|_, _| None);
+    let plan = crate::plan::plan(&out, &policy.rules, &|_, _| None);
     let targets = crate::rotate::targets(&plan, &out, &journal);
     let options = RotateOptions {
         store: args.store.clone(),

@@ -742,6 +742,10 @@ pub fn json(a: &Audit) -> String {
             })
         })
         .collect();
+    // The rule a divergence across repositories is reported as.
+    let rules = crate::rules::RuleSet::builtin().unwrap_or_default();
+    let across = rules.rules.iter().find(|r| r.across_repositories);
+    let (rule_id, rule_name) = across.map_or(("", ""), |r| (r.id.as_str(), r.name.as_str()));
     let divergence: Vec<serde_json::Value> = a
         .divergence
         .iter()
@@ -767,8 +771,8 @@ pub fn json(a: &Audit) -> String {
                 }));
             }
             serde_json::json!({
-                "rule": "KW011",
-                "name": "divergent-credential",
+                "rule": rule_id,
+                "name": rule_name,
                 "message": message,
                 "account": d.account,
                 "user": d.user,

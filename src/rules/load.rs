@@ -37,6 +37,10 @@ struct RuleFile {
     related: Option<RawRelated>,
     #[serde(default, rename = "raised-by")]
     raised_by: Option<RaisedBy>,
+    #[serde(default)]
+    plan: Option<String>,
+    #[serde(default, rename = "across-repositories")]
+    across_repositories: bool,
 }
 
 /// A rule whose findings a pipeline step raises, not its `when:` (which
@@ -112,6 +116,12 @@ pub struct Rule {
     pub related: Option<RelatedSpec>,
     /// Raised by a pipeline step rather than by `when:`.
     pub raised_by: Option<RaisedBy>,
+    /// What a remediation plan says of a key this rule reports when no IAM
+    /// user of the run owns it (`plan:`).
+    pub plan: Option<String>,
+    /// A merged organisation report raises this rule too, for the same
+    /// credential diverging across repositories (`across-repositories: true`).
+    pub across_repositories: bool,
     /// Off through the configuration: listed, never evaluated.
     pub enabled: bool,
     pub(crate) program: cel::Program,
@@ -358,6 +368,8 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         origin: origin.to_string(),
         related,
         raised_by: file.raised_by,
+        plan: file.plan,
+        across_repositories: file.across_repositories,
         enabled: true,
         program,
         reads,

@@ -48,8 +48,8 @@ pub struct IamInfo {
     pub user: String,
     pub status: String,
     pub age_days: i64,
-    /// -1: never used.
-    pub last_used_days: i64,
+    /// Days since the key's last use; `None`: never used.
+    pub last_used_days: Option<i64>,
     /// The service and region of the last use (`GetAccessKeyLastUsed`);
     /// empty when never used or not known.
     pub last_used_service: String,
@@ -169,7 +169,7 @@ impl SourceFile {
     }
 }
 
-pub use crate::problem::{ProblemKind, ScanError};
+pub use crate::problem::{ProblemKind, Warning};
 
 /// Salt for hashing secrets into fingerprints, so a fingerprint cannot be
 /// checked against a list of known secrets hashed plainly.

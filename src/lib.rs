@@ -12,6 +12,7 @@ pub mod git;
 pub mod iam;
 pub mod ignore_comment;
 pub(crate) mod large;
+#[cfg(feature = "cli")]
 pub mod lsp;
 pub mod named_file;
 pub mod own_report;
@@ -29,9 +30,10 @@ pub mod shown;
 pub mod source;
 pub mod walk;
 
-pub use finding::{Finding, Related, ScanError, SourceFile, Suppression, SuppressionKind};
+pub use finding::{Finding, Related, SourceFile, Suppression, SuppressionKind, Warning};
 pub use pipeline::{RunError, Scan};
 pub use scan::{Blob, Policy, Progress, ScanOptions, ScanOutput, Summary, scan, scan_blobs};
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod report;

@@ -268,7 +268,7 @@ fn diagnostics_of(scanned: &Result<crate::ScanOutput, String>, text: &str) -> Ve
         }
     };
     let mut found: Vec<Diagnostic> = out
-        .errors
+        .warnings
         .iter()
         .map(|e| Diagnostic {
             range: Range {

@@ -20,7 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::finding::ScanError;
+use crate::finding::Warning;
 use crate::git::{GitError, Mode};
 use crate::iam::IamOptions;
 use crate::policy::PolicySet;
@@ -68,7 +68,7 @@ pub struct Scan<'a> {
     fail_on: Option<Option<Severity>>,
     identify: bool,
     repository: Option<String>,
-    notes: Vec<ScanError>,
+    notes: Vec<Warning>,
     progress: Option<&'a Progress>,
 }
 
@@ -214,7 +214,7 @@ impl<'a> Scan<'a> {
 
     /// Warnings from before the scan (loading the policy, the flags), to
     /// report with the scan's own.
-    pub fn notes(mut self, notes: Vec<ScanError>) -> Self {
+    pub fn notes(mut self, notes: Vec<Warning>) -> Self {
         self.notes.extend(notes);
         self
     }
@@ -317,8 +317,8 @@ impl<'a> Scan<'a> {
             let base_gate = crate::policy::added::report(&mut out, &repo, change, &policy.wanted);
             gate = crate::policy::added::stricter(gate, base_gate);
         }
-        out.errors.extend(policy.notes.iter().cloned());
-        out.errors.extend(self.notes);
+        out.warnings.extend(policy.notes.iter().cloned());
+        out.warnings.extend(self.notes);
         if out.meta.date.is_empty() {
             out.meta.date = opts
                 .iam

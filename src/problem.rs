@@ -4,7 +4,7 @@
 /// A problem with one file or path that did not stop the scan.
 /// Sorted by path, then message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ScanError {
+pub struct Warning {
     pub path: String,
     pub message: String,
     pub kind: ProblemKind,
@@ -54,9 +54,9 @@ impl ProblemKind {
     }
 }
 
-impl ScanError {
+impl Warning {
     pub fn new(kind: ProblemKind, path: impl Into<String>, message: impl Into<String>) -> Self {
-        ScanError {
+        Warning {
             path: path.into(),
             message: message.into(),
             kind,
@@ -65,7 +65,7 @@ impl ScanError {
 
     /// A warning from asking AWS, which belongs to no file.
     pub fn from_aws(message: String) -> Self {
-        ScanError::new(ProblemKind::Iam, "(aws)", message)
+        Warning::new(ProblemKind::Iam, "(aws)", message)
     }
 }
 

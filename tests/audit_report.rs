@@ -230,7 +230,7 @@ fn ages_become_a_histogram_against_the_limit_in_the_json() {
                 "medium",
                 "live/prod/a.tf",
                 "AKIAEXAMPLEAAAAAAAAA",
-                iam("deploy-bot", "Active", 400, 3),
+                iam("deploy-bot", "Active", 400, Some(3)),
             ),
             finding(
                 "KW001",
@@ -238,7 +238,7 @@ fn ages_become_a_histogram_against_the_limit_in_the_json() {
                 "high",
                 "dev/b.env",
                 "AKIAEXAMPLEBBBBBBBBB",
-                iam("ci", "Inactive", 12, -1),
+                iam("ci", "Inactive", 12, None),
             ),
         ],
         gate: None,

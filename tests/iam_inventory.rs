@@ -257,3 +257,67 @@ fn inventories_of_several_accounts_merge() {
         "{rules:?}"
     );
 }
+
+/// A key IAM has no use of: `null` in the JSON (never a `-1` sentinel),
+/// "never" in the audit; an older document's `-1` still reads as never.
+#[test]
+fn a_never_used_key_is_null_in_json_and_never_in_the_report() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(
+        d,
+        "inventory.json",
+        r#"{"version": 1, "generated_at": "2026-11-27T06:00:00Z", "accounts": [{"account": "123456789012", "keys": [
+  {"access_key_id": "AKIARZPUZDIKKJZDEGXD", "user": "idle-bot", "status": "Active", "created": "2026-01-01T00:00:00Z"},
+  {"access_key_id": "AKIARZPUZDIKLGATVSKW", "user": "busy-bot", "status": "Active", "created": "2026-01-01T00:00:00Z",
+   "last_used": "2026-11-20T00:00:00Z", "last_used_service": "s3", "last_used_region": "eu-west-1"}]}]}"#,
+    );
+    write(
+        d,
+        "app.env",
+        "IDLE_AWS_ACCESS_KEY_ID=AKIARZPUZDIKKJZDEGXD\nBUSY_AWS_ACCESS_KEY_ID=AKIARZPUZDIKLGATVSKW\n",
+    );
+    let out = keyward(
+        d,
+        &[
+            "scan",
+            "app.env",
+            "--inventory",
+            "inventory.json",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--now",
+            "2026-11-27T06:00:00Z",
+        ],
+    );
+    let doc = json(&out);
+    let days = |key: &str| {
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["key_id"] == key && !f["iam"].is_null())
+            .map(|f| f["iam"]["last_used_days"].clone())
+            .expect("a finding with IAM facts")
+    };
+    assert_eq!(days("AKIARZPUZDIKKJZDEGXD"), serde_json::Value::Null);
+    assert_eq!(days("AKIARZPUZDIKLGATVSKW"), serde_json::json!(7));
+
+    // The report of that document, and of one an older keyward wrote.
+    let text = stdout(&out);
+    let older = text.replace("\"last_used_days\": null", "\"last_used_days\": -1");
+    assert_ne!(older, text, "the document has a null to replace");
+    for (name, doc) in [("new.json", &text), ("old.json", &older)] {
+        write(d, name, doc);
+        let report = keyward(d, &["report", name, "--format", "markdown"]);
+        assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+        let md = stdout(&report);
+        let row = md
+            .lines()
+            .find(|l| l.contains("AKIARZPUZDIKKJZDEGXD") && l.contains("idle-bot"))
+            .unwrap_or_else(|| panic!("no row for the idle key in\n{md}"));
+        assert!(row.contains("never"), "{row}");
+    }
+}

@@ -812,7 +812,7 @@ fn run_scan(
 ) -> Result<u8, miette::Report> {
     // Thousands of threads only cost start-up and memory; past the cap the
     // scan is not faster on any machine keyward runs on.
-    let threads_note = (args.threads > MAX_THREADS).then(|| crate::ScanError {
+    let threads_note = (args.threads > MAX_THREADS).then(|| crate::Warning {
         kind: crate::finding::ProblemKind::Config,
         path: String::new(),
         message: format!(

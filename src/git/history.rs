@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use super::GitError;
 use super::plumbing::{self, BlobContent, Repo};
 use crate::finding::ProblemKind;
-use crate::finding::{CommitRef, Provenance, ScanError};
+use crate::finding::{CommitRef, Provenance, Warning};
 use crate::rules::RuleSet;
 use crate::scan::extract::{self, Extracted};
 use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, join_workers};
@@ -249,11 +249,11 @@ pub(super) fn scan(
             .first()
             .map_or_else(String::new, |u| repo.display(&u.1));
         let message = format!("not scanned: object {} is missing", walk.blobs[i].id);
-        out.errors
-            .push(ScanError::new(ProblemKind::NotScanned, path, message));
+        out.warnings
+            .push(Warning::new(ProblemKind::NotScanned, path, message));
     }
-    out.errors.sort();
-    out.errors.dedup();
+    out.warnings.sort();
+    out.warnings.dedup();
     Ok(out)
 }
 
@@ -285,7 +285,7 @@ fn judge_all(
         for (idx, extracted) in std::mem::take(&mut part.kept) {
             let out = crate::scan::judge::judge(extracted, rules, opts, &iam);
             part.summary.add(&out.summary);
-            part.errors.extend(out.errors.iter().cloned());
+            part.errors.extend(out.warnings.iter().cloned());
             if !out.findings.is_empty() {
                 part.found.push((idx, out));
             }
@@ -307,7 +307,7 @@ fn blob_path(repo: &Repo, walk: &Walk, idx: usize) -> Option<String> {
 #[derive(Default)]
 struct Part {
     summary: Summary,
-    errors: Vec<ScanError>,
+    errors: Vec<Warning>,
     /// What the blobs with candidates or ignore comments hold, by blob
     /// index, until they are judged.
     kept: Vec<(usize, Extracted)>,
@@ -359,7 +359,7 @@ fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) 
     let mut found: Vec<(usize, ScanOutput)> = Vec::new();
     for p in parts {
         out.summary.add(&p.summary);
-        out.errors.extend(p.errors);
+        out.warnings.extend(p.errors);
         found.extend(p.found);
     }
     found.sort_by_key(|(idx, _)| *idx);

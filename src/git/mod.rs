@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::finding::ScanError;
+use crate::finding::Warning;
 use crate::rules::RuleSet;
 use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, scan_blobs};
 use crate::shown::Lines;
@@ -469,7 +469,7 @@ fn staged(
         for e in &entries {
             if e.stage != 0 {
                 if conflicted.insert(e.path.clone()) {
-                    errors.push(ScanError {
+                    errors.push(Warning {
                         kind: crate::finding::ProblemKind::NotScanned,
                         path: repo.display(&e.path),
                         message: "not scanned: unresolved merge conflict in the index".into(),
@@ -491,7 +491,7 @@ fn staged(
                         .any(|e| e.path == rp || e.path.starts_with(&format!("{rp}/")))
             });
             if !found {
-                errors.push(ScanError {
+                errors.push(Warning {
                     kind: crate::finding::ProblemKind::NotScanned,
                     path: crate::walk::display_path(p, &repo.cwd),
                     message: "not scanned: not in the index (untracked or deleted)".into(),
@@ -521,8 +521,8 @@ fn staged(
     let grown = grown(&head, &base);
     let excluded = excluded_credentials(&head, &base, opts);
     let mut out = scan_read(head, unread.take(), opts, rules, progress)?;
-    out.errors.extend(errors);
-    out.errors.sort();
+    out.warnings.extend(errors);
+    out.warnings.sort();
     let post = Post {
         written: None,
         history: false,
@@ -814,15 +814,15 @@ fn scan_read(
     progress: &Progress,
 ) -> Result<ScanOutput, GitError> {
     let mut out = scan_blobs(blobs, opts, rules, progress)?;
-    out.errors.extend(unread.errors);
-    out.errors.sort();
+    out.warnings.extend(unread.errors);
+    out.warnings.sort();
     Ok(out)
 }
 
 /// Blobs that could not be read: named, never silent.
 #[derive(Default)]
 struct Unread {
-    errors: Vec<ScanError>,
+    errors: Vec<Warning>,
 }
 
 impl Unread {
@@ -868,7 +868,7 @@ fn read_each(
                     large: Some(Box::new(crate::scan::extract::Large { size, swept })),
                 },
             ),
-            plumbing::BlobContent::Missing => unread.errors.push(ScanError {
+            plumbing::BlobContent::Missing => unread.errors.push(Warning {
                 kind: crate::finding::ProblemKind::NotScanned,
                 path,
                 message: format!("not scanned: object {} is missing", w.blob),

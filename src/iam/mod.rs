@@ -15,7 +15,10 @@ use crate::detect::key_id;
 use crate::rules::facts::{Fact, Facts};
 
 pub mod api;
+#[cfg(feature = "aws")]
 pub mod aws;
+// Policy evaluation for `--blast-radius`; only the SDK client asks it.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub mod blast;
 pub mod cache;
 pub mod fake;
@@ -299,6 +302,21 @@ pub enum IamError {
     Service { action: String, message: String },
     #[error("cannot start the runtime for AWS calls: {0}")]
     Runtime(String),
+    #[error(
+        "this keyward was built without AWS support (the `aws` feature): use an inventory file, or build with `--features aws`"
+    )]
+    NoAws,
+}
+
+/// The AWS SDK client, for live runs.
+#[cfg(feature = "aws")]
+fn default_api() -> Result<std::sync::Arc<dyn api::IamApi>, IamError> {
+    Ok(std::sync::Arc::new(aws::Aws::connect()?))
+}
+
+#[cfg(not(feature = "aws"))]
+fn default_api() -> Result<std::sync::Arc<dyn api::IamApi>, IamError> {
+    Err(IamError::NoAws)
 }
 
 /// The result of signing `sts:GetCallerIdentity` with a found pair.
@@ -588,7 +606,7 @@ impl Enrichment {
             user: r.user.clone(),
             status: r.status.as_str().to_string(),
             age_days: days_between(r.created, self.now),
-            last_used_days: r.last_used.map_or(-1, |t| days_between(t, self.now)),
+            last_used_days: r.last_used.map(|t| days_between(t, self.now)),
             last_used_service: r.last_used_service.clone().unwrap_or_default(),
             last_used_region: r.last_used_region.clone().unwrap_or_default(),
             can: blast.map(|b| b.allowed.clone()).unwrap_or_default(),
@@ -617,7 +635,16 @@ impl Enrichment {
         facts.str(crate::fact!("iam.status"), info.status);
         facts.str(crate::fact!("iam.user"), info.user);
         facts.int(crate::fact!("iam.age_days"), info.age_days);
-        facts.int(crate::fact!("iam.last_used_days"), info.last_used_days);
+        // CEL has no absent value: the fact says -1 for never (and
+        // `iam.never_used` says it plainly).
+        facts.int(
+            crate::fact!("iam.last_used_days"),
+            info.last_used_days.unwrap_or(-1),
+        );
+        facts.bool(
+            crate::fact!("iam.never_used"),
+            info.last_used_days.is_none(),
+        );
         facts.str(
             crate::fact!("iam.last_used_service"),
             info.last_used_service,
@@ -783,7 +810,7 @@ pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError
     {
         Some(match &opts.source {
             SourceChoice::Api(handle) => handle.0.clone(),
-            _ => std::sync::Arc::new(aws::Aws::connect()?),
+            _ => default_api()?,
         })
     } else {
         None
@@ -901,6 +928,7 @@ mod tests {
         assert_eq!(f.get("iam.user"), Some(&Fact::Str("deploy-bot".into())));
         assert_eq!(f.get("iam.age_days"), Some(&Fact::Int(180)));
         assert_eq!(f.get("iam.last_used_days"), Some(&Fact::Int(8)));
+        assert_eq!(f.get("iam.never_used"), Some(&Fact::Bool(false)));
         assert_eq!(
             f.get("iam.user_active_keys"),
             Some(&Fact::List(vec![NEW.into()]))
@@ -911,6 +939,7 @@ mod tests {
         assert_eq!(e.user_of(GONE), None);
         let f = facts_of(&e, OLD);
         assert_eq!(f.get("iam.last_used_days"), Some(&Fact::Int(-1)));
+        assert_eq!(f.get("iam.never_used"), Some(&Fact::Bool(true)));
         assert_eq!(f.get("iam.status"), Some(&Fact::Str("Inactive".into())));
         let f = facts_of(&e, GONE);
         assert_eq!(f.get("iam.known"), Some(&Fact::Bool(true)));

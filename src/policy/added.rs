@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::{PolicyFile, PolicySet, Wanted};
 use crate::config::{AllowEntry, Config};
-use crate::finding::{Finding, Related, ScanError, SourceFile, fingerprint};
+use crate::finding::{Finding, Related, SourceFile, Warning, fingerprint};
 use crate::git::{Change, Repo};
 use crate::rules::{Rule, RuleSet, Severity};
 use crate::scan::ScanOutput;
@@ -51,7 +51,7 @@ pub fn report(
     let base = match PolicySet::from_tree(repo, &change.base, wanted) {
         Ok(p) => p,
         Err(e) => {
-            out.errors.push(ScanError {
+            out.warnings.push(Warning {
                 kind: crate::finding::ProblemKind::Config,
                 path: String::new(),
                 message: format!(
@@ -143,7 +143,7 @@ pub fn report(
                     severity: None,
                 });
             } else {
-                out.errors.push(ScanError {
+                out.warnings.push(Warning {
                     kind: crate::finding::ProblemKind::Config,
                     path: String::new(),
                     message: format!(
@@ -176,7 +176,7 @@ fn unjudged(
 ) -> Vec<Item> {
     use crate::finding::ProblemKind;
     let mut why: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
-    for e in &out.errors {
+    for e in &out.warnings {
         let reason = match e.kind {
             ProblemKind::TooLarge => {
                 "is too large to parse (over `max-file-size`); it was only searched for key IDs and named secrets"
@@ -229,7 +229,7 @@ fn hiding_attributes(out: &mut ScanOutput, repo: &Repo, change: &Change) -> Vec<
     let paths = match super::tree::all_paths(&repo.at_top(), &change.head) {
         Ok(p) => p,
         Err(e) => {
-            out.errors.push(ScanError {
+            out.warnings.push(Warning {
                 kind: crate::finding::ProblemKind::NotScanned,
                 path: String::new(),
                 message: format!(

@@ -30,7 +30,7 @@ pub struct PolicySet {
     /// What was named explicitly, to read a change's policy alike (KW015).
     pub wanted: Wanted,
     /// Warnings from reading it, reported with the scan's.
-    pub notes: Vec<crate::ScanError>,
+    pub notes: Vec<crate::Warning>,
 }
 
 /// The files a policy was read from, as repository paths with their text.
@@ -161,7 +161,7 @@ impl PolicySet {
             (BaselineChoice::Ignored, _) | (BaselineChoice::Configured, None) => None,
             (BaselineChoice::File(p), _) => Some(Baseline::load(&within(cwd, p))?),
             (BaselineChoice::Configured, Some(p)) if !p.exists() => {
-                notes.push(crate::ScanError {
+                notes.push(crate::Warning {
                     kind: crate::finding::ProblemKind::Config,
                     path: crate::walk::display_path(p, cwd),
                     message: "the baseline `[scan] baseline` names does not exist; nothing is accepted by baseline (make it with `keyward baseline`)".into(),

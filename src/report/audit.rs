@@ -104,8 +104,8 @@ pub struct Entry {
     pub iam_user: Option<String>,
     pub iam_status: Option<String>,
     pub age_days: Option<i64>,
-    /// `-1`: never used.
-    pub last_used_days: Option<i64>,
+    /// `None`: IAM was not asked.
+    pub last_used: Option<LastUse>,
     /// `s3 in eu-west-1`, when IAM says.
     pub last_used_where: Option<String>,
     /// `--blast-radius`: what the owner may do, and whether that was read
@@ -306,7 +306,7 @@ fn entry(f: &contract::Finding) -> Result<Entry, String> {
         iam_user: f.iam.as_ref().map(|i| i.user.clone()),
         iam_status: f.iam.as_ref().map(|i| i.status.clone()),
         age_days: f.iam.as_ref().map(|i| i.age_days),
-        last_used_days: f.iam.as_ref().map(|i| i.last_used_days),
+        last_used: f.iam.as_ref().map(|i| LastUse::of(i.last_used_days)),
         last_used_where: f.iam.as_ref().and_then(|i| {
             crate::iam::last_used_where(Some(&i.last_used_service), Some(&i.last_used_region))
         }),
@@ -407,7 +407,7 @@ pub struct KeyRow {
     pub iam_user: Option<String>,
     pub status: Option<String>,
     pub age_days: Option<i64>,
-    pub last_used_days: Option<i64>,
+    pub last_used: Option<LastUse>,
     pub last_used_where: Option<String>,
     /// What the owner may do (`--blast-radius`); `~` marks an answer read
     /// from the policies.
@@ -440,7 +440,7 @@ pub fn keys(a: &Audit) -> Vec<KeyRow> {
             iam_user: None,
             status: None,
             age_days: None,
-            last_used_days: None,
+            last_used: None,
             last_used_where: None,
             can: Vec::new(),
             can_approximate: false,
@@ -457,7 +457,7 @@ pub fn keys(a: &Audit) -> Vec<KeyRow> {
         row.iam_user = row.iam_user.take().or_else(|| e.iam_user.clone());
         row.status = row.status.take().or_else(|| e.iam_status.clone());
         row.age_days = row.age_days.or(e.age_days);
-        row.last_used_days = row.last_used_days.or(e.last_used_days);
+        row.last_used = row.last_used.or(e.last_used);
         row.last_used_where = row
             .last_used_where
             .take()
@@ -539,13 +539,27 @@ fn age_text(age: Option<i64>, limit: u64) -> String {
 }
 
 /// `3 days ago (s3 in eu-west-1)`, `never`, `—` when not known.
-pub(crate) fn last_used_text(days: Option<i64>, at: Option<&str>) -> String {
-    let text = match days {
+/// When IAM says a key was last used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastUse {
+    Never,
+    DaysAgo(i64),
+}
+
+impl LastUse {
+    /// From IAM's days since last use (`None`: never).
+    pub fn of(days: Option<i64>) -> LastUse {
+        days.map_or(LastUse::Never, LastUse::DaysAgo)
+    }
+}
+
+pub(crate) fn last_used_text(used: Option<LastUse>, at: Option<&str>) -> String {
+    let text = match used {
         None => return UNKNOWN.into(),
-        Some(d) if d < 0 => return "never".into(),
-        Some(0) => "today".to_string(),
-        Some(1) => "1 day ago".to_string(),
-        Some(d) => format!("{d} days ago"),
+        Some(LastUse::Never) => return "never".into(),
+        Some(LastUse::DaysAgo(0)) => "today".to_string(),
+        Some(LastUse::DaysAgo(1)) => "1 day ago".to_string(),
+        Some(LastUse::DaysAgo(d)) => format!("{d} days ago"),
     };
     match at {
         Some(w) => format!("{text} ({w})"),
@@ -706,10 +720,7 @@ pub fn markdown(a: &Audit) -> String {
             code(or_unknown(&k.iam_user)),
             cell(or_unknown(&k.status)),
             cell(&age_text(k.age_days, a.max_key_age_days)),
-            cell(&last_used_text(
-                k.last_used_days,
-                k.last_used_where.as_deref()
-            )),
+            cell(&last_used_text(k.last_used, k.last_used_where.as_deref())),
             k.findings,
             cell(&places_text(&k.places)),
         );
@@ -1080,10 +1091,7 @@ pub fn html(a: &Audit) -> String {
                 escape(or_unknown(&k.status)),
                 if over { " class=\"over\"" } else { "" },
                 escape(&age_text(k.age_days, a.max_key_age_days)),
-                escape(&last_used_text(
-                    k.last_used_days,
-                    k.last_used_where.as_deref()
-                )),
+                escape(&last_used_text(k.last_used, k.last_used_where.as_deref())),
                 k.findings,
                 escape(&places_text(&k.places)),
             );
@@ -1506,13 +1514,16 @@ mod tests {
 
     #[test]
     fn one_day_is_singular_and_findings_are_listed_by_file() {
-        assert_eq!(last_used_text(Some(1), None), "1 day ago");
-        assert_eq!(last_used_text(Some(2), None), "2 days ago");
+        assert_eq!(last_used_text(Some(LastUse::DaysAgo(1)), None), "1 day ago");
         assert_eq!(
-            last_used_text(Some(2), Some("s3 in eu-west-1")),
+            last_used_text(Some(LastUse::DaysAgo(2)), None),
+            "2 days ago"
+        );
+        assert_eq!(
+            last_used_text(Some(LastUse::DaysAgo(2)), Some("s3 in eu-west-1")),
             "2 days ago (s3 in eu-west-1)"
         );
-        assert_eq!(last_used_text(Some(-1), Some("s3")), "never");
+        assert_eq!(last_used_text(Some(LastUse::Never), Some("s3")), "never");
         assert_eq!(age_text(Some(1), 90), "1 day");
         let h = html(&parse(&doc(F)).expect("parses"));
         assert!(h.contains("All findings, by file"), "{h}");

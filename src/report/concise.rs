@@ -33,7 +33,7 @@ pub fn render(out: &ScanOutput) -> String {
             m.count
         ));
     }
-    for e in &out.errors {
+    for e in &out.warnings {
         text.push_str(&format!(
             "warning: {}: {}\n",
             printable(&e.path),

@@ -75,8 +75,10 @@ pub struct Iam {
     /// `can` read from the policies by keyward, not simulated by AWS.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub can_approximate: bool,
-    /// `-1`: never used.
-    pub last_used_days: i64,
+    /// `null`: never used. Documents written before 0.2 said `-1`; both
+    /// read as never.
+    #[serde(deserialize_with = "never_if_negative")]
+    pub last_used_days: Option<i64>,
     /// Empty when never used or not known.
     #[serde(default)]
     pub last_used_region: String,
@@ -189,6 +191,7 @@ pub struct IamUserKey {
     pub age_days: i64,
     pub key_id: String,
     /// Null: never used, or not known.
+    #[serde(default, deserialize_with = "never_if_negative")]
     pub last_used_days: Option<i64>,
     /// `s3 in eu-west-1`, when IAM says.
     #[serde(default)]
@@ -278,4 +281,10 @@ impl Document {
         text.push('\n');
         text
     }
+}
+
+/// `last_used_days`: `null`, or the `-1` older documents wrote, is never.
+fn never_if_negative<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let days = <Option<i64> as serde::Deserialize>::deserialize(d)?;
+    Ok(days.filter(|d| *d >= 0))
 }

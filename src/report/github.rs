@@ -41,7 +41,7 @@ pub fn render(out: &ScanOutput) -> String {
             )),
         ));
     }
-    for e in &out.errors {
+    for e in &out.warnings {
         text.push_str(&format!(
             "::warning file={}::{}\n",
             workflow::property(&e.path),
@@ -172,7 +172,7 @@ mod tests {
                 excerpt: None,
             }],
             policy: crate::Policy::default(),
-            errors: vec![crate::finding::ScanError {
+            warnings: vec![crate::finding::Warning {
                 kind: crate::finding::ProblemKind::Parse,
                 path: "bad.yaml".into(),
                 message: "cannot parse: line 1".into(),

@@ -124,9 +124,10 @@ impl fmt::Display for Shown<'_> {
         if let Some(iam) = self.findings.iter().find_map(|x| x.iam.as_ref()) {
             write!(f, " of IAM user `{}`", super::printable(&iam.user))?;
             match iam.last_used_days {
-                d if d < 0 => write!(f, " (never used)")?,
-                d => {
-                    let ago = super::audit::last_used_text(Some(d), None);
+                None => write!(f, " (never used)")?,
+                Some(d) => {
+                    let ago =
+                        super::audit::last_used_text(Some(super::audit::LastUse::DaysAgo(d)), None);
                     match crate::iam::last_used_where(
                         Some(&iam.last_used_service),
                         Some(&iam.last_used_region),
@@ -374,7 +375,7 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
             if m.count == 1 { "" } else { "s" }
         ));
     }
-    for e in &out.errors {
+    for e in &out.warnings {
         text.push_str(&format!(
             "warning: {}: {}\n",
             super::printable(&e.path),
@@ -874,11 +875,11 @@ pub fn summary_line(out: &ScanOutput) -> String {
     if s.not_shown > 0 {
         notes.push(format!("{} more not shown (per-file cap)", s.not_shown));
     }
-    if !out.errors.is_empty() {
+    if !out.warnings.is_empty() {
         notes.push(format!(
             "{} warning{}",
-            out.errors.len(),
-            if out.errors.len() == 1 { "" } else { "s" }
+            out.warnings.len(),
+            if out.warnings.len() == 1 { "" } else { "s" }
         ));
     }
     if !notes.is_empty() {

@@ -137,7 +137,7 @@ pub fn document(out: &ScanOutput) -> Document {
             })
             .collect(),
         errors: out
-            .errors
+            .warnings
             .iter()
             .map(|e| contract::Problem {
                 kind: e.kind.as_str().to_string(),

@@ -51,7 +51,7 @@ pub fn render_with_root(out: &ScanOutput, rules: &RuleSet, root: Option<&Path>) 
         .map(|(f, r)| result(out, f, r, &rule_index, &masked, &lines))
         .collect();
     let notifications: Vec<Value> = out
-        .errors
+        .warnings
         .iter()
         .map(|e| {
             json!({

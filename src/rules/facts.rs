@@ -38,6 +38,7 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("iam.user", FactType::Str),
     ("iam.age_days", FactType::Int),
     ("iam.last_used_days", FactType::Int),
+    ("iam.never_used", FactType::Bool),
     ("iam.last_used_service", FactType::Str),
     ("iam.last_used_region", FactType::Str),
     ("iam.can", FactType::List),
@@ -90,8 +91,9 @@ pub fn describe(name: &str) -> &'static str {
         "iam.user" => "the IAM user owning the key [needs --inventory or --live]",
         "iam.age_days" => "days since the key was created [needs --inventory or --live]",
         "iam.last_used_days" => {
-            "days since its last use, -1 if never [needs --inventory or --live]"
+            "days since its last use, -1 if never (see iam.never_used) [needs --inventory or --live]"
         }
+        "iam.never_used" => "IAM has no record of the key's use [needs --inventory or --live]",
         "iam.last_used_service" => {
             "the service of its last use (s3, sts, …), empty if never or not known [needs --inventory or --live]"
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::detect::{self, Candidate, CandidateKind};
-use crate::finding::{ScanError, SourceFile};
+use crate::finding::{SourceFile, Warning};
 use crate::parse::{self, Format};
 use crate::prefilter;
 use crate::scan::{Progress, ScanFailure, ScanOptions, Summary, join_workers};
@@ -19,7 +19,7 @@ use crate::walk::{self, Entry, WalkOptions};
 pub(crate) struct Extracted {
     /// Files with candidates or ignore comments, sorted by path.
     pub files: Vec<FileCandidates>,
-    pub errors: Vec<ScanError>,
+    pub errors: Vec<Warning>,
     pub summary: Summary,
     /// Files skipped as keyward's own reports: shown path and first line.
     pub own_reports: Vec<(String, String)>,
@@ -143,7 +143,7 @@ struct ThreadState {
     files: Vec<FileCandidates>,
     own_reports: Vec<(String, String)>,
     inventories: Vec<String>,
-    errors: Vec<ScanError>,
+    errors: Vec<Warning>,
     summary: Summary,
 }
 
@@ -170,7 +170,7 @@ pub(crate) fn paths(opts: &ScanOptions, progress: &Progress) -> Result<Extracted
 
 fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Progress) {
     match entry {
-        Entry::Error { path, message } => st.errors.push(ScanError {
+        Entry::Error { path, message } => st.errors.push(Warning {
             kind: crate::finding::ProblemKind::Read,
             path: path.map_or_else(String::new, |p| walk::display_path(&p, &opts.cwd)),
             message,
@@ -190,7 +190,7 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
                     let target = target.as_os_str().as_encoded_bytes().to_vec();
                     take_bytes(st, &path, display, &target, opts, progress);
                 }
-                Err(e) => st.errors.push(ScanError {
+                Err(e) => st.errors.push(Warning {
                     kind: crate::finding::ProblemKind::Read,
                     path: display,
                     message: format!("cannot read the symlink: {e}"),
@@ -224,7 +224,7 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
                     return;
                 }
                 Err(e) => {
-                    st.errors.push(ScanError {
+                    st.errors.push(Warning {
                         kind: crate::finding::ProblemKind::Read,
                         path: display,
                         message: format!("cannot read: {e}"),
@@ -284,7 +284,7 @@ fn take_bytes(
         }
     }
     for w in outcome.warnings {
-        st.errors.push(ScanError {
+        st.errors.push(Warning {
             kind: w.kind,
             path: display.clone(),
             message: w.message,
@@ -327,7 +327,7 @@ fn take_large(
     let swept = match large.swept {
         Ok(s) => s,
         Err(e) => {
-            st.errors.push(ScanError {
+            st.errors.push(Warning {
                 kind: crate::finding::ProblemKind::Read,
                 path: display,
                 message: format!(
@@ -354,7 +354,7 @@ fn take_large(
     if swept.cut {
         message.push_str("; stopped after --file-timeout, the rest not searched");
     }
-    st.errors.push(ScanError {
+    st.errors.push(Warning {
         kind: crate::finding::ProblemKind::TooLarge,
         path: display.clone(),
         message,

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::detect::{self, Candidate, CandidateKind, key_id};
-use crate::finding::{Finding, ScanError, fingerprint};
+use crate::finding::{Finding, Warning, fingerprint};
 use crate::iam::{Enrichment, UserRef};
 use crate::rules::facts::{Fact, Facts};
 use crate::rules::{RuleSet, eval};
@@ -90,7 +90,7 @@ pub(crate) fn judge(
         let _budget = crate::budget::start(opts.file_timeout);
         for (ci, c) in f.candidates.iter().enumerate() {
             if crate::budget::expired() {
-                errors.push(ScanError {
+                errors.push(Warning {
                     kind: crate::finding::ProblemKind::Budget,
                     path: f.path.clone(),
                     message: format!(
@@ -119,7 +119,7 @@ pub(crate) fn judge(
             let (hits, eval_errors) = rules.matching_with(&facts, &mut memo);
             for e in eval_errors {
                 if reported_errors.insert(format!("{}{}", e.rule, e.message)) {
-                    errors.push(ScanError {
+                    errors.push(Warning {
                         kind: crate::finding::ProblemKind::Rule,
                         path: f.path.clone(),
                         message: format!("rule {} could not be evaluated: {}", e.rule, e.message),
@@ -208,7 +208,7 @@ pub(crate) fn judge(
         out.files.push(f.source_file());
     }
     link_related(&files, &mut out, &wanted_related);
-    out.errors = errors;
+    out.warnings = errors;
     out.own_reports = own_reports;
     out.inventories = inventories;
     out.meta.iam.clone_from(&iam.source_info);

@@ -10,7 +10,7 @@ pub use crate::scan::extract::Blob;
 pub(crate) mod extract;
 pub(crate) mod judge;
 
-use crate::finding::{Finding, ScanError, SourceFile};
+use crate::finding::{Finding, SourceFile, Warning};
 use crate::rules::{RuleSet, Severity};
 use extract::Extracted;
 
@@ -163,7 +163,8 @@ impl Summary {
 pub struct ScanOutput {
     /// Sorted by path, offset, rule.
     pub findings: Vec<Finding>,
-    pub errors: Vec<ScanError>,
+    /// Problems that did not stop the scan.
+    pub warnings: Vec<Warning>,
     pub summary: Summary,
     pub files: Vec<SourceFile>,
     /// The policy the rules ran with (reports show the rotation limit).
@@ -249,7 +250,7 @@ impl ScanOutput {
                 mask(&mut r.message);
             }
         }
-        for e in &mut self.errors {
+        for e in &mut self.warnings {
             mask(&mut e.message);
             mask(&mut e.path);
         }
@@ -323,13 +324,13 @@ fn ask_and_judge(
 pub(crate) fn ask_iam(
     wanted: &crate::iam::Wanted,
     opts: &ScanOptions,
-    errors: &mut Vec<ScanError>,
+    errors: &mut Vec<Warning>,
 ) -> Result<crate::iam::Enrichment, ScanFailure> {
     let mut answers = crate::iam::enrich(wanted, &opts.iam)?;
     errors.extend(
         std::mem::take(&mut answers.warnings)
             .into_iter()
-            .map(ScanError::from_aws),
+            .map(Warning::from_aws),
     );
     Ok(answers)
 }
@@ -347,13 +348,13 @@ pub enum ScanFailure {
 pub(crate) fn join_workers<T>(
     workers: Vec<std::thread::ScopedJoinHandle<'_, T>>,
     what: &str,
-    lost: impl Fn(ScanError) -> T,
+    lost: impl Fn(Warning) -> T,
 ) -> Vec<T> {
     workers
         .into_iter()
         .map(|w| {
             w.join().unwrap_or_else(|_| {
-                lost(ScanError {
+                lost(Warning {
                     kind: crate::finding::ProblemKind::Internal,
                     path: String::new(),
                     message: format!(

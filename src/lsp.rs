@@ -21,10 +21,26 @@ use serde_json::{Value, json};
 use crate::fix::{FixOptions, Safety};
 use crate::rules::Severity;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(keyward::lsp))]
 pub enum LspError {
     #[error("language server protocol: {0}")]
     Protocol(String),
+}
+
+/// Why a buffer got no scan: shown as one diagnostic at its top.
+#[derive(Debug, thiserror::Error)]
+pub enum BufferError {
+    #[error("keyward: cannot use {config}: {source}")]
+    Config {
+        config: String,
+        #[source]
+        source: Box<crate::policy::PolicyError>,
+    },
+    #[error("keyward: the configuration's rules: {0}")]
+    Defaults(#[source] Box<crate::policy::PolicyError>),
+    #[error("keyward: {0}")]
+    Scan(#[from] crate::RunError),
 }
 
 /// A position as LSP counts it: 0-based line, UTF-16 code units.
@@ -57,7 +73,7 @@ struct Document {
     path: PathBuf,
     text: String,
     /// The scan of `text`, kept for hover and code actions.
-    scanned: Result<crate::ScanOutput, String>,
+    scanned: Result<crate::ScanOutput, BufferError>,
 }
 
 /// Byte offset → LSP position.
@@ -153,47 +169,53 @@ impl Session {
 
     /// The policy `path` finds (`keyward.toml` upward from the file, as on
     /// the command line), loaded once per configuration and change.
-    fn policy_for(&mut self, path: &Path) -> Result<&crate::policy::PolicySet, String> {
+    fn policy_for(&mut self, path: &Path) -> Result<&crate::policy::PolicySet, BufferError> {
+        use std::collections::hash_map::Entry;
         let found = crate::config::discover(path);
-        // The defaults are cached under the empty path.
-        let key = found.clone().unwrap_or_default();
         let modified = found
             .as_ref()
             .and_then(|p| std::fs::metadata(p).ok())
             .and_then(|m| m.modified().ok());
-        let fresh = self
-            .policies
-            .get(&key)
-            .is_some_and(|c| c.modified == modified);
-        if !fresh {
-            // The inventory's path is read as the policy names it: relative
-            // to where the server runs, which is not the file's directory.
-            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-            let policy = crate::policy::PolicySet::load(
-                &cwd,
-                &crate::policy::PolicyOptions {
-                    config: found.clone(),
-                    baseline: crate::policy::BaselineChoice::Ignored,
-                    start: path.to_path_buf(),
-                    from: None,
-                },
-            )
-            .map_err(|e| match &found {
-                Some(p) => format!("keyward: cannot use {}: {e}", crate::shown::shown_path(p)),
-                None => format!("keyward: the configuration's rules: {e}"),
-            })?;
-            self.policies
-                .insert(key.clone(), CachedPolicy { modified, policy });
+        // The defaults are cached under the empty path.
+        let entry = match self.policies.entry(found.clone().unwrap_or_default()) {
+            Entry::Occupied(cached) if cached.get().modified == modified => {
+                return Ok(&cached.into_mut().policy);
+            }
+            entry => entry,
+        };
+        // The inventory's path is read as the policy names it: relative
+        // to where the server runs, which is not the file's directory.
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let policy = crate::policy::PolicySet::load(
+            &cwd,
+            &crate::policy::PolicyOptions {
+                config: found.clone(),
+                baseline: crate::policy::BaselineChoice::Ignored,
+                start: path.to_path_buf(),
+                from: None,
+            },
+        )
+        .map_err(|e| match &found {
+            Some(p) => BufferError::Config {
+                config: crate::shown::shown_path(p),
+                source: Box::new(e),
+            },
+            None => BufferError::Defaults(Box::new(e)),
+        })?;
+        let cached = CachedPolicy { modified, policy };
+        Ok(&match entry {
+            Entry::Occupied(mut old) => {
+                old.insert(cached);
+                old.into_mut()
+            }
+            Entry::Vacant(place) => place.insert(cached),
         }
-        self.policies
-            .get(&key)
-            .map(|c| &c.policy)
-            .ok_or_else(|| "keyward: no policy".to_string())
+        .policy)
     }
 
     /// The scan of one buffer under its policy. The HCL pieces of the
     /// document's last version are reused where the change left them alone.
-    fn scan(&mut self, path: &Path, text: &str) -> Result<crate::ScanOutput, String> {
+    fn scan(&mut self, path: &Path, text: &str) -> Result<crate::ScanOutput, BufferError> {
         let mut pieces = self.pieces.remove(path).unwrap_or_default();
         let out = self.scan_with(path, text, &mut pieces);
         self.pieces.insert(path.to_path_buf(), pieces);
@@ -205,7 +227,7 @@ impl Session {
         path: &Path,
         text: &str,
         pieces: &mut crate::parse::hcl::PieceCache,
-    ) -> Result<crate::ScanOutput, String> {
+    ) -> Result<crate::ScanOutput, BufferError> {
         let policy = self.policy_for(path)?;
         // An inventory named by the configuration is read; nothing else is.
         let source = match &policy.iam {
@@ -223,8 +245,7 @@ impl Session {
                 source,
                 ..crate::iam::IamOptions::default()
             });
-        crate::parse::hcl::with_piece_cache(pieces, || scan.run())
-            .map_err(|e| format!("keyward: {e}"))
+        Ok(crate::parse::hcl::with_piece_cache(pieces, || scan.run())?)
     }
 
     /// HCL pieces the session took from its cache instead of parsing, over
@@ -246,24 +267,28 @@ pub fn diagnostics(path: &Path, text: &str) -> Vec<Diagnostic> {
     Session::new().diagnostics(path, text)
 }
 
-fn diagnostics_of(scanned: &Result<crate::ScanOutput, String>, text: &str) -> Vec<Diagnostic> {
+fn diagnostics_of(scanned: &Result<crate::ScanOutput, BufferError>, text: &str) -> Vec<Diagnostic> {
     let zero = Position {
         line: 0,
         character: 0,
     };
     let out = match scanned {
         Ok(out) => out,
-        Err(message) => {
+        Err(e) => {
+            let code = match e {
+                BufferError::Config { .. } | BufferError::Defaults(_) => "config",
+                BufferError::Scan(_) => "scan",
+            };
             return vec![Diagnostic {
                 range: Range {
                     start: zero,
                     end: zero,
                 },
                 severity: 2,
-                code: "config".into(),
+                code: code.into(),
                 code_description: Value::Null,
                 source: "keyward",
-                message: crate::detect::masked_for_errors(message),
+                message: crate::detect::masked_for_errors(&e.to_string()),
             }];
         }
     };

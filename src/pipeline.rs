@@ -41,11 +41,13 @@ enum Source {
 
 /// Why a scan could not run at all (a file that cannot be read is a
 /// warning in the report, not this).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RunError {
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Scan(#[from] ScanFailure),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Git(#[from] GitError),
     #[error("cannot read the current directory: {0}")]
     Cwd(std::io::Error),

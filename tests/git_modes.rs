@@ -313,6 +313,12 @@ fn errors_exit_2_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("unknown revision `no-such-branch`"), "{err}");
+    // The error keeps its help: what a CI checkout usually lacks.
+    let said = err.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        said.contains("check out with the history (actions/checkout"),
+        "{err}"
+    );
     let out = keyward(
         r.path(),
         &["scan", "--history", "--history-range", "nope..HEAD"],

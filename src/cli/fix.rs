@@ -60,8 +60,7 @@ pub(super) fn run(
             ..crate::iam::IamOptions::default()
         })
         .progress(progress)
-        .run()
-        .map_err(|e| miette::miette!("{e}"))?;
+        .run()?;
     let fixes = crate::fix::fixes(
         &out,
         &FixOptions {

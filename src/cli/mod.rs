@@ -457,8 +457,7 @@ pub fn run(
                 .allowed_accounts(args.iam.allowed_accounts.clone())
                 .iam(iam)
                 .progress(progress)
-                .run()
-                .map_err(|e| miette::miette!("{e}"))?;
+                .run()?;
             let baseline = Baseline::from_output(&out);
             // Entries are matched by fingerprint: a masked path (a file
             // named like a secret) costs nothing.
@@ -535,7 +534,7 @@ pub fn run(
         Command::Rotate(args) => rotate::run(&args, progress, stdout),
         Command::Lsp => {
             let (connection, io) = lsp_server::Connection::stdio();
-            crate::lsp::serve(&connection).map_err(|e| miette::miette!("{e}"))?;
+            crate::lsp::serve(&connection)?;
             drop(connection);
             io.join()
                 .map_err(|e| miette::miette!("language server input/output: {e}"))?;
@@ -583,17 +582,14 @@ pub fn run(
                 None if org => crate::iam::PullScope::Organization,
                 None => crate::iam::PullScope::Caller,
             };
-            let aws = crate::iam::aws::Aws::connect()
-                .map_err(|e| miette::miette!("{e}"))?
-                .counting_into(progress.iam_requests.clone());
+            let aws = crate::iam::aws::Aws::connect()?.counting_into(progress.iam_requests.clone());
             let inventory = crate::iam::pull_inventory(
                 &aws,
                 &scope,
                 &role,
                 concurrency,
                 jiff::Timestamp::now(),
-            )
-            .map_err(|e| miette::miette!("{e}"))?;
+            )?;
             match output {
                 Some(path) => {
                     crate::iam::inventory::write(&path, &inventory).map_err(|e| {
@@ -652,7 +648,7 @@ pub fn run(
         } => {
             let mut parts = Vec::new();
             for input in &inputs {
-                parts.push(crate::iam::inventory::read(input).map_err(|e| miette::miette!("{e}"))?);
+                parts.push(crate::iam::inventory::read(input)?);
             }
             let (merged, replaced) = crate::iam::inventory::Inventory::merge(parts);
             match &output {
@@ -845,7 +841,7 @@ fn run_scan(
     if let Some(f) = args.fail_on {
         scan = scan.fail_on(f.threshold());
     }
-    let out = scan.run().map_err(|e| miette::miette!("{e}"))?;
+    let out = scan.run()?;
     let failing = out.gate.map_or(0, |g| g.failing);
     let to_file = args.output.is_some();
     let color = match args.color {
@@ -862,9 +858,7 @@ fn run_scan(
         rules: &policy.rules,
         style: Style { color, width },
     };
-    let text = emitter
-        .render(&out, &ctx)
-        .map_err(|e| miette::miette!("{e}"))?;
+    let text = emitter.render(&out, &ctx)?;
     match &args.output {
         Some(path) => write_file(path, &text)?,
         None => write_out(stdout, &text)?,

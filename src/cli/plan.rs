@@ -50,8 +50,7 @@ pub(super) fn run(
         .allowed_accounts(args.iam.allowed_accounts.clone())
         .iam(super::iam_options(&args.iam, policy.iam.clone())?)
         .progress(progress)
-        .run()
-        .map_err(|e| miette::miette!("{e}"))?;
+        .run()?;
     let fixes = crate::fix::fixes(
         &out,
         &crate::fix::FixOptions {

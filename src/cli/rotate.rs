@@ -94,13 +94,13 @@ pub(super) fn run(
         None => default_journal(&first)?,
     };
     let _lock = lock(&journal_path)?;
-    let journal = Journal::open(&journal_path).map_err(|e| miette::miette!("{e}"))?;
+    let journal = Journal::open(&journal_path)?;
     let mut journal = if args.apply {
         journal
     } else {
         journal.detached()
     };
-    let aws = Arc::new(crate::iam::aws::Aws::connect().map_err(|e| miette::miette!("{e}"))?);
+    let aws = Arc::new(crate::iam::aws::Aws::connect()?);
     let api: Arc<dyn crate::iam::api::IamApi> = aws.clone();
     let out = crate::Scan::new(&policy)
         .paths(args.paths.clone())
@@ -113,8 +113,7 @@ pub(super) fn run(
             blast_radius: args.blast_radius,
         })
         .progress(progress)
-        .run()
-        .map_err(|e| miette::miette!("{e}"))?;
+        .run()?;
     let plan = crate::plan::plan(&out, &policy.rules, &|_, _| None);
     let targets = crate::rotate::targets(&plan, &out, &journal);
     let options = RotateOptions {
@@ -177,7 +176,7 @@ pub(super) fn run(
             )?;
             Ok(3)
         }
-        Err(e) => Err(miette::miette!("{e}")),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -37,13 +37,16 @@ pub enum Mode {
     },
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum GitError {
     #[error("not a git repository: {} ({detail})", dir.display())]
     NotARepo { dir: PathBuf, detail: String },
     #[error("cannot run git: {0}")]
     NoGit(String),
     #[error("unknown revision `{0}`")]
+    #[diagnostic(help(
+        "a CI checkout often lacks the base branch: fetch it (`git fetch origin BRANCH`), or check out with the history (actions/checkout with `fetch-depth: 0`, GitLab `GIT_DEPTH: 0`)"
+    ))]
     UnknownRev(String),
     #[error(
         "`{rev}` is not in this clone, which is shallow; fetch the history (`git fetch --unshallow`, or actions/checkout with `fetch-depth: 0`)"
@@ -60,6 +63,7 @@ pub enum GitError {
     #[error("unexpected output from `git {command}`: {detail}")]
     Parse { command: String, detail: String },
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Scan(#[from] crate::scan::ScanFailure),
 }
 

@@ -271,7 +271,8 @@ pub trait IamSource {
 }
 
 /// Why IAM could not be asked.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(keyward::iam))]
 pub enum IamError {
     #[error("cannot read inventory {path}: {message}")]
     InventoryRead { path: String, message: String },
@@ -283,6 +284,9 @@ pub enum IamError {
         "access denied: the scanning credentials may not call {action} ({message}); keyward needs {}",
         REQUIRED_ACTIONS.join(", ")
     )]
+    #[diagnostic(help(
+        "grant these actions to the scanning role, or scan with an inventory pulled by someone who may (`keyward inventory pull`)"
+    ))]
     AccessDenied { action: String, message: String },
     #[error("the AWS credentials were rejected by {action}: {code}: {message}")]
     BadCredentials {
@@ -305,6 +309,7 @@ pub enum IamError {
     #[error(
         "this keyward was built without AWS support (the `aws` feature): use an inventory file, or build with `--features aws`"
     )]
+    #[diagnostic(help("read IAM facts from an inventory file instead (`[iam] inventory`)"))]
     NoAws,
 }
 

@@ -55,6 +55,7 @@ pub struct PolicyFile {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PolicyError {
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
     #[diagnostic(transparent)]

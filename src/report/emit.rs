@@ -27,7 +27,8 @@ pub struct SideOutput {
 }
 
 /// Why a format could not be written: said, never an empty report.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(keyward::report))]
 pub enum EmitError {
     #[error("cannot make the audit report: {0}")]
     Audit(#[from] super::audit::AuditError),

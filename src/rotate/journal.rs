@@ -65,7 +65,8 @@ pub struct Journal {
     path: Option<PathBuf>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[diagnostic(code(keyward::journal))]
 pub enum JournalError {
     #[error("cannot read the rotation journal {path}: {message}")]
     Read { path: String, message: String },

@@ -198,9 +198,10 @@ impl Outcome {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RotateError {
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Iam(#[from] IamError),
     #[error(
         "the credentials may not {}: nothing was changed. Grant {} and run again{}",
@@ -219,6 +220,7 @@ pub enum RotateError {
         message: String,
     },
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Journal(#[from] JournalError),
     #[error("interrupted (--interrupt-after): the journal holds where to resume")]
     Interrupted,

@@ -335,11 +335,12 @@ pub(crate) fn ask_iam(
     Ok(answers)
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ScanFailure {
     #[error("path not found: {0}")]
     PathNotFound(PathBuf),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Iam(#[from] crate::iam::IamError),
 }
 

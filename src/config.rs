@@ -186,7 +186,7 @@ pub struct Config {
     pub allowed_accounts: Vec<String>,
     pub max_key_age_days: i64,
     pub max_unused_days: i64,
-    pub fail_on: Option<Severity>,
+    pub fail_on: crate::severity::FailOn,
     pub rules: BTreeMap<String, RuleOverride>,
     pub rules_dir: Option<PathBuf>,
     /// `[scan] baseline`: accepted findings (anchored at `root`).
@@ -215,7 +215,7 @@ impl Default for Config {
             allowed_accounts: Vec::new(),
             max_key_age_days: 90,
             max_unused_days: 90,
-            fail_on: Some(Severity::Low),
+            fail_on: crate::severity::FailOn::At(Severity::Low),
             rules: BTreeMap::new(),
             rules_dir: None,
             baseline: None,
@@ -537,7 +537,7 @@ pub fn parse_within(
     }
     if let Some(f) = &raw.policy.fail_on {
         config.spans.fail_on = Some(f.span());
-        config.fail_on = parse_fail_on(f.get_ref()).ok_or_else(|| {
+        config.fail_on = crate::severity::FailOn::parse(f.get_ref()).ok_or_else(|| {
             ConfigError::at(
                 &src,
                 origin,
@@ -713,15 +713,6 @@ fn is_full_key_id(k: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
-/// `critical|high|medium|low|info` or `never` (no gate).
-pub fn parse_fail_on(s: &str) -> Option<Option<Severity>> {
-    if s == "never" {
-        Some(None)
-    } else {
-        Severity::parse(s).map(Some)
-    }
-}
-
 impl Config {
     /// Whether a file (path relative to [`Config::root`]) is in scope.
     pub fn wants(&self, rel: &Path) -> bool {
@@ -758,10 +749,7 @@ impl Config {
         ));
         out.push_str(&format!("max-key-age-days = {}\n", self.max_key_age_days));
         out.push_str(&format!("max-unused-days = {}\n", self.max_unused_days));
-        out.push_str(&format!(
-            "fail-on = {:?}\n\n",
-            self.fail_on.map_or("never", Severity::as_str)
-        ));
+        out.push_str(&format!("fail-on = {:?}\n\n", self.fail_on.as_str()));
         out.push_str("[rules]\n");
         if let Some(d) = &self.rules_dir {
             out.push_str(&format!("rules-dir = {:?}\n", d.display().to_string()));
@@ -861,7 +849,7 @@ mod tests {
     fn starter_file_parses() {
         let c = p(STARTER).expect("starter is valid");
         assert_eq!(c.max_key_age_days, 90);
-        assert_eq!(c.fail_on, Some(Severity::Low));
+        assert_eq!(c.fail_on, crate::severity::FailOn::At(Severity::Low));
     }
 
     #[test]
@@ -888,7 +876,7 @@ reason = "docs"
         assert!(c.wants(Path::new("infra/main.tf")));
         assert!(c.include_placeholders);
         assert_eq!(c.allowed_accounts, ["123456789012"]);
-        assert_eq!(c.fail_on, Some(Severity::High));
+        assert_eq!(c.fail_on, crate::severity::FailOn::At(Severity::High));
         assert_eq!(
             c.rules_dir.as_deref(),
             Some(Path::new("/repo/policy/rules"))

@@ -126,7 +126,7 @@ pub struct Related {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
     pub path: String,
-    pub format: &'static str,
+    pub format: crate::parse::format::Format,
     pub text: Arc<str>,
     pub secret_spans: Vec<Range<usize>>,
     /// `keyward:ignore` comments in the file.
@@ -255,7 +255,7 @@ mod tests {
         let text = format!("k = \"{secret}\"\n");
         let f = SourceFile {
             path: "x".into(),
-            format: "text",
+            format: crate::parse::format::Format::Text,
             text: Arc::from(text.as_str()),
             secret_spans: std::iter::once(5..45).collect(),
             ignores: Vec::new(),

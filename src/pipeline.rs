@@ -24,7 +24,6 @@ use crate::finding::Warning;
 use crate::git::{GitError, Mode};
 use crate::iam::IamOptions;
 use crate::policy::PolicySet;
-use crate::rules::Severity;
 use crate::scan::{self, Blob, Gate, Progress, ScanFailure, ScanOptions, ScanOutput, Scope};
 
 /// What a scan reads.
@@ -67,7 +66,7 @@ pub struct Scan<'a> {
     include_placeholders: bool,
     allowed_accounts: Option<Vec<String>>,
     iam: Option<IamOptions>,
-    fail_on: Option<Option<Severity>>,
+    fail_on: Option<crate::severity::FailOn>,
     identify: bool,
     repository: Option<String>,
     notes: Vec<Warning>,
@@ -197,7 +196,7 @@ impl<'a> Scan<'a> {
     }
 
     /// The gate, instead of the policy's `fail-on` (`None`: never fail).
-    pub fn fail_on(mut self, fail_on: Option<Severity>) -> Self {
+    pub fn fail_on(mut self, fail_on: crate::severity::FailOn) -> Self {
         self.fail_on = Some(fail_on);
         self
     }
@@ -316,8 +315,8 @@ impl<'a> Scan<'a> {
         let mut gate = policy.config.fail_on;
         if let Some(change) = post.change() {
             let repo = crate::git::Repo::discover(&opts.cwd)?;
-            let base_gate = crate::policy::added::report(&mut out, &repo, change, &policy.wanted);
-            gate = crate::policy::added::stricter(gate, base_gate);
+            let base_gate = crate::policy::added::report(&mut out, &repo, change, &policy.named);
+            gate = gate.stricter(base_gate);
         }
         out.warnings.extend(policy.notes.iter().cloned());
         out.warnings.extend(self.notes);

@@ -36,3 +36,85 @@ impl Severity {
         Severity::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
+
+/// The gate: the least severity that fails a run, or never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailOn {
+    /// Nothing fails the run (`never`).
+    Never,
+    /// A finding at this severity or above fails the run.
+    At(Severity),
+}
+
+impl FailOn {
+    /// `critical|high|medium|low|info` or `never`.
+    pub fn parse(s: &str) -> Option<FailOn> {
+        match s {
+            "never" => Some(FailOn::Never),
+            s => Severity::parse(s).map(FailOn::At),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailOn::Never => "never",
+            FailOn::At(s) => s.as_str(),
+        }
+    }
+
+    /// The least severity that fails the run; `None`: nothing does.
+    pub fn least(self) -> Option<Severity> {
+        match self {
+            FailOn::Never => None,
+            FailOn::At(s) => Some(s),
+        }
+    }
+
+    /// The stricter of two gates.
+    pub fn stricter(self, other: FailOn) -> FailOn {
+        if self.looser_than(other) { other } else { self }
+    }
+
+    /// Whether a finding of `severity` fails the run.
+    pub fn fails(self, severity: Severity) -> bool {
+        match self {
+            FailOn::Never => false,
+            FailOn::At(least) => severity >= least,
+        }
+    }
+
+    /// Whether this gate lets through something `other` would fail.
+    pub fn looser_than(self, other: FailOn) -> bool {
+        match (self, other) {
+            (FailOn::Never, FailOn::At(_)) => true,
+            (FailOn::At(mine), FailOn::At(theirs)) => mine > theirs,
+            (_, FailOn::Never) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gate_fails_at_its_severity_and_above() {
+        let high = FailOn::parse("high").expect("high");
+        assert!(high.fails(Severity::Critical) && high.fails(Severity::High));
+        assert!(!high.fails(Severity::Medium));
+        assert!(!FailOn::Never.fails(Severity::Critical));
+        assert_eq!(FailOn::parse("never"), Some(FailOn::Never));
+        assert_eq!(FailOn::parse("dire"), None);
+        assert!(FailOn::Never.looser_than(high));
+        assert!(FailOn::At(Severity::Critical).looser_than(high));
+        // A gate at high lets a medium finding through that low would fail.
+        assert!(high.looser_than(FailOn::At(Severity::Low)));
+        assert!(!FailOn::At(Severity::Low).looser_than(high));
+        assert!(!high.looser_than(FailOn::Never));
+        assert_eq!(
+            high.stricter(FailOn::At(Severity::Low)),
+            FailOn::At(Severity::Low)
+        );
+        assert_eq!(FailOn::Never.stricter(high), high);
+    }
+}

@@ -352,7 +352,7 @@ fn unused_allows(
                 .unwrap_or_else(|| {
                     out.files.push(crate::finding::SourceFile {
                         path: shown,
-                        format: "toml",
+                        format: crate::parse::format::Format::Toml,
                         text: std::sync::Arc::from(src.inner().as_str()),
                         secret_spans: Vec::new(),
                         ignores: Vec::new(),

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use keyward::policy::{PolicySet, Wanted};
+use keyward::policy::{Named, PolicySet};
 
 // Synthetic (scripts/genkey.py --seed 7).
 const KEY: &str = "AKIARZPUZDIKKJZDEGXD";
@@ -16,7 +16,7 @@ const SECRET: &str = "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";
 fn policy(dir: &Path) -> PolicySet {
     let config = keyward::config::load(&dir.join("keyward.toml")).expect("config");
     let rules = keyward::rules::RuleSet::configured(&config).expect("rules");
-    PolicySet::from_work_tree(config, rules, None, Wanted::default(), dir)
+    PolicySet::from_work_tree(config, rules, None, Named::default(), dir)
 }
 
 fn rules_of(out: &keyward::ScanOutput) -> Vec<String> {
@@ -72,7 +72,10 @@ fn a_library_scan_suppresses_and_reports_unused_ignores_as_the_cli_does() {
     );
     // The gate is the configuration's: KW002 is critical, KW000 is not high.
     let gate = out.gate.expect("judged");
-    assert_eq!(gate.fail_on, Some(keyward::rules::Severity::High));
+    assert_eq!(
+        gate.fail_on,
+        keyward::severity::FailOn::At(keyward::rules::Severity::High)
+    );
     assert_eq!(gate.failing, 1);
 
     // The same through the CLI.

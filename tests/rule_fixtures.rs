@@ -141,7 +141,7 @@ fn human_output_snapshots() {
             config,
             rules,
             None,
-            keyward::policy::Wanted::default(),
+            keyward::policy::Named::default(),
             &case,
         );
         let mut iam = keyward::iam::IamOptions::default();
@@ -154,7 +154,7 @@ fn human_output_snapshots() {
             .cwd(&case)
             .allowed_accounts(vec!["123456789012".into()])
             .iam(iam)
-            .fail_on(None);
+            .fail_on(keyward::severity::FailOn::Never);
         if repo.is_some() {
             scan = scan.since("main", false);
         }

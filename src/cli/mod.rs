@@ -209,7 +209,7 @@ fn formats() -> clap::builder::PossibleValuesParser {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
+pub enum FailOnArg {
     Critical,
     High,
     Medium,
@@ -218,15 +218,16 @@ pub enum FailOn {
     Never,
 }
 
-impl FailOn {
-    fn threshold(self) -> Option<Severity> {
+impl FailOnArg {
+    fn threshold(self) -> crate::severity::FailOn {
+        use crate::severity::FailOn;
         match self {
-            FailOn::Critical => Some(Severity::Critical),
-            FailOn::High => Some(Severity::High),
-            FailOn::Medium => Some(Severity::Medium),
-            FailOn::Low => Some(Severity::Low),
-            FailOn::Info => Some(Severity::Info),
-            FailOn::Never => None,
+            FailOnArg::Critical => FailOn::At(Severity::Critical),
+            FailOnArg::High => FailOn::At(Severity::High),
+            FailOnArg::Medium => FailOn::At(Severity::Medium),
+            FailOnArg::Low => FailOn::At(Severity::Low),
+            FailOnArg::Info => FailOn::At(Severity::Info),
+            FailOnArg::Never => FailOn::Never,
         }
     }
 }
@@ -245,7 +246,7 @@ pub struct ScanArgs {
     /// Exit 1 when a finding is at or above this severity [default: low,
     /// or `fail-on` of the configuration].
     #[arg(long, value_enum)]
-    pub fail_on: Option<FailOn>,
+    pub fail_on: Option<FailOnArg>,
     /// Also scan files that .gitignore / .ignore exclude.
     #[arg(long)]
     pub no_ignore: bool,

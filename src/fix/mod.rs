@@ -10,6 +10,7 @@ mod manifest;
 mod terraform;
 mod yaml_env;
 
+use crate::parse::format::Format;
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -496,7 +497,10 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                 }
                 Proposal::NoFixer => result.left.push(note(
                     span,
-                    format!("no automatic fix for this place in a {} file", file.format),
+                    format!(
+                        "no automatic fix for this place in a {} file",
+                        file.format.as_str()
+                    ),
                 )),
                 Proposal::Manual(what) => result.left.push(note(span, what)),
             }
@@ -625,10 +629,10 @@ fn qualifiers(
             continue;
         };
         let family = match file.format {
-            "compose" => "compose",
-            "github-actions" => "github",
-            "kubernetes" | "helm" => "kubernetes",
-            "cloudformation" => "cloudformation",
+            Format::Compose => "compose",
+            Format::GithubActions => "github",
+            Format::Kubernetes | Format::Helm => "kubernetes",
+            Format::CloudFormation => "cloudformation",
             _ => continue,
         };
         for (span, context) in list {
@@ -702,29 +706,29 @@ fn spans_of(fixed: &[(Range<usize>, String, Safety)]) -> Vec<Range<usize>> {
     fixed.iter().map(|(s, _, _)| s.clone()).collect()
 }
 
-fn propose(format: &str, path: &str, place: &Place<'_>) -> Proposal {
+fn propose(format: Format, path: &str, place: &Place<'_>) -> Proposal {
     let name = Path::new(path)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     match format {
-        "terraform" => terraform::terraform(place),
-        "tfvars" => terraform::tfvars(place),
-        "compose" => yaml_env::compose(place),
-        "github-actions" => yaml_env::github_actions(place),
+        Format::Terraform => terraform::terraform(place),
+        Format::Tfvars => terraform::tfvars(place),
+        Format::Compose => yaml_env::compose(place),
+        Format::GithubActions => yaml_env::github_actions(place),
         // A Secret manifest holds values, like a `.env` file: it stays out
         // of the repository and is created from the secret store.
-        "kubernetes"
+        Format::Kubernetes
             if place.context.starts_with("data.") || place.context.starts_with("stringData.") =>
         {
             Proposal::Untrack
         }
-        "kubernetes" => manifest::kubernetes(place),
-        "cloudformation" => manifest::cloudformation(path, place),
-        "helm" => manifest::helm_values(path, place),
-        "terragrunt" => terraform::terragrunt_inputs(place),
-        "dotenv" => Proposal::Untrack,
-        "ini" if name == "credentials" => Proposal::Untrack,
+        Format::Kubernetes => manifest::kubernetes(place),
+        Format::CloudFormation => manifest::cloudformation(path, place),
+        Format::Helm => manifest::helm_values(path, place),
+        Format::Terragrunt => terraform::terragrunt_inputs(place),
+        Format::Dotenv => Proposal::Untrack,
+        Format::Ini if name == "credentials" => Proposal::Untrack,
         _ => Proposal::NoFixer,
     }
 }

@@ -440,7 +440,7 @@ pub fn scan(
 }
 
 /// A file to read from the object database.
-struct Wanted {
+struct BlobToRead {
     blob: String,
     path: String,
 }
@@ -480,7 +480,7 @@ fn staged(
                     });
                 }
             } else if e.mode == "120000" || e.mode.starts_with("100") {
-                wanted.push(Wanted {
+                wanted.push(BlobToRead {
                     blob: e.blob.clone(),
                     path: e.path.clone(),
                 });
@@ -510,7 +510,7 @@ fn staged(
             continue;
         }
         if !listed && e.has_content() {
-            wanted.push(Wanted {
+            wanted.push(BlobToRead {
                 blob: e.blob.clone(),
                 path: e.path.clone(),
             });
@@ -579,7 +579,7 @@ fn since(
         }
         symlinks += u64::from(e.is_symlink());
         if e.has_content() {
-            wanted.push(Wanted {
+            wanted.push(BlobToRead {
                 blob: e.blob.clone(),
                 path: e.path.clone(),
             });
@@ -639,7 +639,7 @@ fn base_blobs(
     let mut shown = Vec::new();
     for e in changes {
         if e.has_content() && !plumbing::is_null_id(&e.src_blob) {
-            wanted.push(Wanted {
+            wanted.push(BlobToRead {
                 blob: e.src_blob.clone(),
                 path: e.src_path.clone().unwrap_or_else(|| e.path.clone()),
             });
@@ -714,12 +714,12 @@ fn base_identities(
     let mut deleted: HashSet<String> = HashSet::new();
     if !added_alone.is_empty() {
         let gone = raw_diff(repo, "D", false, revs, paths)?;
-        let wanted: Vec<Wanted> = gone
+        let wanted: Vec<BlobToRead> = gone
             .into_iter()
             .filter(|e| !plumbing::is_null_id(&e.src_blob))
             // A rename git paired is compared with its new self already.
             .filter(|e| !became.contains_key(&repo.display(&e.path)))
-            .map(|e| Wanted {
+            .map(|e| BlobToRead {
                 blob: e.src_blob,
                 path: e.path,
             })
@@ -839,7 +839,7 @@ impl Unread {
 /// counted and named.
 fn read_blobs(
     repo: &Repo,
-    wanted: Vec<Wanted>,
+    wanted: Vec<BlobToRead>,
     opts: &ScanOptions,
 ) -> Result<(Vec<Blob>, Unread), GitError> {
     let mut blobs = Vec::with_capacity(wanted.len());
@@ -851,7 +851,7 @@ fn read_blobs(
 /// `wanted`.
 fn read_each(
     repo: &Repo,
-    wanted: &[Wanted],
+    wanted: &[BlobToRead],
     opts: &ScanOptions,
     mut sink: impl FnMut(usize, Blob),
 ) -> Result<Unread, GitError> {

@@ -20,6 +20,8 @@ pub enum Format {
     Ansible,
     Dotenv,
     Ini,
+    /// keyward's own configuration, when a finding points into it.
+    Toml,
     Text,
 }
 
@@ -53,6 +55,7 @@ impl Format {
             Format::Ansible => "ansible",
             Format::Dotenv => "dotenv",
             Format::Ini => "ini",
+            Format::Toml => "toml",
             Format::Text => "text",
         }
     }
@@ -71,7 +74,7 @@ impl Format {
             | Format::Ansible => Syntax::Yaml,
             Format::Dotenv => Syntax::Dotenv,
             Format::Ini => Syntax::Ini,
-            Format::Text => Syntax::Text,
+            Format::Toml | Format::Text => Syntax::Text,
         }
     }
 

@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{PolicyFile, PolicySet, Wanted};
+use super::{Named, PolicyFile, PolicySet};
 use crate::config::{AllowEntry, Config};
 use crate::finding::{Finding, Related, SourceFile, Warning, fingerprint};
 use crate::git::{Change, Repo};
@@ -46,8 +46,8 @@ pub fn report(
     out: &mut ScanOutput,
     repo: &Repo,
     change: &Change,
-    wanted: &Wanted,
-) -> Option<Severity> {
+    wanted: &Named,
+) -> crate::severity::FailOn {
     let base = match PolicySet::from_tree(repo, &change.base, wanted) {
         Ok(p) => p,
         Err(e) => {
@@ -171,7 +171,7 @@ pub fn report(
 fn unjudged(
     out: &ScanOutput,
     change: &Change,
-    gate: Option<Severity>,
+    gate: crate::severity::FailOn,
     named_inventories: &HashSet<String>,
 ) -> Vec<Item> {
     use crate::finding::ProblemKind;
@@ -206,7 +206,7 @@ fn unjudged(
             message: format!("adds or grows a file keyward could not judge whole: it {reason}; a reviewer must look at it"),
             silenced: Vec::new(),
             reason: None,
-            severity: gate,
+            severity: gate.least(),
         })
         .collect()
 }
@@ -283,13 +283,6 @@ fn hiding_attributes(out: &mut ScanOutput, repo: &Repo, change: &Change) -> Vec<
 
 /// The stricter of two gates: the lower threshold; `None` (never) is the
 /// loosest.
-pub fn stricter(a: Option<Severity>, b: Option<Severity>) -> Option<Severity> {
-    match (a, b) {
-        (None, x) | (x, None) => x,
-        (Some(a), Some(b)) => Some(a.min(b)),
-    }
-}
-
 impl PolicySet {
     /// The built-in policy: no configuration file.
     pub fn defaults() -> Option<PolicySet> {
@@ -301,7 +294,7 @@ impl PolicySet {
             baseline: None,
             files: super::PolicyFiles::default(),
             iam: crate::iam::SourceChoice::None,
-            wanted: super::Wanted::default(),
+            named: super::Named::default(),
             notes: Vec::new(),
         })
     }
@@ -312,7 +305,7 @@ impl PolicySet {
 fn head_config_path(
     repo: &Repo,
     tree: &crate::git::Tree,
-    wanted: &Wanted,
+    wanted: &Named,
 ) -> Option<(String, String)> {
     let top = repo.at_top();
     let path = match &wanted.config {
@@ -628,7 +621,7 @@ fn compare(
         }
     }
 
-    if looser_gate(bc.fail_on, hc.fail_on)
+    if hc.fail_on.looser_than(bc.fail_on)
         && let Some(span) = hc.spans.fail_on.clone()
     {
         let silenced = scanned
@@ -636,8 +629,7 @@ fn compare(
             .copied()
             .filter(|&i| {
                 let s = out.findings[i].severity;
-                crate::rules::eval::at_least(s, bc.fail_on)
-                    && !crate::rules::eval::at_least(s, hc.fail_on)
+                bc.fail_on.fails(s) && !hc.fail_on.fails(s)
             })
             .collect();
         items.extend(in_config(
@@ -645,8 +637,8 @@ fn compare(
             "[policy] fail-on",
             format!(
                 "raises `fail-on` from {} to {}",
-                bc.fail_on.map_or("never", Severity::as_str),
-                hc.fail_on.map_or("never", Severity::as_str)
+                bc.fail_on.as_str(),
+                hc.fail_on.as_str()
             ),
             silenced,
         ));
@@ -832,14 +824,6 @@ fn lowered<'a>(base: &'a RuleSet, head: &RuleSet) -> Vec<(&'a Rule, String)> {
 }
 
 /// Whether `head`'s gate lets through something `base`'s stops.
-fn looser_gate(base: Option<Severity>, head: Option<Severity>) -> bool {
-    match (base, head) {
-        (Some(_), None) => true,
-        (Some(b), Some(h)) => h > b,
-        (None, _) => false,
-    }
-}
-
 /// Rule files added, changed or removed.
 fn changed_files(base: &[PolicyFile], head: &[PolicyFile]) -> Vec<String> {
     let mut out: Vec<String> = head
@@ -873,7 +857,7 @@ fn push_finding(out: &mut ScanOutput, rule: &Rule, item: Item) {
         None => {
             out.files.push(SourceFile {
                 path: item.path.clone(),
-                format: crate::parse::format::Format::from_path(Path::new(&item.path)).as_str(),
+                format: crate::parse::format::Format::from_path(Path::new(&item.path)),
                 text: item.text.clone(),
                 secret_spans: Vec::new(),
                 ignores: Vec::new(),
@@ -951,14 +935,6 @@ fn push_finding(out: &mut ScanOutput, rule: &Rule, item: Item) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gates_loosen_upwards() {
-        assert!(looser_gate(Some(Severity::Low), Some(Severity::High)));
-        assert!(looser_gate(Some(Severity::Low), None));
-        assert!(!looser_gate(Some(Severity::High), Some(Severity::Low)));
-        assert!(!looser_gate(None, Some(Severity::Low)));
-    }
 
     fn allow(text: &str) -> AllowEntry {
         let c = crate::config::parse("k.toml", text, Path::new("/r")).expect("valid");

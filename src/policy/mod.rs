@@ -28,7 +28,7 @@ pub struct PolicySet {
     /// Where IAM facts come from unless the caller says: `[iam] inventory`.
     pub iam: crate::iam::SourceChoice,
     /// What was named explicitly, to read a change's policy alike (KW015).
-    pub wanted: Wanted,
+    pub named: Named,
     /// Warnings from reading it, reported with the scan's.
     pub notes: Vec<crate::Warning>,
 }
@@ -127,7 +127,7 @@ impl PolicySet {
         } else {
             opts.start.clone()
         };
-        let wanted = Wanted {
+        let wanted = Named {
             config: opts.config.clone(),
             baseline: match &opts.baseline {
                 BaselineChoice::File(p) => Some(p.clone()),
@@ -179,7 +179,7 @@ impl PolicySet {
 
 /// What the caller names explicitly; everything else is found in the tree.
 #[derive(Debug, Default, Clone)]
-pub struct Wanted {
+pub struct Named {
     /// `--config FILE`.
     pub config: Option<PathBuf>,
     /// `--baseline FILE`.
@@ -195,7 +195,7 @@ impl PolicySet {
         config: Config,
         rules: RuleSet,
         baseline: Option<Baseline>,
-        wanted: Wanted,
+        wanted: Named,
         cwd: &Path,
     ) -> PolicySet {
         let iam = config
@@ -212,7 +212,7 @@ impl PolicySet {
             baseline,
             files: PolicyFiles::default(),
             iam,
-            wanted,
+            named: wanted,
             notes: Vec::new(),
         }
     }
@@ -221,13 +221,13 @@ impl PolicySet {
     /// nothing asked of a change (what `baseline`, `plan` and the editor
     /// server scan with).
     pub fn unfiltered(config: Config, rules: RuleSet, cwd: &Path) -> PolicySet {
-        PolicySet::from_work_tree(config, rules, None, Wanted::default(), cwd)
+        PolicySet::from_work_tree(config, rules, None, Named::default(), cwd)
     }
 
     /// The policy as a git tree holds it. `keyward.toml` is looked for as
     /// in the work tree (from the scanned path up to the repository's top);
     /// a tree without one gives the defaults.
-    pub fn from_tree(repo: &Repo, tree: &Tree, wanted: &Wanted) -> Result<PolicySet, PolicyError> {
+    pub fn from_tree(repo: &Repo, tree: &Tree, wanted: &Named) -> Result<PolicySet, PolicyError> {
         let top = repo.at_top();
         let config_path = match &wanted.config {
             Some(p) => Some(repo.repo_path(p).ok_or_else(|| PolicyError::Outside {
@@ -321,7 +321,7 @@ impl PolicySet {
             baseline,
             files,
             iam,
-            wanted: wanted.clone(),
+            named: wanted.clone(),
             notes: Vec::new(),
         })
     }

@@ -165,7 +165,7 @@ mod tests {
             findings,
             files: vec![SourceFile {
                 path: "a,b:c.tf".into(),
-                format: "text",
+                format: crate::parse::format::Format::Text,
                 text: Arc::from("x\nkey = AKIA\n"),
                 secret_spans: Vec::new(),
                 ignores: Vec::new(),

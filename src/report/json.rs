@@ -168,10 +168,7 @@ pub fn document(out: &ScanOutput) -> Document {
             }),
         },
         gate: out.gate.map(|g| contract::Gate {
-            fail_on: g
-                .fail_on
-                .map_or("never", crate::rules::Severity::as_str)
-                .to_string(),
+            fail_on: g.fail_on.as_str().to_string(),
             failing: g.failing,
         }),
         summary: contract::Summary {

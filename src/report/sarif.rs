@@ -399,7 +399,7 @@ mod tests {
         let start = text.find(secret).expect("present");
         let file = SourceFile {
             path: "dir one/credentials".into(),
-            format: "ini",
+            format: crate::parse::format::Format::Ini,
             text: Arc::from(text.as_str()),
             secret_spans: std::iter::once(start..start + secret.len()).collect(),
             ignores: Vec::new(),

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::facts::{Fact, Facts};
-use super::load::{Rule, RuleError, Severity, parse_rule};
+use super::load::{Rule, RuleError, parse_rule};
 use crate::config::{Config, ConfigError};
 
 /// Why the rules of a configuration cannot be used.
@@ -266,9 +266,4 @@ pub fn render(template: &str, facts: &Facts) -> String {
             )
         })
         .into_owned()
-}
-
-/// Whether `severity` reaches the `--fail-on` threshold (`None` = never).
-pub fn at_least(severity: Severity, threshold: Option<Severity>) -> bool {
-    threshold.is_some_and(|t| severity >= t)
 }

@@ -124,7 +124,7 @@ impl FileCandidates {
     pub fn source_file(&self) -> SourceFile {
         SourceFile {
             path: self.path.clone(),
-            format: self.format.as_str(),
+            format: self.format,
             text: self.text.clone(),
             secret_spans: self
                 .candidates

@@ -204,21 +204,18 @@ pub struct ScanMeta {
 /// findings, counted ones past the per-file cap included, are at or above it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gate {
-    pub fail_on: Option<Severity>,
+    pub fail_on: crate::severity::FailOn,
     pub failing: u64,
 }
 
 impl Gate {
     /// Judges `out` by `fail_on`.
-    pub fn judge(out: &ScanOutput, fail_on: Option<Severity>) -> Gate {
-        let shown = out
-            .active()
-            .filter(|f| crate::rules::eval::at_least(f.severity, fail_on))
-            .count() as u64;
+    pub fn judge(out: &ScanOutput, fail_on: crate::severity::FailOn) -> Gate {
+        let shown = out.active().filter(|f| fail_on.fails(f.severity)).count() as u64;
         let more: u64 = out
             .more
             .iter()
-            .filter(|m| crate::rules::eval::at_least(m.severity, fail_on))
+            .filter(|m| fail_on.fails(m.severity))
             .map(|m| m.count)
             .sum();
         Gate {
@@ -405,7 +402,7 @@ mod tests {
         let out = scan_blobs(blobs, &opts, &rules, &Progress::default()).expect("scan");
         assert_eq!(out.findings.len(), 1);
         assert_eq!(out.files[0].path, "infra/prod.tfvars");
-        assert_eq!(out.files[0].format, "tfvars");
+        assert_eq!(out.files[0].format, crate::parse::format::Format::Tfvars);
         assert_eq!(out.findings[0].context, "aws_access_key");
         assert_eq!(out.summary.files_scanned, 2);
         assert_eq!(out.summary.skipped_binary, 1);

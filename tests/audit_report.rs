@@ -203,6 +203,7 @@ fn ages_become_a_histogram_against_the_limit_in_the_json() {
             path: path.into(),
             provenance: None,
             related: Vec::new(),
+            repository: None,
             rule: rule.into(),
             secret: None,
             severity: severity.into(),

@@ -173,3 +173,61 @@ fn reports_without_a_name_are_named_by_their_file() {
     assert_eq!(names.len(), 2);
     assert_ne!(names[0], names[1], "{names:?}");
 }
+
+/// The merged JSON lists every repository's findings in the scan report's
+/// own shape, each with its `repository`: a tool that reads `findings` of a
+/// scan report reads an organisation's the same way.
+#[test]
+fn the_merged_json_lists_every_finding_with_its_repository() {
+    let t = tempfile::tempdir().expect("temp dir");
+    let mut paths = Vec::new();
+    let mut counts = Vec::new();
+    for (name, text) in [
+        ("api", "AWS_ACCESS_KEY_ID=AKIARZPUZDIKLGATVSKW\n"),
+        (
+            "web",
+            "AWS_ACCESS_KEY_ID=AKIARZPUZDIKKJZDEGXD\nOTHER_AWS_ACCESS_KEY_ID=AKIARZPUZDIKONEHY5VH\n",
+        ),
+    ] {
+        let dir = t.path().join(name);
+        write(&dir, "svc/.env", text);
+        let out = keyward(
+            &dir,
+            &[
+                "scan",
+                ".",
+                "--format",
+                "json",
+                "--fail-on",
+                "never",
+                "--repository",
+                name,
+            ],
+        );
+        counts.push(json(&out)["findings"].as_array().map_or(0, Vec::len));
+        let path = t.path().join(format!("{name}.json"));
+        std::fs::write(&path, &out.stdout).expect("write");
+        paths.push(path.display().to_string());
+    }
+    let out = keyward(
+        t.path(),
+        &["report", &paths[0], &paths[1], "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    let findings = doc["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), counts.iter().sum::<usize>(), "{doc:#}");
+    for (repo, n) in [("api", counts[0]), ("web", counts[1])] {
+        let mine: Vec<_> = findings
+            .iter()
+            .filter(|f| f["repository"] == repo)
+            .collect();
+        assert_eq!(mine.len(), n, "{repo}: {doc:#}");
+        // The scan report's fields, the path within the repository.
+        for f in mine {
+            assert_eq!(f["path"], "svc/.env", "{f}");
+            assert!(f["rule"].is_string() && f["line"].is_u64() && f["fingerprint"].is_string());
+        }
+    }
+    assert!(doc["accepted"].is_array(), "{doc:#}");
+}

@@ -47,6 +47,17 @@ pub struct Audit {
     pub repositories: Vec<RepoRow>,
     /// IAM users whose keys the repositories use differently.
     pub divergence: Vec<Divergence>,
+    /// The findings and accepted findings as the scan documents hold them
+    /// (with `repository` in a merged report): what the JSON lists, so a
+    /// tool that reads a scan report reads this one.
+    pub scanned: Scanned,
+}
+
+/// Findings in the scan document's own shape.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scanned {
+    pub findings: Vec<contract::Finding>,
+    pub accepted: Vec<contract::Finding>,
 }
 
 /// One repository of a merged report.
@@ -169,6 +180,10 @@ impl Audit {
             plan: Some(crate::plan::of_document(doc)),
             repositories: Vec::new(),
             divergence: Vec::new(),
+            scanned: Scanned {
+                findings: doc.findings.clone(),
+                accepted: doc.accepted.clone(),
+            },
         })
     }
 
@@ -199,6 +214,14 @@ impl Audit {
             for e in one.findings.iter_mut().chain(one.accepted.iter_mut()) {
                 e.path = format!("{name}:{}", e.path);
             }
+            for f in one
+                .scanned
+                .findings
+                .iter_mut()
+                .chain(one.scanned.accepted.iter_mut())
+            {
+                f.repository = Some(name.clone());
+            }
             let mut by_severity = [0usize; 5];
             for e in &one.findings {
                 if let Some(n) = by_severity.get_mut(severity_index(e.severity)) {
@@ -218,6 +241,8 @@ impl Audit {
                 Some(mut all) => {
                     all.findings.extend(one.findings);
                     all.accepted.extend(one.accepted);
+                    all.scanned.findings.extend(one.scanned.findings);
+                    all.scanned.accepted.extend(one.scanned.accepted);
                     all.files_scanned =
                         Some(all.files_scanned.unwrap_or(0) + one.files_scanned.unwrap_or(0));
                     all.max_key_age_days = all.max_key_age_days.min(one.max_key_age_days);
@@ -798,6 +823,8 @@ pub fn json(a: &Audit) -> String {
         .collect();
     let mut text = serde_json::to_string_pretty(&serde_json::json!({
         "repositories": repositories,
+        "findings": a.scanned.findings,
+        "accepted": a.scanned.accepted,
         "divergence": divergence,
         "plan": a.plan,
     }))

@@ -54,6 +54,10 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
     pub related: Vec<Related>,
+    /// Merged reports (`keyward report a.json b.json --format json`) only:
+    /// the repository the finding is in; `path` is within it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     pub rule: String,
     /// Masked: first 4 and last 4 characters, never more.
     pub secret: Option<String>,

@@ -47,6 +47,7 @@ pub fn document(out: &ScanOutput) -> Document {
     let mut accepted = Vec::new();
     for (f, r) in out.findings.iter().zip(regions) {
         let finding = contract::Finding {
+            repository: None,
             rule: f.rule.clone(),
             name: f.name.clone(),
             severity: f.severity.as_str().to_string(),

@@ -213,8 +213,8 @@ impl Default for Config {
             include_placeholders: false,
             no_ignore: false,
             allowed_accounts: Vec::new(),
-            max_key_age_days: 90,
-            max_unused_days: 90,
+            max_key_age_days: crate::scan::DEFAULT_MAX_KEY_AGE_DAYS,
+            max_unused_days: crate::scan::DEFAULT_MAX_UNUSED_DAYS,
             fail_on: crate::severity::FailOn::At(Severity::Low),
             rules: BTreeMap::new(),
             rules_dir: None,
@@ -662,7 +662,7 @@ pub fn parse_within(
         }
         let mut target = AllowTarget::default();
         if let Some(k) = &e.key_id {
-            if !is_full_key_id(k.get_ref()) {
+            if !crate::detect::key_id::is_well_formed(k.get_ref()) {
                 return Err(ConfigError::at(
                     &src,
                     origin,
@@ -700,17 +700,6 @@ pub fn parse_within(
         });
     }
     Ok(config)
-}
-
-/// A whole access key ID: a known prefix and 16 base32 characters.
-fn is_full_key_id(k: &str) -> bool {
-    k.len() == 20
-        && ["AKIA", "ASIA", "ABIA", "ACCA"]
-            .iter()
-            .any(|p| k.starts_with(p))
-        && k.bytes()
-            .skip(4)
-            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
 impl Config {

@@ -107,11 +107,8 @@ pub fn offset(text: &str, pos: Position) -> usize {
     line_end
 }
 
-fn floor_char(text: &str, mut i: usize) -> usize {
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
+fn floor_char(text: &str, i: usize) -> usize {
+    text.floor_char_boundary(i)
 }
 
 fn severity(s: Severity) -> u8 {
@@ -581,7 +578,7 @@ fn code_actions(session: &Session, req: &Request) -> Value {
             actions.push(json!({
                 "title": format!(
                     "keyward: fix {scope} ({n} place{}){}",
-                    if n == 1 { "" } else { "s" },
+                    crate::shown::s(n),
                     if safety == Safety::Unsafe { ", unsafe: needs a secret created first" } else { "" }
                 ),
                 "kind": "quickfix",

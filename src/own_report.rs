@@ -79,10 +79,7 @@ fn is_inventory(text: &str) -> bool {
 
 /// The first `n` bytes of `s`, cut at a character boundary.
 fn head(s: &str, n: usize) -> &str {
-    let mut end = n.min(s.len());
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = s.floor_char_boundary(n);
     &s[..end]
 }
 

@@ -563,10 +563,7 @@ fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool
 
 fn places_count(keys: &[KeyEntry]) -> String {
     let n: usize = keys.iter().map(|k| k.places.len()).sum();
-    format!(
-        "{n} place{}, listed in the table above",
-        if n == 1 { "" } else { "s" }
-    )
+    format!("{n} place{}, listed in the table above", crate::shown::s(n))
 }
 
 fn delete_command(user: &str, key: &str) -> String {
@@ -849,7 +846,7 @@ fn last_used(k: &KeyEntry) -> String {
     let Some(d) = k.last_used_days else {
         return "never".into();
     };
-    let ago = format!("{d} day{} ago", if d == 1 { "" } else { "s" });
+    let ago = format!("{d} day{} ago", crate::shown::s(d));
     match &k.last_used_where {
         Some(w) => format!("{ago} ({w})"),
         None => ago,

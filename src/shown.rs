@@ -223,6 +223,17 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// The plural ending of a noun counted `n`: `"s"` unless one.
+pub fn s<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) { "" } else { "s" }
+}
+
+/// The ending of a verb whose subject is counted `n`: `"s"` for one
+/// ("1 place uses", "2 places use").
+pub fn verb_s<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) { "s" } else { "" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,5 +264,19 @@ mod tests {
         let t = "\u{feff}key=AKIA";
         let l = Lines::new(t);
         assert_eq!(l.position(t.find("AKIA").expect("present")), (1, 5));
+    }
+
+    #[test]
+    fn endings_follow_the_count() {
+        assert_eq!(format!("1 file{}", super::s(1usize)), "1 file");
+        assert_eq!(format!("0 file{}", super::s(0u64)), "0 files");
+        assert_eq!(
+            format!("2 places use{}", super::verb_s(2i64)),
+            "2 places use"
+        );
+        assert_eq!(
+            format!("1 place use{}", super::verb_s(1usize)),
+            "1 place uses"
+        );
     }
 }

@@ -118,9 +118,9 @@ fn summary(fixes: &Fixes, diff: bool) -> String {
     s.push_str(&format!(
         "keyward: {verb} {} place{} in {} file{}; {} need --unsafe, {} refused, {} left without an automatic fix\n",
         fixes.fixed.len(),
-        if fixes.fixed.len() == 1 { "" } else { "s" },
+        crate::shown::s(fixes.fixed.len()),
         fixes.changes.len(),
-        if fixes.changes.len() == 1 { "" } else { "s" },
+        crate::shown::s(fixes.changes.len()),
         fixes.unsafe_left.len(),
         fixes.refused.len(),
         fixes.left.len(),

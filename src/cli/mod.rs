@@ -468,7 +468,7 @@ pub fn run(
                 stdout,
                 &format!(
                     "keyward: wrote {n} finding{} to {}\n",
-                    if n == 1 { "" } else { "s" },
+                    crate::shown::s(n),
                     crate::walk::display_path(&output, &cwd)
                 ),
             )?;
@@ -683,7 +683,7 @@ pub fn run(
 
 /// `3 accounts`, `1 key`.
 fn counted(count: usize, one: &str) -> String {
-    format!("{count} {one}{}", if count == 1 { "" } else { "s" })
+    format!("{count} {one}{}", crate::shown::s(count))
 }
 
 fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::Report> {

@@ -295,15 +295,15 @@ fn summary(outcome: &Outcome, apply: bool, journal: &Path) -> String {
         parts.push(format!(
             "{} key{} not rotated",
             outcome.refused.len(),
-            if outcome.refused.len() == 1 { "" } else { "s" }
+            crate::shown::s(outcome.refused.len())
         ));
     }
     s.push_str(&format!(
         "\nkeyward: {users} user{}: {}; {} AWS request{}{}\n",
-        if users == 1 { "" } else { "s" },
+        crate::shown::s(users),
         parts.join(", "),
         outcome.calls,
-        if outcome.calls == 1 { "" } else { "s" },
+        crate::shown::s(outcome.calls),
         if apply {
             format!("; journal {}", crate::shown::shown_path(journal))
         } else {

@@ -64,6 +64,16 @@ pub fn account(id: &str) -> Option<String> {
     (account <= MAX_ACCOUNT).then(|| format!("{account:012}"))
 }
 
+/// Whether `id` is a whole access key ID: a credential prefix and 16
+/// base32 characters.
+pub fn is_well_formed(id: &str) -> bool {
+    id.len() == 20
+        && id
+            .get(..4)
+            .is_some_and(|p| CREDENTIAL_PREFIXES.contains(&p))
+        && id.bytes().skip(4).all(|b| base32_value(b).is_some())
+}
+
 /// Whether `id` is AWS's documentation value or a filler, not a key.
 pub fn is_placeholder(id: &str) -> bool {
     super::placeholder::key_id(id)

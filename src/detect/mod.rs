@@ -495,10 +495,7 @@ impl Scanner<'_> {
                 // A bounded look-back: over the whole prefix this was
                 // quadratic on a long piece (a minified line with many
                 // tokens), and the word that matters sits right before.
-                let mut from = r.start.saturating_sub(LOOKBACK);
-                while !text.is_char_boundary(from) {
-                    from += 1;
-                }
+                let from = text.ceil_char_boundary(r.start.saturating_sub(LOOKBACK));
                 let before = secret::normalize_name(&text[from..r.start]);
                 let keyword = before.contains("secret");
                 (true, !keyword)

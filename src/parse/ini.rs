@@ -277,10 +277,7 @@ fn cap(s: &str) -> String {
     if s.len() <= SEGMENT_CAP {
         return s.to_string();
     }
-    let mut end = SEGMENT_CAP;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = s.floor_char_boundary(SEGMENT_CAP);
     format!("{}…", &s[..end])
 }
 

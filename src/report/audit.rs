@@ -14,9 +14,9 @@ use super::contract::{self, Document};
 use crate::detect::env;
 use crate::rules::Severity;
 
-/// The rotation limit when the JSON carries none: AWS's own IAM best
-/// practice and the default of `max-key-age-days`.
-pub const DEFAULT_MAX_KEY_AGE_DAYS: u64 = 90;
+/// The rotation limit when the JSON carries none: the default of
+/// `max-key-age-days`.
+pub const DEFAULT_MAX_KEY_AGE_DAYS: u64 = crate::scan::DEFAULT_MAX_KEY_AGE_DAYS.unsigned_abs();
 
 /// Shown for a value the JSON does not carry (IAM facts without an
 /// inventory), so "unknown" never reads as "none".
@@ -794,7 +794,7 @@ pub fn json(a: &Audit) -> String {
                 d.current.join(", "),
                 d.newest,
                 d.behind.iter().map(|(r, _, _)| r.as_str()).collect::<Vec<_>>().join(", "),
-                if d.behind.len() == 1 { "s" } else { "" }
+                crate::shown::verb_s(d.behind.len())
             );
             let mut related: Vec<serde_json::Value> = d
                 .current_places
@@ -1211,7 +1211,7 @@ fn findings_list(h: &mut String, a: &Audit) {
             "<h3><code>{}</code> ({} finding{})</h3>\n<table>\n<thead><tr><th>Line</th><th>Rule</th><th>Severity</th><th>Message</th></tr></thead>\n<tbody>",
             escape(path),
             entries.len(),
-            if entries.len() == 1 { "" } else { "s" }
+            crate::shown::s(entries.len())
         );
         for e in entries {
             let snippet = e

@@ -372,7 +372,7 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
             m.count,
             m.rule,
             m.name,
-            if m.count == 1 { "" } else { "s" }
+            crate::shown::s(m.count)
         ));
     }
     for e in &out.warnings {
@@ -689,12 +689,8 @@ fn forward_chars(s: &str, at: usize, n: usize) -> usize {
         .map_or(s.len(), |(i, _)| at + i)
 }
 
-fn floor_boundary(s: &str, mut at: usize) -> usize {
-    at = at.min(s.len());
-    while !s.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
+fn floor_boundary(s: &str, at: usize) -> usize {
+    s.floor_char_boundary(at)
 }
 
 /// Appends a line with control characters replaced by visible ones of the
@@ -775,7 +771,7 @@ pub fn summary_line(out: &ScanOutput) -> String {
     let mut line = format!(
         "keyward: {} finding{}",
         s.findings,
-        if s.findings == 1 { "" } else { "s" }
+        crate::shown::s(s.findings)
     );
     if !by_severity.is_empty() {
         line.push_str(&format!(" ({})", by_severity.join(", ")));
@@ -794,7 +790,7 @@ pub fn summary_line(out: &ScanOutput) -> String {
     line.push_str(&format!(
         " in {} file{} scanned ({parsed})",
         s.files_scanned,
-        if s.files_scanned == 1 { "" } else { "s" },
+        crate::shown::s(s.files_scanned),
     ));
     let mut notes = Vec::new();
     if s.skipped_binary > 0 {
@@ -816,14 +812,14 @@ pub fn summary_line(out: &ScanOutput) -> String {
         notes.push(format!(
             "{} symlink{} not followed (target text scanned)",
             s.symlinks,
-            if s.symlinks == 1 { "" } else { "s" }
+            crate::shown::s(s.symlinks)
         ));
     }
     if s.placeholders > 0 {
         notes.push(format!(
             "{} placeholder{} ignored",
             s.placeholders,
-            if s.placeholders == 1 { "" } else { "s" }
+            crate::shown::s(s.placeholders)
         ));
     }
     let suppressed = out.suppressed_counts();
@@ -854,7 +850,7 @@ pub fn summary_line(out: &ScanOutput) -> String {
         notes.push(format!(
             "--verify-pairs signed with {} key{}, {} accepted{recorded}",
             v.sent.len(),
-            if v.sent.len() == 1 { "" } else { "s" },
+            crate::shown::s(v.sent.len()),
             v.accepted.len(),
         ));
     }
@@ -862,7 +858,7 @@ pub fn summary_line(out: &ScanOutput) -> String {
         notes.push(format!(
             "{} keyward report{} skipped",
             s.own_reports,
-            if s.own_reports == 1 { "" } else { "s" }
+            crate::shown::s(s.own_reports)
         ));
     }
     if s.inventories > 0 {
@@ -879,7 +875,7 @@ pub fn summary_line(out: &ScanOutput) -> String {
         notes.push(format!(
             "{} warning{}",
             out.warnings.len(),
-            if out.warnings.len() == 1 { "" } else { "s" }
+            crate::shown::s(out.warnings.len())
         ));
     }
     if !notes.is_empty() {

@@ -70,14 +70,8 @@ pub(crate) fn line_window(masked: &str, index: &crate::shown::LineIndex, offset:
         return body.to_string();
     }
     let at = offset.clamp(line.start, line.end) - line.start;
-    let mut from = at.saturating_sub(SIDE);
-    while !body.is_char_boundary(from) {
-        from -= 1;
-    }
-    let mut to = (at + SIDE).min(body.len());
-    while !body.is_char_boundary(to) {
-        to += 1;
-    }
+    let from = body.floor_char_boundary(at.saturating_sub(SIDE));
+    let to = body.ceil_char_boundary((at + SIDE).min(body.len()));
     format!(
         "{}{}{}",
         if from > 0 { "…" } else { "" },

@@ -209,7 +209,7 @@ impl UserRun<'_, '_> {
             format!(
                 "{} exposed key{} in IAM ({}); {replacement}",
                 present.len(),
-                if present.len() == 1 { "" } else { "s" },
+                crate::shown::s(present.len()),
                 present
                     .iter()
                     .map(|k| format!("`{k}`"))
@@ -768,14 +768,14 @@ impl UserRun<'_, '_> {
                 say,
                 format!(
                     "rewrote {places} place{} in {files} file{} to read `{}`",
-                    plural(places),
-                    plural(files),
+                    crate::shown::s(places),
+                    crate::shown::s(files),
                     self.state.store
                 ),
                 format!(
                     "rewrite {places} place{} in {files} file{} to read `{}`",
-                    plural(places),
-                    plural(files),
+                    crate::shown::s(places),
+                    crate::shown::s(files),
                     self.state.store
                 ),
             );
@@ -799,8 +799,8 @@ impl UserRun<'_, '_> {
             return Ok(Some(format!(
                 "{} place{} still hold{} an exposed key of `{}`, so none is deactivated: change {} by hand (or remove the key), then run again:\n{}",
                 rewrite.left.len(),
-                plural(rewrite.left.len()),
-                if rewrite.left.len() == 1 { "s" } else { "" },
+                crate::shown::s(rewrite.left.len()),
+                crate::shown::verb_s(rewrite.left.len()),
                 self.user(),
                 if rewrite.left.len() == 1 {
                     "it"
@@ -814,8 +814,4 @@ impl UserRun<'_, '_> {
         self.record()?;
         Ok(None)
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

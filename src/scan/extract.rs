@@ -564,10 +564,7 @@ fn process_file_within_budget(
     }
     if own.is_some() {
         let first = text.lines().next().unwrap_or("");
-        let mut end = first.len().min(200);
-        while !first.is_char_boundary(end) {
-            end -= 1;
-        }
+        let end = first.floor_char_boundary(200);
         return Outcome {
             status: Status::OwnReport {
                 first_line: first[..end].to_string(),

@@ -22,12 +22,17 @@ pub struct Policy {
     pub max_unused_days: i64,
 }
 
+/// The rotation limit (`max-key-age-days`): AWS's own IAM best practice.
+pub const DEFAULT_MAX_KEY_AGE_DAYS: i64 = 90;
+/// How long an Active key may go unused (`max-unused-days`).
+pub const DEFAULT_MAX_UNUSED_DAYS: i64 = 90;
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {
             allowed_accounts: Vec::new(),
-            max_key_age_days: 90,
-            max_unused_days: 90,
+            max_key_age_days: DEFAULT_MAX_KEY_AGE_DAYS,
+            max_unused_days: DEFAULT_MAX_UNUSED_DAYS,
         }
     }
 }

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use crate::parse::text;
 use crate::parse::{Encoding, Value, ValueKind, join_context};
 
+pub mod documented;
 pub mod env;
 pub mod key_id;
 pub mod pair;

@@ -363,6 +363,8 @@ fn take_large(
         return;
     }
     let values = parse::text::scan(&swept.text);
+    // Documentation accounts' keys are not judged here: the windows are
+    // lines out of context (a docstring's quotes may lie outside them).
     let candidates = detect::detect(&swept.text, &values);
     if candidates.is_empty() {
         return;
@@ -582,7 +584,8 @@ fn process_file_within_budget(
         parse::values(path, &text, &worth)
     };
     warnings.extend(parse_warning);
-    let candidates = detect::detect(&text, &values);
+    let mut candidates = detect::detect(&text, &values);
+    detect::documented::mark_examples(&text, &values, path, &mut candidates);
     let mut ignores = crate::ignore_comment::find_markers(&text);
     if crate::ignore_comment::is_markdown(path) {
         ignores = crate::ignore_comment::outside_markdown_fences(&text, ignores);

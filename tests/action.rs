@@ -429,7 +429,18 @@ fn the_log_survives_stdout_being_a_file() {
             l.starts_with("::error ") || l.starts_with("::warning ") || l.starts_with("::notice ")
         })
         .count();
-    assert_eq!(annotations, expected, "{text}");
+    // Past GitHub's per-step limits the log says how many it left out.
+    let left_out: usize = text
+        .lines()
+        .filter(|l| l.contains("annotations not shown"))
+        .find_map(|l| {
+            l.strip_prefix("keyward: ")?
+                .split_once(" of ")
+                .map(|(n, _)| n.to_string())
+        })
+        .map_or(0, |n| n.parse().expect("a count"));
+    assert!(annotations <= 30, "{annotations} annotations: {text}");
+    assert_eq!(annotations + left_out, expected, "{text}");
     for l in text.lines() {
         assert!(
             l.starts_with("::") || l.starts_with("keyward"),

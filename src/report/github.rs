@@ -12,45 +12,145 @@ use crate::rules::Severity;
 /// and a long table is unreadable anyway.
 const MAX_SUMMARY_ROWS: usize = 100;
 
+/// GitHub turns at most this many workflow commands of each level (error,
+/// warning, notice) into annotations per step and drops the rest without a
+/// word; keyward writes the most severe first and says what it left out.
+pub const ANNOTATIONS_PER_LEVEL: usize = 10;
+
 pub fn render(out: &ScanOutput) -> String {
+    let annotations = annotations(out);
     let mut text = String::new();
-    for (f, r) in shown(out) {
-        let path = out.files.get(f.file).map_or("", |s| s.path.as_str());
-        text.push_str(&format!(
-            "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
-            command(f.severity),
-            workflow::property(path),
-            r.line,
-            r.column,
-            r.end_line,
-            r.end_column,
-            workflow::property(&format!("{} {}", f.rule, f.name)),
-            workflow::data(&super::message_with_provenance(f)),
-        ));
+    for line in &annotations.written {
+        text.push_str(line);
     }
-    for m in &out.more {
-        let path = out.files.get(m.file).map_or("", |s| s.path.as_str());
-        text.push_str(&format!(
-            "::{} file={},title={}::{}\n",
-            command(m.severity),
-            workflow::property(path),
-            workflow::property(&format!("{} {}", m.rule, m.name)),
-            workflow::data(&format!(
-                "{} more findings like these in this file, not annotated one by one",
-                m.count
-            )),
-        ));
-    }
-    for e in &out.warnings {
-        text.push_str(&format!(
-            "::warning file={}::{}\n",
-            workflow::property(&e.path),
-            workflow::data(&e.message)
-        ));
+    if let Some(note) = annotations.left_out.log_line() {
+        text.push_str(&note);
+        text.push('\n');
     }
     text.push_str(&summary_line(out));
     text.push('\n');
     text
+}
+
+/// The workflow commands to write, most severe first, at most
+/// [`ANNOTATIONS_PER_LEVEL`] of each level, and a count of the rest.
+struct Annotations {
+    written: Vec<String>,
+    left_out: LeftOut,
+}
+
+/// Annotations past GitHub's per-step limits, by level.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct LeftOut {
+    errors: usize,
+    warnings: usize,
+    notices: usize,
+    total: usize,
+}
+
+impl LeftOut {
+    fn count(&self) -> usize {
+        self.errors + self.warnings + self.notices
+    }
+
+    fn levels(&self) -> String {
+        [
+            (self.errors, "error"),
+            (self.warnings, "warning"),
+            (self.notices, "notice"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}{}", crate::shown::s(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+
+    /// A plain log line (not a workflow command, which would be one more
+    /// annotation to drop).
+    fn log_line(&self) -> Option<String> {
+        (self.count() > 0).then(|| {
+            format!(
+                "keyward: {} of {} annotations not shown ({}): GitHub shows at most {ANNOTATIONS_PER_LEVEL} errors, \
+                 {ANNOTATIONS_PER_LEVEL} warnings and {ANNOTATIONS_PER_LEVEL} notices per step, so the most severe were written; \
+                 every finding is in the job summary and the SARIF report (`--format sarif`)",
+                self.count(),
+                self.total,
+                self.levels()
+            )
+        })
+    }
+}
+
+fn annotations(out: &ScanOutput) -> Annotations {
+    let mut all: Vec<(&'static str, String)> = Vec::new();
+    for (f, r) in shown(out) {
+        let path = out.files.get(f.file).map_or("", |s| s.path.as_str());
+        all.push((
+            command(f.severity),
+            format!(
+                "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+                command(f.severity),
+                workflow::property(path),
+                r.line,
+                r.column,
+                r.end_line,
+                r.end_column,
+                workflow::property(&format!("{} {}", f.rule, f.name)),
+                workflow::data(&super::message_with_provenance(f)),
+            ),
+        ));
+    }
+    let mut more: Vec<_> = out.more.iter().collect();
+    more.sort_by_key(|m| std::cmp::Reverse(m.severity));
+    for m in more {
+        let path = out.files.get(m.file).map_or("", |s| s.path.as_str());
+        all.push((
+            command(m.severity),
+            format!(
+                "::{} file={},title={}::{}\n",
+                command(m.severity),
+                workflow::property(path),
+                workflow::property(&format!("{} {}", m.rule, m.name)),
+                workflow::data(&format!(
+                    "{} more findings like these in this file, not annotated one by one",
+                    m.count
+                )),
+            ),
+        ));
+    }
+    for e in &out.warnings {
+        all.push((
+            "warning",
+            format!(
+                "::warning file={}::{}\n",
+                workflow::property(&e.path),
+                workflow::data(&e.message)
+            ),
+        ));
+    }
+    let mut left_out = LeftOut {
+        total: all.len(),
+        ..LeftOut::default()
+    };
+    let mut written = Vec::new();
+    for (level, line) in all {
+        let dropped = match level {
+            "error" => &mut left_out.errors,
+            "warning" => &mut left_out.warnings,
+            _ => &mut left_out.notices,
+        };
+        let already = written.iter().filter(|(l, _)| *l == level).count();
+        if already < ANNOTATIONS_PER_LEVEL {
+            written.push((level, line));
+        } else {
+            *dropped += 1;
+        }
+    }
+    Annotations {
+        written: written.into_iter().map(|(_, line)| line).collect(),
+        left_out,
+    }
 }
 
 /// Markdown for `$GITHUB_STEP_SUMMARY`.
@@ -66,6 +166,22 @@ pub fn step_summary(out: &ScanOutput) -> String {
     if shown.is_empty() {
         md.push_str("No findings.\n");
         return md;
+    }
+    let left_out = annotations(out).left_out;
+    if left_out.count() > 0 {
+        let listed = if shown.len() <= MAX_SUMMARY_ROWS {
+            "the table below and the SARIF report list every finding"
+        } else {
+            "the SARIF report lists every finding; the table below the most severe"
+        };
+        md.push_str(&format!(
+            "> **{} of {} annotations are not on the pull request** ({}): GitHub shows at most \
+             {ANNOTATIONS_PER_LEVEL} errors, {ANNOTATIONS_PER_LEVEL} warnings and {ANNOTATIONS_PER_LEVEL} notices \
+             per step, so keyward wrote the most severe; {listed}.\n\n",
+            left_out.count(),
+            left_out.total,
+            left_out.levels()
+        ));
     }
     md.push_str("| Severity | Rule | Location | Message |\n|---|---|---|---|\n");
     for (f, r) in shown.iter().take(MAX_SUMMARY_ROWS) {
@@ -89,14 +205,18 @@ pub fn step_summary(out: &ScanOutput) -> String {
     md
 }
 
-/// Unsuppressed findings with their regions: an accepted finding must not
-/// annotate a pull request.
+/// Unsuppressed findings with their regions, most severe first (in scan
+/// order within a severity): an accepted finding must not annotate a pull
+/// request, and the annotations GitHub keeps should be the ones that matter.
 fn shown(out: &ScanOutput) -> Vec<(&Finding, Region)> {
-    out.findings
+    let mut shown: Vec<_> = out
+        .findings
         .iter()
         .zip(regions(&out.files, &out.findings))
         .filter(|(f, _)| f.suppression.is_none())
-        .collect()
+        .collect();
+    shown.sort_by_key(|(f, _)| std::cmp::Reverse(f.severity));
+    shown
 }
 
 fn command(s: Severity) -> &'static str {
@@ -210,6 +330,59 @@ mod tests {
     fn low_and_info_are_notices() {
         let out = output(vec![finding("KW004", Severity::Info, 8..12)]);
         assert!(render(&out).starts_with("::notice file="));
+    }
+
+    #[test]
+    fn most_severe_first_within_githubs_limits_and_the_rest_counted() {
+        let mut findings: Vec<Finding> = (0..25)
+            .map(|_| finding("KW001", Severity::High, 8..12))
+            .collect();
+        findings.extend((0..3).map(|_| finding("KW008", Severity::Medium, 8..12)));
+        findings.extend((0..12).map(|_| finding("KW004", Severity::Low, 8..12)));
+        // Found last, written first.
+        findings.push(finding("KW002", Severity::Critical, 8..12));
+        let out = output(findings);
+        let text = render(&out);
+        let commands: Vec<&str> = text.lines().filter(|l| l.starts_with("::")).collect();
+        let count = |level: &str| {
+            commands
+                .iter()
+                .filter(|l| l.starts_with(&format!("::{level} ")))
+                .count()
+        };
+        assert_eq!(
+            (count("error"), count("warning"), count("notice")),
+            (ANNOTATIONS_PER_LEVEL, 4, ANNOTATIONS_PER_LEVEL),
+            "{text}"
+        );
+        assert!(commands[0].contains("title=KW002 "), "{}", commands[0]);
+        // The file warning (a parse problem) still fits among the warnings.
+        assert!(text.contains("::warning file=bad.yaml::"), "{text}");
+        let note = text
+            .lines()
+            .find(|l| l.contains("annotations not shown"))
+            .expect("a line about the annotations left out");
+        assert!(
+            note.starts_with("keyward: 18 of 42 annotations not shown (16 errors, 2 notices)"),
+            "{note}"
+        );
+        let md = step_summary(&out);
+        assert!(
+            md.contains(
+                "**18 of 42 annotations are not on the pull request** (16 errors, 2 notices)"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("the table below and the SARIF report list every finding"));
+        let first_row = md.lines().find(|l| l.contains("| KW")).expect("a row");
+        assert!(first_row.starts_with("| critical | KW002 "), "{first_row}");
+    }
+
+    #[test]
+    fn within_the_limits_nothing_is_said() {
+        let out = output(vec![finding("KW001", Severity::High, 8..12)]);
+        assert!(!render(&out).contains("not shown"));
+        assert!(!step_summary(&out).contains("not on the pull request"));
     }
 
     #[test]

@@ -129,6 +129,8 @@ pub struct Spans {
     pub max_file_size: Option<Range<usize>>,
     pub include_placeholders: Option<Range<usize>>,
     pub no_ignore: Option<Range<usize>>,
+    /// The first of `[rules] select`, `extend-select`, `ignore`.
+    pub selection: Option<Range<usize>>,
 }
 
 /// What an `[[allow]]` entry accepts: every condition given must hold.
@@ -189,6 +191,8 @@ pub struct Config {
     pub fail_on: crate::severity::FailOn,
     pub rules: BTreeMap<String, RuleOverride>,
     pub rules_dir: Option<PathBuf>,
+    /// `[rules] select`, `extend-select` and `ignore`.
+    pub selection: crate::rules::select::Selection,
     /// `[scan] baseline`: accepted findings (anchored at `root`).
     pub baseline: Option<PathBuf>,
     /// `[iam] inventory`: IAM facts for every scan that names no other
@@ -218,6 +222,7 @@ impl Default for Config {
             fail_on: crate::severity::FailOn::At(Severity::Low),
             rules: BTreeMap::new(),
             rules_dir: None,
+            selection: crate::rules::select::Selection::default(),
             baseline: None,
             inventory: None,
             allow: Vec::new(),
@@ -552,6 +557,34 @@ pub fn parse_within(
     }
     for (key, setting) in &raw.rules {
         let name = key.get_ref();
+        if matches!(name.as_str(), "select" | "extend-select" | "ignore") {
+            let items = match setting.get_ref() {
+                RawRuleSetting::Other(toml::Value::Array(items)) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<Vec<String>>>(),
+                _ => None,
+            };
+            let Some(items) = items else {
+                return Err(ConfigError::at(
+                    &src,
+                    origin,
+                    format!(
+                        "`{name}` is a list of rule IDs, rule names or ID prefixes, e.g. [\"KW001\", \"KW01\"]"
+                    ),
+                    Some(setting.span()),
+                    "expected a list of strings",
+                ));
+            };
+            let items = crate::rules::select::split_list(&items);
+            match name.as_str() {
+                "select" => config.selection.select = Some(items),
+                "extend-select" => config.selection.extend_select = items,
+                _ => config.selection.ignore = items,
+            }
+            config.spans.selection.get_or_insert(key.span());
+            continue;
+        }
         if name == "rules-dir" {
             match setting.get_ref() {
                 RawRuleSetting::Text(dir) => {

@@ -190,6 +190,7 @@ impl Session {
                 baseline: crate::policy::BaselineChoice::Ignored,
                 start: path.to_path_buf(),
                 from: None,
+                ..Default::default()
             },
         )
         .map_err(|e| match &found {

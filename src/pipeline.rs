@@ -285,8 +285,8 @@ impl<'a> Scan<'a> {
         let rules = &policy.rules;
         // Unused `[[allow]]` entries mean something only when every file
         // they could name was scanned.
-        let whole_tree = matches!(self.source, Source::Walk)
-            && covers_root(&opts.paths, &policy.config, &opts.cwd);
+        let walked = matches!(self.source, Source::Walk);
+        let whole_tree = walked && covers_root(&opts.paths, &policy.config, &opts.cwd);
         let (mut out, post) = match std::mem::take(&mut self.source) {
             Source::Walk => (
                 scan::scan(&opts, rules, progress)?,
@@ -339,6 +339,7 @@ impl<'a> Scan<'a> {
         }
         let threshold = self.fail_on.unwrap_or(gate);
         out.gate = Some(Gate::judge(&out, threshold));
+        out.next = crate::scan::Next::of(&out, rules, walked, policy.baseline.is_some());
         out.redact();
         Ok(out)
     }

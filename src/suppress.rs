@@ -250,6 +250,11 @@ pub fn apply(
             if was_used && m.unknown.is_empty() {
                 continue;
             }
+            // The rules it names did not run (`--ignore`, `select`): whether
+            // it is still needed cannot be told from this scan.
+            if !was_used && m.unknown.is_empty() && all_off(rules, &m.rules) {
+                continue;
+            }
             in_file += 1;
             if in_file > cap {
                 continue;
@@ -309,6 +314,12 @@ pub fn apply(
         out.more.push(m);
     }
     if whole_tree {
+        // An entry for rules that did not run is not known to be unused.
+        let allows_used: Vec<bool> = allows_used
+            .iter()
+            .zip(&config.allow)
+            .map(|(used, e)| *used || all_off(rules, &e.rules))
+            .collect();
         unused_allows(out, config, &allows_used, rule, cwd, &memo, &mut unused);
     }
     out.findings.extend(unused);
@@ -327,6 +338,14 @@ fn rule_texts(
         crate::rules::eval::text_for(&rule.messages, facts, memo),
         crate::rules::eval::text_for(&rule.helps, facts, memo),
     )
+}
+
+/// Whether `names` names rules and none of them ran.
+fn all_off(rules: &RuleSet, names: &[String]) -> bool {
+    !names.is_empty()
+        && names
+            .iter()
+            .all(|n| rules.get(n).is_some_and(|r| !r.enabled))
 }
 
 /// `[[allow]]` entries that accepted nothing, as KW000 on the entry.

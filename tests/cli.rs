@@ -467,3 +467,45 @@ fn human_output_groups_per_credential() {
     assert!(text.contains("app.env:23:14"), "{text}");
     assert!(text.contains("3 findings"), "{text}");
 }
+
+/// The human summary ends with the commands that help, from the rules'
+/// `next:`; `--no-hints` leaves them out, and a baseline in use or a scan of
+/// a change does not suggest making one.
+#[test]
+fn the_summary_points_at_the_next_command() {
+    let t = repo_with_key();
+    let d = t.path();
+    let next = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["scan", "--fail-on", "never"];
+        all.extend_from_slice(args);
+        let out = keyward(d, &all);
+        let text = stdout(&out);
+        let after: Vec<String> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("keyward: "))
+            .skip(1)
+            .map(|l| l.split_whitespace().take(4).collect::<Vec<_>>().join(" "))
+            .collect();
+        after
+    };
+    assert_eq!(
+        next(&[]),
+        [
+            "next: keyward fix --diff",
+            "keyward baseline accepts today's"
+        ]
+    );
+    assert!(next(&["--no-hints"]).is_empty());
+    assert!(next(&["--format", "concise"]).is_empty());
+    let out = keyward(d, &["baseline"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    write(
+        d,
+        "later.env",
+        format!("AWS_ACCESS_KEY_ID={KEY}\nAWS_SECRET_ACCESS_KEY={SECRET}\n"),
+    );
+    assert_eq!(
+        next(&["--baseline", ".keyward-baseline.json"]),
+        ["next: keyward fix --diff"]
+    );
+}

@@ -763,3 +763,36 @@ fn time_per_file_grows_linearly_with_its_pairs() {
         "5,000 pairs {small:.2} s, 20,000 pairs {large:.2} s: superlinear"
     );
 }
+
+/// `[rules] ignore`/`select` in a change's configuration cannot switch the
+/// gate off: with `--policy-from` the base's rules run, and the change is
+/// KW015 on the selection's line either way.
+#[test]
+fn a_rule_selection_a_change_adds_is_kw015() {
+    for config in [
+        "[rules]\nignore = [\"KW00\"]\n",
+        "[rules]\nselect = [\"KW015\"]\n",
+    ] {
+        let repo = Repo::new(
+            &[],
+            &[
+                ("keyward.toml", config.as_bytes()),
+                ("app.env", env_file().as_bytes()),
+            ],
+        );
+        let (code, hits) = repo.gate();
+        assert_eq!(code, Some(1), "{config}: {hits:?}");
+        assert!(has(&hits, "KW001", "app.env", 1), "{config}: {hits:?}");
+        assert!(has(&hits, "KW002", "app.env", 2), "{config}: {hits:?}");
+        assert!(has(&hits, "KW015", "keyward.toml", 2), "{config}: {hits:?}");
+        let out = repo.run(&["scan", "--since", "main", "--format", "json"]);
+        let (code, hits) = judged(&out);
+        assert_eq!(code, Some(1), "{config}: {hits:?}");
+        assert!(has(&hits, "KW015", "keyward.toml", 2), "{config}: {hits:?}");
+        assert!(
+            stdout(&out).contains("turns off rule KW001"),
+            "{}",
+            stdout(&out)
+        );
+    }
+}

@@ -455,3 +455,63 @@ fn moving_a_file_keeps_its_baselined_findings() {
         ]
     );
 }
+
+/// `--select`, `--extend-select` and `--ignore` as ruff has them, after
+/// `[rules]`'s own; an ignore or allow entry for a rule that did not run is
+/// not called unused.
+#[test]
+fn rules_are_selected_on_the_command_line_and_in_the_configuration() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    write(
+        d,
+        "app.env",
+        format!(
+            "AWS_ACCESS_KEY_ID={KEY} # keyward:ignore KW001 -- canary\nAWS_SECRET_ACCESS_KEY={SECRET}\n"
+        ),
+    );
+    write(d, "other.env", format!("AWS_ACCESS_KEY_ID={KEY}\n"));
+    let rules = |args: &[&str]| -> Vec<String> {
+        let mut r: Vec<String> = rules_at(d, args).into_iter().map(|(r, _, _)| r).collect();
+        r.sort();
+        r.dedup();
+        r
+    };
+    assert_eq!(rules(&[]), ["KW001", "KW002"]);
+    assert_eq!(rules(&["--select", "hardcoded-secret-key"]), ["KW002"]);
+    assert_eq!(
+        rules(&["--ignore", "KW001"]),
+        ["KW002"],
+        "no KW000 for the ignore"
+    );
+    assert_eq!(
+        rules(&[
+            "--select",
+            "ALL",
+            "--ignore",
+            "KW00",
+            "--extend-select",
+            "KW001"
+        ]),
+        ["KW001"]
+    );
+    write(d, "keyward.toml", "[rules]\nselect = [\"KW001\"]\n");
+    assert_eq!(rules(&[]), ["KW001"]);
+    assert_eq!(rules(&["--extend-select", "KW002"]), ["KW001", "KW002"]);
+    assert_eq!(
+        rules(&["--select", "KW002"]),
+        ["KW002"],
+        "the command line's select replaces"
+    );
+    write(
+        d,
+        "keyward.toml",
+        "[rules]\nignore = [\"KW01\", \"nonsense\"]\n",
+    );
+    let out = keyward(d, &["scan"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("`nonsense` to ignore"), "{err}");
+    let out = keyward(d, &["scan", "--select", "KW9"]);
+    assert_eq!(out.status.code(), Some(2));
+}

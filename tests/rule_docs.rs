@@ -142,3 +142,25 @@ fn each_offline_rule_fires_on_its_example() {
         assert!(fired.iter().any(|f| f == &r.id), "{}: {fired:?}", r.id);
     }
 }
+
+/// The README's rule table is `keyward rules --format summary`, between
+/// its markers: a new rule or a changed summary shows up there or fails.
+#[test]
+fn the_readme_rule_table_is_up_to_date() {
+    let set = keyward::rules::RuleSet::builtin().expect("rules");
+    let generated = keyward::rules::docs::summary_table(&set);
+    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README.md");
+    let begin = "<!-- rules:begin";
+    let end = "<!-- rules:end -->";
+    let start = readme.find(begin).expect("the table's begin marker");
+    let start = start + readme[start..].find('\n').expect("a marker line") + 1;
+    let stop = readme.find(end).expect("the table's end marker");
+    assert_eq!(
+        &readme[start..stop],
+        generated,
+        "README.md's rule table is out of date: run `cargo run -- rules --format summary` and paste it between the markers"
+    );
+    for r in &set.rules {
+        assert!(generated.contains(&format!("| {} |", r.name)), "{}", r.id);
+    }
+}

@@ -132,7 +132,12 @@ fn human_output_snapshots() {
             None => keyward::config::Config::default(),
         };
         let mut rules = keyward::rules::RuleSet::configured(&config).expect("rules");
-        if repo.is_none() {
+        // An unused ignore names a rule that must run for the ignore to be
+        // judged unused; its fixture holds no key, so no other rule fires.
+        let about_ignores = rules
+            .get(id)
+            .is_some_and(|r| r.raised_by == Some(keyward::rules::load::RaisedBy::Suppression));
+        if repo.is_none() && !about_ignores {
             for r in &mut rules.rules {
                 r.enabled = r.id == id;
             }

@@ -42,6 +42,7 @@ pub(super) fn run(
         baseline: crate::policy::BaselineChoice::Configured,
         start: super::first_path(&args.paths),
         from: None,
+        ..Default::default()
     })?;
     if !args.rules.is_empty() {
         for wanted in &args.rules {

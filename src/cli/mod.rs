@@ -133,7 +133,10 @@ pub enum ConfigCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RulesFormat {
     Table,
+    /// The whole rule documentation (`docs/rules.md`).
     Markdown,
+    /// One Markdown table row per rule (the README's table).
+    Summary,
 }
 
 #[derive(Debug, clap::Args)]
@@ -282,13 +285,62 @@ pub struct ScanArgs {
     /// credentials, else the work tree's directory name).
     #[arg(long, value_name = "NAME")]
     pub repository: Option<String>,
+    /// Leave out the "next:" lines after the human summary (the command
+    /// that helps: `fix --diff`, `plan`, `baseline`).
+    #[arg(long)]
+    pub no_hints: bool,
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
     pub iam: IamArgs,
     #[command(flatten)]
     pub git: GitArgs,
+}
+
+/// Which rules run, as ruff selects them; after `[rules] select`,
+/// `extend-select` and `ignore` of the configuration.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct SelectArgs {
+    /// Run only these rules: IDs, names or ID prefixes, comma-separated
+    /// (`KW001,KW01`, `ALL`); replaces the configuration's `select`.
+    #[arg(
+        long,
+        value_name = "RULES",
+        value_delimiter = ',',
+        help_heading = "Rule selection"
+    )]
+    pub select: Option<Vec<String>>,
+    /// Run these rules too, on top of `select`.
+    #[arg(
+        long,
+        value_name = "RULES",
+        value_delimiter = ',',
+        help_heading = "Rule selection"
+    )]
+    pub extend_select: Vec<String>,
+    /// Do not run these rules; the more specific of a select and an
+    /// ignore decides, and ignore wins a tie.
+    #[arg(
+        long,
+        value_name = "RULES",
+        value_delimiter = ',',
+        help_heading = "Rule selection"
+    )]
+    pub ignore: Vec<String>,
+}
+
+impl SelectArgs {
+    fn selection(&self) -> crate::rules::select::Selection {
+        use crate::rules::select::split_list;
+        crate::rules::select::Selection {
+            select: self.select.as_deref().map(split_list),
+            extend_select: split_list(&self.extend_select),
+            ignore: split_list(&self.ignore),
+        }
+    }
 }
 
 /// What IAM is asked, and the policy the answers are judged by: shared by
@@ -439,6 +491,7 @@ pub fn run(
                 baseline: crate::policy::BaselineChoice::Ignored,
                 start: first_path(&args.paths),
                 from: None,
+                ..Default::default()
             })?;
             let configured_path = policy.config.baseline.clone();
             let output = args
@@ -500,6 +553,7 @@ pub fn run(
                 (true, _) => list_facts(),
                 (false, RulesFormat::Table) => list_rules(&rules),
                 (false, RulesFormat::Markdown) => crate::rules::docs::markdown(&rules),
+                (false, RulesFormat::Summary) => crate::rules::docs::summary_table(&rules),
             };
             write_out(stdout, &text)?;
             Ok(EXIT_OK)
@@ -525,6 +579,7 @@ pub fn run(
                 baseline: crate::policy::BaselineChoice::Ignored,
                 start: path,
                 from: None,
+                ..Default::default()
             })?;
             write_out(stdout, &policy.config.show())?;
             Ok(EXIT_OK)
@@ -748,6 +803,7 @@ fn load_policy(args: &ScanArgs) -> Result<crate::policy::PolicySet, miette::Repo
         },
         start: first_path(&args.paths),
         from: args.policy_from.clone(),
+        selection: args.select.selection(),
     })
 }
 
@@ -842,7 +898,10 @@ fn run_scan(
     if let Some(f) = args.fail_on {
         scan = scan.fail_on(f.threshold());
     }
-    let out = scan.run()?;
+    let mut out = scan.run()?;
+    if args.no_hints {
+        out.next = crate::scan::Next::default();
+    }
     let failing = out.gate.map_or(0, |g| g.failing);
     let to_file = args.output.is_some();
     let color = match args.color {
@@ -923,30 +982,11 @@ fn list_rules(rules: &RuleSet) -> String {
             r.name,
             r.severity.as_str(),
             if r.enabled { "yes" } else { "no" },
-            needs(r),
+            crate::rules::docs::needs(r),
             r.summary
         ));
     }
     text
-}
-
-/// What a rule needs beyond a plain scan to ever fire.
-fn needs(r: &crate::rules::Rule) -> &'static str {
-    if r.raised_by == Some(crate::rules::load::RaisedBy::Change) {
-        return "--since or --staged";
-    }
-    let reads = |prefix: &str| r.reads().iter().any(|f| f.starts_with(prefix));
-    if reads("verify.") {
-        "--verify-pairs"
-    } else if reads("iam.can") {
-        "--live --blast-radius"
-    } else if reads("iam.") || reads("repo.keys_for_user") {
-        "--inventory or --live"
-    } else if reads("config.allowed_accounts") {
-        "--allowed-account"
-    } else {
-        "-"
-    }
 }
 
 fn list_facts() -> String {

@@ -44,6 +44,7 @@ pub(super) fn run(
         baseline: crate::policy::BaselineChoice::Ignored,
         start: super::first_path(&args.paths),
         from: None,
+        ..Default::default()
     })?;
     let out = crate::Scan::new(&policy)
         .paths(args.paths.clone())

@@ -88,6 +88,7 @@ pub(super) fn run(
         baseline: crate::policy::BaselineChoice::Ignored,
         start: first.clone(),
         from: None,
+        ..Default::default()
     })?;
     let journal_path = match &args.journal {
         Some(p) => p.clone(),

@@ -502,6 +502,7 @@ fn compare(
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(&rule.id) || **k == rule.name)
             .map(|(_, o)| o.span.clone())
+            .or_else(|| hc.spans.selection.clone())
             .or_else(|| hc.spans.rules_dir.clone())
             .or_else(|| config_file.map(|f| first_line(&f.text)));
         let Some(span) = span else { continue };

@@ -64,6 +64,9 @@ pub enum PolicyError {
     #[diagnostic(transparent)]
     Rules(#[from] RuleSetError),
     #[error(transparent)]
+    #[diagnostic(help("`keyward rules` lists every rule's ID and name"))]
+    Selection(#[from] crate::rules::select::UnknownSelector),
+    #[error(transparent)]
     Baseline(#[from] BaselineError),
     #[error("{what} {path} is outside the repository, so it cannot be read from {tree}")]
     #[diagnostic(help("name a file inside the repository, or leave out --policy-from"))]
@@ -115,6 +118,9 @@ pub struct PolicyOptions {
     pub start: PathBuf,
     /// `--policy-from REV`: read the policy from that revision.
     pub from: Option<String>,
+    /// `--select`, `--extend-select`, `--ignore`: applied after the
+    /// configuration's own selection.
+    pub selection: crate::rules::select::Selection,
 }
 
 impl PolicySet {
@@ -146,6 +152,7 @@ impl PolicySet {
             if opts.baseline == BaselineChoice::Ignored {
                 policy.baseline = None;
             }
+            opts.selection.apply(&mut policy.rules)?;
             return Ok(policy);
         }
         let found = match &opts.config {
@@ -156,7 +163,8 @@ impl PolicySet {
             Some(p) => config::load(&p)?,
             None => Config::default(),
         };
-        let rules = RuleSet::configured(&config)?;
+        let mut rules = RuleSet::configured(&config)?;
+        opts.selection.apply(&mut rules)?;
         let mut notes = Vec::new();
         let baseline = match (&opts.baseline, &config.baseline) {
             (BaselineChoice::Ignored, _) | (BaselineChoice::Configured, None) => None,

@@ -384,6 +384,46 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
     }
     text.push_str(&summary_line(out));
     text.push('\n');
+    text.push_str(&next_steps(&out.next));
+    text
+}
+
+/// What to run next, one command a line, after the summary (`--no-hints`
+/// leaves it out).
+pub fn next_steps(next: &crate::scan::Next) -> String {
+    let s = crate::shown::s;
+    let mut steps = Vec::new();
+    if next.fix > 0 {
+        steps.push((
+            "keyward fix --diff",
+            format!(
+                "shows how {} hardcoded credential{} can move out of the files",
+                next.fix,
+                s(next.fix)
+            ),
+        ));
+    }
+    if next.plan > 0 {
+        steps.push((
+            "keyward plan",
+            format!(
+                "orders the rotation of {} key{}, per IAM user",
+                next.plan,
+                s(next.plan)
+            ),
+        ));
+    }
+    if next.baseline {
+        steps.push((
+            "keyward baseline",
+            "accepts today's findings, so that only new ones fail".to_string(),
+        ));
+    }
+    let mut text = String::new();
+    for (i, (command, what)) in steps.iter().enumerate() {
+        let lead = if i == 0 { "next:" } else { "" };
+        text.push_str(&format!("{lead:<5} {command:<20}{what}\n"));
+    }
     text
 }
 

@@ -42,6 +42,46 @@ pub fn markdown(rules: &RuleSet) -> String {
     out
 }
 
+/// What a rule needs beyond a plain scan to ever fire.
+pub fn needs(r: &Rule) -> &str {
+    if let Some(needs) = &r.needs {
+        return needs;
+    }
+    if r.raised_by == Some(super::load::RaisedBy::Change) {
+        return "--since or --staged";
+    }
+    let reads = |prefix: &str| r.reads().iter().any(|f| f.starts_with(prefix));
+    if reads("verify.") {
+        "--verify-pairs"
+    } else if reads("iam.can") {
+        "--live --blast-radius"
+    } else if reads("iam.") || reads("repo.keys_for_user") {
+        "--inventory or --live"
+    } else if reads("config.allowed_accounts") {
+        "--allowed-account"
+    } else {
+        "-"
+    }
+}
+
+/// The README's rule table: one row per rule, what it needs to fire, and
+/// a link to its documentation (`keyward rules --format summary`).
+pub fn summary_table(rules: &RuleSet) -> String {
+    let mut out = String::from("| ID | name | severity | needs | what |\n|---|---|---|---|---|\n");
+    for r in &rules.rules {
+        out.push_str(&format!(
+            "| [{}](docs/rules.md#{}) | {} | {} | {} | {} |\n",
+            r.id,
+            r.id.to_ascii_lowercase(),
+            r.name,
+            r.severity.as_str(),
+            needs(r),
+            r.summary.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 /// One rule for a terminal: headings underlined, code indented.
 pub fn terminal(r: &Rule) -> String {
     let title = format!("{} {} ({})", r.id, r.name, r.severity.as_str());

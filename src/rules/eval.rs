@@ -123,6 +123,14 @@ impl RuleSet {
                 rule.severity = sev;
             }
         }
+        config.selection.apply(&mut set).map_err(|e| {
+            RuleSetError::Config(ConfigError::in_config(
+                config,
+                format!("{e} (see `keyward rules`)"),
+                config.spans.selection.clone().unwrap_or_default(),
+                "unknown rule",
+            ))
+        })?;
         Ok(set)
     }
 

@@ -41,6 +41,21 @@ struct RuleFile {
     plan: Option<String>,
     #[serde(default, rename = "across-repositories")]
     across_repositories: bool,
+    #[serde(default)]
+    next: Option<NextStep>,
+    #[serde(default)]
+    needs: Option<String>,
+}
+
+/// The command that helps with a rule's findings (`next:`), which the
+/// human output points at after its summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NextStep {
+    /// `keyward fix --diff`: the credential can be moved out of the file.
+    Fix,
+    /// `keyward plan`: the key needs rotating, in an order per IAM user.
+    Plan,
 }
 
 /// A rule whose findings a pipeline step raises, not its `when:` (which
@@ -122,6 +137,12 @@ pub struct Rule {
     /// A merged organisation report raises this rule too, for the same
     /// credential diverging across repositories (`across-repositories: true`).
     pub across_repositories: bool,
+    /// What to run next about its findings (`next:`).
+    pub next: Option<NextStep>,
+    /// What a scan needs for the rule to fire, when its condition alone
+    /// does not tell (`needs:`; KW010 fires on two secrets for one key ID
+    /// without verification).
+    pub needs: Option<String>,
     /// Off through the configuration: listed, never evaluated.
     pub enabled: bool,
     pub(crate) program: cel::Program,
@@ -370,6 +391,8 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         raised_by: file.raised_by,
         plan: file.plan,
         across_repositories: file.across_repositories,
+        next: file.next,
+        needs: file.needs,
         enabled: true,
         program,
         reads,

@@ -191,6 +191,53 @@ pub struct ScanOutput {
     /// The IAM users whose keys the scan found, with all their keys (for
     /// rotation plans); empty without IAM facts.
     pub iam_users: Vec<crate::iam::IamUser>,
+    /// What the human output suggests running next; empty: nothing.
+    pub next: Next,
+}
+
+/// The commands that help with a run's findings, from their rules'
+/// `next:` (and the baseline, for a first full scan).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Next {
+    /// Findings about a credential written in a file (`next: fix`).
+    pub fix: u64,
+    /// Distinct keys whose findings call for a rotation (`next: plan`).
+    pub plan: u64,
+    /// A full scan with credential findings and no baseline: a team
+    /// adopting keyward can accept today's and fail only on new ones.
+    pub baseline: bool,
+}
+
+impl Next {
+    pub fn is_empty(&self) -> bool {
+        self.fix == 0 && self.plan == 0 && !self.baseline
+    }
+
+    /// From the active findings of `out`, by their rules' `next:`.
+    pub fn of(
+        out: &ScanOutput,
+        rules: &crate::rules::RuleSet,
+        full_scan: bool,
+        baseline: bool,
+    ) -> Next {
+        use crate::rules::load::NextStep;
+        let mut next = Next::default();
+        let mut keys = std::collections::HashSet::new();
+        for f in out.active() {
+            match rules.get(&f.rule).and_then(|r| r.next) {
+                Some(NextStep::Fix) => next.fix += 1,
+                Some(NextStep::Plan) => {
+                    if let Some(k) = &f.key_id {
+                        keys.insert(k.as_str());
+                    }
+                }
+                None => {}
+            }
+        }
+        next.plan = keys.len() as u64;
+        next.baseline = (next.fix > 0 || next.plan > 0) && full_scan && !baseline;
+        next
+    }
 }
 
 /// What a report needs to say what it is.

@@ -71,6 +71,7 @@ pub struct Scan<'a> {
     repository: Option<String>,
     notes: Vec<Warning>,
     progress: Option<&'a Progress>,
+    suppressions_fail: bool,
 }
 
 impl<'a> Scan<'a> {
@@ -94,6 +95,7 @@ impl<'a> Scan<'a> {
             repository: None,
             notes: Vec::new(),
             progress: None,
+            suppressions_fail: true,
         }
     }
 
@@ -196,6 +198,14 @@ impl<'a> Scan<'a> {
     }
 
     /// The gate, instead of the policy's `fail-on` (`None`: never fail).
+    /// Whether a suppression the change adds (KW015) fails the run: yes,
+    /// except for a commit (`--staged`) that is not `--strict-suppressions`,
+    /// whose pull request will be judged again, by a reviewer.
+    pub fn suppressions_fail(mut self, fail: bool) -> Self {
+        self.suppressions_fail = fail;
+        self
+    }
+
     pub fn fail_on(mut self, fail_on: crate::severity::FailOn) -> Self {
         self.fail_on = Some(fail_on);
         self
@@ -315,7 +325,13 @@ impl<'a> Scan<'a> {
         let mut gate = policy.config.fail_on;
         if let Some(change) = post.change() {
             let repo = crate::git::Repo::discover(&opts.cwd)?;
-            let base_gate = crate::policy::added::report(&mut out, &repo, change, &policy.named);
+            let base_gate = crate::policy::added::report(
+                &mut out,
+                &repo,
+                change,
+                &policy.named,
+                self.suppressions_fail,
+            );
             gate = gate.stricter(base_gate);
         }
         out.warnings.extend(policy.notes.iter().cloned());
@@ -338,7 +354,17 @@ impl<'a> Scan<'a> {
             out.meta.repository = Some(name);
         }
         let threshold = self.fail_on.unwrap_or(gate);
-        out.gate = Some(Gate::judge(&out, threshold));
+        let mut judged = Gate::judge(&out, threshold);
+        if !self.suppressions_fail
+            && let Some(added) = rules.raised_by(crate::rules::load::RaisedBy::Change)
+        {
+            let advisory = out
+                .active()
+                .filter(|f| f.rule == added.id && threshold.fails(f.severity))
+                .count() as u64;
+            judged.failing = judged.failing.saturating_sub(advisory);
+        }
+        out.gate = Some(judged);
         out.next = crate::scan::Next::of(&out, rules, walked, policy.baseline.is_some());
         out.redact();
         Ok(out)

@@ -171,7 +171,10 @@ pub fn apply(
             .ignores
             .iter()
             .enumerate()
-            .find(|(_, m)| marker_covers(m, line, &finding.rule));
+            .filter(|(_, m)| marker_covers(m, line, &finding.rule))
+            // The finding's own line's comment first: a trailing ignore on
+            // the line above must not leave this one looking unused.
+            .min_by_key(|(_, m)| m.line != line);
         if let Some((i, m)) = inline {
             used.insert((finding.file, i));
             finding.suppression = Some(Suppression {

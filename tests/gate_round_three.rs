@@ -312,6 +312,7 @@ fn an_ignore_in_a_utf16_file_is_a_suppression_added() {
     let (code, hits) = judged(&repo.run(&[
         "scan",
         "--staged",
+        "--strict-suppressions",
         "--policy-from",
         "HEAD",
         "--format",

@@ -424,6 +424,7 @@ fn staged_changes_are_compared_with_head() {
     let out = repo.run(&[
         "scan",
         "--staged",
+        "--strict-suppressions",
         "--policy-from",
         "HEAD",
         "--format",
@@ -471,6 +472,7 @@ fn a_repository_without_commits_uses_the_defaults() {
         &[
             "scan",
             "--staged",
+            "--strict-suppressions",
             "--policy-from",
             "HEAD",
             "--format",
@@ -796,4 +798,62 @@ fn a_change_cannot_swap_the_inventory() {
 
 fn hits_of(out: &Output) -> Vec<Hit> {
     hits(&json(out))
+}
+
+/// A commit (`--staged`) without `--strict-suppressions`: the suppressions
+/// it adds apply, KW015 reports each with a help that says what happens
+/// next, and the gate counts the rest only; strict, the hook fails.
+#[test]
+fn a_commit_reports_its_suppressions_without_failing() {
+    let repo = Repo::new(&[], &[]);
+    repo.write("a.env", &env_file(" # keyward:ignore -- a sandbox key"));
+    repo.write("b.env", &env_file(""));
+    repo.write(
+        "keyward.toml",
+        "[[allow]]\npath = \"b.env\"\nreason = \"mine\"\n",
+    );
+    repo.git(&["add", "-A"]);
+    let args = [
+        "scan",
+        "--staged",
+        "--policy-from",
+        "HEAD",
+        "--format",
+        "json",
+    ];
+    let out = repo.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["gate"]["failing"], 0, "{doc}");
+    let found = hits(&doc);
+    assert!(found.iter().all(|h| h.rule == "KW015"), "{found:#?}");
+    let added = kw015(&found);
+    assert!(added.iter().any(|h| h.path == "a.env"), "{added:#?}");
+    assert!(added.iter().any(|h| h.path == "keyward.toml"), "{added:#?}");
+    let shown = stdout(&repo.run(&["scan", "--staged", "--policy-from", "HEAD"]));
+    assert!(
+        shown.contains("the pull request's gate") && shown.contains("--strict-suppressions"),
+        "{shown}"
+    );
+    // A key the commit adds without a suppression still fails it.
+    repo.write("c.env", &env_file(""));
+    repo.git(&["add", "-A"]);
+    let out = repo.run(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = hits(&json(&out));
+    assert!(
+        found.iter().any(|h| h.rule == "KW001" && h.path == "c.env"),
+        "{found:#?}"
+    );
+    // Strict: as the pull request's gate judges it.
+    repo.git(&["rm", "-q", "--cached", "c.env"]);
+    let mut strict = args.to_vec();
+    strict.push("--strict-suppressions");
+    let out = repo.run(&strict);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = hits(&json(&out));
+    assert!(
+        found.iter().any(|h| h.rule == "KW001" && h.path == "b.env"),
+        "{found:#?}"
+    );
 }

@@ -416,9 +416,21 @@ pub struct GitArgs {
     /// With --history: the commits reachable from any ref.
     #[arg(long, requires = "history")]
     pub all_refs: bool,
+    /// With --staged: a suppression the commit adds (ignore comment,
+    /// `[[allow]]`, rule off, baseline entry…) fails the hook (KW015), as
+    /// it fails the pull request's gate. Without it the commit's own
+    /// policy applies and the suppression is reported, not failed.
+    #[arg(long, requires = "staged")]
+    pub strict_suppressions: bool,
 }
 
 impl GitArgs {
+    /// A commit (`--staged`) without `--strict-suppressions`: its own
+    /// suppressions apply and KW015 reports them without failing.
+    fn lenient_suppressions(&self) -> bool {
+        self.staged && !self.strict_suppressions
+    }
+
     fn mode(&self, paths: &[PathBuf]) -> Option<crate::git::Mode> {
         use crate::git::Mode;
         if self.staged {
@@ -802,7 +814,13 @@ fn load_policy(args: &ScanArgs) -> Result<crate::policy::PolicySet, miette::Repo
             None => crate::policy::BaselineChoice::Configured,
         },
         start: first_path(&args.paths),
-        from: args.policy_from.clone(),
+        // A commit's own suppressions are honoured (and reported as KW015,
+        // which the pull request's gate enforces): the work tree's policy.
+        from: if args.git.lenient_suppressions() {
+            None
+        } else {
+            args.policy_from.clone()
+        },
         selection: args.select.selection(),
     })
 }
@@ -878,6 +896,7 @@ fn run_scan(
     let mut scan = crate::Scan::new(&policy)
         .paths(args.paths.clone())
         .git(args.git.mode(&args.paths))
+        .suppressions_fail(!args.git.lenient_suppressions())
         .threads(args.threads.min(MAX_THREADS))
         .file_timeout(
             (args.file_timeout > 0.0)

@@ -47,6 +47,7 @@ pub fn report(
     repo: &Repo,
     change: &Change,
     wanted: &Named,
+    blocking: bool,
 ) -> crate::severity::FailOn {
     let base = match PolicySet::from_tree(repo, &change.base, wanted) {
         Ok(p) => p,
@@ -155,8 +156,12 @@ pub fn report(
             }
         }
     }
+    let mut facts = crate::rules::facts::Facts::default();
+    facts.bool(crate::fact!("change.blocking"), blocking);
+    let help =
+        crate::rules::eval::text_for(&rule.helps, &facts, &crate::rules::eval::Memo::default());
     for item in items {
-        push_finding(out, rule, item);
+        push_finding(out, rule, &help, item);
     }
     out.findings
         .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
@@ -842,7 +847,7 @@ fn changed_files(base: &[PolicyFile], head: &[PolicyFile]) -> Vec<String> {
     out
 }
 
-fn push_finding(out: &mut ScanOutput, rule: &Rule, item: Item) {
+fn push_finding(out: &mut ScanOutput, rule: &Rule, help: &str, item: Item) {
     let file = match out.files.iter().position(|f| f.path == item.path) {
         // A file first named with no text (one that could not be read) gets
         // the text of a later item about it: spans at 0..0 stay valid.
@@ -911,7 +916,7 @@ fn push_finding(out: &mut ScanOutput, rule: &Rule, item: Item) {
         name: rule.name.clone(),
         severity: item.severity.unwrap_or(rule.severity),
         message: format!("{}{silences}{reason}", item.message),
-        help: rule.help.clone(),
+        help: help.to_string(),
         file,
         span: item.span,
         key_id: None,

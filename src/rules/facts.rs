@@ -58,6 +58,7 @@ pub const FACTS: &[(&str, FactType)] = &[
     ("suppression.unknown", FactType::List),
     ("suppression.used", FactType::Bool),
     ("suppression.target", FactType::Str),
+    ("change.blocking", FactType::Bool),
     ("config.allowed_accounts", FactType::List),
     ("config.max_key_age_days", FactType::Int),
     ("config.max_unused_days", FactType::Int),
@@ -143,6 +144,9 @@ pub fn describe(name: &str) -> &'static str {
         "suppression.unknown" => "KW000 only: the names in an ignore comment that are no rule",
         "suppression.used" => "KW000 only: the ignore comment suppressed some finding",
         "suppression.target" => "KW000 only: what an [[allow]] entry names, with its rules",
+        "change.blocking" => {
+            "KW015 only: the suppression fails this run (false for a commit, `--staged` without `--strict-suppressions`: the pull request's gate asks the reviewer)"
+        }
         "config.allowed_accounts" => "[policy] allowed-accounts",
         "config.max_key_age_days" => "[policy] max-key-age-days",
         "config.max_unused_days" => "[policy] max-unused-days",

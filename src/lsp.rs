@@ -152,6 +152,9 @@ pub struct Session {
     docs: HashMap<String, Document>,
     /// Per open document's path.
     pieces: HashMap<PathBuf, crate::parse::hcl::PieceCache>,
+    /// The client applies `documentChanges` with file creation: a fix may
+    /// then create a file (a `.gitignore`).
+    creates_files: bool,
 }
 
 struct CachedPolicy {
@@ -312,9 +315,7 @@ fn diagnostics_of(scanned: &Result<crate::ScanOutput, BufferError>, text: &str) 
         },
         severity: severity(f.severity),
         code: f.rule.clone(),
-        code_description: json!({
-            "href": format!("{}#{}", crate::report::sarif::RULES_DOC, f.rule.to_lowercase())
-        }),
+        code_description: json!({"href": rule_docs_url(&f.rule)}),
         source: "keyward",
         message: f.message.clone(),
     }));
@@ -329,10 +330,15 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
         "hoverProvider": true,
         "codeActionProvider": {"codeActionKinds": ["quickfix"]},
     });
-    connection
+    let client = connection
         .initialize(capabilities)
         .map_err(|e| LspError::Protocol(e.to_string()))?;
     let mut session = Session::new();
+    let edits = &client["capabilities"]["workspace"]["workspaceEdit"];
+    session.creates_files = edits["documentChanges"] == true
+        && edits["resourceOperations"]
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|o| o == "create"));
     for msg in &connection.receiver {
         match msg {
             Message::Request(req) => {
@@ -450,16 +456,24 @@ fn hover(session: &mut Session, req: &Request) -> Value {
         return Value::Null;
     };
     let rules = &policy.rules;
+    // IAM's facts once per key, under its first finding.
+    let mut told = std::collections::HashSet::new();
     let texts: Vec<String> = here
         .iter()
         .filter_map(|f| {
             let rule = rules.get(&f.rule)?;
+            let iam = match (&f.iam, &f.key_id) {
+                (Some(iam), Some(key)) if told.insert(key.clone()) => iam_facts(iam),
+                (Some(iam), None) => iam_facts(iam),
+                _ => String::new(),
+            };
             Some(format!(
-                "**{} {}** ({})\n\n{}\n\n{}",
+                "**{} {}** ({})\n\n{}\n\n{}{}",
                 rule.id,
                 rule.name,
                 f.severity.as_str(),
                 f.message,
+                iam,
                 rule.docs
             ))
         })
@@ -470,10 +484,58 @@ fn hover(session: &mut Session, req: &Request) -> Value {
     json!({"contents": {"kind": "markdown", "value": texts.join("\n\n---\n\n")}})
 }
 
+/// What IAM said of the key, for a hover: owner, status, age, last use,
+/// and what the owner may do (`--blast-radius` facts from an inventory).
+fn iam_facts(iam: &crate::finding::IamInfo) -> String {
+    let used = match iam.last_used_days {
+        None => "never used".to_string(),
+        Some(d) => {
+            let place = [
+                iam.last_used_service.as_str(),
+                iam.last_used_region.as_str(),
+            ]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" in ");
+            let place = if place.is_empty() {
+                String::new()
+            } else {
+                format!(", {place}")
+            };
+            format!("last used {d} day{} ago{place}", crate::shown::s(d))
+        }
+    };
+    let mut text = format!(
+        "IAM: user `{}` · {} · {} day{} old · {used}\n\n",
+        iam.user,
+        iam.status,
+        iam.age_days,
+        crate::shown::s(iam.age_days)
+    );
+    if !iam.can.is_empty() {
+        text.push_str(&format!(
+            "Blast radius{}: the owner may {}\n\n",
+            if iam.can_approximate {
+                " (read from the policies)"
+            } else {
+                ""
+            },
+            iam.can
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    text
+}
+
 /// The edits that turn `before` into `after`, one per run of changed
 /// lines: the client gets only what changes, never the rest of the file
 /// (which may hold a credential no fix touched).
-fn edit_for(uri: &str, before: &str, after: &str) -> Value {
+fn text_edits(before: &str, after: &str) -> Vec<Value> {
     let diff = similar::TextDiff::from_lines(before, after);
     let old_starts = line_starts(before);
     let new_lines: Vec<&str> = after.split_inclusive('\n').collect();
@@ -491,9 +553,105 @@ fn edit_for(uri: &str, before: &str, after: &str) -> Value {
             "newText": text,
         }));
     }
-    let mut changes = serde_json::Map::new();
-    changes.insert(uri.to_string(), Value::Array(edits));
-    Value::Object(changes)
+    edits
+}
+
+/// A workspace edit for a fix's changes: the buffer and any other file it
+/// touches (a `.gitignore`). Files that do not exist yet are created, which
+/// needs `documentChanges`; without it such a fix is not offered (`None`).
+fn workspace_edit(
+    session: &Session,
+    doc_uri: &str,
+    doc_path: &Path,
+    changes: &[crate::fix::Change],
+) -> Option<Value> {
+    let mut document_changes = Vec::new();
+    let mut by_uri = serde_json::Map::new();
+    let mut creates = false;
+    for change in changes {
+        let uri = if change.file == doc_path {
+            doc_uri.to_string()
+        } else {
+            path_to_uri(&change.file)
+        };
+        let edits = text_edits(&change.before, &change.after);
+        if uri != doc_uri && !change.file.exists() {
+            creates = true;
+            document_changes
+                .push(json!({"kind": "create", "uri": uri, "options": {"ignoreIfExists": true}}));
+        }
+        document_changes.push(json!({
+            "textDocument": {"uri": uri, "version": null},
+            "edits": edits.clone(),
+        }));
+        by_uri.insert(uri, Value::Array(edits));
+    }
+    match (creates, session.creates_files) {
+        (true, false) => None,
+        (true, true) => Some(json!({"documentChanges": document_changes})),
+        (false, _) => Some(json!({"changes": by_uri})),
+    }
+}
+
+/// `file://` and the path, percent-encoding what a URI cannot hold.
+fn path_to_uri(path: &Path) -> String {
+    let mut uri = String::from("file://");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
+}
+
+/// "Ignore on this line": a `keyward:ignore` comment above the finding,
+/// indented as its line, naming its rule, with a reason to fill in. `None`
+/// where the format has no comments (JSON).
+fn ignore_edit(
+    text: &str,
+    format: crate::parse::format::Format,
+    path: &Path,
+    f: &crate::Finding,
+) -> Option<Value> {
+    use crate::parse::format::Format;
+    let (open, close) = match format {
+        Format::Json => return None,
+        _ => comment_syntax(path),
+    };
+    let start = text[..f.span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let indent: String = text[start..]
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
+    let at = position(text, start);
+    Some(json!([{
+        "range": {"start": at, "end": at},
+        "newText": format!("{indent}{open} keyward:ignore {} -- {IGNORE_REASON}{close}\n", f.rule),
+    }]))
+}
+
+/// What "ignore on this line" writes as the reason, for the user to replace.
+const IGNORE_REASON: &str = "TODO: why this is accepted";
+
+/// The line comment of a file by its name: `//` in C-like sources, an HTML
+/// comment in Markdown, `#` elsewhere (HCL, YAML, .env, INI, shell, Python).
+fn comment_syntax(path: &Path) -> (&'static str, &'static str) {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "js" | "mjs" | "cjs" | "ts" | "tsx" | "jsx" | "go" | "java" | "kt" | "kts" | "scala"
+        | "c" | "h" | "cc" | "cpp" | "hpp" | "cs" | "rs" | "swift" | "php" | "groovy"
+        | "gradle" | "dart" => ("//", ""),
+        "md" | "markdown" | "mdx" | "html" | "xml" => ("<!--", " -->"),
+        _ => ("#", ""),
+    }
 }
 
 /// Byte offsets where each line starts, and one past the last line.
@@ -562,9 +720,16 @@ fn code_actions(session: &Session, req: &Request) -> Value {
                 },
                 cwd,
             );
-            let Some(change) = fixes.changes.first() else {
+            if fixes.changes.is_empty() {
+                continue;
+            }
+            let Some(edit) = workspace_edit(session, uri, &doc.path, &fixes.changes) else {
                 continue;
             };
+            // The whole file's fix is offered only where it does more.
+            if actions.iter().any(|a: &Value| a["edit"] == edit) {
+                continue;
+            }
             let any_unsafe = fixes.fixed.iter().any(|n| n.unsafe_fix);
             if unsafe_fixes && !any_unsafe {
                 continue;
@@ -576,20 +741,71 @@ fn code_actions(session: &Session, req: &Request) -> Value {
             };
             let next: Vec<&str> = fixes.fixed.iter().map(|n| n.text.as_str()).collect();
             let n = fixes.fixed.len();
-            actions.push(json!({
-                "title": format!(
+            let untrack = !fixes.fixed.is_empty() && fixes.fixed.iter().all(|n| n.untrack);
+            let title = if untrack {
+                let name = doc
+                    .path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                format!("keyward: add {name} to .gitignore (then `git rm --cached {name}`)")
+            } else {
+                format!(
                     "keyward: fix {scope} ({n} place{}){}",
                     crate::shown::s(n),
-                    if safety == Safety::Unsafe { ", unsafe: needs a secret created first" } else { "" }
-                ),
+                    if safety == Safety::Unsafe {
+                        ", unsafe: needs a secret created first"
+                    } else {
+                        ""
+                    }
+                )
+            };
+            actions.push(json!({
+                "title": title,
                 "kind": "quickfix",
                 "isPreferred": safety == Safety::Safe && scope == "this credential",
                 "diagnostics": if scope == "this credential" { req.params["context"]["diagnostics"].clone() } else { json!([]) },
-                "edit": {"changes": edit_for(uri, &change.before, &change.after)},
+                "edit": edit,
                 // What to do next, for clients that show it.
                 "data": {"next": next},
             }));
         }
     }
+    // Ignore on this line, one per rule there. (The rule's documentation is
+    // the diagnostic's `codeDescription` link.)
+    let format = out.files.first().map(|f| f.format);
+    let mut seen = std::collections::HashSet::new();
+    for f in &here {
+        if !seen.insert(f.rule.clone()) {
+            continue;
+        }
+        let diagnostics: Vec<Value> = req.params["context"]["diagnostics"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .filter(|d| d["code"] == f.rule.as_str())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(edits) = format.and_then(|fmt| ignore_edit(&doc.text, fmt, &doc.path, f)) {
+            let mut changes = serde_json::Map::new();
+            changes.insert(uri.to_string(), edits);
+            actions.push(json!({
+                "title": format!("keyward: ignore {} {} on this line (give a reason)", f.rule, f.name),
+                "kind": "quickfix",
+                "diagnostics": diagnostics,
+                "edit": {"changes": changes},
+            }));
+        }
+    }
     Value::Array(actions)
+}
+
+/// Where a rule's documentation is published.
+fn rule_docs_url(rule: &str) -> String {
+    format!(
+        "{}#{}",
+        crate::report::sarif::RULES_DOC,
+        rule.to_lowercase()
+    )
 }

@@ -78,6 +78,11 @@ impl Client {
 
 /// `keyward lsp` in `dir`, initialized, with a client on its stdio.
 fn server(dir: &std::path::Path) -> (std::process::Child, Client) {
+    server_with(dir, json!({}))
+}
+
+/// A server for a client with these capabilities.
+fn server_with(dir: &std::path::Path, capabilities: Value) -> (std::process::Child, Client) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
         .arg("lsp")
         .current_dir(dir)
@@ -99,7 +104,7 @@ fn server(dir: &std::path::Path) -> (std::process::Child, Client) {
     };
     let init = c.request(
         "initialize",
-        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+        json!({"processId": null, "rootUri": null, "capabilities": capabilities}),
     );
     assert_eq!(init["capabilities"]["hoverProvider"], true, "{init}");
     c.notify("initialized", json!({}));
@@ -381,8 +386,135 @@ fn a_configured_inventory_gives_the_iam_rules_offline() {
     let found = keyward::lsp::diagnostics(&path, &text);
     let codes: Vec<&str> = found.iter().map(|d| d.code.as_str()).collect();
     assert!(codes.contains(&"KW006"), "{found:#?}");
+    // The hover says what IAM knows of the key.
+    std::fs::write(&path, &text).expect("write");
+    let uri = format!("file://{}", path.display());
+    let (mut child, mut c) = server(dir.path());
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "dotenv", "version": 1, "text": text}}),
+    );
+    let published = c.diagnostics(&uri);
+    let inactive = published
+        .iter()
+        .find(|d| d["code"] == "KW006")
+        .unwrap_or_else(|| panic!("KW006 in {published:?}"));
+    let hover = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": inactive["range"]["start"]}),
+    );
+    let shown = hover["contents"]["value"].as_str().unwrap_or("");
+    assert!(shown.contains("IAM: user `"), "{hover}");
+    assert!(shown.contains("· Inactive ·"), "{hover}");
+    assert!(shown.contains("days old"), "{hover}");
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(child.wait().expect("exit").success());
     // Without the configuration, no IAM facts: no KW006.
     let bare = tempfile::tempdir().expect("temp dir");
     let found = keyward::lsp::diagnostics(&bare.path().join(".env.staging"), &text);
     assert!(found.iter().all(|d| d.code != "KW006"), "{found:#?}");
+}
+
+/// A key in a `.env`: the fix is another file (`.gitignore`, created with
+/// `documentChanges` when the client can), and every diagnostic can be
+/// ignored on its line with a reason to fill in.
+#[test]
+fn every_diagnostic_has_an_action_even_in_a_dotenv() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("prod.env");
+    let text = format!("  AWS_ACCESS_KEY_ID={KEY}\n");
+    std::fs::write(&path, &text).expect("write");
+    let uri = format!("file://{}", path.display());
+    let caps = json!({"workspace": {"workspaceEdit": {"documentChanges": true, "resourceOperations": ["create"]}}});
+    let (mut child, mut c) = server_with(dir.path(), caps);
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "dotenv", "version": 1, "text": text}}),
+    );
+    let found = c.diagnostics(&uri);
+    let key = found
+        .iter()
+        .find(|d| d["code"] == "KW001")
+        .unwrap_or_else(|| panic!("KW001 in {found:?}"));
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": key["range"], "context": {"diagnostics": [key]}}),
+    );
+    let list = actions.as_array().expect("actions");
+    let untrack = list
+        .iter()
+        .find(|a| {
+            a["title"]
+                .as_str()
+                .is_some_and(|t| t.contains("add prod.env to .gitignore"))
+        })
+        .unwrap_or_else(|| panic!("a .gitignore action in {actions}"));
+    let changes = untrack["edit"]["documentChanges"]
+        .as_array()
+        .expect("documentChanges");
+    let gitignore = format!("file://{}", dir.path().join(".gitignore").display());
+    assert_eq!(changes[0]["kind"], "create", "{untrack}");
+    assert_eq!(changes[0]["uri"], gitignore.as_str(), "{untrack}");
+    assert_eq!(changes[1]["textDocument"]["uri"], gitignore.as_str());
+    assert_eq!(
+        changes[1]["edits"][0]["newText"], "/prod.env\n",
+        "{untrack}"
+    );
+    let ignore = list
+        .iter()
+        .find(|a| {
+            a["title"]
+                .as_str()
+                .is_some_and(|t| t.contains("ignore KW001 hardcoded-access-key on this line"))
+        })
+        .unwrap_or_else(|| panic!("an ignore action in {actions}"));
+    let edits = ignore["edit"]["changes"][&uri].as_array().expect("edits");
+    let ignored = apply(&text, edits);
+    assert_eq!(
+        ignored,
+        format!(
+            "  # keyward:ignore KW001 -- TODO: why this is accepted\n  AWS_ACCESS_KEY_ID={KEY}\n"
+        )
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": ignored}]}),
+    );
+    let after = c.diagnostics(&uri);
+    assert!(after.iter().all(|d| d["code"] != "KW001"), "{after:?}");
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(child.wait().expect("exit").success());
+
+    // A client that cannot create files is not offered the .gitignore it
+    // would fail to write; the ignore action stays.
+    let (mut child, mut c) = server(dir.path());
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "dotenv", "version": 1, "text": text}}),
+    );
+    let found = c.diagnostics(&uri);
+    let key = found.iter().find(|d| d["code"] == "KW001").expect("KW001");
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": key["range"], "context": {"diagnostics": [key]}}),
+    );
+    let titles: Vec<&str> = actions
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(|a| a["title"].as_str())
+        .collect();
+    assert!(
+        !titles.iter().any(|t| t.contains(".gitignore")),
+        "{titles:?}"
+    );
+    assert!(
+        titles.iter().any(|t| t.contains("on this line")),
+        "{titles:?}"
+    );
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(child.wait().expect("exit").success());
 }

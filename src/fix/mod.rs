@@ -452,10 +452,6 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                     }
                 }
                 Proposal::Refuse(why) => result.refused.push(note(span, why)),
-                Proposal::Untrack if opts.buffer => result.left.push(note(
-                    span,
-                    "this file is meant to hold values: stop tracking it (`keyward fix` adds it to .gitignore)".into(),
-                )),
                 Proposal::Untrack => {
                     let Some(name) = Path::new(&file.path).file_name() else {
                         continue;

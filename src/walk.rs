@@ -231,15 +231,19 @@ pub fn display_path(path: &Path, cwd: &Path) -> String {
     } else {
         path
     };
-    let mut parts: Vec<String> = Vec::new();
+    // One string, grown part by part: this runs for every file shown.
+    let mut joined = String::with_capacity(rel.as_os_str().len());
     for c in rel.components() {
         match c {
             std::path::Component::CurDir => {}
-            other => parts.push(other.as_os_str().to_string_lossy().into_owned()),
+            other => {
+                if !joined.is_empty() && !joined.ends_with('/') {
+                    joined.push('/');
+                }
+                joined.push_str(&other.as_os_str().to_string_lossy());
+            }
         }
     }
-    let joined = parts.join("/");
-    let joined = joined.replace("//", "/");
     if rel.is_absolute() && !joined.starts_with('/') {
         format!("/{joined}")
     } else if joined.is_empty() {

@@ -140,6 +140,8 @@ impl FileCandidates {
 
 #[derive(Default)]
 struct ThreadState {
+    /// The read buffer, reused file after file.
+    buf: Vec<u8>,
     files: Vec<FileCandidates>,
     own_reports: Vec<(String, String)>,
     inventories: Vec<String>,
@@ -188,7 +190,7 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
             match std::fs::read_link(&path) {
                 Ok(target) => {
                     let target = target.as_os_str().as_encoded_bytes().to_vec();
-                    take_bytes(st, &path, display, &target, opts, progress);
+                    take_bytes(st, &path, &|| display.clone(), &target, opts, progress);
                 }
                 Err(e) => st.errors.push(Warning {
                     kind: crate::finding::ProblemKind::Read,
@@ -204,44 +206,49 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
                 st.summary.excluded += 1;
                 return;
             }
-            let display = walk::display_path(&path, &opts.cwd);
+            // Made only for a file something is said of: most files have
+            // nothing key-like and never need it.
+            let shown = || walk::display_path(&path, &opts.cwd);
             if let Some(len) = len
                 && len > opts.max_file_size
             {
                 let large = sweep_file(&path, len, opts.file_timeout);
-                take_large(st, display, large, opts, progress);
+                take_large(st, shown(), large, opts, progress);
                 return;
             }
-            let bytes = match crate::source::read_regular(&path, opts.max_file_size) {
-                Ok(crate::source::Read::Bytes(b)) => b,
+            let mut buf = std::mem::take(&mut st.buf);
+            match crate::source::read_regular(&path, opts.max_file_size, &mut buf) {
+                Ok(crate::source::Read::Bytes) => {
+                    take_bytes(st, &path, &shown, &buf, opts, progress);
+                }
                 Ok(crate::source::Read::TooLarge(len)) => {
                     let large = sweep_file(&path, len, opts.file_timeout);
-                    take_large(st, display, large, opts, progress);
-                    return;
+                    take_large(st, shown(), large, opts, progress);
                 }
-                Ok(crate::source::Read::NotRegular) => {
-                    st.summary.skipped_other += 1;
-                    return;
-                }
-                Err(e) => {
-                    st.errors.push(Warning {
-                        kind: crate::finding::ProblemKind::Read,
-                        path: display,
-                        message: format!("cannot read: {e}"),
-                    });
-                    return;
-                }
-            };
-            take_bytes(st, &path, display, &bytes, opts, progress);
+                Ok(crate::source::Read::NotRegular) => st.summary.skipped_other += 1,
+                Err(e) => st.errors.push(Warning {
+                    kind: crate::finding::ProblemKind::Read,
+                    path: shown(),
+                    message: format!("cannot read: {e}"),
+                }),
+            }
+            // A rare huge file does not keep its buffer for the rest of the walk.
+            if buf.capacity() > KEPT_BUFFER {
+                buf = Vec::new();
+            }
+            st.buf = buf;
         }
     }
 }
+
+/// A read buffer grown past this by one large file is let go.
+const KEPT_BUFFER: usize = 4 << 20;
 
 /// Counts, decodes, parses and detects one file's content.
 fn take_bytes(
     st: &mut ThreadState,
     path: &Path,
-    display: String,
+    shown: &dyn Fn() -> String,
     bytes: &[u8],
     opts: &ScanOptions,
     progress: &Progress,
@@ -255,12 +262,12 @@ fn take_bytes(
             size: bytes.len() as u64,
             swept: crate::large::sweep(bytes, &|| false),
         };
-        take_large(st, display, large, opts, progress);
+        take_large(st, shown(), large, opts, progress);
         return;
     }
     let outcome = process_file(
         path,
-        &display,
+        shown,
         bytes,
         opts.file_timeout,
         opts.include_placeholders,
@@ -276,17 +283,17 @@ fn take_bytes(
         }
         Status::Inventory => {
             st.summary.inventories += 1;
-            st.inventories.push(display.clone());
+            st.inventories.push(shown());
         }
         Status::OwnReport { first_line } => {
             st.summary.own_reports += 1;
-            st.own_reports.push((display.clone(), first_line));
+            st.own_reports.push((shown(), first_line));
         }
     }
     for w in outcome.warnings {
         st.errors.push(Warning {
             kind: w.kind,
-            path: display.clone(),
+            path: shown(),
             message: w.message,
         });
     }
@@ -309,7 +316,14 @@ fn take_blob(st: &mut ThreadState, blob: Blob, opts: &ScanOptions, progress: &Pr
     }
     match blob.large {
         Some(large) => take_large(st, blob.path, *large, opts, progress),
-        None => take_bytes(st, &path, blob.path, &blob.bytes, opts, progress),
+        None => take_bytes(
+            st,
+            &path,
+            &|| blob.path.clone(),
+            &blob.bytes,
+            opts,
+            progress,
+        ),
     }
 }
 
@@ -492,13 +506,13 @@ struct Outcome {
 /// Decodes, parses and scans one file's bytes.
 fn process_file(
     path: &Path,
-    display: &str,
+    shown: &dyn Fn() -> String,
     bytes: &[u8],
     timeout: Option<std::time::Duration>,
     include_placeholders: bool,
 ) -> Outcome {
     let _budget = crate::budget::start(timeout);
-    let mut outcome = process_file_within_budget(path, display, bytes, include_placeholders);
+    let mut outcome = process_file_within_budget(path, shown, bytes, include_placeholders);
     if crate::budget::was_exceeded() {
         outcome
             .warnings
@@ -516,7 +530,7 @@ fn process_file(
 
 fn process_file_within_budget(
     path: &Path,
-    display: &str,
+    shown: &dyn Fn() -> String,
     bytes: &[u8],
     include_placeholders: bool,
 ) -> Outcome {
@@ -591,7 +605,7 @@ fn process_file_within_budget(
         ignores = crate::ignore_comment::outside_markdown_fences(&text, ignores);
     }
     let file = (!candidates.is_empty() || !ignores.is_empty()).then(|| FileCandidates {
-        path: display.to_string(),
+        path: shown(),
         format,
         text: Arc::from(text.as_ref()),
         candidates,

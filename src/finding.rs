@@ -87,7 +87,10 @@ pub struct CommitRef {
 }
 
 /// How a finding was accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum SuppressionKind {
     /// A `keyward:ignore` comment in the file (SARIF `inSource`).
     Inline,

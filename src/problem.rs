@@ -12,7 +12,10 @@ pub struct Warning {
 
 /// What went wrong, so a caller can act on a kind (an editor underlines a
 /// parse error, CI fails on an unreadable file) without reading messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum ProblemKind {
     /// A path could not be walked or read.
     Read,

@@ -1,9 +1,9 @@
 //! How bad a finding is. A leaf: the configuration, the rules and every
 //! report speak of it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -44,6 +44,24 @@ pub enum FailOn {
     Never,
     /// A finding at this severity or above fails the run.
     At(Severity),
+}
+
+/// `never` or a severity, as the configuration and the JSON write it.
+impl Serialize for FailOn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FailOn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        FailOn::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a gate (critical, high, medium, low, info, never)"
+            ))
+        })
+    }
 }
 
 impl FailOn {

@@ -127,8 +127,8 @@ pub struct Entry {
     pub context: String,
     /// The masked source line, when the JSON carries one.
     pub snippet: Option<String>,
-    /// How an accepted finding was accepted (`inline`, `allow`, `baseline`).
-    pub accepted: Option<String>,
+    /// How an accepted finding was accepted.
+    pub accepted: Option<crate::finding::SuppressionKind>,
 }
 
 /// Reads a `keyward scan --format json` document.
@@ -315,8 +315,7 @@ fn divergence(plan: &crate::plan::Plan) -> Vec<Divergence> {
 }
 
 fn entry(f: &contract::Finding) -> Result<Entry, String> {
-    let severity =
-        Severity::parse(&f.severity).ok_or_else(|| format!("unknown severity `{}`", f.severity))?;
+    let severity = f.severity;
     let known = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     Ok(Entry {
         rule: f.rule.clone(),
@@ -340,7 +339,7 @@ fn entry(f: &contract::Finding) -> Result<Entry, String> {
         message: f.message.clone(),
         context: f.context.clone(),
         snippet: known(&f.snippet),
-        accepted: f.suppression.as_ref().map(|s| s.kind.clone()),
+        accepted: f.suppression.as_ref().map(|s| s.kind),
     })
 }
 
@@ -499,7 +498,8 @@ pub fn keys(a: &Audit) -> Vec<KeyRow> {
             }
             Some(kind) => {
                 if !row.places.contains(&e.path) {
-                    row.places.insert(format!("{} (accepted: {kind})", e.path));
+                    row.places
+                        .insert(format!("{} (accepted: {})", e.path, kind.as_str()));
                 }
             }
         }

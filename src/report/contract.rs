@@ -9,6 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::finding::SuppressionKind;
+use crate::problem::ProblemKind;
+use crate::severity::{FailOn, Severity};
+
 /// The contract's version; a document with another is refused.
 pub const VERSION: u32 = 1;
 
@@ -61,7 +65,7 @@ pub struct Finding {
     pub rule: String,
     /// Masked: first 4 and last 4 characters, never more.
     pub secret: Option<String>,
-    pub severity: String,
+    pub severity: Severity,
     /// The finding's line with every secret masked.
     pub snippet: Option<String>,
     /// Accepted findings only: how and why.
@@ -88,6 +92,9 @@ pub struct Iam {
     pub last_used_region: String,
     #[serde(default)]
     pub last_used_service: String,
+    /// IAM's own word for the key (`Active`, `Inactive`, `Expired`), passed
+    /// through as IAM wrote it: a status IAM adds later must survive a
+    /// report, not turn into "unknown".
     pub status: String,
     pub user: String,
 }
@@ -105,7 +112,7 @@ pub struct Related {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Suppression {
     /// `inline`, `allow` or `baseline`.
-    pub kind: String,
+    pub kind: SuppressionKind,
     /// The ignore's or allow entry's reason; empty when none was given.
     pub reason: String,
 }
@@ -131,10 +138,10 @@ pub struct CommitRef {
 /// A problem with one file or path that did not stop the scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
-    /// What kind of problem (`read`, `parse`, `iam` …); see
-    /// [`crate::finding::ProblemKind`].
+    /// What kind of problem (`read`, `parse`, `iam` …); absent in
+    /// documents written before problems had kinds.
     #[serde(default)]
-    pub kind: String,
+    pub kind: Option<ProblemKind>,
     pub message: String,
     pub path: String,
 }
@@ -145,7 +152,7 @@ pub struct More {
     pub name: String,
     pub path: String,
     pub rule: String,
-    pub severity: String,
+    pub severity: Severity,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,7 +213,7 @@ pub struct IamUserKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {
     /// A severity, or `never`.
-    pub fail_on: String,
+    pub fail_on: FailOn,
     pub failing: u64,
 }
 

@@ -50,7 +50,7 @@ pub fn document(out: &ScanOutput) -> Document {
             repository: None,
             rule: f.rule.clone(),
             name: f.name.clone(),
-            severity: f.severity.as_str().to_string(),
+            severity: f.severity,
             message: f.message.clone(),
             path: out
                 .files
@@ -79,7 +79,7 @@ pub fn document(out: &ScanOutput) -> Document {
             }),
             provenance: f.provenance.as_deref().map(provenance),
             suppression: f.suppression.as_ref().map(|s| contract::Suppression {
-                kind: s.kind.as_str().to_string(),
+                kind: s.kind,
                 reason: s.reason.clone(),
             }),
         };
@@ -133,7 +133,7 @@ pub fn document(out: &ScanOutput) -> Document {
                     .map_or_else(String::new, |s| s.path.clone()),
                 rule: m.rule.clone(),
                 name: m.name.clone(),
-                severity: m.severity.as_str().to_string(),
+                severity: m.severity,
                 count: m.count,
             })
             .collect(),
@@ -141,7 +141,7 @@ pub fn document(out: &ScanOutput) -> Document {
             .warnings
             .iter()
             .map(|e| contract::Problem {
-                kind: e.kind.as_str().to_string(),
+                kind: Some(e.kind),
                 path: e.path.clone(),
                 message: e.message.clone(),
             })
@@ -169,7 +169,7 @@ pub fn document(out: &ScanOutput) -> Document {
             }),
         },
         gate: out.gate.map(|g| contract::Gate {
-            fail_on: g.fail_on.as_str().to_string(),
+            fail_on: g.fail_on,
             failing: g.failing,
         }),
         summary: contract::Summary {

@@ -233,6 +233,19 @@ impl World {
 }
 
 /// An error as one line, whatever the terminal width made of it.
+/// `text` with moto's random key IDs and (masked) secrets replaced by
+/// stand-ins, so a rendering can be a snapshot.
+fn stable(text: &str, keys: &[&Key]) -> String {
+    let mut out = text.to_string();
+    for (i, k) in keys.iter().enumerate() {
+        let masked = format!("{}…{}", &k.secret[..4], &k.secret[k.secret.len() - 4..]);
+        out = out
+            .replace(&k.id, &format!("AKIA<key {i}>"))
+            .replace(&masked, &format!("<secret {i}>"));
+    }
+    out
+}
+
 fn flat(s: &str) -> String {
     s.replace('│', " ")
         .split_whitespace()
@@ -470,6 +483,22 @@ fn verify_pairs_match_mismatch_unknown_key() {
     for k in [current, unused, deleted] {
         assert!(!shown.contains(&k.secret), "a secret was printed");
     }
+    // The rule's rendering, as for every rule (tests/rule_fixtures.rs): its
+    // one finding alone, moto's random key and secret replaced.
+    let human = keyward_env(
+        &pairs,
+        &Key {
+            id: String::new(),
+            secret: String::new(),
+        },
+        &w.moto.url(),
+        &["scan", ".", "--verify-pairs", "--select", "KW012"],
+    );
+    assert_eq!(human.status.code(), Some(1), "{}", stderr(&human));
+    insta::assert_snapshot!(
+        "KW012-live-credential-exposed",
+        stable(&common::stdout(&human), &[current, unused, deleted])
+    );
 
     // The verdicts themselves, including the one no rule reports.
     let aws = Aws::from_config(w.sdk_config(&w.admin)).expect("aws");
@@ -1109,6 +1138,25 @@ fn blast_radius_reads_the_policies_where_simulation_fails() {
     assert!(
         message.contains("read by keyward, conditions not evaluated"),
         "{message}"
+    );
+    let human = keyward_env(
+        repo.path(),
+        &admin,
+        &url,
+        &[
+            "scan",
+            "admin-bot",
+            "--live",
+            "--blast-radius",
+            "--select",
+            "KW014",
+        ],
+    );
+    assert_eq!(human.status.code(), Some(1), "{}", stderr(&human));
+    let all: Vec<&Key> = keys.values().collect();
+    insta::assert_snapshot!(
+        "KW014-privileged-key-exposed",
+        stable(&common::stdout(&human), &all)
     );
 }
 

@@ -4,6 +4,7 @@
 
 mod fix;
 mod plan;
+mod repos;
 mod rotate;
 
 use std::io::Write;
@@ -292,6 +293,32 @@ pub struct ScanArgs {
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Scan many repositories: FILE lists one git URL or local path per
+    /// line (`-`: standard input). URLs are cloned shallowly; the
+    /// repositories are scanned in parallel by their own configurations and
+    /// one merged report is written (json, markdown, html; human and
+    /// concise print a line per repository). One that cannot be cloned is
+    /// reported and the rest go on (exit 2).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["staged", "since", "history", "policy_from", "config", "baseline"], help_heading = "Many repositories")]
+    pub repos: Option<PathBuf>,
+    /// Where `--repos` keeps its clones, reused by the next run [default: a
+    /// temporary directory, removed afterwards].
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "repos",
+        help_heading = "Many repositories"
+    )]
+    pub repos_cache: Option<PathBuf>,
+    /// How many repositories `--repos` scans at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        requires = "repos",
+        help_heading = "Many repositories"
+    )]
+    pub repos_concurrency: usize,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
@@ -492,6 +519,9 @@ pub fn run(
 ) -> Result<u8, miette::Report> {
     match cli.command {
         Command::Scan(args) => {
+            if let Some(list) = &args.repos {
+                return repos::run(&args, list, stdout);
+            }
             let policy = load_policy(&args)?;
             run_scan(*args, policy, term, progress, stdout)
         }

@@ -132,6 +132,21 @@ pub fn marker_covers(marker: &IgnoreMarker, line: usize, rule: &str) -> bool {
             || marker.rules.iter().any(|r| r == rule))
 }
 
+/// The ignore comment of `markers` that suppresses a finding of `rule` on
+/// 0-based line `line`, with its index: the finding's own line's first, so
+/// a trailing ignore on the line above never takes its credit.
+pub fn covering<'a>(
+    markers: &'a [IgnoreMarker],
+    line: usize,
+    rule: &str,
+) -> Option<(usize, &'a IgnoreMarker)> {
+    markers
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| marker_covers(m, line, rule))
+        .min_by_key(|(_, m)| m.line != line)
+}
+
 /// Markdown, where an ignore comment inside a code fence is an example,
 /// not a suppression.
 pub fn is_markdown(path: &std::path::Path) -> bool {

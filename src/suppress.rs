@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{AllowEntry, Config};
 use crate::finding::{Finding, Suppression, SuppressionKind, fingerprint};
 pub use crate::ignore_comment::{
-    IgnoreMarker, MARKER, find_markers, marker_covers, outside_markdown_fences,
+    IgnoreMarker, MARKER, covering, find_markers, marker_covers, outside_markdown_fences,
 };
 use crate::rules::RuleSet;
 use crate::rules::facts::{Fact, Facts};
@@ -167,14 +167,7 @@ pub fn apply(
         let line = line_indexes
             .get(finding.file)
             .map_or(0, |l| l.line_of(finding.span.start));
-        let inline = file
-            .ignores
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| marker_covers(m, line, &finding.rule))
-            // The finding's own line's comment first: a trailing ignore on
-            // the line above must not leave this one looking unused.
-            .min_by_key(|(_, m)| m.line != line);
+        let inline = covering(&file.ignores, line, &finding.rule);
         if let Some((i, m)) = inline {
             used.insert((finding.file, i));
             finding.suppression = Some(Suppression {

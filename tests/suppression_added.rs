@@ -857,3 +857,36 @@ fn a_commit_reports_its_suppressions_without_failing() {
         "{found:#?}"
     );
 }
+
+/// Two lines, each with its own trailing ignore: each KW015 names what its
+/// own ignore silences, as the suppression step decided it (the key's
+/// comment does not also claim the secret on the line below).
+#[test]
+fn each_ignore_silences_its_own_lines_finding() {
+    let repo = Repo::new(&[], &[]);
+    repo.write(
+        "a.env",
+        &format!("AWS_ACCESS_KEY_ID={KEY} # keyward:ignore\nAWS_SECRET_ACCESS_KEY={SECRET} # keyward:ignore\n"),
+    );
+    repo.git(&["add", "-A"]);
+    let out = repo.run(&[
+        "scan",
+        "--staged",
+        "--strict-suppressions",
+        "--policy-from",
+        "HEAD",
+        "--format",
+        "json",
+    ]);
+    let added = kw015(&hits(&json(&out)));
+    let on = |line: u64| {
+        added
+            .iter()
+            .find(|h| h.path == "a.env" && h.line == line)
+            .map(|h| h.message.clone())
+            .unwrap_or_else(|| panic!("KW015 on line {line}: {added:#?}"))
+    };
+    assert!(on(1).contains("silences 1 finding (KW001)"), "{}", on(1));
+    assert!(on(2).contains("silences 1 finding (KW002)"), "{}", on(2));
+    assert!(!hits(&json(&out)).iter().any(|h| h.rule == "KW000"));
+}

@@ -1021,12 +1021,21 @@ pub(crate) fn write_file(path: &std::path::Path, text: &str) -> Result<(), miett
 }
 
 fn list_rules(rules: &RuleSet) -> String {
-    let mut text = String::from(
-        "ID     NAME                          SEVERITY  ENABLED  NEEDS                  SUMMARY\n",
+    // As wide as the longest, so a rule's own `needs:` text keeps the table.
+    let width = rules
+        .rules
+        .iter()
+        .map(|r| crate::rules::docs::needs(r).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("NEEDS".len());
+    let mut text = format!(
+        "ID     NAME                          SEVERITY  ENABLED  {:<width$} SUMMARY\n",
+        "NEEDS"
     );
     for r in &rules.rules {
         text.push_str(&format!(
-            "{:<6} {:<29} {:<9} {:<8} {:<22} {}\n",
+            "{:<6} {:<29} {:<9} {:<8} {:<width$} {}\n",
             r.id,
             r.name,
             r.severity.as_str(),

@@ -332,10 +332,16 @@ fn inline_item(out: &ScanOutput, m: &crate::git::AddedMarker) -> Item {
         .enumerate()
         // Findings about a credential, not about settings.
         .filter(|(_, f)| !f.identity.is_empty())
-        .filter(|(_, f)| out.files.get(f.file).is_some_and(|s| s.path == m.path))
         .filter(|(_, f)| {
+            let Some(file) = out.files.get(f.file).filter(|s| s.path == m.path) else {
+                return false;
+            };
             let line = LineIndex::new(&m.text).line_of(f.span.start);
+            // The ignore that takes the finding, as the suppression step
+            // decides it: this one, or one on the finding's own line.
             marker_covers(&m.marker, line, &f.rule)
+                && crate::suppress::covering(&file.ignores, line, &f.rule)
+                    .is_none_or(|(_, c)| c.line == m.marker.line)
         })
         .map(|(i, _)| i)
         .collect();

@@ -209,10 +209,6 @@ pub struct Next {
 }
 
 impl Next {
-    pub fn is_empty(&self) -> bool {
-        self.fix == 0 && self.plan == 0 && !self.baseline
-    }
-
     /// From the active findings of `out`, by their rules' `next:`.
     pub fn of(
         out: &ScanOutput,

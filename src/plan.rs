@@ -730,119 +730,13 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
     md
 }
 
-/// The plan as a section of an HTML page (the audit report, or the page
-/// [`html`] makes), with `h` headings of `level` and below.
-pub fn html_section(plan: &Plan, level: usize) -> String {
-    use crate::report::escape::html::{message, text as escape};
-    use std::fmt::Write;
-    let (h1, h2) = (level.clamp(1, 5), level.clamp(1, 5) + 1);
-    let mut h =
-        format!("<section class=\"plan\" id=\"rotation-plan\">\n<h{h1}>Rotation plan</h{h1}>\n");
-    if !plan.iam {
-        h.push_str("<p class=\"empty\">No IAM facts in this run: run <code>keyward plan --inventory FILE</code> or <code>--live</code> to know whose keys these are.</p>\n");
-    }
-    if plan.users.is_empty() && plan.ownerless.is_empty() {
-        h.push_str("<p class=\"empty\">No keys found.</p>\n</section>\n");
-        return h;
-    }
-    let places_html = |places: &[Place]| -> String {
-        if places.is_empty() {
-            return "—".into();
-        }
-        by_file(places)
-            .iter()
-            .map(|(path, lines)| format!("<code>{}:{lines}</code>", escape(path)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    for u in &plan.users {
-        let _ = writeln!(
-            h,
-            "<h{h2}>IAM user <code>{}</code> (account {})</h{h2}>",
-            escape(&u.user),
-            escape(&u.account)
-        );
-        if let Some(why) = &u.urgent {
-            let _ = writeln!(
-                h,
-                "<p class=\"urgent\"><strong>First:</strong> {}.</p>",
-                message(why)
-            );
-        }
-        let _ = writeln!(
-            h,
-            "<p>Keeps: {}</p>",
-            match &u.keep {
-                Some(k) => format!("<code>{}</code> ({})", escape(k), message(&u.keep_reason)),
-                None => format!("<strong>a new key</strong> ({})", message(&u.keep_reason)),
-            }
-        );
-        h.push_str("<table>\n<thead><tr><th>Key</th><th>Status</th><th>Age</th><th>Last used</th><th>Places in the repository</th></tr></thead>\n<tbody>\n");
-        for k in &u.keys {
-            let _ = writeln!(
-                h,
-                "<tr><td><code>{}</code>{}</td><td>{}</td><td class=\"n\">{} days</td><td>{}</td><td class=\"wrap\">{}</td></tr>",
-                escape(&k.key_id),
-                if k.keep {
-                    " <strong>(keep)</strong>"
-                } else if k.exposed {
-                    " (exposed)"
-                } else {
-                    ""
-                },
-                escape(&k.status),
-                k.age_days,
-                escape(&last_used(k)),
-                places_html(&k.places)
-            );
-        }
-        h.push_str("</tbody>\n</table>\n<ol class=\"steps\">\n");
-        for s in &u.steps {
-            let _ = write!(
-                h,
-                "<li><code>{}</code> {}",
-                escape(s.action.as_str()),
-                message(&s.text)
-            );
-            if let Some(w) = &s.warning {
-                let _ = write!(h, "<br><strong>Careful:</strong> {}.", message(w));
-            }
-            if !s.commands.is_empty() {
-                let _ = write!(
-                    h,
-                    "<pre class=\"snip\">{}</pre>",
-                    escape(&s.commands.join("\n"))
-                );
-            }
-            h.push_str("</li>\n");
-        }
-        h.push_str("</ol>\n");
-    }
-    if !plan.ownerless.is_empty() {
-        let _ = writeln!(h, "<h{h2}>Keys no IAM user owns</h{h2}>");
-        h.push_str("<table>\n<thead><tr><th>Key</th><th>What to do</th><th>Places in the repository</th></tr></thead>\n<tbody>\n");
-        for k in &plan.ownerless {
-            let _ = writeln!(
-                h,
-                "<tr><td><code>{}</code></td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td></tr>",
-                escape(&k.key_id),
-                message(&k.why),
-                places_html(&k.places)
-            );
-        }
-        h.push_str("</tbody>\n</table>\n");
-    }
-    h.push_str("</section>\n");
-    h
-}
-
 /// The plan as an HTML page of its own, styled as the audit report.
-pub fn html(plan: &Plan) -> String {
-    crate::report::audit::page("keyward rotation plan", &html_section(plan, 1))
+pub fn html(plan: &Plan) -> Result<String, crate::report::html::RenderError> {
+    crate::report::html::plan(plan)
 }
 
 /// `3 days ago (s3 in eu-west-1)`, or `never`.
-fn last_used(k: &KeyEntry) -> String {
+pub(crate) fn last_used(k: &KeyEntry) -> String {
     let Some(d) = k.last_used_days else {
         return "never".into();
     };
@@ -854,7 +748,7 @@ fn last_used(k: &KeyEntry) -> String {
 }
 
 /// Places grouped by file: (path, `3,4`), in order.
-fn by_file(places: &[Place]) -> Vec<(&str, String)> {
+pub(crate) fn by_file(places: &[Place]) -> Vec<(&str, String)> {
     let mut out: Vec<(&str, String)> = Vec::new();
     for p in places {
         match out.last_mut() {

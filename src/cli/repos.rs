@@ -113,7 +113,7 @@ pub(super) fn run(
     let rendered = match (render.as_str(), &merged) {
         ("json", Some(a)) => audit::json(a),
         ("markdown", Some(a)) => audit::markdown(a),
-        ("html", Some(a)) => audit::html(a),
+        ("html", Some(a)) => audit::html(a)?,
         _ => {
             let total: usize = docs.iter().map(|(_, d)| d.findings.len()).sum();
             format!(

@@ -20,7 +20,7 @@ pub const DEFAULT_MAX_KEY_AGE_DAYS: u64 = crate::scan::DEFAULT_MAX_KEY_AGE_DAYS.
 
 /// Shown for a value the JSON does not carry (IAM facts without an
 /// inventory), so "unknown" never reads as "none".
-const UNKNOWN: &str = "—";
+pub(crate) const UNKNOWN: &str = "—";
 
 /// Paths listed per key before the rest is counted: the table must stay
 /// readable for a key pasted into fifty files.
@@ -353,7 +353,7 @@ pub struct Group {
     pub keys: BTreeSet<String>,
 }
 
-fn severity_index(s: Severity) -> usize {
+pub(crate) fn severity_index(s: Severity) -> usize {
     Severity::ALL.iter().position(|v| *v == s).unwrap_or(0)
 }
 
@@ -514,7 +514,7 @@ fn count(n: usize, one: &str, many: &str) -> String {
 /// What the report is about: `Scanned 2026-11-30 · org/repo at abc1234 ·
 /// keyward 0.1.0 · IAM: inventory … (generated …)`. Ages in the report
 /// are as of the scan date.
-fn about(a: &Audit) -> Option<String> {
+pub(crate) fn about(a: &Audit) -> Option<String> {
     let s = a.scan.as_ref()?;
     let mut parts = Vec::new();
     if let Some(d) = &s.date {
@@ -538,7 +538,7 @@ fn about(a: &Audit) -> Option<String> {
     Some(parts.join(" · "))
 }
 
-fn headline(a: &Audit, keys: &[KeyRow]) -> String {
+pub(crate) fn headline(a: &Audit, keys: &[KeyRow]) -> String {
     let mut parts = vec![
         count(a.findings.len(), "finding", "findings"),
         count(
@@ -554,7 +554,7 @@ fn headline(a: &Audit, keys: &[KeyRow]) -> String {
     parts.join(" · ")
 }
 
-fn age_text(age: Option<i64>, limit: u64) -> String {
+pub(crate) fn age_text(age: Option<i64>, limit: u64) -> String {
     match age {
         None => UNKNOWN.into(),
         Some(d) if d > 0 && d as u64 > limit => format!("{d} days (over {limit})"),
@@ -594,7 +594,7 @@ pub(crate) fn last_used_text(used: Option<LastUse>, at: Option<&str>) -> String 
 
 /// `iam:CreateAccessKey, s3:GetObject`, `nothing asked about`, or `not
 /// asked` for a key whose owner was not looked at.
-fn can_text(k: &KeyRow) -> String {
+pub(crate) fn can_text(k: &KeyRow) -> String {
     if k.can.is_empty() {
         return "—".into();
     }
@@ -605,7 +605,7 @@ fn can_text(k: &KeyRow) -> String {
     s
 }
 
-fn places_text(places: &BTreeSet<String>) -> String {
+pub(crate) fn places_text(places: &BTreeSet<String>) -> String {
     let mut shown: Vec<&str> = places.iter().take(MAX_PLACES).map(String::as_str).collect();
     let more = places.len().saturating_sub(MAX_PLACES);
     let more = (more > 0).then(|| format!("+{more} more"));
@@ -619,7 +619,7 @@ fn or_unknown(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or(UNKNOWN)
 }
 
-fn env_label(label: &str) -> &str {
+pub(crate) fn env_label(label: &str) -> &str {
     if label == UNKNOWN { "(none)" } else { label }
 }
 
@@ -893,536 +893,13 @@ fn repositories_markdown(md: &mut String, a: &Audit) {
     md.push('\n');
 }
 
-fn repositories_html(h: &mut String, a: &Audit) {
-    if a.repositories.is_empty() {
-        return;
-    }
-    h.push_str(
-        "<section>\n<h2>Repositories</h2>\n<table>\n<thead><tr><th>Repository</th><th>Commit</th><th>Scanned</th>\
-         <th>Files</th><th>Findings</th><th>Critical</th><th>High</th><th>Medium</th><th>Low</th><th>Info</th><th>Keys</th></tr></thead>\n<tbody>\n",
-    );
-    for r in &a.repositories {
-        let [c, hi, m, l, i] = r.by_severity;
-        let _ = writeln!(
-            h,
-            "<tr><td class=\"wrap\"><code>{}</code></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{c}</td><td class=\"n\">{hi}</td><td class=\"n\">{m}</td><td class=\"n\">{l}</td><td class=\"n\">{i}</td><td class=\"n\">{}</td></tr>",
-            escape(&r.name),
-            r.commit
-                .as_deref()
-                .map_or(UNKNOWN.to_string(), |c| code_html(c.get(..12).unwrap_or(c))),
-            escape(r.date.as_deref().unwrap_or(UNKNOWN)),
-            r.files_scanned,
-            c + hi + m + l + i,
-            r.keys
-        );
-    }
-    h.push_str("</tbody>\n</table>\n</section>\n<section>\n<h2>Cross-repository divergence</h2>\n");
-    if a.divergence.is_empty() {
-        h.push_str("<p class=\"empty\">No IAM user's keys are used differently across the repositories.</p>\n</section>\n");
-        return;
-    }
-    h.push_str("<table>\n<thead><tr><th>IAM user</th><th>Newest Active key, used in</th><th>Still on an older key</th></tr></thead>\n<tbody>\n");
-    for d in &a.divergence {
-        let behind: Vec<String> = d
-            .behind
-            .iter()
-            .map(|(repo, key, places)| {
-                format!(
-                    "{} uses {} at {}",
-                    code_html(repo),
-                    code_html(key),
-                    places
-                        .iter()
-                        .map(|p| code_html(p))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            h,
-            "<tr><td><code>{}</code> ({})</td><td>{} in {}</td><td class=\"wrap\">{}</td></tr>",
-            escape(&d.user),
-            escape(&d.account),
-            code_html(&d.newest),
-            d.current
-                .iter()
-                .map(|r| code_html(r))
-                .collect::<Vec<_>>()
-                .join(", "),
-            behind.join("<br>")
-        );
-    }
-    h.push_str("</tbody>\n</table>\n</section>\n");
-}
-
 // -------------------------------------------------------------------- HTML
 
 pub use super::escape::html::text as escape;
 
-/// Colours from light-to-dark severity, readable on white and distinct for
-/// the common colour-vision deficiencies (no red/green pair).
-fn severity_colour(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "#7a0d2b",
-        Severity::High => "#d1495b",
-        Severity::Medium => "#edae49",
-        Severity::Low => "#00798c",
-        Severity::Info => "#8d99ae",
-    }
-}
-
-const CSS: &str = "\
-body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1f2328;margin:0;background:#fff}\
-main{max-width:1100px;margin:0 auto;padding:24px}\
-h1{margin:0 0 4px;font-size:26px}h2{margin:32px 0 8px;font-size:19px;border-bottom:1px solid #d0d7de;padding-bottom:4px}\
-.lede{color:#57606a;margin:0 0 16px}.about{color:#57606a;font-size:13px;margin:0 0 4px}\
-.charts{display:flex;flex-wrap:wrap;gap:24px;margin-top:24px}\
-figure{margin:0;flex:1 1 320px;border:1px solid #d0d7de;border-radius:6px;padding:12px}\
-figcaption{font-weight:600;margin-bottom:8px}\
-svg{width:100%;height:auto}svg text{font:12px system-ui,sans-serif;fill:#1f2328}\
-.empty{color:#57606a;font-style:italic}\
-table{border-collapse:collapse;width:100%;font-size:14px}\
-th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}\
-th{white-space:nowrap}td code{white-space:nowrap}td.wrap,td.wrap code{white-space:normal;overflow-wrap:anywhere}\
-pre.snip{margin:2px 0 0;padding:4px 6px;background:#f6f8fa;border-radius:4px;white-space:pre-wrap;overflow-wrap:anywhere;font:12px ui-monospace,SFMono-Regular,Menlo,monospace}\
-h3{font-size:15px;margin:18px 0 6px}\
-th{background:#f6f8fa}td.n{text-align:right;white-space:nowrap}\
-code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace}\
-.over{color:#7a0d2b;font-weight:600}\
-ol.steps li{margin:6px 0}ol.steps pre.snip{margin-top:4px}\
-.legend span{display:inline-block;margin-right:12px;font-size:13px}\
-.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:baseline}";
-
-/// An HTML page with the report's style around `body`.
-pub fn page(title: &str, body: &str) -> String {
-    let mut h = head(title);
-    h.push_str(body);
-    h.push_str("</main>\n</body>\n</html>\n");
-    h
-}
-
-fn head(title: &str) -> String {
-    let mut h = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"generator\" content=\"keyward\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>",
-        escape(title)
-    );
-    h.push_str(CSS);
-    h.push_str("</style>\n</head>\n<body>\n<main>\n");
-    h
-}
-
-pub fn html(a: &Audit) -> String {
-    let keys = keys(a);
-    let mut h = head("keyward audit report");
-    h.push_str("<h1>keyward audit report</h1>\n");
-    if let Some(about) = about(a) {
-        let _ = writeln!(h, "<p class=\"about\">{}</p>", escape(&about));
-    }
-    let _ = writeln!(h, "<p class=\"lede\">{}</p>", escape(&headline(a, &keys)));
-    repositories_html(&mut h, a);
-
-    h.push_str("<section class=\"charts\">\n");
-    let mut by_sev = [0usize; 5];
-    for e in &a.findings {
-        if let Some(n) = by_sev.get_mut(severity_index(e.severity)) {
-            *n += 1;
-        }
-    }
-    let sev_rows: Vec<Bar> = Severity::ALL
-        .iter()
-        .zip(by_sev)
-        .map(|(s, n)| Bar {
-            label: s.as_str().to_string(),
-            segments: vec![(n, *s)],
-        })
-        .collect();
-    figure(&mut h, "Findings per severity", &bar_chart(&sev_rows));
-    let env_rows: Vec<Bar> = by_environment(a)
-        .into_iter()
-        .map(|g| Bar {
-            label: env_label(&g.label).to_string(),
-            segments: Severity::ALL
-                .iter()
-                .zip(g.by_severity)
-                .map(|(s, n)| (n, *s))
-                .collect(),
-        })
-        .collect();
-    let env_chart = if env_rows.is_empty() {
-        "<p class=\"empty\">No findings.</p>".to_string()
-    } else {
-        format!("{}{}", bar_chart(&env_rows), legend())
-    };
-    figure(&mut h, "Findings per environment", &env_chart);
-    let ages: Vec<i64> = keys.iter().filter_map(|k| k.age_days).collect();
-    let age_chart = if ages.is_empty() {
-        "<p class=\"empty\">No key ages are known: the report carries no IAM facts. \
-         Scan with an IAM inventory or live IAM to see them.</p>"
-            .to_string()
-    } else {
-        histogram(&ages, a.max_key_age_days)
-    };
-    figure(
-        &mut h,
-        &format!(
-            "Key ages against the {}-day rotation limit",
-            a.max_key_age_days
-        ),
-        &age_chart,
-    );
-    h.push_str("</section>\n");
-
-    h.push_str("<section>\n<h2>Keys</h2>\n");
-    if keys.is_empty() {
-        h.push_str("<p class=\"empty\">No keys referenced.</p>\n");
-    } else {
-        // What each key's owner may do, when the scan asked (`--blast-radius`).
-        let blast = keys.iter().any(|k| !k.can.is_empty());
-        h.push_str(
-            "<table>\n<thead><tr><th>Key ID</th><th>Secret</th><th>Account</th><th>IAM user</th>\
-             <th>Status</th><th>Age</th><th>Last used</th>",
-        );
-        if blast {
-            h.push_str("<th>Can</th>");
-        }
-        h.push_str("<th>Findings</th><th>Places referenced</th></tr></thead>\n<tbody>\n");
-        for k in &keys {
-            let secrets: Vec<String> = k
-                .secrets
-                .iter()
-                .map(|s| format!("<code>{}</code>", escape(s)))
-                .collect();
-            let over = k
-                .age_days
-                .is_some_and(|d| d > 0 && d as u64 > a.max_key_age_days);
-            let can = if blast {
-                format!("<td class=\"wrap\">{}</td>", escape(&can_text(k)))
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td>{}</td>{can}<td class=\"n\">{}</td><td class=\"wrap\">{}</td></tr>",
-                code_html(or_unknown(&k.key_id)),
-                if secrets.is_empty() {
-                    UNKNOWN.to_string()
-                } else {
-                    secrets.join(", ")
-                },
-                code_html(or_unknown(&k.account)),
-                code_html(or_unknown(&k.iam_user)),
-                escape(or_unknown(&k.status)),
-                if over { " class=\"over\"" } else { "" },
-                escape(&age_text(k.age_days, a.max_key_age_days)),
-                escape(&last_used_text(k.last_used, k.last_used_where.as_deref())),
-                k.findings,
-                escape(&places_text(&k.places)),
-            );
-        }
-        h.push_str("</tbody>\n</table>\n");
-    }
-    h.push_str("</section>\n");
-
-    h.push_str("<section>\n<h2>Findings by rule</h2>\n");
-    if a.findings.is_empty() {
-        h.push_str("<p class=\"empty\">No findings.</p>\n");
-    } else {
-        h.push_str("<table>\n<thead><tr><th>Rule</th><th>Name</th><th>Severity</th><th>Findings</th><th>Keys</th></tr></thead>\n<tbody>\n");
-        for (g, name, sev) in by_rule(a) {
-            let _ = writeln!(
-                h,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                escape(&g.label),
-                escape(&name),
-                sev.as_str(),
-                g.findings,
-                g.keys.len()
-            );
-        }
-        h.push_str("</tbody>\n</table>\n");
-    }
-    h.push_str("</section>\n");
-
-    h.push_str("<section>\n<h2>Findings by environment</h2>\n<table>\n<thead><tr><th>Environment</th><th>Findings</th>");
-    for s in Severity::ALL {
-        let _ = write!(h, "<th>{}</th>", s.as_str());
-    }
-    h.push_str("</tr></thead>\n<tbody>\n");
-    for g in by_environment(a) {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td class=\"n\">{}</td>",
-            escape(env_label(&g.label)),
-            g.findings
-        );
-        for n in g.by_severity {
-            let _ = write!(h, "<td class=\"n\">{n}</td>");
-        }
-        h.push_str("</tr>\n");
-    }
-    h.push_str("</tbody>\n</table>\n</section>\n");
-
-    for (title, head, groups) in [
-        ("account", "Account", by_account(a)),
-        ("IAM user", "IAM user", by_user(a)),
-    ] {
-        let _ = writeln!(
-            h,
-            "<section>\n<h2>Findings by {title}</h2>\n<table>\n<thead><tr><th>{head}</th><th>Findings</th><th>Keys</th></tr></thead>\n<tbody>"
-        );
-        for g in groups {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                code_html(&g.label),
-                g.findings,
-                g.keys.len()
-            );
-        }
-        h.push_str("</tbody>\n</table>\n</section>\n");
-    }
-    if let Some(plan) = &a.plan {
-        h.push_str(&crate::plan::html_section(plan, 2));
-    }
-    findings_list(&mut h, a);
-    h.push_str("</main>\n</body>\n</html>\n");
-    h
-}
-
-/// Every finding, grouped by file: what an auditor acts on, line by line.
-fn findings_list(h: &mut String, a: &Audit) {
-    h.push_str("<section>\n<h2>All findings, by file</h2>\n");
-    if a.findings.is_empty() {
-        h.push_str("<p class=\"empty\">No findings.</p>\n</section>\n");
-        return;
-    }
-    let mut by_file: std::collections::BTreeMap<&str, Vec<&Entry>> = Default::default();
-    for e in &a.findings {
-        by_file.entry(e.path.as_str()).or_default().push(e);
-    }
-    for (path, mut entries) in by_file {
-        entries.sort_by(|x, y| (x.line, &x.rule).cmp(&(y.line, &y.rule)));
-        let _ = writeln!(
-            h,
-            "<h3><code>{}</code> ({} finding{})</h3>\n<table>\n<thead><tr><th>Line</th><th>Rule</th><th>Severity</th><th>Message</th></tr></thead>\n<tbody>",
-            escape(path),
-            entries.len(),
-            crate::shown::s(entries.len())
-        );
-        for e in entries {
-            let snippet = e
-                .snippet
-                .as_deref()
-                .map(|s| format!("<pre class=\"snip\">{}</pre>", escape(s)))
-                .unwrap_or_default();
-            let _ = writeln!(
-                h,
-                "<tr><td class=\"n\">{}</td><td><code>{}</code> {}</td><td>{}</td><td class=\"wrap\">{}{}</td></tr>",
-                e.line,
-                escape(&e.rule),
-                escape(&e.name),
-                e.severity.as_str(),
-                super::escape::html::message(&e.message),
-                snippet
-            );
-        }
-        h.push_str("</tbody>\n</table>\n");
-    }
-    h.push_str("</section>\n");
-}
-
-fn code_html(s: &str) -> String {
-    if s == UNKNOWN {
-        s.to_string()
-    } else {
-        format!("<code>{}</code>", escape(s))
-    }
-}
-
-fn figure(h: &mut String, caption: &str, body: &str) {
-    let _ = writeln!(
-        h,
-        "<figure>\n<figcaption>{}</figcaption>\n{body}\n</figure>",
-        escape(caption)
-    );
-}
-
-fn legend() -> String {
-    let mut l = String::from("<div class=\"legend\">");
-    for s in Severity::ALL {
-        let _ = write!(
-            l,
-            "<span><i style=\"background:{}\"></i>{}</span>",
-            severity_colour(s),
-            s.as_str()
-        );
-    }
-    l.push_str("</div>");
-    l
-}
-
-/// A horizontal bar: stacked segments of (count, severity).
-struct Bar {
-    label: String,
-    segments: Vec<(usize, Severity)>,
-}
-
-/// Horizontal bars, one row per label, the total written after each bar, so
-/// the numbers are readable without hovering.
-fn bar_chart(rows: &[Bar]) -> String {
-    const ROW: usize = 26;
-    const LABEL: f64 = 90.0;
-    const WIDTH: f64 = 420.0;
-    const BAR: f64 = 280.0;
-    let max = rows
-        .iter()
-        .map(|r| r.segments.iter().map(|s| s.0).sum::<usize>())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let height = rows.len() * ROW + 8;
-    let mut s = format!("<svg viewBox=\"0 0 {WIDTH} {height}\" role=\"img\">");
-    for (i, r) in rows.iter().enumerate() {
-        let y = i * ROW + 4;
-        let total: usize = r.segments.iter().map(|s| s.0).sum();
-        let _ = write!(
-            s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-            LABEL - 8.0,
-            y + 15,
-            escape(&r.label)
-        );
-        let mut x = LABEL;
-        for &(n, sev) in &r.segments {
-            if n == 0 {
-                continue;
-            }
-            let w = BAR * (n as f64) / (max as f64);
-            let _ = write!(
-                s,
-                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"20\" fill=\"{}\"><title>{n} {}</title></rect>",
-                severity_colour(sev),
-                sev.as_str()
-            );
-            x += w;
-        }
-        let _ = write!(
-            s,
-            "<text x=\"{:.1}\" y=\"{}\">{total}</text>",
-            x + 6.0,
-            y + 15
-        );
-    }
-    s.push_str("</svg>");
-    s
-}
-
-/// Key ages in bins a third of the rotation limit wide, so the limit falls
-/// on a bin edge; bins past the limit are drawn in the critical colour and
-/// the limit is a dashed line. Ages beyond twelve bins share the last one.
-fn histogram(ages: &[i64], limit: u64) -> String {
-    const MAX_BINS: u64 = 12;
-    const WIDTH: f64 = 420.0;
-    const HEIGHT: f64 = 200.0;
-    const LEFT: f64 = 10.0;
-    const BOTTOM: f64 = 40.0;
-    let width = limit.div_ceil(3).max(1);
-    let oldest = ages.iter().copied().max().unwrap_or(0).max(0) as u64;
-    // Always show the limit and one bin past it.
-    let bins = (oldest / width + 1).max(limit / width + 1).min(MAX_BINS);
-    let mut counts = vec![0usize; bins as usize];
-    for &age in ages {
-        let b = ((age.max(0) as u64) / width).min(bins - 1) as usize;
-        if let Some(c) = counts.get_mut(b) {
-            *c += 1;
-        }
-    }
-    let max = counts.iter().copied().max().unwrap_or(0).max(1);
-    let slot = (WIDTH - 2.0 * LEFT) / bins as f64;
-    let plot = HEIGHT - BOTTOM - 16.0;
-    let mut s = format!("<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\">");
-    for (i, &n) in counts.iter().enumerate() {
-        let start = i as u64 * width;
-        let last = i as u64 == bins - 1;
-        let x = LEFT + slot * i as f64;
-        let h = plot * n as f64 / max as f64;
-        let y = HEIGHT - BOTTOM - h;
-        let colour = if start >= limit {
-            severity_colour(Severity::Critical)
-        } else {
-            severity_colour(Severity::Low)
-        };
-        let range = if last && oldest >= start + width {
-            format!("{start}+")
-        } else {
-            format!("{start}–{}", start + width - 1)
-        };
-        let _ = write!(
-            s,
-            "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{colour}\"><title>{} aged {range} days</title></rect>",
-            x + 2.0,
-            slot - 4.0,
-            count(n, "key", "keys")
-        );
-        if n > 0 {
-            let _ = write!(
-                s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{n}</text>",
-                x + slot / 2.0,
-                y - 4.0
-            );
-        }
-    }
-    // Day counts on bin edges, thinned to at most seven so they never overlap.
-    let step = bins.div_ceil(7).max(1) as usize;
-    let capped = oldest >= bins * width;
-    for i in (0..=bins).step_by(step) {
-        if capped && i == bins {
-            continue;
-        }
-        let _ = write!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            LEFT + slot * i as f64,
-            HEIGHT - BOTTOM + 14.0,
-            i * width
-        );
-    }
-    let axis = if capped {
-        format!("age in days (last bar: {} and older)", (bins - 1) * width)
-    } else {
-        "age in days".to_string()
-    };
-    let _ = write!(
-        s,
-        "<line x1=\"{LEFT}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#8d99ae\"/>",
-        HEIGHT - BOTTOM,
-        WIDTH - LEFT
-    );
-    let lx = LEFT + slot * (limit as f64 / width as f64);
-    // The label goes left of the line when it would run off the chart.
-    let label_right = lx + 4.0 + 150.0 <= WIDTH;
-    let (label_x, anchor) = if label_right {
-        (lx + 4.0, "start")
-    } else {
-        (lx - 4.0, "end")
-    };
-    let _ = write!(
-        s,
-        "<line x1=\"{lx:.1}\" y1=\"8\" x2=\"{lx:.1}\" y2=\"{:.1}\" stroke=\"#1f2328\" stroke-dasharray=\"4 3\"/>\
-         <text x=\"{:.1}\" y=\"14\" text-anchor=\"{anchor}\">rotation limit: {limit} days</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{axis}</text>",
-        HEIGHT - BOTTOM,
-        label_x,
-        WIDTH / 2.0,
-        HEIGHT - 6.0
-    );
-    s.push_str("</svg>");
-    s
+/// The report as one self-contained HTML page (`report::html`).
+pub fn html(a: &Audit) -> Result<String, super::html::RenderError> {
+    super::html::audit(a)
 }
 
 #[cfg(test)]
@@ -1552,7 +1029,7 @@ mod tests {
         );
         assert_eq!(last_used_text(Some(LastUse::Never), Some("s3")), "never");
         assert_eq!(age_text(Some(1), 90), "1 day");
-        let h = html(&parse(&doc(F)).expect("parses"));
+        let h = html(&parse(&doc(F)).expect("parses")).expect("renders");
         assert!(h.contains("All findings, by file"), "{h}");
         assert!(h.contains("<h3><code>envs/prod/main.tf</code>"), "{h}");
     }
@@ -1560,7 +1037,7 @@ mod tests {
     #[test]
     fn html_escapes_every_text() {
         let evil = F.replace("envs/prod/main.tf", "<script>alert('x')</script>&.tf");
-        let h = html(&parse(&doc(&evil)).expect("parses"));
+        let h = html(&parse(&doc(&evil)).expect("parses")).expect("renders");
         assert!(!h.contains("<script>"), "{h}");
         assert!(h.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;.tf"));
     }
@@ -1573,33 +1050,8 @@ mod tests {
     }
 
     #[test]
-    fn histogram_marks_keys_over_the_limit() {
-        let svg = histogram(&[10, 100, 400], 90);
-        // 30-day bins, capped at twelve: 400 days shares the last bin.
-        assert_eq!(svg.matches("<rect").count(), 12, "{svg}");
-        assert!(svg.contains("330 and older"), "{svg}");
-        assert!(svg.contains("1 key aged 330+ days"), "{svg}");
-        assert!(svg.contains("rotation limit: 90 days"));
-        // Bins from 90 days on use the critical colour; 0–29 does not.
-        assert!(
-            svg.contains(&format!(
-                "fill=\"{}\"><title>1 key aged 90–119",
-                severity_colour(Severity::Critical)
-            )),
-            "{svg}"
-        );
-        assert!(
-            svg.contains(&format!(
-                "fill=\"{}\"><title>1 key aged 0–29",
-                severity_colour(Severity::Low)
-            )),
-            "{svg}"
-        );
-    }
-
-    #[test]
     fn no_ages_say_so_instead_of_an_empty_chart() {
-        let h = html(&parse(&doc(F)).expect("parses"));
+        let h = html(&parse(&doc(F)).expect("parses")).expect("renders");
         assert!(h.contains("No key ages are known"));
         assert_eq!(
             h.matches("<svg").count(),

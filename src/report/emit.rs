@@ -32,6 +32,8 @@ pub struct SideOutput {
 pub enum EmitError {
     #[error("cannot make the audit report: {0}")]
     Audit(#[from] super::audit::AuditError),
+    #[error(transparent)]
+    Html(#[from] super::html::RenderError),
 }
 
 pub trait Emitter: Sync {
@@ -169,7 +171,7 @@ impl Emitter for Html {
         "the audit report, one self-contained HTML file"
     }
     fn render(&self, out: &ScanOutput, _ctx: &Context) -> Result<String, EmitError> {
-        Ok(super::audit::html(&audit(out)?))
+        Ok(super::audit::html(&audit(out)?)?)
     }
     fn identifies(&self) -> bool {
         true

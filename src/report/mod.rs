@@ -7,6 +7,7 @@ pub mod contract;
 pub mod emit;
 pub mod escape;
 pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod sarif;

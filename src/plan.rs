@@ -730,11 +730,6 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
     md
 }
 
-/// The plan as an HTML page of its own, styled as the audit report.
-pub fn html(plan: &Plan) -> Result<String, crate::report::html::RenderError> {
-    crate::report::html::plan(plan)
-}
-
 /// `3 days ago (s3 in eu-west-1)`, or `never`.
 pub(crate) fn last_used(k: &KeyEntry) -> String {
     let Some(d) = k.last_used_days else {

@@ -197,7 +197,7 @@ fn documentation_id(bytes: &[u8], start: usize) -> bool {
     well_formed
         && boundary(start.checked_sub(1).and_then(|i| bytes.get(i)))
         && boundary(bytes.get(start + 20))
-        && std::str::from_utf8(id).is_ok_and(crate::detect::key_id::is_placeholder)
+        && std::str::from_utf8(id).is_ok_and(crate::detect::placeholder::key_id)
 }
 
 /// A prefix at a token's start, followed by enough ID-like bytes. An

@@ -169,7 +169,7 @@ fn html_is_one_self_contained_file_without_secrets() {
     assert!(
         masked
             .iter()
-            .any(|m| html.contains(&keyward::report::audit::escape(m)))
+            .any(|m| html.contains(&keyward::report::escape::html::text(m)))
     );
     // The demo's inventory gives ages: drawn, not the placeholder.
     assert!(

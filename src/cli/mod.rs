@@ -820,8 +820,8 @@ fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::R
     };
     let rendered = match args.format {
         ReportFormat::Markdown => audit::markdown(&audit),
-        ReportFormat::Html => audit::html(&audit)?,
-        ReportFormat::Json => audit::json(&audit),
+        ReportFormat::Html => crate::report::html::audit(&audit)?,
+        ReportFormat::Json => audit::json(&audit)?,
     };
     match &args.output {
         Some(path) => write_file(path, &rendered)?,

@@ -77,7 +77,7 @@ pub(super) fn run(
     let plan = crate::plan::plan(&out, &policy.rules, &fix_of);
     let text = match args.format {
         PlanFormat::Markdown => crate::plan::markdown(&plan),
-        PlanFormat::Html => crate::plan::html(&plan)?,
+        PlanFormat::Html => crate::report::html::plan(&plan)?,
         PlanFormat::Json => crate::plan::json(&plan),
     };
     match &args.output {

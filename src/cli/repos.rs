@@ -111,9 +111,9 @@ pub(super) fn run(
         )
     };
     let rendered = match (render.as_str(), &merged) {
-        ("json", Some(a)) => audit::json(a),
+        ("json", Some(a)) => audit::json(a)?,
         ("markdown", Some(a)) => audit::markdown(a),
-        ("html", Some(a)) => audit::html(a)?,
+        ("html", Some(a)) => crate::report::html::audit(a)?,
         _ => {
             let total: usize = docs.iter().map(|(_, d)| d.findings.len()).sum();
             format!(

@@ -74,11 +74,6 @@ pub fn is_well_formed(id: &str) -> bool {
         && id.bytes().skip(4).all(|b| base32_value(b).is_some())
 }
 
-/// Whether `id` is AWS's documentation value or a filler, not a key.
-pub fn is_placeholder(id: &str) -> bool {
-    super::placeholder::key_id(id)
-}
-
 /// The largest account number: AWS accounts have 12 digits.
 const MAX_ACCOUNT: u64 = 999_999_999_999;
 

@@ -464,7 +464,7 @@ impl Scanner<'_> {
             found.push(Candidate {
                 span: abs(rel, &r),
                 value: id.to_string(),
-                placeholder: key_id::is_placeholder(id),
+                placeholder: placeholder::key_id(id),
                 ..base.clone()
             });
         }

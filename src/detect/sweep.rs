@@ -69,7 +69,7 @@ pub fn key_ids_anywhere(src: &str, values: &[Value], out: &mut Vec<Candidate>) {
             name: String::new(),
             encoding: Encoding::Plain,
             malformed: false,
-            placeholder: key_id::is_placeholder(id),
+            placeholder: placeholder::key_id(id),
             pair: None,
             token: None,
             group,

@@ -7,7 +7,7 @@ use std::ops::Range;
 use regex::Regex;
 
 use super::edit::{Edit, Line};
-use super::{Place, Proposal, Safety};
+use super::{Place, Proposal, Safety, cfn};
 
 /// The innermost `{ … }` holding `offset`, strings skipped.
 fn enclosing_object(text: &str, offset: usize) -> Option<Range<usize>> {
@@ -167,7 +167,7 @@ pub(super) fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) 
     let Some((_, value)) = member(place.text, &object, key, &place.span) else {
         return Proposal::Refuse(not_plain());
     };
-    super::manifest::dynamic_reference_fix(place, &name, value)
+    cfn::dynamic_reference_fix(place, &name, value)
 }
 
 fn not_plain() -> String {

@@ -10,12 +10,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::edit::{Edit, Line};
-use super::{Place, Proposal, Safety};
+use super::{Place, Proposal, Safety, cfn};
 
-/// The Secret a Kubernetes fix points at, and the Secrets Manager secret
-/// a CloudFormation fix resolves.
+/// The Secret a Kubernetes fix points at.
 pub const K8S_SECRET: &str = "aws-credentials";
-pub(crate) const SM_SECRET: &str = "aws-credentials";
 
 /// `key: value` alone on its line (no block scalar, anchor, flow value),
 /// perhaps opening a list item (`- key: value`).
@@ -169,21 +167,14 @@ pub(super) fn kubernetes(place: &Place<'_>) -> Proposal {
     }
 }
 
-pub(super) fn cloudformation(path: &str, place: &Place<'_>) -> Proposal {
+pub(super) fn cloudformation(place: &Place<'_>) -> Proposal {
     let segments: Vec<&str> = place.context.split('.').collect();
-    if let Some(name) = environment_name(&segments) {
-        return if path.ends_with(".json") {
-            super::json::cloudformation_environment(place, name)
-        } else {
-            cloudformation_environment(place, name)
-        };
+    if let Some(name) = cfn::environment_name(&segments) {
+        return cloudformation_environment(place, name);
     }
     let ["Parameters", param, "Default"] = segments.as_slice() else {
         return Proposal::NoFixer;
     };
-    if path.ends_with(".json") {
-        return super::json::cloudformation_default(place, param);
-    }
     let Some(line) = Line::at(place.text, place.span.start) else {
         return Proposal::NoFixer;
     };
@@ -208,60 +199,6 @@ pub(super) fn cloudformation(path: &str, place: &Place<'_>) -> Proposal {
             "parameter `{param}` has no default now: pass it at deploy time (`--parameter-overrides {param}=…` from your secret store), or better, read it from Secrets Manager with a dynamic reference"
         ),
         needs: Vec::new(),
-    }
-}
-
-/// Where a CloudFormation environment value names its variable: a
-/// container's `Environment[i].Value` (ECS; the name is the item's
-/// `Name`, `None` here) or `Environment.Variables.NAME` (Lambda).
-fn environment_name<'a>(segments: &[&'a str]) -> Option<Option<&'a str>> {
-    match segments {
-        ["Resources", _, "Properties", .., env, "Value"] if env.starts_with("Environment[") => {
-            Some(None)
-        }
-        [
-            "Resources",
-            _,
-            "Properties",
-            "Environment",
-            "Variables",
-            name,
-        ] => Some(Some(name)),
-        _ => None,
-    }
-}
-
-/// The value at `value` becomes a dynamic reference to one field of a
-/// Secrets Manager secret (the rotation's store, or the shared secret):
-/// the secret must exist first, so the fix is unsafe.
-pub(super) fn dynamic_reference_fix(
-    place: &Place<'_>,
-    env_name: &str,
-    value: std::ops::Range<usize>,
-) -> Proposal {
-    let (secret, field) = match place.secrets_manager_reference(env_name) {
-        Ok(r) => r,
-        Err(why) => return Proposal::Refuse(why),
-    };
-    let exists = if place.store.is_some() {
-        "it exists (the rotation stored the key there; "
-    } else {
-        "create it first (the setup command below; "
-    };
-    Proposal::Fix {
-        edits: vec![Edit {
-            range: value,
-            with: format!("\"{{{{resolve:secretsmanager:{secret}:SecretString:{field}}}}}\""),
-        }],
-        safety: Safety::Unsafe,
-        next: format!(
-            "resolves field `{field}` of the Secrets Manager secret `{secret}` at deploy time: {exists}ECS `Secrets:` would also keep it out of the task definition)"
-        ),
-        needs: vec![super::Need::SecretsManagerField {
-            secret,
-            field,
-            part: place.part(),
-        }],
     }
 }
 
@@ -293,7 +230,7 @@ fn cloudformation_environment(place: &Place<'_>, name: Option<&str>) -> Proposal
             "`{name}` cannot name a key of the secret: left as it is"
         ));
     }
-    dynamic_reference_fix(place, &name, value)
+    cfn::dynamic_reference_fix(place, &name, value)
 }
 
 /// A Helm values file is meant to be overridden at install time: the

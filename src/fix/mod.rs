@@ -4,6 +4,7 @@
 //! or would still hold the credential, is refused and the file is left
 //! byte for byte as it was. No fix touches git history.
 
+mod cfn;
 pub mod edit;
 mod json;
 mod manifest;
@@ -89,7 +90,7 @@ impl Place<'_> {
                 "CloudFormation cannot read one field of the SSM parameter `{}` (it holds both as JSON): rotate with a `secretsmanager:` store, or pass the value as a NoEcho parameter",
                 store.name
             )),
-            None => Ok((manifest::SM_SECRET.to_string(), self.named(env_name))),
+            None => Ok((cfn::SM_SECRET.to_string(), self.named(env_name))),
         }
     }
 
@@ -720,7 +721,17 @@ fn propose(format: Format, path: &str, place: &Place<'_>) -> Proposal {
             Proposal::Untrack
         }
         Format::Kubernetes => manifest::kubernetes(place),
-        Format::CloudFormation => manifest::cloudformation(path, place),
+        Format::CloudFormation => {
+            let segments: Vec<&str> = place.context.split('.').collect();
+            match (path.ends_with(".json"), cfn::environment_name(&segments)) {
+                (true, Some(name)) => json::cloudformation_environment(place, name),
+                (true, None) => match segments.as_slice() {
+                    ["Parameters", param, "Default"] => json::cloudformation_default(place, param),
+                    _ => Proposal::NoFixer,
+                },
+                (false, _) => manifest::cloudformation(place),
+            }
+        }
         Format::Helm => manifest::helm_values(path, place),
         Format::Terragrunt => terraform::terragrunt_inputs(place),
         Format::Dotenv => Proposal::Untrack,

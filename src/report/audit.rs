@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::contract::{self, Document};
+use serde::Serialize;
 
 use crate::detect::env;
 use crate::rules::Severity;
@@ -222,12 +223,7 @@ impl Audit {
             {
                 f.repository = Some(name.clone());
             }
-            let mut by_severity = [0usize; 5];
-            for e in &one.findings {
-                if let Some(n) = by_severity.get_mut(severity_index(e.severity)) {
-                    *n += 1;
-                }
-            }
+            let by_severity = by_severity(&one.findings);
             rows.push(RepoRow {
                 name: name.clone(),
                 commit: one.scan.as_ref().and_then(|s| s.commit.clone()),
@@ -355,6 +351,17 @@ pub struct Group {
 
 pub(crate) fn severity_index(s: Severity) -> usize {
     Severity::ALL.iter().position(|v| *v == s).unwrap_or(0)
+}
+
+/// How many of `entries` have each severity, in [`Severity::ALL`] order.
+pub fn by_severity(entries: &[Entry]) -> [usize; 5] {
+    let mut counts = [0usize; 5];
+    for e in entries {
+        if let Some(n) = counts.get_mut(severity_index(e.severity)) {
+            *n += 1;
+        }
+    }
+    counts
 }
 
 /// Groups in descending size, then by label; findings without a value fall
@@ -646,13 +653,7 @@ pub fn markdown(a: &Audit) -> String {
     repositories_markdown(&mut md, a);
 
     md.push_str("## Findings by severity\n\n| Severity | Findings |\n|---|---:|\n");
-    let mut by_sev = [0usize; 5];
-    for e in &a.findings {
-        if let Some(n) = by_sev.get_mut(severity_index(e.severity)) {
-            *n += 1;
-        }
-    }
-    for (s, n) in Severity::ALL.iter().zip(by_sev) {
+    for (s, n) in Severity::ALL.iter().zip(by_severity(&a.findings)) {
         let _ = writeln!(md, "| {} | {n} |", s.as_str());
     }
 
@@ -758,79 +759,165 @@ pub fn markdown(a: &Audit) -> String {
 }
 
 /// The report's facts for scripts: the repositories (merged reports), the
-/// cross-repository divergence and the rotation plan. No secret is in it.
-pub fn json(a: &Audit) -> String {
-    let repositories: Vec<serde_json::Value> = a
-        .repositories
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "repository": r.name,
-                "commit": r.commit,
-                "date": r.date,
-                "files_scanned": r.files_scanned,
-                "findings": Severity::ALL
-                    .iter()
-                    .zip(r.by_severity)
-                    .map(|(s, n)| (s.as_str().to_string(), serde_json::json!(n)))
-                    .collect::<serde_json::Map<String, serde_json::Value>>(),
-                "keys": r.keys,
-            })
-        })
-        .collect();
+/// findings as a scan report lists them, the cross-repository divergence
+/// and the rotation plan. No secret is in it.
+pub fn json(a: &Audit) -> Result<String, EncodeError> {
     // The rule a divergence across repositories is reported as.
     let rules = crate::rules::RuleSet::builtin().unwrap_or_default();
     let across = rules.rules.iter().find(|r| r.across_repositories);
-    let (rule_id, rule_name) = across.map_or(("", ""), |r| (r.id.as_str(), r.name.as_str()));
-    let divergence: Vec<serde_json::Value> = a
-        .divergence
-        .iter()
-        .map(|d| {
-            // A finding's shape too: what is wrong, and the places that
-            // belong to it in each repository.
-            let message = format!(
-                "IAM user `{}` is rotated in {} (newest Active key `{}`) but {} still use{} an older key",
-                d.user,
-                d.current.join(", "),
-                d.newest,
-                d.behind.iter().map(|(r, _, _)| r.as_str()).collect::<Vec<_>>().join(", "),
-                crate::shown::verb_s(d.behind.len())
-            );
-            let mut related: Vec<serde_json::Value> = d
-                .current_places
-                .iter()
-                .map(|p| serde_json::json!({"place": p, "message": format!("the newest key `{}` is used here", d.newest)}))
-                .collect();
-            for (_, key, places) in &d.behind {
-                related.extend(places.iter().map(|p| {
-                    serde_json::json!({"place": p, "message": format!("the older key `{key}` is still used here")})
-                }));
-            }
-            serde_json::json!({
-                "rule": rule_id,
-                "name": rule_name,
-                "message": message,
-                "account": d.account,
-                "user": d.user,
-                "newest_active": d.newest,
-                "current": d.current,
-                "behind": d.behind.iter().map(|(repo, key, places)| serde_json::json!({
-                    "repository": repo, "key_id": key, "places": places,
-                })).collect::<Vec<_>>(),
-                "related": related,
-            })
-        })
-        .collect();
-    let mut text = serde_json::to_string_pretty(&serde_json::json!({
-        "repositories": repositories,
-        "findings": a.scanned.findings,
-        "accepted": a.scanned.accepted,
-        "divergence": divergence,
-        "plan": a.plan,
-    }))
-    .unwrap_or_default();
+    let (rule, name) = across.map_or(("", ""), |r| (r.id.as_str(), r.name.as_str()));
+    let report = ReportJson {
+        repositories: a.repositories.iter().map(RepoJson::of).collect(),
+        findings: &a.scanned.findings,
+        accepted: &a.scanned.accepted,
+        divergence: a
+            .divergence
+            .iter()
+            .map(|d| DivergenceJson::of(d, rule, name))
+            .collect(),
+        plan: a.plan.as_ref(),
+    };
+    let mut text = serde_json::to_string_pretty(&report)?;
     text.push('\n');
-    text
+    Ok(text)
+}
+
+/// A report that could not be written as JSON (never expected: it is plain
+/// strings and numbers); said rather than written empty.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("could not encode the JSON report: {0}")]
+#[diagnostic(code(keyward::report))]
+pub struct EncodeError(#[from] serde_json::Error);
+
+/// `--format json` of a merged (or single) audit report.
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    repositories: Vec<RepoJson<'a>>,
+    findings: &'a [contract::Finding],
+    accepted: &'a [contract::Finding],
+    divergence: Vec<DivergenceJson<'a>>,
+    plan: Option<&'a crate::plan::Plan>,
+}
+
+#[derive(Serialize)]
+struct RepoJson<'a> {
+    repository: &'a str,
+    commit: Option<&'a str>,
+    date: Option<&'a str>,
+    files_scanned: u64,
+    findings: SeverityCounts,
+    keys: usize,
+}
+
+impl<'a> RepoJson<'a> {
+    fn of(r: &'a RepoRow) -> RepoJson<'a> {
+        RepoJson {
+            repository: &r.name,
+            commit: r.commit.as_deref(),
+            date: r.date.as_deref(),
+            files_scanned: r.files_scanned,
+            findings: SeverityCounts::of(r.by_severity),
+            keys: r.keys,
+        }
+    }
+}
+
+/// Findings per severity, most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SeverityCounts {
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub info: usize,
+}
+
+impl SeverityCounts {
+    /// From counts in [`Severity::ALL`] order.
+    pub fn of([critical, high, medium, low, info]: [usize; 5]) -> SeverityCounts {
+        SeverityCounts {
+            critical,
+            high,
+            medium,
+            low,
+            info,
+        }
+    }
+}
+
+/// A divergence in a finding's shape: what is wrong, and the places that
+/// belong to it in each repository.
+#[derive(Serialize)]
+struct DivergenceJson<'a> {
+    rule: &'a str,
+    name: &'a str,
+    message: String,
+    account: &'a str,
+    user: &'a str,
+    newest_active: &'a str,
+    current: &'a [String],
+    behind: Vec<BehindJson<'a>>,
+    related: Vec<RelatedJson>,
+}
+
+#[derive(Serialize)]
+struct BehindJson<'a> {
+    repository: &'a str,
+    key_id: &'a str,
+    places: &'a [String],
+}
+
+#[derive(Serialize)]
+struct RelatedJson {
+    place: String,
+    message: String,
+}
+
+impl<'a> DivergenceJson<'a> {
+    fn of(d: &'a Divergence, rule: &'a str, name: &'a str) -> DivergenceJson<'a> {
+        let behind_repos: Vec<&str> = d.behind.iter().map(|(r, _, _)| r.as_str()).collect();
+        let message = format!(
+            "IAM user `{}` is rotated in {} (newest Active key `{}`) but {} still use{} an older key",
+            d.user,
+            d.current.join(", "),
+            d.newest,
+            behind_repos.join(", "),
+            crate::shown::verb_s(d.behind.len())
+        );
+        let mut related: Vec<RelatedJson> = d
+            .current_places
+            .iter()
+            .map(|p| RelatedJson {
+                place: p.clone(),
+                message: format!("the newest key `{}` is used here", d.newest),
+            })
+            .collect();
+        for (_, key, places) in &d.behind {
+            related.extend(places.iter().map(|p| RelatedJson {
+                place: p.clone(),
+                message: format!("the older key `{key}` is still used here"),
+            }));
+        }
+        DivergenceJson {
+            rule,
+            name,
+            message,
+            account: &d.account,
+            user: &d.user,
+            newest_active: &d.newest,
+            current: &d.current,
+            behind: d
+                .behind
+                .iter()
+                .map(|(repository, key_id, places)| BehindJson {
+                    repository,
+                    key_id,
+                    places,
+                })
+                .collect(),
+            related,
+        }
+    }
 }
 
 /// A merged report's per-repository table and cross-repository
@@ -893,18 +980,10 @@ fn repositories_markdown(md: &mut String, a: &Audit) {
     md.push('\n');
 }
 
-// -------------------------------------------------------------------- HTML
-
-pub use super::escape::html::text as escape;
-
-/// The report as one self-contained HTML page (`report::html`).
-pub fn html(a: &Audit) -> Result<String, super::html::RenderError> {
-    super::html::audit(a)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::html::audit as html;
 
     /// A whole document as keyward writes it, around findings given by
     /// their interesting fields only (the rest take plain values).

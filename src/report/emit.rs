@@ -171,7 +171,7 @@ impl Emitter for Html {
         "the audit report, one self-contained HTML file"
     }
     fn render(&self, out: &ScanOutput, _ctx: &Context) -> Result<String, EmitError> {
-        Ok(super::audit::html(&audit(out)?)?)
+        Ok(super::html::audit(&audit(out)?)?)
     }
     fn identifies(&self) -> bool {
         true

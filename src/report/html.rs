@@ -154,12 +154,16 @@ enum Chart {
     /// A sentence where a chart has nothing to draw.
     Empty(&'static str),
     Bars(Bars),
-    Histogram(Histogram),
+    Histogram(Box<Histogram>),
 }
 
 /// Horizontal bars, one row per label, the total written after each bar, so
 /// the numbers are readable without hovering.
 struct Bars {
+    /// The view box, and where the labels end: from the constants in
+    /// [`bars`], so the template holds no geometry of its own.
+    width: String,
+    label_x: String,
     height: usize,
     rows: Vec<BarRow>,
     /// Stacked bars of many severities need their colours named.
@@ -187,6 +191,13 @@ struct Segment {
 /// on a bin edge; bins past the limit are drawn in the critical colour and
 /// the limit is a dashed line. Ages beyond twelve bins share the last one.
 struct Histogram {
+    /// The view box, the axis's ends and the axis caption's place.
+    width: String,
+    height: String,
+    left: String,
+    right: String,
+    caption_x: String,
+    caption_y: String,
     bins: Vec<Bin>,
     ticks: Vec<Tick>,
     /// The x axis, and where the limit's dashed line ends.
@@ -352,12 +363,7 @@ fn divergence_view(d: &audit::Divergence) -> DivergenceView {
 }
 
 fn figures(a: &Audit, keys: &[KeyRow]) -> Vec<Figure> {
-    let mut by_sev = [0usize; 5];
-    for e in &a.findings {
-        if let Some(n) = by_sev.get_mut(audit::severity_index(e.severity)) {
-            *n += 1;
-        }
-    }
+    let by_sev = audit::by_severity(&a.findings);
     let per_severity: Vec<(String, Vec<(usize, Severity)>)> = Severity::ALL
         .iter()
         .zip(by_sev)
@@ -388,7 +394,7 @@ fn figures(a: &Audit, keys: &[KeyRow]) -> Vec<Figure> {
              Scan with an IAM inventory or live IAM to see them.",
         )
     } else {
-        Chart::Histogram(histogram(&ages, a.max_key_age_days))
+        Chart::Histogram(Box::new(histogram(&ages, a.max_key_age_days)))
     };
     vec![
         Figure {
@@ -453,6 +459,8 @@ fn bars(rows: &[(String, Vec<(usize, Severity)>)], legend: bool) -> Bars {
         })
         .collect::<Vec<_>>();
     Bars {
+        width: format!("{CHART_WIDTH}"),
+        label_x: format!("{}", LABEL - 8.0),
         height: rows.len() * ROW + 8,
         rows,
         legend,
@@ -536,6 +544,12 @@ fn histogram(ages: &[i64], limit: u64) -> Histogram {
         (lx - 4.0, "end")
     };
     Histogram {
+        width: format!("{CHART_WIDTH}"),
+        height: format!("{HEIGHT}"),
+        left: format!("{LEFT}"),
+        right: format!("{}", CHART_WIDTH - LEFT),
+        caption_x: format!("{:.1}", CHART_WIDTH / 2.0),
+        caption_y: format!("{:.1}", HEIGHT - 6.0),
         bins: drawn,
         ticks,
         axis_y: format!("{}", HEIGHT - BOTTOM),
@@ -794,7 +808,7 @@ mod tests {
     fn the_rendered_histogram_is_the_view() {
         let page = Figure {
             caption: "ages".into(),
-            chart: Chart::Histogram(histogram(&[10, 100, 400], 90)),
+            chart: Chart::Histogram(Box::new(histogram(&[10, 100, 400], 90))),
         };
         let svg = FigureOnly {
             f: page,

@@ -75,6 +75,14 @@ pub enum JournalError {
         path: String,
         source: std::io::Error,
     },
+    /// Never expected (the journal is plain strings and numbers), but a
+    /// journal that cannot be encoded must stop the rotation rather than
+    /// overwrite the resumable state with nothing.
+    #[error("cannot encode the rotation journal {path}: {source}")]
+    Encode {
+        path: String,
+        source: serde_json::Error,
+    },
 }
 
 impl Journal {
@@ -154,8 +162,12 @@ impl Journal {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
+        let mut text =
+            serde_json::to_string_pretty(self).map_err(|source| JournalError::Encode {
+                path: crate::shown::shown_path(path),
+                source,
+            })?;
         let tmp = path.with_extension("json.tmp");
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
         text.push('\n');
         std::fs::write(&tmp, text).map_err(err)?;
         std::fs::rename(&tmp, path).map_err(err)

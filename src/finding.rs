@@ -10,20 +10,31 @@ use crate::severity::Severity;
 /// One rule violation at one place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The rule's ID (`KW001`).
     pub rule: String,
+    /// The rule's name (`hardcoded-access-key`).
     pub name: String,
+    /// The rule's severity, or the one the configuration gave it.
     pub severity: Severity,
+    /// What is wrong here, from the rule's message template; never a
+    /// secret in full.
     pub message: String,
+    /// What to do about it, from the rule's help.
     pub help: String,
     /// Index into [`ScanOutput::files`](crate::ScanOutput::files).
     pub file: usize,
     /// Byte range in the file.
     pub span: Range<usize>,
+    /// The access key ID the finding is about (`AKIA…`, `ASIA…`).
     pub key_id: Option<String>,
     /// Always masked (`wJal…EKEY`).
     pub secret: Option<String>,
+    /// The AWS account the key ID decodes to.
     pub account: Option<String>,
+    /// Where in the file's structure: an attribute, a key path, a variable.
     pub context: String,
+    /// Rule, path, key ID, salted secret and context hashed: stable when
+    /// lines move; what baselines and SARIF's `partialFingerprints` match.
     pub fingerprint: String,
     /// The credential at its place, without rule or path: key ID, secret
     /// and structural context hashed like the fingerprint. Equal when a
@@ -101,6 +112,7 @@ pub enum SuppressionKind {
 }
 
 impl SuppressionKind {
+    /// The kind's name in the JSON report (`inline`, `baseline`, `allow`).
     pub fn as_str(self) -> &'static str {
         match self {
             SuppressionKind::Inline => "inline",
@@ -110,17 +122,24 @@ impl SuppressionKind {
     }
 }
 
+/// Why an accepted finding is accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suppression {
+    /// Which way it was accepted.
     pub kind: SuppressionKind,
+    /// The reason its author gave (after `--` in an ignore comment, the
+    /// `reason` of an allow entry or a baseline entry).
     pub reason: String,
 }
 
 /// A related location: a span in one of the output's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Related {
+    /// Index into [`ScanOutput::files`](crate::ScanOutput::files).
     pub file: usize,
+    /// Byte range in that file.
     pub span: Range<usize>,
+    /// Why this place belongs to the finding.
     pub message: String,
 }
 
@@ -128,9 +147,14 @@ pub struct Related {
 /// scanned; `secret_spans` are masked before any of it is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
+    /// As shown: relative to the working directory when below it.
     pub path: String,
+    /// The format the file was parsed as.
     pub format: crate::parse::format::Format,
+    /// The file's text as scanned (decoded; windows of a large file).
     pub text: Arc<str>,
+    /// Byte ranges of `text` that hold secrets: masked before any of the
+    /// text is shown.
     pub secret_spans: Vec<Range<usize>>,
     /// `keyward:ignore` comments in the file.
     pub ignores: Vec<crate::ignore_comment::IgnoreMarker>,

@@ -172,4 +172,33 @@ mod tests {
         let m = find_markers("# keyward:ignore --no space\n");
         assert_eq!(m[0].reason, "no space");
     }
+
+    #[test]
+    fn markers_in_comments_of_every_format() {
+        let text = "a = 1 # keyward:ignore\n// keyward:ignore KW001, KW002 -- rotated in 2024\n/* keyward:ignore KW004 */\n; keyward:ignore\n<!-- keyward:ignore -->\nvalue: \"keyward:ignore\"\n";
+        let m = find_markers(text);
+        assert_eq!(m.len(), 5, "{m:?}");
+        assert_eq!(m[0].line, 0);
+        assert!(m[0].rules.is_empty());
+        assert_eq!(m[1].rules, ["KW001", "KW002"]);
+        assert_eq!(m[1].reason, "rotated in 2024");
+        assert_eq!(m[2].rules, ["KW004"]);
+        assert_eq!(
+            &text[m[1].span.clone()],
+            "keyward:ignore KW001, KW002 -- rotated in 2024"
+        );
+    }
+
+    #[test]
+    fn markers_in_markdown_fences_are_examples() {
+        let text = "# Usage\n<!-- keyward:ignore -->\n```hcl\nkey = 1 # keyward:ignore\n```\nafter # keyward:ignore\nuse `# keyward:ignore`\n~~~\n# keyward:ignore\n";
+        let kept = outside_markdown_fences(text, find_markers(text));
+        let lines: Vec<usize> = kept.iter().map(|m| m.line).collect();
+        assert_eq!(lines, [1, 5]);
+    }
+
+    #[test]
+    fn no_marker_no_work() {
+        assert!(find_markers("nothing to see").is_empty());
+    }
 }

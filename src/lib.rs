@@ -1,40 +1,95 @@
-//! keyward: finds AWS access keys and secrets in infrastructure repos and
-//! judges them with declarative, IAM-aware rules.
+//! keyward finds AWS access keys and secrets in infrastructure repositories
+//! (Terraform, YAML, `.env`, credential files, any text) and judges them
+//! with declarative, IAM-aware rules.
 //!
-//! The pipeline (see DESIGN.md): walk → prefilter → parse → detect → enrich →
-//! rules → suppress → report. The library never prints.
+//! The library is what the `keyward` command runs: a [`Scan`] judged by a
+//! [`PolicySet`] gives a [`ScanOutput`] of [`Finding`]s, which the
+//! [`report`] emitters write in every output format. It never prints.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use keyward::{PolicyOptions, PolicySet, Scan};
+//!
+//! let cwd = std::env::current_dir()?;
+//! // keyward.toml (if any), its rules, its baseline and its inventory.
+//! let policy = PolicySet::load(&cwd, &PolicyOptions::default())?;
+//! let output = Scan::new(&policy).paths(["infra"]).run()?;
+//! for finding in output.active() {
+//!     let file = &output.files[finding.file];
+//!     println!("{}: {} {}", file.path, finding.rule, finding.message);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The pipeline (see DESIGN.md): walk → prefilter → parse → detect →
+//! enrich → rules → suppress → report.
+//!
+//! What IAM is asked, and what a rotation changes, goes through one seam,
+//! [`IamApi`] (with [`SecretStore`] for where a new key is kept): the AWS
+//! SDK implements it behind the `aws` feature, and a recording fake in the
+//! tests.
+//!
+//! # Features
+//! - `aws` (default): live IAM, STS, Organizations and the secret stores
+//!   through the AWS SDK. Without it IAM facts come from an inventory file.
+//! - `cli` (default): the command-line tool and the editor server (clap,
+//!   lsp-server).
+//!
+//! Modules hidden from these docs are reachable for keyward's own tests,
+//! benchmarks and fuzz targets; they are not a stable API.
 
-pub mod budget;
-pub mod detect;
-pub mod finding;
-pub mod fix;
-pub mod git;
-pub mod iam;
-pub mod ignore_comment;
-pub(crate) mod large;
-#[cfg(feature = "cli")]
-pub mod lsp;
-pub mod named_file;
-pub mod own_report;
-pub mod parse;
-pub mod pipeline;
+// The documented API.
 pub mod plan;
-pub mod policy;
-pub mod prefilter;
-pub mod problem;
-pub mod rotate;
-pub mod rules;
-pub mod scan;
-pub mod severity;
-pub mod shown;
-pub mod source;
-pub mod walk;
+pub mod report;
 
 pub use finding::{Finding, Related, SourceFile, Suppression, SuppressionKind, Warning};
+pub use iam::api::{IamApi, SecretStore};
 pub use pipeline::{RunError, Scan};
+pub use policy::{BaselineChoice, PolicyError, PolicyOptions, PolicySet};
 pub use scan::{Blob, Policy, Progress, ScanOptions, ScanOutput, Summary, scan, scan_blobs};
+
+// Internals that the tests, benchmarks and fuzz targets reach.
+#[doc(hidden)]
 #[cfg(feature = "cli")]
 pub mod cli;
+#[doc(hidden)]
 pub mod config;
-pub mod report;
-pub mod suppress;
+#[doc(hidden)]
+pub mod detect;
+#[doc(hidden)]
+pub mod fix;
+#[doc(hidden)]
+pub mod iam;
+#[doc(hidden)]
+#[cfg(feature = "cli")]
+pub mod lsp;
+#[doc(hidden)]
+pub mod parse;
+#[doc(hidden)]
+pub mod policy;
+#[doc(hidden)]
+pub mod prefilter;
+#[doc(hidden)]
+pub mod rotate;
+#[doc(hidden)]
+pub mod rules;
+#[doc(hidden)]
+pub mod scan;
+#[doc(hidden)]
+pub mod severity;
+
+// The crate's own.
+pub(crate) mod budget;
+pub(crate) mod finding;
+pub(crate) mod git;
+pub(crate) mod ignore_comment;
+pub(crate) mod large;
+pub(crate) mod named_file;
+pub(crate) mod own_report;
+pub(crate) mod pipeline;
+pub(crate) mod problem;
+pub(crate) mod shown;
+pub(crate) mod source;
+pub(crate) mod suppress;
+pub(crate) mod walk;

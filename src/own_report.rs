@@ -16,21 +16,6 @@ pub enum Kind {
     Inventory,
 }
 
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Sarif => "SARIF report",
-            Kind::Json => "JSON report",
-            Kind::Audit => "audit report",
-            Kind::Inventory => "IAM inventory",
-        }
-    }
-}
-
-/// The marker the audit reports carry at the top (HTML `<meta>`, a comment
-/// in Markdown).
-pub const GENERATOR: &str = "keyward";
-
 /// The kind of keyward report `text` is, if it is one. Cheap for anything
 /// else: only text that mentions keyward near a JSON or HTML start is
 /// parsed.

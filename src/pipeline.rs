@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let policy = keyward::policy::PolicySet::defaults().expect("built-in rules");
+//! let policy = keyward::PolicySet::defaults().expect("built-in rules");
 //! let report = keyward::Scan::new(&policy).paths(["infra"]).run()?;
 //! for finding in report.active() {
 //!     println!("{} {}", finding.rule, finding.message);
@@ -42,12 +42,16 @@ enum Source {
 /// warning in the report, not this).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RunError {
+    /// The scan itself failed (its workers, its IAM source).
     #[error(transparent)]
     #[diagnostic(transparent)]
     Scan(#[from] ScanFailure),
+    /// A git source (`--staged`, `--since`, `--history`) could not be read.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Git(#[from] GitError),
+    /// Paths are shown relative to the current directory, which could not
+    /// be read.
     #[error("cannot read the current directory: {0}")]
     Cwd(std::io::Error),
 }
@@ -197,7 +201,6 @@ impl<'a> Scan<'a> {
         self
     }
 
-    /// The gate, instead of the policy's `fail-on` (`None`: never fail).
     /// Whether a suppression the change adds (KW015) fails the run: yes,
     /// except for a commit (`--staged`) that is not `--strict-suppressions`,
     /// whose pull request will be judged again, by a reviewer.
@@ -206,18 +209,19 @@ impl<'a> Scan<'a> {
         self
     }
 
+    /// The gate, instead of the policy's `fail-on`.
     pub fn fail_on(mut self, fail_on: crate::severity::FailOn) -> Self {
         self.fail_on = Some(fail_on);
         self
     }
 
-    /// Record the repository and commit in the report (two git calls).
     /// Names the repository in the output instead of asking git.
     pub fn repository(mut self, name: Option<String>) -> Self {
         self.repository = name;
         self
     }
 
+    /// Record the repository and commit in the report (two git calls).
     pub fn identify(mut self, yes: bool) -> Self {
         self.identify = yes;
         self

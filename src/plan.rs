@@ -18,6 +18,8 @@ use serde::Serialize;
 use crate::ScanOutput;
 use crate::iam::KeyStatus;
 
+/// A rotation plan: what to do, user by user, so that every exposed key
+/// ends deleted without an outage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
     /// Whether the scan had IAM facts; without them every key is ownerless.
@@ -28,9 +30,12 @@ pub struct Plan {
     pub ownerless: Vec<OwnerlessKey>,
 }
 
+/// The rotation of one IAM user's keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserPlan {
+    /// The user's AWS account (12 digits).
     pub account: String,
+    /// The IAM user name.
     pub user: String,
     /// Why this user comes first, when it does: AWS quarantined one of its
     /// keys (KW013), or an exposed key of it can make keys or attach
@@ -39,6 +44,7 @@ pub struct UserPlan {
     /// The key that stays: a new one (`None`, made by the plan) or an
     /// Active key of the user the repository does not hold.
     pub keep: Option<String>,
+    /// Why that key stays, in a sentence.
     pub keep_reason: String,
     /// IAM's newest Active key of the user (the divergence of many
     /// repositories is measured against it).
@@ -49,10 +55,14 @@ pub struct UserPlan {
     pub steps: Vec<Step>,
 }
 
+/// One access key of a user, as IAM and the repository know it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyEntry {
+    /// The access key ID (`AKIA…`), never a secret.
     pub key_id: String,
+    /// IAM's status: `Active` or `Inactive`.
     pub status: String,
+    /// Days since the key was created.
     pub age_days: i64,
     /// `None`: never used, or not known.
     pub last_used_days: Option<i64>,
@@ -66,10 +76,12 @@ pub struct KeyEntry {
     pub places: Vec<Place>,
 }
 
+/// A line of the repository that references a key.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Place {
     /// `repository:path` in a plan of many repositories.
     pub path: String,
+    /// 1-based.
     pub line: usize,
     /// The `keyward fix` command that rewrites this place, when one does.
     pub fix: Option<String>,
@@ -99,6 +111,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action's name in the JSON plan (`create-key`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Action::CreateKey => "create-key",
@@ -112,15 +125,20 @@ impl Action {
     }
 }
 
+/// One action on one key of one user, with the commands that carry it out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
+    /// What the step does.
     pub action: Action,
+    /// The user's AWS account.
     pub account: String,
+    /// The IAM user.
     pub user: String,
     /// The key the step acts on.
     pub key: Option<String>,
     /// The secret store the step writes or reads (`secretsmanager:NAME`).
     pub store: Option<String>,
+    /// The step in a sentence, as the Markdown plan shows it.
     pub text: String,
     /// Shell commands, one per line; never a secret.
     pub commands: Vec<String>,
@@ -128,11 +146,17 @@ pub struct Step {
     pub warning: Option<String>,
 }
 
+/// A key no IAM user of the scanned accounts owns: nothing to rotate, but
+/// the places must still stop using it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OwnerlessKey {
+    /// The access key ID.
     pub key_id: String,
+    /// The account the key ID decodes to, when it decodes.
     pub account: Option<String>,
+    /// What to do about it, and why, in a sentence.
     pub why: String,
+    /// Where the repository references it.
     pub places: Vec<Place>,
 }
 

@@ -5,8 +5,11 @@
 /// Sorted by path, then message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Warning {
+    /// The file or path, as shown (`(aws)` for IAM).
     pub path: String,
+    /// What went wrong and what was done instead, in a sentence.
     pub message: String,
+    /// What kind of problem, for callers that act on it.
     pub kind: ProblemKind,
 }
 
@@ -41,6 +44,7 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// The kind's name in the JSON report (`too-large`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             ProblemKind::Read => "read",
@@ -58,6 +62,7 @@ impl ProblemKind {
 }
 
 impl Warning {
+    /// A warning of `kind` about `path`.
     pub fn new(kind: ProblemKind, path: impl Into<String>, message: impl Into<String>) -> Self {
         Warning {
             path: path.into(),
@@ -75,6 +80,8 @@ impl Warning {
 /// A problem with one file that did not stop its scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileWarning {
+    /// What kind of problem.
     pub kind: ProblemKind,
+    /// What went wrong, in a sentence.
     pub message: String,
 }

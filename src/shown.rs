@@ -99,20 +99,24 @@ impl LineIndex {
         start..end.max(start)
     }
 
+    /// How many lines the text has.
     pub fn len(&self) -> usize {
         self.starts.len()
     }
 
+    /// Never: even empty text has one (empty) line.
     pub fn is_empty(&self) -> bool {
         false
     }
 
+    /// The 0-based line holding byte `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
         self.starts
             .partition_point(|&s| s <= offset)
             .saturating_sub(1)
     }
 
+    /// Where 0-based `line` starts (0 past the end).
     pub fn line_start(&self, line: usize) -> usize {
         self.starts.get(line).copied().unwrap_or(0)
     }
@@ -121,8 +125,11 @@ impl LineIndex {
 /// 1-based line and column (in characters) of both ends of a span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Region {
+    /// Where the span starts.
     pub line: usize,
+    /// Where the span starts, in characters.
     pub column: usize,
+    /// Where the span ends.
     pub end_line: usize,
     /// One past the last character, as SARIF counts it.
     pub end_column: usize,

@@ -73,21 +73,9 @@ pub enum Encoding {
     Binary,
 }
 
-impl Encoding {
-    /// Whether the text is the file's own bytes, offset for offset: a fix
-    /// can write spans of it back.
-    pub fn keeps_offsets(self) -> bool {
-        matches!(
-            self,
-            Encoding::Utf8 | Encoding::Utf8Lossy | Encoding::Binary
-        )
-    }
-}
-
 /// A file's bytes as text, with how they were read and what that cost.
 pub struct Decoded<'a> {
     pub text: Cow<'a, str>,
-    pub encoding: Encoding,
     /// Said when bytes had to be replaced or the file is read in part.
     pub warning: Option<FileWarning>,
 }
@@ -162,7 +150,6 @@ pub fn content(bytes: &[u8]) -> Content<'_> {
     if let Some(text) = utf8_without_nul(bytes) {
         return Content::Text(Decoded {
             text: Cow::Borrowed(text),
-            encoding: Encoding::Utf8,
             warning: None,
         });
     }
@@ -234,11 +221,7 @@ pub fn decode_as(bytes: &[u8], encoding: Encoding) -> Decoded<'_> {
         ),
         Encoding::Binary => (Cow::Owned(printable_runs(bytes)), None),
     };
-    Decoded {
-        text,
-        encoding,
-        warning,
-    }
+    Decoded { text, warning }
 }
 
 fn decode_warning(message: String) -> FileWarning {
@@ -369,7 +352,7 @@ mod tests {
 
     fn text_of(bytes: &[u8]) -> (String, Encoding) {
         let d = decode(bytes);
-        (d.text.into_owned(), d.encoding)
+        (d.text.into_owned(), classify(bytes))
     }
 
     #[test]
@@ -380,7 +363,7 @@ mod tests {
         assert_eq!(s, "ab?cd??");
         let d = decode(bytes);
         assert_eq!(d.text, "ab?cd??");
-        assert_eq!(d.encoding, Encoding::Utf8Lossy);
+        assert_eq!(classify(bytes), Encoding::Utf8Lossy);
         assert_eq!(d.warning.map(|w| w.kind), Some(WarningKind::Decode));
     }
 

@@ -10,9 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{AllowEntry, Config};
 use crate::finding::{Finding, Suppression, SuppressionKind, fingerprint};
-pub use crate::ignore_comment::{
-    IgnoreMarker, MARKER, covering, find_markers, marker_covers, outside_markdown_fences,
-};
+pub use crate::ignore_comment::{covering, marker_covers};
 use crate::rules::RuleSet;
 use crate::rules::facts::{Fact, Facts};
 use crate::scan::ScanOutput;
@@ -440,38 +438,4 @@ pub fn config_relative(display: &str, cwd: &Path, root: &Path) -> std::path::Pat
     let root_abs = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
     abs.strip_prefix(&root_abs)
         .map_or_else(|_| Path::new(display).to_path_buf(), Path::to_path_buf)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markers_in_comments_of_every_format() {
-        let text = "a = 1 # keyward:ignore\n// keyward:ignore KW001, KW002 -- rotated in 2024\n/* keyward:ignore KW004 */\n; keyward:ignore\n<!-- keyward:ignore -->\nvalue: \"keyward:ignore\"\n";
-        let m = find_markers(text);
-        assert_eq!(m.len(), 5, "{m:?}");
-        assert_eq!(m[0].line, 0);
-        assert!(m[0].rules.is_empty());
-        assert_eq!(m[1].rules, ["KW001", "KW002"]);
-        assert_eq!(m[1].reason, "rotated in 2024");
-        assert_eq!(m[2].rules, ["KW004"]);
-        assert_eq!(
-            &text[m[1].span.clone()],
-            "keyward:ignore KW001, KW002 -- rotated in 2024"
-        );
-    }
-
-    #[test]
-    fn markers_in_markdown_fences_are_examples() {
-        let text = "# Usage\n<!-- keyward:ignore -->\n```hcl\nkey = 1 # keyward:ignore\n```\nafter # keyward:ignore\nuse `# keyward:ignore`\n~~~\n# keyward:ignore\n";
-        let kept = outside_markdown_fences(text, find_markers(text));
-        let lines: Vec<usize> = kept.iter().map(|m| m.line).collect();
-        assert_eq!(lines, [1, 5]);
-    }
-
-    #[test]
-    fn no_marker_no_work() {
-        assert!(find_markers("nothing to see").is_empty());
-    }
 }

@@ -17,7 +17,7 @@ pub enum Entry {
     /// it as the link's content), so that text is scanned.
     Symlink { path: PathBuf },
     /// A FIFO, socket or device: counted, not read.
-    Skipped { path: PathBuf, why: &'static str },
+    Skipped,
     /// A directory or entry the walker could not read.
     Error {
         path: Option<PathBuf>,
@@ -84,10 +84,7 @@ pub fn walk<S: Send>(
                             Some(ft) if ft.is_file() => Entry::File { path, len: None },
                             Some(ft) if ft.is_dir() => return WalkState::Continue,
                             Some(ft) if ft.is_symlink() => Entry::Symlink { path },
-                            Some(_) => Entry::Skipped {
-                                path,
-                                why: "not a regular file",
-                            },
+                            Some(_) => Entry::Skipped,
                             None => return WalkState::Continue,
                         }
                     }

@@ -8,7 +8,7 @@ mod repos;
 mod rotate;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -462,7 +462,7 @@ impl GitArgs {
         use crate::git::Mode;
         if self.staged {
             Some(Mode::Staged {
-                listed: !crate::git::default_paths(paths),
+                listed: !default_paths(paths),
             })
         } else if let Some(rev) = &self.since {
             Some(Mode::Since {
@@ -1057,4 +1057,9 @@ fn list_facts() -> String {
         ));
     }
     text
+}
+
+/// Whether the paths are the default (`.`), not files the user listed.
+fn default_paths(paths: &[PathBuf]) -> bool {
+    paths.is_empty() || paths.iter().all(|p| p == Path::new("."))
 }

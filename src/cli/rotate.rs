@@ -44,7 +44,7 @@ pub struct RotateArgs {
     #[arg(long)]
     pub allow_disruption: bool,
     /// The journal of the rotation (no secrets) [default:
-    /// <git dir>/keyward/rotation.json].
+    /// GIT_DIR/keyward/rotation.json].
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
     /// Configuration file (default: keyward.toml found from the first path up).

@@ -70,8 +70,13 @@ pub enum GitError {
 /// A tree policy files are read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tree {
-    /// A commit, by full ID; `name` is what the user called it.
-    Commit { id: String, name: String },
+    /// A commit.
+    Commit {
+        /// The full commit ID.
+        id: String,
+        /// What the user called it (`origin/main`).
+        name: String,
+    },
     /// The staged content.
     Index,
     /// Before the first commit: no files at all.
@@ -881,9 +886,4 @@ fn read_each(
         true
     })?;
     Ok(unread)
-}
-
-/// Whether the paths are the default (`.`), not files the user listed.
-pub fn default_paths(paths: &[PathBuf]) -> bool {
-    paths.is_empty() || paths.iter().all(|p| p == Path::new("."))
 }

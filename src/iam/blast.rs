@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 /// The high-impact actions asked about, as reported. `organizations:*`
-/// stands for the organisation-changing actions in [`ORGANIZATIONS`].
+/// stands for the organisation-changing actions in `ORGANIZATIONS`.
 pub const ACTIONS: [&str; 13] = [
     "iam:CreateAccessKey",
     "iam:AttachUserPolicy",

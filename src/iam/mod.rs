@@ -3,7 +3,7 @@
 //!
 //! This is the only module that talks to the network. Everything goes through
 //! [`IamSource`], with a file implementation ([`inventory`]) and a live one
-//! ([`live`]), so the pipeline above it runs offline in tests and CI.
+//! ([`lookup::Live`]), so the pipeline above it runs offline in tests and CI.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;

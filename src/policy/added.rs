@@ -431,24 +431,86 @@ fn compare(
     head: &PolicySet,
     items: &mut Vec<Item>,
 ) {
-    let hc = &head.config;
-    let bc = &base.config;
-    let config_file = head.files.config.as_ref();
-    // Findings of this scan, with the path relative to the change's
-    // configuration (what its globs mean).
-    let rel = |f: &Finding| -> (std::path::PathBuf, String) {
-        let shown = out
+    let c = Comparison {
+        out,
+        repo,
+        cwd,
+        base,
+        head,
+        scanned: (0..out.findings.len())
+            .filter(|&i| !out.findings[i].identity.is_empty())
+            .collect(),
+    };
+    c.removed_configuration(items);
+    c.allow_entries(items);
+    c.lowered_rules(items);
+    c.excludes(items);
+    c.narrower_include(items);
+    c.narrower_reading(items);
+    c.looser_gate(items);
+    c.allowed_accounts(items);
+    c.longer_limits(items);
+    c.custom_rules(items);
+    c.other_inventory(items);
+    c.baseline_entries(items);
+}
+
+/// A change's policy (`head`) against its base's, and the findings of the
+/// change's scan that each loosening silences.
+struct Comparison<'a> {
+    out: &'a ScanOutput,
+    repo: &'a Repo,
+    cwd: &'a Path,
+    base: &'a PolicySet,
+    head: &'a PolicySet,
+    /// The findings about a credential (not KW000, KW015).
+    scanned: Vec<usize>,
+}
+
+impl Comparison<'_> {
+    /// The scanned findings `pred` picks.
+    fn silenced(&self, pred: impl Fn(&Finding) -> bool) -> Vec<usize> {
+        self.scanned
+            .iter()
+            .copied()
+            .filter(|&i| self.out.findings.get(i).is_some_and(&pred))
+            .collect()
+    }
+
+    /// A finding's path relative to the change's configuration (what its
+    /// globs mean), and as shown.
+    fn rel(&self, f: &Finding) -> (std::path::PathBuf, String) {
+        let shown = self
+            .out
             .files
             .get(f.file)
             .map_or_else(String::new, |s| s.path.clone());
-        (config_relative(&shown, cwd, &hc.root), shown)
-    };
-    let scanned: Vec<usize> = (0..out.findings.len())
-        .filter(|&i| !out.findings[i].identity.is_empty())
-        .collect();
-    let in_config = |span: Range<usize>, what: &str, message: String, silenced: Vec<usize>| {
-        config_file.map(|file| Item {
-            path: repo.display(&file.path),
+        (
+            config_relative(&shown, self.cwd, &self.head.config.root),
+            shown,
+        )
+    }
+
+    fn config_file(&self) -> Option<&PolicyFile> {
+        self.head.files.config.as_ref()
+    }
+
+    /// The span, else the configuration's first line.
+    fn or_first_line(&self, span: &Option<Range<usize>>) -> Option<Range<usize>> {
+        span.clone()
+            .or_else(|| self.config_file().map(|f| first_line(&f.text)))
+    }
+
+    /// An item on the change's configuration file (none without one).
+    fn in_config(
+        &self,
+        span: Range<usize>,
+        what: &str,
+        message: String,
+        silenced: Vec<usize>,
+    ) -> Option<Item> {
+        self.config_file().map(|file| Item {
+            path: self.repo.display(&file.path),
             text: Arc::from(file.text.as_str()),
             span,
             what: what.to_string(),
@@ -457,143 +519,137 @@ fn compare(
             reason: None,
             severity: None,
         })
-    };
-
-    // Without a configuration the defaults judge: fewer accounts allowed is
-    // stricter, but a base's larger size limit, its `no-ignore`, its custom
-    // rules and its inventory all go. Said once, on the file it removes.
-    if let (Some(was), None) = (base.files.config.as_ref(), config_file) {
-        items.push(Item {
-            path: repo.display(&was.path),
-            text: Arc::from(""),
-            span: 0..0,
-            what: "configuration".into(),
-            message: format!(
-                "removes the configuration `{}`: the defaults judge from now on",
-                was.path
-            ),
-            silenced: Vec::new(),
-            reason: None,
-            severity: None,
-        });
     }
 
-    for entry in &hc.allow {
-        if bc.allow.iter().any(|b| covers(b, entry)) {
-            continue;
-        }
-        let silenced = scanned
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let (r, shown) = rel(&out.findings[i]);
-                allow_matches(entry, &out.findings[i], &r, &shown)
-            })
-            .collect();
-        let scope = if entry.rules.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", entry.rules.join(", "))
-        };
-        if let Some(mut item) = in_config(
-            entry.span.clone(),
-            "[[allow]]",
-            format!("adds an `[[allow]]` entry for {}{scope}", entry.target),
-            silenced,
-        ) {
-            item.reason = Some(entry.reason.clone());
-            items.push(item);
+    /// Without a configuration the defaults judge: fewer accounts allowed
+    /// is stricter, but a base's larger size limit, its `no-ignore`, its
+    /// custom rules and its inventory all go. Said once, on the file it
+    /// removes.
+    fn removed_configuration(&self, items: &mut Vec<Item>) {
+        if let (Some(was), None) = (self.base.files.config.as_ref(), self.config_file()) {
+            items.push(Item {
+                path: self.repo.display(&was.path),
+                text: Arc::from(""),
+                span: 0..0,
+                what: "configuration".into(),
+                message: format!(
+                    "removes the configuration `{}`: the defaults judge from now on",
+                    was.path
+                ),
+                silenced: Vec::new(),
+                reason: None,
+                severity: None,
+            });
         }
     }
 
-    let lowered_rules = lowered(&base.rules, &head.rules);
-    for (rule, change) in lowered_rules {
-        let span = hc
-            .rules
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&rule.id) || **k == rule.name)
-            .map(|(_, o)| o.span.clone())
-            .or_else(|| hc.spans.selection.clone())
-            .or_else(|| hc.spans.rules_dir.clone())
-            .or_else(|| config_file.map(|f| first_line(&f.text)));
-        let Some(span) = span else { continue };
-        let silenced = scanned
-            .iter()
-            .copied()
-            .filter(|&i| out.findings[i].rule == rule.id)
-            .collect();
-        items.extend(in_config(span, "[rules]", change, silenced));
+    fn allow_entries(&self, items: &mut Vec<Item>) {
+        for entry in &self.head.config.allow {
+            if self.base.config.allow.iter().any(|b| covers(b, entry)) {
+                continue;
+            }
+            let silenced = self.silenced(|f| {
+                let (r, shown) = self.rel(f);
+                allow_matches(entry, f, &r, &shown)
+            });
+            let scope = if entry.rules.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", entry.rules.join(", "))
+            };
+            if let Some(mut item) = self.in_config(
+                entry.span.clone(),
+                "[[allow]]",
+                format!("adds an `[[allow]]` entry for {}{scope}", entry.target),
+                silenced,
+            ) {
+                item.reason = Some(entry.reason.clone());
+                items.push(item);
+            }
+        }
     }
 
-    for (glob, span) in hc.exclude.iter().zip(&hc.spans.exclude) {
-        if bc.exclude.contains(glob) {
-            continue;
+    fn lowered_rules(&self, items: &mut Vec<Item>) {
+        let hc = &self.head.config;
+        for (rule, change) in lowered(&self.base.rules, &self.head.rules) {
+            let span = hc
+                .rules
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&rule.id) || **k == rule.name)
+                .map(|(_, o)| o.span.clone())
+                .or_else(|| hc.spans.selection.clone())
+                .or_else(|| self.or_first_line(&hc.spans.rules_dir));
+            let Some(span) = span else { continue };
+            let silenced = self.silenced(|f| f.rule == rule.id);
+            items.extend(self.in_config(span, "[rules]", change, silenced));
         }
-        let matcher = globset::Glob::new(glob).map(|g| g.compile_matcher()).ok();
-        let silenced = scanned
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let (r, shown) = rel(&out.findings[i]);
+    }
+
+    fn excludes(&self, items: &mut Vec<Item>) {
+        let hc = &self.head.config;
+        for (glob, span) in hc.exclude.iter().zip(&hc.spans.exclude) {
+            if self.base.config.exclude.contains(glob) {
+                continue;
+            }
+            let matcher = globset::Glob::new(glob).map(|g| g.compile_matcher()).ok();
+            let silenced = self.silenced(|f| {
+                let (r, shown) = self.rel(f);
                 matcher
                     .as_ref()
                     .is_some_and(|m| m.is_match(&r) || m.is_match(&shown))
-            })
-            .collect();
-        items.extend(in_config(
-            span.clone(),
-            "[scan] exclude",
-            format!("excludes `{glob}` from scanning"),
-            silenced,
-        ));
+            });
+            items.extend(self.in_config(
+                span.clone(),
+                "[scan] exclude",
+                format!("excludes `{glob}` from scanning"),
+                silenced,
+            ));
+        }
     }
 
-    if let Some(set) = &hc.include_set {
+    fn narrower_include(&self, items: &mut Vec<Item>) {
+        let (hc, bc) = (&self.head.config, &self.base.config);
+        let Some(set) = &hc.include_set else { return };
         let removed: Vec<&String> = bc
             .include
             .iter()
             .filter(|g| !hc.include.contains(g))
             .collect();
         let narrower = bc.include.is_empty() || !removed.is_empty();
-        if narrower && let Some(span) = hc.spans.include.first() {
-            let silenced = scanned
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let (r, shown) = rel(&out.findings[i]);
-                    !set.is_match(&r) && !set.is_match(&shown)
-                })
-                .collect();
-            let message = if bc.include.is_empty() {
-                format!(
-                    "limits scanning to `[scan] include` = [{}]",
-                    hc.include.join(", ")
-                )
-            } else {
-                format!(
-                    "narrows `[scan] include`: drops {}",
-                    removed
-                        .iter()
-                        .map(|g| format!("`{g}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            items.extend(in_config(span.clone(), "[scan] include", message, silenced));
-        }
+        let Some(span) = hc.spans.include.first().filter(|_| narrower) else {
+            return;
+        };
+        let silenced = self.silenced(|f| {
+            let (r, shown) = self.rel(f);
+            !set.is_match(&r) && !set.is_match(&shown)
+        });
+        let message = if bc.include.is_empty() {
+            format!(
+                "limits scanning to `[scan] include` = [{}]",
+                hc.include.join(", ")
+            )
+        } else {
+            format!(
+                "narrows `[scan] include`: drops {}",
+                removed
+                    .iter()
+                    .map(|g| format!("`{g}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        items.extend(self.in_config(span.clone(), "[scan] include", message, silenced));
     }
 
-    // What narrows what is read: a smaller size limit (larger files are
-    // then only searched for keys), ignore files honoured again, or
-    // placeholders no longer reported.
-    if hc.max_file_size < bc.max_file_size {
-        let span = hc
-            .spans
-            .max_file_size
-            .clone()
-            .or_else(|| config_file.map(|f| first_line(&f.text)));
-        if let Some(span) = span {
-            items.extend(in_config(
+    /// What narrows what is read: a smaller size limit (larger files are
+    /// then only searched for keys), ignore files honoured again, or
+    /// placeholders no longer reported.
+    fn narrower_reading(&self, items: &mut Vec<Item>) {
+        let (hc, bc) = (&self.head.config, &self.base.config);
+        if hc.max_file_size < bc.max_file_size
+            && let Some(span) = self.or_first_line(&hc.spans.max_file_size)
+        {
+            items.extend(self.in_config(
                 span,
                 "[scan] max-file-size",
                 format!(
@@ -603,48 +659,46 @@ fn compare(
                 Vec::new(),
             ));
         }
-    }
-    for (name, b, h, span) in [
-        ("no-ignore", bc.no_ignore, hc.no_ignore, &hc.spans.no_ignore),
-        (
-            "include-placeholders",
-            bc.include_placeholders,
-            hc.include_placeholders,
-            &hc.spans.include_placeholders,
-        ),
-    ] {
-        let span = span
-            .clone()
-            .or_else(|| config_file.map(|f| first_line(&f.text)));
-        if b && !h
-            && let Some(span) = span
-        {
-            let what = if name == "no-ignore" {
-                "files ignored by `.gitignore` are no longer scanned"
-            } else {
-                "placeholder keys are no longer reported"
-            };
-            items.extend(in_config(
-                span,
-                "[scan]",
-                format!("turns `{name}` off: {what}"),
-                Vec::new(),
-            ));
+        for (name, b, h, span, what) in [
+            (
+                "no-ignore",
+                bc.no_ignore,
+                hc.no_ignore,
+                &hc.spans.no_ignore,
+                "files ignored by `.gitignore` are no longer scanned",
+            ),
+            (
+                "include-placeholders",
+                bc.include_placeholders,
+                hc.include_placeholders,
+                &hc.spans.include_placeholders,
+                "placeholder keys are no longer reported",
+            ),
+        ] {
+            if b && !h
+                && let Some(span) = self.or_first_line(span)
+            {
+                items.extend(self.in_config(
+                    span,
+                    "[scan]",
+                    format!("turns `{name}` off: {what}"),
+                    Vec::new(),
+                ));
+            }
         }
     }
 
-    if hc.fail_on.looser_than(bc.fail_on)
-        && let Some(span) = hc.spans.fail_on.clone()
-    {
-        let silenced = scanned
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let s = out.findings[i].severity;
-                bc.fail_on.fails(s) && !hc.fail_on.fails(s)
-            })
-            .collect();
-        items.extend(in_config(
+    fn looser_gate(&self, items: &mut Vec<Item>) {
+        let (hc, bc) = (&self.head.config, &self.base.config);
+        if !hc.fail_on.looser_than(bc.fail_on) {
+            return;
+        }
+        let Some(span) = hc.spans.fail_on.clone() else {
+            return;
+        };
+        let silenced =
+            self.silenced(|f| bc.fail_on.fails(f.severity) && !hc.fail_on.fails(f.severity));
+        items.extend(self.in_config(
             span,
             "[policy] fail-on",
             format!(
@@ -656,18 +710,18 @@ fn compare(
         ));
     }
 
-    // With no allowed accounts KW005 is off; the first account turns it on.
-    if !bc.allowed_accounts.is_empty() {
+    /// With no allowed accounts KW005 is off; the first account turns it on.
+    fn allowed_accounts(&self, items: &mut Vec<Item>) {
+        let (hc, bc) = (&self.head.config, &self.base.config);
+        if bc.allowed_accounts.is_empty() {
+            return;
+        }
         for (acct, span) in hc.allowed_accounts.iter().zip(&hc.spans.allowed_accounts) {
             if bc.allowed_accounts.contains(acct) {
                 continue;
             }
-            let silenced = scanned
-                .iter()
-                .copied()
-                .filter(|&i| out.findings[i].account.as_deref() == Some(acct.as_str()))
-                .collect();
-            items.extend(in_config(
+            let silenced = self.silenced(|f| f.account.as_deref() == Some(acct.as_str()));
+            items.extend(self.in_config(
                 span.clone(),
                 "[policy] allowed-accounts",
                 format!("allows keys of account {acct}"),
@@ -676,39 +730,38 @@ fn compare(
         }
     }
 
-    // What a longer limit silences: the findings of every rule that reads it.
-    for (name, fact, b, h, span) in [
-        (
-            "max-key-age-days",
-            "config.max_key_age_days",
-            bc.max_key_age_days,
-            hc.max_key_age_days,
-            &hc.spans.max_key_age_days,
-        ),
-        (
-            "max-unused-days",
-            "config.max_unused_days",
-            bc.max_unused_days,
-            hc.max_unused_days,
-            &hc.spans.max_unused_days,
-        ),
-    ] {
-        if h > b
-            && let Some(span) = span.clone()
-        {
-            let readers: Vec<&str> = head
+    /// What a longer limit silences: the findings of every rule that reads it.
+    fn longer_limits(&self, items: &mut Vec<Item>) {
+        let (hc, bc) = (&self.head.config, &self.base.config);
+        for (name, fact, b, h, span) in [
+            (
+                "max-key-age-days",
+                "config.max_key_age_days",
+                bc.max_key_age_days,
+                hc.max_key_age_days,
+                &hc.spans.max_key_age_days,
+            ),
+            (
+                "max-unused-days",
+                "config.max_unused_days",
+                bc.max_unused_days,
+                hc.max_unused_days,
+                &hc.spans.max_unused_days,
+            ),
+        ] {
+            let Some(span) = span.clone().filter(|_| h > b) else {
+                continue;
+            };
+            let readers: Vec<&str> = self
+                .head
                 .rules
                 .rules
                 .iter()
                 .filter(|r| r.reads().contains(&fact))
                 .map(|r| r.id.as_str())
                 .collect();
-            let silenced = scanned
-                .iter()
-                .copied()
-                .filter(|&i| readers.contains(&out.findings[i].rule.as_str()))
-                .collect();
-            items.extend(in_config(
+            let silenced = self.silenced(|f| readers.contains(&f.rule.as_str()));
+            items.extend(self.in_config(
                 span,
                 "[policy]",
                 format!("raises `{name}` from {b} to {h}"),
@@ -717,7 +770,12 @@ fn compare(
         }
     }
 
-    if let (Some(dir), Some(span)) = (&head.files.rules_dir, hc.spans.rules_dir.clone()) {
+    fn custom_rules(&self, items: &mut Vec<Item>) {
+        let (base, head) = (self.base, self.head);
+        let (Some(dir), Some(span)) = (&head.files.rules_dir, head.config.spans.rules_dir.clone())
+        else {
+            return;
+        };
         let message = if base.files.rules_dir.as_ref() != Some(dir) {
             Some(format!("sets `rules-dir` to `{dir}`"))
         } else {
@@ -730,35 +788,39 @@ fn compare(
             })
         };
         if let Some(message) = message {
-            items.extend(in_config(span, "[rules] rules-dir", message, Vec::new()));
+            items.extend(self.in_config(span, "[rules] rules-dir", message, Vec::new()));
         }
     }
 
-    // Another inventory, or none, can make a key look rotated or fresh, or
-    // turn the IAM rules off; a first inventory only adds findings.
-    if let Some(was) = &base.files.inventory {
-        let now = head.files.inventory.as_ref().map(|f| &f.path);
-        let span = hc
-            .spans
-            .inventory
-            .clone()
-            .or_else(|| config_file.map(|f| first_line(&f.text)));
-        if now != Some(&was.path)
-            && let Some(span) = span
-        {
-            let message = match now {
-                Some(p) => format!("changes `[iam] inventory` from `{}` to `{p}`", was.path),
-                None => format!(
-                    "removes `[iam] inventory` (`{}`): the IAM rules no longer run",
-                    was.path
-                ),
-            };
-            items.extend(in_config(span, "[iam] inventory", message, Vec::new()));
+    /// Another inventory, or none, can make a key look rotated or fresh,
+    /// or turn the IAM rules off; a first inventory only adds findings.
+    fn other_inventory(&self, items: &mut Vec<Item>) {
+        let Some(was) = &self.base.files.inventory else {
+            return;
+        };
+        let now = self.head.files.inventory.as_ref().map(|f| &f.path);
+        if now == Some(&was.path) {
+            return;
         }
+        let Some(span) = self.or_first_line(&self.head.config.spans.inventory) else {
+            return;
+        };
+        let message = match now {
+            Some(p) => format!("changes `[iam] inventory` from `{}` to `{p}`", was.path),
+            None => format!(
+                "removes `[iam] inventory` (`{}`): the IAM rules no longer run",
+                was.path
+            ),
+        };
+        items.extend(self.in_config(span, "[iam] inventory", message, Vec::new()));
     }
 
-    if let (Some(hb), Some(file)) = (&head.baseline, &head.files.baseline) {
-        let known: HashSet<&str> = base
+    fn baseline_entries(&self, items: &mut Vec<Item>) {
+        let (Some(hb), Some(file)) = (&self.head.baseline, &self.head.files.baseline) else {
+            return;
+        };
+        let known: HashSet<&str> = self
+            .base
             .baseline
             .as_ref()
             .map(|b| b.findings.iter().map(|e| e.fingerprint.as_str()).collect())
@@ -772,13 +834,9 @@ fn compare(
             let Some(at) = file.text.find(&entry.fingerprint) else {
                 continue;
             };
-            let silenced = scanned
-                .iter()
-                .copied()
-                .filter(|&i| out.findings[i].fingerprint == entry.fingerprint)
-                .collect();
+            let silenced = self.silenced(|f| f.fingerprint == entry.fingerprint);
             items.push(Item {
-                path: repo.display(&file.path),
+                path: self.repo.display(&file.path),
                 text: text.clone(),
                 span: at..at + entry.fingerprint.len(),
                 what: "baseline".into(),

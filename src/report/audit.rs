@@ -15,8 +15,9 @@ use serde::Serialize;
 use crate::detect::env;
 use crate::rules::Severity;
 
-/// The rotation limit when the JSON carries none: the default of
-/// `max-key-age-days`.
+/// The default of `max-key-age-days`, in days. Not a fallback: a document
+/// always carries its own limit (`policy.max_key_age_days`), and
+/// [`Audit::of`] refuses one without a positive limit.
 pub const DEFAULT_MAX_KEY_AGE_DAYS: u64 = crate::scan::DEFAULT_MAX_KEY_AGE_DAYS.unsigned_abs();
 
 /// Shown for a value the JSON does not carry (IAM facts without an
@@ -32,13 +33,18 @@ pub use super::contract::ReadError as AuditError;
 /// The parts of the scan output an audit is about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Audit {
+    /// The findings not accepted; in a merged report each path reads
+    /// `repository:path`.
     pub findings: Vec<Entry>,
     /// Findings accepted by an ignore, allow entry or baseline: still
     /// places a key is configured, so still places a rotation must change.
     pub accepted: Vec<Entry>,
+    /// The rotation limit in days, from `policy.max_key_age_days`; in a
+    /// merged report the smallest of the documents'.
     pub max_key_age_days: u64,
     /// `keyward 0.1.0`, when the JSON says.
     pub tool: Option<String>,
+    /// `summary.files_scanned`; summed over a merged report's documents.
     pub files_scanned: Option<u64>,
     /// What was scanned, when, and with which IAM facts.
     pub scan: Option<ScanInfo>,
@@ -57,19 +63,28 @@ pub struct Audit {
 /// Findings in the scan document's own shape.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Scanned {
+    /// The documents' `findings`.
     pub findings: Vec<contract::Finding>,
+    /// The documents' `accepted` findings.
     pub accepted: Vec<contract::Finding>,
 }
 
 /// One repository of a merged report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoRow {
+    /// Its `scan.repository`, else its file's name; `#2`, `#3` … added
+    /// when two names are the same.
     pub name: String,
+    /// HEAD's commit hash, when the scan recorded one.
     pub commit: Option<String>,
+    /// The scan's day (`2026-11-30`), when the document has a date.
     pub date: Option<String>,
+    /// Its `summary.files_scanned`.
     pub files_scanned: u64,
-    /// In [`Severity::ALL`] order.
+    /// Findings (accepted ones not) per severity, in [`Severity::ALL`]
+    /// order.
     pub by_severity: [usize; 5],
+    /// Distinct access key IDs it references, accepted findings included.
     pub keys: usize,
 }
 
@@ -77,58 +92,87 @@ pub struct RepoRow {
 /// still use an older one: the rotation reached some repositories only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Divergence {
+    /// The user's AWS account.
     pub account: String,
+    /// The IAM user's name.
     pub user: String,
+    /// The user's newest Active key ID.
     pub newest: String,
     /// Repositories that use the newest key.
     pub current: Vec<String>,
     /// Where they use it, `repository:path:line`.
     pub current_places: Vec<String>,
-    /// (repository, older key, `path:line` places) still behind.
+    /// (repository, older key, `repository:path:line` places) still behind:
+    /// repositories that do not use the newest key anywhere.
     pub behind: Vec<(String, String, Vec<String>)>,
 }
 
 /// The JSON's `scan` block.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ScanInfo {
+    /// The scan's day (`2026-11-30`, the first 10 characters of its RFC
+    /// 3339 date); `None` when it has none, and in a merged report.
     pub date: Option<String>,
+    /// The scanned repository, when the scan named one; `N repositories`
+    /// in a merged report.
     pub repository: Option<String>,
+    /// HEAD's commit hash, when the scan recorded one; `None` in a merged
+    /// report.
     pub commit: Option<String>,
-    /// `inventory inventory.json (generated 2026-11-28)`, `live (account
-    /// 123456789012, 2026-11-30)`.
+    /// `inventory inventory.json (generated 2026-11-28)`, `live IAM
+    /// (account 123456789012, 2026-11-30)`; `None`: IAM was not asked. In a
+    /// merged report, the first document's.
     pub iam: Option<String>,
 }
 
 /// One finding as the audit sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// The rule's ID (`KW001`).
     pub rule: String,
+    /// The rule's name (`hardcoded-access-key`).
     pub name: String,
+    /// The finding's severity.
     pub severity: Severity,
+    /// The finding's file; `repository:path` in a merged report.
     pub path: String,
+    /// 1-based line where the finding starts.
     pub line: u64,
+    /// The access key ID; `None` when the finding has none (or an empty
+    /// one).
     pub key_id: Option<String>,
     /// Masked in the JSON already; never anything else here.
     pub secret: Option<String>,
+    /// The 12-digit account decoded from the key ID, when the JSON has one.
     pub account: Option<String>,
-    /// `""` when the path names no environment.
+    /// The environment the path names (`prod`, `staging` …), read before
+    /// a merged report prefixes the repository. `""` when the path names no
+    /// environment.
     pub env: &'static str,
+    /// The IAM user who owns the key; `None`: IAM was not asked or did not
+    /// know the key.
     pub iam_user: Option<String>,
+    /// IAM's status for the key (`Active`, `Inactive` …), when IAM knew it.
     pub iam_status: Option<String>,
+    /// Whole days since the key was created, as of the scan's date, when
+    /// IAM knew it.
     pub age_days: Option<i64>,
-    /// `None`: IAM was not asked.
+    /// `None`: IAM was not asked or did not know the key.
     pub last_used: Option<LastUse>,
     /// `s3 in eu-west-1`, when IAM says.
     pub last_used_where: Option<String>,
     /// `--blast-radius`: what the owner may do, and whether that was read
     /// from the policies rather than simulated.
     pub can: Vec<String>,
+    /// `can` was read from the policies, not simulated.
     pub can_approximate: bool,
+    /// What is wrong, as the finding says it.
     pub message: String,
+    /// The value's structural path (`provider.aws.access_key`).
     pub context: String,
     /// The masked source line, when the JSON carries one.
     pub snippet: Option<String>,
-    /// How an accepted finding was accepted.
+    /// How an accepted finding was accepted; `None` for one not accepted.
     pub accepted: Option<crate::finding::SuppressionKind>,
 }
 
@@ -138,6 +182,8 @@ pub fn parse(json: &str) -> Result<Audit, AuditError> {
 }
 
 impl Audit {
+    /// The audit of one scan document; an error when its
+    /// `policy.max_key_age_days` is not a positive integer.
     pub fn of(doc: &Document) -> Result<Audit, AuditError> {
         let max_key_age_days = u64::try_from(doc.policy.max_key_age_days)
             .ok()
@@ -342,10 +388,14 @@ fn entry(f: &contract::Finding) -> Result<Entry, String> {
 /// Findings counted under one label (a rule, a user, an account …).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Group {
+    /// The rule, environment, account or user; `—` for findings without
+    /// one.
     pub label: String,
+    /// How many findings fall under it (accepted ones are not counted).
     pub findings: usize,
     /// In [`Severity::ALL`] order.
     pub by_severity: [usize; 5],
+    /// The distinct access key IDs of those findings.
     pub keys: BTreeSet<String>,
 }
 
@@ -391,14 +441,20 @@ fn group_by(a: &Audit, label: impl Fn(&Entry) -> Option<String>) -> Vec<Group> {
     out.into_iter().map(|(_, g)| g).collect()
 }
 
+/// The findings (accepted ones not) by the environment their path names
+/// (`prod`, `staging` …): largest first, those naming none last, as `—`.
 pub fn by_environment(a: &Audit) -> Vec<Group> {
     group_by(a, |e| (!e.env.is_empty()).then(|| e.env.to_string()))
 }
 
+/// The findings (accepted ones not) by their key's AWS account: largest
+/// first, those without one last, as `—`.
 pub fn by_account(a: &Audit) -> Vec<Group> {
     group_by(a, |e| e.account.clone())
 }
 
+/// The findings (accepted ones not) by their key's IAM user: largest
+/// first, those whose owner IAM did not say last, as `—`.
 pub fn by_user(a: &Audit) -> Vec<Group> {
     group_by(a, |e| e.iam_user.clone())
 }
@@ -432,24 +488,40 @@ pub fn by_rule(a: &Audit) -> Vec<(Group, String, Severity)> {
 /// without one (so a lone secret is not lost from the table).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyRow {
+    /// The access key ID; `None` for a secret found without one.
     pub key_id: Option<String>,
+    /// The masked secrets found with it, distinct.
     pub secrets: BTreeSet<String>,
+    /// The account decoded from the key ID, when a finding has it.
     pub account: Option<String>,
+    /// The owner, when IAM knew the key.
     pub iam_user: Option<String>,
+    /// IAM's status for the key, when IAM knew it.
     pub status: Option<String>,
+    /// Whole days since the key was created, when IAM knew it.
     pub age_days: Option<i64>,
+    /// `None`: IAM was not asked or did not know the key.
     pub last_used: Option<LastUse>,
+    /// `s3 in eu-west-1`, when IAM says.
     pub last_used_where: Option<String>,
-    /// What the owner may do (`--blast-radius`); `~` marks an answer read
-    /// from the policies.
+    /// What the owner may do (`--blast-radius`); `can_approximate` marks
+    /// an answer read from the policies.
     pub can: Vec<String>,
+    /// `can` was read from the policies, not simulated.
     pub can_approximate: bool,
-    /// Distinct files.
+    /// Distinct files. One that only accepted findings name reads
+    /// `path (accepted: inline)`.
     pub places: BTreeSet<String>,
+    /// How many findings are on it, accepted ones not counted.
     pub findings: usize,
+    /// The most severe of its findings (for a credential only accepted
+    /// findings name, the first one's severity).
     pub worst: Severity,
 }
 
+/// One row per credential the findings name, accepted ones included: key
+/// IDs first, then secrets found without one, each in sorted order. The
+/// first finding that knows an IAM fact speaks for the key.
 pub fn keys(a: &Audit) -> Vec<KeyRow> {
     // Key IDs sort before lone secrets; the enum order does it.
     #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -570,11 +642,12 @@ pub(crate) fn age_text(age: Option<i64>, limit: u64) -> String {
     }
 }
 
-/// `3 days ago (s3 in eu-west-1)`, `never`, `—` when not known.
 /// When IAM says a key was last used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LastUse {
+    /// IAM has no record of a use.
     Never,
+    /// Whole days before the scan's date; 0 is the same day.
     DaysAgo(i64),
 }
 
@@ -585,6 +658,7 @@ impl LastUse {
     }
 }
 
+/// `3 days ago (s3 in eu-west-1)`, `never`, `—` when not known.
 pub(crate) fn last_used_text(used: Option<LastUse>, at: Option<&str>) -> String {
     let text = match used {
         None => return UNKNOWN.into(),
@@ -642,6 +716,10 @@ fn code(s: &str) -> String {
     }
 }
 
+/// The audit as one Markdown document: a merged report's repositories,
+/// findings by severity, rule, environment, account and IAM user, the keys,
+/// and the rotation plan. It starts with a marker comment, so a scan skips
+/// it as keyward's own report.
 pub fn markdown(a: &Audit) -> String {
     let keys = keys(a);
     // The marker lets keyward skip its own report when it scans a tree.
@@ -825,10 +903,15 @@ impl<'a> RepoJson<'a> {
 /// Findings per severity, most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SeverityCounts {
+    /// Findings of severity `critical`.
     pub critical: usize,
+    /// Findings of severity `high`.
     pub high: usize,
+    /// Findings of severity `medium`.
     pub medium: usize,
+    /// Findings of severity `low`.
     pub low: usize,
+    /// Findings of severity `info`.
     pub info: usize,
 }
 

@@ -23,6 +23,7 @@ pub struct SideOutput {
     pub env: &'static str,
     /// What the file is, for errors.
     pub what: &'static str,
+    /// What to write there.
     pub text: String,
 }
 
@@ -30,18 +31,23 @@ pub struct SideOutput {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[diagnostic(code(keyward::report))]
 pub enum EmitError {
+    /// The findings could not be read as an audit.
     #[error("cannot make the audit report: {0}")]
     Audit(#[from] super::audit::AuditError),
+    /// The HTML page could not be rendered.
     #[error(transparent)]
     Html(#[from] super::html::RenderError),
 }
 
+/// One output format (`--format`): a scan's output rendered as text.
 pub trait Emitter: Sync {
     /// The `--format` value.
     fn name(&self) -> &'static str;
     /// One line for `--help`.
     fn about(&self) -> &'static str;
+    /// The whole output, or why it cannot be written (never an empty one).
     fn render(&self, out: &ScanOutput, ctx: &Context) -> Result<String, EmitError>;
+    /// A second file the format also writes, such as GitHub's step summary.
     fn side_output(&self, _out: &ScanOutput) -> Option<SideOutput> {
         None
     }

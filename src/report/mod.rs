@@ -2,24 +2,31 @@
 //! and nowhere else; spans travel as byte ranges until now.
 
 pub mod audit;
-pub mod concise;
 pub mod contract;
 pub mod emit;
-pub mod escape;
-pub mod github;
 pub mod html;
+
+// The formats' own renderers, reached through `emit`'s emitters (and by
+// the tests directly).
+#[doc(hidden)]
+pub mod concise;
+#[doc(hidden)]
+pub mod escape;
+#[doc(hidden)]
+pub mod github;
+#[doc(hidden)]
 pub mod human;
+#[doc(hidden)]
 pub mod json;
+#[doc(hidden)]
 pub mod sarif;
 
 use crate::finding::{Provenance, SourceFile};
-pub use crate::shown::{
-    Lines, Region, printable, printable_keeping_breaks, short_commit, shown_path,
-};
+pub(crate) use crate::shown::{Lines, Region, printable, printable_keeping_breaks, short_commit};
 
 /// `introduced in 1a2b3c4d5e by Ann <ann@example.com> on 2025-03-01 (a.tf)`:
 /// where a `--history` finding came from, for every report format.
-pub fn introduced(p: &Provenance) -> String {
+pub(crate) fn introduced(p: &Provenance) -> String {
     format!(
         "introduced in {} by {} <{}> on {} ({})",
         short_commit(&p.first.commit),
@@ -32,7 +39,7 @@ pub fn introduced(p: &Provenance) -> String {
 
 /// Whether HEAD still holds a `--history` finding: `still at HEAD in
 /// path`, `removed in abc1234 (2025-03-01)`, or `no longer at HEAD`.
-pub fn at_head(p: &Provenance) -> String {
+pub(crate) fn at_head(p: &Provenance) -> String {
     match (p.at_head.first(), &p.removed_in) {
         (Some(path), _) => {
             let more = p.at_head.len() - 1;
@@ -82,7 +89,7 @@ pub(crate) fn line_window(masked: &str, index: &crate::shown::LineIndex, offset:
 }
 
 /// Regions of every finding, in finding order.
-pub fn regions(files: &[SourceFile], findings: &[crate::Finding]) -> Vec<Region> {
+pub(crate) fn regions(files: &[SourceFile], findings: &[crate::Finding]) -> Vec<Region> {
     let lines: Vec<Lines<'_>> = files.iter().map(|f| f.lines()).collect();
     findings
         .iter()

@@ -124,7 +124,8 @@ impl Journal {
         }
     }
 
-    /// A journal kept in memory only (a dry run, a test).
+    /// A journal kept in memory only.
+    #[cfg(test)]
     pub fn in_memory() -> Journal {
         Journal {
             version: 1,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use super::references::Rewrite;
 use super::*;
 use crate::fix::{FixStore, Note};
 use crate::iam::KeyStatus;

@@ -177,7 +177,7 @@ fn visit(st: &mut ThreadState, entry: Entry, opts: &ScanOptions, progress: &Prog
             path: path.map_or_else(String::new, |p| walk::display_path(&p, &opts.cwd)),
             message,
         }),
-        Entry::Skipped { .. } => st.summary.skipped_other += 1,
+        Entry::Skipped => st.summary.skipped_other += 1,
         Entry::Symlink { path } => {
             if let Some(scope) = &opts.scope
                 && !scope.wants(&path, &opts.cwd)

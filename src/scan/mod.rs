@@ -1,6 +1,6 @@
 //! A scan's options and output, and the two steps that make it:
-//! [`crate::scan::extract`] (files → candidates), IAM asked once, then
-//! [`crate::scan::judge`] (candidates + answers → findings).
+//! `extract` (files → candidates), IAM asked once, then
+//! `judge` (candidates + answers → findings).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -126,7 +126,7 @@ pub struct Summary {
     pub bytes_scanned: u64,
     pub skipped_binary: u64,
     pub skipped_large: u64,
-    /// Symlinks not followed, FIFOs, sockets, devices.
+    /// FIFOs, sockets and devices: counted, not read.
     pub skipped_other: u64,
     pub findings: u64,
     /// Placeholder credentials left out (see `--include-placeholders`).
@@ -182,7 +182,7 @@ pub struct ScanOutput {
     pub signed_with: Option<crate::iam::SignedWith>,
     /// What the run was: when, on what, with which IAM facts.
     pub meta: ScanMeta,
-    /// Files skipped as keyward's own reports (see [`crate::own_report`]):
+    /// Files skipped as keyward's own reports (see `own_report`):
     /// shown path and first line.
     pub own_reports: Vec<(String, String)>,
     /// Files skipped as IAM inventories (shown paths): their key IDs are

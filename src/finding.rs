@@ -48,27 +48,9 @@ pub struct Finding {
     /// divergence, the key a secret pairs with elsewhere).
     pub related: Vec<Related>,
     /// What IAM says of the key, when an inventory or live IAM knew it.
-    pub iam: Option<IamInfo>,
+    pub iam: Option<crate::iam::IamInfo>,
     /// `--history` only: the commits that wrote this finding.
     pub provenance: Option<Box<Provenance>>,
-}
-
-/// The IAM facts of a finding's key, for reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IamInfo {
-    pub user: String,
-    pub status: String,
-    pub age_days: i64,
-    /// Days since the key's last use; `None`: never used.
-    pub last_used_days: Option<i64>,
-    /// The service and region of the last use (`GetAccessKeyLastUsed`);
-    /// empty when never used or not known.
-    pub last_used_service: String,
-    pub last_used_region: String,
-    /// `--blast-radius`: the high-impact actions the owner may perform.
-    pub can: Vec<String>,
-    /// `can` was read from the policies, not simulated.
-    pub can_approximate: bool,
 }
 
 /// Where `--history` saw a finding: the first commit that wrote it (walking

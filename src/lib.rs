@@ -45,6 +45,7 @@ pub mod report;
 
 pub use finding::{Finding, Related, SourceFile, Suppression, SuppressionKind, Warning};
 pub use iam::api::{IamApi, SecretStore};
+pub use iam::{IamInfo, KeyStatus};
 pub use pipeline::{RunError, Scan};
 pub use policy::{BaselineChoice, PolicyError, PolicyOptions, PolicySet};
 pub use scan::{Blob, Policy, Progress, ScanOptions, ScanOutput, Summary, scan, scan_blobs};

@@ -486,7 +486,7 @@ fn hover(session: &mut Session, req: &Request) -> Value {
 
 /// What IAM said of the key, for a hover: owner, status, age, last use,
 /// and what the owner may do (`--blast-radius` facts from an inventory).
-fn iam_facts(iam: &crate::finding::IamInfo) -> String {
+fn iam_facts(iam: &crate::iam::IamInfo) -> String {
     let used = match iam.last_used_days {
         None => "never used".to_string(),
         Some(d) => {

@@ -60,8 +60,8 @@ pub struct UserPlan {
 pub struct KeyEntry {
     /// The access key ID (`AKIA…`), never a secret.
     pub key_id: String,
-    /// IAM's status: `Active` or `Inactive`.
-    pub status: String,
+    /// IAM's status.
+    pub status: KeyStatus,
     /// Days since the key was created.
     pub age_days: i64,
     /// `None`: never used, or not known.
@@ -304,7 +304,7 @@ fn build<'a>(
                     .unwrap_or_default();
                 KeyEntry {
                     key_id: k.access_key_id.clone(),
-                    status: k.status.as_str().to_string(),
+                    status: k.status,
                     age_days: k.age_days,
                     last_used_days: k.last_used_days,
                     last_used_where: k.last_used_where.clone(),
@@ -412,7 +412,7 @@ fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool
     // rotation half done): it stays, and nothing is created.
     let outside: Vec<&KeyEntry> = keys
         .iter()
-        .filter(|k| !k.exposed && k.status == KeyStatus::Active.as_str())
+        .filter(|k| !k.exposed && k.status == KeyStatus::Active)
         .collect();
     let kept = outside
         .iter()
@@ -449,12 +449,12 @@ fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool
         // AWS allows two keys per user: room for the new one first.
         let exposed_active: Vec<&KeyEntry> = keys
             .iter()
-            .filter(|k| k.exposed && k.status == KeyStatus::Active.as_str())
+            .filter(|k| k.exposed && k.status == KeyStatus::Active)
             .collect();
         if keys.len() >= crate::iam::fake::KEYS_PER_USER {
             let inactive = keys
                 .iter()
-                .filter(|k| k.status != KeyStatus::Active.as_str())
+                .filter(|k| k.status != KeyStatus::Active)
                 .min_by_key(|k| (!k.exposed, k.key_id.clone()));
             if let Some(k) = inactive {
                 let mut s = step(
@@ -543,7 +543,7 @@ fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool
         .iter()
         .filter(|k| k.exposed && !retired.contains(&k.key_id))
     {
-        if k.status == KeyStatus::Active.as_str() {
+        if k.status == KeyStatus::Active {
             steps.push(step(
                 Action::Deactivate,
                 Some(&k.key_id),
@@ -706,7 +706,7 @@ pub fn markdown_at(plan: &Plan, level: usize) -> String {
                 } else {
                     ""
                 },
-                md::text(&k.status),
+                md::text(k.status.as_str()),
                 k.age_days,
                 md::text(&last_used(k)),
                 places

@@ -42,8 +42,11 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 /// An access key's status, as IAM spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum KeyStatus {
+    /// The key signs requests.
     Active,
+    /// Turned off; it can be turned on again until it is deleted.
     Inactive,
+    /// IAM's third status (the SDK's `StatusType::Expired`): not Active.
     Expired,
     /// A status this keyward does not know (IAM added one): not Active.
     Unknown,
@@ -53,6 +56,7 @@ impl KeyStatus {
     /// Every status an inventory may hold.
     pub const KNOWN: [KeyStatus; 3] = [KeyStatus::Active, KeyStatus::Inactive, KeyStatus::Expired];
 
+    /// IAM's spelling (`Active`).
     pub fn as_str(self) -> &'static str {
         match self {
             KeyStatus::Active => "Active",
@@ -75,6 +79,28 @@ impl std::fmt::Display for KeyStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The IAM facts of a finding's key, for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamInfo {
+    /// The IAM user that owns the key.
+    pub user: String,
+    /// IAM's status of the key.
+    pub status: KeyStatus,
+    /// Days since the key was created, as of the scan's clock.
+    pub age_days: i64,
+    /// Days since the key's last use; `None`: never used.
+    pub last_used_days: Option<i64>,
+    /// The service and region of the last use (`GetAccessKeyLastUsed`);
+    /// empty when never used or not known.
+    pub last_used_service: String,
+    /// See `last_used_service`.
+    pub last_used_region: String,
+    /// `--blast-radius`: the high-impact actions the owner may perform.
+    pub can: Vec<String>,
+    /// `can` was read from the policies, not simulated.
+    pub can_approximate: bool,
 }
 
 /// One access key as IAM describes it. Never holds a secret.
@@ -598,18 +624,18 @@ impl Enrichment {
     /// secret.
     /// What IAM says of `key`, for reports: when the source covers its
     /// account and has it.
-    pub fn info(&self, key: &str) -> Option<crate::finding::IamInfo> {
+    pub fn info(&self, key: &str) -> Option<IamInfo> {
         let lookup = self.lookup.as_ref()?;
         let r = lookup.keys.get(key).filter(|_| lookup.in_scope(key))?;
         Some(self.info_of(r))
     }
 
     /// A record's ages measured against this enrichment's clock.
-    fn info_of(&self, r: &KeyRecord) -> crate::finding::IamInfo {
+    fn info_of(&self, r: &KeyRecord) -> IamInfo {
         let blast = self.lookup.as_ref().and_then(|l| l.blast.get(&r.owner()));
-        crate::finding::IamInfo {
+        IamInfo {
             user: r.user.clone(),
-            status: r.status.as_str().to_string(),
+            status: r.status,
             age_days: days_between(r.created, self.now),
             last_used_days: r.last_used.map(|t| days_between(t, self.now)),
             last_used_service: r.last_used_service.clone().unwrap_or_default(),
@@ -637,7 +663,7 @@ impl Enrichment {
         };
         let info = self.info_of(r);
         facts.bool(crate::fact!("iam.exists"), true);
-        facts.str(crate::fact!("iam.status"), info.status);
+        facts.str(crate::fact!("iam.status"), info.status.as_str());
         facts.str(crate::fact!("iam.user"), info.user);
         facts.int(crate::fact!("iam.age_days"), info.age_days);
         // CEL has no absent value: the fact says -1 for never (and

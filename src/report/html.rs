@@ -734,7 +734,7 @@ fn plan_key_view(k: &KeyEntry) -> PlanKeyView {
         } else {
             Mark::None
         },
-        status: k.status.clone(),
+        status: k.status.as_str().to_string(),
         age_days: k.age_days,
         last_used: crate::plan::last_used(k),
         places: places_view(&k.places),

@@ -69,7 +69,7 @@ pub fn document(out: &ScanOutput) -> Document {
             related: related(f),
             iam: f.iam.as_ref().map(|i| contract::Iam {
                 user: i.user.clone(),
-                status: i.status.clone(),
+                status: i.status.as_str().to_string(),
                 age_days: i.age_days,
                 last_used_days: i.last_used_days,
                 last_used_service: i.last_used_service.clone(),

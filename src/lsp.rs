@@ -151,7 +151,7 @@ pub struct Session {
     policies: HashMap<PathBuf, CachedPolicy>,
     docs: HashMap<String, Document>,
     /// Per open document's path.
-    pieces: HashMap<PathBuf, crate::parse::hcl::PieceCache>,
+    pieces: HashMap<PathBuf, crate::scan::PieceCacheHandle>,
     /// The client applies `documentChanges` with file creation: a fix may
     /// then create a file (a `.gitignore`).
     creates_files: bool,
@@ -217,17 +217,18 @@ impl Session {
     /// The scan of one buffer under its policy. The HCL pieces of the
     /// document's last version are reused where the change left them alone.
     fn scan(&mut self, path: &Path, text: &str) -> Result<crate::ScanOutput, BufferError> {
-        let mut pieces = self.pieces.remove(path).unwrap_or_default();
-        let out = self.scan_with(path, text, &mut pieces);
-        self.pieces.insert(path.to_path_buf(), pieces);
-        out
+        let pieces = self.pieces.entry(path.to_path_buf()).or_default().clone();
+        if let Ok(mut cache) = pieces.lock() {
+            cache.next_parse();
+        }
+        self.scan_with(path, text, pieces)
     }
 
     fn scan_with(
         &mut self,
         path: &Path,
         text: &str,
-        pieces: &mut crate::parse::hcl::PieceCache,
+        pieces: crate::scan::PieceCacheHandle,
     ) -> Result<crate::ScanOutput, BufferError> {
         let policy = self.policy_for(path)?;
         // An inventory named by the configuration is read; nothing else is.
@@ -240,19 +241,22 @@ impl Session {
         let scan = crate::Scan::new(policy)
             .cwd(dir)
             .buffer(path.to_string_lossy(), text)
-            // One thread: the piece cache is this thread's.
+            .piece_cache(pieces)
             .threads(1)
             .iam(crate::iam::IamOptions {
                 source,
                 ..crate::iam::IamOptions::default()
             });
-        Ok(crate::parse::hcl::with_piece_cache(pieces, || scan.run())?)
+        Ok(scan.run()?)
     }
 
     /// HCL pieces the session took from its cache instead of parsing, over
     /// every document: what the benchmark and the tests check.
     pub fn pieces_reused(&self) -> u64 {
-        self.pieces.values().map(|c| c.hits).sum()
+        self.pieces
+            .values()
+            .filter_map(|c| c.lock().ok().map(|c| c.hits))
+            .sum()
     }
 
     /// The diagnostics for one buffer. A configuration keyward cannot use

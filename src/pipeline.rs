@@ -76,6 +76,7 @@ pub struct Scan<'a> {
     notes: Vec<Warning>,
     progress: Option<&'a Progress>,
     suppressions_fail: bool,
+    pieces: Option<scan::PieceCacheHandle>,
 }
 
 impl<'a> Scan<'a> {
@@ -100,7 +101,16 @@ impl<'a> Scan<'a> {
             notes: Vec::new(),
             progress: None,
             suppressions_fail: true,
+            pieces: None,
         }
+    }
+
+    /// HCL pieces an earlier scan of the same file parsed: they are taken
+    /// from `cache` instead of being parsed again, and this scan's go in.
+    /// The owner calls `next_parse` on it before each scan.
+    pub fn piece_cache(mut self, cache: scan::PieceCacheHandle) -> Self {
+        self.pieces = Some(cache);
+        self
     }
 
     /// Files and directories to scan (default: `.`).
@@ -287,6 +297,7 @@ impl<'a> Scan<'a> {
             scope,
             iam,
             file_timeout: self.file_timeout,
+            pieces: self.pieces.clone(),
         })
     }
 

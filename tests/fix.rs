@@ -53,7 +53,7 @@ fn left_in(dir: &Path, rel: &str) -> Vec<String> {
 /// Whether the file parses in its format without a warning.
 fn parses(path: &Path) -> bool {
     let text = std::fs::read_to_string(path).expect("read");
-    let (_, _, warning) = keyward::parse::values(path, &text, &|_| true);
+    let (_, _, warning) = keyward::parse::values(path, &text, &|_| true, None);
     warning.is_none()
 }
 

@@ -587,7 +587,7 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
 /// place left without an automatic fix, never as clean.
 fn still_there(path: &str, after: &str) -> Vec<Note> {
     let all = |_: &str| true;
-    let (values, _, _) = crate::parse::values(Path::new(path), after, &all);
+    let (values, _, _) = crate::parse::values(Path::new(path), after, &all, None);
     crate::detect::detect(after, &values)
         .into_iter()
         .filter(|c| !c.placeholder)
@@ -751,8 +751,9 @@ fn checked(
     let after =
         edit::apply(before, edits).ok_or_else(|| "two fixes overlap: left as it is".to_string())?;
     let all = |_: &str| true;
-    let (old_values, format, old_warning) = crate::parse::values(Path::new(path), before, &all);
-    let (new_values, _, new_warning) = crate::parse::values(Path::new(path), &after, &all);
+    let (old_values, format, old_warning) =
+        crate::parse::values(Path::new(path), before, &all, None);
+    let (new_values, _, new_warning) = crate::parse::values(Path::new(path), &after, &all, None);
     if old_warning.is_none() && new_warning.is_some() {
         return Err(format!(
             "the fixed file would not parse as {}: left as it is",

@@ -22,15 +22,12 @@ thread_local! {
     static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
 }
 
-thread_local! {
-    // Installed by `with_piece_cache` for the length of one caller's work.
-    static PIECES: RefCell<Option<PieceCache>> = const { RefCell::new(None) };
-}
-
 /// The values of pieces parsed before, by the piece's text: an editor
 /// changes one block at a time, so a file's other pieces come from here
 /// instead of tree-sitter. It holds the pieces of the last two parses
-/// only, so it never grows past two versions of one file.
+/// only, so it never grows past two versions of one file. Its owner (the
+/// editor server, per document) hands it to each scan of the file
+/// (`Scan::piece_cache`) and calls [`PieceCache::next_parse`] before it.
 #[derive(Debug, Default)]
 pub struct PieceCache {
     now: HashMap<String, CachedPiece>,
@@ -58,47 +55,9 @@ impl PieceCache {
     }
 
     /// Starts the next parse: what the last one did not use goes.
-    fn turn(&mut self) {
+    pub fn next_parse(&mut self) {
         self.before = std::mem::take(&mut self.now);
     }
-}
-
-/// Runs `work` with `cache` answering for the HCL pieces it parses on
-/// this thread (the editor server scans on one thread).
-pub fn with_piece_cache<R>(cache: &mut PieceCache, work: impl FnOnce() -> R) -> R {
-    let mut installed = std::mem::take(cache);
-    installed.turn();
-    PIECES.with(|c| {
-        if let Ok(mut slot) = c.try_borrow_mut() {
-            *slot = Some(installed);
-        }
-    });
-    let result = work();
-    if let Some(back) = PIECES.with(|c| c.try_borrow_mut().ok().and_then(|mut s| s.take())) {
-        *cache = back;
-    }
-    result
-}
-
-/// `parse_piece` through the installed cache, if any. The cache leaves
-/// its slot while the piece is handled and goes back after.
-fn parse_piece_cached(
-    src: &str,
-    piece: Range<usize>,
-    next_group: &mut u32,
-    values: &mut Vec<Value>,
-) -> Result<(), ParseFailure> {
-    let Some(mut cache) = PIECES.with(|c| c.try_borrow_mut().ok().and_then(|mut s| s.take()))
-    else {
-        return parse_piece(src, piece, next_group, values);
-    };
-    let result = cache.parse(src, piece, next_group, values);
-    PIECES.with(|c| {
-        if let Ok(mut slot) = c.try_borrow_mut() {
-            *slot = Some(cache);
-        }
-    });
-    result
 }
 
 impl PieceCache {
@@ -184,15 +143,19 @@ fn text_piece(text: &str, base: usize, next_group: &mut u32, values: &mut Vec<Va
 /// the first ERROR or MISSING node) or nests deeper than [`MAX_DEPTH`].
 /// Every piece of a large file is parsed; see [`parse_pieces_worth`].
 pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
-    parse_pieces_worth(src, &|_| true)
+    parse_pieces_worth(src, &|_| true, None)
 }
 
 /// As [`parse`], but a large file yields only the values of the pieces
 /// `worth` keeps (the scan passes the prefilter's test, so a 50 MB module
 /// costs the pieces that may hold a credential); the others are not
 /// parsed. The parser asks rather than knows: it has no idea what a
-/// credential looks like.
-pub fn parse_pieces_worth(src: &str, worth: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseFailure> {
+/// credential looks like. Pieces found in `cache` are not parsed again.
+pub fn parse_pieces_worth(
+    src: &str,
+    worth: &dyn Fn(&str) -> bool,
+    mut cache: Option<&mut PieceCache>,
+) -> Result<Parsed, ParseFailure> {
     let mut values = Vec::new();
     let mut next_group = 1;
     if src.len() < PIECEWISE_FROM {
@@ -205,8 +168,10 @@ pub fn parse_pieces_worth(src: &str, worth: &dyn Fn(&str) -> bool) -> Result<Par
             }
             if piece.len() > TREE_MAX {
                 text_piece(text, piece.start, &mut next_group, &mut values);
+            } else if let Some(cache) = cache.as_deref_mut() {
+                cache.parse(src, piece, &mut next_group, &mut values)?;
             } else {
-                parse_piece_cached(src, piece, &mut next_group, &mut values)?;
+                parse_piece(src, piece, &mut next_group, &mut values)?;
             }
         }
     }

@@ -308,7 +308,7 @@ mod tests {
         assert!(src.len() > 300 * 1024, "{}", src.len());
         let whole = crate::parse::hcl::parse_whole(&src).expect("whole parse");
         let worth = |t: &str| crate::prefilter::may_contain_credentials(t.as_bytes());
-        let piecewise = crate::parse::hcl::parse_pieces_worth(&src, &worth)
+        let piecewise = crate::parse::hcl::parse_pieces_worth(&src, &worth, None)
             .expect("piecewise")
             .values;
         assert!(

@@ -144,11 +144,13 @@ pub fn join_context(segments: &[String]) -> String {
 
 /// Parses with the format's parser; on failure, scans as text and says so.
 /// `worth` tells which pieces of a file too large to parse whole are worth
-/// parsing (only HCL is parsed in pieces).
+/// parsing (only HCL is parsed in pieces); `pieces` holds pieces parsed
+/// before.
 pub fn values(
     path: &Path,
     text: &str,
     worth: &dyn Fn(&str) -> bool,
+    pieces: Option<&mut hcl::PieceCache>,
 ) -> (Vec<Value>, Format, Option<FileWarning>) {
     // The parsers read the text after a byte-order mark, and every span is
     // moved back to the file's offsets. (Three spaces in its place would
@@ -157,7 +159,7 @@ pub fn values(
         Some(rest) => (rest, '\u{feff}'.len_utf8()),
         None => (text, 0),
     };
-    let (mut values, format, warning) = values_of(path, src, worth);
+    let (mut values, format, warning) = values_of(path, src, worth, pieces);
     if matches!(format.syntax(), Syntax::Yaml | Syntax::Json) {
         name_from_parent(&mut values);
     }
@@ -211,10 +213,11 @@ fn values_of(
     path: &Path,
     src: &str,
     worth: &dyn Fn(&str) -> bool,
+    pieces: Option<&mut hcl::PieceCache>,
 ) -> (Vec<Value>, Format, Option<FileWarning>) {
     let format = Format::from_path(path);
     let result = match format.syntax() {
-        Syntax::Hcl => hcl::parse_pieces_worth(src, worth),
+        Syntax::Hcl => hcl::parse_pieces_worth(src, worth, pieces),
         Syntax::Json => json::parse(src),
         // Helm and other templates render to YAML; they are not YAML.
         Syntax::Yaml if is_yaml_template(path, format, src) => {
@@ -309,7 +312,7 @@ mod tests {
             ),
             ("a.env", "\u{feff}KEY=value1\n"),
         ] {
-            let (values, _, warning) = values(Path::new(name), text, &all);
+            let (values, _, warning) = values(Path::new(name), text, &all, None);
             assert_eq!(warning, None, "{name}");
             let v = values
                 .iter()
@@ -321,6 +324,7 @@ mod tests {
             Path::new("docker-compose.yml"),
             "\u{feff}services:\n  api:\n    environment:\n      KEY: value1\n",
             &all,
+            None,
         );
         assert_eq!(
             join_context(&values[0].context),
@@ -337,7 +341,7 @@ mod tests {
         let yaml = "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  DeploySecretAccessKey:\n    Type: String\n    Default: value1\nResources: {}\n";
         let json = r#"{"AWSTemplateFormatVersion": "2010-09-09", "Parameters": {"DeploySecretAccessKey": {"Type": "String", "Default": "value1"}}, "Resources": {}}"#;
         for (name, text) in [("template.yaml", yaml), ("template.json", json)] {
-            let (values, format, _) = values(Path::new(name), text, &all);
+            let (values, format, _) = values(Path::new(name), text, &all, None);
             assert_eq!(format, Format::CloudFormation, "{name}");
             let v = values
                 .iter()

@@ -265,13 +265,7 @@ fn take_bytes(
         take_large(st, shown(), large, opts, progress);
         return;
     }
-    let outcome = process_file(
-        path,
-        shown,
-        bytes,
-        opts.file_timeout,
-        opts.include_placeholders,
-    );
+    let outcome = process_file(path, shown, bytes, opts);
     st.summary.bytes_scanned += bytes.len() as u64;
     st.summary.placeholders += outcome.placeholders;
     match outcome.status {
@@ -508,11 +502,11 @@ fn process_file(
     path: &Path,
     shown: &dyn Fn() -> String,
     bytes: &[u8],
-    timeout: Option<std::time::Duration>,
-    include_placeholders: bool,
+    opts: &ScanOptions,
 ) -> Outcome {
+    let timeout = opts.file_timeout;
     let _budget = crate::budget::start(timeout);
-    let mut outcome = process_file_within_budget(path, shown, bytes, include_placeholders);
+    let mut outcome = process_file_within_budget(path, shown, bytes, opts);
     if crate::budget::was_exceeded() {
         outcome
             .warnings
@@ -532,8 +526,9 @@ fn process_file_within_budget(
     path: &Path,
     shown: &dyn Fn() -> String,
     bytes: &[u8],
-    include_placeholders: bool,
+    opts: &ScanOptions,
 ) -> Outcome {
+    let include_placeholders = opts.include_placeholders;
     let mut warnings = Vec::new();
     // Binary bytes are searched as they are: no text is made of a file
     // whose bytes hold nothing key-like.
@@ -595,7 +590,10 @@ fn process_file_within_budget(
     let (values, format, parse_warning) = if binary {
         (parse::text::scan(&text), Format::Text, None)
     } else {
-        parse::values(path, &text, &worth)
+        // A poisoned cache (a worker panicked mid-parse) is only a cache:
+        // parse without it.
+        let mut pieces = opts.pieces.as_ref().and_then(|c| c.lock().ok());
+        parse::values(path, &text, &worth, pieces.as_deref_mut())
     };
     warnings.extend(parse_warning);
     let mut candidates = detect::detect(&text, &values);

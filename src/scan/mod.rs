@@ -54,7 +54,14 @@ pub struct ScanOptions {
     pub iam: crate::iam::IamOptions,
     /// Time budget per file (`--file-timeout`); `None` is unlimited.
     pub file_timeout: Option<std::time::Duration>,
+    /// HCL pieces parsed by an earlier scan of the same file (the editor
+    /// server's, per document).
+    pub pieces: Option<PieceCacheHandle>,
 }
+
+/// A [`PieceCache`](crate::parse::hcl::PieceCache) shared with the scan's
+/// workers.
+pub type PieceCacheHandle = std::sync::Arc<std::sync::Mutex<crate::parse::hcl::PieceCache>>;
 
 /// Which files a configuration keeps in scope, by globs relative to `root`.
 #[derive(Debug, Clone)]
@@ -103,6 +110,7 @@ impl Default for ScanOptions {
             scope: None,
             iam: crate::iam::IamOptions::default(),
             file_timeout: Some(DEFAULT_FILE_TIMEOUT),
+            pieces: None,
         }
     }
 }

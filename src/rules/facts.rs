@@ -1,6 +1,7 @@
 //! The fact model: the only thing a rule sees (DESIGN.md, "Key facts").
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use cel::Value as CelValue;
 
@@ -220,43 +221,56 @@ impl Fact {
 /// fails on a missing fact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
-    values: HashMap<&'static str, Fact>,
+    /// In [`FACTS`] order: a candidate's facts are set by index, with no
+    /// map built per candidate.
+    values: Vec<Fact>,
 }
 
 impl Default for Facts {
     fn default() -> Self {
-        let values = FACTS
-            .iter()
-            .map(|(n, t)| (*n, Fact::default_of(*t)))
-            .collect();
+        let values = FACTS.iter().map(|(_, t)| Fact::default_of(*t)).collect();
         Facts { values }
     }
 }
 
+/// Where each fact stands in [`FACTS`], for the lookups by name (rule
+/// messages, CEL variables a rule reads).
+static INDEX: LazyLock<HashMap<&'static str, usize>> = LazyLock::new(|| {
+    FACTS
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (*n, i))
+        .collect()
+});
+
 /// A fact's name, checked against [`FACTS`] when the program is compiled:
 /// made only by [`fact!`](crate::fact).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Name(&'static str);
+pub struct Name(usize);
 
 impl Name {
     /// For [`fact!`](crate::fact), which calls it in a constant, so an
     /// unknown name fails the build.
     #[doc(hidden)]
     pub const fn checked(name: &'static str) -> Name {
-        assert!(
-            is_fact(name),
-            "not a fact: add it to the table in rules/facts.rs"
-        );
-        Name(name)
+        match index_of(name) {
+            Some(i) => Name(i),
+            None => panic!("not a fact: add it to the table in rules/facts.rs"),
+        }
     }
 
     pub fn as_str(self) -> &'static str {
-        self.0
+        FACTS.get(self.0).map_or("", |(n, _)| n)
     }
 }
 
 /// Whether `name` is in [`FACTS`], in a form the compiler can evaluate.
 pub const fn is_fact(name: &str) -> bool {
+    index_of(name).is_some()
+}
+
+/// Where `name` stands in [`FACTS`], in a form the compiler can evaluate.
+const fn index_of(name: &str) -> Option<usize> {
     let mut i = 0;
     while i < FACTS.len() {
         let (n, _) = FACTS[i];
@@ -267,12 +281,12 @@ pub const fn is_fact(name: &str) -> bool {
                 j += 1;
             }
             if j == a.len() {
-                return true;
+                return Some(i);
             }
         }
         i += 1;
     }
-    false
+    None
 }
 
 /// A fact's [`Name`], checked at compile time: `fact!("key.id")`.
@@ -295,7 +309,7 @@ macro_rules! fact {
 impl Facts {
     /// Sets a fact; its name was checked when the program was compiled.
     pub fn set(&mut self, name: Name, fact: Fact) {
-        if let Some(slot) = self.values.get_mut(name.as_str()) {
+        if let Some(slot) = self.values.get_mut(name.0) {
             *slot = fact;
         }
     }
@@ -313,17 +327,17 @@ impl Facts {
     }
 
     pub fn get(&self, name: &str) -> Option<&Fact> {
-        self.values.get(name)
+        self.values.get(*INDEX.get(name)?)
     }
 
     /// The facts grouped by their first segment, as CEL map variables.
     pub fn to_cel(&self) -> Vec<(String, CelValue)> {
-        self.roots(self.values.iter().map(|(n, f)| (*n, f)))
+        self.roots(FACTS.iter().map(|(n, _)| *n).zip(&self.values))
     }
 
     /// As [`Facts::to_cel`], for the named facts only.
     pub fn to_cel_only(&self, names: &[&'static str]) -> Vec<(String, CelValue)> {
-        self.roots(names.iter().filter_map(|n| Some((*n, self.values.get(n)?))))
+        self.roots(names.iter().filter_map(|n| Some((*n, self.get(n)?))))
     }
 
     fn roots<'f>(

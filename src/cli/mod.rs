@@ -808,9 +808,9 @@ fn run_report(args: &ReportArgs, stdout: &mut dyn Write) -> Result<u8, miette::R
     }
     let audit = match docs.as_slice() {
         [(_, doc, name)] => {
-            audit::Audit::of(doc).map_err(|e| miette::miette!("cannot read {name}: {e}"))?
+            report::audit_of(doc).map_err(|e| miette::miette!("cannot read {name}: {e}"))?
         }
-        _ => audit::Audit::merge(
+        _ => report::audit_of_many(
             &docs
                 .iter()
                 .map(|(f, d, _)| (f.clone(), d.clone()))

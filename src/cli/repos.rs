@@ -106,7 +106,7 @@ pub(super) fn run(
         None
     } else {
         Some(
-            audit::Audit::merge(&docs)
+            crate::report::audit_of_many(&docs)
                 .map_err(|e| miette::miette!("cannot merge the reports: {e}"))?,
         )
     };

@@ -176,9 +176,9 @@ pub struct Entry {
     pub accepted: Option<crate::finding::SuppressionKind>,
 }
 
-/// Reads a `keyward scan --format json` document.
+/// Reads a `keyward scan --format json` document, with its plan.
 pub fn parse(json: &str) -> Result<Audit, AuditError> {
-    Audit::of(&Document::parse(json)?)
+    super::audit_of(&Document::parse(json)?)
 }
 
 impl Audit {
@@ -224,7 +224,7 @@ impl Audit {
                 commit: known(&doc.scan.commit),
                 iam,
             }),
-            plan: Some(crate::plan::of_document(doc)),
+            plan: None,
             repositories: Vec::new(),
             divergence: Vec::new(),
             scanned: Scanned {
@@ -234,9 +234,22 @@ impl Audit {
         })
     }
 
+    /// The audit with its rotation plan, and for many repositories the
+    /// divergence the plan shows. The caller makes the plan (`plan::
+    /// of_document`, or `plan::of_documents` named by the audit's
+    /// repositories): the audit reads a plan, it does not make one.
+    pub fn with_plan(mut self, plan: crate::plan::Plan) -> Audit {
+        if !self.repositories.is_empty() {
+            self.divergence = divergence(&plan);
+        }
+        self.plan = Some(plan);
+        self
+    }
+
     /// One report for the scan documents of many repositories, each named
     /// by its `scan.repository` (else `fallback`, its file's name): places
-    /// read `repository:path`, and the plan and the divergence span them.
+    /// read `repository:path` ([`Audit::with_plan`] adds the plan and the
+    /// divergence across them).
     pub fn merge(docs: &[(String, Document)]) -> Result<Audit, AuditError> {
         let mut names: Vec<String> = Vec::new();
         for (fallback, doc) in docs {
@@ -293,14 +306,6 @@ impl Audit {
             });
         }
         let mut all = merged.ok_or_else(|| AuditError::Shape("no report to merge".into()))?;
-        let named: Vec<(&str, &Document)> = names
-            .iter()
-            .map(String::as_str)
-            .zip(docs.iter().map(|(_, d)| d))
-            .collect();
-        let plan = crate::plan::of_documents(&named);
-        all.divergence = divergence(&plan);
-        all.plan = Some(plan);
         all.scan = Some(ScanInfo {
             date: None,
             repository: Some(format!("{} repositories", names.len())),

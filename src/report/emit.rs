@@ -151,7 +151,7 @@ impl Emitter for Github {
 
 /// The audit report of one scan, through the JSON contract it reads.
 fn audit(out: &ScanOutput) -> Result<super::audit::Audit, EmitError> {
-    Ok(super::audit::Audit::of(&super::json::document(out))?)
+    Ok(super::audit_of(&super::json::document(out))?)
 }
 
 impl Emitter for Markdown {

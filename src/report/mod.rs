@@ -24,6 +24,30 @@ pub mod sarif;
 use crate::finding::{Provenance, SourceFile};
 pub(crate) use crate::shown::{Lines, Region, printable, printable_keeping_breaks, short_commit};
 
+/// The audit report of one scan document, with its rotation plan.
+pub fn audit_of(doc: &contract::Document) -> Result<audit::Audit, audit::AuditError> {
+    Ok(audit::Audit::of(doc)?.with_plan(crate::plan::of_document(doc)))
+}
+
+/// One audit report of many repositories' scan documents (each with the
+/// name to use when the document names no repository), with one plan
+/// across them and the divergence it shows.
+pub fn audit_of_many(
+    docs: &[(String, contract::Document)],
+) -> Result<audit::Audit, audit::AuditError> {
+    let merged = audit::Audit::merge(docs)?;
+    let plan = {
+        let named: Vec<(&str, &contract::Document)> = merged
+            .repositories
+            .iter()
+            .map(|r| r.name.as_str())
+            .zip(docs.iter().map(|(_, d)| d))
+            .collect();
+        crate::plan::of_documents(&named)
+    };
+    Ok(merged.with_plan(plan))
+}
+
 /// `introduced in 1a2b3c4d5e by Ann <ann@example.com> on 2025-03-01 (a.tf)`:
 /// where a `--history` finding came from, for every report format.
 pub(crate) fn introduced(p: &Provenance) -> String {

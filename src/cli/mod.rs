@@ -963,9 +963,11 @@ fn run_scan(
     } else {
         term.width.unwrap_or(100)
     };
+    let cwd = std::env::current_dir().ok();
     let ctx = report::emit::Context {
         rules: &policy.rules,
         style: Style { color, width },
+        root: cwd.as_deref(),
     };
     let text = emitter.render(&out, &ctx)?;
     match &args.output {

@@ -14,6 +14,9 @@ pub struct Context<'a> {
     pub rules: &'a RuleSet,
     /// Colour and width, for formats read in a terminal.
     pub style: Style,
+    /// The directory the shown paths are relative to (SARIF's
+    /// `%SRCROOT%`); `None` leaves it to the reader, as SARIF allows.
+    pub root: Option<&'a std::path::Path>,
 }
 
 /// Text an emitter adds to a file the environment names (appended: other
@@ -126,7 +129,7 @@ impl Emitter for Sarif {
         "SARIF 2.1.0, for code scanning"
     }
     fn render(&self, out: &ScanOutput, ctx: &Context) -> Result<String, EmitError> {
-        Ok(super::sarif::render(out, ctx.rules))
+        Ok(super::sarif::render(out, ctx.rules, ctx.root))
     }
 }
 
@@ -210,6 +213,7 @@ mod tests {
                 color: false,
                 width: 80,
             },
+            root: None,
         };
         let out = ScanOutput::default();
         for e in EMITTERS {

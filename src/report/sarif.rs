@@ -24,14 +24,10 @@ const FINGERPRINT_KEY: &str = "keyward/v1";
 /// (GitHub rejects uploads above 10 MB).
 const MAX_SNIPPET_BYTES: usize = 4096;
 
-pub fn render(out: &ScanOutput, rules: &RuleSet) -> String {
-    render_with_root(out, rules, std::env::current_dir().ok().as_deref())
-}
-
-/// `root` is the directory relative paths are resolved against; without one
-/// (the current directory is gone) `%SRCROOT%` is left for the consumer to
-/// define, which SARIF allows.
-pub fn render_with_root(out: &ScanOutput, rules: &RuleSet, root: Option<&Path>) -> String {
+/// The SARIF 2.1.0 log of a scan. `root` is the directory relative paths
+/// are resolved against; without one `%SRCROOT%` is left for the consumer
+/// to define, which SARIF allows.
+pub fn render(out: &ScanOutput, rules: &RuleSet, root: Option<&Path>) -> String {
     let rule_index: HashMap<&str, usize> = rules
         .rules
         .iter()
@@ -442,7 +438,7 @@ mod tests {
     #[test]
     fn result_carries_masked_snippet_suppression_and_related() {
         let (out, rules) = sample();
-        let text = render_with_root(&out, &rules, Some(Path::new("/r")));
+        let text = render(&out, &rules, Some(Path::new("/r")));
         assert!(!text.contains("PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA/"));
         let doc: Value = serde_json::from_str(&text).expect("json");
         let run = &doc["runs"][0];
@@ -486,7 +482,7 @@ mod tests {
         out.findings[0].rule = "KW999".into();
         out.findings[0].file = 7;
         out.findings[0].related[0].span = 1000..2000;
-        let doc: Value = serde_json::from_str(&render_with_root(&out, &rules, None)).expect("json");
+        let doc: Value = serde_json::from_str(&render(&out, &rules, None)).expect("json");
         let res = &doc["runs"][0]["results"][0];
         assert!(res.get("ruleIndex").is_none());
         assert!(doc["runs"][0].get("originalUriBaseIds").is_none());
@@ -503,7 +499,7 @@ mod tests {
         out.files[0].secret_spans = std::iter::once(start..start + secret.len()).collect();
         out.findings[0].span = start..start + secret.len();
         out.findings[0].related.clear();
-        let doc: Value = serde_json::from_str(&render_with_root(&out, &rules, None)).expect("json");
+        let doc: Value = serde_json::from_str(&render(&out, &rules, None)).expect("json");
         let snip = &doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["snippet"]
             ["text"];
         assert_eq!(snip, "PtYg********************************ihA/");

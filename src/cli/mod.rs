@@ -3,6 +3,7 @@
 //! handed; it never prints on its own.
 
 mod fix;
+mod inventory;
 mod plan;
 mod repos;
 mod rotate;
@@ -525,257 +526,168 @@ pub fn run(
             let policy = load_policy(&args)?;
             run_scan(*args, policy, term, progress, stdout)
         }
-        Command::Baseline(args) => {
-            let cwd = current_dir()?;
-            // Today's findings, before any baseline accepts them.
-            let policy = policy(crate::policy::PolicyOptions {
-                config: args.config.clone(),
-                baseline: crate::policy::BaselineChoice::Ignored,
-                start: first_path(&args.paths),
-                from: None,
-                ..Default::default()
-            })?;
-            let configured_path = policy.config.baseline.clone();
-            let output = args
-                .output
-                .clone()
-                .or_else(|| configured_path.clone())
-                .unwrap_or_else(|| PathBuf::from(".keyward-baseline.json"));
-            // A baseline no configuration names is used by nothing yet.
-            let configured = configured_path.as_deref().is_some_and(|b| {
-                b == output || std::fs::canonicalize(b).ok() == std::fs::canonicalize(&output).ok()
-            });
-            let iam = iam_options(&args.iam, policy.iam.clone())?;
-            let out = crate::Scan::new(&policy)
-                .paths(args.paths.clone())
-                .no_ignore(args.no_ignore)
-                .include_placeholders(args.include_placeholders)
-                .allowed_accounts(args.iam.allowed_accounts.clone())
-                .iam(iam)
-                .progress(progress)
-                .run()?;
-            let baseline = Baseline::from_output(&out);
-            // Entries are matched by fingerprint: a masked path (a file
-            // named like a secret) costs nothing.
-            write_file(&output, &baseline.to_json())?;
-            let n = baseline.findings.len();
-            write_out(
-                stdout,
-                &format!(
-                    "keyward: wrote {n} finding{} to {}\n",
-                    crate::shown::s(n),
-                    crate::walk::display_path(&output, &cwd)
-                ),
-            )?;
-            if !configured {
-                let shown = crate::walk::display_path(&output, &cwd);
-                write_out(
-                    stdout,
-                    &format!(
-                        "keyward: scans use it with `--baseline {shown}`; to share it with the \
-                         hook and the Action, add `baseline = \"{shown}\"` under `[scan]` in \
-                         keyward.toml\n"
-                    ),
-                )?;
-            }
-            Ok(EXIT_OK)
-        }
+        Command::Baseline(args) => run_baseline(&args, progress, stdout),
         Command::Rules {
             facts,
             format,
             config,
-        } => {
-            let rules = policy(crate::policy::PolicyOptions {
-                config,
-                baseline: crate::policy::BaselineChoice::Ignored,
-                ..Default::default()
-            })?
-            .rules;
-            let text = match (facts, format) {
-                (true, _) => list_facts(),
-                (false, RulesFormat::Table) => list_rules(&rules),
-                (false, RulesFormat::Markdown) => crate::rules::docs::markdown(&rules),
-                (false, RulesFormat::Summary) => crate::rules::docs::summary_table(&rules),
-            };
-            write_out(stdout, &text)?;
-            Ok(EXIT_OK)
-        }
-        Command::Explain { rule } => {
-            let rules = policy(crate::policy::PolicyOptions {
-                baseline: crate::policy::BaselineChoice::Ignored,
-                ..Default::default()
-            })?
-            .rules;
-            let Some(r) = rules.get(&rule) else {
-                return Err(miette::miette!(
-                    help = "`keyward rules` lists them",
-                    "no rule `{rule}`"
-                ));
-            };
-            write_out(stdout, &crate::rules::docs::terminal(r))?;
-            Ok(EXIT_OK)
-        }
-        Command::Config(ConfigCommand::Show { path, config }) => {
-            let policy = policy(crate::policy::PolicyOptions {
-                config,
-                baseline: crate::policy::BaselineChoice::Ignored,
-                start: path,
-                from: None,
-                ..Default::default()
-            })?;
-            write_out(stdout, &policy.config.show())?;
-            Ok(EXIT_OK)
-        }
+        } => run_rules(facts, format, config, stdout),
+        Command::Explain { rule } => run_explain(&rule, stdout),
+        Command::Config(ConfigCommand::Show { path, config }) => config_show(path, config, stdout),
+        Command::Config(ConfigCommand::Init { path, force }) => config_init(&path, force, stdout),
         Command::Report(args) => run_report(&args, stdout),
         Command::Fix(args) => fix::run(&args, progress, stdout),
         Command::Plan(args) => plan::run(&args, progress, stdout),
         Command::Rotate(args) => rotate::run(&args, progress, stdout),
-        Command::Lsp => {
-            let (connection, io) = lsp_server::Connection::stdio();
-            crate::lsp::serve(&connection)?;
-            drop(connection);
-            io.join()
-                .map_err(|e| miette::miette!("language server input/output: {e}"))?;
-            Ok(EXIT_OK)
-        }
-        Command::Config(ConfigCommand::Init { path, force }) => {
-            if path.exists() && !force {
-                return Err(miette::miette!(
-                    help = "pass --force to overwrite it",
-                    "{} already exists",
-                    crate::shown::shown_path(&path)
-                ));
-            }
-            std::fs::write(&path, config::STARTER).map_err(|e| {
-                miette::miette!("cannot write {}: {e}", crate::shown::shown_path(&path))
-            })?;
-            write_out(
-                stdout,
-                &format!("keyward: wrote {}\n", crate::shown::shown_path(&path)),
-            )?;
-            Ok(EXIT_OK)
-        }
-        Command::Inventory {
-            command:
-                InventoryCommand::Pull {
-                    output,
-                    concurrency,
-                    accounts,
-                    org,
-                    role,
-                },
-        } => {
-            let started = std::time::Instant::now();
-            let scope = match &accounts {
-                Some(file) => {
-                    let shown = crate::shown::shown_path(file);
-                    let text =
-                        crate::named_file::read_text(file, crate::named_file::MAX_NAMED_FILE)
-                            .map_err(|e| miette::miette!("cannot read {shown}: {e}"))?;
-                    crate::iam::PullScope::Accounts(
-                        crate::iam::org::parse_accounts(&text)
-                            .map_err(|e| miette::miette!("{shown}: {e}"))?,
-                    )
-                }
-                None if org => crate::iam::PullScope::Organization,
-                None => crate::iam::PullScope::Caller,
-            };
-            let aws = crate::iam::aws::Aws::connect()?.counting_into(progress.iam_requests.clone());
-            let inventory = crate::iam::pull_inventory(
-                &aws,
-                &scope,
-                &role,
-                concurrency,
-                jiff::Timestamp::now(),
-            )?;
-            match output {
-                Some(path) => {
-                    crate::iam::inventory::write(&path, &inventory).map_err(|e| {
-                        miette::miette!("cannot write {}: {e}", crate::shown::shown_path(&path))
-                    })?;
-                    let users: std::collections::BTreeSet<_> = inventory
-                        .keys
-                        .iter()
-                        .map(|k| (&k.account, &k.user))
-                        .collect();
-                    write_out(
-                        stdout,
-                        &format!(
-                            "keyward: wrote {}: {}, {}, {}; {} in {:.1} s\n",
-                            crate::shown::shown_path(&path),
-                            counted(inventory.accounts.len(), "account"),
-                            counted(users.len(), "user"),
-                            counted(inventory.keys.len(), "key"),
-                            counted(
-                                progress
-                                    .iam_requests
-                                    .load(std::sync::atomic::Ordering::Relaxed)
-                                    as usize,
-                                "request"
-                            ),
-                            started.elapsed().as_secs_f64()
-                        ),
-                    )?;
-                    let quarantined: usize = inventory
-                        .quarantine
-                        .values()
-                        .filter(|p| !p.is_empty())
-                        .count();
-                    if quarantined > 0 {
-                        write_out(
-                            stdout,
-                            &format!(
-                                "keyward: {} with an AWS quarantine policy attached (KW013)\n",
-                                counted(quarantined, "user")
-                            ),
-                        )?;
-                    }
-                    for w in &inventory.warnings {
-                        write_out(
-                            stdout,
-                            &format!("warning: {}\n", crate::shown::printable(w)),
-                        )?;
-                    }
-                }
-                None => write_out(stdout, &inventory.to_json())?,
-            }
-            Ok(EXIT_OK)
-        }
-        Command::Inventory {
-            command: InventoryCommand::Merge { inputs, output },
-        } => {
-            let mut parts = Vec::new();
-            for input in &inputs {
-                parts.push(crate::iam::inventory::read(input)?);
-            }
-            let (merged, replaced) = crate::iam::inventory::Inventory::merge(parts);
-            match &output {
-                Some(path) => {
-                    // Atomically, as `pull` does: the output may be one of the inputs.
-                    crate::iam::inventory::write(path, &merged).map_err(|e| {
-                        miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path))
-                    })?;
-                    let mut line = format!(
-                        "keyward: wrote {}: {}, {} from {} files",
-                        crate::shown::shown_path(path),
-                        counted(merged.accounts.len(), "account"),
-                        counted(merged.keys.len(), "key"),
-                        inputs.len()
-                    );
-                    if !replaced.is_empty() {
-                        line.push_str(&format!(
-                            "; in two files, taken from the later: {}",
-                            replaced.join(", ")
-                        ));
-                    }
-                    line.push('\n');
-                    write_out(stdout, &line)?;
-                }
-                None => write_out(stdout, &merged.to_json())?,
-            }
-            Ok(EXIT_OK)
-        }
+        Command::Lsp => run_lsp(),
+        Command::Inventory { command } => inventory::run(command, progress, stdout),
     }
+}
+
+/// `keyward baseline`: today's findings, written for later scans to accept.
+fn run_baseline(
+    args: &BaselineArgs,
+    progress: &Progress,
+    stdout: &mut dyn Write,
+) -> Result<u8, miette::Report> {
+    let cwd = current_dir()?;
+    // Today's findings, before any baseline accepts them.
+    let policy = policy(crate::policy::PolicyOptions {
+        config: args.config.clone(),
+        baseline: crate::policy::BaselineChoice::Ignored,
+        start: first_path(&args.paths),
+        from: None,
+        ..Default::default()
+    })?;
+    let configured_path = policy.config.baseline.clone();
+    let output = args
+        .output
+        .clone()
+        .or_else(|| configured_path.clone())
+        .unwrap_or_else(|| PathBuf::from(".keyward-baseline.json"));
+    // A baseline no configuration names is used by nothing yet.
+    let configured = configured_path.as_deref().is_some_and(|b| {
+        b == output || std::fs::canonicalize(b).ok() == std::fs::canonicalize(&output).ok()
+    });
+    let iam = iam_options(&args.iam, policy.iam.clone())?;
+    let out = crate::Scan::new(&policy)
+        .paths(args.paths.clone())
+        .no_ignore(args.no_ignore)
+        .include_placeholders(args.include_placeholders)
+        .allowed_accounts(args.iam.allowed_accounts.clone())
+        .iam(iam)
+        .progress(progress)
+        .run()?;
+    let baseline = Baseline::from_output(&out);
+    // Entries are matched by fingerprint: a masked path (a file
+    // named like a secret) costs nothing.
+    write_file(&output, &baseline.to_json())?;
+    let n = baseline.findings.len();
+    write_out(
+        stdout,
+        &format!(
+            "keyward: wrote {n} finding{} to {}\n",
+            crate::shown::s(n),
+            crate::walk::display_path(&output, &cwd)
+        ),
+    )?;
+    if !configured {
+        let shown = crate::walk::display_path(&output, &cwd);
+        write_out(
+            stdout,
+            &format!(
+                "keyward: scans use it with `--baseline {shown}`; to share it with the \
+                 hook and the Action, add `baseline = \"{shown}\"` under `[scan]` in \
+                 keyward.toml\n"
+            ),
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// `keyward rules`: the rules (or, with `--facts`, the facts they read).
+fn run_rules(
+    facts: bool,
+    format: RulesFormat,
+    config: Option<PathBuf>,
+    stdout: &mut dyn Write,
+) -> Result<u8, miette::Report> {
+    let rules = policy(crate::policy::PolicyOptions {
+        config,
+        baseline: crate::policy::BaselineChoice::Ignored,
+        ..Default::default()
+    })?
+    .rules;
+    let text = match (facts, format) {
+        (true, _) => list_facts(),
+        (false, RulesFormat::Table) => list_rules(&rules),
+        (false, RulesFormat::Markdown) => crate::rules::docs::markdown(&rules),
+        (false, RulesFormat::Summary) => crate::rules::docs::summary_table(&rules),
+    };
+    write_out(stdout, &text)?;
+    Ok(EXIT_OK)
+}
+
+/// `keyward explain RULE`: one rule's documentation.
+fn run_explain(rule: &str, stdout: &mut dyn Write) -> Result<u8, miette::Report> {
+    let rules = policy(crate::policy::PolicyOptions {
+        baseline: crate::policy::BaselineChoice::Ignored,
+        ..Default::default()
+    })?
+    .rules;
+    let Some(r) = rules.get(rule) else {
+        return Err(miette::miette!(
+            help = "`keyward rules` lists them",
+            "no rule `{rule}`"
+        ));
+    };
+    write_out(stdout, &crate::rules::docs::terminal(r))?;
+    Ok(EXIT_OK)
+}
+
+/// `keyward config show`: the configuration in effect, defaults included.
+fn config_show(
+    path: PathBuf,
+    config: Option<PathBuf>,
+    stdout: &mut dyn Write,
+) -> Result<u8, miette::Report> {
+    let policy = policy(crate::policy::PolicyOptions {
+        config,
+        baseline: crate::policy::BaselineChoice::Ignored,
+        start: path,
+        from: None,
+        ..Default::default()
+    })?;
+    write_out(stdout, &policy.config.show())?;
+    Ok(EXIT_OK)
+}
+
+/// `keyward config init`: the starter configuration.
+fn config_init(path: &Path, force: bool, stdout: &mut dyn Write) -> Result<u8, miette::Report> {
+    if path.exists() && !force {
+        return Err(miette::miette!(
+            help = "pass --force to overwrite it",
+            "{} already exists",
+            crate::shown::shown_path(path)
+        ));
+    }
+    std::fs::write(path, config::STARTER)
+        .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))?;
+    write_out(
+        stdout,
+        &format!("keyward: wrote {}\n", crate::shown::shown_path(path)),
+    )?;
+    Ok(EXIT_OK)
+}
+
+/// `keyward lsp`: the editor server on standard input and output.
+fn run_lsp() -> Result<u8, miette::Report> {
+    let (connection, io) = lsp_server::Connection::stdio();
+    crate::lsp::serve(&connection)?;
+    drop(connection);
+    io.join()
+        .map_err(|e| miette::miette!("language server input/output: {e}"))?;
+    Ok(EXIT_OK)
 }
 
 /// `3 accounts`, `1 key`.

@@ -432,130 +432,169 @@ pub fn parse_within(
         source: Some(src.clone()),
         ..Config::default()
     };
-    let globs = |list: &[Spanned<String>]| -> Result<(Vec<String>, GlobSet), Box<ConfigError>> {
+    let reader = Reader {
+        src,
+        origin,
+        root,
+        repo,
+    };
+    reader.scan(&raw.scan, &mut config)?;
+    if let Some(i) = &raw.iam.inventory {
+        config.inventory = Some(reader.confined(i, "inventory")?);
+        config.spans.inventory = Some(i.span());
+    }
+    reader.policy(&raw.policy, &mut config)?;
+    for (key, setting) in &raw.rules {
+        reader.rule_setting(key, setting, &mut config)?;
+    }
+    for entry in &raw.allow {
+        config.allow.push(reader.allow_entry(entry)?);
+    }
+    Ok(config)
+}
+
+/// Checks a configuration's values and says what is wrong where.
+struct Reader<'a> {
+    /// The masked text errors show.
+    src: NamedSource<String>,
+    origin: &'a str,
+    /// The configuration's directory, and the repository's top.
+    root: &'a Path,
+    repo: &'a Path,
+}
+
+impl Reader<'_> {
+    fn error(&self, message: String, span: Range<usize>, label: &str) -> Box<ConfigError> {
+        ConfigError::at(&self.src, self.origin, message, Some(span), label)
+    }
+
+    fn globs(&self, list: &[Spanned<String>]) -> Result<(Vec<String>, GlobSet), Box<ConfigError>> {
         let mut builder = GlobSetBuilder::new();
         let mut out = Vec::new();
         for g in list {
-            let glob = Glob::new(g.get_ref()).map_err(|e| {
-                ConfigError::at(
-                    &src,
-                    origin,
-                    format!("bad glob: {}", e.kind()),
-                    Some(g.span()),
-                    "this glob",
-                )
-            })?;
-            builder.add(glob);
+            builder.add(self.glob(g)?);
             out.push(g.get_ref().clone());
         }
         let set = builder
             .build()
-            .map_err(|e| ConfigError::plain(origin, format!("bad globs: {e}")))?;
+            .map_err(|e| ConfigError::plain(self.origin, format!("bad globs: {e}")))?;
         Ok((out, set))
-    };
-    let (exclude, exclude_set) = globs(&raw.scan.exclude)?;
-    config.spans.exclude = raw.scan.exclude.iter().map(Spanned::span).collect();
-    config.exclude = exclude;
-    config.exclude_set = exclude_set;
-    if !raw.scan.include.is_empty() {
-        let (include, include_set) = globs(&raw.scan.include)?;
-        config.include = include;
-        config.include_set = Some(include_set);
-        config.spans.include = raw.scan.include.iter().map(Spanned::span).collect();
     }
-    if let Some(v) = &raw.scan.max_file_size {
-        if *v.get_ref() == 0 {
-            return Err(ConfigError::at(
-                &src,
-                origin,
-                "`max-file-size` is a number of bytes from 1 up, not 0".into(),
-                Some(v.span()),
-                "out of range",
-            ));
-        }
-        config.max_file_size = *v.get_ref();
-        config.spans.max_file_size = Some(v.span());
+
+    fn glob(&self, g: &Spanned<String>) -> Result<Glob, Box<ConfigError>> {
+        Glob::new(g.get_ref())
+            .map_err(|e| self.error(format!("bad glob: {}", e.kind()), g.span(), "this glob"))
     }
-    if let Some(v) = &raw.scan.include_placeholders {
-        config.include_placeholders = *v.get_ref();
-        config.spans.include_placeholders = Some(v.span());
-    }
-    if let Some(v) = &raw.scan.no_ignore {
-        config.no_ignore = *v.get_ref();
-        config.spans.no_ignore = Some(v.span());
-    }
-    let confined = |value: &Spanned<String>, what: &str| -> Result<PathBuf, Box<ConfigError>> {
-        match escapes(value.get_ref(), root, repo) {
-            None => Ok(root.join(value.get_ref())),
-            Some(why) => Err(ConfigError::at(
-                &src,
-                origin,
+
+    /// A path the configuration names, which must stay in the repository.
+    fn confined(&self, value: &Spanned<String>, what: &str) -> Result<PathBuf, Box<ConfigError>> {
+        match escapes(value.get_ref(), self.root, self.repo) {
+            None => Ok(self.root.join(value.get_ref())),
+            Some(why) => Err(self.error(
                 format!("{what} `{}` is refused: {why}", value.get_ref()),
-                Some(value.span()),
+                value.span(),
                 "outside the repository",
             )),
         }
-    };
-    if let Some(b) = &raw.scan.baseline {
-        config.baseline = Some(confined(b, "baseline")?);
-        config.spans.baseline = Some(b.span());
     }
-    if let Some(i) = &raw.iam.inventory {
-        config.inventory = Some(confined(i, "inventory")?);
-        config.spans.inventory = Some(i.span());
-    }
-    for a in &raw.policy.allowed_accounts {
-        let acct = a.get_ref();
-        if acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ConfigError::at(
-                &src,
-                origin,
-                format!("`{acct}` is not a 12-digit AWS account ID"),
-                Some(a.span()),
-                "not an account",
-            ));
-        }
-        config.allowed_accounts.push(acct.clone());
-        config.spans.allowed_accounts.push(a.span());
-    }
-    let days = |v: &Spanned<i64>, name: &str| -> Result<i64, Box<ConfigError>> {
+
+    fn days(&self, v: &Spanned<i64>, name: &str) -> Result<i64, Box<ConfigError>> {
         let n = *v.get_ref();
         if (1..=MAX_DAYS).contains(&n) {
             Ok(n)
         } else {
-            Err(ConfigError::at(
-                &src,
-                origin,
+            Err(self.error(
                 format!("`{name}` is a number of days from 1 to {MAX_DAYS}, not {n}"),
-                Some(v.span()),
+                v.span(),
                 "out of range",
             ))
         }
-    };
-    if let Some(v) = &raw.policy.max_key_age_days {
-        config.max_key_age_days = days(v, "max-key-age-days")?;
-        config.spans.max_key_age_days = Some(v.span());
     }
-    if let Some(v) = &raw.policy.max_unused_days {
-        config.max_unused_days = days(v, "max-unused-days")?;
-        config.spans.max_unused_days = Some(v.span());
+
+    /// `[scan]`.
+    fn scan(&self, raw: &RawScan, config: &mut Config) -> Result<(), Box<ConfigError>> {
+        let (exclude, exclude_set) = self.globs(&raw.exclude)?;
+        config.spans.exclude = raw.exclude.iter().map(Spanned::span).collect();
+        config.exclude = exclude;
+        config.exclude_set = exclude_set;
+        if !raw.include.is_empty() {
+            let (include, include_set) = self.globs(&raw.include)?;
+            config.include = include;
+            config.include_set = Some(include_set);
+            config.spans.include = raw.include.iter().map(Spanned::span).collect();
+        }
+        if let Some(v) = &raw.max_file_size {
+            if *v.get_ref() == 0 {
+                return Err(self.error(
+                    "`max-file-size` is a number of bytes from 1 up, not 0".into(),
+                    v.span(),
+                    "out of range",
+                ));
+            }
+            config.max_file_size = *v.get_ref();
+            config.spans.max_file_size = Some(v.span());
+        }
+        if let Some(v) = &raw.include_placeholders {
+            config.include_placeholders = *v.get_ref();
+            config.spans.include_placeholders = Some(v.span());
+        }
+        if let Some(v) = &raw.no_ignore {
+            config.no_ignore = *v.get_ref();
+            config.spans.no_ignore = Some(v.span());
+        }
+        if let Some(b) = &raw.baseline {
+            config.baseline = Some(self.confined(b, "baseline")?);
+            config.spans.baseline = Some(b.span());
+        }
+        Ok(())
     }
-    if let Some(f) = &raw.policy.fail_on {
-        config.spans.fail_on = Some(f.span());
-        config.fail_on = crate::severity::FailOn::parse(f.get_ref()).ok_or_else(|| {
-            ConfigError::at(
-                &src,
-                origin,
-                format!(
-                    "`{}` is not a severity (critical, high, medium, low, info, never)",
-                    f.get_ref()
-                ),
-                Some(f.span()),
-                "unknown severity",
-            )
-        })?;
+
+    /// `[policy]`.
+    fn policy(&self, raw: &RawPolicy, config: &mut Config) -> Result<(), Box<ConfigError>> {
+        for a in &raw.allowed_accounts {
+            let acct = a.get_ref();
+            if acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(self.error(
+                    format!("`{acct}` is not a 12-digit AWS account ID"),
+                    a.span(),
+                    "not an account",
+                ));
+            }
+            config.allowed_accounts.push(acct.clone());
+            config.spans.allowed_accounts.push(a.span());
+        }
+        if let Some(v) = &raw.max_key_age_days {
+            config.max_key_age_days = self.days(v, "max-key-age-days")?;
+            config.spans.max_key_age_days = Some(v.span());
+        }
+        if let Some(v) = &raw.max_unused_days {
+            config.max_unused_days = self.days(v, "max-unused-days")?;
+            config.spans.max_unused_days = Some(v.span());
+        }
+        if let Some(f) = &raw.fail_on {
+            config.spans.fail_on = Some(f.span());
+            config.fail_on = crate::severity::FailOn::parse(f.get_ref()).ok_or_else(|| {
+                self.error(
+                    format!(
+                        "`{}` is not a severity (critical, high, medium, low, info, never)",
+                        f.get_ref()
+                    ),
+                    f.span(),
+                    "unknown severity",
+                )
+            })?;
+        }
+        Ok(())
     }
-    for (key, setting) in &raw.rules {
+
+    /// One `[rules]` entry: a selection list, `rules-dir`, or one rule's
+    /// setting.
+    fn rule_setting(
+        &self,
+        key: &Spanned<String>,
+        setting: &Spanned<RawRuleSetting>,
+        config: &mut Config,
+    ) -> Result<(), Box<ConfigError>> {
         let name = key.get_ref();
         if matches!(name.as_str(), "select" | "extend-select" | "ignore") {
             let items = match setting.get_ref() {
@@ -566,13 +605,11 @@ pub fn parse_within(
                 _ => None,
             };
             let Some(items) = items else {
-                return Err(ConfigError::at(
-                    &src,
-                    origin,
+                return Err(self.error(
                     format!(
                         "`{name}` is a list of rule IDs, rule names or ID prefixes, e.g. [\"KW001\", \"KW01\"]"
                     ),
-                    Some(setting.span()),
+                    setting.span(),
                     "expected a list of strings",
                 ));
             };
@@ -583,47 +620,52 @@ pub fn parse_within(
                 _ => config.selection.ignore = items,
             }
             config.spans.selection.get_or_insert(key.span());
-            continue;
+            return Ok(());
         }
         if name == "rules-dir" {
-            match setting.get_ref() {
-                RawRuleSetting::Text(dir) => {
-                    let value = Spanned::new(setting.span(), dir.clone());
-                    config.rules_dir = Some(confined(&value, "rules-dir")?);
-                    config.spans.rules_dir = Some(setting.span());
-                }
-                RawRuleSetting::Table(_) | RawRuleSetting::Other(_) => {
-                    return Err(ConfigError::at(
-                        &src,
-                        origin,
-                        "`rules-dir` is a directory path".into(),
-                        Some(setting.span()),
-                        "expected a string",
-                    ));
-                }
-            }
-            continue;
+            let RawRuleSetting::Text(dir) = setting.get_ref() else {
+                return Err(self.error(
+                    "`rules-dir` is a directory path".into(),
+                    setting.span(),
+                    "expected a string",
+                ));
+            };
+            let value = Spanned::new(setting.span(), dir.clone());
+            config.rules_dir = Some(self.confined(&value, "rules-dir")?);
+            config.spans.rules_dir = Some(setting.span());
+            return Ok(());
         }
-        let over = match setting.get_ref() {
-            RawRuleSetting::Text(t) if t == "off" => RuleOverride {
-                enabled: false,
-                severity: None,
-                span: key.span(),
-            },
-            RawRuleSetting::Text(t) if t == "on" => RuleOverride {
-                enabled: true,
-                severity: None,
-                span: key.span(),
-            },
+        let over = self.rule_override(key, setting)?;
+        config.rules.insert(name.clone(), over);
+        Ok(())
+    }
+
+    /// `KW001 = "off"`, `"on"`, a severity, or `{ severity, enabled }`.
+    fn rule_override(
+        &self,
+        key: &Spanned<String>,
+        setting: &Spanned<RawRuleSetting>,
+    ) -> Result<RuleOverride, Box<ConfigError>> {
+        let name = key.get_ref();
+        let over = |enabled, severity| RuleOverride {
+            enabled,
+            severity,
+            span: key.span(),
+        };
+        match setting.get_ref() {
+            RawRuleSetting::Text(t) if t == "off" => Ok(over(false, None)),
+            RawRuleSetting::Text(t) if t == "on" => Ok(over(true, None)),
             RawRuleSetting::Text(t) => {
                 let severity = Severity::parse(t).ok_or_else(|| {
-                    ConfigError::at(&src, origin, format!("`{t}`: a rule is \"off\", \"on\", a severity, or {{ severity = \"…\" }}"), Some(setting.span()), "unknown setting")
+                    self.error(
+                        format!(
+                            "`{t}`: a rule is \"off\", \"on\", a severity, or {{ severity = \"…\" }}"
+                        ),
+                        setting.span(),
+                        "unknown setting",
+                    )
                 })?;
-                RuleOverride {
-                    enabled: true,
-                    severity: Some(severity),
-                    span: key.span(),
-                }
+                Ok(over(true, Some(severity)))
             }
             RawRuleSetting::Other(_) => {
                 let elsewhere = match name.as_str() {
@@ -638,101 +680,78 @@ pub fn parse_within(
                     | "include-placeholders" => format!("; `{name}` belongs under [scan]"),
                     _ => String::new(),
                 };
-                return Err(ConfigError::at(
-                    &src,
-                    origin,
+                Err(self.error(
                     format!(
                         "`{name}`: a rule's setting is \"off\", \"on\", a severity (critical, high, medium, low, info), or {{ severity = \"…\", enabled = true|false }}{elsewhere}"
                     ),
-                    Some(setting.span()),
+                    setting.span(),
                     "not a rule setting",
-                ));
+                ))
             }
             RawRuleSetting::Table(t) => {
                 let severity = match &t.severity {
                     Some(sev) => Some(Severity::parse(sev).ok_or_else(|| {
-                        ConfigError::at(
-                            &src,
-                            origin,
+                        self.error(
                             format!(
                                 "`{sev}` is not a severity (critical, high, medium, low, info)"
                             ),
-                            Some(setting.span()),
+                            setting.span(),
                             "unknown severity",
                         )
                     })?),
                     None => None,
                 };
-                RuleOverride {
-                    enabled: t.enabled.unwrap_or(true),
-                    severity,
-                    span: key.span(),
-                }
+                Ok(over(t.enabled.unwrap_or(true), severity))
             }
-        };
-        config.rules.insert(name.clone(), over);
+        }
     }
-    for entry in &raw.allow {
+
+    /// One `[[allow]]` entry.
+    fn allow_entry(&self, entry: &Spanned<RawAllow>) -> Result<AllowEntry, Box<ConfigError>> {
         let e = entry.get_ref();
         if e.reason.trim().is_empty() {
-            return Err(ConfigError::at(
-                &src,
-                origin,
+            return Err(self.error(
                 "an [[allow]] entry needs a non-empty `reason`".into(),
-                Some(entry.span()),
+                entry.span(),
                 "no reason",
             ));
         }
         let valid = (e.key_id.is_some() || e.path.is_some()) != e.fingerprint.is_some();
         if !valid {
-            return Err(ConfigError::at(
-                &src,
-                origin,
+            return Err(self.error(
                 "an [[allow]] entry names `key-id`, `path`, both, or a `fingerprint` alone".into(),
-                Some(entry.span()),
+                entry.span(),
                 "here",
             ));
         }
         let mut target = AllowTarget::default();
         if let Some(k) = &e.key_id {
             if !crate::detect::key_id::is_well_formed(k.get_ref()) {
-                return Err(ConfigError::at(
-                    &src,
-                    origin,
+                return Err(self.error(
                     format!(
                         "`{}` is not a whole access key ID (AKIA, ASIA, ABIA or ACCA and 16 characters A-Z, 2-7)",
                         k.get_ref()
                     ),
-                    Some(k.span()),
+                    k.span(),
                     "not a key ID",
                 ));
             }
             target.key_id = Some(k.get_ref().clone());
         }
         if let Some(p) = &e.path {
-            let glob = Glob::new(p.get_ref()).map_err(|err| {
-                ConfigError::at(
-                    &src,
-                    origin,
-                    format!("bad glob: {}", err.kind()),
-                    Some(p.span()),
-                    "this glob",
-                )
-            })?;
             target.path = Some(AllowPath {
                 glob: p.get_ref().clone(),
-                matcher: glob.compile_matcher(),
+                matcher: self.glob(p)?.compile_matcher(),
             });
         }
         target.fingerprint.clone_from(&e.fingerprint);
-        config.allow.push(AllowEntry {
+        Ok(AllowEntry {
             target,
             rules: e.rules.clone(),
             reason: e.reason.clone(),
             span: entry.span(),
-        });
+        })
     }
-    Ok(config)
 }
 
 impl Config {

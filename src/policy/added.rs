@@ -14,6 +14,7 @@ use super::{Named, PolicyFile, PolicySet};
 use crate::config::{AllowEntry, Config};
 use crate::finding::{Finding, Related, SourceFile, Warning, fingerprint};
 use crate::git::{Change, Repo};
+use crate::rules::says::{Said, Saying};
 use crate::rules::{Rule, RuleSet, Severity};
 use crate::scan::ScanOutput;
 use crate::shown::LineIndex;
@@ -28,8 +29,9 @@ struct Item {
     /// What kind of setting (`[[allow]]`, `keyward:ignore`, …): the
     /// finding's context.
     what: String,
-    /// What it does, without what it silences.
-    message: String,
+    /// What it does, without what it silences: a text of the rule's
+    /// `says:`, filled in.
+    says: Saying,
     /// Findings of this scan it silences or would silence.
     silenced: Vec<usize>,
     /// The reason the change gives, when it gives one.
@@ -93,10 +95,7 @@ pub fn report(
         text: e.text.clone(),
         span: e.span.clone(),
         what: "[scan] exclude".into(),
-        message: format!(
-            "writes {} into a file the configuration leaves out of scanning (`[scan] exclude` or `include`): nothing judges it there",
-            e.what
-        ),
+        says: Saying::new(Said::ExcludedFile).with("what", e.what.clone()),
         silenced: Vec::new(),
         reason: None,
         severity: None,
@@ -108,7 +107,7 @@ pub fn report(
                 text: Arc::from(first_line.as_str()),
                 span: 0..first_line.len(),
                 what: "keyward report".into(),
-                message: "adds a file keyward takes for its own report and does not scan; reports belong outside the repository".into(),
+                says: Saying::new(Said::OwnReport),
                 silenced: Vec::new(),
                 reason: None,
                 severity: None,
@@ -135,10 +134,8 @@ pub fn report(
                     text: Arc::from(text.as_str()),
                     span: first_line(&text),
                     what: "configuration".into(),
-                    message: format!(
-                        "changes the policy to one keyward cannot read ({})",
-                        crate::detect::masked_for_errors(&e.to_string())
-                    ),
+                    says: Saying::new(Said::UnreadablePolicy)
+                        .with("error", crate::detect::masked_for_errors(&e.to_string())),
                     silenced: Vec::new(),
                     reason: None,
                     severity: None,
@@ -180,26 +177,21 @@ fn unjudged(
     named_inventories: &HashSet<String>,
 ) -> Vec<Item> {
     use crate::finding::ProblemKind;
-    let mut why: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
+    let mut why: std::collections::BTreeMap<&str, Said> = std::collections::BTreeMap::new();
     for e in &out.warnings {
         let reason = match e.kind {
-            ProblemKind::TooLarge => {
-                "is too large to parse (over `max-file-size`); it was only searched for key IDs and named secrets"
-            }
-            ProblemKind::Read | ProblemKind::NotScanned => "could not be read",
-            ProblemKind::Budget => "took longer than `--file-timeout` and was judged only in part",
+            ProblemKind::TooLarge => Said::TooLarge,
+            ProblemKind::Read | ProblemKind::NotScanned => Said::Unreadable,
+            ProblemKind::Budget => Said::CutShort,
             _ => continue,
         };
         if change.grown.contains(&e.path) {
-            why.entry(e.path.as_str())
-                .or_insert_with(|| reason.to_string());
+            why.entry(e.path.as_str()).or_insert(reason);
         }
     }
     for path in &out.inventories {
         if change.grown.contains(path) && !named_inventories.contains(path) {
-            why.entry(path.as_str()).or_insert_with(|| {
-                "is read as an IAM inventory and not scanned (its key IDs are taken as there by design)".to_string()
-            });
+            why.entry(path.as_str()).or_insert(Said::InventoryFile);
         }
     }
     why.into_iter()
@@ -208,7 +200,7 @@ fn unjudged(
             text: Arc::from(""),
             span: 0..0,
             what: "unjudged file".into(),
-            message: format!("adds or grows a file keyward could not judge whole: it {reason}; a reviewer must look at it"),
+            says: Saying::new(reason),
             silenced: Vec::new(),
             reason: None,
             severity: gate.least(),
@@ -273,10 +265,10 @@ fn hiding_attributes(out: &mut ScanOutput, repo: &Repo, change: &Change) -> Vec<
                 text: file.text.clone(),
                 span: h.span.clone(),
                 what: ".gitattributes".into(),
-                message: format!(
-                    "marks `{}` {attrs} ({count}): git and pull-request views no longer show what those files hold, so a reviewer cannot see a key in them",
-                    h.pattern
-                ),
+                says: Saying::new(Said::GitAttributes)
+                    .with("pattern", h.pattern.clone())
+                    .with("attributes", attrs)
+                    .with("files", count),
                 silenced: Vec::new(),
                 reason: None,
                 severity: None,
@@ -345,23 +337,19 @@ fn inline_item(out: &ScanOutput, m: &crate::git::AddedMarker) -> Item {
         })
         .map(|(i, _)| i)
         .collect();
-    let names = if m.marker.rules.is_empty() && m.marker.unknown.is_empty() {
-        "every rule".to_string()
+    let says = if m.marker.rules.is_empty() && m.marker.unknown.is_empty() {
+        Saying::new(Said::IgnoreCommentAll)
     } else {
-        m.marker
-            .rules
-            .iter()
-            .chain(&m.marker.unknown)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
+        let names = m.marker.rules.iter().chain(&m.marker.unknown);
+        Saying::new(Said::IgnoreComment)
+            .with("rules", names.cloned().collect::<Vec<_>>().join(", "))
     };
     Item {
         path: m.path.clone(),
         text: m.text.clone(),
         span: m.marker.span.clone(),
         what: "keyward:ignore".into(),
-        message: format!("adds a `keyward:ignore` comment for {names}"),
+        says,
         silenced,
         reason: (!m.marker.reason.is_empty()).then(|| m.marker.reason.clone()),
         severity: None,
@@ -408,12 +396,10 @@ fn old_markers_on_new_lines(out: &ScanOutput, change: &Change) -> Vec<Item> {
             text: file.text.clone(),
             span: f.span.clone(),
             what: "keyward:ignore".into(),
-            message: format!(
-                "{} {} on a line this change writes is silenced by the existing `keyward:ignore` on line {}",
-                f.rule,
-                f.name,
-                marker.line + 1
-            ),
+            says: Saying::new(Said::IgnoreExisting)
+                .with("rule", f.rule.clone())
+                .with("name", f.name.clone())
+                .with("line", (marker.line + 1).to_string()),
             silenced: Vec::new(),
             reason: (!marker.reason.is_empty()).then(|| marker.reason.clone()),
             severity: None,
@@ -506,7 +492,7 @@ impl Comparison<'_> {
         &self,
         span: Range<usize>,
         what: &str,
-        message: String,
+        says: Saying,
         silenced: Vec<usize>,
     ) -> Option<Item> {
         self.config_file().map(|file| Item {
@@ -514,7 +500,7 @@ impl Comparison<'_> {
             text: Arc::from(file.text.as_str()),
             span,
             what: what.to_string(),
-            message,
+            says,
             silenced,
             reason: None,
             severity: None,
@@ -532,10 +518,7 @@ impl Comparison<'_> {
                 text: Arc::from(""),
                 span: 0..0,
                 what: "configuration".into(),
-                message: format!(
-                    "removes the configuration `{}`: the defaults judge from now on",
-                    was.path
-                ),
+                says: Saying::new(Said::RemovedConfiguration).with("file", was.path.clone()),
                 silenced: Vec::new(),
                 reason: None,
                 severity: None,
@@ -560,7 +543,9 @@ impl Comparison<'_> {
             if let Some(mut item) = self.in_config(
                 entry.span.clone(),
                 "[[allow]]",
-                format!("adds an `[[allow]]` entry for {}{scope}", entry.target),
+                Saying::new(Said::AllowEntry)
+                    .with("target", entry.target.to_string())
+                    .with("scope", scope),
                 silenced,
             ) {
                 item.reason = Some(entry.reason.clone());
@@ -601,7 +586,7 @@ impl Comparison<'_> {
             items.extend(self.in_config(
                 span.clone(),
                 "[scan] exclude",
-                format!("excludes `{glob}` from scanning"),
+                Saying::new(Said::Exclude).with("glob", glob.clone()),
                 silenced,
             ));
         }
@@ -624,19 +609,10 @@ impl Comparison<'_> {
             !set.is_match(&r) && !set.is_match(&shown)
         });
         let message = if bc.include.is_empty() {
-            format!(
-                "limits scanning to `[scan] include` = [{}]",
-                hc.include.join(", ")
-            )
+            Saying::new(Said::IncludeLimited).with("globs", hc.include.join(", "))
         } else {
-            format!(
-                "narrows `[scan] include`: drops {}",
-                removed
-                    .iter()
-                    .map(|g| format!("`{g}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            let dropped: Vec<String> = removed.iter().map(|g| format!("`{g}`")).collect();
+            Saying::new(Said::IncludeNarrowed).with("globs", dropped.join(", "))
         };
         items.extend(self.in_config(span.clone(), "[scan] include", message, silenced));
     }
@@ -649,41 +625,35 @@ impl Comparison<'_> {
         if hc.max_file_size < bc.max_file_size
             && let Some(span) = self.or_first_line(&hc.spans.max_file_size)
         {
-            items.extend(self.in_config(
-                span,
-                "[scan] max-file-size",
-                format!(
-                    "lowers `max-file-size` from {} to {} bytes: larger files are no longer parsed",
-                    bc.max_file_size, hc.max_file_size
+            items.extend(
+                self.in_config(
+                    span,
+                    "[scan] max-file-size",
+                    Saying::new(Said::MaxFileSize)
+                        .with("was", bc.max_file_size.to_string())
+                        .with("now", hc.max_file_size.to_string()),
+                    Vec::new(),
                 ),
-                Vec::new(),
-            ));
+            );
         }
-        for (name, b, h, span, what) in [
+        for (said, b, h, span) in [
             (
-                "no-ignore",
+                Said::NoIgnoreOff,
                 bc.no_ignore,
                 hc.no_ignore,
                 &hc.spans.no_ignore,
-                "files ignored by `.gitignore` are no longer scanned",
             ),
             (
-                "include-placeholders",
+                Said::PlaceholdersOff,
                 bc.include_placeholders,
                 hc.include_placeholders,
                 &hc.spans.include_placeholders,
-                "placeholder keys are no longer reported",
             ),
         ] {
             if b && !h
                 && let Some(span) = self.or_first_line(span)
             {
-                items.extend(self.in_config(
-                    span,
-                    "[scan]",
-                    format!("turns `{name}` off: {what}"),
-                    Vec::new(),
-                ));
+                items.extend(self.in_config(span, "[scan]", Saying::new(said), Vec::new()));
             }
         }
     }
@@ -698,16 +668,16 @@ impl Comparison<'_> {
         };
         let silenced =
             self.silenced(|f| bc.fail_on.fails(f.severity) && !hc.fail_on.fails(f.severity));
-        items.extend(self.in_config(
-            span,
-            "[policy] fail-on",
-            format!(
-                "raises `fail-on` from {} to {}",
-                bc.fail_on.as_str(),
-                hc.fail_on.as_str()
+        items.extend(
+            self.in_config(
+                span,
+                "[policy] fail-on",
+                Saying::new(Said::FailOn)
+                    .with("was", bc.fail_on.as_str())
+                    .with("now", hc.fail_on.as_str()),
+                silenced,
             ),
-            silenced,
-        ));
+        );
     }
 
     /// With no allowed accounts KW005 is off; the first account turns it on.
@@ -724,7 +694,7 @@ impl Comparison<'_> {
             items.extend(self.in_config(
                 span.clone(),
                 "[policy] allowed-accounts",
-                format!("allows keys of account {acct}"),
+                Saying::new(Said::AllowedAccount).with("account", acct.clone()),
                 silenced,
             ));
         }
@@ -761,12 +731,17 @@ impl Comparison<'_> {
                 .map(|r| r.id.as_str())
                 .collect();
             let silenced = self.silenced(|f| readers.contains(&f.rule.as_str()));
-            items.extend(self.in_config(
-                span,
-                "[policy]",
-                format!("raises `{name}` from {b} to {h}"),
-                silenced,
-            ));
+            items.extend(
+                self.in_config(
+                    span,
+                    "[policy]",
+                    Saying::new(Said::LimitRaised)
+                        .with("name", name)
+                        .with("was", b.to_string())
+                        .with("now", h.to_string()),
+                    silenced,
+                ),
+            );
         }
     }
 
@@ -777,14 +752,13 @@ impl Comparison<'_> {
             return;
         };
         let message = if base.files.rules_dir.as_ref() != Some(dir) {
-            Some(format!("sets `rules-dir` to `{dir}`"))
+            Some(Saying::new(Said::RulesDirSet).with("dir", dir.clone()))
         } else {
             let changed = changed_files(&base.files.rules, &head.files.rules);
             (!changed.is_empty()).then(|| {
-                format!(
-                    "changes the custom rules of `rules-dir` `{dir}` ({})",
-                    changed.join(", ")
-                )
+                Saying::new(Said::RulesDirChanged)
+                    .with("dir", dir.clone())
+                    .with("files", changed.join(", "))
             })
         };
         if let Some(message) = message {
@@ -806,11 +780,10 @@ impl Comparison<'_> {
             return;
         };
         let message = match now {
-            Some(p) => format!("changes `[iam] inventory` from `{}` to `{p}`", was.path),
-            None => format!(
-                "removes `[iam] inventory` (`{}`): the IAM rules no longer run",
-                was.path
-            ),
+            Some(p) => Saying::new(Said::InventoryChanged)
+                .with("was", was.path.clone())
+                .with("now", p.clone()),
+            None => Saying::new(Said::InventoryRemoved).with("was", was.path.clone()),
         };
         items.extend(self.in_config(span, "[iam] inventory", message, Vec::new()));
     }
@@ -840,11 +813,9 @@ impl Comparison<'_> {
                 text: text.clone(),
                 span: at..at + entry.fingerprint.len(),
                 what: "baseline".into(),
-                message: format!(
-                    "adds {} at {} to the baseline",
-                    entry.rule,
-                    crate::shown::printable(&entry.path)
-                ),
+                says: Saying::new(Said::BaselineEntry)
+                    .with("rule", entry.rule.clone())
+                    .with("path", crate::shown::printable(&entry.path)),
                 silenced,
                 reason: None,
                 severity: None,
@@ -871,24 +842,21 @@ fn covers(b: &AllowEntry, h: &AllowEntry) -> bool {
 
 /// Rules enabled in `base` that `head` removes, turns off or makes less
 /// severe, with what happened to each.
-fn lowered<'a>(base: &'a RuleSet, head: &RuleSet) -> Vec<(&'a Rule, String)> {
+fn lowered<'a>(base: &'a RuleSet, head: &RuleSet) -> Vec<(&'a Rule, Saying)> {
     let mut out = Vec::new();
     for b in base.rules.iter().filter(|r| r.enabled) {
-        match head.get(&b.id) {
-            None => out.push((b, format!("removes rule {} {}", b.id, b.name))),
-            Some(h) if !h.enabled => out.push((b, format!("turns off rule {} {}", b.id, b.name))),
-            Some(h) if h.severity < b.severity => out.push((
-                b,
-                format!(
-                    "lowers the severity of rule {} {} from {} to {}",
-                    b.id,
-                    b.name,
-                    b.severity.as_str(),
-                    h.severity.as_str()
-                ),
-            )),
-            Some(_) => {}
-        }
+        let said = match head.get(&b.id) {
+            None => Saying::new(Said::RuleRemoved),
+            Some(h) if !h.enabled => Saying::new(Said::RuleOff),
+            Some(h) if h.severity < b.severity => Saying::new(Said::RuleLowered)
+                .with("was", b.severity.as_str())
+                .with("now", h.severity.as_str()),
+            Some(_) => continue,
+        };
+        out.push((
+            b,
+            said.with("id", b.id.clone()).with("name", b.name.clone()),
+        ));
     }
     out
 }
@@ -944,22 +912,20 @@ fn push_finding(out: &mut ScanOutput, rule: &Rule, help: &str, item: Item) {
         .collect();
     rules.sort_unstable();
     rules.dedup();
-    let n = item.silenced.len();
-    let silences = match n {
+    let says = |s: Saying| s.render(&rule.says);
+    let silences = match item.silenced.len() {
         0 => String::new(),
-        1 => format!(
-            "; in this change it silences 1 finding ({})",
-            rules.join(", ")
-        ),
-        n => format!(
-            "; in this change it silences {n} findings ({})",
-            rules.join(", ")
+        1 => says(Saying::new(Said::SilencesOne).with("rules", rules.join(", "))),
+        n => says(
+            Saying::new(Said::SilencesMany)
+                .with("count", n.to_string())
+                .with("rules", rules.join(", ")),
         ),
     };
-    let reason = item
-        .reason
-        .as_ref()
-        .map_or_else(String::new, |r| format!(" (reason given: {r})"));
+    let reason = item.reason.as_ref().map_or_else(String::new, |r| {
+        says(Saying::new(Said::ReasonGiven).with("reason", r.clone()))
+    });
+    let message = says(item.says.clone());
     let related: Vec<Related> = item
         .silenced
         .iter()
@@ -967,7 +933,11 @@ fn push_finding(out: &mut ScanOutput, rule: &Rule, help: &str, item: Item) {
         .map(|f| Related {
             file: f.file,
             span: f.span.clone(),
-            message: format!("silenced here: {} {}", f.rule, f.name),
+            message: says(
+                Saying::new(Said::SilencedHere)
+                    .with("rule", f.rule.clone())
+                    .with("name", f.name.clone()),
+            ),
         })
         .collect();
     let line_text = item
@@ -979,7 +949,7 @@ fn push_finding(out: &mut ScanOutput, rule: &Rule, help: &str, item: Item) {
         rule: rule.id.clone(),
         name: rule.name.clone(),
         severity: item.severity.unwrap_or(rule.severity),
-        message: format!("{}{silences}{reason}", item.message),
+        message: format!("{message}{silences}{reason}"),
         help: help.to_string(),
         file,
         span: item.span,
@@ -992,7 +962,7 @@ fn push_finding(out: &mut ScanOutput, rule: &Rule, help: &str, item: Item) {
             &item.path,
             "",
             "",
-            &format!("{}\u{0}{}\u{0}{line_text}", item.what, item.message),
+            &format!("{}\u{0}{message}\u{0}{line_text}", item.what),
         ),
         identity: String::new(),
         suppression: None,

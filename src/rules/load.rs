@@ -2,6 +2,7 @@
 //! unknown fact, or lacks a docs section is an error with a span into the
 //! rule file.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use miette::{NamedSource, SourceSpan};
@@ -45,6 +46,8 @@ struct RuleFile {
     next: Option<NextStep>,
     #[serde(default)]
     needs: Option<String>,
+    #[serde(default)]
+    says: BTreeMap<String, String>,
 }
 
 /// The command that helps with a rule's findings (`next:`), which the
@@ -143,6 +146,9 @@ pub struct Rule {
     /// does not tell (`needs:`; KW010 fires on two secrets for one key ID
     /// without verification).
     pub needs: Option<String>,
+    /// What a `raised-by: change` rule says of each loosening (`says:`,
+    /// by [`Said`](super::says::Said) key).
+    pub says: BTreeMap<String, String>,
     /// Off through the configuration: listed, never evaluated.
     pub enabled: bool,
     pub(crate) program: cel::Program,
@@ -371,6 +377,9 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
             })
         }
     };
+    if let Some((message, span, label)) = says_problem(&file, text) {
+        return Err(err(message, span, label));
+    }
     let helps = texts.pop().unwrap_or_default();
     let messages = texts.pop().unwrap_or_default();
     let default_text = |v: &[Variant]| v.last().map(|v| v.text.clone()).unwrap_or_default();
@@ -393,10 +402,49 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         across_repositories: file.across_repositories,
         next: file.next,
         needs: file.needs,
+        says: file.says,
         enabled: true,
         program,
         reads,
     })
+}
+
+/// What is wrong in a rule file, where (offset, length), and the label.
+type Problem = (String, Option<(usize, usize)>, &'static str);
+
+/// `says:` belongs to a `raised-by: change` rule, which must say every
+/// [`Said`](super::says::Said) and nothing else: what is wrong, where, and
+/// the label, when something is.
+fn says_problem(file: &RuleFile, text: &str) -> Option<Problem> {
+    use super::says::Said;
+    if file.raised_by != Some(RaisedBy::Change) {
+        return (!file.says.is_empty()).then(|| {
+            (
+                "`says` is for a `raised-by: change` rule only".to_string(),
+                field_span(text, "says"),
+                "here",
+            )
+        });
+    }
+    if let Some(missing) = Said::ALL.iter().find(|s| !file.says.contains_key(s.key())) {
+        return Some((
+            format!(
+                "a `raised-by: change` rule says what each change does: `says` has no `{}`",
+                missing.key()
+            ),
+            field_span(text, "says"),
+            "here",
+        ));
+    }
+    let unknown = file
+        .says
+        .keys()
+        .find(|k| !Said::ALL.iter().any(|s| s.key() == k.as_str()))?;
+    Some((
+        format!("`says` has `{unknown}`, which the change review never says"),
+        find_in(text, unknown),
+        "unknown",
+    ))
 }
 
 /// The first `{name}` in a message template that is not a fact.

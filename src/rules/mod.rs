@@ -6,6 +6,7 @@ pub mod docs;
 pub mod eval;
 pub mod facts;
 pub mod load;
+pub mod says;
 pub mod select;
 
 pub use eval::{RuleSet, RuleSetError};

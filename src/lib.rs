@@ -87,6 +87,7 @@ pub(crate) mod git;
 pub(crate) mod ignore_comment;
 pub(crate) mod large;
 pub(crate) mod named_file;
+pub(crate) mod output;
 pub(crate) mod own_report;
 pub(crate) mod pipeline;
 pub(crate) mod problem;

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::ScanOutput;
 use crate::iam::KeyStatus;
+use crate::output::ScanOutput;
 
 /// A rotation plan: what to do, user by user, so that every exposed key
 /// ends deleted without an outage.

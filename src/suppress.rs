@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{AllowEntry, Config};
 use crate::finding::{Finding, Suppression, SuppressionKind, fingerprint};
 pub use crate::ignore_comment::{covering, marker_covers};
+use crate::output::ScanOutput;
 use crate::rules::RuleSet;
 use crate::rules::facts::{Fact, Facts};
-use crate::scan::ScanOutput;
 use crate::shown::LineIndex;
 
 /// The baseline file: accepted findings by fingerprint, sorted, no secrets.
@@ -234,7 +234,7 @@ pub fn apply(
     let mut unused = Vec::new();
     // One CEL context for every message chosen here.
     let memo = crate::rules::eval::Memo::default();
-    let cap = crate::scan::MAX_FINDINGS_PER_RULE_PER_FILE;
+    let cap = crate::output::MAX_FINDINGS_PER_RULE_PER_FILE;
     let mut more = Vec::new();
     for (fi, file) in out.files.iter().enumerate() {
         // As for every rule: past the cap, counted, not reported one by one.
@@ -294,7 +294,7 @@ pub fn apply(
             });
         }
         if in_file > cap {
-            more.push(crate::scan::More {
+            more.push(crate::output::More {
                 file: fi,
                 rule: rule.id.clone(),
                 name: rule.name.clone(),

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use edit::Edit;
 
-use crate::ScanOutput;
+use crate::output::ScanOutput;
 
 /// Whether a fix works as soon as it is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

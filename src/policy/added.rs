@@ -14,9 +14,9 @@ use super::{Named, PolicyFile, PolicySet};
 use crate::config::{AllowEntry, Config};
 use crate::finding::{Finding, Related, SourceFile, Warning, fingerprint};
 use crate::git::{Change, Repo};
+use crate::output::ScanOutput;
 use crate::rules::says::{Said, Saying};
 use crate::rules::{Rule, RuleSet, Severity};
-use crate::scan::ScanOutput;
 use crate::shown::LineIndex;
 use crate::suppress::{allow_matches, config_relative, marker_covers};
 

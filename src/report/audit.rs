@@ -18,7 +18,7 @@ use crate::rules::Severity;
 /// The default of `max-key-age-days`, in days. Not a fallback: a document
 /// always carries its own limit (`policy.max_key_age_days`), and
 /// [`Audit::of`] refuses one without a positive limit.
-pub const DEFAULT_MAX_KEY_AGE_DAYS: u64 = crate::scan::DEFAULT_MAX_KEY_AGE_DAYS.unsigned_abs();
+pub const DEFAULT_MAX_KEY_AGE_DAYS: u64 = crate::output::DEFAULT_MAX_KEY_AGE_DAYS.unsigned_abs();
 
 /// Shown for a value the JSON does not carry (IAM facts without an
 /// inventory), so "unknown" never reads as "none".

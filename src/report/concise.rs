@@ -3,7 +3,7 @@
 //! then warnings and the summary line.
 
 use super::{printable, regions};
-use crate::ScanOutput;
+use crate::output::ScanOutput;
 
 pub fn render(out: &ScanOutput) -> String {
     let regions = regions(&out.files, &out.findings);

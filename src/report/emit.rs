@@ -3,7 +3,7 @@
 //! job summary) says so in `side_output`. Adding a format is one file with
 //! an `Emitter` and one line in [`EMITTERS`].
 
-use crate::ScanOutput;
+use crate::output::ScanOutput;
 use crate::rules::RuleSet;
 
 use super::human::Style;

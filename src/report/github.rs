@@ -4,8 +4,8 @@
 use super::escape::{md, workflow};
 use super::human::summary_line;
 use super::{Region, regions};
-use crate::ScanOutput;
 use crate::finding::Finding;
+use crate::output::ScanOutput;
 use crate::rules::Severity;
 
 /// Rows of the summary's findings table; a job summary is capped at 1 MiB
@@ -231,7 +231,7 @@ fn command(s: Severity) -> &'static str {
 mod tests {
     use super::*;
     use crate::finding::{SourceFile, Suppression, SuppressionKind};
-    use crate::scan::Summary;
+    use crate::output::Summary;
     use std::sync::Arc;
 
     #[test]

@@ -9,8 +9,8 @@ use miette::{
     MietteSpanContents, Severity as MietteSeverity, SourceCode, SourceSpan, SpanContents,
 };
 
-use crate::ScanOutput;
 use crate::finding::Finding;
+use crate::output::ScanOutput;
 use crate::rules::Severity;
 
 #[derive(Debug, Clone, Copy)]
@@ -390,7 +390,7 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
 
 /// What to run next, one command a line, after the summary (`--no-hints`
 /// leaves it out).
-pub fn next_steps(next: &crate::scan::Next) -> String {
+pub fn next_steps(next: &crate::output::Next) -> String {
     let s = crate::shown::s;
     let mut steps = Vec::new();
     if next.fix > 0 {

@@ -2,7 +2,7 @@
 
 use super::contract::{self, Document};
 use super::regions;
-use crate::ScanOutput;
+use crate::output::ScanOutput;
 
 pub fn render(out: &ScanOutput) -> String {
     document(out).to_text()

@@ -8,8 +8,8 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use super::{Lines, Region, regions};
-use crate::ScanOutput;
 use crate::finding::{Finding, SourceFile, SuppressionKind};
+use crate::output::ScanOutput;
 use crate::rules::{Rule, RuleSet, Severity};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";

@@ -518,11 +518,12 @@ fn verify_pairs_match_mismatch_unknown_key() {
     assert_eq!(results.len(), 3, "each distinct pair once");
     assert_eq!(aws.calls(), 3, "each distinct pair once");
     let verdict = |k: &Key, s: &str| {
-        let mut f = keyward::rules::facts::Facts::default();
         keyward::iam::Enrichment::default()
             .with_verified(results.clone())
-            .set_facts(&mut f, Some(&k.id), Some(s));
-        f.get("verify.result").expect("fact").render()
+            .key_facts(Some(&k.id), Some(s))
+            .verify
+            .expect("a verdict")
+            .to_string()
     };
     assert_eq!(
         verdict(current, &current.secret),

@@ -224,11 +224,12 @@ fn verification_retries_only_transient_failures_and_never_within_5_s() {
         .collect();
     let (verdicts, warnings) = verify_pairs(&aws, &pairs, 8);
     let verdict = |(k, s): (&str, &str)| {
-        let mut f = keyward::rules::facts::Facts::default();
         Enrichment::default()
             .with_verified(verdicts.clone())
-            .set_facts(&mut f, Some(k), Some(s));
-        f.get("verify.result").expect("fact").render()
+            .key_facts(Some(k), Some(s))
+            .verify
+            .expect("a verdict")
+            .to_string()
     };
     assert_eq!(verdict(THROTTLED_ONCE), VerifyResult::Mismatch.as_str());
     assert_eq!(verdict(UNKNOWN), VerifyResult::UnknownKey.as_str());

@@ -12,7 +12,6 @@ use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
 use crate::detect::key_id;
-use crate::rules::facts::{Fact, Facts};
 
 pub mod api;
 #[cfg(feature = "aws")]
@@ -101,6 +100,37 @@ pub struct IamInfo {
     pub can: Vec<String>,
     /// `can` was read from the policies, not simulated.
     pub can_approximate: bool,
+}
+
+/// What IAM says of one key, and of the pair it was found in, as plain
+/// data: IAM answers, the judge decides what the rules see.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyFacts {
+    /// The pair's verification (`verify.result`), when a secret was found
+    /// with the key.
+    pub verify: Option<&'static str>,
+    /// Whether the key's account is one IAM was asked about; `None`: no
+    /// IAM source, or no key.
+    pub known: Option<bool>,
+    /// The key, when IAM lists it.
+    pub listed: Option<ListedKey>,
+}
+
+/// A key IAM lists, with what its owner's keys say of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedKey {
+    /// The key's own facts.
+    pub info: IamInfo,
+    /// `--blast-radius`: the owner can make keys or attach policies.
+    pub can_escalate: bool,
+    /// The AWS quarantine policy attached to the owner, if any.
+    pub quarantine_policy: Option<String>,
+    /// The owner's Active keys, the newest first when one is.
+    pub active_keys: Vec<String>,
+    /// Two Active keys created at the same time, undecided by last use.
+    pub newest_tied: bool,
+    /// The owner's newest Active key, when one is.
+    pub newest_active_key: Option<String>,
 }
 
 /// One access key as IAM describes it. Never holds a secret.
@@ -645,54 +675,26 @@ impl Enrichment {
         }
     }
 
-    pub fn set_facts(&self, facts: &mut Facts, key: Option<&str>, secret: Option<&str>) {
+    /// What IAM says of `key` and of its pair with `secret`, as plain data
+    /// (the judge turns it into the rules' `iam.*` and `verify.*` facts).
+    pub fn key_facts(&self, key: Option<&str>, secret: Option<&str>) -> KeyFacts {
+        let mut out = KeyFacts::default();
         if let (Some(k), Some(s)) = (key, secret) {
-            let result = self
-                .verified
-                .get(&pair_id(k, s))
-                .map_or("unchecked", |r| r.as_str());
-            facts.str(crate::fact!("verify.result"), result);
+            out.verify = Some(
+                self.verified
+                    .get(&pair_id(k, s))
+                    .map_or("unchecked", |r| r.as_str()),
+            );
         }
         let (Some(key), Some(lookup)) = (key, &self.lookup) else {
-            return;
+            return out;
         };
         let known = lookup.in_scope(key);
-        facts.bool(crate::fact!("iam.known"), known);
+        out.known = Some(known);
         let Some(r) = lookup.keys.get(key).filter(|_| known) else {
-            return;
+            return out;
         };
-        let info = self.info_of(r);
-        facts.bool(crate::fact!("iam.exists"), true);
-        facts.str(crate::fact!("iam.status"), info.status.as_str());
-        facts.str(crate::fact!("iam.user"), info.user);
-        facts.int(crate::fact!("iam.age_days"), info.age_days);
-        // CEL has no absent value: the fact says -1 for never (and
-        // `iam.never_used` says it plainly).
-        facts.int(
-            crate::fact!("iam.last_used_days"),
-            info.last_used_days.unwrap_or(-1),
-        );
-        facts.bool(
-            crate::fact!("iam.never_used"),
-            info.last_used_days.is_none(),
-        );
-        facts.str(
-            crate::fact!("iam.last_used_service"),
-            info.last_used_service,
-        );
-        facts.str(crate::fact!("iam.last_used_region"), info.last_used_region);
         let user = r.owner();
-        if let Some(b) = lookup.blast.get(&user) {
-            facts.set(crate::fact!("iam.can"), Fact::List(b.allowed.clone()));
-            facts.bool(crate::fact!("iam.can_escalate"), b.can_escalate());
-            facts.bool(crate::fact!("iam.can_approximate"), b.approximate);
-        }
-        let quarantine = lookup.quarantine.get(&user).and_then(|p| p.first());
-        facts.bool(crate::fact!("iam.quarantined"), quarantine.is_some());
-        facts.str(
-            crate::fact!("iam.quarantine_policy"),
-            quarantine.cloned().unwrap_or_default(),
-        );
         let mut active: Vec<String> = lookup
             .user_keys
             .get(&user)
@@ -711,18 +713,22 @@ impl Enrichment {
             let k = active.remove(i);
             active.insert(0, k);
         }
-        facts.bool(
-            crate::fact!("iam.newest_tied"),
-            matches!(newest, Newest::Tied(_)),
-        );
-        facts.str(
-            crate::fact!("iam.newest_active_key"),
-            match &newest {
-                Newest::Key(k) => k.clone(),
-                Newest::None | Newest::Tied(_) => String::new(),
+        out.listed = Some(ListedKey {
+            info: self.info_of(r),
+            can_escalate: lookup.blast.get(&user).is_some_and(|b| b.can_escalate()),
+            quarantine_policy: lookup
+                .quarantine
+                .get(&user)
+                .and_then(|p| p.first())
+                .cloned(),
+            active_keys: active,
+            newest_tied: matches!(newest, Newest::Tied(_)),
+            newest_active_key: match newest {
+                Newest::Key(k) => Some(k),
+                Newest::None | Newest::Tied(_) => None,
             },
-        );
-        facts.set(crate::fact!("iam.user_active_keys"), Fact::List(active));
+        });
+        out
     }
 
     /// The owners of `keys` that IAM knows, each once, with all their keys.
@@ -896,6 +902,7 @@ pub fn enrich(wanted: &Wanted, opts: &IamOptions) -> Result<Enrichment, IamError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::facts::{Fact, Facts};
 
     fn ts(s: &str) -> Timestamp {
         s.parse().expect("timestamp")
@@ -937,7 +944,7 @@ mod tests {
 
     fn facts_of(e: &Enrichment, key: &str) -> Facts {
         let mut f = Facts::default();
-        e.set_facts(&mut f, Some(key), None);
+        crate::scan::judge::iam_facts(&mut f, &e.key_facts(Some(key), None));
         f
     }
 
@@ -1046,7 +1053,7 @@ mod tests {
         let f = facts_of(&e, NEW);
         assert_eq!(f.get("iam.known"), Some(&Fact::Bool(false)));
         let mut f = Facts::default();
-        e.set_facts(&mut f, Some(NEW), Some("secret"));
+        crate::scan::judge::iam_facts(&mut f, &e.key_facts(Some(NEW), Some("secret")));
         assert_eq!(f.get("verify.result"), Some(&Fact::Str("unchecked".into())));
     }
 
@@ -1056,10 +1063,10 @@ mod tests {
         results.insert(pair_id(NEW, "s1"), VerifyResult::Mismatch);
         let e = Enrichment::default().with_verified(results);
         let mut f = Facts::default();
-        e.set_facts(&mut f, Some(NEW), Some("s1"));
+        crate::scan::judge::iam_facts(&mut f, &e.key_facts(Some(NEW), Some("s1")));
         assert_eq!(f.get("verify.result"), Some(&Fact::Str("mismatch".into())));
         let mut f = Facts::default();
-        e.set_facts(&mut f, Some(NEW), Some("s2"));
+        crate::scan::judge::iam_facts(&mut f, &e.key_facts(Some(NEW), Some("s2")));
         assert_eq!(f.get("verify.result"), Some(&Fact::Str("unchecked".into())));
     }
 

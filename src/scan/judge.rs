@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::detect::{self, Candidate, CandidateKind, key_id};
 use crate::finding::{Finding, Warning, fingerprint};
-use crate::iam::{Enrichment, UserRef};
+use crate::iam::{Enrichment, KeyFacts, UserRef};
 use crate::rules::facts::{Fact, Facts};
 use crate::rules::{RuleSet, eval};
 use crate::scan::extract::{Extracted, FileCandidates};
@@ -109,7 +109,10 @@ pub(crate) fn judge(
             }
             let mut facts = facts_for(f, c, key, secret, &repo, &opts.policy);
             let well_formed = key.filter(|k| !k.malformed).map(|k| k.value.as_str());
-            iam.set_facts(&mut facts, well_formed, secret.map(|s| s.value.as_str()));
+            iam_facts(
+                &mut facts,
+                &iam.key_facts(well_formed, secret.map(|s| s.value.as_str())),
+            );
             if let Some(user) = well_formed.and_then(|k| iam.user_of(k)) {
                 facts.int(
                     crate::fact!("repo.keys_for_user"),
@@ -266,6 +269,63 @@ fn link_related(
         }
         out.findings[i].related = related;
     }
+}
+
+/// IAM's answer about a candidate's key, as the rules' `iam.*` and
+/// `verify.*` facts. CEL has no absent value: what IAM does not say keeps
+/// the fact's neutral default.
+pub(crate) fn iam_facts(facts: &mut Facts, k: &KeyFacts) {
+    if let Some(result) = k.verify {
+        facts.str(crate::fact!("verify.result"), result);
+    }
+    if let Some(known) = k.known {
+        facts.bool(crate::fact!("iam.known"), known);
+    }
+    let Some(listed) = &k.listed else {
+        return;
+    };
+    let info = &listed.info;
+    facts.bool(crate::fact!("iam.exists"), true);
+    facts.str(crate::fact!("iam.status"), info.status.as_str());
+    facts.str(crate::fact!("iam.user"), info.user.clone());
+    facts.int(crate::fact!("iam.age_days"), info.age_days);
+    // Never used is -1 here, and `iam.never_used` says it plainly.
+    facts.int(
+        crate::fact!("iam.last_used_days"),
+        info.last_used_days.unwrap_or(-1),
+    );
+    facts.bool(
+        crate::fact!("iam.never_used"),
+        info.last_used_days.is_none(),
+    );
+    facts.str(
+        crate::fact!("iam.last_used_service"),
+        info.last_used_service.clone(),
+    );
+    facts.str(
+        crate::fact!("iam.last_used_region"),
+        info.last_used_region.clone(),
+    );
+    facts.set(crate::fact!("iam.can"), Fact::List(info.can.clone()));
+    facts.bool(crate::fact!("iam.can_escalate"), listed.can_escalate);
+    facts.bool(crate::fact!("iam.can_approximate"), info.can_approximate);
+    facts.bool(
+        crate::fact!("iam.quarantined"),
+        listed.quarantine_policy.is_some(),
+    );
+    facts.str(
+        crate::fact!("iam.quarantine_policy"),
+        listed.quarantine_policy.clone().unwrap_or_default(),
+    );
+    facts.bool(crate::fact!("iam.newest_tied"), listed.newest_tied);
+    facts.str(
+        crate::fact!("iam.newest_active_key"),
+        listed.newest_active_key.clone().unwrap_or_default(),
+    );
+    facts.set(
+        crate::fact!("iam.user_active_keys"),
+        Fact::List(listed.active_keys.clone()),
+    );
 }
 
 fn facts_for(

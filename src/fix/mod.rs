@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use edit::Edit;
 
+use crate::finding::{Finding, SourceFile};
 use crate::output::ScanOutput;
 
 /// Whether a fix works as soon as it is applied.
@@ -352,86 +353,111 @@ impl Fixes {
 /// The fixes for the credentials of a scan's active findings. `cwd` is
 /// where the scan's shown paths are relative to.
 pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
-    let mut places: BTreeMap<usize, Vec<(Range<usize>, &str)>> = BTreeMap::new();
-    // Every place, fixed now or not: names given now must not collide
-    // with names a later fix (another user's rotation) gives the others.
-    let mut all: BTreeMap<usize, Vec<(Range<usize>, &str)>> = BTreeMap::new();
-    // The credential each place holds (its key ID, else its secret's
-    // fingerprint): names must never map two of them to one reference.
-    let mut credential: BTreeMap<(usize, usize), String> = BTreeMap::new();
-    for f in out.active() {
-        if f.identity.is_empty() {
-            continue;
-        }
-        let entry = (f.span.clone(), f.context.as_str());
-        let list = all.entry(f.file).or_default();
-        if !list.iter().any(|(s, _)| *s == f.span) {
-            list.push(entry.clone());
-        }
-        credential.insert(
-            (f.file, f.span.start),
-            f.key_id.clone().unwrap_or_else(|| f.fingerprint.clone()),
-        );
-        if opts
-            .only
-            .as_ref()
-            .is_some_and(|only| !only.contains(&f.span))
-        {
-            continue;
-        }
-        if opts
-            .keys
-            .as_ref()
-            .is_some_and(|keys| !f.key_id.as_ref().is_some_and(|k| keys.contains(k)))
-        {
-            continue;
-        }
-        let list = places.entry(f.file).or_default();
-        if !list.iter().any(|(s, _)| *s == f.span) {
-            list.push(entry);
+    let places = Places::of(out, opts);
+    let mut fixer = Fixer {
+        opts,
+        cwd,
+        qualifiers: qualifiers(out, &places.all, &places.credential),
+        result: Fixes {
+            store: opts.store.clone(),
+            ..Fixes::default()
+        },
+        ignores: BTreeMap::new(),
+        listed: BTreeMap::new(),
+    };
+    for (index, spans) in &places.wanted {
+        if let Some(file) = out.files.get(*index) {
+            fixer.file(*index, file, spans);
         }
     }
-    let qualifiers = qualifiers(out, &all, &credential);
-    let mut result = Fixes {
-        store: opts.store.clone(),
-        ..Fixes::default()
-    };
-    // `.gitignore` files to extend, with the entries they gain.
-    let mut ignores: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
-    // Each `.gitignore`'s entries, read once.
-    let mut listed: BTreeMap<PathBuf, HashSet<String>> = BTreeMap::new();
-    for (index, spans) in places {
-        let Some(file) = out.files.get(index) else {
-            continue;
+    fixer.finish()
+}
+
+/// The places of a scan's active credential findings, by file index.
+struct Places<'a> {
+    /// The ones to fix now (`--only`, `--keys`).
+    wanted: BTreeMap<usize, Vec<(Range<usize>, &'a str)>>,
+    /// Every place, fixed now or not: names given now must not collide
+    /// with names a later fix (another user's rotation) gives the others.
+    all: BTreeMap<usize, Vec<(Range<usize>, &'a str)>>,
+    /// The credential each place holds (its key ID, else its secret's
+    /// fingerprint): names must never map two of them to one reference.
+    credential: BTreeMap<(usize, usize), String>,
+}
+
+impl<'a> Places<'a> {
+    fn of(out: &'a ScanOutput, opts: &FixOptions) -> Places<'a> {
+        let mut places = Places {
+            wanted: BTreeMap::new(),
+            all: BTreeMap::new(),
+            credential: BTreeMap::new(),
         };
-        let disk = cwd.join(&file.path);
-        let note = |span: &Range<usize>, text: String| Note {
-            path: file.path.clone(),
-            line: edit::Line::at(&file.text, span.start).map_or(1, |l| l.number(&file.text)),
-            text,
-            unsafe_fix: false,
-            untrack: false,
+        let add = |map: &mut BTreeMap<usize, Vec<(Range<usize>, &'a str)>>, f: &'a Finding| {
+            let list = map.entry(f.file).or_default();
+            if !list.iter().any(|(s, _)| *s == f.span) {
+                list.push((f.span.clone(), f.context.as_str()));
+            }
         };
+        for f in out.active().filter(|f| !f.identity.is_empty()) {
+            add(&mut places.all, f);
+            places.credential.insert(
+                (f.file, f.span.start),
+                f.key_id.clone().unwrap_or_else(|| f.fingerprint.clone()),
+            );
+            let outside_only = opts
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.contains(&f.span));
+            let other_key = opts
+                .keys
+                .as_ref()
+                .is_some_and(|keys| !f.key_id.as_ref().is_some_and(|k| keys.contains(k)));
+            if !outside_only && !other_key {
+                add(&mut places.wanted, f);
+            }
+        }
+        places
+    }
+}
+
+/// Fixes file by file, and the `.gitignore` entries they add.
+struct Fixer<'a> {
+    opts: &'a FixOptions,
+    cwd: &'a Path,
+    qualifiers: BTreeMap<(usize, usize), String>,
+    result: Fixes,
+    /// `.gitignore` files to extend, with the entries they gain.
+    ignores: BTreeMap<PathBuf, Vec<String>>,
+    /// Each `.gitignore`'s entries, read once.
+    listed: BTreeMap<PathBuf, HashSet<String>>,
+}
+
+impl Fixer<'_> {
+    /// Proposes a fix for each place of one file and, when the edited
+    /// text checks out, keeps the change.
+    fn file(&mut self, index: usize, file: &SourceFile, spans: &[(Range<usize>, &str)]) {
+        let disk = self.cwd.join(&file.path);
+        let note = |span: &Range<usize>, text: String| note_at(file, span, text);
         // Only text keyward can write back unchanged: the file as it is on
         // disk now, in UTF-8.
-        if !opts.buffer && std::fs::read(&disk).ok().as_deref() != Some(file.text.as_bytes()) {
-            for (span, _) in &spans {
-                result.refused.push(note(
+        if !self.opts.buffer && std::fs::read(&disk).ok().as_deref() != Some(file.text.as_bytes()) {
+            for (span, _) in spans {
+                self.result.refused.push(note(
                     span,
                     "the file changed since the scan, or is not UTF-8: left as it is".into(),
                 ));
             }
-            continue;
+            return;
         }
         let mut edits = Vec::new();
         let mut fixed = Vec::new();
-        for (span, context) in &spans {
+        for (span, context) in spans {
             let place = Place {
                 text: &file.text,
                 span: span.clone(),
                 context,
-                qualifier: qualifiers.get(&(index, span.start)).cloned(),
-                store: opts.store.as_ref(),
+                qualifier: self.qualifiers.get(&(index, span.start)).cloned(),
+                store: self.opts.store.as_ref(),
             };
             match propose(file.format, &file.path, &place) {
                 Proposal::Fix {
@@ -442,9 +468,9 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                 } => {
                     // What it needs is said either way: it is what
                     // `--unsafe` asks of the user.
-                    result.needs.extend(needs);
-                    if safety == Safety::Unsafe && !opts.unsafe_fixes {
-                        result
+                    self.result.needs.extend(needs);
+                    if safety == Safety::Unsafe && !self.opts.unsafe_fixes {
+                        self.result
                             .unsafe_left
                             .push(note(span, format!("needs --unsafe: {next}")));
                     } else {
@@ -452,134 +478,176 @@ pub fn fixes(out: &ScanOutput, opts: &FixOptions, cwd: &Path) -> Fixes {
                         fixed.push((span.clone(), next, safety));
                     }
                 }
-                Proposal::Refuse(why) => result.refused.push(note(span, why)),
-                Proposal::Untrack => {
-                    let Some(name) = Path::new(&file.path).file_name() else {
-                        continue;
-                    };
-                    let dir = disk.parent().unwrap_or(Path::new("."));
-                    let entry = format!("/{}", name.to_string_lossy());
-                    let gitignore = dir.join(".gitignore");
-                    let present = listed.entry(gitignore.clone()).or_insert_with(|| {
-                        std::fs::read_to_string(&gitignore)
-                            .unwrap_or_default()
-                            .lines()
-                            .map(|l| l.trim().to_string())
-                            .collect()
-                    });
-                    if present.contains(&entry) {
-                        result.left.push(note(
-                            span,
-                            format!(
-                                "in .gitignore already: `git rm --cached {}` stops tracking it",
-                                file.path
-                            ),
-                        ));
-                        continue;
-                    }
-                    let list = ignores.entry(gitignore).or_default();
-                    if !list.contains(&entry) {
-                        list.push(entry);
-                    }
-                    result.fixed.push(Note {
-                        untrack: true,
-                        ..note(
-                            span,
-                            format!(
-                                "stop tracking it: `git rm --cached {}` (it stays on disk, now in .gitignore)",
-                                file.path
-                            ),
-                        )
-                    });
-                }
-                Proposal::NoFixer => result.left.push(note(
+                Proposal::Refuse(why) => self.result.refused.push(note(span, why)),
+                Proposal::Untrack => self.untrack(file, &disk, span),
+                Proposal::NoFixer => self.result.left.push(note(
                     span,
                     format!(
                         "no automatic fix for this place in a {} file",
                         file.format.as_str()
                     ),
                 )),
-                Proposal::Manual(what) => result.left.push(note(span, what)),
+                Proposal::Manual(what) => self.result.left.push(note(span, what)),
             }
         }
-        if edits.is_empty() {
+        if !edits.is_empty() {
+            self.keep_checked(file, disk, &edits, &fixed);
+        }
+    }
+
+    /// A file that should not be in the repository at all (`.env`,
+    /// credentials): its directory's `.gitignore` gains it.
+    fn untrack(&mut self, file: &SourceFile, disk: &Path, span: &Range<usize>) {
+        let Some(name) = Path::new(&file.path).file_name() else {
+            return;
+        };
+        let dir = disk.parent().unwrap_or(Path::new("."));
+        let entry = format!("/{}", name.to_string_lossy());
+        let gitignore = dir.join(".gitignore");
+        let present = self.listed.entry(gitignore.clone()).or_insert_with(|| {
+            std::fs::read_to_string(&gitignore)
+                .unwrap_or_default()
+                .lines()
+                .map(|l| l.trim().to_string())
+                .collect()
+        });
+        if present.contains(&entry) {
+            self.result.left.push(note_at(
+                file,
+                span,
+                format!(
+                    "in .gitignore already: `git rm --cached {}` stops tracking it",
+                    file.path
+                ),
+            ));
+            return;
+        }
+        let list = self.ignores.entry(gitignore).or_default();
+        if !list.contains(&entry) {
+            list.push(entry);
+        }
+        self.result.fixed.push(Note {
+            untrack: true,
+            ..note_at(
+                file,
+                span,
+                format!(
+                    "stop tracking it: `git rm --cached {}` (it stays on disk, now in .gitignore)",
+                    file.path
+                ),
+            )
+        });
+    }
+
+    /// The file with `edits` applied, kept when it still parses and no
+    /// longer holds the fixed credentials; refused otherwise.
+    fn keep_checked(
+        &mut self,
+        file: &SourceFile,
+        disk: PathBuf,
+        edits: &[Edit],
+        fixed: &[(Range<usize>, String, Safety)],
+    ) {
+        let after = match checked(&file.path, &file.text, edits, &spans_of(fixed)) {
+            Ok(after) => after,
+            Err(why) => {
+                for (span, _, _) in fixed {
+                    self.result.refused.push(note_at(file, span, why.clone()));
+                }
+                return;
+            }
+        };
+        let result = &mut self.result;
+        result
+            .fixed
+            .extend(fixed.iter().map(|(s, next, safety)| Note {
+                unsafe_fix: *safety == Safety::Unsafe,
+                ..note_at(file, s, next.clone())
+            }));
+        let noted: HashSet<usize> = result
+            .left
+            .iter()
+            .chain(&result.refused)
+            .chain(&result.unsafe_left)
+            .filter(|n| n.path == file.path)
+            .map(|n| n.line)
+            .collect();
+        result.left.extend(
+            still_there(&file.path, &after)
+                .into_iter()
+                .filter(|n| !noted.contains(&n.line)),
+        );
+        // Masking keeps every length, so the same edits apply.
+        let shown_before = file.masked_text();
+        let shown_after = edit::apply(&shown_before, edits).unwrap_or_else(|| shown_before.clone());
+        result.changes.push(Change {
+            path: file.path.clone(),
+            file: disk,
+            before: file.text.to_string(),
+            after,
+            shown_before,
+            shown_after,
+        });
+    }
+
+    /// The fixes, with the `.gitignore` changes last and the notes sorted.
+    fn finish(mut self) -> Fixes {
+        for (gitignore, entries) in std::mem::take(&mut self.ignores) {
+            if let Some(change) = gitignore_change(self.cwd, gitignore, &entries) {
+                self.result.changes.push(change);
+            }
+        }
+        let mut result = self.result;
+        result.fixed.sort();
+        result.refused.sort();
+        result.left.sort();
+        result.unsafe_left.sort();
+        result
+    }
+}
+
+/// A note on the line of `span` in `file`.
+fn note_at(file: &SourceFile, span: &Range<usize>, text: String) -> Note {
+    Note {
+        path: file.path.clone(),
+        line: edit::Line::at(&file.text, span.start).map_or(1, |l| l.number(&file.text)),
+        text,
+        unsafe_fix: false,
+        untrack: false,
+    }
+}
+
+/// `gitignore` with `entries` it does not hold yet, in its own newlines;
+/// `None` when it holds them all.
+fn gitignore_change(cwd: &Path, gitignore: PathBuf, entries: &[String]) -> Option<Change> {
+    let before = std::fs::read_to_string(&gitignore).unwrap_or_default();
+    let present: HashSet<&str> = before.lines().map(str::trim).collect();
+    let mut after = before.clone();
+    let nl = edit::newline_of(&before);
+    for entry in entries {
+        if present.contains(entry.as_str()) {
             continue;
         }
-        match checked(&file.path, &file.text, &edits, &spans_of(&fixed)) {
-            Ok(after) => {
-                result
-                    .fixed
-                    .extend(fixed.iter().map(|(s, next, safety)| Note {
-                        unsafe_fix: *safety == Safety::Unsafe,
-                        ..note(s, next.clone())
-                    }));
-                let noted: HashSet<usize> = result
-                    .left
-                    .iter()
-                    .chain(&result.refused)
-                    .chain(&result.unsafe_left)
-                    .filter(|n| n.path == file.path)
-                    .map(|n| n.line)
-                    .collect();
-                result.left.extend(
-                    still_there(&file.path, &after)
-                        .into_iter()
-                        .filter(|n| !noted.contains(&n.line)),
-                );
-                // Masking keeps every length, so the same edits apply.
-                let shown_before = file.masked_text();
-                let shown_after =
-                    edit::apply(&shown_before, &edits).unwrap_or_else(|| shown_before.clone());
-                result.changes.push(Change {
-                    path: file.path.clone(),
-                    file: disk,
-                    before: file.text.to_string(),
-                    after,
-                    shown_before,
-                    shown_after,
-                });
-            }
-            Err(why) => {
-                for (span, _, _) in &fixed {
-                    result.refused.push(note(span, why.clone()));
-                }
-            }
-        }
-    }
-    for (gitignore, entries) in ignores {
-        let before = std::fs::read_to_string(&gitignore).unwrap_or_default();
-        let present: HashSet<&str> = before.lines().map(str::trim).collect();
-        let mut after = before.clone();
-        let nl = edit::newline_of(&before);
-        for entry in &entries {
-            if present.contains(entry.as_str()) {
-                continue;
-            }
-            if !after.is_empty() && !after.ends_with('\n') {
-                after.push_str(nl);
-            }
-            after.push_str(entry);
+        if !after.is_empty() && !after.ends_with('\n') {
             after.push_str(nl);
         }
-        if after != before {
-            let path = gitignore
-                .strip_prefix(cwd)
-                .map_or_else(|_| gitignore.clone(), Path::to_path_buf);
-            result.changes.push(Change {
-                path: crate::shown::shown_path(&path),
-                file: gitignore,
-                shown_before: before.clone(),
-                shown_after: after.clone(),
-                before,
-                after,
-            });
-        }
+        after.push_str(entry);
+        after.push_str(nl);
     }
-    result.fixed.sort();
-    result.refused.sort();
-    result.left.sort();
-    result.unsafe_left.sort();
-    result
+    if after == before {
+        return None;
+    }
+    let path = gitignore
+        .strip_prefix(cwd)
+        .map_or_else(|_| gitignore.clone(), Path::to_path_buf);
+    Some(Change {
+        path: crate::shown::shown_path(&path),
+        file: gitignore,
+        shown_before: before.clone(),
+        shown_after: after.clone(),
+        before,
+        after,
+    })
 }
 
 /// What the fixed text still holds: every credential a new scan of it

@@ -122,7 +122,48 @@ pub fn apply(
             m.resolve(rules);
         }
     }
-    let mut allows_used = vec![false; config.allow.len()];
+    let used = accept(out, config, baseline, cwd);
+    let Some(rule) = rules.raised_by(crate::rules::load::RaisedBy::Suppression) else {
+        out.summary.findings = out.active().count() as u64;
+        return;
+    };
+    // One CEL context for every message chosen here.
+    let memo = crate::rules::eval::Memo::default();
+    let (mut unused, more) = unused_ignores(out, rules, rule, &used.ignores, &memo);
+    for m in more {
+        out.summary.not_shown += m.count;
+        out.more.push(m);
+    }
+    if whole_tree {
+        // An entry for rules that did not run is not known to be unused.
+        let allows_used: Vec<bool> = used
+            .allows
+            .iter()
+            .zip(&config.allow)
+            .map(|(used, e)| *used || all_off(rules, &e.rules))
+            .collect();
+        unused_allows(out, config, &allows_used, rule, cwd, &memo, &mut unused);
+    }
+    out.findings.extend(unused);
+    out.findings
+        .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
+    out.summary.findings = out.active().count() as u64;
+}
+
+/// Which ignore comments (file, marker) and `[[allow]]` entries accepted a
+/// finding.
+struct Used {
+    ignores: HashSet<(usize, usize)>,
+    allows: Vec<bool>,
+}
+
+/// Marks each finding an ignore comment, an allow entry or the baseline
+/// accepts, in that order, and counts baselined findings found moved.
+fn accept(out: &mut ScanOutput, config: &Config, baseline: Option<&Baseline>, cwd: &Path) -> Used {
+    let mut used = Used {
+        ignores: HashSet::new(),
+        allows: vec![false; config.allow.len()],
+    };
     // The configuration names the keys its entries accept: those key IDs in
     // it are not leaks.
     let config_shown = config
@@ -137,26 +178,8 @@ pub fn apply(
     let baseline_prints: HashSet<&str> = baseline
         .map(|b| b.findings.iter().map(|e| e.fingerprint.as_str()).collect())
         .unwrap_or_default();
-    // Baseline entries no finding of this scan matches where they were: a
-    // finding with the same rule and identity elsewhere was moved there.
-    let current: HashSet<&str> = out
-        .findings
-        .iter()
-        .map(|f| f.fingerprint.as_str())
-        .collect();
-    let mut orphans: std::collections::HashMap<(String, String), Vec<String>> =
-        std::collections::HashMap::new();
-    for e in baseline.map_or(&[][..], |b| b.findings.as_slice()) {
-        if !e.identity.is_empty() && !current.contains(e.fingerprint.as_str()) {
-            orphans
-                .entry((e.rule.clone(), e.identity.clone()))
-                .or_default()
-                .push(e.path.clone());
-        }
-    }
-    drop(current);
+    let mut orphans = baseline_orphans(out, baseline);
     let mut moved = 0u64;
-    let mut used: HashSet<(usize, usize)> = HashSet::new();
     let line_indexes: Vec<LineIndex> = out.files.iter().map(|f| LineIndex::new(&f.text)).collect();
     for finding in &mut out.findings {
         let Some(file) = out.files.get(finding.file) else {
@@ -165,9 +188,8 @@ pub fn apply(
         let line = line_indexes
             .get(finding.file)
             .map_or(0, |l| l.line_of(finding.span.start));
-        let inline = covering(&file.ignores, line, &finding.rule);
-        if let Some((i, m)) = inline {
-            used.insert((finding.file, i));
+        if let Some((i, m)) = covering(&file.ignores, line, &finding.rule) {
+            used.ignores.insert((finding.file, i));
             finding.suppression = Some(Suppression {
                 kind: SuppressionKind::Inline,
                 reason: if m.reason.is_empty() {
@@ -198,7 +220,7 @@ pub fn apply(
             .enumerate()
             .find(|(_, a)| allow_matches(a, finding, &rel, &file.path));
         if let Some((ai, a)) = allow {
-            if let Some(u) = allows_used.get_mut(ai) {
+            if let Some(u) = used.allows.get_mut(ai) {
                 *u = true;
             }
             finding.suppression = Some(Suppression {
@@ -227,13 +249,44 @@ pub fn apply(
         }
     }
     out.summary.baseline_moved = moved;
-    let Some(rule) = rules.raised_by(crate::rules::load::RaisedBy::Suppression) else {
-        out.summary.findings = out.active().count() as u64;
-        return;
-    };
+    used
+}
+
+/// Baseline entries no finding of this scan matches where they were, by
+/// rule and identity: a finding with the same rule and identity elsewhere
+/// was moved there.
+fn baseline_orphans(
+    out: &ScanOutput,
+    baseline: Option<&Baseline>,
+) -> std::collections::HashMap<(String, String), Vec<String>> {
+    let current: HashSet<&str> = out
+        .findings
+        .iter()
+        .map(|f| f.fingerprint.as_str())
+        .collect();
+    let mut orphans: std::collections::HashMap<(String, String), Vec<String>> =
+        std::collections::HashMap::new();
+    for e in baseline.map_or(&[][..], |b| b.findings.as_slice()) {
+        if !e.identity.is_empty() && !current.contains(e.fingerprint.as_str()) {
+            orphans
+                .entry((e.rule.clone(), e.identity.clone()))
+                .or_default()
+                .push(e.path.clone());
+        }
+    }
+    orphans
+}
+
+/// KW000 for each ignore comment that accepted nothing (or names a rule
+/// that does not exist), and the count past the per-file cap.
+fn unused_ignores(
+    out: &ScanOutput,
+    rules: &RuleSet,
+    rule: &crate::rules::Rule,
+    used: &HashSet<(usize, usize)>,
+    memo: &crate::rules::eval::Memo,
+) -> (Vec<Finding>, Vec<crate::output::More>) {
     let mut unused = Vec::new();
-    // One CEL context for every message chosen here.
-    let memo = crate::rules::eval::Memo::default();
     let cap = crate::output::MAX_FINDINGS_PER_RULE_PER_FILE;
     let mut more = Vec::new();
     for (fi, file) in out.files.iter().enumerate() {
@@ -272,7 +325,7 @@ pub fn apply(
                 Fact::List(m.unknown.clone()),
             );
             facts.bool(crate::fact!("suppression.used"), was_used);
-            let (message, help) = rule_texts(rule, &facts, &memo);
+            let (message, help) = rule_texts(rule, &facts, memo);
             unused.push(Finding {
                 rule: rule.id.clone(),
                 name: rule.name.clone(),
@@ -303,23 +356,7 @@ pub fn apply(
             });
         }
     }
-    for m in more {
-        out.summary.not_shown += m.count;
-        out.more.push(m);
-    }
-    if whole_tree {
-        // An entry for rules that did not run is not known to be unused.
-        let allows_used: Vec<bool> = allows_used
-            .iter()
-            .zip(&config.allow)
-            .map(|(used, e)| *used || all_off(rules, &e.rules))
-            .collect();
-        unused_allows(out, config, &allows_used, rule, cwd, &memo, &mut unused);
-    }
-    out.findings.extend(unused);
-    out.findings
-        .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
-    out.summary.findings = out.active().count() as u64;
+    (unused, more)
 }
 
 /// The rule file's message and help for these facts.

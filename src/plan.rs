@@ -377,10 +377,38 @@ fn least_recently_used<'k>(keys: &[&'k KeyEntry]) -> Option<&'k KeyEntry> {
 /// keep the Active key the repository does not hold), point every place at
 /// the store, verify, then deactivate, watch and delete every exposed key.
 fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool) -> UserPlan {
-    let (account, user) = (u.account.as_str(), u.name.as_str());
-    let store = default_store(user);
-    let store_name = store.trim_start_matches("secretsmanager:").to_string();
-    let urgent = if !u.quarantine.is_empty() {
+    let steps = Steps {
+        account: &u.account,
+        user: &u.name,
+        store: default_store(&u.name),
+        list: Vec::new(),
+        retired: BTreeSet::new(),
+    };
+    let (kept, keep_reason) = kept_key(&keys);
+    let steps = match &kept {
+        Some(k) => steps.onto_kept(k, &keys, fixes_known),
+        None => steps.make_room(&keys).onto_new(&keys, fixes_known),
+    }
+    .retire_exposed(&keys);
+    for k in &mut keys {
+        k.keep = kept.as_deref() == Some(k.key_id.as_str());
+    }
+    UserPlan {
+        account: u.account.clone(),
+        user: u.name.clone(),
+        urgent: urgency(u),
+        keep: kept,
+        keep_reason,
+        newest_active: u.newest_active.clone(),
+        keys,
+        steps: steps.list,
+    }
+}
+
+/// Why a user comes first, when one does.
+fn urgency(u: &crate::iam::IamUser) -> Option<String> {
+    let user = &u.name;
+    if !u.quarantine.is_empty() {
         Some(format!(
             "AWS found a key of `{user}` exposed and attached `{}` (KW013)",
             u.quarantine.join("`, `")
@@ -391,25 +419,13 @@ fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool
         ))
     } else {
         None
-    };
-    let step = |action: Action, key: Option<&str>, text: String, commands: Vec<String>| Step {
-        action,
-        account: account.to_string(),
-        user: user.to_string(),
-        key: key.map(str::to_string),
-        store: matches!(
-            action,
-            Action::StoreSecret | Action::Verify | Action::UpdateReferences
-        )
-        .then(|| store.clone()),
-        text,
-        commands,
-        warning: None,
-    };
-    let mut steps: Vec<Step> = Vec::new();
-    let mut retired: BTreeSet<String> = BTreeSet::new();
-    // An Active key outside the repository is what the user runs on now (a
-    // rotation half done): it stays, and nothing is created.
+    }
+}
+
+/// The key that stays, and why. An Active key outside the repository is
+/// what the user runs on now (a rotation half done): it stays, and
+/// nothing is created.
+fn kept_key(keys: &[KeyEntry]) -> (Option<String>, String) {
     let outside: Vec<&KeyEntry> = keys
         .iter()
         .filter(|k| !k.exposed && k.status == KeyStatus::Active)
@@ -424,164 +440,220 @@ fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool
             )
         })
         .map(|k| k.key_id.clone());
-    let keep_reason = match (&kept, outside.len()) {
+    let reason = match (&kept, outside.len()) {
         (Some(_), 1) => "the user's Active key the repository does not hold".to_string(),
         (Some(_), _) => "the newest of the user's Active keys the repository does not hold (a tie: the least used, then the key ID, decided)".into(),
         (None, _) => "every Active key of the user is in the repository: a new one replaces them".into(),
     };
-    if let Some(k) = &kept {
-        steps.push(step(
+    (kept, reason)
+}
+
+/// One user's steps, in the order they are taken.
+struct Steps<'a> {
+    account: &'a str,
+    user: &'a str,
+    /// `secretsmanager:NAME`.
+    store: String,
+    list: Vec<Step>,
+    /// Keys already deleted by an earlier step.
+    retired: BTreeSet<String>,
+}
+
+impl Steps<'_> {
+    fn store_name(&self) -> String {
+        self.store.trim_start_matches("secretsmanager:").to_string()
+    }
+
+    fn step(&self, action: Action, key: Option<&str>, text: String, commands: Vec<String>) -> Step {
+        Step {
+            action,
+            account: self.account.to_string(),
+            user: self.user.to_string(),
+            key: key.map(str::to_string),
+            store: matches!(
+                action,
+                Action::StoreSecret | Action::Verify | Action::UpdateReferences
+            )
+            .then(|| self.store.clone()),
+            text,
+            commands,
+            warning: None,
+        }
+    }
+
+    fn push(&mut self, action: Action, key: Option<&str>, text: String, commands: Vec<String>) {
+        let s = self.step(action, key, text, commands);
+        self.list.push(s);
+    }
+
+    /// Every place moves to the kept key, through the store.
+    fn onto_kept(mut self, k: &str, keys: &[KeyEntry], fixes_known: bool) -> Self {
+        let user = self.user;
+        self.push(
             Action::UpdateReferences,
             Some(k),
             format!(
                 "Point every place that references an exposed key of `{user}` at `{k}`, through your secret store ({}).",
-                places_count(&keys)
+                places_count(keys)
             ),
-            reference_commands(&keys, fixes_known),
-        ));
-        steps.push(step(
+            reference_commands(keys, fixes_known),
+        );
+        let verify = verify_command(&self.store_name());
+        self.push(
             Action::Verify,
             Some(k),
             format!("Verify that the pair your store holds for `{k}` works."),
-            vec![verify_command(&store_name)],
-        ));
-    } else {
-        // AWS allows two keys per user: room for the new one first.
+            vec![verify],
+        );
+        self
+    }
+
+    /// AWS allows two keys per user: room for the new one first, by an
+    /// Inactive key deleted, else the least recently used exposed one.
+    fn make_room(mut self, keys: &[KeyEntry]) -> Self {
+        if keys.len() < crate::iam::fake::KEYS_PER_USER {
+            return self;
+        }
+        let user = self.user;
+        let inactive = keys
+            .iter()
+            .filter(|k| k.status != KeyStatus::Active)
+            .min_by_key(|k| (!k.exposed, k.key_id.clone()));
+        if let Some(k) = inactive {
+            let mut s = self.step(
+                Action::Delete,
+                Some(&k.key_id),
+                format!(
+                    "Delete the Inactive key `{}` to make room: AWS allows two keys per user.{}",
+                    k.key_id,
+                    if k.exposed {
+                        ""
+                    } else {
+                        " It is not in the repository; Inactive, it serves nothing."
+                    }
+                ),
+                vec![delete_command(user, &k.key_id)],
+            );
+            if !k.exposed {
+                s.warning = Some(format!(
+                    "`{}` is not in the repository: check that nothing waits to reactivate it",
+                    k.key_id
+                ));
+            }
+            self.list.push(s);
+            self.retired.insert(k.key_id.clone());
+            return self;
+        }
         let exposed_active: Vec<&KeyEntry> = keys
             .iter()
             .filter(|k| k.exposed && k.status == KeyStatus::Active)
             .collect();
-        if keys.len() >= crate::iam::fake::KEYS_PER_USER {
-            let inactive = keys
-                .iter()
-                .filter(|k| k.status != KeyStatus::Active)
-                .min_by_key(|k| (!k.exposed, k.key_id.clone()));
-            if let Some(k) = inactive {
-                let mut s = step(
-                    Action::Delete,
-                    Some(&k.key_id),
-                    format!(
-                        "Delete the Inactive key `{}` to make room: AWS allows two keys per user.{}",
-                        k.key_id,
-                        if k.exposed {
-                            ""
-                        } else {
-                            " It is not in the repository; Inactive, it serves nothing."
-                        }
-                    ),
-                    vec![delete_command(user, &k.key_id)],
-                );
-                if !k.exposed {
-                    s.warning = Some(format!(
-                        "`{}` is not in the repository: check that nothing waits to reactivate it",
-                        k.key_id
-                    ));
-                }
-                steps.push(s);
-                retired.insert(k.key_id.clone());
-            } else if let Some(k) = least_recently_used(&exposed_active) {
-                let mut s = step(
-                    Action::Deactivate,
-                    Some(&k.key_id),
-                    format!(
-                        "Deactivate `{}`, the least recently used of the two Active keys, to make room: AWS allows two keys per user.",
-                        k.key_id
-                    ),
-                    vec![deactivate_command(user, &k.key_id)],
-                );
-                s.warning = Some(format!(
-                    "whatever still uses `{}` ({}) stops working now, before its replacement exists, until its places read the new key",
-                    k.key_id,
-                    last_used(k)
-                ));
-                steps.push(s);
-                steps.push(step(
-                    Action::Delete,
-                    Some(&k.key_id),
-                    format!(
-                        "Delete `{}` (it is exposed, and the new key needs its slot).",
-                        k.key_id
-                    ),
-                    vec![delete_command(user, &k.key_id)],
-                ));
-                retired.insert(k.key_id.clone());
-            }
-        }
-        steps.push(step(
+        let Some(k) = least_recently_used(&exposed_active) else {
+            return self;
+        };
+        let mut s = self.step(
+            Action::Deactivate,
+            Some(&k.key_id),
+            format!(
+                "Deactivate `{}`, the least recently used of the two Active keys, to make room: AWS allows two keys per user.",
+                k.key_id
+            ),
+            vec![deactivate_command(user, &k.key_id)],
+        );
+        s.warning = Some(format!(
+            "whatever still uses `{}` ({}) stops working now, before its replacement exists, until its places read the new key",
+            k.key_id,
+            last_used(k)
+        ));
+        self.list.push(s);
+        self.push(
+            Action::Delete,
+            Some(&k.key_id),
+            format!(
+                "Delete `{}` (it is exposed, and the new key needs its slot).",
+                k.key_id
+            ),
+            vec![delete_command(user, &k.key_id)],
+        );
+        self.retired.insert(k.key_id.clone());
+        self
+    }
+
+    /// A new key, created straight into the store, and every place moved
+    /// to it.
+    fn onto_new(mut self, keys: &[KeyEntry], fixes_known: bool) -> Self {
+        let user = self.user;
+        let store_name = self.store_name();
+        self.push(
             Action::CreateKey,
             None,
             format!(
                 "Create a new key for `{user}` and put it straight into the secret store `{store_name}`: the pipeline never shows or writes the secret anywhere else."
             ),
             vec![create_command(user, &store_name)],
-        ));
-        steps.push(step(
+        );
+        self.push(
             Action::StoreSecret,
             None,
             format!(
                 "Check that `{store_name}` holds the new pair (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`)."
             ),
             vec![format!("aws secretsmanager describe-secret --secret-id {store_name}")],
-        ));
-        steps.push(step(
+        );
+        self.push(
             Action::UpdateReferences,
             None,
             format!(
                 "Point every place that references a key of `{user}` at the store ({}).",
-                places_count(&keys)
+                places_count(keys)
             ),
-            reference_commands(&keys, fixes_known),
-        ));
-        steps.push(step(
+            reference_commands(keys, fixes_known),
+        );
+        self.push(
             Action::Verify,
             None,
             "Verify the new pair: sign a request with what the store holds.".into(),
             vec![verify_command(&store_name)],
-        ));
+        );
+        self
     }
-    for k in keys
-        .iter()
-        .filter(|k| k.exposed && !retired.contains(&k.key_id))
-    {
-        if k.status == KeyStatus::Active {
-            steps.push(step(
-                Action::Deactivate,
+
+    /// Each exposed key not already gone: deactivated, watched, deleted.
+    fn retire_exposed(mut self, keys: &[KeyEntry]) -> Self {
+        let user = self.user;
+        let retired = std::mem::take(&mut self.retired);
+        for k in keys
+            .iter()
+            .filter(|k| k.exposed && !retired.contains(&k.key_id))
+        {
+            if k.status == KeyStatus::Active {
+                self.push(
+                    Action::Deactivate,
+                    Some(&k.key_id),
+                    format!("Deactivate `{}` (reversible).", k.key_id),
+                    vec![deactivate_command(user, &k.key_id)],
+                );
+                self.push(
+                    Action::WaitUnused,
+                    Some(&k.key_id),
+                    format!(
+                        "Watch `{}` for a week: if its last use moves, or something breaks, a place still uses it; reactivate it, find the place, and repeat.",
+                        k.key_id
+                    ),
+                    vec![format!(
+                        "aws iam get-access-key-last-used --access-key-id {}",
+                        k.key_id
+                    )],
+                );
+            }
+            self.push(
+                Action::Delete,
                 Some(&k.key_id),
-                format!("Deactivate `{}` (reversible).", k.key_id),
-                vec![deactivate_command(user, &k.key_id)],
-            ));
-            steps.push(step(
-                Action::WaitUnused,
-                Some(&k.key_id),
-                format!(
-                    "Watch `{}` for a week: if its last use moves, or something breaks, a place still uses it; reactivate it, find the place, and repeat.",
-                    k.key_id
-                ),
-                vec![format!(
-                    "aws iam get-access-key-last-used --access-key-id {}",
-                    k.key_id
-                )],
-            ));
+                format!("Delete `{}`.", k.key_id),
+                vec![delete_command(user, &k.key_id)],
+            );
         }
-        steps.push(step(
-            Action::Delete,
-            Some(&k.key_id),
-            format!("Delete `{}`.", k.key_id),
-            vec![delete_command(user, &k.key_id)],
-        ));
-    }
-    for k in &mut keys {
-        k.keep = kept.as_deref() == Some(k.key_id.as_str());
-    }
-    UserPlan {
-        account: account.to_string(),
-        user: user.to_string(),
-        urgent,
-        keep: kept,
-        keep_reason,
-        newest_active: u.newest_active.clone(),
-        keys,
-        steps,
+        self
     }
 }
 

@@ -198,15 +198,7 @@ static KEBAB: LazyLock<Regex> =
 
 /// Parses one rule file. `origin` names it in errors.
 pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
-    let err = |message: String, span: Option<(usize, usize)>, label: &str| {
-        Box::new(RuleError {
-            origin: origin.to_string(),
-            message: crate::detect::masked_for_errors(&message),
-            src: NamedSource::new(origin, crate::detect::masked_for_errors(text)),
-            span: span.map(|(o, l)| SourceSpan::new(o.into(), l)),
-            label: label.to_string(),
-        })
-    };
+    let r = RuleReader { origin, text };
     let file: RuleFile = serde_norway::from_str(text).map_err(|e| {
         // An error at the end of the text gets an empty span there: one byte
         // past the end is outside the source the report renders (found by
@@ -215,173 +207,20 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
             let i = l.index().min(text.len());
             (i, usize::from(i < text.len()))
         });
-        err(e.to_string(), at, "here")
+        r.error(e.to_string(), at, "here")
     })?;
-    let field_span = |field: &str| field_span(text, field);
-
-    if !RULE_ID.is_match(&file.id) {
-        return Err(err(
-            format!("rule id `{}` must look like KW001", file.id),
-            field_span("id"),
-            "bad id",
-        ));
-    }
-    if !KEBAB.is_match(&file.name) {
-        return Err(err(
-            format!("rule name `{}` must be kebab-case", file.name),
-            field_span("name"),
-            "not kebab-case",
-        ));
-    }
-    if !origin_matches(origin, &file.id, &file.name) {
-        return Err(err(
-            format!(
-                "the file of rule {} must be named {}-{}.yaml",
-                file.id, file.id, file.name
-            ),
-            field_span("id"),
-            "does not match the file name",
-        ));
-    }
-    for section in DOC_SECTIONS {
-        if !file.docs.contains(section) {
-            return Err(err(
-                format!("docs lack the section `{section}`"),
-                field_span("docs"),
-                "missing section",
-            ));
-        }
-    }
-    let compile = |expr: &str,
-                   field: &str|
-     -> Result<(cel::Program, Vec<&'static str>), Box<RuleError>> {
-        let program = cel::Program::compile(expr).map_err(|e| {
-            let first = e.errors.first();
-            let msg = first.map_or_else(|| e.to_string(), |p| p.msg.clone());
-            err(
-                format!("`{field}` does not compile: {msg}"),
-                find_in(text, expr).or_else(|| field_span(field)),
-                "in this expression",
-            )
-        })?;
-        let mut unknown = Vec::new();
-        let mut reads = Vec::new();
-        check_names(
-            &program.expression().expr,
-            &mut Vec::new(),
-            &mut unknown,
-            &mut reads,
-        );
-        reads.sort_unstable();
-        reads.dedup();
-        if let Some(name) = unknown.first() {
-            return Err(err(
-                format!(
-                    "`{field}` names `{name}`, which is not a fact (see `keyward rules --facts`)"
-                ),
-                find_in(text, name).or_else(|| field_span(field)),
-                "unknown fact",
-            ));
-        }
-        Ok((program, reads))
-    };
-    let (program, reads) = compile(&file.when, "when")?;
-    let mut texts = Vec::new();
-    for (field, raw) in [("message", &file.message), ("help", &file.help)] {
-        let variants: Vec<RawVariant> = match raw {
-            RawText::One(t) => vec![RawVariant {
-                when: None,
-                text: t.clone(),
-            }],
-            RawText::Variants(v) => v
-                .iter()
-                .map(|v| RawVariant {
-                    when: v.when.clone(),
-                    text: v.text.clone(),
-                })
-                .collect(),
-        };
-        let last = variants.len().saturating_sub(1);
-        let mut compiled = Vec::new();
-        for (i, v) in variants.into_iter().enumerate() {
-            if (i == last) != v.when.is_none() {
-                return Err(err(
-                    format!(
-                        "`{field}` variants: each but the last has a `when`, the last has none"
-                    ),
-                    field_span(field),
-                    "here",
-                ));
-            }
-            if let Some(name) = unknown_placeholder(&v.text) {
-                return Err(err(
-                    format!("`{field}` names `{{{name}}}`, which is not a fact"),
-                    find_in(text, &format!("{{{name}}}")),
-                    "unknown fact",
-                ));
-            }
-            let (program, reads) = match &v.when {
-                Some(w) => {
-                    let (p, r) = compile(w, field)?;
-                    (Some(p), r)
-                }
-                None => (None, Vec::new()),
-            };
-            compiled.push(Variant {
-                when: v.when,
-                program,
-                reads,
-                text: v.text,
-            });
-        }
-        texts.push(compiled);
-    }
-    let related = match &file.related {
-        None => None,
-        Some(r) => {
-            let keys = match facts::type_of(&r.keys) {
-                Some(facts::FactType::Str | facts::FactType::List) => {
-                    facts::known(&r.keys).unwrap_or_default()
-                }
-                Some(_) => {
-                    return Err(err(
-                        format!(
-                            "`related.keys` names `{}`, which holds no key IDs (it must be a text or list fact)",
-                            r.keys
-                        ),
-                        find_in(text, &r.keys),
-                        "not a key ID fact",
-                    ));
-                }
-                None => {
-                    return Err(err(
-                        format!(
-                            "`related.keys` names `{}`, which is not a fact (see `keyward rules --facts`)",
-                            r.keys
-                        ),
-                        find_in(text, &r.keys),
-                        "unknown fact",
-                    ));
-                }
-            };
-            if let Some(name) = unknown_placeholder(&r.message) {
-                return Err(err(
-                    format!("`related.message` names `{{{name}}}`, which is not a fact"),
-                    find_in(text, &format!("{{{name}}}")),
-                    "unknown fact",
-                ));
-            }
-            Some(RelatedSpec {
-                keys,
-                message: r.message.clone(),
-            })
-        }
-    };
+    r.check_identity(&file)?;
+    let (program, reads) = r.compile(&file.when, "when")?;
+    let messages = r.variants("message", &file.message)?;
+    let helps = r.variants("help", &file.help)?;
+    let related = file
+        .related
+        .as_ref()
+        .map(|rel| r.related(rel))
+        .transpose()?;
     if let Some((message, span, label)) = says_problem(&file, text) {
-        return Err(err(message, span, label));
+        return Err(r.error(message, span, label));
     }
-    let helps = texts.pop().unwrap_or_default();
-    let messages = texts.pop().unwrap_or_default();
     let default_text = |v: &[Variant]| v.last().map(|v| v.text.clone()).unwrap_or_default();
     Ok(Rule {
         id: file.id,
@@ -407,6 +246,194 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         program,
         reads,
     })
+}
+
+/// Checks one rule file and says what is wrong where.
+struct RuleReader<'a> {
+    origin: &'a str,
+    text: &'a str,
+}
+
+impl RuleReader<'_> {
+    fn error(&self, message: String, span: Option<(usize, usize)>, label: &str) -> Box<RuleError> {
+        Box::new(RuleError {
+            origin: self.origin.to_string(),
+            message: crate::detect::masked_for_errors(&message),
+            src: NamedSource::new(self.origin, crate::detect::masked_for_errors(self.text)),
+            span: span.map(|(o, l)| SourceSpan::new(o.into(), l)),
+            label: label.to_string(),
+        })
+    }
+
+    fn field_span(&self, field: &str) -> Option<(usize, usize)> {
+        field_span(self.text, field)
+    }
+
+    /// The ID, the name, the file's name and the docs' sections.
+    fn check_identity(&self, file: &RuleFile) -> Result<(), Box<RuleError>> {
+        if !RULE_ID.is_match(&file.id) {
+            return Err(self.error(
+                format!("rule id `{}` must look like KW001", file.id),
+                self.field_span("id"),
+                "bad id",
+            ));
+        }
+        if !KEBAB.is_match(&file.name) {
+            return Err(self.error(
+                format!("rule name `{}` must be kebab-case", file.name),
+                self.field_span("name"),
+                "not kebab-case",
+            ));
+        }
+        if !origin_matches(self.origin, &file.id, &file.name) {
+            return Err(self.error(
+                format!(
+                    "the file of rule {} must be named {}-{}.yaml",
+                    file.id, file.id, file.name
+                ),
+                self.field_span("id"),
+                "does not match the file name",
+            ));
+        }
+        match DOC_SECTIONS.iter().find(|s| !file.docs.contains(*s)) {
+            Some(section) => Err(self.error(
+                format!("docs lack the section `{section}`"),
+                self.field_span("docs"),
+                "missing section",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// A CEL expression, compiled, and the facts it reads; an unknown
+    /// fact is an error.
+    fn compile(
+        &self,
+        expr: &str,
+        field: &str,
+    ) -> Result<(cel::Program, Vec<&'static str>), Box<RuleError>> {
+        let program = cel::Program::compile(expr).map_err(|e| {
+            let first = e.errors.first();
+            let msg = first.map_or_else(|| e.to_string(), |p| p.msg.clone());
+            self.error(
+                format!("`{field}` does not compile: {msg}"),
+                find_in(self.text, expr).or_else(|| self.field_span(field)),
+                "in this expression",
+            )
+        })?;
+        let mut unknown = Vec::new();
+        let mut reads = Vec::new();
+        check_names(
+            &program.expression().expr,
+            &mut Vec::new(),
+            &mut unknown,
+            &mut reads,
+        );
+        reads.sort_unstable();
+        reads.dedup();
+        if let Some(name) = unknown.first() {
+            return Err(self.error(
+                format!(
+                    "`{field}` names `{name}`, which is not a fact (see `keyward rules --facts`)"
+                ),
+                find_in(self.text, name).or_else(|| self.field_span(field)),
+                "unknown fact",
+            ));
+        }
+        Ok((program, reads))
+    }
+
+    /// `message` or `help`: one text, or variants each but the last with
+    /// a `when`; placeholders name facts.
+    fn variants(&self, field: &str, raw: &RawText) -> Result<Vec<Variant>, Box<RuleError>> {
+        let variants: Vec<RawVariant> = match raw {
+            RawText::One(t) => vec![RawVariant {
+                when: None,
+                text: t.clone(),
+            }],
+            RawText::Variants(v) => v
+                .iter()
+                .map(|v| RawVariant {
+                    when: v.when.clone(),
+                    text: v.text.clone(),
+                })
+                .collect(),
+        };
+        let last = variants.len().saturating_sub(1);
+        let mut compiled = Vec::new();
+        for (i, v) in variants.into_iter().enumerate() {
+            if (i == last) != v.when.is_none() {
+                return Err(self.error(
+                    format!(
+                        "`{field}` variants: each but the last has a `when`, the last has none"
+                    ),
+                    self.field_span(field),
+                    "here",
+                ));
+            }
+            if let Some(name) = unknown_placeholder(&v.text) {
+                return Err(self.error(
+                    format!("`{field}` names `{{{name}}}`, which is not a fact"),
+                    find_in(self.text, &format!("{{{name}}}")),
+                    "unknown fact",
+                ));
+            }
+            let (program, reads) = match &v.when {
+                Some(w) => {
+                    let (p, r) = self.compile(w, field)?;
+                    (Some(p), r)
+                }
+                None => (None, Vec::new()),
+            };
+            compiled.push(Variant {
+                when: v.when,
+                program,
+                reads,
+                text: v.text,
+            });
+        }
+        Ok(compiled)
+    }
+
+    /// `related:`: a text or list fact of key IDs, and a message over facts.
+    fn related(&self, r: &RawRelated) -> Result<RelatedSpec, Box<RuleError>> {
+        let keys = match facts::type_of(&r.keys) {
+            Some(facts::FactType::Str | facts::FactType::List) => {
+                facts::known(&r.keys).unwrap_or_default()
+            }
+            Some(_) => {
+                return Err(self.error(
+                    format!(
+                        "`related.keys` names `{}`, which holds no key IDs (it must be a text or list fact)",
+                        r.keys
+                    ),
+                    find_in(self.text, &r.keys),
+                    "not a key ID fact",
+                ));
+            }
+            None => {
+                return Err(self.error(
+                    format!(
+                        "`related.keys` names `{}`, which is not a fact (see `keyward rules --facts`)",
+                        r.keys
+                    ),
+                    find_in(self.text, &r.keys),
+                    "unknown fact",
+                ));
+            }
+        };
+        if let Some(name) = unknown_placeholder(&r.message) {
+            return Err(self.error(
+                format!("`related.message` names `{{{name}}}`, which is not a fact"),
+                find_in(self.text, &format!("{{{name}}}")),
+                "unknown fact",
+            ));
+        }
+        Ok(RelatedSpec {
+            keys,
+            message: r.message.clone(),
+        })
+    }
 }
 
 /// What is wrong in a rule file, where (offset, length), and the label.

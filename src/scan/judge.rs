@@ -70,146 +70,33 @@ pub(crate) fn judge(
     let Extracted {
         files,
         mut errors,
-        mut summary,
+        summary,
         own_reports,
         inventories,
     } = extracted;
     errors.sort();
-    let repo = RepoCounts::of(&files, iam);
-    let mut out = ScanOutput::default();
-    let mut reported_errors: HashSet<String> = HashSet::new();
-    let mut memo = eval::Memo::default();
-    // Per finding (by fingerprint) of a rule with `related:`: the key IDs
-    // whose places it points at, and what to say there.
-    let mut wanted_related: HashMap<String, (Vec<String>, String)> = HashMap::new();
+    let mut judge = Judge {
+        rules,
+        opts,
+        iam,
+        repo: RepoCounts::of(&files, iam),
+        memo: eval::Memo::default(),
+        reported_errors: HashSet::new(),
+        wanted_related: HashMap::new(),
+        errors,
+        summary,
+        out: ScanOutput::default(),
+    };
     for f in &files {
-        let mut file_findings = Vec::new();
-        // Findings per rule in this file; past the cap only counted.
-        let mut per_rule: HashMap<usize, u64> = HashMap::new();
-        // Judging a file has the same time budget as reading it.
-        let _budget = crate::budget::start(opts.file_timeout);
-        for (ci, c) in f.candidates.iter().enumerate() {
-            if crate::budget::expired() {
-                errors.push(Warning {
-                    kind: crate::finding::ProblemKind::Budget,
-                    path: f.path.clone(),
-                    message: format!(
-                        "judging stopped after --file-timeout: {} of {} candidates judged, findings in this file may be incomplete",
-                        ci,
-                        f.candidates.len()
-                    ),
-                });
-                break;
-            }
-            let key = f.key_of(c);
-            let secret = f.secret_of(c);
-            if !opts.include_placeholders && c.placeholder {
-                summary.placeholders += 1;
-                continue;
-            }
-            let mut facts = facts_for(f, c, key, secret, &repo, &opts.policy);
-            let well_formed = key.filter(|k| !k.malformed).map(|k| k.value.as_str());
-            iam_facts(
-                &mut facts,
-                &iam.key_facts(well_formed, secret.map(|s| s.value.as_str())),
-            );
-            if let Some(user) = well_formed.and_then(|k| iam.user_of(k)) {
-                facts.int(
-                    crate::fact!("repo.keys_for_user"),
-                    repo.keys_for_user.get(&user).copied().unwrap_or(0),
-                );
-            }
-            let (hits, eval_errors) = rules.matching_with(&facts, &mut memo);
-            for e in eval_errors {
-                if reported_errors.insert(format!("{}{}", e.rule, e.message)) {
-                    errors.push(Warning {
-                        kind: crate::finding::ProblemKind::Rule,
-                        path: f.path.clone(),
-                        message: format!("rule {} could not be evaluated: {}", e.rule, e.message),
-                    });
-                }
-            }
-            let key_id = key.map(|k| k.value.clone());
-            let account = key
-                .filter(|k| !k.malformed)
-                .and_then(|k| key_id::account(&k.value));
-            let fp_secret = secret.map_or("", |s| s.value.as_str());
-            for i in hits {
-                let n = per_rule.entry(i).or_default();
-                *n += 1;
-                if *n > MAX_FINDINGS_PER_RULE_PER_FILE {
-                    continue;
-                }
-                let rule = &rules.rules[i];
-                let print = fingerprint(
-                    &rule.id,
-                    &f.path,
-                    key_id.as_deref().unwrap_or(""),
-                    fp_secret,
-                    &c.context,
-                );
-                if let Some(spec) = &rule.related {
-                    let keys = match facts.get(spec.keys) {
-                        Some(Fact::Str(k)) if !k.is_empty() => vec![k.clone()],
-                        Some(Fact::List(l)) => l.clone(),
-                        _ => Vec::new(),
-                    };
-                    if !keys.is_empty() {
-                        wanted_related
-                            .insert(print.clone(), (keys, eval::render(&spec.message, &facts)));
-                    }
-                }
-                file_findings.push(Finding {
-                    rule: rule.id.clone(),
-                    name: rule.name.clone(),
-                    severity: rule.severity,
-                    message: eval::text_for(&rule.messages, &facts, &memo),
-                    help: eval::text_for(&rule.helps, &facts, &memo),
-                    file: 0,
-                    span: c.span.clone(),
-                    key_id: key_id.clone(),
-                    secret: secret.map(|s| detect::mask(&s.value)),
-                    account: account.clone(),
-                    context: c.context.clone(),
-                    fingerprint: print,
-                    identity: f.identity(c),
-                    suppression: None,
-                    related: Vec::new(),
-                    iam: key
-                        .filter(|k| !k.malformed)
-                        .and_then(|k| iam.info(&k.value)),
-                    provenance: None,
-                });
-            }
-        }
-        if file_findings.is_empty() && f.ignores.is_empty() {
-            continue;
-        }
-        let index = out.files.len();
-        let mut capped: Vec<(usize, u64)> = per_rule
-            .into_iter()
-            .filter(|&(_, n)| n > MAX_FINDINGS_PER_RULE_PER_FILE)
-            .collect();
-        capped.sort_unstable();
-        for (i, n) in capped {
-            let rule = &rules.rules[i];
-            let more = n - MAX_FINDINGS_PER_RULE_PER_FILE;
-            summary.not_shown += more;
-            out.more.push(More {
-                file: index,
-                rule: rule.id.clone(),
-                name: rule.name.clone(),
-                severity: rule.severity,
-                count: more,
-            });
-        }
-        for finding in &mut file_findings {
-            finding.file = index;
-        }
-        file_findings.sort_by(|a, b| (a.span.start, &a.rule).cmp(&(b.span.start, &b.rule)));
-        out.findings.extend(file_findings);
-        out.files.push(f.source_file());
+        judge.file(f);
     }
+    let Judge {
+        mut out,
+        errors,
+        mut summary,
+        wanted_related,
+        ..
+    } = judge;
     link_related(&files, &mut out, &wanted_related);
     out.warnings = errors;
     out.own_reports = own_reports;
@@ -224,6 +111,171 @@ pub(crate) fn judge(
     out.summary = summary;
     out.policy = opts.policy.clone();
     out
+}
+
+/// Judges files one by one, with what the whole scan shares: the repo's
+/// counts, IAM's answers, the rules' memo.
+struct Judge<'a> {
+    rules: &'a RuleSet,
+    opts: &'a ScanOptions,
+    iam: &'a Enrichment,
+    repo: RepoCounts<'a>,
+    memo: eval::Memo,
+    /// Rule errors said once each.
+    reported_errors: HashSet<String>,
+    /// Per finding (by fingerprint) of a rule with `related:`: the key IDs
+    /// whose places it points at, and what to say there.
+    wanted_related: HashMap<String, (Vec<String>, String)>,
+    errors: Vec<Warning>,
+    summary: crate::output::Summary,
+    out: ScanOutput,
+}
+
+impl Judge<'_> {
+    /// One file's findings, capped per rule, with the file kept for the
+    /// reports when it has findings or ignore comments.
+    fn file(&mut self, f: &FileCandidates) {
+        let mut file_findings = Vec::new();
+        // Findings per rule in this file; past the cap only counted.
+        let mut per_rule: HashMap<usize, u64> = HashMap::new();
+        // Judging a file has the same time budget as reading it.
+        let _budget = crate::budget::start(self.opts.file_timeout);
+        for (ci, c) in f.candidates.iter().enumerate() {
+            if crate::budget::expired() {
+                self.errors.push(Warning {
+                    kind: crate::finding::ProblemKind::Budget,
+                    path: f.path.clone(),
+                    message: format!(
+                        "judging stopped after --file-timeout: {} of {} candidates judged, findings in this file may be incomplete",
+                        ci,
+                        f.candidates.len()
+                    ),
+                });
+                break;
+            }
+            if !self.opts.include_placeholders && c.placeholder {
+                self.summary.placeholders += 1;
+                continue;
+            }
+            self.candidate(f, c, &mut per_rule, &mut file_findings);
+        }
+        if file_findings.is_empty() && f.ignores.is_empty() {
+            return;
+        }
+        let index = self.out.files.len();
+        let mut capped: Vec<(usize, u64)> = per_rule
+            .into_iter()
+            .filter(|&(_, n)| n > MAX_FINDINGS_PER_RULE_PER_FILE)
+            .collect();
+        capped.sort_unstable();
+        for (i, n) in capped {
+            let rule = &self.rules.rules[i];
+            let more = n - MAX_FINDINGS_PER_RULE_PER_FILE;
+            self.summary.not_shown += more;
+            self.out.more.push(More {
+                file: index,
+                rule: rule.id.clone(),
+                name: rule.name.clone(),
+                severity: rule.severity,
+                count: more,
+            });
+        }
+        for finding in &mut file_findings {
+            finding.file = index;
+        }
+        file_findings.sort_by(|a, b| (a.span.start, &a.rule).cmp(&(b.span.start, &b.rule)));
+        self.out.findings.extend(file_findings);
+        self.out.files.push(f.source_file());
+    }
+
+    /// The findings of one candidate: its facts, the rules that hold, and
+    /// for rules with `related:` the places to point at.
+    fn candidate(
+        &mut self,
+        f: &FileCandidates,
+        c: &Candidate,
+        per_rule: &mut HashMap<usize, u64>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let (rules, iam) = (self.rules, self.iam);
+        let key = f.key_of(c);
+        let secret = f.secret_of(c);
+        let mut facts = facts_for(f, c, key, secret, &self.repo, &self.opts.policy);
+        let well_formed = key.filter(|k| !k.malformed).map(|k| k.value.as_str());
+        iam_facts(
+            &mut facts,
+            &iam.key_facts(well_formed, secret.map(|s| s.value.as_str())),
+        );
+        if let Some(user) = well_formed.and_then(|k| iam.user_of(k)) {
+            facts.int(
+                crate::fact!("repo.keys_for_user"),
+                self.repo.keys_for_user.get(&user).copied().unwrap_or(0),
+            );
+        }
+        let (hits, eval_errors) = rules.matching_with(&facts, &mut self.memo);
+        for e in eval_errors {
+            if self
+                .reported_errors
+                .insert(format!("{}{}", e.rule, e.message))
+            {
+                self.errors.push(Warning {
+                    kind: crate::finding::ProblemKind::Rule,
+                    path: f.path.clone(),
+                    message: format!("rule {} could not be evaluated: {}", e.rule, e.message),
+                });
+            }
+        }
+        let key_id = key.map(|k| k.value.clone());
+        let account = key
+            .filter(|k| !k.malformed)
+            .and_then(|k| key_id::account(&k.value));
+        let fp_secret = secret.map_or("", |s| s.value.as_str());
+        for i in hits {
+            let n = per_rule.entry(i).or_default();
+            *n += 1;
+            if *n > MAX_FINDINGS_PER_RULE_PER_FILE {
+                continue;
+            }
+            let rule = &rules.rules[i];
+            let print = fingerprint(
+                &rule.id,
+                &f.path,
+                key_id.as_deref().unwrap_or(""),
+                fp_secret,
+                &c.context,
+            );
+            if let Some(spec) = &rule.related {
+                let keys = match facts.get(spec.keys) {
+                    Some(Fact::Str(k)) if !k.is_empty() => vec![k.clone()],
+                    Some(Fact::List(l)) => l.clone(),
+                    _ => Vec::new(),
+                };
+                if !keys.is_empty() {
+                    self.wanted_related
+                        .insert(print.clone(), (keys, eval::render(&spec.message, &facts)));
+                }
+            }
+            findings.push(Finding {
+                rule: rule.id.clone(),
+                name: rule.name.clone(),
+                severity: rule.severity,
+                message: eval::text_for(&rule.messages, &facts, &self.memo),
+                help: eval::text_for(&rule.helps, &facts, &self.memo),
+                file: 0,
+                span: c.span.clone(),
+                key_id: key_id.clone(),
+                secret: secret.map(|s| detect::mask(&s.value)),
+                account: account.clone(),
+                context: c.context.clone(),
+                fingerprint: print,
+                identity: f.identity(c),
+                suppression: None,
+                related: Vec::new(),
+                iam: well_formed.and_then(|k| iam.info(k)),
+                provenance: None,
+            });
+        }
+    }
 }
 
 /// Gives each finding of a rule with `related:` the places that hold the

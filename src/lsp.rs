@@ -10,8 +10,15 @@
 //!
 //! IAM is never called: an `[iam] inventory` named by the configuration is
 //! read, so the IAM rules work offline; live IAM is never asked.
+//!
+//! Rules about the whole repository (a pair whose secrets differ across
+//! files, a rotation half done) need its other files: on start the server
+//! indexes the workspace in the background (the files that hold a
+//! credential, found by a scan of the root as the CLI does it), judges each
+//! buffer together with them, and publishes again for the open files a
+//! change in another one affects.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use lsp_server::{Connection, Message, Notification, Request, Response};
@@ -155,6 +162,9 @@ pub struct Session {
     /// The client applies `documentChanges` with file creation: a fix may
     /// then create a file (a `.gitignore`).
     creates_files: bool,
+    /// The workspace's files that hold a credential, judged with every
+    /// buffer; `None` until the index is built (or without a workspace).
+    index: Option<BTreeSet<PathBuf>>,
 }
 
 struct CachedPolicy {
@@ -221,7 +231,70 @@ impl Session {
         if let Ok(mut cache) = pieces.lock() {
             cache.next_parse();
         }
-        self.scan_with(path, text, pieces)
+        let context = self.context_for(path);
+        self.scan_with(path, text, pieces, context)
+    }
+
+    /// The indexed files other than `path`, as the editor holds them when
+    /// open, else as on disk.
+    fn context_for(&self, path: &Path) -> Vec<crate::Blob> {
+        let Some(index) = &self.index else {
+            return Vec::new();
+        };
+        index
+            .iter()
+            .filter(|p| p.as_path() != path)
+            .filter_map(|p| {
+                let bytes = match self.docs.values().find(|d| d.path == *p) {
+                    Some(doc) => doc.text.as_bytes().to_vec(),
+                    None => std::fs::read(p).ok()?,
+                };
+                Some(crate::Blob::new(p.to_string_lossy(), bytes))
+            })
+            .collect()
+    }
+
+    /// The workspace's index, once built: the open documents' own state
+    /// (what the editor holds) wins over the disk's.
+    pub fn set_index(&mut self, mut index: BTreeSet<PathBuf>) {
+        for doc in self.docs.values() {
+            match &doc.scanned {
+                Ok(out) if !out.files.is_empty() => index.insert(doc.path.clone()),
+                _ => index.remove(&doc.path),
+            };
+        }
+        self.index = Some(index);
+    }
+
+    /// A buffer's scan, and the part of it about each file: the buffer's
+    /// own, and the other open documents' (their diagnostics may change
+    /// with this buffer).
+    fn judge(&mut self, path: &Path, text: &str) -> Judged {
+        let full = self.scan(path, text);
+        let shown = path.to_string_lossy().into_owned();
+        let (own, others) = match full {
+            Ok(out) => {
+                let others = self
+                    .docs
+                    .iter()
+                    .filter(|(_, d)| d.path != path)
+                    .filter(|(_, d)| self.index.as_ref().is_some_and(|i| i.contains(&d.path)))
+                    .map(|(uri, d)| (uri.clone(), only_file(&out, &d.path.to_string_lossy())))
+                    .collect();
+                (Ok(only_file(&out, &shown)), others)
+            }
+            Err(e) => (Err(e), Vec::new()),
+        };
+        // The index follows the buffer: a file that holds a credential now
+        // is judged with the others from here on, one that no longer does
+        // is not.
+        if let Some(index) = &mut self.index {
+            match &own {
+                Ok(out) if !out.files.is_empty() => index.insert(path.to_path_buf()),
+                _ => index.remove(path),
+            };
+        }
+        Judged { own, others }
     }
 
     fn scan_with(
@@ -229,6 +302,7 @@ impl Session {
         path: &Path,
         text: &str,
         pieces: crate::scan::PieceCacheHandle,
+        context: Vec<crate::Blob>,
     ) -> Result<crate::ScanOutput, BufferError> {
         let policy = self.policy_for(path)?;
         // An inventory named by the configuration is read; nothing else is.
@@ -241,6 +315,7 @@ impl Session {
         let scan = crate::Scan::new(policy)
             .cwd(dir)
             .buffer(path.to_string_lossy(), text)
+            .context(context)
             .piece_cache(pieces)
             .threads(1)
             .iam(crate::iam::IamOptions {
@@ -262,8 +337,82 @@ impl Session {
     /// The diagnostics for one buffer. A configuration keyward cannot use
     /// is one diagnostic at the top of the file, never silence.
     pub fn diagnostics(&mut self, path: &Path, text: &str) -> Vec<Diagnostic> {
-        let scanned = self.scan(path, text);
-        diagnostics_of(&scanned, text)
+        diagnostics_of(&self.judge(path, text).own, text)
+    }
+}
+
+/// A buffer's scan: its own part, and the other open documents' parts by
+/// URI.
+struct Judged {
+    own: Result<crate::ScanOutput, BufferError>,
+    others: Vec<(String, crate::ScanOutput)>,
+}
+
+/// The part of `out` about the file shown as `path`: its findings (their
+/// related places in other files left out), its warnings and warnings of
+/// no file, with the file as the only one.
+fn only_file(out: &crate::ScanOutput, path: &str) -> crate::ScanOutput {
+    let index = out.files.iter().position(|f| f.path == path);
+    let mine = |file: usize| Some(file) == index;
+    let findings = out
+        .findings
+        .iter()
+        .filter(|f| mine(f.file))
+        .map(|f| {
+            let mut f = f.clone();
+            f.file = 0;
+            f.related.retain(|r| mine(r.file));
+            for r in &mut f.related {
+                r.file = 0;
+            }
+            f
+        })
+        .collect();
+    crate::ScanOutput {
+        findings,
+        warnings: out
+            .warnings
+            .iter()
+            .filter(|w| w.path == path || w.path.is_empty() || w.path == "(aws)")
+            .cloned()
+            .collect(),
+        files: index
+            .and_then(|i| out.files.get(i))
+            .cloned()
+            .into_iter()
+            .collect(),
+        more: out
+            .more
+            .iter()
+            .filter(|m| mine(m.file))
+            .map(|m| crate::output::More {
+                file: 0,
+                ..m.clone()
+            })
+            .collect(),
+        ..out.clone()
+    }
+}
+
+/// The workspace's files that hold a credential or an ignore comment: a
+/// scan of `root` under the policy found there, as `keyward scan` would
+/// do it (ignore files, `[scan]` globs), with no IAM asked.
+pub fn index_workspace(root: &Path) -> BTreeSet<PathBuf> {
+    let opts = crate::policy::PolicyOptions {
+        baseline: crate::policy::BaselineChoice::Ignored,
+        start: root.to_path_buf(),
+        ..Default::default()
+    };
+    let Ok(policy) = crate::policy::PolicySet::load(root, &opts) else {
+        return BTreeSet::new();
+    };
+    let scan = crate::Scan::new(&policy)
+        .cwd(root)
+        .paths([root])
+        .iam(crate::iam::IamOptions::default());
+    match scan.run() {
+        Ok(out) => out.files.iter().map(|f| root.join(&f.path)).collect(),
+        Err(_) => BTreeSet::new(),
     }
 }
 
@@ -343,38 +492,87 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
         && edits["resourceOperations"]
             .as_array()
             .is_some_and(|ops| ops.iter().any(|o| o == "create"));
-    for msg in &connection.receiver {
-        match msg {
-            Message::Request(req) => {
-                if connection
-                    .handle_shutdown(&req)
-                    .map_err(|e| LspError::Protocol(e.to_string()))?
-                {
+    // The workspace is indexed on a thread of its own: the editor gets
+    // each buffer's diagnostics at once, and again with the repository's
+    // other files when the index is ready.
+    let mut indexed = match workspace_root(&client) {
+        Some(root) => {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            std::thread::spawn(move || {
+                let _ = tx.send(index_workspace(&root));
+            });
+            rx
+        }
+        None => crossbeam_channel::never(),
+    };
+    loop {
+        crossbeam_channel::select! {
+            recv(connection.receiver) -> msg => {
+                let Ok(msg) = msg else { return Ok(()) };
+                if handle(connection, &mut session, msg)? {
                     return Ok(());
                 }
-                let result = match req.method.as_str() {
-                    "textDocument/hover" => hover(&mut session, &req),
-                    "textDocument/codeAction" => code_actions(&session, &req),
-                    _ => {
-                        let resp = Response::new_err(
-                            req.id,
-                            lsp_server::ErrorCode::MethodNotFound as i32,
-                            format!("keyward does not answer {}", req.method),
-                        );
-                        send(connection, Message::Response(resp))?;
-                        continue;
-                    }
-                };
-                send(
-                    connection,
-                    Message::Response(Response::new_ok(req.id, result)),
-                )?;
             }
-            Message::Notification(n) => notification(connection, &mut session, &n)?,
-            Message::Response(_) => {}
+            recv(indexed) -> index => {
+                indexed = crossbeam_channel::never();
+                if let Ok(index) = index {
+                    session.set_index(index);
+                    let open: Vec<(String, PathBuf, String)> = session
+                        .docs
+                        .iter()
+                        .map(|(uri, d)| (uri.clone(), d.path.clone(), d.text.clone()))
+                        .collect();
+                    for (uri, path, text) in open {
+                        refresh(connection, &mut session, uri, path, text)?;
+                    }
+                }
+            }
         }
     }
-    Ok(())
+}
+
+/// The workspace's root directory, from `rootUri` or the first workspace
+/// folder.
+fn workspace_root(client: &Value) -> Option<PathBuf> {
+    client["rootUri"]
+        .as_str()
+        .or_else(|| client["workspaceFolders"][0]["uri"].as_str())
+        .and_then(uri_to_path)
+        .filter(|p| p.is_dir())
+}
+
+/// One message; `true` when the client asked the server to exit.
+fn handle(connection: &Connection, session: &mut Session, msg: Message) -> Result<bool, LspError> {
+    match msg {
+        Message::Request(req) => {
+            if connection
+                .handle_shutdown(&req)
+                .map_err(|e| LspError::Protocol(e.to_string()))?
+            {
+                return Ok(true);
+            }
+            let result = match req.method.as_str() {
+                "textDocument/hover" => hover(session, &req),
+                "textDocument/codeAction" => code_actions(session, &req),
+                _ => {
+                    let resp = Response::new_err(
+                        req.id,
+                        lsp_server::ErrorCode::MethodNotFound as i32,
+                        format!("keyward does not answer {}", req.method),
+                    );
+                    send(connection, Message::Response(resp))?;
+                    return Ok(false);
+                }
+            };
+            send(
+                connection,
+                Message::Response(Response::new_ok(req.id, result)),
+            )?;
+        }
+        Message::Notification(n) => notification(connection, session, &n)?,
+        Message::Response(_) => {}
+    }
+    Ok(false)
 }
 
 fn send(connection: &Connection, msg: Message) -> Result<(), LspError> {
@@ -415,17 +613,40 @@ fn notification(
     let (Some(text), Some(path)) = (text, uri_to_path(&uri)) else {
         return Ok(());
     };
-    let scanned = session.scan(&path, &text);
-    let found = diagnostics_of(&scanned, &text);
+    refresh(connection, session, uri, path, text)
+}
+
+/// Judges a document's text, publishes its diagnostics, and those of the
+/// other open documents the judgement covers (a change here can raise or
+/// clear a finding there).
+fn refresh(
+    connection: &Connection,
+    session: &mut Session,
+    uri: String,
+    path: PathBuf,
+    text: String,
+) -> Result<(), LspError> {
+    let judged = session.judge(&path, &text);
+    let found = diagnostics_of(&judged.own, &text);
     session.docs.insert(
         uri.clone(),
         Document {
             path,
             text,
-            scanned,
+            scanned: judged.own,
         },
     );
-    publish(connection, &uri, &found)
+    publish(connection, &uri, &found)?;
+    for (other, out) in judged.others {
+        let Some(doc) = session.docs.get_mut(&other) else {
+            continue;
+        };
+        let scanned = Ok(out);
+        let found = diagnostics_of(&scanned, &doc.text);
+        doc.scanned = scanned;
+        publish(connection, &other, &found)?;
+    }
+    Ok(())
 }
 
 fn publish(connection: &Connection, uri: &str, found: &[Diagnostic]) -> Result<(), LspError> {

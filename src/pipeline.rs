@@ -77,6 +77,7 @@ pub struct Scan<'a> {
     progress: Option<&'a Progress>,
     suppressions_fail: bool,
     pieces: Option<scan::PieceCacheHandle>,
+    context: Vec<Blob>,
 }
 
 impl<'a> Scan<'a> {
@@ -102,6 +103,7 @@ impl<'a> Scan<'a> {
             progress: None,
             suppressions_fail: true,
             pieces: None,
+            context: Vec::new(),
         }
     }
 
@@ -157,6 +159,14 @@ impl<'a> Scan<'a> {
             path: path.into(),
             text: text.into(),
         };
+        self
+    }
+
+    /// Other files a buffer is judged with, so rules about the whole
+    /// repository (a pair whose secrets differ across files, a rotation
+    /// half done) see them; their findings come out too.
+    pub fn context(mut self, files: Vec<Blob>) -> Self {
+        self.context = files;
         self
     }
 
@@ -319,9 +329,10 @@ impl<'a> Scan<'a> {
             ),
             Source::Git(mode) => crate::git::scan(&mode, &opts.paths, &opts, rules, progress)?,
             Source::Buffer { path, text } => {
-                let blob = Blob::new(path, text.into_bytes());
+                let mut blobs = vec![Blob::new(path, text.into_bytes())];
+                blobs.append(&mut self.context);
                 (
-                    scan::scan_blobs(vec![blob], &opts, rules, progress)?,
+                    scan::scan_blobs(blobs, &opts, rules, progress)?,
                     crate::git::Post::default(),
                 )
             }

@@ -518,3 +518,149 @@ fn every_diagnostic_has_an_action_even_in_a_dotenv() {
     c.notify("exit", Value::Null);
     assert!(child.wait().expect("exit").success());
 }
+
+/// Rules about the whole repository in the editor: a key whose secret
+/// differs in another file (KW010) shows in the open file once the server
+/// has indexed the workspace, in the other file when it opens, and a change
+/// to that other file clears it in the first one, which is published again.
+#[test]
+fn the_open_file_is_judged_with_the_rest_of_the_workspace() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fixture = common::root().join("fixtures/rules/KW010-key-pair-mismatch/fail");
+    std::fs::create_dir_all(dir.path().join("deploy/aws")).expect("dirs");
+    for f in [".env.staging", "deploy/aws/credentials"] {
+        std::fs::copy(fixture.join(f), dir.path().join(f)).expect("fixture");
+    }
+    let env_path = dir.path().join(".env.staging");
+    let env_text = std::fs::read_to_string(&env_path).expect("env");
+    let creds_path = dir.path().join("deploy/aws/credentials");
+    let creds_text = std::fs::read_to_string(&creds_path).expect("credentials");
+    // Judged alone, the buffer has one secret for its key: no KW010.
+    let alone = keyward::lsp::diagnostics(&env_path, &env_text);
+    assert!(alone.iter().all(|d| d.code != "KW010"), "{alone:#?}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .arg("lsp")
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("keyward lsp");
+    let pid = child.id();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    });
+    let mut c = Client {
+        stdin: child.stdin.take().expect("stdin"),
+        stdout: BufReader::new(child.stdout.take().expect("stdout")),
+        next_id: 0,
+    };
+    let root = format!("file://{}", dir.path().display());
+    c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": root, "capabilities": {}}),
+    );
+    c.notify("initialized", json!({}));
+    let env_uri = format!("file://{}", env_path.display());
+    let creds_uri = format!("file://{}", creds_path.display());
+    let codes = |d: &[Value]| -> Vec<String> {
+        d.iter()
+            .filter_map(|d| d["code"].as_str().map(str::to_string))
+            .collect()
+    };
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": env_uri, "languageId": "dotenv", "version": 1, "text": env_text}}),
+    );
+    // Published at once, then again with the workspace once it is indexed.
+    let mut published = c.diagnostics(&env_uri);
+    while !codes(&published).contains(&"KW010".to_string()) {
+        published = c.diagnostics(&env_uri);
+    }
+    let mismatch = published
+        .iter()
+        .find(|d| d["code"] == "KW010")
+        .expect("KW010");
+    assert_eq!(mismatch["range"]["start"]["line"], 1, "{mismatch}");
+
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": creds_uri, "languageId": "ini", "version": 1, "text": creds_text}}),
+    );
+    let creds = c.diagnostics(&creds_uri);
+    assert!(codes(&creds).contains(&"KW010".to_string()), "{creds:#?}");
+    // The first file is published again with it: still a mismatch.
+    let env_again = c.diagnostics(&env_uri);
+    assert!(
+        codes(&env_again).contains(&"KW010".to_string()),
+        "{env_again:#?}"
+    );
+
+    // The other file now holds the same secret: the pair agrees, and the
+    // first file's diagnostics are published again, without KW010.
+    let old_secret = creds_text
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_secret_access_key = "))
+        .expect("a secret");
+    let env_secret = env_text
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_SECRET_ACCESS_KEY="))
+        .expect("a secret");
+    let agreed = creds_text.replace(old_secret, env_secret);
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": creds_uri, "version": 2}, "contentChanges": [{"text": agreed}]}),
+    );
+    let creds = c.diagnostics(&creds_uri);
+    assert!(!codes(&creds).contains(&"KW010".to_string()), "{creds:#?}");
+    let again = c.diagnostics(&env_uri);
+    assert!(!codes(&again).contains(&"KW010".to_string()), "{again:#?}");
+    assert!(
+        codes(&again).iter().any(|c| c.starts_with("KW")),
+        "the key is still reported: {again:#?}"
+    );
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(child.wait().expect("exit").success());
+}
+
+/// KW011, a rotation half done across files, in the editor: with the
+/// workspace indexed and an inventory configured, the open `.env` that
+/// still holds the older key is told so; judged alone it is not.
+#[test]
+fn a_half_done_rotation_shows_in_the_editor() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fixture = common::root().join("fixtures/rules/KW011-divergent-credential");
+    std::fs::create_dir_all(dir.path().join("terraform/envs/prod")).expect("dirs");
+    for (from, to) in [
+        ("inventory.json", "inventory.json"),
+        ("fail/.env.staging", ".env.staging"),
+        (
+            "fail/terraform/envs/prod/providers.tf",
+            "terraform/envs/prod/providers.tf",
+        ),
+    ] {
+        std::fs::copy(fixture.join(from), dir.path().join(to)).expect("fixture");
+    }
+    std::fs::write(
+        dir.path().join("keyward.toml"),
+        "[iam]\ninventory = \"inventory.json\"\n",
+    )
+    .expect("config");
+    let path = dir.path().join(".env.staging");
+    let text = std::fs::read_to_string(&path).expect("env");
+    let codes = |found: &[keyward::lsp::Diagnostic]| -> Vec<String> {
+        found.iter().map(|d| d.code.clone()).collect()
+    };
+    let alone = keyward::lsp::diagnostics(&path, &text);
+    let mut session = keyward::lsp::Session::new();
+    let index = keyward::lsp::index_workspace(dir.path());
+    assert_eq!(index.len(), 2, "{index:?}");
+    session.set_index(index);
+    let together = session.diagnostics(&path, &text);
+    let (alone, together) = (codes(&alone), codes(&together));
+    assert!(!alone.contains(&"KW011".to_string()), "{alone:?}");
+    assert!(together.contains(&"KW011".to_string()), "{together:?}");
+}

@@ -495,6 +495,20 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
     // The workspace is indexed on a thread of its own: the editor gets
     // each buffer's diagnostics at once, and again with the repository's
     // other files when the index is ready.
+    // Files changed outside the editor keep the index current, where the
+    // client can watch them for the server.
+    if client["capabilities"]["workspace"]["didChangeWatchedFiles"]["dynamicRegistration"] == true {
+        let watch = Request::new(
+            lsp_server::RequestId::from("keyward-watch".to_string()),
+            "client/registerCapability".into(),
+            json!({"registrations": [{
+                "id": "keyward-files",
+                "method": "workspace/didChangeWatchedFiles",
+                "registerOptions": {"watchers": [{"globPattern": "**/*"}]},
+            }]}),
+        );
+        send(connection, Message::Request(watch))?;
+    }
     let mut indexed = match workspace_root(&client) {
         Some(root) => {
             let (tx, rx) = crossbeam_channel::bounded(1);
@@ -587,6 +601,9 @@ fn notification(
     session: &mut Session,
     n: &Notification,
 ) -> Result<(), LspError> {
+    if n.method == "workspace/didChangeWatchedFiles" {
+        return watched_files_changed(connection, session, &n.params);
+    }
     let uri = n.params["textDocument"]["uri"]
         .as_str()
         .unwrap_or("")
@@ -614,6 +631,54 @@ fn notification(
         return Ok(());
     };
     refresh(connection, session, uri, path, text)
+}
+
+/// Files changed outside the editor (a checkout, another tool): the index
+/// follows the disk for files not open, and every open document is judged
+/// again with it.
+fn watched_files_changed(
+    connection: &Connection,
+    session: &mut Session,
+    params: &Value,
+) -> Result<(), LspError> {
+    let Some(index) = &mut session.index else {
+        return Ok(());
+    };
+    let open: BTreeSet<&PathBuf> = session.docs.values().map(|d| &d.path).collect();
+    let mut changed = false;
+    for change in params["changes"].as_array().into_iter().flatten() {
+        let Some(path) = change["uri"].as_str().and_then(uri_to_path) else {
+            continue;
+        };
+        if open.contains(&path) {
+            continue;
+        }
+        // 3: deleted. Otherwise what the file holds now decides; a file
+        // the prefilter passes may hold a credential, which is all the
+        // index needs to know.
+        let holds = change["type"] != 3
+            && std::fs::read(&path).is_ok_and(|b| crate::prefilter::may_contain_credentials(&b));
+        // A file in the index, changed or gone, or one that holds a
+        // credential now: the open documents' judgement may change.
+        changed |= holds || index.contains(&path);
+        if holds {
+            index.insert(path);
+        } else {
+            index.remove(&path);
+        }
+    }
+    if !changed {
+        return Ok(());
+    }
+    let open: Vec<(String, PathBuf, String)> = session
+        .docs
+        .iter()
+        .map(|(uri, d)| (uri.clone(), d.path.clone(), d.text.clone()))
+        .collect();
+    for (uri, path, text) in open {
+        refresh(connection, session, uri, path, text)?;
+    }
+    Ok(())
 }
 
 /// Judges a document's text, publishes its diagnostics, and those of the

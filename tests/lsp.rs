@@ -83,6 +83,23 @@ fn server(dir: &std::path::Path) -> (std::process::Child, Client) {
 
 /// A server for a client with these capabilities.
 fn server_with(dir: &std::path::Path, capabilities: Value) -> (std::process::Child, Client) {
+    start(dir, Value::Null, capabilities)
+}
+
+/// A server whose workspace is `dir`: it indexes it on start.
+fn server_rooted(dir: &std::path::Path, capabilities: Value) -> (std::process::Child, Client) {
+    start(
+        dir,
+        json!(format!("file://{}", dir.display())),
+        capabilities,
+    )
+}
+
+fn start(
+    dir: &std::path::Path,
+    root_uri: Value,
+    capabilities: Value,
+) -> (std::process::Child, Client) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
         .arg("lsp")
         .current_dir(dir)
@@ -104,7 +121,7 @@ fn server_with(dir: &std::path::Path, capabilities: Value) -> (std::process::Chi
     };
     let init = c.request(
         "initialize",
-        json!({"processId": null, "rootUri": null, "capabilities": capabilities}),
+        json!({"processId": null, "rootUri": root_uri, "capabilities": capabilities}),
     );
     assert_eq!(init["capabilities"]["hoverProvider"], true, "{init}");
     c.notify("initialized", json!({}));
@@ -539,30 +556,7 @@ fn the_open_file_is_judged_with_the_rest_of_the_workspace() {
     let alone = keyward::lsp::diagnostics(&env_path, &env_text);
     assert!(alone.iter().all(|d| d.code != "KW010"), "{alone:#?}");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .arg("lsp")
-        .current_dir(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("keyward lsp");
-    let pid = child.id();
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(120));
-        let _ = Command::new("kill").arg(pid.to_string()).status();
-    });
-    let mut c = Client {
-        stdin: child.stdin.take().expect("stdin"),
-        stdout: BufReader::new(child.stdout.take().expect("stdout")),
-        next_id: 0,
-    };
-    let root = format!("file://{}", dir.path().display());
-    c.request(
-        "initialize",
-        json!({"processId": null, "rootUri": root, "capabilities": {}}),
-    );
-    c.notify("initialized", json!({}));
+    let (mut child, mut c) = server_rooted(dir.path(), json!({}));
     let env_uri = format!("file://{}", env_path.display());
     let creds_uri = format!("file://{}", creds_path.display());
     let codes = |d: &[Value]| -> Vec<String> {
@@ -663,4 +657,50 @@ fn a_half_done_rotation_shows_in_the_editor() {
     let (alone, together) = (codes(&alone), codes(&together));
     assert!(!alone.contains(&"KW011".to_string()), "{alone:?}");
     assert!(together.contains(&"KW011".to_string()), "{together:?}");
+}
+
+/// A file changed outside the editor (not open) and said by the client's
+/// file watcher, which the server asked for: the open file is judged
+/// again with what the disk holds now.
+#[test]
+fn a_file_changed_on_disk_is_judged_with_the_open_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fixture = common::root().join("fixtures/rules/KW010-key-pair-mismatch/fail");
+    std::fs::create_dir_all(dir.path().join("deploy/aws")).expect("dirs");
+    for f in [".env.staging", "deploy/aws/credentials"] {
+        std::fs::copy(fixture.join(f), dir.path().join(f)).expect("fixture");
+    }
+    let env_path = dir.path().join(".env.staging");
+    let env_text = std::fs::read_to_string(&env_path).expect("env");
+    let creds_path = dir.path().join("deploy/aws/credentials");
+    let watching = json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}});
+    let (mut child, mut c) = server_rooted(dir.path(), watching);
+    let registration = c.read();
+    assert_eq!(
+        registration["method"], "client/registerCapability",
+        "{registration}"
+    );
+    assert_eq!(
+        registration["params"]["registrations"][0]["method"],
+        "workspace/didChangeWatchedFiles"
+    );
+    let env_uri = format!("file://{}", env_path.display());
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": env_uri, "languageId": "dotenv", "version": 1, "text": env_text}}),
+    );
+    let has_mismatch = |d: &[Value]| d.iter().any(|d| d["code"] == "KW010");
+    while !has_mismatch(&c.diagnostics(&env_uri)) {}
+    // Another tool deletes the other file: the pair is one secret again.
+    std::fs::remove_file(&creds_path).expect("delete");
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": format!("file://{}", creds_path.display()), "type": 3}]}),
+    );
+    let after = c.diagnostics(&env_uri);
+    assert!(!has_mismatch(&after), "{after:#?}");
+    assert!(after.iter().any(|d| d["code"] == "KW002"), "{after:#?}");
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(child.wait().expect("exit").success());
 }

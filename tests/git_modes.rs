@@ -702,3 +702,52 @@ fn history_says_what_is_still_there() {
     assert!(text.contains("still at HEAD in b.env"), "{text}");
     assert!(text.contains("rotate the key"), "{text}");
 }
+
+/// A commit is judged with the rest of the repository: a key whose secret
+/// differs in a committed file the commit does not touch is KW010 on the
+/// staged file, the other file's own
+/// findings are not reported, and which blobs may hold a credential is
+/// remembered under the git directory (IDs only, never content).
+#[test]
+fn staged_files_are_judged_with_the_rest_of_the_repository() {
+    let fixture = common::root().join("fixtures/rules/KW010-key-pair-mismatch/fail");
+    let r = Repo::new();
+    let creds = std::fs::read_to_string(fixture.join("deploy/aws/credentials")).expect("fixture");
+    r.write("deploy/aws/credentials", &creds);
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    let env_text = std::fs::read_to_string(fixture.join(".env.staging")).expect("fixture");
+    r.write(".env.staging", &env_text);
+    r.git(&["add", ".env.staging"]);
+    for run in ["first", "cached"] {
+        let (code, doc) = r.scan(&["--staged"]);
+        assert_eq!(code, Some(1), "{run}");
+        let findings = doc["findings"].as_array().expect("findings");
+        assert!(
+            findings.iter().all(|f| f["path"] == ".env.staging"),
+            "{run}: only the commit's file is reported: {findings:#?}"
+        );
+        assert!(
+            findings.iter().any(|f| f["rule"] == "KW010"),
+            "{run}: KW010 in {findings:#?}"
+        );
+        assert_eq!(doc["summary"]["files_scanned"], 1, "{run}");
+    }
+    let blob = r.git(&["rev-parse", "HEAD:deploy/aws/credentials"]);
+    let readme = r.git(&["rev-parse", "HEAD:README.md"]);
+    let cache =
+        std::fs::read_to_string(r.path().join(".git/keyward/credential-blobs")).expect("the cache");
+    assert!(cache.lines().any(|l| l == format!("{blob} 1")), "{cache}");
+    assert!(cache.lines().any(|l| l == format!("{readme} 0")), "{cache}");
+    assert!(!cache.contains("AKIA"), "{cache}");
+    // Judged alone (the other file gone from the index), no mismatch.
+    r.git(&["rm", "-q", "--cached", "deploy/aws/credentials"]);
+    let (_, doc) = r.scan(&["--staged"]);
+    let rules: Vec<&str> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(!rules.contains(&"KW010"), "{rules:?}");
+}

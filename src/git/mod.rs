@@ -4,6 +4,7 @@
 //! "Decisions") and goes through [`scan_blobs`], the same pipeline as a
 //! directory scan.
 
+mod context;
 mod history;
 pub(crate) mod lines;
 pub(crate) mod plumbing;
@@ -529,7 +530,16 @@ fn staged(
     let attributes = attributes_files(repo, &head);
     let grown = grown(&head, &base);
     let excluded = excluded_credentials(&head, &base, opts);
-    let mut out = scan_read(head, unread.take(), opts, rules, progress)?;
+    // The commit is judged with the rest of the repository; what is said is
+    // about the commit's files only.
+    let staged: HashSet<String> = head.iter().map(|b| b.path.clone()).collect();
+    let context = context::of_index(repo, &staged, opts)?;
+    let context_bytes: u64 = context.iter().map(|b| b.bytes.len() as u64).sum();
+    let context_paths: HashSet<String> = context.iter().map(|b| b.path.clone()).collect();
+    let mut blobs = head;
+    blobs.extend(context);
+    let mut out = scan_read(blobs, unread.take(), opts, rules, progress)?;
+    drop_context_findings(&mut out, &context_paths, context_bytes);
     out.warnings.extend(errors);
     out.warnings.sort();
     let post = Post {
@@ -546,6 +556,26 @@ fn staged(
         }),
     };
     Ok((out, post))
+}
+
+/// Leaves only what is about the commit's own files: findings and
+/// warnings in the other files it was judged with (`context`, shown
+/// paths) go (the files stay, for the related places that point there),
+/// and the counts are the commit's.
+fn drop_context_findings(out: &mut ScanOutput, context: &HashSet<String>, bytes: u64) {
+    let in_context = |file: usize, files: &[crate::SourceFile]| {
+        files.get(file).is_some_and(|s| context.contains(&s.path))
+    };
+    let files = &out.files;
+    out.findings.retain(|f| !in_context(f.file, files));
+    out.more.retain(|m| !in_context(m.file, files));
+    out.warnings.retain(|w| !context.contains(&w.path));
+    let s = &mut out.summary;
+    let n = context.len() as u64;
+    s.files_scanned = s.files_scanned.saturating_sub(n);
+    s.files_parsed = s.files_parsed.saturating_sub(n);
+    s.bytes_scanned = s.bytes_scanned.saturating_sub(bytes);
+    s.findings = out.findings.len() as u64;
 }
 
 fn since(

@@ -705,9 +705,9 @@ fn history_says_what_is_still_there() {
 
 /// A commit is judged with the rest of the repository: a key whose secret
 /// differs in a committed file the commit does not touch is KW010 on the
-/// staged file, the other file's own
-/// findings are not reported, and which blobs may hold a credential is
-/// remembered under the git directory (IDs only, never content).
+/// staged file, the other file's own findings are not reported, and the
+/// key IDs of each blob are remembered under the git directory (never a
+/// secret).
 #[test]
 fn staged_files_are_judged_with_the_rest_of_the_repository() {
     let fixture = common::root().join("fixtures/rules/KW010-key-pair-mismatch/fail");
@@ -735,11 +735,26 @@ fn staged_files_are_judged_with_the_rest_of_the_repository() {
     }
     let blob = r.git(&["rev-parse", "HEAD:deploy/aws/credentials"]);
     let readme = r.git(&["rev-parse", "HEAD:README.md"]);
-    let cache =
-        std::fs::read_to_string(r.path().join(".git/keyward/credential-blobs")).expect("the cache");
-    assert!(cache.lines().any(|l| l == format!("{blob} 1")), "{cache}");
-    assert!(cache.lines().any(|l| l == format!("{readme} 0")), "{cache}");
-    assert!(!cache.contains("AKIA"), "{cache}");
+    let cache = std::fs::read_to_string(r.path().join(".git/keyward/key-ids")).expect("the cache");
+    assert!(
+        cache
+            .lines()
+            .any(|l| l == format!("{blob}\tAKIARZPUZDIKI3GNM364")),
+        "{cache}"
+    );
+    assert!(cache.lines().any(|l| l == format!("{readme}\t")), "{cache}");
+    let secrets = [
+        creds
+            .lines()
+            .find_map(|l| l.strip_prefix("aws_secret_access_key = ")),
+        env_text
+            .lines()
+            .find_map(|l| l.strip_prefix("AWS_SECRET_ACCESS_KEY=")),
+    ];
+    for secret in secrets {
+        let secret = secret.expect("a secret in the fixture");
+        assert!(!cache.contains(secret), "{cache}");
+    }
     // Judged alone (the other file gone from the index), no mismatch.
     r.git(&["rm", "-q", "--cached", "deploy/aws/credentials"]);
     let (_, doc) = r.scan(&["--staged"]);

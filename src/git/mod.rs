@@ -532,8 +532,7 @@ fn staged(
     let excluded = excluded_credentials(&head, &base, opts);
     // The commit is judged with the rest of the repository; what is said is
     // about the commit's files only.
-    let staged: HashSet<String> = head.iter().map(|b| b.path.clone()).collect();
-    let context = context::of_index(repo, &staged, opts)?;
+    let context = context::of_index(repo, &head, opts)?;
     let context_bytes: u64 = context.iter().map(|b| b.bytes.len() as u64).sum();
     let context_paths: HashSet<String> = context.iter().map(|b| b.path.clone()).collect();
     let mut blobs = head;

@@ -258,10 +258,7 @@ impl Session {
     /// (what the editor holds) wins over the disk's.
     pub fn set_index(&mut self, mut index: BTreeSet<PathBuf>) {
         for doc in self.docs.values() {
-            match &doc.scanned {
-                Ok(out) if !out.files.is_empty() => index.insert(doc.path.clone()),
-                _ => index.remove(&doc.path),
-            };
+            follow(&mut index, &doc.path, &doc.scanned);
         }
         self.index = Some(index);
     }
@@ -285,14 +282,8 @@ impl Session {
             }
             Err(e) => (Err(e), Vec::new()),
         };
-        // The index follows the buffer: a file that holds a credential now
-        // is judged with the others from here on, one that no longer does
-        // is not.
         if let Some(index) = &mut self.index {
-            match &own {
-                Ok(out) if !out.files.is_empty() => index.insert(path.to_path_buf()),
-                _ => index.remove(path),
-            };
+            follow(index, path, &own);
         }
         Judged { own, others }
     }
@@ -339,6 +330,20 @@ impl Session {
     pub fn diagnostics(&mut self, path: &Path, text: &str) -> Vec<Diagnostic> {
         diagnostics_of(&self.judge(path, text).own, text)
     }
+}
+
+/// The index follows what the editor holds: a file whose scan has a
+/// finding or an ignore comment is judged with the others from here on,
+/// one that has neither (or no scan) is not.
+fn follow(
+    index: &mut BTreeSet<PathBuf>,
+    path: &Path,
+    scanned: &Result<crate::ScanOutput, BufferError>,
+) {
+    match scanned {
+        Ok(out) if !out.files.is_empty() => index.insert(path.to_path_buf()),
+        _ => index.remove(path),
+    };
 }
 
 /// A buffer's scan: its own part, and the other open documents' parts by
@@ -531,14 +536,7 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
                 indexed = crossbeam_channel::never();
                 if let Ok(index) = index {
                     session.set_index(index);
-                    let open: Vec<(String, PathBuf, String)> = session
-                        .docs
-                        .iter()
-                        .map(|(uri, d)| (uri.clone(), d.path.clone(), d.text.clone()))
-                        .collect();
-                    for (uri, path, text) in open {
-                        refresh(connection, &mut session, uri, path, text)?;
-                    }
+                    refresh_open(connection, &mut session)?;
                 }
             }
         }
@@ -670,6 +668,11 @@ fn watched_files_changed(
     if !changed {
         return Ok(());
     }
+    refresh_open(connection, session)
+}
+
+/// Judges every open document again (the index changed under them).
+fn refresh_open(connection: &Connection, session: &mut Session) -> Result<(), LspError> {
     let open: Vec<(String, PathBuf, String)> = session
         .docs
         .iter()

@@ -83,6 +83,16 @@ fn found(doc: &serde_json::Value) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// The rule of each finding.
+fn rules_of(doc: &serde_json::Value) -> Vec<&str> {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect()
+}
+
 #[test]
 fn staged_scans_the_index_not_the_working_tree() {
     let r = Repo::new();
@@ -295,12 +305,7 @@ fn since_keeps_ignore_comments_working() {
     // The comment is new in this change: KW015 (tests/suppression_added.rs)
     // is what fails the gate, not the key it silences.
     assert_eq!(code, Some(1), "{doc}");
-    let rules: Vec<&str> = doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter_map(|f| f["rule"].as_str())
-        .collect();
+    let rules = rules_of(&doc);
     assert_eq!(rules, ["KW015"], "{doc}");
 }
 
@@ -758,11 +763,6 @@ fn staged_files_are_judged_with_the_rest_of_the_repository() {
     // Judged alone (the other file gone from the index), no mismatch.
     r.git(&["rm", "-q", "--cached", "deploy/aws/credentials"]);
     let (_, doc) = r.scan(&["--staged"]);
-    let rules: Vec<&str> = doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter_map(|f| f["rule"].as_str())
-        .collect();
+    let rules = rules_of(&doc);
     assert!(!rules.contains(&"KW010"), "{rules:?}");
 }

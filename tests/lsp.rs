@@ -536,18 +536,25 @@ fn every_diagnostic_has_an_action_even_in_a_dotenv() {
     assert!(child.wait().expect("exit").success());
 }
 
-/// Rules about the whole repository in the editor: a key whose secret
-/// differs in another file (KW010) shows in the open file once the server
-/// has indexed the workspace, in the other file when it opens, and a change
-/// to that other file clears it in the first one, which is published again.
-#[test]
-fn the_open_file_is_judged_with_the_rest_of_the_workspace() {
+/// A workspace holding one key ID with a different secret in each of two
+/// files (`.env.staging`, `deploy/aws/credentials`): KW010.
+fn mismatched_pair() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let fixture = common::root().join("fixtures/rules/KW010-key-pair-mismatch/fail");
     std::fs::create_dir_all(dir.path().join("deploy/aws")).expect("dirs");
     for f in [".env.staging", "deploy/aws/credentials"] {
         std::fs::copy(fixture.join(f), dir.path().join(f)).expect("fixture");
     }
+    dir
+}
+
+/// Rules about the whole repository in the editor: a key whose secret
+/// differs in another file (KW010) shows in the open file once the server
+/// has indexed the workspace, in the other file when it opens, and a change
+/// to that other file clears it in the first one, which is published again.
+#[test]
+fn the_open_file_is_judged_with_the_rest_of_the_workspace() {
+    let dir = mismatched_pair();
     let env_path = dir.path().join(".env.staging");
     let env_text = std::fs::read_to_string(&env_path).expect("env");
     let creds_path = dir.path().join("deploy/aws/credentials");
@@ -664,12 +671,7 @@ fn a_half_done_rotation_shows_in_the_editor() {
 /// again with what the disk holds now.
 #[test]
 fn a_file_changed_on_disk_is_judged_with_the_open_one() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let fixture = common::root().join("fixtures/rules/KW010-key-pair-mismatch/fail");
-    std::fs::create_dir_all(dir.path().join("deploy/aws")).expect("dirs");
-    for f in [".env.staging", "deploy/aws/credentials"] {
-        std::fs::copy(fixture.join(f), dir.path().join(f)).expect("fixture");
-    }
+    let dir = mismatched_pair();
     let env_path = dir.path().join(".env.staging");
     let env_text = std::fs::read_to_string(&env_path).expect("env");
     let creds_path = dir.path().join("deploy/aws/credentials");

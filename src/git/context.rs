@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use super::plumbing::{self, Repo};
 use super::{BlobToRead, GitError, read_each};
+use crate::detect::key_id::is_well_formed;
 use crate::scan::{Blob, ScanOptions};
 
 /// The index's regular files other than the `staged` blobs that hold one of
@@ -94,28 +95,16 @@ pub(super) fn of_index(
     Ok(context)
 }
 
-/// The access key IDs written plainly in `bytes` (`AKIA`, `ASIA`, `ABIA`,
-/// `ACCA` and 16 characters of A-Z, 2-7, standing alone).
+/// The access key IDs written plainly in `bytes`: well-formed
+/// ([`is_well_formed`]) and standing alone.
 fn key_ids(bytes: &[u8]) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let word = |b: u8| b.is_ascii_alphanumeric();
-    for at in memchr::memchr_iter(b'A', bytes) {
-        let Some(token) = bytes.get(at..at + 20) else {
-            break;
-        };
-        let prefix = &token[..4];
-        if !matches!(prefix, b"AKIA" | b"ASIA" | b"ABIA" | b"ACCA")
-            || !token[4..]
-                .iter()
-                .all(|&b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
-            || at > 0 && bytes.get(at - 1).is_some_and(|&b| word(b))
-            || bytes.get(at + 20).is_some_and(|&b| word(b))
-        {
-            continue;
-        }
-        out.insert(String::from_utf8_lossy(token).into_owned());
-    }
-    out
+    let word = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_alphanumeric);
+    memchr::memchr_iter(b'A', bytes)
+        .filter(|&at| !at.checked_sub(1).is_some_and(word) && !word(at + 20))
+        .filter_map(|at| std::str::from_utf8(bytes.get(at..at + 20)?).ok())
+        .filter(|id| is_well_formed(id))
+        .map(str::to_string)
+        .collect()
 }
 
 fn cache_path(repo: &Repo) -> Option<PathBuf> {
@@ -141,16 +130,13 @@ fn read_cache(path: &PathBuf) -> HashMap<String, BTreeSet<String>> {
                 .filter(|k| !k.is_empty())
                 .map(str::to_string)
                 .collect();
-            key_ids_only(&keys).then(|| (blob.to_string(), keys))
+            // A cache someone edited into holding anything but key IDs is
+            // not read.
+            keys.iter()
+                .all(|k| is_well_formed(k))
+                .then(|| (blob.to_string(), keys))
         })
         .collect()
-}
-
-/// Whether every entry is a key ID: a cache someone edited into holding
-/// anything else is not read.
-fn key_ids_only(keys: &BTreeSet<String>) -> bool {
-    keys.iter()
-        .all(|k| key_ids(k.as_bytes()).contains(k.as_str()))
 }
 
 /// Written whole and renamed into place; a cache that cannot be written

@@ -89,3 +89,31 @@ fn inside_a_work_tree_tracked_files_are_scanned_even_if_ignored() {
         ]
     );
 }
+
+#[test]
+fn a_repository_below_the_scanned_folder_keeps_its_gitignore() {
+    // A folder of clones, itself no repository: the walk starts without
+    // reading `.gitignore` files and must start over once it meets `.git`.
+    let t = tempfile::tempdir().expect("tempdir");
+    let d = t.path();
+    let repo = d.join("clones/app");
+    tree(&repo);
+    run_git(
+        Command::new("git")
+            .current_dir(&repo)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1"),
+        &["init", "-q"],
+    );
+    write(
+        d,
+        "loose/prod.tfvars",
+        format!("aws_access_key = \"{KEY}\"\n"),
+    );
+    write(d, "loose/.gitignore", "*.tfvars\n");
+    let doc = json(&keyward(d, &["scan", "--format", "json"]));
+    // In the clone its `.gitignore` hides prod.tfvars and .env; outside any
+    // work tree a `.gitignore` means nothing.
+    assert_eq!(paths(&doc), ["clones/app/main.tf", "loose/prod.tfvars"]);
+    assert_eq!(doc["summary"]["files_scanned"], 5, "{}", doc["summary"]);
+}

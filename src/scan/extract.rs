@@ -166,6 +166,12 @@ pub(crate) fn paths(opts: &ScanOptions, progress: &Progress) -> Result<Extracted
         &walk_opts,
         ThreadState::default,
         |st, entry| visit(st, entry, opts, progress),
+        || {
+            // The walk starts over: what it counted so far is counted again.
+            progress.files.store(0, Ordering::Relaxed);
+            progress.bytes.store(0, Ordering::Relaxed);
+            progress.candidates.store(0, Ordering::Relaxed);
+        },
     );
     Ok(Extracted::merge(states))
 }

@@ -217,7 +217,8 @@ fn id_shaped(bytes: &[u8], start: usize, end: usize) -> bool {
                     i += 1;
                 }
             }
-            Some(&b) if b.is_ascii_graphic() && !is_delimiter(b) => {
+            // A byte past ASCII counts: decoding may read it as `?`.
+            Some(&b) if (b.is_ascii_graphic() && !is_delimiter(b)) || b >= 0x80 => {
                 tail += 1;
                 i += 1;
             }

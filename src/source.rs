@@ -166,6 +166,21 @@ pub fn content(bytes: &[u8]) -> Content<'_> {
     }
 }
 
+/// Whether the first 8 KiB read as UTF-8 (a character cut at the window's
+/// end aside) with no NUL: then the file is text whose ASCII bytes are
+/// what any decoding of it would hold, so the prefilter can judge the bytes
+/// as read, before the whole file is validated.
+pub fn plain_head(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(SNIFF)];
+    if memchr::memchr(0, head).is_some() {
+        return false;
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
 /// The bytes as text when they are valid UTF-8 with no NUL in the first
 /// 8 KiB: most files, in one validation.
 fn utf8_without_nul(bytes: &[u8]) -> Option<&str> {

@@ -536,6 +536,20 @@ fn process_file_within_budget(
 ) -> Outcome {
     let include_placeholders = opts.include_placeholders;
     let mut warnings = Vec::new();
+    // Most files are plain text that holds nothing key-like: judged as
+    // read, they are never validated or decoded.
+    let plain = crate::source::plain_head(bytes);
+    if plain
+        && let prefilter::Verdict::Skip { placeholders } =
+            prefilter::judge(bytes, include_placeholders)
+    {
+        return Outcome {
+            status: Status::NoKeyword,
+            warnings,
+            file: None,
+            placeholders,
+        };
+    }
     // Binary bytes are searched as they are: no text is made of a file
     // whose bytes hold nothing key-like.
     let (decoded, binary) = match crate::source::content(bytes) {
@@ -559,7 +573,10 @@ fn process_file_within_budget(
     };
     warnings.extend(decoded.warning);
     let text = decoded.text;
+    // Bytes the prefilter passed above pass again when decoding kept them.
+    let judged = plain && matches!(text, std::borrow::Cow::Borrowed(_));
     if !binary
+        && !judged
         && let prefilter::Verdict::Skip { placeholders } =
             prefilter::judge(text.as_bytes(), include_placeholders)
     {

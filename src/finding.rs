@@ -155,21 +155,43 @@ impl SourceFile {
     /// The text with every secret and token replaced by its same-length
     /// masked form, so snippets can be shown with columns intact.
     pub fn masked_text(&self) -> String {
-        let mut out = String::with_capacity(self.text.len());
-        let mut last = 0;
-        let mut spans = self.secret_spans.clone();
+        self.masked(0..self.text.len())
+    }
+
+    /// [`masked_text`](Self::masked_text) of whole lines `range` only:
+    /// masking is line by line, so this is that text's slice, without
+    /// masking a large file to show one of its lines. (A secret that
+    /// starts or ends outside the range is starred where it overlaps.)
+    pub fn masked(&self, range: std::ops::Range<usize>) -> String {
+        let Some(text) = self.text.get(range.clone()) else {
+            return String::new();
+        };
+        let mut out = String::with_capacity(text.len());
+        let mut last = range.start;
+        let mut spans: Vec<_> = self
+            .secret_spans
+            .iter()
+            .filter(|s| s.start < range.end && s.end > range.start)
+            .cloned()
+            .collect();
         spans.sort_by_key(|s| s.start);
         for s in spans {
-            if s.start < last || s.end > self.text.len() {
+            if s.end > self.text.len() || s.end <= last {
                 continue;
             }
-            out.push_str(self.text.get(last..s.start).unwrap_or(""));
-            out.push_str(&crate::detect::mask_in_place(
-                self.text.get(s.clone()).unwrap_or(""),
-            ));
-            last = s.end;
+            let start = s.start.max(last);
+            out.push_str(self.text.get(last..start).unwrap_or(""));
+            if s.start >= range.start && s.start >= last && s.end <= range.end {
+                out.push_str(&crate::detect::mask_in_place(
+                    self.text.get(s.clone()).unwrap_or(""),
+                ));
+            } else {
+                let end = s.end.min(range.end);
+                out.extend(std::iter::repeat_n('*', end - start));
+            }
+            last = s.end.min(range.end);
         }
-        out.push_str(self.text.get(last..).unwrap_or(""));
+        out.push_str(self.text.get(last..range.end).unwrap_or(""));
         let mut bytes = out.into_bytes();
         crate::detect::mask_suspects(&mut bytes);
         // Only ASCII bytes were replaced by `*`, so this is still UTF-8.
@@ -274,5 +296,31 @@ mod tests {
         assert_eq!(m.len(), text.len());
         assert!(!m.contains(secret));
         assert!(m.contains("Am/d"));
+    }
+
+    #[test]
+    fn a_masked_line_is_the_masked_texts_line() {
+        let secret = "Am/dX3a5IDnOdcdbWB2dC4+DSDC6Lc1mxLpQ2yMK";
+        let other = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKQ";
+        let text = format!("a = 1\nk = \"{secret}\"\ns: {other}\nx = 2\n");
+        let start = text.find(secret).expect("secret");
+        let f = SourceFile {
+            path: "x".into(),
+            format: crate::parse::format::Format::Text,
+            text: Arc::from(text.as_str()),
+            secret_spans: std::iter::once(start..start + 40).collect(),
+            ignores: Vec::new(),
+            excerpt: None,
+        };
+        let whole = f.masked_text();
+        let mut at = 0;
+        for line in text.split_inclusive('\n') {
+            let range = at..at + line.len();
+            assert_eq!(f.masked(range.clone()), whole[range], "{line}");
+            at += line.len();
+        }
+        // A range that cuts a secret stars the part it holds.
+        let cut = f.masked(start + 10..start + 20);
+        assert_eq!(cut, "*".repeat(10));
     }
 }

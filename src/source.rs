@@ -166,19 +166,12 @@ pub fn content(bytes: &[u8]) -> Content<'_> {
     }
 }
 
-/// Whether the first 8 KiB read as UTF-8 (a character cut at the window's
-/// end aside) with no NUL: then the file is text whose ASCII bytes are
-/// what any decoding of it would hold, so the prefilter can judge the bytes
-/// as read, before the whole file is validated.
-pub fn plain_head(bytes: &[u8]) -> bool {
+/// Whether the bytes may be UTF-16: a byte-order mark, or NULs in every
+/// other place of the first 8 KiB.
+pub fn may_be_utf16(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(SNIFF)];
-    if memchr::memchr(0, head).is_some() {
-        return false;
-    }
-    match std::str::from_utf8(head) {
-        Ok(_) => true,
-        Err(e) => e.error_len().is_none(),
-    }
+    utf16_bom(bytes).is_some()
+        || (memchr::memchr(0, head).is_some() && utf16_by_nuls(head).is_some())
 }
 
 /// The bytes as text when they are valid UTF-8 with no NUL in the first
@@ -193,15 +186,34 @@ fn utf8_without_nul(bytes: &[u8]) -> Option<&str> {
 
 /// Reads `bytes` in `encoding`.
 pub fn decode_as(bytes: &[u8], encoding: Encoding) -> Decoded<'_> {
-    let (text, warning) = match encoding {
+    let text = match encoding {
         Encoding::Utf8 => match std::str::from_utf8(bytes) {
-            Ok(s) => (Cow::Borrowed(s), None),
+            Ok(s) => Cow::Borrowed(s),
             // The window looked clean but a later byte is not: read lossily.
             Err(_) => return decode_as(bytes, Encoding::Utf8Lossy),
         },
+        Encoding::Utf8Lossy => Cow::Owned(lossy_text(bytes).replace('\0', " ")),
+        Encoding::Utf16 { big_endian, bom } => {
+            let skip = if bom { 2 } else { 0 };
+            Cow::Owned(decode_utf16(bytes.get(skip..).unwrap_or(&[]), big_endian))
+        }
+        Encoding::Latin1 => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+        Encoding::Binary => Cow::Owned(printable_runs(bytes)),
+    };
+    Decoded {
+        text,
+        warning: decoding_warning(bytes, encoding),
+    }
+}
+
+/// What reading `bytes` in `encoding` costs, said without making the text
+/// (a file the prefilter skips still gets it). `Utf8` is for bytes known
+/// to be valid.
+pub fn decoding_warning(bytes: &[u8], encoding: Encoding) -> Option<FileWarning> {
+    match encoding {
+        Encoding::Utf8 | Encoding::Binary => None,
         Encoding::Utf8Lossy => {
             let nuls = memchr::memchr_iter(0, bytes).count();
-            let text = lossy_text(bytes).replace('\0', " ");
             let invalid = std::str::from_utf8(bytes).err().map(|e| e.valid_up_to());
             let message = match (invalid, nuls) {
                 (Some(at), 0) => format!("invalid UTF-8 at byte {at}; invalid bytes read as `?`"),
@@ -215,28 +227,18 @@ pub fn decode_as(bytes: &[u8], encoding: Encoding) -> Decoded<'_> {
                     plural(n, "a space", "spaces")
                 ),
             };
-            (Cow::Owned(text), Some(decode_warning(message)))
+            Some(decode_warning(message))
         }
-        Encoding::Utf16 { big_endian, bom } => {
-            let skip = if bom { 2 } else { 0 };
-            let text = decode_utf16(bytes.get(skip..).unwrap_or(&[]), big_endian);
-            let warning = (!bom).then(|| {
-                decode_warning(format!(
-                    "read as UTF-16{} (no byte-order mark; judged by its NUL bytes)",
-                    if big_endian { "BE" } else { "LE" }
-                ))
-            });
-            (Cow::Owned(text), warning)
-        }
-        Encoding::Latin1 => (
-            Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
-            Some(decode_warning(
-                "not UTF-8: read as single-byte text (Latin-1)".into(),
-            )),
-        ),
-        Encoding::Binary => (Cow::Owned(printable_runs(bytes)), None),
-    };
-    Decoded { text, warning }
+        Encoding::Utf16 { big_endian, bom } => (!bom).then(|| {
+            decode_warning(format!(
+                "read as UTF-16{} (no byte-order mark; judged by its NUL bytes)",
+                if big_endian { "BE" } else { "LE" }
+            ))
+        }),
+        Encoding::Latin1 => Some(decode_warning(
+            "not UTF-8: read as single-byte text (Latin-1)".into(),
+        )),
+    }
 }
 
 fn decode_warning(message: String) -> FileWarning {

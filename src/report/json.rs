@@ -28,18 +28,16 @@ pub fn document(out: &ScanOutput) -> Document {
             })
             .collect()
     };
-    // Masked once per file, only for files a shown finding points at.
-    let mut masked: Vec<Option<(String, crate::shown::LineIndex)>> =
+    // Lines indexed once per file, only for files a shown finding points
+    // at; only the line shown is masked.
+    let mut indexes: Vec<Option<crate::shown::LineIndex>> =
         out.files.iter().map(|_| None).collect();
     let mut snippet = |f: &crate::Finding| -> Option<String> {
-        let slot = masked.get_mut(f.file)?;
-        if slot.is_none() {
-            let text = out.files.get(f.file)?.masked_text();
-            let index = crate::shown::LineIndex::new(&text);
-            *slot = Some((text, index));
-        }
-        let (text, index) = slot.as_ref()?;
-        Some(super::line_window(text, index, f.span.start))
+        let file = out.files.get(f.file)?;
+        let index = indexes
+            .get_mut(f.file)?
+            .get_or_insert_with(|| crate::shown::LineIndex::new(&file.text));
+        Some(super::line_window(file, index, f.span.start))
     };
     let mut findings = Vec::new();
     // Accepted findings are listed apart, with how and why, so an audit

@@ -92,14 +92,19 @@ pub(crate) fn message_with_provenance(f: &crate::finding::Finding) -> String {
     }
 }
 
-/// The masked line that holds `offset`, cut to a window of about 80
-/// characters on each side when it is long, with ellipses.
-pub(crate) fn line_window(masked: &str, index: &crate::shown::LineIndex, offset: usize) -> String {
+/// The masked line of `file` that holds `offset`, cut to a window of
+/// about 80 characters on each side when it is long, with ellipses.
+pub(crate) fn line_window(
+    file: &crate::finding::SourceFile,
+    index: &crate::shown::LineIndex,
+    offset: usize,
+) -> String {
     const SIDE: usize = 80;
-    let line = index.line_range(masked, index.line_of(offset.min(masked.len())));
-    let body = &masked[line.clone()];
+    let text = &file.text;
+    let line = index.line_range(text, index.line_of(offset.min(text.len())));
+    let body = file.masked(line.clone());
     if body.len() <= 2 * SIDE + 40 {
-        return body.to_string();
+        return body;
     }
     let at = offset.clamp(line.start, line.end) - line.start;
     let from = body.floor_char_boundary(at.saturating_sub(SIDE));

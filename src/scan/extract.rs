@@ -536,15 +536,21 @@ fn process_file_within_budget(
 ) -> Outcome {
     let include_placeholders = opts.include_placeholders;
     let mut warnings = Vec::new();
-    // Most files are plain text that holds nothing key-like: judged as
-    // read, they are never validated or decoded.
-    let plain = crate::source::plain_head(bytes);
-    if plain
+    // Most files hold nothing key-like: judged as read, they are never
+    // decoded. Every decoding but UTF-16's keeps ASCII bytes where they are.
+    let as_read = !crate::source::may_be_utf16(bytes);
+    if as_read
         && let prefilter::Verdict::Skip { placeholders } =
             prefilter::judge(bytes, include_placeholders)
     {
+        let encoding = crate::source::classify(bytes);
+        warnings.extend(crate::source::decoding_warning(bytes, encoding));
         return Outcome {
-            status: Status::NoKeyword,
+            status: if encoding == crate::source::Encoding::Binary {
+                Status::Binary
+            } else {
+                Status::NoKeyword
+            },
             warnings,
             file: None,
             placeholders,
@@ -555,8 +561,9 @@ fn process_file_within_budget(
     let (decoded, binary) = match crate::source::content(bytes) {
         crate::source::Content::Text(d) => (d, false),
         crate::source::Content::Binary => {
-            if let prefilter::Verdict::Skip { placeholders } =
-                prefilter::judge(bytes, include_placeholders)
+            if !as_read
+                && let prefilter::Verdict::Skip { placeholders } =
+                    prefilter::judge(bytes, include_placeholders)
             {
                 return Outcome {
                     status: Status::Binary,
@@ -574,7 +581,7 @@ fn process_file_within_budget(
     warnings.extend(decoded.warning);
     let text = decoded.text;
     // Bytes the prefilter passed above pass again when decoding kept them.
-    let judged = plain && matches!(text, std::borrow::Cow::Borrowed(_));
+    let judged = as_read && matches!(text, std::borrow::Cow::Borrowed(_));
     if !binary
         && !judged
         && let prefilter::Verdict::Skip { placeholders } =

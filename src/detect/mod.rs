@@ -324,6 +324,25 @@ struct Piece<'t> {
 }
 
 /// Finds every candidate in one file's values and pairs them.
+/// The shortest run a candidate can be: a key ID missing four characters.
+const SHORTEST_CREDENTIAL: usize = 16;
+
+/// Whether `bytes` hold `len` bytes in a row with no ASCII whitespace.
+fn has_run(bytes: &[u8], len: usize) -> bool {
+    let mut run = 0;
+    for &b in bytes {
+        if b.is_ascii_whitespace() {
+            run = 0;
+        } else {
+            run += 1;
+            if run >= len {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 pub fn detect(src: &str, values: &[Value]) -> Vec<Candidate> {
     let mut scanner = Scanner {
         src,
@@ -379,6 +398,12 @@ fn spread_placeholders(cands: &mut [Candidate]) {
 impl Scanner<'_> {
     fn value(&mut self, index: usize, value: &Value) {
         let text = value.text.as_str();
+        // Every credential, whole, typed wrong or encoded, is a run of at
+        // least 16 characters without a space; most values of a large
+        // manifest (descriptions, names, flags) have none.
+        if !has_run(text.as_bytes(), SHORTEST_CREDENTIAL) {
+            return;
+        }
         let multiline = text.contains('\n');
         // Base64 padding at the end is not an assignment.
         let segmentable = value.kind != ValueKind::Text

@@ -26,16 +26,10 @@ use crate::detect::{BASE64_MARKERS, DOUBLE_BASE64_MARKERS};
 
 /// The names secrets and tokens hide under, compared without case or
 /// separators around an anchor hit, so `AWS_SECRET_ACCESS_KEY`,
-/// `SecretAccessKey` and `secret-key` all count.
-const NAMES: &[&str] = &[
-    "secretaccess",
-    "secretkey",
-    "awssecret",
-    "sessiontoken",
-    "securitytoken",
-];
-
-/// Literals every name above contains, in the three spellings people use.
+/// `SecretAccessKey` and `secret-key` all count: `secretaccess`,
+/// `secretkey`, `awssecret`, `sessiontoken`, `securitytoken`
+/// ([`names_a_credential`]). Every name contains one of these anchors, in
+/// the three spellings people use.
 const NAME_ANCHORS: &[&str] = &[
     "secret", "Secret", "SECRET", "session", "Session", "SESSION", "security", "Security",
     "SECURITY",
@@ -83,7 +77,6 @@ struct Matchers {
     strong: AhoCorasick,
     kinds: Vec<Strong>,
     anchors: aho_corasick::packed::Searcher,
-    names: AhoCorasick,
 }
 
 static MATCHERS: LazyLock<Option<Matchers>> = LazyLock::new(|| {
@@ -119,12 +112,10 @@ static MATCHERS: LazyLock<Option<Matchers>> = LazyLock::new(|| {
         .builder()
         .extend(NAME_ANCHORS)
         .build()?;
-    let names = AhoCorasick::new(NAMES).ok()?;
     Some(Matchers {
         strong,
         kinds,
         anchors,
-        names,
     })
 });
 
@@ -318,23 +309,12 @@ fn secret_shaped(run: &[u8]) -> bool {
 }
 
 /// A credential name with a secret- or token-shaped run after it: an anchor
-/// word, a case- and separator-blind look at the bytes around it, then the
+/// word, a case- and separator-blind look at the words around it, then the
 /// run within [`VALUE_REACH`] bytes (a value follows its name: on the same
 /// line, or in the block under it).
 fn has_credential_name(m: &Matchers, bytes: &[u8]) -> bool {
-    const AROUND: usize = 24;
-    let mut window = Vec::with_capacity(2 * AROUND + 16);
     for hit in m.anchors.find_iter(bytes) {
-        let from = hit.start().saturating_sub(AROUND);
-        let to = (hit.end() + AROUND).min(bytes.len());
-        window.clear();
-        window.extend(
-            bytes[from..to]
-                .iter()
-                .filter(|b| b.is_ascii_alphanumeric())
-                .map(u8::to_ascii_lowercase),
-        );
-        if m.names.is_match(&window[..]) {
+        if names_a_credential(bytes, hit.start(), hit.end()) {
             let end = (hit.end() + VALUE_REACH).min(bytes.len());
             if has_secret_shaped_token(&bytes[hit.start()..end]) {
                 return true;
@@ -342,6 +322,36 @@ fn has_credential_name(m: &Matchers, bytes: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// How far around an anchor the rest of a name is looked for.
+const AROUND: usize = 24;
+
+/// Whether the anchor at `start..end` is part of one of [`NAMES`]: the
+/// letters and digits next to it, case and separators ignored, complete
+/// it (`secret` + `access`/`key`, `aws` + `secret`, `session`/`security` +
+/// `token`). Compared in place: the anchors are everywhere in infra files
+/// (`existingSecret`), and copying a window around each was a tenth of a
+/// scan's time.
+fn names_a_credential(bytes: &[u8], start: usize, end: usize) -> bool {
+    let after = |word: &[u8]| {
+        let window = &bytes[end..(end + AROUND).min(bytes.len())];
+        let mut letters = window.iter().filter(|b| b.is_ascii_alphanumeric());
+        word.iter()
+            .all(|w| letters.next().is_some_and(|b| b.to_ascii_lowercase() == *w))
+    };
+    let before = |word: &[u8]| {
+        let window = &bytes[start.saturating_sub(AROUND)..start];
+        let mut letters = window.iter().rev().filter(|b| b.is_ascii_alphanumeric());
+        word.iter()
+            .rev()
+            .all(|w| letters.next().is_some_and(|b| b.to_ascii_lowercase() == *w))
+    };
+    // The anchors differ by their third and fourth letters.
+    match (bytes[start + 2] | 0x20, bytes[start + 3] | 0x20) {
+        (b'c', b'r') => after(b"access") || after(b"key") || before(b"aws"),
+        _ => after(b"token"),
+    }
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ fn classify_other(bytes: &[u8]) -> Encoding {
         };
     }
     let nuls = memchr::memchr_iter(0, head).count();
-    let controls: usize = head.iter().map(|&b| usize::from(is_control_byte(b))).sum();
+    let controls = head.iter().filter(|&&b| is_control_byte(b)).count();
     // Text has next to no control bytes; machine code and compressed data
     // are full of them.
     if (controls - nuls) * 100 > head.len() || nuls * 20 > head.len() {
@@ -255,7 +255,10 @@ fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
 /// Control bytes text does not hold: all below 0x20 but tab, line breaks
 /// and form feed, and DEL.
 fn is_control_byte(b: u8) -> bool {
-    (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F
+    // A bit test instead of a match: it runs on 8 KiB of every binary file,
+    // and this form the compiler turns into vector code.
+    const TEXT_CONTROLS: u32 = 1 << b'\t' | 1 << b'\n' | 1 << b'\r' | 1 << 0x0C;
+    (b < 0x20 && (TEXT_CONTROLS >> (b & 31)) & 1 == 0) || b == 0x7F
 }
 
 /// Printable ASCII, tabs and line breaks as they are; every other byte a

@@ -322,6 +322,11 @@ impl<'a> Scan<'a> {
         // they could name was scanned.
         let walked = matches!(self.source, Source::Walk);
         let whole_tree = walked && covers_root(&opts.paths, &policy.config, &opts.cwd);
+        // Three git calls, made while the scan runs instead of after it.
+        let identity = self.identify.then(|| {
+            let cwd = opts.cwd.clone();
+            std::thread::spawn(move || identify(&cwd))
+        });
         let (mut out, post) = match std::mem::take(&mut self.source) {
             Source::Walk => (
                 scan::scan(&opts, rules, progress)?,
@@ -369,10 +374,7 @@ impl<'a> Scan<'a> {
                 .unwrap_or_else(jiff::Timestamp::now)
                 .to_string();
         }
-        if self.identify
-            && let Ok(repo) = crate::git::Repo::discover(&opts.cwd)
-        {
-            let (repository, commit) = repo.identity();
+        if let Some(Ok(Some((repository, commit)))) = identity.map(|h| h.join()) {
             out.meta.repository = Some(repository);
             out.meta.commit = commit;
         }
@@ -395,6 +397,16 @@ impl<'a> Scan<'a> {
         out.redact();
         Ok(out)
     }
+}
+
+/// The repository's name and commit, when `cwd` is in a work tree (no git
+/// is started when no `.git` is above it).
+fn identify(cwd: &Path) -> Option<(String, Option<String>)> {
+    let abs = std::path::absolute(cwd).ok()?;
+    if !abs.ancestors().any(|d| d.join(".git").exists()) {
+        return None;
+    }
+    crate::git::Repo::discover(cwd).ok().map(|r| r.identity())
 }
 
 /// Whether one of the scanned paths is the configuration's directory or

@@ -191,6 +191,21 @@ pub(super) fn scan(
         threads: 1,
         ..opts.clone()
     };
+    // Without IAM there is nothing to ask once for all blobs: each is
+    // judged as soon as it is read, and only what has findings is kept
+    // (keeping every blob with a candidate, text and all, until the end
+    // held 460 MB on bitnami/charts).
+    let mut early_warnings = Vec::new();
+    let early = if opts.iam.source == crate::iam::SourceChoice::None && !opts.iam.verify_pairs {
+        Some(crate::scan::ask_iam(
+            &crate::iam::Wanted::default(),
+            &one,
+            &mut early_warnings,
+        )?)
+    } else {
+        None
+    };
+    let judge_now = early.as_ref().map(|iam| (rules, &one, iam));
     let (tx, rx) = crossbeam_channel::bounded::<(usize, Blob)>(workers * 4);
     let mut skipped = Vec::new();
     let (read, parts) = std::thread::scope(|scope| {
@@ -204,7 +219,8 @@ pub(super) fn scan(
                     for (idx, mut blob) in rx.iter() {
                         if let Some(path) = blob_path(repo, walk, idx) {
                             blob.path = path;
-                            part.take(idx, extract::blobs(vec![blob], one, progress));
+                            let extracted = extract::blobs(vec![blob], one, progress);
+                            part.take(idx, extracted, judge_now);
                         }
                     }
                     part
@@ -243,6 +259,7 @@ pub(super) fn scan(
     let mut out = assemble(&walk, parts, &head);
     out.signed_with = signed_with;
     out.meta.iam = iam_source;
+    out.warnings.extend(early_warnings);
     for i in skipped {
         let path = walk.blobs[i]
             .uses
@@ -283,12 +300,7 @@ fn judge_all(
     }
     for part in parts {
         for (idx, extracted) in std::mem::take(&mut part.kept) {
-            let out = crate::scan::judge::judge(extracted, rules, opts, &iam);
-            part.summary.add(&out.summary);
-            part.errors.extend(out.warnings.iter().cloned());
-            if !out.findings.is_empty() {
-                part.found.push((idx, out));
-            }
+            part.judge(idx, extracted, rules, opts, &iam);
         }
     }
     Ok((
@@ -315,14 +327,35 @@ struct Part {
     found: Vec<(usize, ScanOutput)>,
 }
 
+/// What judging a blob at once needs: the rules, the options, IAM's answers.
+type JudgeNow<'a> = Option<(&'a RuleSet, &'a ScanOptions, &'a crate::iam::Enrichment)>;
+
 impl Part {
-    fn take(&mut self, idx: usize, mut extracted: Extracted) {
+    fn take(&mut self, idx: usize, mut extracted: Extracted, judge_now: JudgeNow<'_>) {
         self.errors.append(&mut extracted.errors);
         if extracted.files.is_empty() {
             self.summary.add(&extracted.summary);
+        } else if let Some((rules, opts, iam)) = judge_now {
+            self.judge(idx, extracted, rules, opts, iam);
         } else {
             // Its counts join once it is judged.
             self.kept.push((idx, extracted));
+        }
+    }
+
+    fn judge(
+        &mut self,
+        idx: usize,
+        extracted: Extracted,
+        rules: &RuleSet,
+        opts: &ScanOptions,
+        iam: &crate::iam::Enrichment,
+    ) {
+        let out = crate::scan::judge::judge(extracted, rules, opts, iam);
+        self.summary.add(&out.summary);
+        self.errors.extend(out.warnings.iter().cloned());
+        if !out.findings.is_empty() {
+            self.found.push((idx, out));
         }
     }
 }

@@ -7,149 +7,91 @@
 
 use std::collections::BTreeMap;
 
-/// One thing the change review can say, by its key under `says:`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Said {
-    /// `{rules}`: the rules a new ignore comment names.
-    IgnoreComment,
-    IgnoreCommentAll,
-    /// `{rule}`, `{name}`, `{line}` (1-based) of the ignore comment.
-    IgnoreExisting,
-    /// `{pattern}`, `{attributes}`, `{files}`.
-    GitAttributes,
-    /// `{what}`: what was written into the left-out file.
-    ExcludedFile,
-    OwnReport,
-    TooLarge,
-    Unreadable,
-    CutShort,
-    InventoryFile,
-    /// `{error}`, masked.
-    UnreadablePolicy,
-    /// `{file}`.
-    RemovedConfiguration,
-    /// `{target}`, `{scope}` (` (KW001, KW002)` or nothing).
-    AllowEntry,
-    /// `{id}`, `{name}`.
-    RuleRemoved,
-    /// `{id}`, `{name}`.
-    RuleOff,
-    /// `{id}`, `{name}`, `{was}`, `{now}`.
-    RuleLowered,
-    /// `{glob}`.
-    Exclude,
-    /// `{globs}`.
-    IncludeLimited,
-    /// `{globs}`: the ones dropped.
-    IncludeNarrowed,
-    /// `{was}`, `{now}`: bytes.
-    MaxFileSize,
-    NoIgnoreOff,
-    PlaceholdersOff,
-    /// `{was}`, `{now}`.
-    FailOn,
-    /// `{account}`.
-    AllowedAccount,
-    /// `{name}`, `{was}`, `{now}`: days.
-    LimitRaised,
-    /// `{dir}`.
-    RulesDirSet,
-    /// `{dir}`, `{files}`.
-    RulesDirChanged,
-    /// `{was}`, `{now}`.
-    InventoryChanged,
-    /// `{was}`.
-    InventoryRemoved,
-    /// `{rule}`, `{path}`.
-    BaselineEntry,
-    /// `{rules}`: appended when the loosening silences one finding.
-    SilencesOne,
-    /// `{count}`, `{rules}`: appended when it silences more.
-    SilencesMany,
-    /// `{reason}`: appended when the change gives one.
-    ReasonGiven,
-    /// `{rule}`, `{name}`: a related place, a finding it silences.
-    SilencedHere,
+/// Declares [`Said`], every key in [`Said::ALL`] and each key's text in
+/// one list, so no key can be left out of the loader's check.
+macro_rules! saids {
+    ($($(#[$doc:meta])* $variant:ident => $key:literal,)*) => {
+        /// One thing the change review can say, by its key under `says:`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum Said {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Said {
+            /// Every key a `raised-by: change` rule must have under `says:`.
+            pub const ALL: &[Said] = &[$(Said::$variant,)*];
+
+            /// The key under `says:`.
+            pub fn key(self) -> &'static str {
+                match self {
+                    $(Said::$variant => $key,)*
+                }
+            }
+        }
+    };
 }
 
-impl Said {
-    /// Every key a `raised-by: change` rule must have under `says:`.
-    pub const ALL: [Said; 34] = [
-        Said::IgnoreComment,
-        Said::IgnoreCommentAll,
-        Said::IgnoreExisting,
-        Said::GitAttributes,
-        Said::ExcludedFile,
-        Said::OwnReport,
-        Said::TooLarge,
-        Said::Unreadable,
-        Said::CutShort,
-        Said::InventoryFile,
-        Said::UnreadablePolicy,
-        Said::RemovedConfiguration,
-        Said::AllowEntry,
-        Said::RuleRemoved,
-        Said::RuleOff,
-        Said::RuleLowered,
-        Said::Exclude,
-        Said::IncludeLimited,
-        Said::IncludeNarrowed,
-        Said::MaxFileSize,
-        Said::NoIgnoreOff,
-        Said::PlaceholdersOff,
-        Said::FailOn,
-        Said::AllowedAccount,
-        Said::LimitRaised,
-        Said::RulesDirSet,
-        Said::RulesDirChanged,
-        Said::InventoryChanged,
-        Said::InventoryRemoved,
-        Said::BaselineEntry,
-        Said::SilencesOne,
-        Said::SilencesMany,
-        Said::ReasonGiven,
-        Said::SilencedHere,
-    ];
-
-    /// The key under `says:`.
-    pub fn key(self) -> &'static str {
-        match self {
-            Said::IgnoreComment => "ignore-comment",
-            Said::IgnoreCommentAll => "ignore-comment-all",
-            Said::IgnoreExisting => "ignore-existing",
-            Said::GitAttributes => "gitattributes",
-            Said::ExcludedFile => "excluded-file",
-            Said::OwnReport => "own-report",
-            Said::TooLarge => "too-large",
-            Said::Unreadable => "unreadable",
-            Said::CutShort => "cut-short",
-            Said::InventoryFile => "inventory-file",
-            Said::UnreadablePolicy => "unreadable-policy",
-            Said::RemovedConfiguration => "removed-configuration",
-            Said::AllowEntry => "allow-entry",
-            Said::RuleRemoved => "rule-removed",
-            Said::RuleOff => "rule-off",
-            Said::RuleLowered => "rule-lowered",
-            Said::Exclude => "exclude",
-            Said::IncludeLimited => "include-limited",
-            Said::IncludeNarrowed => "include-narrowed",
-            Said::MaxFileSize => "max-file-size",
-            Said::NoIgnoreOff => "no-ignore-off",
-            Said::PlaceholdersOff => "placeholders-off",
-            Said::FailOn => "fail-on",
-            Said::AllowedAccount => "allowed-account",
-            Said::LimitRaised => "limit-raised",
-            Said::RulesDirSet => "rules-dir-set",
-            Said::RulesDirChanged => "rules-dir-changed",
-            Said::InventoryChanged => "inventory-changed",
-            Said::InventoryRemoved => "inventory-removed",
-            Said::BaselineEntry => "baseline-entry",
-            Said::SilencesOne => "silences-one",
-            Said::SilencesMany => "silences-many",
-            Said::ReasonGiven => "reason-given",
-            Said::SilencedHere => "silenced-here",
-        }
-    }
+saids! {
+    /// `{rules}`: the rules a new ignore comment names.
+    IgnoreComment => "ignore-comment",
+    IgnoreCommentAll => "ignore-comment-all",
+    /// `{rule}`, `{name}`, `{line}` (1-based) of the ignore comment.
+    IgnoreExisting => "ignore-existing",
+    /// `{pattern}`, `{attributes}`, `{files}`.
+    GitAttributes => "gitattributes",
+    /// `{what}`: what was written into the left-out file.
+    ExcludedFile => "excluded-file",
+    OwnReport => "own-report",
+    TooLarge => "too-large",
+    Unreadable => "unreadable",
+    CutShort => "cut-short",
+    InventoryFile => "inventory-file",
+    /// `{error}`, masked.
+    UnreadablePolicy => "unreadable-policy",
+    /// `{file}`.
+    RemovedConfiguration => "removed-configuration",
+    /// `{target}`, `{scope}` (` (KW001, KW002)` or nothing).
+    AllowEntry => "allow-entry",
+    /// `{id}`, `{name}`.
+    RuleRemoved => "rule-removed",
+    /// `{id}`, `{name}`.
+    RuleOff => "rule-off",
+    /// `{id}`, `{name}`, `{was}`, `{now}`.
+    RuleLowered => "rule-lowered",
+    /// `{glob}`.
+    Exclude => "exclude",
+    /// `{globs}`.
+    IncludeLimited => "include-limited",
+    /// `{globs}`: the ones dropped.
+    IncludeNarrowed => "include-narrowed",
+    /// `{was}`, `{now}`: bytes.
+    MaxFileSize => "max-file-size",
+    NoIgnoreOff => "no-ignore-off",
+    PlaceholdersOff => "placeholders-off",
+    /// `{was}`, `{now}`.
+    FailOn => "fail-on",
+    /// `{account}`.
+    AllowedAccount => "allowed-account",
+    /// `{name}`, `{was}`, `{now}`: days.
+    LimitRaised => "limit-raised",
+    /// `{dir}`.
+    RulesDirSet => "rules-dir-set",
+    /// `{dir}`, `{files}`.
+    RulesDirChanged => "rules-dir-changed",
+    /// `{was}`, `{now}`.
+    InventoryChanged => "inventory-changed",
+    /// `{was}`.
+    InventoryRemoved => "inventory-removed",
+    /// `{rule}`, `{path}`.
+    BaselineEntry => "baseline-entry",
+    /// `{rules}`: appended when the loosening silences one finding.
+    SilencesOne => "silences-one",
+    /// `{count}`, `{rules}`: appended when it silences more.
+    SilencesMany => "silences-many",
+    /// `{reason}`: appended when the change gives one.
+    ReasonGiven => "reason-given",
+    /// `{rule}`, `{name}`: a related place, a finding it silences.
+    SilencedHere => "silenced-here",
 }
 
 /// A [`Said`] with the values its text is filled with.
@@ -243,7 +185,7 @@ mod tests {
         let rule = rules
             .raised_by(crate::rules::load::RaisedBy::Change)
             .expect("a change rule");
-        for said in Said::ALL {
+        for &said in Said::ALL {
             let text = Saying::new(said).render(&rule.says);
             assert_ne!(text, said.key(), "{} has no text", said.key());
         }

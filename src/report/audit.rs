@@ -121,7 +121,8 @@ pub struct ScanInfo {
     pub commit: Option<String>,
     /// `inventory inventory.json (generated 2026-11-28)`, `live IAM
     /// (account 123456789012, 2026-11-30)`; `None`: IAM was not asked. In a
-    /// merged report, the first document's.
+    /// merged report, each different source once, with the repositories
+    /// that asked it when they differ.
     pub iam: Option<String>,
 }
 
@@ -269,8 +270,16 @@ impl Audit {
         }
         let mut merged: Option<Audit> = None;
         let mut rows = Vec::new();
+        // Each IAM source, with the repositories whose scan asked it.
+        let mut sources: Vec<(String, Vec<String>)> = Vec::new();
         for (name, (_, doc)) in names.iter().zip(docs) {
             let mut one = Audit::of(doc)?;
+            if let Some(iam) = one.scan.as_ref().and_then(|s| s.iam.clone()) {
+                match sources.iter_mut().find(|(s, _)| *s == iam) {
+                    Some((_, repos)) => repos.push(name.clone()),
+                    None => sources.push((iam, vec![name.clone()])),
+                }
+            }
             for e in one.findings.iter_mut().chain(one.accepted.iter_mut()) {
                 e.path = format!("{name}:{}", e.path);
             }
@@ -310,11 +319,40 @@ impl Audit {
             date: None,
             repository: Some(format!("{} repositories", names.len())),
             commit: None,
-            iam: all.scan.and_then(|s| s.iam),
+            iam: merged_iam(sources, names.len()),
         });
         all.repositories = rows;
         Ok(all)
     }
+}
+
+/// The IAM line of a merged report: the one source every repository
+/// asked, or each source with the repositories that asked it (and how
+/// many asked none).
+fn merged_iam(sources: Vec<(String, Vec<String>)>, repositories: usize) -> Option<String> {
+    let asked: usize = sources.iter().map(|(_, r)| r.len()).sum();
+    if sources.len() == 1 && asked == repositories {
+        return sources.into_iter().next().map(|(s, _)| s);
+    }
+    let mut parts: Vec<String> = sources
+        .into_iter()
+        .map(|(source, repos)| format!("{source} for {}", repos.join(", ")))
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    if asked < repositories {
+        let none = repositories - asked;
+        parts.push(format!(
+            "not asked for {none} {}",
+            if none == 1 {
+                "repository"
+            } else {
+                "repositories"
+            }
+        ));
+    }
+    Some(parts.join("; "))
 }
 
 /// The users whose newest Active key some repositories use while others
@@ -1071,6 +1109,33 @@ fn repositories_markdown(md: &mut String, a: &Audit) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_merged_report_names_every_iam_source() {
+        let inv = "inventory inventory.json (generated 2026-11-28)".to_string();
+        let live = "live IAM (account 123456789012, 2026-11-30)".to_string();
+        assert_eq!(
+            merged_iam(vec![(inv.clone(), vec!["a".into(), "b".into()])], 2),
+            Some(inv.clone())
+        );
+        assert_eq!(
+            merged_iam(
+                vec![
+                    (inv.clone(), vec!["a".into()]),
+                    (live.clone(), vec!["b".into()])
+                ],
+                3
+            ),
+            Some(format!(
+                "{inv} for a; {live} for b; not asked for 1 repository"
+            ))
+        );
+        assert_eq!(
+            merged_iam(vec![(inv.clone(), vec!["a".into()])], 3),
+            Some(format!("{inv} for a; not asked for 2 repositories"))
+        );
+        assert_eq!(merged_iam(Vec::new(), 2), None);
+    }
     use crate::report::html::audit as html;
 
     /// A whole document as keyward writes it, around findings given by

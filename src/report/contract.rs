@@ -289,20 +289,20 @@ pub enum IamSource {
 pub struct IamUser {
     /// The user's 12-digit AWS account.
     pub account: String,
+    /// `--blast-radius`: what the user may do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub can: Vec<String>,
     /// Newest first.
     pub keys: Vec<IamUserKey>,
     /// The newest Active key; none when there is none or it is a tie.
     pub newest_active: Option<String>,
+    /// AWS's quarantine policies attached to the user (KW013).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quarantine: Vec<String>,
     /// Two Active keys created in the same second and used alike.
     pub tied: bool,
     /// The user's name.
     pub user: String,
-    /// AWS's quarantine policies attached to the user (KW013).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub quarantine: Vec<String>,
-    /// `--blast-radius`: what the user may do.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub can: Vec<String>,
 }
 
 /// One of an IAM user's keys, as IAM lists it.

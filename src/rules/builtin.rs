@@ -68,3 +68,50 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../rules/KW015-suppression-added.yaml"),
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::FILES;
+    use crate::rules::load::parse_rule;
+
+    /// A scan compiles the built-in rules' conditions on first use and
+    /// cannot report a mistake in them with a span: here they are compiled
+    /// and checked as a `rules-dir` file is when it loads.
+    #[test]
+    fn every_built_in_rule_compiles_and_reads_only_facts() {
+        for (origin, text) in FILES {
+            let rule =
+                parse_rule(origin, text).unwrap_or_else(|e| panic!("{origin}: {e}: {}", e.message));
+            let lazy = crate::rules::RuleSet::builtin().expect("built-in rules");
+            let same = lazy.get(&rule.id).expect("listed");
+            assert_eq!(same.reads(), rule.reads(), "{origin}");
+        }
+    }
+
+    #[test]
+    fn a_condition_compiled_on_first_use_still_names_its_mistake() {
+        let text = "id: KW900\nname: test-rule\nseverity: high\nsummary: Test\n\
+                    when: key.bogus\nmessage: m\nhelp: h\ndocs: |\n  ## What it does\n  x\n\
+                    \x20 ## Why is this bad?\n  x\n  ## Example\n  x\n  ## How to fix\n  x\n";
+        let origin = "rules/KW900-test-rule.yaml";
+        assert!(parse_rule(origin, text).is_err(), "refused while loading");
+        let rule = crate::rules::load::parse_rule_compiling(
+            origin,
+            text,
+            crate::rules::load::CompileWhen::FirstUse,
+        )
+        .expect("not compiled while loading");
+        assert!(rule.reads().is_empty());
+        let set = crate::rules::RuleSet { rules: vec![rule] };
+        let (hits, errors) = set.matching(&crate::rules::facts::Facts::default());
+        assert!(hits.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0]
+                .message
+                .contains("`key.bogus`, which is not a fact"),
+            "{}",
+            errors[0].message
+        );
+    }
+}

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::facts::{Fact, Facts};
-use super::load::{Rule, RuleError, parse_rule};
+use super::load::{CompileWhen, Rule, RuleError, parse_rule, parse_rule_compiling};
 use crate::config::{Config, ConfigError};
 
 /// Why the rules of a configuration cannot be used.
@@ -49,7 +49,7 @@ impl RuleSet {
     pub fn builtin() -> Result<RuleSet, Box<RuleError>> {
         let mut rules = Vec::new();
         for (origin, text) in super::builtin::FILES {
-            rules.push(parse_rule(origin, text)?);
+            rules.push(parse_rule_compiling(origin, text, CompileWhen::FirstUse)?);
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(RuleSet { rules })
@@ -168,7 +168,7 @@ impl RuleSet {
             if !rule.enabled {
                 continue;
             }
-            let read: Vec<&Fact> = rule.reads.iter().filter_map(|n| facts.get(n)).collect();
+            let read: Vec<&Fact> = rule.reads().iter().filter_map(|n| facts.get(n)).collect();
             let key = memo_key(i, &read);
             let known = memo
                 .answers
@@ -185,14 +185,15 @@ impl RuleSet {
                     // A root context registers every CEL function, which
                     // costs far more than evaluating a rule: one root, and
                     // a child scope with only the facts this rule reads.
-                    let mut ctx = memo.base.new_inner_scope();
-                    for (name, value) in facts.to_cel_only(&rule.reads) {
-                        ctx.add_variable_from_value(name, value);
-                    }
-                    let a = match rule.program.execute(&ctx) {
-                        Ok(cel::Value::Bool(b)) => Ok(b),
-                        Ok(other) => Err(format!("`when` gave {:?}, not a bool", other.type_of())),
-                        Err(e) => Err(e.to_string()),
+                    let a = match rule.condition.compiled() {
+                        Ok(c) => match c.program.execute(&memo.scope(facts, &c.reads)) {
+                            Ok(cel::Value::Bool(b)) => Ok(b),
+                            Ok(other) => {
+                                Err(format!("`when` gave {:?}, not a bool", other.type_of()))
+                            }
+                            Err(e) => Err(e.to_string()),
+                        },
+                        Err(e) => Err(format!("`when` {e}")),
                     };
                     memo.answers.entry(key).or_default().push((
                         i,
@@ -219,7 +220,24 @@ impl RuleSet {
 #[derive(Default)]
 pub struct Memo {
     answers: HashMap<u64, Vec<MemoEntry>>,
-    base: cel::Context<'static, 'static>,
+    /// Made on the first evaluation: a root context registers every CEL
+    /// function, and most judged parts (a `--history` blob, a clean file)
+    /// evaluate nothing.
+    base: std::cell::OnceCell<cel::Context<'static, 'static>>,
+}
+
+impl Memo {
+    /// A child scope of the root context with only the facts `reads` names.
+    fn scope(&self, facts: &Facts, reads: &[&'static str]) -> cel::Context<'_, 'static> {
+        let mut ctx = self
+            .base
+            .get_or_init(cel::Context::default)
+            .new_inner_scope();
+        for (name, value) in facts.to_cel_only(reads) {
+            ctx.add_variable_from_value(name, value);
+        }
+        ctx
+    }
 }
 
 impl std::fmt::Debug for Memo {
@@ -247,14 +265,16 @@ fn memo_key(rule: usize, read: &[&Fact]) -> u64 {
 /// evaluated does not hold), else the last.
 pub fn text_for(variants: &[super::load::Variant], facts: &Facts, memo: &Memo) -> String {
     for v in variants {
-        let Some(program) = &v.program else {
+        let Some(condition) = &v.condition else {
             return render(&v.text, facts);
         };
-        let mut ctx = memo.base.new_inner_scope();
-        for (name, value) in facts.to_cel_only(&v.reads) {
-            ctx.add_variable_from_value(name, value);
-        }
-        if matches!(program.execute(&ctx), Ok(cel::Value::Bool(true))) {
+        let holds = condition.compiled().is_ok_and(|c| {
+            matches!(
+                c.program.execute(&memo.scope(facts, &c.reads)),
+                Ok(cel::Value::Bool(true))
+            )
+        });
+        if holds {
             return render(&v.text, facts);
         }
     }

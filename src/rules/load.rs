@@ -9,6 +9,7 @@ use miette::{NamedSource, SourceSpan};
 use regex::Regex;
 use serde::Deserialize;
 
+use super::condition::{CompileError, Condition};
 use super::facts;
 
 pub use crate::severity::Severity;
@@ -105,11 +106,10 @@ struct RawVariant {
     text: String,
 }
 
-/// One variant of a message or help, compiled.
+/// One variant of a message or help.
 pub struct Variant {
     pub when: Option<String>,
-    pub(crate) program: Option<cel::Program>,
-    pub(crate) reads: Vec<&'static str>,
+    pub(crate) condition: Option<Condition>,
     pub text: String,
 }
 
@@ -151,16 +151,15 @@ pub struct Rule {
     pub says: BTreeMap<String, String>,
     /// Off through the configuration: listed, never evaluated.
     pub enabled: bool,
-    pub(crate) program: cel::Program,
-    /// Every fact the condition reads. CEL is pure, so two candidates that
-    /// agree on these get the same answer: evaluated once, remembered.
-    pub(crate) reads: Vec<&'static str>,
+    /// `when:`. CEL is pure, so two candidates that agree on the facts
+    /// it reads get the same answer: evaluated once, remembered.
+    pub(crate) condition: Condition,
 }
 
 impl Rule {
     /// Every fact the rule's condition reads.
     pub fn reads(&self) -> &[&'static str] {
-        &self.reads
+        self.condition.reads()
     }
 }
 
@@ -196,9 +195,29 @@ static RULE_ID: LazyLock<Regex> =
 static KEBAB: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9]+(?:-[a-z0-9]+)*$").expect("static regex"));
 
-/// Parses one rule file. `origin` names it in errors.
+/// When a rule's conditions are compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CompileWhen {
+    /// While loading: a mistake is an error with a span into the file.
+    Loading,
+    /// When first evaluated: for the built-in rules, which the test suite
+    /// compiles and checks.
+    FirstUse,
+}
+
+/// Parses one rule file and compiles its conditions. `origin` names it in
+/// errors.
 pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
-    let r = RuleReader { origin, text };
+    parse_rule_compiling(origin, text, CompileWhen::Loading)
+}
+
+/// [`parse_rule`], compiling its conditions as `when` says.
+pub(crate) fn parse_rule_compiling(
+    origin: &str,
+    text: &str,
+    when: CompileWhen,
+) -> Result<Rule, Box<RuleError>> {
+    let r = RuleReader { origin, text, when };
     let file: RuleFile = serde_norway::from_str(text).map_err(|e| {
         // An error at the end of the text gets an empty span there: one byte
         // past the end is outside the source the report renders (found by
@@ -210,7 +229,7 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         r.error(e.to_string(), at, "here")
     })?;
     r.check_identity(&file)?;
-    let (program, reads) = r.compile(&file.when, "when")?;
+    let condition = r.condition(&file.when, "when")?;
     let messages = r.variants("message", &file.message)?;
     let helps = r.variants("help", &file.help)?;
     let related = file
@@ -243,8 +262,7 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
         needs: file.needs,
         says: file.says,
         enabled: true,
-        program,
-        reads,
+        condition,
     })
 }
 
@@ -252,6 +270,7 @@ pub fn parse_rule(origin: &str, text: &str) -> Result<Rule, Box<RuleError>> {
 struct RuleReader<'a> {
     origin: &'a str,
     text: &'a str,
+    when: CompileWhen,
 }
 
 impl RuleReader<'_> {
@@ -305,42 +324,26 @@ impl RuleReader<'_> {
         }
     }
 
-    /// A CEL expression, compiled, and the facts it reads; an unknown
-    /// fact is an error.
-    fn compile(
-        &self,
-        expr: &str,
-        field: &str,
-    ) -> Result<(cel::Program, Vec<&'static str>), Box<RuleError>> {
-        let program = cel::Program::compile(expr).map_err(|e| {
-            let first = e.errors.first();
-            let msg = first.map_or_else(|| e.to_string(), |p| p.msg.clone());
-            self.error(
+    /// A CEL expression, compiled now or on first use (see
+    /// [`CompileWhen`]); an unknown fact is an error.
+    fn condition(&self, expr: &str, field: &str) -> Result<Condition, Box<RuleError>> {
+        if self.when == CompileWhen::FirstUse {
+            return Ok(Condition::later(expr));
+        }
+        Condition::compile_now(expr).map_err(|e| match e {
+            CompileError::Syntax(msg) => self.error(
                 format!("`{field}` does not compile: {msg}"),
                 find_in(self.text, expr).or_else(|| self.field_span(field)),
                 "in this expression",
-            )
-        })?;
-        let mut unknown = Vec::new();
-        let mut reads = Vec::new();
-        check_names(
-            &program.expression().expr,
-            &mut Vec::new(),
-            &mut unknown,
-            &mut reads,
-        );
-        reads.sort_unstable();
-        reads.dedup();
-        if let Some(name) = unknown.first() {
-            return Err(self.error(
+            ),
+            CompileError::UnknownFact(name) => self.error(
                 format!(
                     "`{field}` names `{name}`, which is not a fact (see `keyward rules --facts`)"
                 ),
-                find_in(self.text, name).or_else(|| self.field_span(field)),
+                find_in(self.text, &name).or_else(|| self.field_span(field)),
                 "unknown fact",
-            ));
-        }
-        Ok((program, reads))
+            ),
+        })
     }
 
     /// `message` or `help`: one text, or variants each but the last with
@@ -378,17 +381,13 @@ impl RuleReader<'_> {
                     "unknown fact",
                 ));
             }
-            let (program, reads) = match &v.when {
-                Some(w) => {
-                    let (p, r) = self.compile(w, field)?;
-                    (Some(p), r)
-                }
-                None => (None, Vec::new()),
+            let condition = match &v.when {
+                Some(w) => Some(self.condition(w, field)?),
+                None => None,
             };
             compiled.push(Variant {
                 when: v.when,
-                program,
-                reads,
+                condition,
                 text: v.text,
             });
         }
@@ -506,82 +505,6 @@ fn field_span(text: &str, field: &str) -> Option<(usize, usize)> {
 
 fn find_in(text: &str, needle: &str) -> Option<(usize, usize)> {
     text.find(needle).map(|i| (i, needle.len()))
-}
-
-/// Collects dotted names used in an expression that are not facts.
-fn check_names(
-    expr: &cel::common::ast::Expr,
-    bound: &mut Vec<String>,
-    unknown: &mut Vec<String>,
-    reads: &mut Vec<&'static str>,
-) {
-    use cel::common::ast::{EntryExpr, Expr};
-    match expr {
-        Expr::Ident(name) => {
-            if !bound.contains(name) && !name.starts_with('@') {
-                unknown.push(name.clone());
-            }
-        }
-        Expr::Select(sel) => {
-            if let Expr::Ident(root) = &sel.operand.expr {
-                if bound.contains(root) {
-                    return;
-                }
-                let full = format!("{root}.{}", sel.field);
-                match facts::known(&full) {
-                    Some(name) => reads.push(name),
-                    None => unknown.push(full),
-                }
-            } else {
-                check_names(&sel.operand.expr, bound, unknown, reads);
-            }
-        }
-        Expr::Call(call) => {
-            if let Some(t) = &call.target {
-                check_names(&t.expr, bound, unknown, reads);
-            }
-            for a in &call.args {
-                check_names(&a.expr, bound, unknown, reads);
-            }
-        }
-        Expr::Comprehension(c) => {
-            check_names(&c.iter_range.expr, bound, unknown, reads);
-            let before = bound.len();
-            bound.push(c.iter_var.clone());
-            if let Some(v) = &c.iter_var2 {
-                bound.push(v.clone());
-            }
-            bound.push(c.accu_var.clone());
-            for e in [&c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
-                check_names(&e.expr, bound, unknown, reads);
-            }
-            bound.truncate(before);
-        }
-        Expr::List(l) => {
-            for e in &l.elements {
-                check_names(&e.expr, bound, unknown, reads);
-            }
-        }
-        Expr::Map(m) => {
-            for entry in &m.entries {
-                match &entry.expr {
-                    EntryExpr::StructField(f) => check_names(&f.value.expr, bound, unknown, reads),
-                    EntryExpr::MapEntry(e) => {
-                        check_names(&e.key.expr, bound, unknown, reads);
-                        check_names(&e.value.expr, bound, unknown, reads);
-                    }
-                }
-            }
-        }
-        Expr::Struct(s) => {
-            for entry in &s.entries {
-                if let EntryExpr::StructField(f) = &entry.expr {
-                    check_names(&f.value.expr, bound, unknown, reads);
-                }
-            }
-        }
-        Expr::Literal(_) | Expr::Unspecified => {}
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! a CEL `when:` condition over the fact model.
 
 pub mod builtin;
+mod condition;
 pub mod docs;
 pub mod eval;
 pub mod facts;

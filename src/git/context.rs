@@ -8,7 +8,7 @@
 //! nothing more at all.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::plumbing::{self, Repo};
 use super::{BlobToRead, GitError, read_each};
@@ -27,32 +27,43 @@ pub(super) fn of_index(
         return Ok(Vec::new());
     }
     let staged_paths: HashSet<&str> = staged.iter().map(|b| b.path.as_str()).collect();
+    let is_staged = |path: &str| staged_paths.contains(repo.display(path).as_str());
     // From the top: the whole index, whatever directory the hook runs in.
     let listing = repo.at_top().run(["ls-files", "-s", "-z", "--full-name"])?;
-    let entries: Vec<BlobToRead> = plumbing::parse_ls_files(&listing)
-        .map_err(|detail| GitError::Parse {
+    let cache_path = cache_path(repo);
+    let cache_text = cache_path
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    let cache = Cache::parse(&cache_text);
+    // Every entry is looked at, few are kept: nothing is allocated for a
+    // blob the cache says shares no key.
+    let mut indexed = Vec::new();
+    let mut unknown = Vec::new();
+    let mut sharing = Vec::new();
+    for entry in plumbing::ls_files_entries(&listing) {
+        let e = entry.map_err(|detail| GitError::Parse {
             command: "ls-files".into(),
             detail,
-        })?
-        .into_iter()
-        .filter(|e| e.stage == 0 && e.mode.starts_with("100"))
-        .filter(|e| !staged_paths.contains(repo.display(&e.path).as_str()))
-        .map(|e| BlobToRead {
-            blob: e.blob,
-            path: e.path,
-        })
-        .collect();
-    let cache_path = cache_path(repo);
-    let mut cache = cache_path.as_ref().map(read_cache).unwrap_or_default();
-    let unknown: Vec<BlobToRead> = entries
-        .iter()
-        .filter(|e| !cache.contains_key(&e.blob))
-        .map(|e| BlobToRead {
-            blob: e.blob.clone(),
-            path: e.path.clone(),
-        })
-        .collect();
+        })?;
+        if e.stage != 0 || !e.mode.starts_with("100") {
+            continue;
+        }
+        indexed.push(e.blob);
+        let to = match cache.keys_of(e.blob) {
+            None => &mut unknown,
+            Some(keys) if keys.iter().any(|k| wanted_keys.contains(*k)) => &mut sharing,
+            Some(_) => continue,
+        };
+        if !is_staged(&e.path) {
+            to.push(BlobToRead {
+                blob: e.blob.to_string(),
+                path: e.path.into_owned(),
+            });
+        }
+    }
     let mut context = Vec::new();
+    let mut read_now: HashMap<&str, BTreeSet<String>> = HashMap::new();
     // A blob that cannot be read is the commit's business only where the
     // commit touches it: here it is left out of the context.
     read_each(repo, &unknown, opts, |i, blob| {
@@ -65,34 +76,50 @@ pub(super) fn of_index(
             context.push(blob);
         }
         if let Some(w) = unknown.get(i) {
-            cache.insert(w.blob.clone(), keys);
+            read_now.insert(w.blob.as_str(), keys);
         }
     })?;
-    let just_read: HashSet<&str> = unknown.iter().map(|u| u.blob.as_str()).collect();
-    let sharing: Vec<BlobToRead> = entries
-        .iter()
-        .filter(|e| !just_read.contains(e.blob.as_str()))
-        .filter(|e| {
-            cache
-                .get(&e.blob)
-                .is_some_and(|keys| keys.iter().any(|k| wanted_keys.contains(k)))
-        })
-        .map(|e| BlobToRead {
-            blob: e.blob.clone(),
-            path: e.path.clone(),
-        })
-        .collect();
     read_each(repo, &sharing, opts, |_, blob| context.push(blob))?;
-    if !unknown.is_empty()
+    if !read_now.is_empty()
         && let Some(path) = &cache_path
     {
-        // Only blobs the index still names: the file stays the size of
-        // the index.
-        let indexed: HashSet<&str> = entries.iter().map(|e| e.blob.as_str()).collect();
-        cache.retain(|blob, _| indexed.contains(blob.as_str()));
-        write_cache(path, &cache);
+        write_cache(path, &cache, &read_now, &indexed);
     }
     Ok(context)
+}
+
+/// The cache as read: `blob-id<TAB>key-id,key-id` per line (nothing after
+/// the tab: no key), held as the file's text; anything else is ignored.
+struct Cache<'t> {
+    lines: HashMap<&'t str, &'t str>,
+}
+
+impl<'t> Cache<'t> {
+    fn parse(text: &'t str) -> Cache<'t> {
+        let lines = text
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .filter(|(blob, _)| !blob.is_empty() && blob.bytes().all(|b| b.is_ascii_hexdigit()))
+            .collect();
+        Cache { lines }
+    }
+
+    /// The key IDs a blob was seen to hold, if it was seen. A line someone
+    /// edited into holding anything but key IDs is not believed.
+    fn keys_of(&self, blob: &str) -> Option<Vec<&'t str>> {
+        let keys: Vec<&str> = self
+            .lines
+            .get(blob)?
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .collect();
+        keys.iter().all(|k| is_well_formed(k)).then_some(keys)
+    }
+
+    /// A line as it was read, when it is believed.
+    fn raw(&self, blob: &str) -> Option<&'t str> {
+        self.keys_of(blob).and(self.lines.get(blob).copied())
+    }
 }
 
 /// The access key IDs written plainly in `bytes`: well-formed
@@ -113,51 +140,37 @@ fn cache_path(repo: &Repo) -> Option<PathBuf> {
     (!dir.is_empty()).then(|| PathBuf::from(dir).join("keyward").join("key-ids"))
 }
 
-/// `blob-id<TAB>key-id,key-id` per line (nothing after the tab: no key);
-/// anything else is ignored.
-fn read_cache(path: &PathBuf) -> HashMap<String, BTreeSet<String>> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return HashMap::new();
-    };
-    text.lines()
-        .filter_map(|line| {
-            let (blob, keys) = line.split_once('\t')?;
-            if blob.is_empty() || !blob.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            let keys: BTreeSet<String> = keys
-                .split(',')
-                .filter(|k| !k.is_empty())
-                .map(str::to_string)
-                .collect();
-            // A cache someone edited into holding anything but key IDs is
-            // not read.
-            keys.iter()
-                .all(|k| is_well_formed(k))
-                .then(|| (blob.to_string(), keys))
-        })
-        .collect()
-}
-
-/// Written whole and renamed into place; a cache that cannot be written
-/// costs the next commit time, not correctness.
-fn write_cache(path: &PathBuf, cache: &HashMap<String, BTreeSet<String>>) {
+/// Written whole and renamed into place, with a line for each blob the
+/// index names (the file stays the size of the index); a cache that cannot
+/// be written costs the next commit time, not correctness.
+fn write_cache(
+    path: &Path,
+    old: &Cache<'_>,
+    read_now: &HashMap<&str, BTreeSet<String>>,
+    indexed: &[&str],
+) {
     let Some(dir) = path.parent() else {
         return;
     };
     if std::fs::create_dir_all(dir).is_err() {
         return;
     }
-    let mut lines: Vec<String> = cache
+    let mut lines: Vec<String> = indexed
         .iter()
-        .map(|(blob, keys)| {
-            format!(
-                "{blob}\t{}",
-                keys.iter().cloned().collect::<Vec<_>>().join(",")
-            )
+        .filter_map(|blob| {
+            let keys = match read_now.get(blob) {
+                Some(keys) => keys
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                None => old.raw(blob)?.to_string(),
+            };
+            Some(format!("{blob}\t{keys}"))
         })
         .collect();
     lines.sort_unstable();
+    lines.dedup();
     let mut text = lines.join("\n");
     text.push('\n');
     let tmp = path.with_extension("tmp");

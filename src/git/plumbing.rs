@@ -328,26 +328,57 @@ pub struct IndexEntry {
 }
 
 pub fn parse_ls_files(bytes: &[u8]) -> Result<Vec<IndexEntry>, String> {
-    let mut out = Vec::new();
-    for rec in bytes.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let tab = memchr::memchr(b'\t', rec)
-            .ok_or_else(|| format!("no tab in {:?}", String::from_utf8_lossy(rec)))?;
-        let head = String::from_utf8_lossy(&rec[..tab]);
-        let mut f = head.split(' ');
-        let (Some(mode), Some(blob), Some(stage), None) = (f.next(), f.next(), f.next(), f.next())
-        else {
-            return Err(format!("unexpected ls-files entry {head:?}"));
-        };
-        out.push(IndexEntry {
-            mode: mode.to_string(),
-            blob: blob.to_string(),
-            stage: stage
-                .parse()
-                .map_err(|_| format!("bad stage in {head:?}"))?,
-            path: String::from_utf8_lossy(&rec[tab + 1..]).into_owned(),
-        });
-    }
-    Ok(out)
+    ls_files_entries(bytes)
+        .map(|e| {
+            e.map(|e| IndexEntry {
+                mode: e.mode.to_string(),
+                blob: e.blob.to_string(),
+                stage: e.stage,
+                path: e.path.into_owned(),
+            })
+        })
+        .collect()
+}
+
+/// An entry of `git ls-files -s -z`, borrowed from its output.
+pub struct IndexEntryRef<'a> {
+    pub mode: &'a str,
+    pub blob: &'a str,
+    /// 0, or 1–3 for the sides of an unresolved conflict.
+    pub stage: u8,
+    pub path: std::borrow::Cow<'a, str>,
+}
+
+/// The entries of `git ls-files -s -z`, read in place: a commit in a
+/// repository of 50,000 files goes through all of them and keeps a few.
+pub fn ls_files_entries(bytes: &[u8]) -> impl Iterator<Item = Result<IndexEntryRef<'_>, String>> {
+    bytes
+        .split(|&b| b == 0)
+        .filter(|r| !r.is_empty())
+        .map(|rec| {
+            let unexpected = || {
+                format!(
+                    "unexpected ls-files entry {:?}",
+                    String::from_utf8_lossy(rec)
+                )
+            };
+            let tab = memchr::memchr(b'\t', rec).ok_or_else(unexpected)?;
+            let head = std::str::from_utf8(&rec[..tab]).map_err(|_| unexpected())?;
+            let mut f = head.split(' ');
+            let (Some(mode), Some(blob), Some(stage), None) =
+                (f.next(), f.next(), f.next(), f.next())
+            else {
+                return Err(unexpected());
+            };
+            Ok(IndexEntryRef {
+                mode,
+                blob,
+                stage: stage
+                    .parse()
+                    .map_err(|_| format!("bad stage in {head:?}"))?,
+                path: String::from_utf8_lossy(&rec[tab + 1..]),
+            })
+        })
 }
 
 /// What `cat-file --batch` gave for one requested blob.

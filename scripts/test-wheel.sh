@@ -37,25 +37,46 @@ got=$("$work/venv/bin/keyward" --version)
 say "pip install keyward==$version: $got"
 
 # 3. The hook through the real pre-commit, offline: pip may read only dist/.
+# The hook's repository holds what pre-commit reads of this one (the
+# manifest, the package and its backend, the version), as they are in the
+# working tree, committed.
+hooks="$work/hooks"
+mkdir -p "$hooks/python"
+cp "$root/.pre-commit-hooks.yaml" "$root/pyproject.toml" "$root/Cargo.toml" "$hooks/"
+cp -R "$root/python/hook" "$hooks/python/"
+rm -rf "$hooks/python/hook/__pycache__"
+g() { git -C "$1" -c user.email=dev@example.com -c user.name=Dev -c commit.gpgsign=false "${@:2}"; }
+git init -q -b main "$hooks"
+g "$hooks" add -A
+g "$hooks" commit -q -m hooks
 read -r key secret < <(python3 "$root/scripts/genkey.py" --seed 505 --secret --account 210987654321)
 repo="$work/repo"
 git init -q -b main "$repo"
-g() { git -C "$repo" -c user.email=dev@example.com -c user.name=Dev -c commit.gpgsign=false "$@"; }
+cat > "$repo/.pre-commit-config.yaml" <<EOF
+repos:
+  - repo: $hooks
+    rev: $(git -C "$hooks" rev-parse HEAD)
+    hooks:
+      - id: keyward
+EOF
 echo demo > "$repo/README.md"
-g add README.md
-g commit -q -m init
+g "$repo" add README.md .pre-commit-config.yaml
+g "$repo" commit -q -m init
 hook() {
   (cd "$repo" && env -u AWS_ACCESS_KEY_ID PRE_COMMIT_HOME="$work/home" PIP_NO_INDEX=1 \
     PIP_FIND_LINKS="$work/dist" PIP_DISABLE_PIP_VERSION_CHECK=1 VIRTUALENV_NO_PERIODIC_UPDATE=1 \
     NO_COLOR=1 PRE_COMMIT_COLOR=never \
-    pre-commit try-repo "$root" keyward --verbose)
+    pre-commit run keyward)
 }
 printf 'AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n' "$key" "$secret" > "$repo/prod.env"
-g add prod.env
+g "$repo" add prod.env
 set +e
+start=$(date +%s.%N)
 hook > "$work/out" 2>&1
 code=$?
+took=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
 set -e
+sed 's/^/  | /' "$work/out"
 out=$(cat "$work/out")
 [ $code -eq 1 ] || { echo "$out" >&2; fail "a staged key: exit $code, expected 1"; }
 case $out in *Failed*) ;; *) echo "$out" >&2; fail "no Failed line" ;; esac
@@ -65,7 +86,7 @@ case $out in *KW002*) ;; *) echo "$out" >&2; fail "no KW002 for the secret" ;; e
 # The keyward that ran is the wheel's, in pre-commit's environment for
 # the hook: nothing was compiled and no other keyward was used.
 envs=("$work/home"/repo*/py_env-*/bin/keyward)
-[ ${#envs[@]} -eq 1 ] || { find "$work/home" -maxdepth 4 -name "py_env*" >&2; fail "no keyward in pre-commit's hook environment"; }
+[ ${#envs[@]} -eq 1 ] || fail "no keyward in pre-commit's hook environment"
 python3 - "$wheel" "${envs[0]}" "$version" <<'EOF' || fail "the hook's keyward is not the wheel's binary"
 import sys, zipfile
 wheel, installed, version = sys.argv[1:]
@@ -73,14 +94,15 @@ with zipfile.ZipFile(wheel) as z:
     packed = z.read(f"keyward-{version}.data/scripts/keyward")
 sys.exit(0 if open(installed, "rb").read() == packed else 1)
 EOF
-say "a staged key: the hook failed with KW001/KW002, secret masked"
+say "a staged key: the hook failed with KW001/KW002, secret masked (install and run: ${took} s)"
 
-g rm -q --cached prod.env
+g "$repo" rm -q --cached prod.env
 rm "$repo/prod.env"
 printf 'region: eu-west-1\n' > "$repo/app.yaml"
-g add app.yaml
+g "$repo" add app.yaml
 hook > "$work/out" 2>&1 || { cat "$work/out" >&2; fail "a clean commit failed the hook"; }
 grep -q Passed "$work/out" || { cat "$work/out" >&2; fail "no Passed line"; }
 grep -q "0 findings in 1 file scanned" "$work/out" || { cat "$work/out" >&2; fail "no scan summary"; }
+sed 's/^/  | /' "$work/out"
 say "a clean commit: Passed"
 say "ok"

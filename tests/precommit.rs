@@ -1,9 +1,11 @@
 //! The hooks in `.pre-commit-hooks.yaml`, run by the real `pre-commit`
 //! (tests/requirements.txt, installed by scripts/test.sh) through
 //! `pre-commit try-repo` in temp git repos. `keyward-system` runs the binary
-//! under test from PATH; `keyward` (`language: rust`) would build keyward
-//! from source, too slow here, so its entry is checked by
-//! `validate-manifest` and against `keyward-system`'s.
+//! under test from PATH; `keyward-rust` (`language: rust`) would build
+//! keyward from source, too slow here, so its entry is checked by
+//! `validate-manifest` and against `keyward-system`'s. `keyward`
+//! (`language: python`, the wheel) is run through pre-commit by
+//! scripts/test-wheel.sh, which builds the wheel first.
 
 mod common;
 
@@ -156,7 +158,7 @@ fn ignored_and_placeholder_keys_pass() {
 }
 
 #[test]
-fn the_manifest_is_valid_and_both_hooks_scan_the_index() {
+fn the_manifest_is_valid_and_every_hook_scans_the_index() {
     let Some(s) = Sandbox::new() else {
         return;
     };
@@ -172,10 +174,15 @@ fn the_manifest_is_valid_and_both_hooks_scan_the_index() {
             .unwrap_or_else(|| panic!("no hook {id}"))
             .clone()
     };
-    let (rust, system) = (hook("keyward"), hook("keyward-system"));
+    let (python, rust, system) = (
+        hook("keyward"),
+        hook("keyward-rust"),
+        hook("keyward-system"),
+    );
+    assert_eq!(python["language"], "python");
     assert_eq!(rust["language"], "rust");
     assert_eq!(system["language"], "system");
-    for h in [&rust, &system] {
+    for h in [&python, &rust, &system] {
         assert_eq!(h["entry"], "keyward scan --staged --policy-from HEAD");
         assert_eq!(h["pass_filenames"], true);
         assert_eq!(h["require_serial"], true);

@@ -766,3 +766,44 @@ fn staged_files_are_judged_with_the_rest_of_the_repository() {
     let rules = rules_of(&doc);
     assert!(!rules.contains(&"KW010"), "{rules:?}");
 }
+
+/// With an inventory, a commit is judged with the files that hold other
+/// keys of the same IAM users: a rotation left half done (KW011) shows at
+/// commit time, the old key staged while the new one is committed
+/// elsewhere. Without the inventory the two files share no key and the
+/// commit is judged alone.
+#[test]
+fn staged_files_are_judged_with_the_other_keys_of_their_owners() {
+    let fixture = common::root().join("fixtures/rules/KW011-divergent-credential");
+    let r = Repo::new();
+    let prod = "terraform/envs/prod/providers.tf";
+    let read =
+        |rel: &str| std::fs::read_to_string(fixture.join("fail").join(rel)).expect("fixture");
+    r.write(prod, &read(prod));
+    r.write(
+        "inventory.json",
+        &std::fs::read_to_string(fixture.join("inventory.json")).expect("inventory"),
+    );
+    r.commit("init");
+    r.write(".env.staging", &read(".env.staging"));
+    r.git(&["add", ".env.staging"]);
+    let now = ["--now", common::FIXTURE_NOW];
+    for run in ["first", "cached"] {
+        let (_, doc) = r.scan(&["--staged", "--inventory", "inventory.json", now[0], now[1]]);
+        let findings = doc["findings"].as_array().expect("findings");
+        assert!(
+            findings.iter().all(|f| f["path"] == ".env.staging"),
+            "{run}: only the commit's file is reported: {findings:#?}"
+        );
+        let kw011 = findings
+            .iter()
+            .find(|f| f["rule"] == "KW011")
+            .unwrap_or_else(|| panic!("{run}: KW011 in {findings:#?}"));
+        let related = kw011["related"].to_string();
+        assert!(related.contains(prod), "{run}: {related}");
+        assert_eq!(doc["summary"]["files_scanned"], 1, "{run}");
+    }
+    let (_, doc) = r.scan(&["--staged", now[0], now[1]]);
+    let rules = rules_of(&doc);
+    assert!(!rules.contains(&"KW011"), "{rules:?}");
+}

@@ -5,7 +5,9 @@
 //! (`keyward/key-ids`: blob IDs and key IDs, which are identifiers, never a
 //! secret), so a commit reads only blobs not seen before and parses only
 //! the files that share a key with it; a commit that holds no key reads
-//! nothing more at all.
+//! nothing more at all. With an inventory, a key's owner's other keys are
+//! shared too: a rotation left half done (KW011) is one user's old key in
+//! the commit and the new key in a file it does not touch.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use std::path::{Path, PathBuf};
 use super::plumbing::{self, Repo};
 use super::{BlobToRead, GitError, read_each};
 use crate::detect::key_id::is_well_formed;
+use crate::iam::{SourceChoice, inventory};
 use crate::scan::{Blob, ScanOptions};
 
 /// The index's regular files other than the `staged` blobs that hold one of
@@ -22,10 +25,11 @@ pub(super) fn of_index(
     staged: &[Blob],
     opts: &ScanOptions,
 ) -> Result<Vec<Blob>, GitError> {
-    let wanted_keys: BTreeSet<String> = staged.iter().flat_map(|b| key_ids(&b.bytes)).collect();
-    if wanted_keys.is_empty() {
+    let found: BTreeSet<String> = staged.iter().flat_map(|b| key_ids(&b.bytes)).collect();
+    if found.is_empty() {
         return Ok(Vec::new());
     }
+    let wanted_keys = with_owners_keys(found, &opts.iam.source);
     let staged_paths: HashSet<&str> = staged.iter().map(|b| b.path.as_str()).collect();
     let is_staged = |path: &str| staged_paths.contains(repo.display(path).as_str());
     // From the top: the whole index, whatever directory the hook runs in.
@@ -73,19 +77,57 @@ pub(super) fn of_index(
             BTreeSet::new()
         };
         if keys.iter().any(|k| wanted_keys.contains(k)) {
-            context.push(blob);
+            context.push(Blob {
+                context: true,
+                ..blob
+            });
         }
         if let Some(w) = unknown.get(i) {
             read_now.insert(w.blob.as_str(), keys);
         }
     })?;
-    read_each(repo, &sharing, opts, |_, blob| context.push(blob))?;
+    read_each(repo, &sharing, opts, |_, blob| {
+        context.push(Blob {
+            context: true,
+            ..blob
+        })
+    })?;
     if !read_now.is_empty()
         && let Some(path) = &cache_path
     {
         write_cache(path, &cache, &read_now, &indexed);
     }
     Ok(context)
+}
+
+/// `keys` and, when the IAM source is an inventory, every other key of
+/// their owners. Live IAM is not asked here: the scan asks it once, later,
+/// and a commit should not wait on the network twice.
+fn with_owners_keys(keys: BTreeSet<String>, source: &SourceChoice) -> BTreeSet<String> {
+    let inventory = match source {
+        SourceChoice::Inventory(path) => inventory::read(path).ok(),
+        SourceChoice::InventoryText { origin, text } => {
+            inventory::Inventory::parse(origin, text).ok()
+        }
+        _ => None,
+    };
+    // An inventory that cannot be read is the scan's to report.
+    let Some(inventory) = inventory else {
+        return keys;
+    };
+    let lookup = inventory.lookup(&keys);
+    let owners: BTreeSet<_> = keys
+        .iter()
+        .filter_map(|k| lookup.keys.get(k))
+        .map(|record| record.owner())
+        .collect();
+    let mut all = keys;
+    for owner in &owners {
+        if let Some(user_keys) = lookup.user_keys.get(owner) {
+            all.extend(user_keys.iter().map(|k| k.access_key_id.clone()));
+        }
+    }
+    all
 }
 
 /// The cache as read: `blob-id<TAB>key-id,key-id` per line (nothing after

@@ -238,6 +238,7 @@ pub(super) fn scan(
                         path: String::new(),
                         bytes: Vec::new(),
                         large: Some(Box::new(large)),
+                        context: false,
                     };
                     return tx.send((i, blob)).is_ok();
                 }

@@ -533,12 +533,11 @@ fn staged(
     // The commit is judged with the rest of the repository; what is said is
     // about the commit's files only.
     let context = context::of_index(repo, &head, opts)?;
-    let context_bytes: u64 = context.iter().map(|b| b.bytes.len() as u64).sum();
     let context_paths: HashSet<String> = context.iter().map(|b| b.path.clone()).collect();
     let mut blobs = head;
     blobs.extend(context);
     let mut out = scan_read(blobs, unread.take(), opts, rules, progress)?;
-    drop_context_findings(&mut out, &context_paths, context_bytes);
+    drop_context_findings(&mut out, &context_paths);
     out.warnings.extend(errors);
     out.warnings.sort();
     let post = Post {
@@ -561,7 +560,7 @@ fn staged(
 /// warnings in the other files it was judged with (`context`, shown
 /// paths) go (the files stay, for the related places that point there),
 /// and the counts are the commit's.
-fn drop_context_findings(out: &mut ScanOutput, context: &HashSet<String>, bytes: u64) {
+fn drop_context_findings(out: &mut ScanOutput, context: &HashSet<String>) {
     let in_context = |file: usize, files: &[crate::SourceFile]| {
         files.get(file).is_some_and(|s| context.contains(&s.path))
     };
@@ -569,12 +568,8 @@ fn drop_context_findings(out: &mut ScanOutput, context: &HashSet<String>, bytes:
     out.findings.retain(|f| !in_context(f.file, files));
     out.more.retain(|m| !in_context(m.file, files));
     out.warnings.retain(|w| !context.contains(&w.path));
-    let s = &mut out.summary;
-    let n = context.len() as u64;
-    s.files_scanned = s.files_scanned.saturating_sub(n);
-    s.files_parsed = s.files_parsed.saturating_sub(n);
-    s.bytes_scanned = s.bytes_scanned.saturating_sub(bytes);
-    s.findings = out.findings.len() as u64;
+    // The context blobs were never counted (Blob::context).
+    out.summary.findings = out.findings.len() as u64;
 }
 
 fn since(
@@ -904,6 +899,7 @@ fn read_each(
                     path,
                     bytes: Vec::new(),
                     large: Some(Box::new(crate::scan::extract::Large { size, swept })),
+                    context: false,
                 },
             ),
             plumbing::BlobContent::Missing => unread.errors.push(Warning {

@@ -305,8 +305,25 @@ fn take_bytes(
     }
 }
 
-/// One blob, unless the configuration's scope leaves it out.
+/// One blob, unless the configuration's scope leaves it out; a context
+/// blob is taken without being counted.
 fn take_blob(st: &mut ThreadState, blob: Blob, opts: &ScanOptions, progress: &Progress) {
+    if blob.context {
+        let counted = (
+            st.summary.clone(),
+            st.inventories.len(),
+            st.own_reports.len(),
+        );
+        take_counted(st, blob, opts, progress);
+        st.summary = counted.0;
+        st.inventories.truncate(counted.1);
+        st.own_reports.truncate(counted.2);
+        return;
+    }
+    take_counted(st, blob, opts, progress);
+}
+
+fn take_counted(st: &mut ThreadState, blob: Blob, opts: &ScanOptions, progress: &Progress) {
     let path = PathBuf::from(&blob.path);
     if let Some(scope) = &opts.scope
         && !scope.wants(&path, &opts.cwd)
@@ -413,6 +430,10 @@ pub struct Blob {
     /// Content too large to parse, streamed for keys instead of read
     /// (`bytes` is then empty).
     pub large: Option<Box<Large>>,
+    /// Read only so that rules about the whole repository see it (a
+    /// commit's context): judged with the rest, left out of the summary,
+    /// which counts what the caller asked to scan.
+    pub context: bool,
 }
 
 impl Blob {
@@ -421,6 +442,7 @@ impl Blob {
             path: path.into(),
             bytes,
             large: None,
+            context: false,
         }
     }
 

@@ -137,7 +137,7 @@ fn no_format_and_no_mode_prints_a_secret() {
         let repo = hostile_repo(&secret);
         let d = repo.path();
         for format in [
-            "human", "concise", "json", "sarif", "github", "markdown", "html",
+            "human", "concise", "json", "sarif", "github", "gitlab", "markdown", "html",
         ] {
             for mode in [
                 vec!["scan", "."],

@@ -40,6 +40,9 @@ pub enum EmitError {
     /// The HTML page could not be rendered.
     #[error(transparent)]
     Html(#[from] super::html::RenderError),
+    /// The GitLab report lacks what its schema requires.
+    #[error(transparent)]
+    Gitlab(#[from] super::gitlab::GitlabError),
 }
 
 /// One output format (`--format`): a scan's output rendered as text.
@@ -65,12 +68,14 @@ struct Concise;
 struct Json;
 struct Sarif;
 struct Github;
+struct Gitlab;
 struct Markdown;
 struct Html;
 
 /// Every format, in `--help` order; the first is the default.
-pub static EMITTERS: &[&dyn Emitter] =
-    &[&Human, &Concise, &Json, &Sarif, &Github, &Markdown, &Html];
+pub static EMITTERS: &[&dyn Emitter] = &[
+    &Human, &Concise, &Json, &Sarif, &Github, &Gitlab, &Markdown, &Html,
+];
 
 /// The emitter for a `--format` value.
 pub fn by_name(name: &str) -> Option<&'static dyn Emitter> {
@@ -149,6 +154,21 @@ impl Emitter for Github {
             what: "the job summary",
             text: super::github::step_summary(out),
         })
+    }
+}
+
+impl Emitter for Gitlab {
+    fn name(&self) -> &'static str {
+        "gitlab"
+    }
+    fn about(&self) -> &'static str {
+        "GitLab's secret detection report (the secret_detection artifact)"
+    }
+    fn render(&self, out: &ScanOutput, _ctx: &Context) -> Result<String, EmitError> {
+        Ok(super::gitlab::render(out)?)
+    }
+    fn identifies(&self) -> bool {
+        true
     }
 }
 

@@ -15,6 +15,8 @@ pub mod escape;
 #[doc(hidden)]
 pub mod github;
 #[doc(hidden)]
+pub mod gitlab;
+#[doc(hidden)]
 pub mod human;
 #[doc(hidden)]
 pub mod json;

@@ -12,16 +12,7 @@ use common::*;
 use serde_json::Value;
 
 fn validator() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(
-        root().join("fixtures/schemas/gitlab/secret-detection-report-format.json"),
-    )
-    .expect("schema file");
-    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft7)
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("schema compiles")
+    schema_validator("fixtures/schemas/gitlab/secret-detection-report-format.json")
 }
 
 fn assert_valid(doc: &Value) {

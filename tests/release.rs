@@ -325,20 +325,17 @@ fn the_release_builds_every_target_the_action_downloads() {
     let text =
         std::fs::read_to_string(root().join(".github/workflows/release.yml")).expect("release.yml");
     let doc: serde_json::Value = serde_norway::from_str(&text).expect("YAML");
-    let built: BTreeSet<String> = doc["jobs"]["build"]["strategy"]["matrix"]["include"]
-        .as_array()
-        .expect("matrix")
-        .iter()
-        .filter_map(|e| e["target"].as_str().map(str::to_string))
-        .collect();
-    assert_eq!(built, wanted);
+    let targets = |job: &str| -> BTreeSet<String> {
+        doc["jobs"][job]["strategy"]["matrix"]["include"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{job}'s matrix"))
+            .iter()
+            .filter_map(|e| e["target"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(targets("build"), wanted);
     // The wheels the `keyward` pre-commit hook installs: the same targets.
-    let wheels: BTreeSet<String> = doc["jobs"]["wheels"]["strategy"]["matrix"]["include"]
-        .as_array()
-        .expect("wheels matrix")
-        .iter()
-        .filter_map(|e| e["target"].as_str().map(str::to_string))
-        .collect();
+    let wheels = targets("wheels");
     assert_eq!(wheels, wanted);
     assert!(step.contains(r#"archive="keyward-$requested-$target.tar.gz""#));
     let lint = Command::new("actionlint")

@@ -13,14 +13,7 @@ use serde_json::{Value, json};
 /// format that a draft-04 validator does not check; draft-07 checks it, and
 /// format checks are forced on so `uri`/`uri-reference` are really tested.
 fn validator() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(root().join("fixtures/schemas/sarif-schema-2.1.0.json"))
-        .expect("schema file");
-    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft7)
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("schema compiles")
+    schema_validator("fixtures/schemas/sarif-schema-2.1.0.json")
 }
 
 fn schema_errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {

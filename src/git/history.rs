@@ -397,15 +397,58 @@ fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) 
         found.extend(p.found);
     }
     found.sort_by_key(|(idx, _)| *idx);
-    struct Group {
-        /// (blob index in `found`, finding index), from the first commit.
-        rep: (usize, usize),
-        first: (usize, String),
-        last: (usize, String),
-        commits: HashSet<usize>,
-        /// Walk blob indices of the versions that hold it.
-        blobs: HashSet<usize>,
+    let groups = group_by_fingerprint(walk, &found);
+    let history = History {
+        walk,
+        head,
+        moved_to: moved_to(walk, &found, head),
+        writes: writes_by_path(walk),
+    };
+    let mut files = Files::default();
+    for (g, f, _) in representatives(&groups, &found) {
+        let mut f = f.clone();
+        f.file = files.index(&mut out, &found, (g.rep.0, f.file));
+        // Related places are in the same version's files.
+        let part = &found[g.rep.0].1;
+        f.related.retain_mut(|r| {
+            if part.files.get(r.file).is_none() {
+                return false;
+            }
+            r.file = files.index(&mut out, &found, (g.rep.0, r.file));
+            true
+        });
+        history.place(g, &mut f);
+        out.findings.push(f);
     }
+    // Counted findings past the per-file cap travel with their blob.
+    for (fi, (_, part)) in found.iter().enumerate() {
+        for m in &part.more {
+            if part.files.get(m.file).is_none() {
+                continue;
+            }
+            let index = files.index(&mut out, &found, (fi, m.file));
+            out.more.push(crate::scan::More {
+                file: index,
+                ..m.clone()
+            });
+        }
+    }
+    out.summary.findings = out.findings.len() as u64;
+    out
+}
+
+/// The findings of one fingerprint across the history.
+struct Group {
+    /// (blob index in `found`, finding index), from the first commit.
+    rep: (usize, usize),
+    first: (usize, String),
+    last: (usize, String),
+    commits: HashSet<usize>,
+    /// Walk blob indices of the versions that hold it.
+    blobs: HashSet<usize>,
+}
+
+fn group_by_fingerprint(walk: &Walk, found: &[(usize, ScanOutput)]) -> BTreeMap<String, Group> {
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for (fi, (idx, part)) in found.iter().enumerate() {
         let uses = &walk.blobs[*idx].uses;
@@ -436,10 +479,18 @@ fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) 
             g.commits.extend(uses.iter().map(|u| u.0));
         }
     }
-    // The same credential at HEAD under another path (the file moved):
-    // (rule, identity) → HEAD paths of blobs that hold it.
+    groups
+}
+
+/// The same credential at HEAD under another path (the file moved):
+/// (rule, identity) → HEAD paths of blobs that hold it.
+fn moved_to(
+    walk: &Walk,
+    found: &[(usize, ScanOutput)],
+    head: &HashMap<String, Vec<String>>,
+) -> HashMap<(String, String), Vec<String>> {
     let mut moved_to: HashMap<(String, String), Vec<String>> = HashMap::new();
-    for (idx, part) in &found {
+    for (idx, part) in found {
         let Some(paths) = walk.blobs.get(*idx).and_then(|b| head.get(&b.id)) else {
             continue;
         };
@@ -450,7 +501,11 @@ fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) 
                 .extend(paths.iter().cloned());
         }
     }
-    // Every commit that wrote each path, in walk order.
+    moved_to
+}
+
+/// Every commit that wrote each path, in walk order.
+fn writes_by_path(walk: &Walk) -> HashMap<&str, Vec<usize>> {
     let mut writes: HashMap<&str, Vec<usize>> = HashMap::new();
     for b in &walk.blobs {
         for (c, path) in &b.uses {
@@ -460,16 +515,15 @@ fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) 
     for w in writes.values_mut() {
         w.sort_unstable();
     }
-    let commit_ref = |(c, path): &(usize, String)| {
-        let commit = walk.commits.get(*c);
-        CommitRef {
-            commit: commit.map_or_else(String::new, |c| c.id.clone()),
-            author: commit.map_or_else(String::new, |c| c.author.clone()),
-            email: commit.map_or_else(String::new, |c| c.email.clone()),
-            date: commit.map_or_else(String::new, |c| c.date.clone()),
-            path: path.clone(),
-        }
-    };
+    writes
+}
+
+/// Each group's first finding with its file, in report order (path, first
+/// commit, offset, rule).
+fn representatives<'f>(
+    groups: &'f BTreeMap<String, Group>,
+    found: &'f [(usize, ScanOutput)],
+) -> Vec<(&'f Group, &'f crate::Finding, &'f crate::SourceFile)> {
     let mut reps: Vec<(&Group, &crate::Finding, &crate::SourceFile)> = groups
         .values()
         .filter_map(|g| {
@@ -486,37 +540,64 @@ fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) 
             &b.1.rule,
         ))
     });
-    // One SourceFile per scanned blob version that a finding points at.
-    let mut file_index: HashMap<(usize, usize), usize> = HashMap::new();
-    for (g, f, file) in reps {
-        let key = (g.rep.0, f.file);
-        let index = *file_index.entry(key).or_insert_with(|| {
-            out.files.push(file.clone());
-            out.files.len() - 1
-        });
-        let mut f = f.clone();
-        f.file = index;
-        // Related places are in the same version's files.
-        let part = &found[g.rep.0].1;
-        f.related.retain_mut(|r| {
-            let Some(file) = part.files.get(r.file) else {
-                return false;
-            };
-            r.file = *file_index.entry((g.rep.0, r.file)).or_insert_with(|| {
+    reps
+}
+
+/// One SourceFile in the output per scanned blob version that a finding
+/// points at: (index in `found`, file index there) → output index.
+#[derive(Default)]
+struct Files {
+    index: HashMap<(usize, usize), usize>,
+}
+
+impl Files {
+    fn index(
+        &mut self,
+        out: &mut ScanOutput,
+        found: &[(usize, ScanOutput)],
+        key: (usize, usize),
+    ) -> usize {
+        *self.index.entry(key).or_insert_with(|| {
+            if let Some(file) = found.get(key.0).and_then(|(_, p)| p.files.get(key.1)) {
                 out.files.push(file.clone());
-                out.files.len() - 1
-            });
-            true
-        });
+            }
+            out.files.len().saturating_sub(1)
+        })
+    }
+}
+
+/// What the history says of a finding: where it came from, whether HEAD
+/// still holds it (at its path or another), and the commit that removed it.
+struct History<'w> {
+    walk: &'w Walk,
+    head: &'w HashMap<String, Vec<String>>,
+    moved_to: HashMap<(String, String), Vec<String>>,
+    writes: HashMap<&'w str, Vec<usize>>,
+}
+
+impl History<'_> {
+    fn commit_ref(&self, (c, path): &(usize, String)) -> CommitRef {
+        let commit = self.walk.commits.get(*c);
+        CommitRef {
+            commit: commit.map_or_else(String::new, |c| c.id.clone()),
+            author: commit.map_or_else(String::new, |c| c.author.clone()),
+            email: commit.map_or_else(String::new, |c| c.email.clone()),
+            date: commit.map_or_else(String::new, |c| c.date.clone()),
+            path: path.clone(),
+        }
+    }
+
+    fn place(&self, g: &Group, f: &mut crate::Finding) {
         let mut at_head: Vec<String> = g
             .blobs
             .iter()
-            .filter_map(|i| walk.blobs.get(*i).and_then(|b| head.get(&b.id)))
+            .filter_map(|i| self.walk.blobs.get(*i).and_then(|b| self.head.get(&b.id)))
             .flatten()
             .cloned()
             .collect();
         if at_head.is_empty() {
-            at_head = moved_to
+            at_head = self
+                .moved_to
                 .get(&(f.rule.clone(), f.identity.clone()))
                 .cloned()
                 .unwrap_or_default();
@@ -524,10 +605,10 @@ fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) 
         at_head.sort();
         at_head.dedup();
         let removed_in = if at_head.is_empty() {
-            writes
+            self.writes
                 .get(g.last.1.as_str())
                 .and_then(|w| w.iter().find(|&&c| c > g.last.0))
-                .map(|&c| commit_ref(&(c, g.last.1.clone())))
+                .map(|&c| self.commit_ref(&(c, g.last.1.clone())))
         } else {
             None
         };
@@ -535,32 +616,13 @@ fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) 
             f.help = "Only git history holds this now, and every clone and fork has a copy: rotate the key (deactivate and delete it in IAM). Deleting it from the files is not enough, and rewriting history does not recall the copies.".into();
         }
         f.provenance = Some(Box::new(Provenance {
-            first: commit_ref(&g.first),
-            last: commit_ref(&g.last),
+            first: self.commit_ref(&g.first),
+            last: self.commit_ref(&g.last),
             commits: g.commits.len() as u64,
             at_head,
             removed_in,
         }));
-        out.findings.push(f);
     }
-    // Counted findings past the per-file cap travel with their blob.
-    for (fi, (_, part)) in found.iter().enumerate() {
-        for m in &part.more {
-            let Some(file) = part.files.get(m.file) else {
-                continue;
-            };
-            let index = *file_index.entry((fi, m.file)).or_insert_with(|| {
-                out.files.push(file.clone());
-                out.files.len() - 1
-            });
-            out.more.push(crate::scan::More {
-                file: index,
-                ..m.clone()
-            });
-        }
-    }
-    out.summary.findings = out.findings.len() as u64;
-    out
 }
 
 #[cfg(test)]

@@ -84,6 +84,19 @@ pub fn run_git(git: &mut Command, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// A validator for the JSON schema at `rel` (under the repository root),
+/// draft-07 with format checks forced on (`uri`, `uri-reference` … are
+/// really tested, whatever draft the file declares).
+pub fn schema_validator(rel: &str) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(root().join(rel)).expect("schema file");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("schema compiles")
+}
+
 /// The rule of every finding in a JSON report, in report order.
 pub fn finding_rules(o: &Output) -> Vec<String> {
     json(o)["findings"]

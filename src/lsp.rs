@@ -957,6 +957,9 @@ fn line_starts(text: &str) -> Vec<usize> {
     starts
 }
 
+/// The editor's actions under a range: the fix of the credential there
+/// (safe, then unsafe), the fix of every credential in the file where it
+/// does more, and "ignore on this line" for each rule there.
 fn code_actions(session: &Session, req: &Request) -> Value {
     let uri = req.params["textDocument"]["uri"].as_str().unwrap_or("");
     let Some(doc) = session.docs.get(uri) else {
@@ -965,10 +968,6 @@ fn code_actions(session: &Session, req: &Request) -> Value {
     let Ok(out) = &doc.scanned else {
         return json!([]);
     };
-    let cwd = doc.path.parent().unwrap_or(Path::new("/"));
-    // The credential under the range: the places of every finding about
-    // the keys there (a key and its secret are one credential), or the
-    // places there when they name no key.
     let range = serde_json::from_value::<Range>(req.params["range"].clone())
         .ok()
         .map(|r| offset(&doc.text, r.start)..offset(&doc.text, r.end));
@@ -979,6 +978,29 @@ fn code_actions(session: &Session, req: &Request) -> Value {
             .collect(),
         None => Vec::new(),
     };
+    let ask = Asked {
+        session,
+        req,
+        uri,
+        doc,
+        out,
+    };
+    let mut actions = Vec::new();
+    if let Some(this) = credential_places(out, &here) {
+        ask.fix_actions(Some(this), "this credential", &mut actions);
+    }
+    ask.fix_actions(None, "every credential in the file", &mut actions);
+    ask.ignore_actions(&here, &mut actions);
+    Value::Array(actions)
+}
+
+/// The credential under the range: the places of every finding about the
+/// keys there (a key and its secret are one credential), or the places
+/// there when they name no key; `None` when nothing is there.
+fn credential_places(
+    out: &crate::ScanOutput,
+    here: &[&crate::Finding],
+) -> Option<Vec<std::ops::Range<usize>>> {
     let keys: Vec<&str> = here.iter().filter_map(|f| f.key_id.as_deref()).collect();
     let mut this: Vec<std::ops::Range<usize>> = out
         .active()
@@ -990,20 +1012,33 @@ fn code_actions(session: &Session, req: &Request) -> Value {
         .collect();
     this.sort_by_key(|s| (s.start, s.end));
     this.dedup();
-    let mut actions = Vec::new();
-    let scopes: [(Option<Vec<std::ops::Range<usize>>>, &str); 2] = [
-        ((!this.is_empty()).then_some(this), "this credential"),
-        (None, "every credential in the file"),
-    ];
-    for (only, scope) in scopes {
-        if scope == "this credential" && only.is_none() {
-            continue;
-        }
-        // The safe fixes alone, preferred for this credential; then with
-        // the unsafe ones.
+    (!this.is_empty()).then_some(this)
+}
+
+/// What a code action request is about.
+struct Asked<'a> {
+    session: &'a Session,
+    req: &'a Request,
+    uri: &'a str,
+    doc: &'a Document,
+    out: &'a crate::ScanOutput,
+}
+
+impl Asked<'_> {
+    /// The fixes of `only` (or the whole file): the safe ones alone,
+    /// preferred for one credential, then with the unsafe ones where that
+    /// does more; a fix equal to one already offered is not offered again.
+    fn fix_actions(
+        &self,
+        only: Option<Vec<std::ops::Range<usize>>>,
+        scope: &str,
+        actions: &mut Vec<Value>,
+    ) {
+        let one = only.is_some();
+        let cwd = self.doc.path.parent().unwrap_or(Path::new("/"));
         for unsafe_fixes in [false, true] {
             let fixes = crate::fix::fixes(
-                out,
+                self.out,
                 &FixOptions {
                     unsafe_fixes,
                     buffer: true,
@@ -1016,10 +1051,10 @@ fn code_actions(session: &Session, req: &Request) -> Value {
             if fixes.changes.is_empty() {
                 continue;
             }
-            let Some(edit) = workspace_edit(session, uri, &doc.path, &fixes.changes) else {
+            let Some(edit) = workspace_edit(self.session, self.uri, &self.doc.path, &fixes.changes)
+            else {
                 continue;
             };
-            // The whole file's fix is offered only where it does more.
             if actions.iter().any(|a: &Value| a["edit"] == edit) {
                 continue;
             }
@@ -1033,56 +1068,64 @@ fn code_actions(session: &Session, req: &Request) -> Value {
                 Safety::Safe
             };
             let next: Vec<&str> = fixes.fixed.iter().map(|n| n.text.as_str()).collect();
-            let n = fixes.fixed.len();
-            let untrack = !fixes.fixed.is_empty() && fixes.fixed.iter().all(|n| n.untrack);
-            let title = if untrack {
-                let name = doc
-                    .path
-                    .file_name()
-                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-                format!("keyward: add {name} to .gitignore (then `git rm --cached {name}`)")
-            } else {
-                format!(
-                    "keyward: fix {scope} ({n} place{}){}",
-                    crate::shown::s(n),
-                    if safety == Safety::Unsafe {
-                        ", unsafe: needs a secret created first"
-                    } else {
-                        ""
-                    }
-                )
-            };
             actions.push(json!({
-                "title": title,
+                "title": self.fix_title(&fixes.fixed, scope, safety),
                 "kind": "quickfix",
-                "isPreferred": safety == Safety::Safe && scope == "this credential",
-                "diagnostics": if scope == "this credential" { req.params["context"]["diagnostics"].clone() } else { json!([]) },
+                "isPreferred": safety == Safety::Safe && one,
+                "diagnostics": if one { self.req.params["context"]["diagnostics"].clone() } else { json!([]) },
                 "edit": edit,
                 // What to do next, for clients that show it.
                 "data": {"next": next},
             }));
         }
     }
-    // Ignore on this line, one per rule there. (The rule's documentation is
-    // the diagnostic's `codeDescription` link.)
-    let format = out.files.first().map(|f| f.format);
-    let mut seen = std::collections::HashSet::new();
-    for f in &here {
-        if !seen.insert(f.rule.clone()) {
-            continue;
+
+    fn fix_title(&self, fixed: &[crate::fix::Note], scope: &str, safety: Safety) -> String {
+        let n = fixed.len();
+        if !fixed.is_empty() && fixed.iter().all(|n| n.untrack) {
+            let name = self
+                .doc
+                .path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            return format!("keyward: add {name} to .gitignore (then `git rm --cached {name}`)");
         }
-        let diagnostics: Vec<Value> = req.params["context"]["diagnostics"]
-            .as_array()
-            .map(|d| {
-                d.iter()
-                    .filter(|d| d["code"] == f.rule.as_str())
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(edits) = format.and_then(|fmt| ignore_edit(&doc.text, fmt, &doc.path, f)) {
+        format!(
+            "keyward: fix {scope} ({n} place{}){}",
+            crate::shown::s(n),
+            if safety == Safety::Unsafe {
+                ", unsafe: needs a secret created first"
+            } else {
+                ""
+            }
+        )
+    }
+
+    /// Ignore on this line, one per rule there. (The rule's documentation
+    /// is the diagnostic's `codeDescription` link.)
+    fn ignore_actions(&self, here: &[&crate::Finding], actions: &mut Vec<Value>) {
+        let format = self.out.files.first().map(|f| f.format);
+        let mut seen = std::collections::HashSet::new();
+        for f in here {
+            if !seen.insert(f.rule.clone()) {
+                continue;
+            }
+            let diagnostics: Vec<Value> = self.req.params["context"]["diagnostics"]
+                .as_array()
+                .map(|d| {
+                    d.iter()
+                        .filter(|d| d["code"] == f.rule.as_str())
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            let Some(edits) =
+                format.and_then(|fmt| ignore_edit(&self.doc.text, fmt, &self.doc.path, f))
+            else {
+                continue;
+            };
             let mut changes = serde_json::Map::new();
-            changes.insert(uri.to_string(), edits);
+            changes.insert(self.uri.to_string(), edits);
             actions.push(json!({
                 "title": format!("keyward: ignore {} {} on this line (give a reason)", f.rule, f.name),
                 "kind": "quickfix",
@@ -1091,7 +1134,6 @@ fn code_actions(session: &Session, req: &Request) -> Value {
             }));
         }
     }
-    Value::Array(actions)
 }
 
 /// Where a rule's documentation is published.

@@ -4,7 +4,7 @@
 # monorepo with planted keys, one file in eight mentioning a credential
 # keyword), one small file holding a key changed and staged. A commit is
 # judged with the files of the repository that share its keys, so this
-# measures that too: cold (no .git/keyward/key-ids: every blob read once)
+# measures that too: cold (no .git/keyward/key-ids: every blob of HEAD read once)
 # and warm (only blobs that share a key read and parsed), with hyperfine,
 # start-up included.
 #
@@ -35,7 +35,7 @@ for n in "${sizes[@]}"; do
   echo "# touched by the benchmark" >> "$dir/$small"
   git -C "$dir" add "$small"
   with_keys=$(cd "$dir" && rm -f .git/keyward/key-ids && "$bin" scan --staged "$small" --format json --fail-on never > /dev/null; grep -c "	A" .git/keyward/key-ids || true)
-  echo "== $n files ($(git -C "$dir" ls-files | wc -l) tracked, $with_keys blobs with a key ID), staged: $small"
+  echo "== $n files ($(git -C "$dir" ls-files | wc -l) tracked, $with_keys files of HEAD holding a key ID), staged: $small"
   (cd "$dir" && hyperfine -N --runs "$runs" \
     --prepare 'rm -f .git/keyward/key-ids' \
     --command-name "cold (no cache)" "$bin scan --staged $small --format json --fail-on never" \

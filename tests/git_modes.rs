@@ -738,16 +738,19 @@ fn staged_files_are_judged_with_the_rest_of_the_repository() {
         );
         assert_eq!(doc["summary"]["files_scanned"], 1, "{run}");
     }
+    // The cache: HEAD's tree, and the one file of it that holds a key.
     let blob = r.git(&["rev-parse", "HEAD:deploy/aws/credentials"]);
-    let readme = r.git(&["rev-parse", "HEAD:README.md"]);
+    let tree = r.git(&["rev-parse", "HEAD^{tree}"]);
     let cache = std::fs::read_to_string(r.path().join(".git/keyward/key-ids")).expect("the cache");
-    assert!(
-        cache
-            .lines()
-            .any(|l| l == format!("{blob}\tAKIARZPUZDIKI3GNM364")),
+    assert_eq!(
+        cache.lines().collect::<Vec<_>>(),
+        [
+            "keyward key-ids 2".to_string(),
+            format!("tree {tree}"),
+            format!("deploy/aws/credentials\t{blob}\tAKIARZPUZDIKI3GNM364"),
+        ],
         "{cache}"
     );
-    assert!(cache.lines().any(|l| l == format!("{readme}\t")), "{cache}");
     let secrets = [
         creds
             .lines()
@@ -806,4 +809,52 @@ fn staged_files_are_judged_with_the_other_keys_of_their_owners() {
     let (_, doc) = r.scan(&["--staged", now[0], now[1]]);
     let rules = rules_of(&doc);
     assert!(!rules.contains(&"KW011"), "{rules:?}");
+}
+
+/// The cache follows HEAD: after a commit only what the commit changed is
+/// read, a file that left the tree leaves the cache, and a stale or
+/// hand-edited cache is rebuilt rather than believed.
+#[test]
+fn the_commit_time_cache_follows_head() {
+    let fixture = common::root().join("fixtures/rules/KW010-key-pair-mismatch/fail");
+    let r = Repo::new();
+    let creds = std::fs::read_to_string(fixture.join("deploy/aws/credentials")).expect("fixture");
+    let env_text = std::fs::read_to_string(fixture.join(".env.staging")).expect("fixture");
+    r.write("README.md", "hello\n");
+    r.commit("init");
+    let cache_file = r.path().join(".git/keyward/key-ids");
+    // A commit that moves HEAD: the credentials file joins the cache.
+    r.write("deploy/aws/credentials", &creds);
+    r.commit("credentials");
+    r.write(".env.staging", &env_text);
+    r.git(&["add", ".env.staging"]);
+    let (_, doc) = r.scan(&["--staged"]);
+    assert!(rules_of(&doc).contains(&"KW010"), "{doc:#}");
+    let cache = std::fs::read_to_string(&cache_file).expect("the cache");
+    let tree = r.git(&["rev-parse", "HEAD^{tree}"]);
+    assert!(cache.contains(&format!("tree {tree}")), "{cache}");
+    assert!(cache.contains("deploy/aws/credentials\t"), "{cache}");
+    // The file is deleted in a commit: gone from the cache, no KW010.
+    r.git(&["rm", "-q", "--cached", ".env.staging"]);
+    std::fs::remove_file(r.path().join(".env.staging")).expect("rm");
+    r.git(&["rm", "-q", "deploy/aws/credentials"]);
+    r.commit("no credentials");
+    r.write(".env.staging", &env_text);
+    r.git(&["add", ".env.staging"]);
+    let (_, doc) = r.scan(&["--staged"]);
+    assert!(!rules_of(&doc).contains(&"KW010"), "{doc:#}");
+    let cache = std::fs::read_to_string(&cache_file).expect("the cache");
+    assert!(!cache.contains("deploy/aws/credentials"), "{cache}");
+    // A cache edited to claim the file is back is not believed: its tree
+    // is not HEAD's, the diff from it fails, and it is rebuilt.
+    let forged = format!(
+        "keyward key-ids 2\ntree {}\ndeploy/aws/credentials\t{}\tAKIARZPUZDIKI3GNM364\n",
+        "0".repeat(40),
+        "1".repeat(40)
+    );
+    std::fs::write(&cache_file, forged).expect("write");
+    let (_, doc) = r.scan(&["--staged"]);
+    assert!(!rules_of(&doc).contains(&"KW010"), "{doc:#}");
+    let cache = std::fs::read_to_string(&cache_file).expect("the cache");
+    assert!(!cache.contains("deploy/aws/credentials"), "{cache}");
 }

@@ -1,15 +1,20 @@
 //! The rest of the repository a commit is judged with (`--staged`): rules
 //! about the whole repository (a key whose secret differs in another file)
-//! need the files the commit does not touch that hold the same keys. Which
-//! key IDs each blob holds is remembered under the git directory
-//! (`keyward/key-ids`: blob IDs and key IDs, which are identifiers, never a
-//! secret), so a commit reads only blobs not seen before and parses only
-//! the files that share a key with it; a commit that holds no key reads
-//! nothing more at all. With an inventory, a key's owner's other keys are
-//! shared too: a rotation left half done (KW011) is one user's old key in
-//! the commit and the new key in a file it does not touch.
+//! need the files the commit does not touch that hold the same keys. With
+//! an inventory, a key's owner's other keys are shared too: a rotation left
+//! half done (KW011) is one user's old key in the commit and the new key in
+//! a file it does not touch.
+//!
+//! Which files of HEAD's tree hold which key IDs is remembered under the
+//! git directory (`keyward/key-ids`: the tree, and a path, blob ID and key
+//! IDs per file that holds one: identifiers, never a secret). A commit then
+//! asks git only what changed: the tree against the remembered one when
+//! HEAD moved (`diff-tree`), the index against HEAD (`diff-index`), and
+//! reads only those blobs and the files that share a key with it; a commit
+//! that holds no key reads nothing more at all. Before the first commit
+//! the whole index is listed and read, as it is when the file is missing.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::plumbing::{self, Repo};
@@ -19,7 +24,7 @@ use crate::iam::{SourceChoice, inventory};
 use crate::scan::{Blob, ScanOptions};
 
 /// The index's regular files other than the `staged` blobs that hold one of
-/// their key IDs, read from the index.
+/// their key IDs (or, with an inventory, of their owners'), read from git.
 pub(super) fn of_index(
     repo: &Repo,
     staged: &[Blob],
@@ -32,72 +37,211 @@ pub(super) fn of_index(
     let wanted_keys = with_owners_keys(found, &opts.iam.source);
     let staged_paths: HashSet<&str> = staged.iter().map(|b| b.path.as_str()).collect();
     let is_staged = |path: &str| staged_paths.contains(repo.display(path).as_str());
-    // From the top: the whole index, whatever directory the hook runs in.
-    let listing = repo.at_top().run(["ls-files", "-s", "-z", "--full-name"])?;
-    let cache_path = cache_path(repo);
-    let cache_text = cache_path
-        .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .unwrap_or_default();
-    let cache = Cache::parse(&cache_text);
-    // Every entry is looked at, few are kept: nothing is allocated for a
-    // blob the cache says shares no key.
-    let mut indexed = Vec::new();
-    let mut unknown = Vec::new();
-    let mut sharing = Vec::new();
-    for entry in plumbing::ls_files_entries(&listing) {
-        let e = entry.map_err(|detail| GitError::Parse {
-            command: "ls-files".into(),
-            detail,
-        })?;
-        if e.stage != 0 || !e.mode.starts_with("100") {
-            continue;
-        }
-        indexed.push(e.blob);
-        let to = match cache.keys_of(e.blob) {
-            None => &mut unknown,
-            Some(keys) if keys.iter().any(|k| wanted_keys.contains(*k)) => &mut sharing,
-            Some(_) => continue,
-        };
-        if !is_staged(&e.path) {
-            to.push(BlobToRead {
-                blob: e.blob.to_string(),
-                path: e.path.into_owned(),
-            });
-        }
-    }
+    let view = index_view(&repo.at_top(), &is_staged, opts)?;
+    let sharing: Vec<BlobToRead> = view
+        .iter()
+        .filter(|(path, entry)| {
+            entry.keys.iter().any(|k| wanted_keys.contains(k)) && !is_staged(path)
+        })
+        .map(|(path, entry)| BlobToRead {
+            blob: entry.blob.clone(),
+            path: path.clone(),
+        })
+        .collect();
     let mut context = Vec::new();
-    let mut read_now: HashMap<&str, BTreeSet<String>> = HashMap::new();
     // A blob that cannot be read is the commit's business only where the
     // commit touches it: here it is left out of the context.
-    read_each(repo, &unknown, opts, |i, blob| {
-        let keys = if blob.large.is_none() {
-            key_ids(&blob.bytes)
-        } else {
-            BTreeSet::new()
-        };
-        if keys.iter().any(|k| wanted_keys.contains(k)) {
-            context.push(Blob {
-                context: true,
-                ..blob
-            });
-        }
-        if let Some(w) = unknown.get(i) {
-            read_now.insert(w.blob.as_str(), keys);
-        }
-    })?;
     read_each(repo, &sharing, opts, |_, blob| {
         context.push(Blob {
             context: true,
             ..blob
         })
     })?;
-    if !read_now.is_empty()
-        && let Some(path) = &cache_path
-    {
-        write_cache(path, &cache, &read_now, &indexed);
-    }
     Ok(context)
+}
+
+/// A file that holds key IDs: its blob and the key IDs in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Holder {
+    blob: String,
+    keys: BTreeSet<String>,
+}
+
+/// The index's files that hold a key ID, by path from the top, the
+/// commit's own (`is_staged`) left out: HEAD's tree as remembered (brought
+/// up to date), with the index's changes against HEAD laid over it.
+fn index_view(
+    top: &Repo,
+    is_staged: &dyn Fn(&str) -> bool,
+    opts: &ScanOptions,
+) -> Result<BTreeMap<String, Holder>, GitError> {
+    let Some(tree) = head_tree(top) else {
+        // Before the first commit: the index is all there is.
+        let listing = top.run(["ls-files", "-s", "-z", "--full-name"])?;
+        let mut changes = Vec::new();
+        for entry in plumbing::ls_files_entries(&listing) {
+            let e = entry.map_err(|detail| GitError::Parse {
+                command: "ls-files".into(),
+                detail,
+            })?;
+            if e.stage == 0 && e.mode.starts_with("100") && !is_staged(&e.path) {
+                changes.push(Change::Now(e.path.into_owned(), e.blob.to_string()));
+            }
+        }
+        return apply(top, BTreeMap::new(), changes, opts);
+    };
+    let cache_path = cache_path(top);
+    let cached = cache_path
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|text| Cache::parse(&text));
+    let holders = match cached {
+        Some(c) if c.tree == tree => c.holders,
+        other => {
+            let (from, changes) = match other {
+                Some(c) => match tree_changes(top, &c.tree, &tree) {
+                    Ok(changes) => (c.holders, changes),
+                    // The remembered tree is gone (history rewritten and
+                    // pruned): start over.
+                    Err(_) => (BTreeMap::new(), whole_tree(top, &tree)?),
+                },
+                None => (BTreeMap::new(), whole_tree(top, &tree)?),
+            };
+            let holders = apply(top, from, changes, opts)?;
+            if let Some(path) = &cache_path {
+                write_cache(path, &tree, &holders);
+            }
+            holders
+        }
+    };
+    let staged = top.run([
+        "diff-index",
+        "--cached",
+        "--raw",
+        "-z",
+        "--no-abbrev",
+        "--no-renames",
+        &tree,
+    ])?;
+    let changes = plumbing::parse_raw_diff(&staged)
+        .map_err(|detail| GitError::Parse {
+            command: "diff-index".into(),
+            detail,
+        })?
+        .into_iter()
+        .map(|e| match Change::of(e) {
+            // The commit's own files are in memory already, and not context.
+            Change::Now(path, _) if is_staged(&path) => Change::Gone(path),
+            change => change,
+        })
+        .collect();
+    apply(top, holders, changes, opts)
+}
+
+/// What happened to a path: it holds this blob now, or it is gone (or not
+/// a regular file any more).
+enum Change {
+    Now(String, String),
+    Gone(String),
+}
+
+impl Change {
+    fn of(e: plumbing::RawEntry) -> Change {
+        if e.status == b'D' || !e.is_regular_file() || plumbing::is_null_id(&e.blob) {
+            Change::Gone(e.path)
+        } else {
+            Change::Now(e.path, e.blob)
+        }
+    }
+}
+
+/// `holders` with `changes` applied: the new blobs are read for their key
+/// IDs (a blob that cannot be read holds none here).
+fn apply(
+    top: &Repo,
+    mut holders: BTreeMap<String, Holder>,
+    changes: Vec<Change>,
+    opts: &ScanOptions,
+) -> Result<BTreeMap<String, Holder>, GitError> {
+    let mut to_read = Vec::new();
+    for change in changes {
+        match change {
+            Change::Gone(path) => {
+                holders.remove(&path);
+            }
+            Change::Now(path, blob) => {
+                holders.remove(&path);
+                to_read.push(BlobToRead { blob, path });
+            }
+        }
+    }
+    let mut read = Vec::new();
+    read_each(top, &to_read, opts, |i, blob| {
+        if blob.large.is_none()
+            && let Some(w) = to_read.get(i)
+        {
+            let keys = key_ids(&blob.bytes);
+            if !keys.is_empty() {
+                read.push((w.path.clone(), w.blob.clone(), keys));
+            }
+        }
+    })?;
+    for (path, blob, keys) in read {
+        holders.insert(path, Holder { blob, keys });
+    }
+    Ok(holders)
+}
+
+/// HEAD's tree, or `None` before the first commit.
+fn head_tree(top: &Repo) -> Option<String> {
+    let out = top
+        .run(["rev-parse", "--verify", "--quiet", "HEAD^{tree}"])
+        .ok()?;
+    let id = String::from_utf8_lossy(&out).trim().to_string();
+    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+}
+
+/// Every regular file of `tree`, as changes from nothing.
+fn whole_tree(top: &Repo, tree: &str) -> Result<Vec<Change>, GitError> {
+    let listing = top.run(["ls-tree", "-r", "-z", "--full-tree", tree])?;
+    let mut changes = Vec::new();
+    for rec in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let Some(tab) = memchr::memchr(b'\t', rec) else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&rec[..tab]);
+        if let [mode, "blob", blob] = head.split(' ').collect::<Vec<_>>().as_slice()
+            && mode.starts_with("100")
+        {
+            changes.push(Change::Now(
+                String::from_utf8_lossy(&rec[tab + 1..]).into_owned(),
+                (*blob).to_string(),
+            ));
+        }
+    }
+    Ok(changes)
+}
+
+/// What changed from one tree to another.
+fn tree_changes(top: &Repo, from: &str, to: &str) -> Result<Vec<Change>, GitError> {
+    let raw = top.run([
+        "diff-tree",
+        "-r",
+        "-z",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        from,
+        to,
+    ])?;
+    Ok(plumbing::parse_raw_diff(&raw)
+        .map_err(|detail| GitError::Parse {
+            command: "diff-tree".into(),
+            detail,
+        })?
+        .into_iter()
+        .map(Change::of)
+        .collect())
 }
 
 /// `keys` and, when the IAM source is an inventory, every other key of
@@ -130,37 +274,66 @@ fn with_owners_keys(keys: BTreeSet<String>, source: &SourceChoice) -> BTreeSet<S
     all
 }
 
-/// The cache as read: `blob-id<TAB>key-id,key-id` per line (nothing after
-/// the tab: no key), held as the file's text; anything else is ignored.
-struct Cache<'t> {
-    lines: HashMap<&'t str, &'t str>,
+/// The remembered files of a tree that hold key IDs, as the cache file
+/// holds them: `keyward key-ids 2`, `tree <id>`, then `<path>\t<blob>\t<key-id>,…`
+/// per file. A file that is not exactly this (an older format, an edit
+/// that put anything but key IDs in it) is not believed, and rebuilt.
+struct Cache {
+    tree: String,
+    holders: BTreeMap<String, Holder>,
 }
 
-impl<'t> Cache<'t> {
-    fn parse(text: &'t str) -> Cache<'t> {
-        let lines = text
-            .lines()
-            .filter_map(|line| line.split_once('\t'))
-            .filter(|(blob, _)| !blob.is_empty() && blob.bytes().all(|b| b.is_ascii_hexdigit()))
-            .collect();
-        Cache { lines }
+const CACHE_HEADER: &str = "keyward key-ids 2";
+
+impl Cache {
+    fn parse(text: &str) -> Option<Cache> {
+        let mut lines = text.lines();
+        if lines.next()? != CACHE_HEADER {
+            return None;
+        }
+        let tree = lines.next()?.strip_prefix("tree ")?.to_string();
+        if tree.is_empty() || !tree.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut holders = BTreeMap::new();
+        for line in lines {
+            let mut fields = line.split('\t');
+            let (Some(path), Some(blob), Some(keys), None) =
+                (fields.next(), fields.next(), fields.next(), fields.next())
+            else {
+                return None;
+            };
+            let keys: BTreeSet<String> = keys.split(',').map(str::to_string).collect();
+            let believed = !path.is_empty()
+                && !blob.is_empty()
+                && blob.bytes().all(|b| b.is_ascii_hexdigit())
+                && keys.iter().all(|k| is_well_formed(k));
+            if !believed {
+                return None;
+            }
+            holders.insert(
+                path.to_string(),
+                Holder {
+                    blob: blob.to_string(),
+                    keys,
+                },
+            );
+        }
+        Some(Cache { tree, holders })
     }
 
-    /// The key IDs a blob was seen to hold, if it was seen. A line someone
-    /// edited into holding anything but key IDs is not believed.
-    fn keys_of(&self, blob: &str) -> Option<Vec<&'t str>> {
-        let keys: Vec<&str> = self
-            .lines
-            .get(blob)?
-            .split(',')
-            .filter(|k| !k.is_empty())
-            .collect();
-        keys.iter().all(|k| is_well_formed(k)).then_some(keys)
-    }
-
-    /// A line as it was read, when it is believed.
-    fn raw(&self, blob: &str) -> Option<&'t str> {
-        self.keys_of(blob).and(self.lines.get(blob).copied())
+    fn text(tree: &str, holders: &BTreeMap<String, Holder>) -> Option<String> {
+        let mut text = format!("{CACHE_HEADER}\ntree {tree}\n");
+        for (path, h) in holders {
+            // A path the line format cannot hold: no cache, every commit
+            // lists what it needs instead.
+            if path.contains(['\t', '\n', '\r']) {
+                return None;
+            }
+            let keys: Vec<&str> = h.keys.iter().map(String::as_str).collect();
+            text.push_str(&format!("{path}\t{}\t{}\n", h.blob, keys.join(",")));
+        }
+        Some(text)
     }
 }
 
@@ -182,39 +355,19 @@ fn cache_path(repo: &Repo) -> Option<PathBuf> {
     (!dir.is_empty()).then(|| PathBuf::from(dir).join("keyward").join("key-ids"))
 }
 
-/// Written whole and renamed into place, with a line for each blob the
-/// index names (the file stays the size of the index); a cache that cannot
-/// be written costs the next commit time, not correctness.
-fn write_cache(
-    path: &Path,
-    old: &Cache<'_>,
-    read_now: &HashMap<&str, BTreeSet<String>>,
-    indexed: &[&str],
-) {
+/// Written whole and renamed into place; a cache that cannot be written
+/// costs the next commit time, not correctness.
+fn write_cache(path: &Path, tree: &str, holders: &BTreeMap<String, Holder>) {
     let Some(dir) = path.parent() else {
+        return;
+    };
+    let Some(text) = Cache::text(tree, holders) else {
+        let _ = std::fs::remove_file(path);
         return;
     };
     if std::fs::create_dir_all(dir).is_err() {
         return;
     }
-    let mut lines: Vec<String> = indexed
-        .iter()
-        .filter_map(|blob| {
-            let keys = match read_now.get(blob) {
-                Some(keys) => keys
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(","),
-                None => old.raw(blob)?.to_string(),
-            };
-            Some(format!("{blob}\t{keys}"))
-        })
-        .collect();
-    lines.sort_unstable();
-    lines.dedup();
-    let mut text = lines.join("\n");
-    text.push('\n');
     let tmp = path.with_extension("tmp");
     if std::fs::write(&tmp, text).is_ok() {
         let _ = std::fs::rename(&tmp, path);
@@ -224,6 +377,39 @@ fn write_cache(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn holder(blob: &str, keys: &[&str]) -> Holder {
+        Holder {
+            blob: blob.into(),
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn the_cache_reads_what_it_writes_and_nothing_else() {
+        let mut holders = BTreeMap::new();
+        holders.insert(
+            "deploy/prod.env".to_string(),
+            holder("0123abcd", &["AKIARZPUZDIKI3GNM364"]),
+        );
+        holders.insert(
+            "a b/c.tf".to_string(),
+            holder("89ef", &["AKIARZPUZDIKI3GNM364", "ASIARZPUZDIKIO54DGO7"]),
+        );
+        let text = Cache::text("feed", &holders).expect("writable");
+        let back = Cache::parse(&text).expect("parses");
+        assert_eq!(back.tree, "feed");
+        assert_eq!(back.holders, holders);
+        // Not believed: the old format, a secret-looking value, a bad tree.
+        assert!(Cache::parse("0123abcd\tAKIARZPUZDIKI3GNM364\n").is_none());
+        let edited = text.replace("AKIARZPUZDIKI3GNM364", "wJalrXUtnFEMI/K7MDENG");
+        assert!(Cache::parse(&edited).is_none());
+        assert!(Cache::parse(&text.replace("tree feed", "tree zz")).is_none());
+        // A path the format cannot hold: no cache at all.
+        let mut odd = holders.clone();
+        odd.insert("new\nline".into(), holder("01", &["AKIARZPUZDIKI3GNM364"]));
+        assert!(Cache::text("feed", &odd).is_none());
+    }
 
     #[test]
     fn key_ids_stand_alone() {

@@ -858,3 +858,31 @@ fn the_commit_time_cache_follows_head() {
     let cache = std::fs::read_to_string(&cache_file).expect("the cache");
     assert!(!cache.contains("deploy/aws/credentials"), "{cache}");
 }
+
+/// The staged blobs and the base versions are read in one `cat-file`; a
+/// base version that is missing is compared as absent (the file is judged
+/// whole) and is no warning, a staged blob that is missing is one.
+#[test]
+fn a_missing_base_is_judged_whole_and_a_missing_staged_blob_is_said() {
+    let r = Repo::new();
+    r.write("app.env", "APP=web\n");
+    r.commit("init");
+    let base = r.git(&["rev-parse", "HEAD:app.env"]);
+    r.write("app.env", &env("AKIARZPUZDIKI3GNM364"));
+    r.git(&["add", "app.env"]);
+    let staged = r.git(&["rev-parse", ":app.env"]);
+    let object = |id: &str| r.path().join(".git/objects").join(&id[..2]).join(&id[2..]);
+    std::fs::remove_file(object(&base)).expect("the base is a loose object");
+    let (_, doc) = r.scan(&["--staged"]);
+    assert_eq!(found(&doc).len(), 1, "{doc:#}");
+    let errors = doc["errors"].to_string();
+    assert!(!errors.contains("is missing"), "{errors}");
+    std::fs::remove_file(object(&staged)).expect("the staged blob is a loose object");
+    let (_, doc) = r.scan(&["--staged"]);
+    assert!(found(&doc).is_empty(), "{doc:#}");
+    let errors = doc["errors"].to_string();
+    assert!(
+        errors.contains(&format!("not scanned: object {staged} is missing")),
+        "{errors}"
+    );
+}

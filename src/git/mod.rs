@@ -523,8 +523,7 @@ fn staged(
         }
         changes.push(e);
     }
-    let (head, mut unread) = read_blobs(repo, wanted, opts)?;
-    let base = base_blobs(repo, &changes, opts)?;
+    let (head, mut unread, base) = read_with_base(repo, wanted, &changes, opts)?;
     let lines = written_lines(&head, &base);
     let markers = markers_on(&head, &lines);
     let attributes = attributes_files(repo, &head);
@@ -615,8 +614,7 @@ fn since(
             changes.push(e);
         }
     }
-    let (head_blobs, mut unread) = read_blobs(repo, wanted, opts)?;
-    let base_blobs = base_blobs(repo, &changes, opts)?;
+    let (head_blobs, mut unread, base_blobs) = read_with_base(repo, wanted, &changes, opts)?;
     let lines = written_lines(&head_blobs, &base_blobs);
     let markers = markers_on(&head_blobs, &lines);
     let attributes = attributes_files(repo, &head_blobs);
@@ -659,31 +657,40 @@ fn since(
 type BaseBlobs = HashMap<String, Blob>;
 
 /// Reads the base's versions of the changed files.
-fn base_blobs(
+/// The blobs `wanted` and the base versions of the `changes`, in one
+/// `cat-file` (a commit pays for one git process, not two). A base version
+/// too large or missing is compared as absent (the change's file is then
+/// judged whole) and is no warning; a wanted blob that cannot be read is.
+fn read_with_base(
     repo: &Repo,
+    wanted: Vec<BlobToRead>,
     changes: &[plumbing::RawEntry],
     opts: &ScanOptions,
-) -> Result<BaseBlobs, GitError> {
-    let mut wanted = Vec::new();
+) -> Result<(Vec<Blob>, Unread, BaseBlobs), GitError> {
+    let n = wanted.len();
+    let mut all = wanted;
     let mut shown = Vec::new();
     for e in changes {
         if e.has_content() && !plumbing::is_null_id(&e.src_blob) {
-            wanted.push(BlobToRead {
+            all.push(BlobToRead {
                 blob: e.src_blob.clone(),
                 path: e.src_path.clone().unwrap_or_else(|| e.path.clone()),
             });
             shown.push(repo.display(&e.path));
         }
     }
+    let mut head = Vec::with_capacity(n);
     let mut base = HashMap::new();
-    // A base version too large or missing is compared as absent: the
-    // change's file is then judged whole.
-    read_each(repo, &wanted, opts, |i, blob| {
-        if let Some(p) = shown.get(i) {
-            base.insert(p.clone(), blob);
+    let mut unread = read_each(repo, &all, opts, |i, blob| match i.checked_sub(n) {
+        None => head.push(blob),
+        Some(b) => {
+            if let Some(p) = shown.get(b) {
+                base.insert(p.clone(), blob);
+            }
         }
     })?;
-    Ok(base)
+    unread.keep_below(n);
+    Ok((head, unread, base))
 }
 
 /// The lines each changed file's change writes, from both versions' text
@@ -856,11 +863,25 @@ fn scan_read(
 #[derive(Default)]
 struct Unread {
     errors: Vec<Warning>,
+    /// The index in what was wanted of each error's blob.
+    at: Vec<usize>,
 }
 
 impl Unread {
     fn take(&mut self) -> Unread {
         std::mem::take(self)
+    }
+
+    /// Only the blobs wanted before `n`.
+    fn keep_below(&mut self, n: usize) {
+        let at = std::mem::take(&mut self.at);
+        let errors = std::mem::take(&mut self.errors);
+        for (i, e) in at.into_iter().zip(errors) {
+            if i < n {
+                self.at.push(i);
+                self.errors.push(e);
+            }
+        }
     }
 }
 
@@ -902,11 +923,14 @@ fn read_each(
                     context: false,
                 },
             ),
-            plumbing::BlobContent::Missing => unread.errors.push(Warning {
-                kind: crate::finding::ProblemKind::NotScanned,
-                path,
-                message: format!("not scanned: object {} is missing", w.blob),
-            }),
+            plumbing::BlobContent::Missing => {
+                unread.errors.push(Warning {
+                    kind: crate::finding::ProblemKind::NotScanned,
+                    path,
+                    message: format!("not scanned: object {} is missing", w.blob),
+                });
+                unread.at.push(i);
+            }
         }
         true
     })?;

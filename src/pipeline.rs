@@ -355,10 +355,9 @@ impl<'a> Scan<'a> {
         // its base's, so a change that raises `fail-on` cannot pass by it.
         let mut gate = policy.config.fail_on;
         if let Some(change) = post.change() {
-            let repo = crate::git::Repo::discover(&opts.cwd)?;
             let base_gate = crate::policy::added::report(
                 &mut out,
-                &repo,
+                &change.repo,
                 change,
                 &policy.named,
                 self.suppressions_fail,

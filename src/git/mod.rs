@@ -149,6 +149,9 @@ struct Written {
 /// the tree it makes, and the ignore comments it adds.
 #[derive(Debug, Clone)]
 pub struct Change {
+    /// The repository the change is in, as the scan found it (the review
+    /// of its suppressions asks it again, without discovering it twice).
+    pub repo: Repo,
     pub base: Tree,
     pub head: Tree,
     pub markers: Vec<AddedMarker>,
@@ -543,6 +546,7 @@ fn staged(
         written: None,
         history: false,
         change: Some(Change {
+            repo: repo.clone(),
             lines,
             base: Tree::commit(repo, "HEAD")?,
             head: Tree::Index,
@@ -634,6 +638,7 @@ fn since(
         written,
         history: false,
         change: Some(Change {
+            repo: repo.clone(),
             lines,
             base: Tree::Commit {
                 id: base,

@@ -442,6 +442,19 @@ pub struct Group {
     pub keys: BTreeSet<String>,
 }
 
+impl Group {
+    /// Counts `e` under this label: once, by its severity, with its key.
+    fn add(&mut self, e: &Entry) {
+        self.findings += 1;
+        if let Some(n) = self.by_severity.get_mut(severity_index(e.severity)) {
+            *n += 1;
+        }
+        if let Some(k) = &e.key_id {
+            self.keys.insert(k.clone());
+        }
+    }
+}
+
 pub(crate) fn severity_index(s: Severity) -> usize {
     Severity::ALL.iter().position(|v| *v == s).unwrap_or(0)
 }
@@ -463,17 +476,13 @@ fn group_by(a: &Audit, label: impl Fn(&Entry) -> Option<String>) -> Vec<Group> {
     let mut groups: BTreeMap<Option<String>, Group> = BTreeMap::new();
     for e in &a.findings {
         let l = label(e);
-        let g = groups.entry(l.clone()).or_insert_with(|| Group {
-            label: l.unwrap_or_else(|| UNKNOWN.to_string()),
-            ..Group::default()
-        });
-        g.findings += 1;
-        if let Some(n) = g.by_severity.get_mut(severity_index(e.severity)) {
-            *n += 1;
-        }
-        if let Some(k) = &e.key_id {
-            g.keys.insert(k.clone());
-        }
+        groups
+            .entry(l.clone())
+            .or_insert_with(|| Group {
+                label: l.unwrap_or_else(|| UNKNOWN.to_string()),
+                ..Group::default()
+            })
+            .add(e);
     }
     let mut out: Vec<(bool, Group)> = groups.into_iter().map(|(k, g)| (k.is_none(), g)).collect();
     out.sort_by(|(an, a), (bn, b)| {
@@ -516,13 +525,7 @@ pub fn by_rule(a: &Audit) -> Vec<(Group, String, Severity)> {
                 e.severity,
             )
         });
-        g.findings += 1;
-        if let Some(n) = g.by_severity.get_mut(severity_index(e.severity)) {
-            *n += 1;
-        }
-        if let Some(k) = &e.key_id {
-            g.keys.insert(k.clone());
-        }
+        g.add(e);
     }
     rules.into_values().collect()
 }

@@ -327,6 +327,13 @@ impl<'a> Scan<'a> {
             let cwd = opts.cwd.clone();
             std::thread::spawn(move || identify(&cwd))
         });
+        // A commit's review reads HEAD's policy: read beside the scan.
+        let base_policy =
+            matches!(self.source, Source::Git(crate::git::Mode::Staged { .. })).then(|| {
+                let cwd = opts.cwd.clone();
+                let named = policy.named.clone();
+                std::thread::spawn(move || crate::policy::added::BasePolicy::of_head(&cwd, &named))
+            });
         let (mut out, post) = match std::mem::take(&mut self.source) {
             Source::Walk => (
                 scan::scan(&opts, rules, progress)?,
@@ -361,6 +368,7 @@ impl<'a> Scan<'a> {
                 change,
                 &policy.named,
                 self.suppressions_fail,
+                base_policy.and_then(|h| h.join().ok()).flatten(),
             );
             gate = gate.stricter(base_gate);
         }

@@ -40,18 +40,42 @@ struct Item {
     severity: Option<Severity>,
 }
 
+/// HEAD's policy, read before the review needs it: a commit's review is
+/// what a pre-commit hook waits for, so it is read beside the scan.
+pub struct BasePolicy {
+    tree: crate::git::Tree,
+    policy: PolicySet,
+}
+
+impl BasePolicy {
+    /// HEAD's policy as `wanted` names it, when it can be read (else the
+    /// review reads it again, and says why it cannot).
+    pub fn of_head(cwd: &Path, wanted: &Named) -> Option<BasePolicy> {
+        let repo = Repo::discover(cwd).ok()?;
+        let tree = crate::git::Tree::commit(&repo, "HEAD").ok()?;
+        let policy = PolicySet::from_tree(&repo, &tree, wanted).ok()?;
+        Some(BasePolicy { tree, policy })
+    }
+}
+
 /// Adds a KW015 finding for every suppression `change` introduces. A policy
 /// that cannot be read is said as a warning: a broken base is compared as
 /// the defaults, a broken change is itself a finding. Returns the base's
-/// `fail-on`, so a change cannot lift the gate that judges it.
+/// `fail-on`, so a change cannot lift the gate that judges it. `read` is
+/// the base's policy when it was read already (for the same tree).
 pub fn report(
     out: &mut ScanOutput,
     repo: &Repo,
     change: &Change,
     wanted: &Named,
     blocking: bool,
+    read: Option<BasePolicy>,
 ) -> crate::severity::FailOn {
-    let base = match PolicySet::from_tree(repo, &change.base, wanted) {
+    let base = match read.filter(|r| r.tree == change.base) {
+        Some(r) => Ok(r.policy),
+        None => PolicySet::from_tree(repo, &change.base, wanted),
+    };
+    let base = match base {
         Ok(p) => p,
         Err(e) => {
             out.warnings.push(Warning {

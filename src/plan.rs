@@ -320,7 +320,8 @@ fn build<'a>(
                 .map(|(id, _)| *id)
         }));
         if keys.iter().any(|k| k.exposed) {
-            users.push(user_plan(u, keys, fixes_known));
+            let urgent = urgency(u, &keys, &rules_of, rules);
+            users.push(user_plan(u, keys, urgent, fixes_known));
         }
     }
     // AWS caught a key of the user, or an exposed key can make more: first.
@@ -376,7 +377,12 @@ fn least_recently_used<'k>(keys: &[&'k KeyEntry]) -> Option<&'k KeyEntry> {
 /// The user's sequence: make room, create and store the replacement (or
 /// keep the Active key the repository does not hold), point every place at
 /// the store, verify, then deactivate, watch and delete every exposed key.
-fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool) -> UserPlan {
+fn user_plan(
+    u: &crate::iam::IamUser,
+    mut keys: Vec<KeyEntry>,
+    urgent: Option<String>,
+    fixes_known: bool,
+) -> UserPlan {
     let steps = Steps {
         account: &u.account,
         user: &u.name,
@@ -396,7 +402,7 @@ fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool
     UserPlan {
         account: u.account.clone(),
         user: u.name.clone(),
-        urgent: urgency(u),
+        urgent,
         keep: kept,
         keep_reason,
         newest_active: u.newest_active.clone(),
@@ -405,21 +411,32 @@ fn user_plan(u: &crate::iam::IamUser, mut keys: Vec<KeyEntry>, fixes_known: bool
     }
 }
 
-/// Why a user comes first, when one does.
-fn urgency(u: &crate::iam::IamUser) -> Option<String> {
-    let user = &u.name;
-    if !u.quarantine.is_empty() {
-        Some(format!(
-            "AWS found a key of `{user}` exposed and attached `{}` (KW013)",
-            u.quarantine.join("`, `")
-        ))
-    } else if u.can_escalate() {
-        Some(format!(
-            "a key of `{user}` in the repository can create keys or attach policies (KW014): whoever holds it can make a key this plan does not know of"
-        ))
-    } else {
-        None
-    }
+/// Why a user comes first, when one does: the `first:` of the first rule,
+/// in the rule set's order, that reports one of the user's exposed keys
+/// (AWS quarantined the user, an exposed key can make more keys).
+fn urgency(
+    u: &crate::iam::IamUser,
+    keys: &[KeyEntry],
+    rules_of: &BTreeMap<&str, BTreeSet<&str>>,
+    rules: &crate::rules::RuleSet,
+) -> Option<String> {
+    let found: BTreeSet<&str> = keys
+        .iter()
+        .filter(|k| k.exposed)
+        .filter_map(|k| rules_of.get(k.key_id.as_str()))
+        .flatten()
+        .copied()
+        .collect();
+    let (rule, text) = rules
+        .rules
+        .iter()
+        .filter(|r| found.contains(r.id.as_str()))
+        .find_map(|r| Some((r, r.first.as_deref()?)))?;
+    Some(
+        text.replace("{user}", &u.name)
+            .replace("{policies}", &u.quarantine.join("`, `"))
+            .replace("{id}", &rule.id),
+    )
 }
 
 /// The key that stays, and why. An Active key outside the repository is

@@ -300,3 +300,56 @@ docs: |
         "the vendor's key: open a ticket with the vendor (VEND-7) to revoke it"
     );
 }
+
+/// Why a user comes first is the `first:` of the rule that reports its
+/// exposed key (KW013 here: AWS quarantined the user), filled in; with the
+/// rule turned off the user is not put first.
+#[test]
+fn a_rule_says_why_a_user_comes_first() {
+    let fixture = root().join("fixtures/rules/KW013-aws-quarantined-key");
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_tree(&fixture.join("fail"), dir.path());
+    std::fs::copy(fixture.join("inventory.json"), dir.path().join("iam.json")).expect("copy");
+    let urgent_of = |dir: &std::path::Path| -> serde_json::Value {
+        let out = keyward(
+            dir,
+            &[
+                "plan",
+                "--format",
+                "json",
+                "--inventory",
+                "iam.json",
+                "--now",
+                FIXTURE_NOW,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        let user = plan["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["user"] == "ci-deploy")
+            .expect("ci-deploy in the plan")
+            .clone();
+        user["urgent"].clone()
+    };
+    let rule =
+        std::fs::read_to_string(root().join("rules/KW013-aws-quarantined-key.yaml")).expect("rule");
+    let said: serde_norway::Value = serde_norway::from_str(&rule).expect("yaml");
+    let first = said["first"].as_str().expect("first:");
+    let want = first
+        .replace("{user}", "ci-deploy")
+        .replace(
+            "{policies}",
+            "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3",
+        )
+        .replace("{id}", "KW013");
+    assert_eq!(urgent_of(dir.path()), serde_json::json!(want));
+    std::fs::write(
+        dir.path().join("keyward.toml"),
+        "[rules]\nKW013 = \"off\"\n",
+    )
+    .expect("write");
+    assert_eq!(urgent_of(dir.path()), serde_json::Value::Null);
+}

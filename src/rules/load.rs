@@ -41,6 +41,8 @@ struct RuleFile {
     raised_by: Option<RaisedBy>,
     #[serde(default)]
     plan: Option<String>,
+    #[serde(default)]
+    first: Option<String>,
     #[serde(default, rename = "across-repositories")]
     across_repositories: bool,
     #[serde(default)]
@@ -137,6 +139,10 @@ pub struct Rule {
     /// What a remediation plan says of a key this rule reports when no IAM
     /// user of the run owns it (`plan:`).
     pub plan: Option<String>,
+    /// What a remediation plan says to put the IAM user owning a key this
+    /// rule reports first (`first:`; `{user}`, `{policies}` (the quarantine
+    /// policies attached) and `{id}` are filled in).
+    pub first: Option<String>,
     /// A merged organisation report raises this rule too, for the same
     /// credential diverging across repositories (`across-repositories: true`).
     pub across_repositories: bool,
@@ -257,6 +263,7 @@ pub(crate) fn parse_rule_compiling(
         related,
         raised_by: file.raised_by,
         plan: file.plan,
+        first: file.first,
         across_repositories: file.across_repositories,
         next: file.next,
         needs: file.needs,

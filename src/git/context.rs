@@ -78,16 +78,15 @@ fn index_view(
     let Some(tree) = head_tree(top) else {
         // Before the first commit: the index is all there is.
         let listing = top.run(["ls-files", "-s", "-z", "--full-name"])?;
-        let mut changes = Vec::new();
-        for entry in plumbing::ls_files_entries(&listing) {
-            let e = entry.map_err(|detail| GitError::Parse {
+        let changes = plumbing::parse_ls_files(&listing)
+            .map_err(|detail| GitError::Parse {
                 command: "ls-files".into(),
                 detail,
-            })?;
-            if e.stage == 0 && e.mode.starts_with("100") && !is_staged(&e.path) {
-                changes.push(Change::Now(e.path.into_owned(), e.blob.to_string()));
-            }
-        }
+            })?
+            .into_iter()
+            .filter(|e| e.stage == 0 && e.mode.starts_with("100") && !is_staged(&e.path))
+            .map(|e| Change::Now(e.path, e.blob))
+            .collect();
         return apply(top, BTreeMap::new(), changes, opts);
     };
     let cache_path = cache_path(top);
@@ -114,27 +113,25 @@ fn index_view(
             holders
         }
     };
-    let staged = top.run([
-        "diff-index",
-        "--cached",
-        "--raw",
-        "-z",
-        "--no-abbrev",
-        "--no-renames",
-        &tree,
-    ])?;
-    let changes = plumbing::parse_raw_diff(&staged)
-        .map_err(|detail| GitError::Parse {
-            command: "diff-index".into(),
-            detail,
-        })?
-        .into_iter()
-        .map(|e| match Change::of(e) {
-            // The commit's own files are in memory already, and not context.
-            Change::Now(path, _) if is_staged(&path) => Change::Gone(path),
-            change => change,
-        })
-        .collect();
+    let changes = raw_changes(
+        top,
+        &[
+            "diff-index",
+            "--cached",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--no-renames",
+            &tree,
+        ],
+    )?
+    .into_iter()
+    .map(|change| match change {
+        // The commit's own files are in memory already, and not context.
+        Change::Now(path, _) if is_staged(&path) => Change::Gone(path),
+        change => change,
+    })
+    .collect();
     apply(top, holders, changes, opts)
 }
 
@@ -204,39 +201,35 @@ fn head_tree(top: &Repo) -> Option<String> {
 /// Every regular file of `tree`, as changes from nothing.
 fn whole_tree(top: &Repo, tree: &str) -> Result<Vec<Change>, GitError> {
     let listing = top.run(["ls-tree", "-r", "-z", "--full-tree", tree])?;
-    let mut changes = Vec::new();
-    for rec in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let Some(tab) = memchr::memchr(b'\t', rec) else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&rec[..tab]);
-        if let [mode, "blob", blob] = head.split(' ').collect::<Vec<_>>().as_slice()
-            && mode.starts_with("100")
-        {
-            changes.push(Change::Now(
-                String::from_utf8_lossy(&rec[tab + 1..]).into_owned(),
-                (*blob).to_string(),
-            ));
-        }
-    }
-    Ok(changes)
+    Ok(plumbing::ls_tree_blobs(&listing)
+        .filter(|b| b.mode.starts_with("100"))
+        .map(|b| Change::Now(b.path.into_owned(), b.blob.to_string()))
+        .collect())
 }
 
 /// What changed from one tree to another.
 fn tree_changes(top: &Repo, from: &str, to: &str) -> Result<Vec<Change>, GitError> {
-    let raw = top.run([
-        "diff-tree",
-        "-r",
-        "-z",
-        "--raw",
-        "--no-abbrev",
-        "--no-renames",
-        from,
-        to,
-    ])?;
+    raw_changes(
+        top,
+        &[
+            "diff-tree",
+            "-r",
+            "-z",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            from,
+            to,
+        ],
+    )
+}
+
+/// The changes a raw diff command (`args`, run at the top) lists.
+fn raw_changes(top: &Repo, args: &[&str]) -> Result<Vec<Change>, GitError> {
+    let raw = top.run(args)?;
     Ok(plumbing::parse_raw_diff(&raw)
         .map_err(|detail| GitError::Parse {
-            command: "diff-tree".into(),
+            command: args.first().copied().unwrap_or_default().into(),
             detail,
         })?
         .into_iter()

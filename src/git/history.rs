@@ -371,16 +371,10 @@ fn head_tree(repo: &Repo) -> Result<HashMap<String, Vec<String>>, GitError> {
     let listing = repo
         .at_top()
         .run(["ls-tree", "-r", "-z", "--full-tree", "HEAD"])?;
-    for rec in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let Some(tab) = memchr::memchr(b'\t', rec) else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&rec[..tab]);
-        if let [_, "blob", blob] = head.split(' ').collect::<Vec<_>>().as_slice() {
-            out.entry((*blob).to_string())
-                .or_default()
-                .push(String::from_utf8_lossy(&rec[tab + 1..]).into_owned());
-        }
+    for b in plumbing::ls_tree_blobs(&listing) {
+        out.entry(b.blob.to_string())
+            .or_default()
+            .push(b.path.into_owned());
     }
     Ok(out)
 }

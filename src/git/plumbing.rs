@@ -328,54 +328,53 @@ pub struct IndexEntry {
 }
 
 pub fn parse_ls_files(bytes: &[u8]) -> Result<Vec<IndexEntry>, String> {
-    ls_files_entries(bytes)
-        .map(|e| {
-            e.map(|e| IndexEntry {
-                mode: e.mode.to_string(),
-                blob: e.blob.to_string(),
-                stage: e.stage,
-                path: e.path.into_owned(),
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    for rec in bytes.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let tab = memchr::memchr(b'\t', rec)
+            .ok_or_else(|| format!("no tab in {:?}", String::from_utf8_lossy(rec)))?;
+        let head = String::from_utf8_lossy(&rec[..tab]);
+        let mut f = head.split(' ');
+        let (Some(mode), Some(blob), Some(stage), None) = (f.next(), f.next(), f.next(), f.next())
+        else {
+            return Err(format!("unexpected ls-files entry {head:?}"));
+        };
+        out.push(IndexEntry {
+            mode: mode.to_string(),
+            blob: blob.to_string(),
+            stage: stage
+                .parse()
+                .map_err(|_| format!("bad stage in {head:?}"))?,
+            path: String::from_utf8_lossy(&rec[tab + 1..]).into_owned(),
+        });
+    }
+    Ok(out)
 }
 
-/// An entry of `git ls-files -s -z`, borrowed from its output.
-pub struct IndexEntryRef<'a> {
+/// A blob of `git ls-tree -z` output: mode, blob ID and path (submodules,
+/// trees and entries that do not parse are left out).
+pub struct TreeBlob<'a> {
     pub mode: &'a str,
     pub blob: &'a str,
-    /// 0, or 1–3 for the sides of an unresolved conflict.
-    pub stage: u8,
     pub path: std::borrow::Cow<'a, str>,
 }
 
-/// The entries of `git ls-files -s -z`, read in place: a commit in a
-/// repository of 50,000 files goes through all of them and keeps a few.
-pub fn ls_files_entries(bytes: &[u8]) -> impl Iterator<Item = Result<IndexEntryRef<'_>, String>> {
+/// The blobs an `ls-tree -z` listing names, in its order.
+pub fn ls_tree_blobs(bytes: &[u8]) -> impl Iterator<Item = TreeBlob<'_>> {
     bytes
         .split(|&b| b == 0)
         .filter(|r| !r.is_empty())
-        .map(|rec| {
-            let unexpected = || {
-                format!(
-                    "unexpected ls-files entry {:?}",
-                    String::from_utf8_lossy(rec)
-                )
-            };
-            let tab = memchr::memchr(b'\t', rec).ok_or_else(unexpected)?;
-            let head = std::str::from_utf8(&rec[..tab]).map_err(|_| unexpected())?;
+        .filter_map(|rec| {
+            let tab = memchr::memchr(b'\t', rec)?;
+            let head = std::str::from_utf8(&rec[..tab]).ok()?;
             let mut f = head.split(' ');
-            let (Some(mode), Some(blob), Some(stage), None) =
+            let (Some(mode), Some("blob"), Some(blob), None) =
                 (f.next(), f.next(), f.next(), f.next())
             else {
-                return Err(unexpected());
+                return None;
             };
-            Ok(IndexEntryRef {
+            Some(TreeBlob {
                 mode,
                 blob,
-                stage: stage
-                    .parse()
-                    .map_err(|_| format!("bad stage in {head:?}"))?,
                 path: String::from_utf8_lossy(&rec[tab + 1..]),
             })
         })
@@ -557,6 +556,24 @@ mod tests {
         assert_eq!(e[0].path, "infra/a.tf");
         assert_eq!(e[1].mode, "120000");
         assert!(parse_ls_files(b"100644 x\tp\0").is_err());
+    }
+
+    #[test]
+    fn ls_tree_blobs_leave_out_what_is_not_a_blob() {
+        let raw = format!(
+            "100644 blob {A}\tinfra/a b.tf\0160000 commit {A}\tvendor/sub\0\
+             120000 blob {A}\tlink\0garbage\0"
+        );
+        let got: Vec<(String, String)> = ls_tree_blobs(raw.as_bytes())
+            .map(|b| (b.mode.to_string(), b.path.into_owned()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("100644".to_string(), "infra/a b.tf".to_string()),
+                ("120000".to_string(), "link".to_string())
+            ]
+        );
     }
 
     #[test]

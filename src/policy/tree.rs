@@ -21,21 +21,15 @@ fn list(top: &Repo, tree: &Tree, paths: &[String]) -> Result<Vec<Entry>, PolicyE
             args.push(id.clone());
             args.push("--".into());
             args.extend(paths.iter().cloned());
-            for rec in top.run(args)?.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-                let Some(tab) = memchr::memchr(b'\t', rec) else {
-                    continue;
-                };
-                let head = String::from_utf8_lossy(&rec[..tab]);
-                let fields: Vec<&str> = head.split(' ').collect();
-                if let [mode, "blob", blob] = fields.as_slice()
-                    && mode.starts_with("100")
-                {
-                    out.push(Entry {
-                        path: String::from_utf8_lossy(&rec[tab + 1..]).into_owned(),
-                        blob: (*blob).to_string(),
-                    });
-                }
-            }
+            let listing = top.run(args)?;
+            out.extend(
+                plumbing::ls_tree_blobs(&listing)
+                    .filter(|b| b.mode.starts_with("100"))
+                    .map(|b| Entry {
+                        path: b.path.into_owned(),
+                        blob: b.blob.to_string(),
+                    }),
+            );
         }
         Tree::Index => {
             let mut args = vec!["ls-files".to_string(), "-s".into(), "-z".into()];

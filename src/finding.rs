@@ -223,7 +223,8 @@ pub fn fingerprint(rule: &str, path: &str, key_id: &str, secret: &str, context: 
     hex(&h.finalize()[..16])
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hexadecimal of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
         .iter()

@@ -159,7 +159,7 @@ fn younger_than(ttl: Duration, fetched: Timestamp, now: Timestamp) -> bool {
 /// stand in for AWS's.
 fn file_name(account: &str, endpoint: &str) -> String {
     let digest = Sha256::digest(endpoint.as_bytes());
-    let short: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let short = crate::finding::hex(&digest[..8]);
     let account: String = account
         .chars()
         .filter(char::is_ascii_alphanumeric)

@@ -524,16 +524,6 @@ pub struct IamUser {
     pub can: Vec<String>,
 }
 
-impl IamUser {
-    /// A key of this user lets its holder make more keys or give itself
-    /// any policy.
-    pub fn can_escalate(&self) -> bool {
-        self.can
-            .iter()
-            .any(|a| blast::ESCALATION.contains(&a.as_str()))
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IamUserKey {
     pub access_key_id: String,

@@ -192,7 +192,7 @@ fn stable_id(fingerprint: &str, occurrence: u32) -> String {
         .chain_update(fingerprint.as_bytes())
         .chain_update(occurrence.to_be_bytes())
         .finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::finding::hex(&digest[..16]);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],

@@ -705,7 +705,38 @@ fn history_says_what_is_still_there() {
         "{text}"
     );
     assert!(text.contains("still at HEAD in b.env"), "{text}");
-    assert!(text.contains("rotate the key"), "{text}");
+    // The help of a key only history holds is its rule's `history-help:`
+    // (the JSON contract has no help; the human output shows it).
+    let rule = gone["rule"].as_str().expect("rule");
+    let file = std::fs::read_dir(common::root().join("rules"))
+        .expect("rules")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(rule))
+        })
+        .expect("rule file");
+    let history_help = std::fs::read_to_string(file)
+        .expect("rule file")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("history-help: \"")
+                .map(|t| t.trim_end_matches('"').to_string())
+        })
+        .expect("history-help");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let gone_count = findings
+        .iter()
+        .filter(|f| f["provenance"]["at_head"] == serde_json::json!([]))
+        .count();
+    assert!(gone_count >= 1, "{doc}");
+    assert!(flat.contains(&format!("help: {history_help}")), "{text}");
+    assert_eq!(
+        flat.matches("help: Only git history holds").count(),
+        gone_count,
+        "{text}"
+    );
 }
 
 /// A commit is judged with the rest of the repository: a key whose secret

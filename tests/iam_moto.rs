@@ -896,7 +896,7 @@ fn a_quarantined_users_key_is_kw013_live_and_from_an_inventory() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("1 user with an AWS quarantine policy attached (KW013)"),
+        stdout(&out).contains("1 user with an AWS quarantine policy attached\n"),
         "{}",
         stdout(&out)
     );

@@ -88,7 +88,7 @@ fn pull(
                 write_out(
                     stdout,
                     &format!(
-                        "keyward: {} with an AWS quarantine policy attached (KW013)\n",
+                        "keyward: {} with an AWS quarantine policy attached\n",
                         counted(quarantined, "user")
                     ),
                 )?;

@@ -671,7 +671,8 @@ fn config_init(path: &Path, force: bool, stdout: &mut dyn Write) -> Result<u8, m
             crate::shown::shown_path(path)
         ));
     }
-    std::fs::write(path, config::STARTER)
+    let rules = crate::rules::eval::RuleSet::builtin().map_err(|e| miette::Report::new(*e))?;
+    std::fs::write(path, config::starter(&rules))
         .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))?;
     write_out(
         stdout,

@@ -257,7 +257,7 @@ pub(super) fn scan(
     let mut parts = parts;
     let (iam_source, signed_with) = judge_all(&mut parts, &one, rules)?;
     let head = head_tree(repo)?;
-    let mut out = assemble(&walk, parts, &head);
+    let mut out = assemble(&walk, parts, &head, rules);
     out.signed_with = signed_with;
     out.meta.iam = iam_source;
     out.warnings.extend(early_warnings);
@@ -382,7 +382,12 @@ fn head_tree(repo: &Repo) -> Result<HashMap<String, Vec<String>>, GitError> {
 /// One finding per fingerprint: the version of the file that first wrote
 /// it (the walk runs parents first), with the commits that wrote it, and
 /// whether HEAD (`head`: blob → paths) still holds it.
-fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) -> ScanOutput {
+fn assemble(
+    walk: &Walk,
+    parts: Vec<Part>,
+    head: &HashMap<String, Vec<String>>,
+    rules: &RuleSet,
+) -> ScanOutput {
     let mut out = ScanOutput::default();
     let mut found: Vec<(usize, ScanOutput)> = Vec::new();
     for p in parts {
@@ -397,6 +402,7 @@ fn assemble(walk: &Walk, parts: Vec<Part>, head: &HashMap<String, Vec<String>>) 
         head,
         moved_to: moved_to(walk, &found, head),
         writes: writes_by_path(walk),
+        rules,
     };
     let mut files = Files::default();
     for (g, f, _) in representatives(&groups, &found) {
@@ -567,6 +573,7 @@ struct History<'w> {
     head: &'w HashMap<String, Vec<String>>,
     moved_to: HashMap<(String, String), Vec<String>>,
     writes: HashMap<&'w str, Vec<usize>>,
+    rules: &'w RuleSet,
 }
 
 impl History<'_> {
@@ -606,8 +613,13 @@ impl History<'_> {
         } else {
             None
         };
-        if at_head.is_empty() && !f.identity.is_empty() {
-            f.help = "Only git history holds this now, and every clone and fork has a copy: rotate the key (deactivate and delete it in IAM). Deleting it from the files is not enough, and rewriting history does not recall the copies.".into();
+        if at_head.is_empty()
+            && let Some(help) = self
+                .rules
+                .get(&f.rule)
+                .and_then(|r| r.history_help.as_ref())
+        {
+            f.help.clone_from(help);
         }
         f.provenance = Some(Box::new(Provenance {
             first: self.commit_ref(&g.first),

@@ -215,7 +215,7 @@ impl<'a> Live<'a> {
                         if !denied {
                             denied = true;
                             warnings.push(format!(
-                                "{action} was denied: whether AWS quarantined a key (KW013) is not known; allow {action} to check"
+                                "{action} was denied: whether AWS quarantined a key is not known; allow {action} to check"
                             ));
                         }
                     }

@@ -82,7 +82,7 @@ pub fn report(
                 kind: crate::finding::ProblemKind::Config,
                 path: String::new(),
                 message: format!(
-                    "cannot read the policy of {}: {}; KW015 compares with the defaults",
+                    "cannot read the policy of {}: {}; the change is compared with the default policy",
                     change.base,
                     crate::detect::masked_for_errors(&e.to_string())
                 ),

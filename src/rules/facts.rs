@@ -139,14 +139,22 @@ pub fn describe(name: &str) -> &'static str {
             "distinct key IDs of the same IAM user in the scan (--history: in this version of the file) [needs --inventory or --live]"
         }
         "suppression.kind" => {
-            "KW000 only: what accepts nothing, `ignore` (a keyward:ignore comment) or `allow` (an [[allow]] entry)"
+            "only for `raised-by: suppression` rules: what accepts nothing, `ignore` (a keyward:ignore comment) or `allow` (an [[allow]] entry)"
         }
-        "suppression.names" => "KW000 only: the rules an ignore comment names, or `any rule`",
-        "suppression.unknown" => "KW000 only: the names in an ignore comment that are no rule",
-        "suppression.used" => "KW000 only: the ignore comment suppressed some finding",
-        "suppression.target" => "KW000 only: what an [[allow]] entry names, with its rules",
+        "suppression.names" => {
+            "only for `raised-by: suppression` rules: the rules an ignore comment names, or `any rule`"
+        }
+        "suppression.unknown" => {
+            "only for `raised-by: suppression` rules: the names in an ignore comment that are no rule"
+        }
+        "suppression.used" => {
+            "only for `raised-by: suppression` rules: the ignore comment suppressed some finding"
+        }
+        "suppression.target" => {
+            "only for `raised-by: suppression` rules: what an [[allow]] entry names, with its rules"
+        }
         "change.blocking" => {
-            "KW015 only: the suppression fails this run (false for a commit, `--staged` without `--strict-suppressions`: the pull request's gate asks the reviewer)"
+            "only for `raised-by: change` rules: the suppression fails this run (false for a commit, `--staged` without `--strict-suppressions`: the pull request's gate asks the reviewer)"
         }
         "config.allowed_accounts" => "[policy] allowed-accounts",
         "config.max_key_age_days" => "[policy] max-key-age-days",

@@ -43,6 +43,8 @@ struct RuleFile {
     plan: Option<String>,
     #[serde(default)]
     first: Option<String>,
+    #[serde(default, rename = "history-help")]
+    history_help: Option<String>,
     #[serde(default, rename = "across-repositories")]
     across_repositories: bool,
     #[serde(default)]
@@ -73,6 +75,16 @@ pub enum RaisedBy {
     Suppression,
     /// The change review (`--since`, `--staged`): what a change loosens.
     Change,
+}
+
+impl RaisedBy {
+    /// The word a rule file uses (`raised-by: change`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RaisedBy::Suppression => "suppression",
+            RaisedBy::Change => "change",
+        }
+    }
 }
 
 /// `related:`: other places a finding points at.
@@ -143,6 +155,9 @@ pub struct Rule {
     /// rule reports first (`first:`; `{user}`, `{policies}` (the quarantine
     /// policies attached) and `{id}` are filled in).
     pub first: Option<String>,
+    /// The help of a finding `--history` found that only the history holds
+    /// now (`history-help:`): no file change undoes it, every clone has it.
+    pub history_help: Option<String>,
     /// A merged organisation report raises this rule too, for the same
     /// credential diverging across repositories (`across-repositories: true`).
     pub across_repositories: bool,
@@ -264,6 +279,7 @@ pub(crate) fn parse_rule_compiling(
         raised_by: file.raised_by,
         plan: file.plan,
         first: file.first,
+        history_help: file.history_help,
         across_repositories: file.across_repositories,
         next: file.next,
         needs: file.needs,

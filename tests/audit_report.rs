@@ -138,6 +138,9 @@ fn html_is_one_self_contained_file_without_secrets() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_eq!(unbalanced_tags(&html), Vec::<String>::new());
     assert!(html.contains("<svg"), "charts are inline SVG");
+    // The whole page, so that any change to it is seen in review (the
+    // assertions around say what must hold whatever the layout).
+    insta::assert_snapshot!("demo-audit-html", html);
     // Nothing is fetched: no URLs at all, no scripts, stylesheets or images.
     for needle in [
         "http://", "https://", "src=", "href=", "<link", "<script", "<img", "url(",

@@ -186,6 +186,7 @@ fn the_demo_plan_in_html() {
     );
     assert!(html.contains("<h2>Keys no IAM user owns</h2>"), "{html}");
     assert!(!html.contains('`'), "a backtick left unconverted");
+    insta::assert_snapshot!("the_demo_plan_in_html", html);
 }
 
 /// The plan is a section of the audit report too, made from the scan's

@@ -4,8 +4,7 @@
 # folder alone, and the real pre-commit installs the hook (`language:
 # python`, pyproject.toml at the root) with pip pointed at the same folder
 # and no index, then runs it on a commit with a key and on a clean one.
-# Run by scripts/test.sh after the Rust tests (the dev profile's
-# artifacts are reused, so only keyward's own binary is linked again).
+# Run by scripts/test.sh after the Rust tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -16,8 +15,12 @@ say() { echo "test-wheel: $*"; }
 version=$(cd "$root/python/hook" && python3 -c 'import keyward_hook_backend as b; print(b.crate_version())')
 cargo_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n1)
 
-# 1. The wheel, as the release workflow builds it (there with --release).
-(cd "$root/python/keyward" && maturin build --locked --profile dev --out "$work/dist" 2>"$work/maturin.log") ||
+# 1. The wheel, as the release workflow builds it for Linux (there with
+# --release): a static musl binary, tagged for glibc (manylinux) and musl
+# (Alpine) systems alike. scripts/test-image.sh reuses the binary.
+target=$(uname -m)-unknown-linux-musl
+(cd "$root/python/keyward" && maturin build --locked --profile dev --target "$target" \
+  --compatibility manylinux_2_17 musllinux_1_2 --out "$work/dist" 2>"$work/maturin.log") ||
   { cat "$work/maturin.log" >&2; fail "maturin build"; }
 shopt -s nullglob
 wheels=("$work/dist"/keyward-"$version"-*.whl)
@@ -26,6 +29,10 @@ wheel=${wheels[0]}
 python3 -m zipfile -l "$wheel" > "$work/listing"
 grep -q "keyward-$version.data/scripts/keyward " "$work/listing" ||
   { cat "$work/listing" >&2; fail "the wheel carries no keyward script"; }
+case $(basename "$wheel") in
+  *manylinux_2_17_*musllinux_1_2_*) ;;
+  *) fail "the wheel is not tagged for both glibc and musl systems: $(basename "$wheel")" ;;
+esac
 say "built $(basename "$wheel")"
 
 # 2. Installed from that folder alone, it is a working keyward.

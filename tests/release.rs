@@ -334,9 +334,22 @@ fn the_release_builds_every_target_the_action_downloads() {
             .collect()
     };
     assert_eq!(targets("build"), wanted);
-    // The wheels the `keyward` pre-commit hook installs: the same targets.
+    // The wheels the `keyward` pre-commit hook installs: the same
+    // platforms, Linux's as static (musl) binaries.
     let wheels = targets("wheels");
-    assert_eq!(wheels, wanted);
+    let as_wheels: BTreeSet<String> = wanted
+        .iter()
+        .map(|t| t.replace("-linux-gnu", "-linux-musl"))
+        .collect();
+    assert_eq!(wheels, as_wheels);
+    // The container image: the Linux platforms, static.
+    let images = targets("image");
+    let linux: BTreeSet<String> = as_wheels
+        .iter()
+        .filter(|t| t.contains("-linux-"))
+        .cloned()
+        .collect();
+    assert_eq!(images, linux);
     assert!(step.contains(r#"archive="keyward-$requested-$target.tar.gz""#));
     let lint = Command::new("actionlint")
         .args(["-no-color", ".github/workflows/release.yml"])

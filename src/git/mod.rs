@@ -43,6 +43,9 @@ pub enum GitError {
     #[error("not a git repository: {} ({detail})", dir.display())]
     NotARepo { dir: PathBuf, detail: String },
     #[error("cannot run git: {0}")]
+    #[diagnostic(help(
+        "the git modes (--staged, --since, --history, --policy-from) run git: install it, or put it on PATH. keyward's container image has no git: run them where git is (the wheel, a release binary)"
+    ))]
     NoGit(String),
     #[error("unknown revision `{0}`")]
     #[diagnostic(help(

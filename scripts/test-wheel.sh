@@ -15,9 +15,11 @@ say() { echo "test-wheel: $*"; }
 version=$(cd "$root/python/hook" && python3 -c 'import keyward_hook_backend as b; print(b.crate_version())')
 cargo_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n1)
 
-# 1. The wheel, as the release workflow builds it for Linux (there with
-# --release): a static musl binary, tagged for glibc (manylinux) and musl
-# (Alpine) systems alike. scripts/test-image.sh reuses the binary.
+# 1. The static Linux wheel, as the release workflow builds it (there with
+# --release): a musl binary tagged for glibc (manylinux_2_17) and musl
+# (Alpine) systems alike, so this glibc machine installs it too. The
+# release's manylinux_2_28 wheels are the same package around a glibc
+# binary. scripts/test-image.sh reuses the binary.
 target=$(uname -m)-unknown-linux-musl
 (cd "$root/python/keyward" && maturin build --locked --profile dev --target "$target" \
   --compatibility manylinux_2_17 musllinux_1_2 --out "$work/dist" 2>"$work/maturin.log") ||

@@ -8,6 +8,10 @@ use clap::Parser;
 use keyward::Progress;
 use keyward::cli::{self, Cli, EXIT_ERROR, Terminal};
 
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let term = Terminal {

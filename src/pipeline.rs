@@ -327,13 +327,21 @@ impl<'a> Scan<'a> {
             let cwd = opts.cwd.clone();
             std::thread::spawn(move || identify(&cwd))
         });
-        // A commit's review reads HEAD's policy: read beside the scan.
-        let base_policy =
-            matches!(self.source, Source::Git(crate::git::Mode::Staged { .. })).then(|| {
-                let cwd = opts.cwd.clone();
-                let named = policy.named.clone();
-                std::thread::spawn(move || crate::policy::added::BasePolicy::of_head(&cwd, &named))
-            });
+        // A commit's review reads HEAD's policy and the index's: read
+        // beside the scan.
+        let staged = matches!(self.source, Source::Git(crate::git::Mode::Staged { .. }));
+        let read_ahead: Vec<_> = [
+            crate::policy::added::TreePolicy::of_head as fn(&Path, &crate::policy::Named) -> _,
+            crate::policy::added::TreePolicy::of_index,
+        ]
+        .into_iter()
+        .filter(|_| staged)
+        .map(|read| {
+            let cwd = opts.cwd.clone();
+            let named = policy.named.clone();
+            std::thread::spawn(move || read(&cwd, &named))
+        })
+        .collect();
         let (mut out, post) = match std::mem::take(&mut self.source) {
             Source::Walk => (
                 scan::scan(&opts, rules, progress)?,
@@ -368,7 +376,10 @@ impl<'a> Scan<'a> {
                 change,
                 &policy.named,
                 self.suppressions_fail,
-                base_policy.and_then(|h| h.join().ok()).flatten(),
+                read_ahead
+                    .into_iter()
+                    .filter_map(|h| h.join().ok().flatten())
+                    .collect(),
             );
             gate = gate.stricter(base_gate);
         }

@@ -40,41 +40,60 @@ struct Item {
     severity: Option<Severity>,
 }
 
-/// HEAD's policy, read before the review needs it: a commit's review is
-/// what a pre-commit hook waits for, so it is read beside the scan.
-pub struct BasePolicy {
+/// A tree's policy, read before the review needs it: a commit's review is
+/// what a pre-commit hook waits for, so HEAD's policy and the index's are
+/// read beside the scan, not after it.
+pub struct TreePolicy {
     tree: crate::git::Tree,
     policy: PolicySet,
 }
 
-impl BasePolicy {
+impl TreePolicy {
     /// HEAD's policy as `wanted` names it, when it can be read (else the
     /// review reads it again, and says why it cannot).
-    pub fn of_head(cwd: &Path, wanted: &Named) -> Option<BasePolicy> {
+    pub fn of_head(cwd: &Path, wanted: &Named) -> Option<TreePolicy> {
         let repo = Repo::discover(cwd).ok()?;
         let tree = crate::git::Tree::commit(&repo, "HEAD").ok()?;
         let policy = PolicySet::from_tree(&repo, &tree, wanted).ok()?;
-        Some(BasePolicy { tree, policy })
+        Some(TreePolicy { tree, policy })
+    }
+
+    /// The index's policy (what a commit would hold), as [`of_head`](Self::of_head).
+    pub fn of_index(cwd: &Path, wanted: &Named) -> Option<TreePolicy> {
+        let repo = Repo::discover(cwd).ok()?;
+        let tree = crate::git::Tree::Index;
+        let policy = PolicySet::from_tree(&repo, &tree, wanted).ok()?;
+        Some(TreePolicy { tree, policy })
+    }
+}
+
+/// The policy of `tree` from what was read ahead, else read now.
+fn policy_of(
+    repo: &Repo,
+    tree: &crate::git::Tree,
+    wanted: &Named,
+    read: &mut Vec<TreePolicy>,
+) -> Result<PolicySet, super::PolicyError> {
+    match read.iter().position(|r| r.tree == *tree) {
+        Some(i) => Ok(read.swap_remove(i).policy),
+        None => PolicySet::from_tree(repo, tree, wanted),
     }
 }
 
 /// Adds a KW015 finding for every suppression `change` introduces. A policy
 /// that cannot be read is said as a warning: a broken base is compared as
 /// the defaults, a broken change is itself a finding. Returns the base's
-/// `fail-on`, so a change cannot lift the gate that judges it. `read` is
-/// the base's policy when it was read already (for the same tree).
+/// `fail-on`, so a change cannot lift the gate that judges it. `read` holds
+/// the policies of trees read already (the base's, the change's).
 pub fn report(
     out: &mut ScanOutput,
     repo: &Repo,
     change: &Change,
     wanted: &Named,
     blocking: bool,
-    read: Option<BasePolicy>,
+    mut read: Vec<TreePolicy>,
 ) -> crate::severity::FailOn {
-    let base = match read.filter(|r| r.tree == change.base) {
-        Some(r) => Ok(r.policy),
-        None => PolicySet::from_tree(repo, &change.base, wanted),
-    };
+    let base = policy_of(repo, &change.base, wanted, &mut read);
     let base = match base {
         Ok(p) => p,
         Err(e) => {
@@ -138,7 +157,7 @@ pub fn report(
             });
         }
     }
-    let head = PolicySet::from_tree(repo, &change.head, wanted);
+    let head = policy_of(repo, &change.head, wanted, &mut read);
     // The inventories the policies name are what they are for, not
     // look-alikes (swapping one is a change of its own, below).
     let named: HashSet<String> = [Some(&base), head.as_ref().ok()]

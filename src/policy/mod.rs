@@ -237,18 +237,28 @@ impl PolicySet {
     /// a tree without one gives the defaults.
     pub fn from_tree(repo: &Repo, tree: &Tree, wanted: &Named) -> Result<PolicySet, PolicyError> {
         let top = repo.at_top();
-        let config_path = match &wanted.config {
-            Some(p) => Some(repo.repo_path(p).ok_or_else(|| PolicyError::Outside {
-                what: "configuration",
-                path: crate::shown::shown_path(p),
-                tree: tree.to_string(),
-            })?),
-            None => discover(&top, tree, &start_dir(repo, &wanted.start))?,
+        let (config_path, found) = match &wanted.config {
+            Some(p) => (
+                Some(repo.repo_path(p).ok_or_else(|| PolicyError::Outside {
+                    what: "configuration",
+                    path: crate::shown::shown_path(p),
+                    tree: tree.to_string(),
+                })?),
+                None,
+            ),
+            None => match discover_entry(&top, tree, &start_dir(repo, &wanted.start))? {
+                Some(e) => (Some(e.path.clone()), Some(e)),
+                None => (None, None),
+            },
         };
         let mut files = PolicyFiles::default();
+        let read_config = |path: &str| match found {
+            Some(e) => tree::text(&top, tree, e),
+            None => tree::read(&top, tree, path),
+        };
         let config = match &config_path {
             None => Config::default(),
-            Some(path) => match tree::read(&top, tree, path)? {
+            Some(path) => match read_config(path)? {
                 None if wanted.config.is_some() => {
                     return Err(PolicyError::Unreadable {
                         path: path.clone(),
@@ -358,6 +368,11 @@ pub(super) fn start_dir(repo: &Repo, start: &Path) -> String {
 
 /// The deepest `keyward.toml`/`.keyward.toml` from `dir` up to the top.
 pub(super) fn discover(top: &Repo, tree: &Tree, dir: &str) -> Result<Option<String>, PolicyError> {
+    Ok(discover_entry(top, tree, dir)?.map(|e| e.path))
+}
+
+/// As [`discover`], with the file's blob, so reading it lists nothing again.
+fn discover_entry(top: &Repo, tree: &Tree, dir: &str) -> Result<Option<tree::Entry>, PolicyError> {
     let mut candidates = Vec::new();
     let mut d = dir.trim_matches('/').to_string();
     loop {
@@ -373,8 +388,7 @@ pub(super) fn discover(top: &Repo, tree: &Tree, dir: &str) -> Result<Option<Stri
         }
         d = parent(&d).to_string();
     }
-    let present = tree::files(top, tree, &candidates)?;
-    Ok(candidates.into_iter().find(|c| present.contains(c)))
+    tree::first_of(top, tree, &candidates)
 }
 
 /// `a/b/c` → `a/b`; `c` → ``.

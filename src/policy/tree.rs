@@ -5,8 +5,8 @@ use crate::git::plumbing::{self, BlobContent};
 use crate::git::{Repo, Tree};
 
 /// A regular file of a tree: repository path and blob ID.
-struct Entry {
-    path: String,
+pub(super) struct Entry {
+    pub(super) path: String,
     blob: String,
 }
 
@@ -64,16 +64,22 @@ fn list(top: &Repo, tree: &Tree, paths: &[String]) -> Result<Vec<Entry>, PolicyE
     Ok(out)
 }
 
-/// Which of `paths` are regular files in the tree.
-pub(super) fn files(
+/// The first of `candidates` that is a regular file in the tree.
+pub(super) fn first_of(
     top: &Repo,
     tree: &Tree,
-    paths: &[String],
-) -> Result<std::collections::HashSet<String>, PolicyError> {
-    Ok(list(top, tree, paths)?
-        .into_iter()
-        .map(|e| e.path)
-        .collect())
+    candidates: &[String],
+) -> Result<Option<Entry>, PolicyError> {
+    let mut present = list(top, tree, candidates)?;
+    Ok(candidates.iter().find_map(|c| {
+        let i = present.iter().position(|e| e.path == *c)?;
+        Some(present.swap_remove(i))
+    }))
+}
+
+/// The text of a file [`first_of`] found: no second listing.
+pub(super) fn text(top: &Repo, tree: &Tree, entry: Entry) -> Result<Option<String>, PolicyError> {
+    Ok(blobs(top, tree, vec![entry])?.pop().map(|(_, text)| text))
 }
 
 /// The text of one file, `None` when the tree has no such regular file.

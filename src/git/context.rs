@@ -15,7 +15,7 @@
 //! the whole index is listed and read, as it is when the file is missing.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::plumbing::{self, Repo};
 use super::{BlobToRead, GitError, read_each};
@@ -27,6 +27,7 @@ use crate::scan::{Blob, ScanOptions};
 /// their key IDs (or, with an inventory, of their owners'), read from git.
 pub(super) fn of_index(
     repo: &Repo,
+    head: Option<&plumbing::HeadIds>,
     staged: &[Blob],
     opts: &ScanOptions,
 ) -> Result<Vec<Blob>, GitError> {
@@ -37,7 +38,7 @@ pub(super) fn of_index(
     let wanted_keys = with_owners_keys(found, &opts.iam.source);
     let staged_paths: HashSet<&str> = staged.iter().map(|b| b.path.as_str()).collect();
     let is_staged = |path: &str| staged_paths.contains(repo.display(path).as_str());
-    let view = index_view(&repo.at_top(), &is_staged, opts)?;
+    let view = index_view(&repo.at_top(), head, &is_staged, opts)?;
     let sharing: Vec<BlobToRead> = view
         .iter()
         .filter(|(path, entry)| {
@@ -72,10 +73,11 @@ struct Holder {
 /// up to date), with the index's changes against HEAD laid over it.
 fn index_view(
     top: &Repo,
+    head: Option<&plumbing::HeadIds>,
     is_staged: &dyn Fn(&str) -> bool,
     opts: &ScanOptions,
 ) -> Result<BTreeMap<String, Holder>, GitError> {
-    let Some(tree) = head_tree(top) else {
+    let Some(head) = head else {
         // Before the first commit: the index is all there is.
         let listing = top.run(["ls-files", "-s", "-z", "--full-name"])?;
         let changes = plumbing::parse_ls_files(&listing)
@@ -89,10 +91,10 @@ fn index_view(
             .collect();
         return apply(top, BTreeMap::new(), changes, opts);
     };
-    let cache_path = cache_path(top);
-    let cached = cache_path
-        .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
+    let tree = head.tree.clone();
+    let cache_path = head.git_dir.join("keyward").join("key-ids");
+    let cached = std::fs::read_to_string(&cache_path)
+        .ok()
         .and_then(|text| Cache::parse(&text));
     let holders = match cached {
         Some(c) if c.tree == tree => c.holders,
@@ -107,9 +109,7 @@ fn index_view(
                 None => (BTreeMap::new(), whole_tree(top, &tree)?),
             };
             let holders = apply(top, from, changes, opts)?;
-            if let Some(path) = &cache_path {
-                write_cache(path, &tree, &holders);
-            }
+            write_cache(&cache_path, &tree, &holders);
             holders
         }
     };
@@ -187,15 +187,6 @@ fn apply(
         holders.insert(path, Holder { blob, keys });
     }
     Ok(holders)
-}
-
-/// HEAD's tree, or `None` before the first commit.
-fn head_tree(top: &Repo) -> Option<String> {
-    let out = top
-        .run(["rev-parse", "--verify", "--quiet", "HEAD^{tree}"])
-        .ok()?;
-    let id = String::from_utf8_lossy(&out).trim().to_string();
-    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
 }
 
 /// Every regular file of `tree`, as changes from nothing.
@@ -340,12 +331,6 @@ fn key_ids(bytes: &[u8]) -> BTreeSet<String> {
         .filter(|id| is_well_formed(id))
         .map(str::to_string)
         .collect()
-}
-
-fn cache_path(repo: &Repo) -> Option<PathBuf> {
-    let out = repo.run(["rev-parse", "--absolute-git-dir"]).ok()?;
-    let dir = String::from_utf8_lossy(&out).trim().to_string();
-    (!dir.is_empty()).then(|| PathBuf::from(dir).join("keyward").join("key-ids"))
 }
 
 /// Written whole and renamed into place; a cache that cannot be written

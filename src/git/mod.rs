@@ -537,7 +537,9 @@ fn staged(
     let excluded = excluded_credentials(&head, &base, opts);
     // The commit is judged with the rest of the repository; what is said is
     // about the commit's files only.
-    let context = context::of_index(repo, &head, opts)?;
+    // HEAD's ids at once: the context and the change's base both need them.
+    let head_ids = repo.head_ids();
+    let context = context::of_index(repo, head_ids.as_ref(), &head, opts)?;
     let context_paths: HashSet<String> = context.iter().map(|b| b.path.clone()).collect();
     let mut blobs = head;
     blobs.extend(context);
@@ -551,7 +553,13 @@ fn staged(
         change: Some(Change {
             repo: repo.clone(),
             lines,
-            base: Tree::commit(repo, "HEAD")?,
+            base: match head_ids {
+                Some(ids) => Tree::Commit {
+                    id: ids.commit,
+                    name: "HEAD".into(),
+                },
+                None => Tree::commit(repo, "HEAD")?,
+            },
             head: Tree::Index,
             markers,
             attributes,

@@ -9,6 +9,17 @@ use std::process::{Command, Stdio};
 
 use super::GitError;
 
+/// What [`Repo::head_ids`] gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadIds {
+    /// The repository's git directory (absolute).
+    pub git_dir: PathBuf,
+    /// HEAD's commit.
+    pub commit: String,
+    /// HEAD's tree.
+    pub tree: String,
+}
+
 /// A work tree, seen from the directory keyward runs in.
 #[derive(Debug, Clone)]
 pub struct Repo {
@@ -79,6 +90,31 @@ impl Repo {
             });
         }
         Ok(out.stdout)
+    }
+
+    /// HEAD's commit and tree and the git directory, asked in one git call
+    /// (a commit's hook waits for each); `None` before the first commit.
+    pub fn head_ids(&self) -> Option<HeadIds> {
+        let out = self
+            .run([
+                "rev-parse",
+                "--absolute-git-dir",
+                "HEAD^{commit}",
+                "HEAD^{tree}",
+            ])
+            .ok()?;
+        let text = String::from_utf8(out).ok()?;
+        let mut lines = text.lines();
+        let git_dir = PathBuf::from(lines.next()?);
+        let id = |l: Option<&str>| {
+            l.filter(|l| l.len() >= 40 && l.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(str::to_string)
+        };
+        Some(HeadIds {
+            git_dir,
+            commit: id(lines.next())?,
+            tree: id(lines.next())?,
+        })
     }
 
     /// The commit a revision names, or `UnknownRev`.

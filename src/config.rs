@@ -824,52 +824,6 @@ impl Config {
     }
 }
 
-/// The commented starter file `keyward config init` writes, naming the
-/// rules each setting drives as `rules` has them (`{reads FACT}`: the
-/// rules whose condition reads the fact; `{raised-by STEP}`: the rule that
-/// pipeline step raises), so the file cannot name a rule that changed.
-pub fn starter(rules: &crate::rules::eval::RuleSet) -> String {
-    let named = |found: Vec<&crate::rules::load::Rule>| {
-        let names: Vec<String> = found
-            .iter()
-            .map(|r| format!("{} {}", r.id, r.name))
-            .collect();
-        names.join(", ")
-    };
-    let mut out = String::with_capacity(STARTER_TEMPLATE.len());
-    let mut rest = STARTER_TEMPLATE;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let Some(len) = rest[open..].find('}') else {
-            break;
-        };
-        let inner = &rest[open + 1..open + len];
-        let filled = match inner.split_once(' ') {
-            Some(("reads", fact)) => named(
-                rules
-                    .rules
-                    .iter()
-                    .filter(|r| r.reads().contains(&fact))
-                    .collect(),
-            ),
-            Some(("raised-by", step)) => named(
-                rules
-                    .rules
-                    .iter()
-                    .filter(|r| r.raised_by.is_some_and(|by| by.as_str() == step))
-                    .collect(),
-            ),
-            _ => rest[open..=open + len].to_string(),
-        };
-        out.push_str(&filled);
-        rest = &rest[open + len + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-const STARTER_TEMPLATE: &str = include_str!("starter.toml");
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -881,47 +835,6 @@ mod tests {
     fn span_text<'a>(text: &'a str, e: &ConfigError) -> &'a str {
         let s = e.span.expect("span");
         &text[s.offset()..s.offset() + s.len()]
-    }
-
-    #[test]
-    fn starter_file_parses() {
-        let rules = crate::rules::eval::RuleSet::builtin().expect("built-in rules");
-        let text = starter(&rules);
-        let c = p(&text).expect("starter is valid");
-        assert_eq!(c.max_key_age_days, 90);
-        assert_eq!(c.fail_on, crate::severity::FailOn::At(Severity::Low));
-        assert!(
-            !text.contains("{reads") && !text.contains("{raised-by"),
-            "a placeholder was left: {text}"
-        );
-        // Each setting names the rules it drives, from the rule files.
-        for (setting, fact) in [
-            ("max-key-age-days = 90", "config.max_key_age_days"),
-            ("max-unused-days = 90", "config.max_unused_days"),
-            ("allowed-accounts = []", "config.allowed_accounts"),
-        ] {
-            let before = &text[..text.find(setting).expect(setting)];
-            let comment = &before[before.rfind("\n\n").unwrap_or(0)..];
-            let readers: Vec<_> = rules
-                .rules
-                .iter()
-                .filter(|r| r.reads().contains(&fact))
-                .collect();
-            assert!(!readers.is_empty(), "no rule reads {fact}");
-            for r in readers {
-                assert!(
-                    comment.contains(&format!("{} {}", r.id, r.name)),
-                    "{comment}"
-                );
-            }
-        }
-        // Every rule the file names exists, with that ID.
-        for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
-            if word.len() == 5 && word.starts_with("KW") {
-                assert!(rules.get(word).is_some(), "{word} is no rule");
-            }
-        }
-        assert!(text.contains("(KW000 unused-ignore)"), "{text}");
     }
 
     #[test]

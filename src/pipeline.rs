@@ -322,32 +322,43 @@ impl<'a> Scan<'a> {
         // they could name was scanned.
         let walked = matches!(self.source, Source::Walk);
         let whole_tree = walked && covers_root(&opts.paths, &policy.config, &opts.cwd);
+        // A git source's repository, discovered once for every thread that
+        // asks git (each discovery is a process a commit's hook waits for).
+        let repo = match &self.source {
+            Source::Git(_) => Some(crate::git::Repo::discover(&opts.cwd)?),
+            _ => None,
+        };
         // Three git calls, made while the scan runs instead of after it.
         let identity = self.identify.then(|| {
             let cwd = opts.cwd.clone();
-            std::thread::spawn(move || identify(&cwd))
+            let repo = repo.clone();
+            std::thread::spawn(move || match repo {
+                Some(repo) => Some(repo.identity()),
+                None => identify(&cwd),
+            })
         });
         // A commit's review reads HEAD's policy and the index's: read
         // beside the scan.
-        let staged = matches!(self.source, Source::Git(crate::git::Mode::Staged { .. }));
-        let read_ahead: Vec<_> = [
-            crate::policy::added::TreePolicy::of_head as fn(&Path, &crate::policy::Named) -> _,
-            crate::policy::added::TreePolicy::of_index,
-        ]
-        .into_iter()
-        .filter(|_| staged)
-        .map(|read| {
-            let cwd = opts.cwd.clone();
-            let named = policy.named.clone();
-            std::thread::spawn(move || read(&cwd, &named))
-        })
-        .collect();
+        let mut read_ahead = Vec::new();
+        if let (Source::Git(crate::git::Mode::Staged { .. }), Some(repo)) = (&self.source, &repo) {
+            use crate::policy::added::TreePolicy;
+            for read in [TreePolicy::of_head, TreePolicy::of_index] {
+                let (repo, named) = (repo.clone(), policy.named.clone());
+                read_ahead.push(std::thread::spawn(move || read(&repo, &named)));
+            }
+        }
         let (mut out, post) = match std::mem::take(&mut self.source) {
             Source::Walk => (
                 scan::scan(&opts, rules, progress)?,
                 crate::git::Post::default(),
             ),
-            Source::Git(mode) => crate::git::scan(&mode, &opts.paths, &opts, rules, progress)?,
+            Source::Git(mode) => {
+                let repo = match &repo {
+                    Some(repo) => repo.clone(),
+                    None => crate::git::Repo::discover(&opts.cwd)?,
+                };
+                crate::git::scan(&repo, &mode, &opts.paths, &opts, rules, progress)?
+            }
             Source::Buffer { path, text } => {
                 let mut blobs = vec![Blob::new(path, text.into_bytes())];
                 blobs.append(&mut self.context);

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config;
 use crate::report::{self, human::Style};
 use crate::rules::{RuleSet, Severity};
 use crate::scan::Progress;
@@ -672,7 +671,7 @@ fn config_init(path: &Path, force: bool, stdout: &mut dyn Write) -> Result<u8, m
         ));
     }
     let rules = crate::rules::eval::RuleSet::builtin().map_err(|e| miette::Report::new(*e))?;
-    std::fs::write(path, config::starter(&rules))
+    std::fs::write(path, crate::rules::starter::starter(&rules))
         .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))?;
     write_out(
         stdout,

@@ -15,8 +15,7 @@ use super::plumbing::{self, BlobContent, Repo};
 use crate::finding::ProblemKind;
 use crate::finding::{CommitRef, Provenance, Warning};
 use crate::rules::RuleSet;
-use crate::scan::extract::{self, Extracted};
-use crate::scan::{Blob, Progress, ScanOptions, ScanOutput, Summary, join_workers};
+use crate::scan::{Blob, Held, Large, Progress, ScanOptions, ScanOutput, Summary, join_workers};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Commit {
@@ -219,8 +218,7 @@ pub(super) fn scan(
                     for (idx, mut blob) in rx.iter() {
                         if let Some(path) = blob_path(repo, walk, idx) {
                             blob.path = path;
-                            let extracted = extract::blobs(vec![blob], one, progress);
-                            part.take(idx, extracted, judge_now);
+                            part.take(idx, Held::read(blob, one, progress), judge_now);
                         }
                     }
                     part
@@ -233,13 +231,7 @@ pub(super) fn scan(
                 // Fails only when every worker is gone; stop reading then.
                 BlobContent::Bytes(bytes) => return tx.send((i, Blob::new("", bytes))).is_ok(),
                 BlobContent::TooLarge { size, swept } => {
-                    let large = extract::Large { size, swept };
-                    let blob = Blob {
-                        path: String::new(),
-                        bytes: Vec::new(),
-                        large: Some(Box::new(large)),
-                        context: false,
-                    };
+                    let blob = Blob::too_large("", Large { size, swept });
                     return tx.send((i, blob)).is_ok();
                 }
                 BlobContent::Missing => skipped.push(i),
@@ -291,7 +283,7 @@ fn judge_all(
 > {
     let each: Vec<crate::iam::Wanted> = parts
         .iter()
-        .flat_map(|p| p.kept.iter().map(|(_, ex)| ex.wanted(&opts.iam)))
+        .flat_map(|p| p.kept.iter().map(|(_, held)| held.wanted(&opts.iam)))
         .collect();
     let wanted = crate::iam::Wanted::union(&each);
     let mut warnings = Vec::new();
@@ -300,8 +292,8 @@ fn judge_all(
         first.errors.extend(warnings);
     }
     for part in parts {
-        for (idx, extracted) in std::mem::take(&mut part.kept) {
-            part.judge(idx, extracted, rules, opts, &iam);
+        for (idx, held) in std::mem::take(&mut part.kept) {
+            part.judge(idx, held, rules, opts, &iam);
         }
     }
     Ok((
@@ -323,7 +315,7 @@ struct Part {
     errors: Vec<Warning>,
     /// What the blobs with candidates or ignore comments hold, by blob
     /// index, until they are judged.
-    kept: Vec<(usize, Extracted)>,
+    kept: Vec<(usize, Held)>,
     /// Judged outputs of blobs with findings, by blob index.
     found: Vec<(usize, ScanOutput)>,
 }
@@ -332,27 +324,27 @@ struct Part {
 type JudgeNow<'a> = Option<(&'a RuleSet, &'a ScanOptions, &'a crate::iam::Enrichment)>;
 
 impl Part {
-    fn take(&mut self, idx: usize, mut extracted: Extracted, judge_now: JudgeNow<'_>) {
-        self.errors.append(&mut extracted.errors);
-        if extracted.files.is_empty() {
-            self.summary.add(&extracted.summary);
+    fn take(&mut self, idx: usize, mut held: Held, judge_now: JudgeNow<'_>) {
+        self.errors.append(&mut held.take_warnings());
+        if !held.needs_judging() {
+            self.summary.add(held.summary());
         } else if let Some((rules, opts, iam)) = judge_now {
-            self.judge(idx, extracted, rules, opts, iam);
+            self.judge(idx, held, rules, opts, iam);
         } else {
             // Its counts join once it is judged.
-            self.kept.push((idx, extracted));
+            self.kept.push((idx, held));
         }
     }
 
     fn judge(
         &mut self,
         idx: usize,
-        extracted: Extracted,
+        held: Held,
         rules: &RuleSet,
         opts: &ScanOptions,
         iam: &crate::iam::Enrichment,
     ) {
-        let out = crate::scan::judge::judge(extracted, rules, opts, iam);
+        let out = held.judge(rules, opts, iam);
         self.summary.add(&out.summary);
         self.errors.extend(out.warnings.iter().cloned());
         if !out.findings.is_empty() {

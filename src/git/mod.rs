@@ -417,21 +417,21 @@ impl Written {
 /// Scans the git content `mode` names, limited to `paths` (pathspecs
 /// relative to `opts.cwd`).
 pub fn scan(
+    repo: &Repo,
     mode: &Mode,
     paths: &[PathBuf],
     opts: &ScanOptions,
     rules: &RuleSet,
     progress: &Progress,
 ) -> Result<(ScanOutput, Post), GitError> {
-    let repo = Repo::discover(&opts.cwd)?;
     match mode {
-        Mode::Staged { listed } => staged(&repo, *listed, paths, opts, rules, progress),
+        Mode::Staged { listed } => staged(repo, *listed, paths, opts, rules, progress),
         Mode::Since { rev, all_lines } => {
-            since(&repo, rev, *all_lines, paths, opts, rules, progress)
+            since(repo, rev, *all_lines, paths, opts, rules, progress)
         }
         Mode::History { range, all_refs } => {
             let out = history::scan(
-                &repo,
+                repo,
                 range.as_deref(),
                 *all_refs,
                 paths,
@@ -930,15 +930,9 @@ fn read_each(
         let path = repo.display(&w.path);
         match content {
             plumbing::BlobContent::Bytes(bytes) => sink(i, Blob::new(path, bytes)),
-            plumbing::BlobContent::TooLarge { size, swept } => sink(
-                i,
-                Blob {
-                    path,
-                    bytes: Vec::new(),
-                    large: Some(Box::new(crate::scan::extract::Large { size, swept })),
-                    context: false,
-                },
-            ),
+            plumbing::BlobContent::TooLarge { size, swept } => {
+                sink(i, Blob::too_large(path, crate::scan::Large { size, swept }))
+            }
             plumbing::BlobContent::Missing => {
                 unread.errors.push(Warning {
                     kind: crate::finding::ProblemKind::NotScanned,

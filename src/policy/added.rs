@@ -51,18 +51,16 @@ pub struct TreePolicy {
 impl TreePolicy {
     /// HEAD's policy as `wanted` names it, when it can be read (else the
     /// review reads it again, and says why it cannot).
-    pub fn of_head(cwd: &Path, wanted: &Named) -> Option<TreePolicy> {
-        let repo = Repo::discover(cwd).ok()?;
-        let tree = crate::git::Tree::commit(&repo, "HEAD").ok()?;
-        let policy = PolicySet::from_tree(&repo, &tree, wanted).ok()?;
+    pub fn of_head(repo: &Repo, wanted: &Named) -> Option<TreePolicy> {
+        let tree = crate::git::Tree::commit(repo, "HEAD").ok()?;
+        let policy = PolicySet::from_tree(repo, &tree, wanted).ok()?;
         Some(TreePolicy { tree, policy })
     }
 
     /// The index's policy (what a commit would hold), as [`of_head`](Self::of_head).
-    pub fn of_index(cwd: &Path, wanted: &Named) -> Option<TreePolicy> {
-        let repo = Repo::discover(cwd).ok()?;
+    pub fn of_index(repo: &Repo, wanted: &Named) -> Option<TreePolicy> {
         let tree = crate::git::Tree::Index;
-        let policy = PolicySet::from_tree(&repo, &tree, wanted).ok()?;
+        let policy = PolicySet::from_tree(repo, &tree, wanted).ok()?;
         Some(TreePolicy { tree, policy })
     }
 }

@@ -9,6 +9,7 @@ pub mod facts;
 pub mod load;
 pub mod says;
 pub mod select;
+pub mod starter;
 
 pub use eval::{RuleSet, RuleSetError};
 pub use load::{Rule, RuleError, Severity};

@@ -446,6 +446,16 @@ impl Blob {
         }
     }
 
+    /// Content too large to parse, streamed for keys by whoever read it.
+    pub fn too_large(path: impl Into<String>, large: Large) -> Blob {
+        Blob {
+            path: path.into(),
+            bytes: Vec::new(),
+            large: Some(Box::new(large)),
+            context: false,
+        }
+    }
+
     /// The content's size in bytes, read or streamed.
     pub fn size(&self) -> u64 {
         self.large
@@ -461,6 +471,13 @@ pub struct Large {
     pub swept: std::io::Result<crate::large::Swept>,
 }
 
+/// Reads one blob on the calling thread.
+pub(crate) fn blob(blob: Blob, opts: &ScanOptions, progress: &Progress) -> Extracted {
+    let mut st = ThreadState::default();
+    take_blob(&mut st, blob, opts, progress);
+    Extracted::merge(vec![st])
+}
+
 /// Reads blobs in parallel with the same decoding, parsing and detection as
 /// a directory. `opts.paths` is not used.
 pub(crate) fn blobs(blobs: Vec<Blob>, opts: &ScanOptions, progress: &Progress) -> Extracted {
@@ -470,7 +487,6 @@ pub(crate) fn blobs(blobs: Vec<Blob>, opts: &ScanOptions, progress: &Progress) -
         opts.threads
     };
     if threads == 1 {
-        // `--history` calls this per blob: no thread per call.
         let mut st = ThreadState::default();
         for blob in blobs {
             take_blob(&mut st, blob, opts, progress);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-pub use crate::scan::extract::Blob;
+pub use crate::scan::extract::{Blob, Large};
 pub(crate) mod extract;
 pub(crate) mod judge;
 
@@ -142,6 +142,49 @@ fn ask_and_judge(
         out.signed_with = Some(iam.signed_with());
     }
     Ok(out)
+}
+
+/// What one blob holds, for a caller that feeds blobs one at a time and
+/// judges them later (`--history`: blobs stream from git, and IAM is asked
+/// once about all of them). It keeps candidates, not the blob's bytes.
+pub(crate) struct Held(Extracted);
+
+impl Held {
+    /// Reads `blob` on the calling thread.
+    pub fn read(blob: Blob, opts: &ScanOptions, progress: &Progress) -> Held {
+        Held(extract::blob(blob, opts, progress))
+    }
+
+    /// The warnings reading it gave, taken out.
+    pub fn take_warnings(&mut self) -> Vec<Warning> {
+        std::mem::take(&mut self.0.errors)
+    }
+
+    /// Whether it holds anything to judge (candidates or ignore comments);
+    /// else its summary is all it adds.
+    pub fn needs_judging(&self) -> bool {
+        !self.0.files.is_empty()
+    }
+
+    /// What reading it counted.
+    pub fn summary(&self) -> &Summary {
+        &self.0.summary
+    }
+
+    /// The key IDs and pairs IAM would be asked about.
+    pub fn wanted(&self, iam: &crate::iam::IamOptions) -> crate::iam::Wanted {
+        self.0.wanted(iam)
+    }
+
+    /// Its findings, with IAM's answers: the blob alone is "the repo".
+    pub fn judge(
+        self,
+        rules: &RuleSet,
+        opts: &ScanOptions,
+        iam: &crate::iam::Enrichment,
+    ) -> ScanOutput {
+        judge::judge(self.0, rules, opts, iam)
+    }
 }
 
 /// Asks IAM about `wanted`; its warnings join `errors`.

@@ -8,14 +8,17 @@
 //! `rules-dir` is compiled when it is loaded, so its mistakes are reported
 //! with a span into its file.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use super::facts;
 
-/// A condition and, once asked for, its compiled program.
+/// A condition and, once asked for, its compiled program. Clones share the
+/// program: a commit's review loads the built-in rules for three policies
+/// (the work tree's, HEAD's, the index's) and compiles each condition once.
+#[derive(Clone)]
 pub(crate) struct Condition {
     source: String,
-    compiled: OnceLock<Result<Compiled, CompileError>>,
+    compiled: Arc<OnceLock<Result<Compiled, CompileError>>>,
 }
 
 /// A condition's program and every fact it reads, sorted.
@@ -48,7 +51,7 @@ impl Condition {
         let compiled = compile(source)?;
         Ok(Condition {
             source: source.to_string(),
-            compiled: OnceLock::from(Ok(compiled)),
+            compiled: Arc::new(OnceLock::from(Ok(compiled))),
         })
     }
 
@@ -56,7 +59,7 @@ impl Condition {
     pub(crate) fn later(source: &str) -> Condition {
         Condition {
             source: source.to_string(),
-            compiled: OnceLock::new(),
+            compiled: Arc::new(OnceLock::new()),
         }
     }
 

@@ -41,18 +41,33 @@ pub struct EvalError {
     pub message: String,
 }
 
+/// Parses the built-in rule files, sorted by ID.
+fn read_builtin() -> Result<Vec<Rule>, Box<RuleError>> {
+    let mut rules = Vec::new();
+    for (origin, text) in super::builtin::FILES {
+        rules.push(parse_rule_compiling(origin, text, CompileWhen::FirstUse)?);
+    }
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rules)
+}
+
 static PLACEHOLDER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{([A-Za-z_]+(?:\.[A-Za-z_]+)*)\}").expect("static regex"));
 
 impl RuleSet {
-    /// The built-in rules compiled into the binary.
+    /// The built-in rules compiled into the binary. They are read once per
+    /// process: every policy a run loads (a commit's review loads three)
+    /// gets a copy that shares the compiled conditions.
     pub fn builtin() -> Result<RuleSet, Box<RuleError>> {
-        let mut rules = Vec::new();
-        for (origin, text) in super::builtin::FILES {
-            rules.push(parse_rule_compiling(origin, text, CompileWhen::FirstUse)?);
+        static BUILTIN: LazyLock<Result<Vec<Rule>, Box<RuleError>>> = LazyLock::new(read_builtin);
+        match &*BUILTIN {
+            Ok(rules) => Ok(RuleSet {
+                rules: rules.clone(),
+            }),
+            // Read again for an error of its own (never, once the test
+            // suite has passed).
+            Err(_) => read_builtin().map(|rules| RuleSet { rules }),
         }
-        rules.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(RuleSet { rules })
     }
 
     /// The built-in rules plus the configuration's own (`rules-dir`), with

@@ -121,6 +121,7 @@ struct RawVariant {
 }
 
 /// One variant of a message or help.
+#[derive(Clone)]
 pub struct Variant {
     pub when: Option<String>,
     pub(crate) condition: Option<Condition>,
@@ -128,6 +129,7 @@ pub struct Variant {
 }
 
 /// A loaded, validated rule with its compiled condition.
+#[derive(Clone)]
 pub struct Rule {
     pub id: String,
     pub name: String,

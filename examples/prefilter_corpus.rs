@@ -5,6 +5,8 @@
 //!
 //!     cargo build --profile profiling --example prefilter_corpus
 //!     target/profiling/examples/prefilter_corpus /tmp/peerbench/planted
+//!
+//! With `--list`, it prints the size and path of each file sent on instead.
 use std::time::Instant;
 
 fn main() {
@@ -28,16 +30,24 @@ fn main() {
                 && let Ok(bytes) = std::fs::read(entry.path())
                 && bytes.len() <= 10 << 20
             {
-                files.push(bytes);
+                files.push((entry.path(), bytes));
             }
         }
     }
-    let total: usize = files.iter().map(Vec::len).sum();
+    if std::env::args().any(|a| a == "--list") {
+        for (path, bytes) in &files {
+            if keyward::prefilter::judge(bytes, false) == keyward::prefilter::Verdict::Parse {
+                println!("{}\t{}", bytes.len(), path.display());
+            }
+        }
+        return;
+    }
+    let total: usize = files.iter().map(|(_, b)| b.len()).sum();
     eprintln!("{} files, {} MB", files.len(), total >> 20);
     for _ in 0..5 {
         let started = Instant::now();
         let (mut parse, mut placeholders) = (0, 0);
-        for f in &files {
+        for (_, f) in &files {
             match keyward::prefilter::judge(f, false) {
                 keyward::prefilter::Verdict::Parse => parse += 1,
                 keyward::prefilter::Verdict::Skip { placeholders: p } => placeholders += p,

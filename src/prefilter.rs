@@ -223,24 +223,51 @@ fn id_shaped(bytes: &[u8], start: usize, end: usize) -> bool {
 }
 
 /// An escape that writes a character a key ID is made of (`A`–`Z`,
-/// `2`–`7`): nobody escapes a plain capital letter but to hide it.
+/// `2`–`7`), followed by more of them, escaped or not: nobody escapes a
+/// plain capital letter but to hide it, and an ID has at least its prefix's
+/// four characters in a row. (One escape alone is what random bytes hold:
+/// a video's `\x4e` sent 3.7 MB of binary on to the text scanner.)
 fn escapes_an_id_char(bytes: &[u8], start: usize) -> bool {
-    let Some(&kind) = bytes.get(start + 1) else {
+    let Some((first, mut at)) = escaped_char(bytes, start) else {
         return false;
     };
-    let width = match kind {
+    if !(first.is_ascii_uppercase() || ('2'..='7').contains(&first)) {
+        return false;
+    }
+    // The rest of a typo may hold any digit (`KW004`).
+    for _ in 1..ESCAPED_RUN_MIN {
+        let next = match bytes.get(at) {
+            Some(b'\\') => escaped_char(bytes, at),
+            Some(&b) => Some((char::from(b), at + 1)),
+            None => None,
+        };
+        match next {
+            Some((c, end)) if c.is_ascii_uppercase() || c.is_ascii_digit() => at = end,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Characters in a row an escaped key ID shows from its first escape.
+const ESCAPED_RUN_MIN: usize = 4;
+
+/// The character the escape at `start` writes (`\xHH`, `\uHHHH`,
+/// `\UHHHHHHHH`) and where the escape ends.
+fn escaped_char(bytes: &[u8], start: usize) -> Option<(char, usize)> {
+    let width = match bytes.get(start + 1)? {
         b'x' => 2,
         b'u' => 4,
         b'U' => 8,
-        _ => return false,
+        _ => return None,
     };
-    bytes
-        .get(start + 2..start + 2 + width)
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-        .and_then(|h| u32::from_str_radix(h, 16).ok())
-        .and_then(char::from_u32)
-        .is_some_and(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
+    let end = start + 2 + width;
+    let hex = bytes.get(start + 2..end)?;
+    if !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let code = u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
+    Some((char::from_u32(code)?, end))
 }
 
 fn is_delimiter(b: u8) -> bool {
@@ -473,5 +500,13 @@ mod tests {
         ));
         assert!(!may_contain_credentials(br"C:\Users\xavier\config"));
         assert!(!may_contain_credentials(b"line one \\\nline two"));
+        // Every character escaped, or only the prefix's.
+        assert!(may_contain_credentials(
+            br#"k: "\x41\x4b\x49\x41\x52\x5a\x50\x55ZDIKEEQH746Y""#
+        ));
+        assert!(may_contain_credentials(br#"k: "A\x4bIARZPUZDIKEEQH746Y""#));
+        // One escape amid other bytes, as random binary holds one.
+        assert!(!may_contain_credentials(b"vn \\x3A AO# r {|5? ;\\x4e d6"));
+        assert!(!may_contain_credentials(br#"k: "\x41""#));
     }
 }

@@ -23,10 +23,13 @@ pub enum Read {
     NotRegular,
 }
 
-/// Reads a file the walker saw as regular. The size comes from the open
-/// handle (the walker no longer stats every entry: that was a second path
-/// lookup per file), and the open does not block, so a FIFO swapped in
-/// after the walk cannot hang the scan.
+/// Reads a file the walker saw as regular. The open does not block, so a
+/// FIFO swapped in after the walk cannot hang the scan, and the file is
+/// read before it is asked anything: the walk's directory entry already
+/// said "regular file", and a `fstat` per file was 25,000 system calls on
+/// the real-repository corpus. Only what a read cannot tell apart is
+/// asked of the open handle: nothing read (an empty file, or a FIFO with
+/// no writer) and more than `max` read (a large file, or a device).
 ///
 /// The bytes go into `buf`, cleared first: one buffer per thread, reused,
 /// instead of an allocation (and for large files a map and unmap) per file.
@@ -40,19 +43,24 @@ pub fn read_regular(path: &Path, max: u64, buf: &mut Vec<u8>) -> std::io::Result
         // O_NONBLOCK: opening a FIFO without a writer returns at once.
         options.custom_flags(0o4000);
     }
-    let file = options.open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Ok(Read::NotRegular);
-    }
-    if meta.len() > max {
-        return Ok(Read::TooLarge(meta.len()));
-    }
+    let mut file = options.open(path)?;
+    buf.clear();
     // A file that grows while being read is cut one byte past the limit,
     // which `take_bytes` then reports as too large.
-    buf.clear();
-    buf.reserve(meta.len() as usize + 1);
-    file.take(max.saturating_add(1)).read_to_end(buf)?;
+    (&mut file).take(max.saturating_add(1)).read_to_end(buf)?;
+    if !buf.is_empty() && buf.len() as u64 <= max {
+        return Ok(Read::Bytes);
+    }
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        buf.clear();
+        return Ok(Read::NotRegular);
+    }
+    if buf.len() as u64 > max {
+        let read = buf.len() as u64;
+        buf.clear();
+        return Ok(Read::TooLarge(meta.len().max(read)));
+    }
     Ok(Read::Bytes)
 }
 
@@ -397,6 +405,47 @@ pub fn lossy_text(mut bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only what a read cannot tell apart is asked of the handle: an empty
+    /// file stays a file, a FIFO is not one, a large file has its size.
+    #[test]
+    fn reading_tells_files_apart_without_asking_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let at = |name: &str| dir.path().join(name);
+        let mut buf = vec![b'x'; 64];
+        std::fs::write(at("small"), b"abc").expect("write");
+        assert!(matches!(
+            read_regular(&at("small"), 10, &mut buf),
+            Ok(Read::Bytes)
+        ));
+        assert_eq!(buf, b"abc");
+        std::fs::write(at("empty"), b"").expect("write");
+        assert!(matches!(
+            read_regular(&at("empty"), 10, &mut buf),
+            Ok(Read::Bytes)
+        ));
+        assert!(buf.is_empty());
+        std::fs::write(at("exact"), b"0123456789").expect("write");
+        assert!(matches!(
+            read_regular(&at("exact"), 10, &mut buf),
+            Ok(Read::Bytes)
+        ));
+        std::fs::write(at("large"), vec![b'y'; 1000]).expect("write");
+        assert!(matches!(
+            read_regular(&at("large"), 10, &mut buf),
+            Ok(Read::TooLarge(1000))
+        ));
+        assert!(buf.is_empty(), "a large file's bytes are not kept");
+        let status = std::process::Command::new("mkfifo")
+            .arg(at("fifo"))
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+        assert!(matches!(
+            read_regular(&at("fifo"), 10, &mut buf),
+            Ok(Read::NotRegular)
+        ));
+    }
 
     fn text_of(bytes: &[u8]) -> (String, Encoding) {
         let d = decode(bytes);

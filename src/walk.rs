@@ -12,7 +12,7 @@ use ignore::{WalkBuilder, WalkState};
 #[derive(Debug)]
 pub enum Entry {
     /// A regular file. `len` is `None` from the walker: the reader takes the
-    /// size from the open handle (see `scan::read_regular`).
+    /// size from reading it (see `source::read_regular`).
     File { path: PathBuf, len: Option<u64> },
     /// A symlink, not followed: its target is what it holds (git stores
     /// it as the link's content), so that text is scanned.

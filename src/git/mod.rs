@@ -457,6 +457,62 @@ struct BlobToRead {
     path: String,
 }
 
+/// The staged files `paths` name, as blobs to read, and what is said of
+/// the paths that name nothing staged or a conflict.
+fn list_staged(
+    repo: &Repo,
+    paths: &[PathBuf],
+) -> Result<(Vec<Warning>, Vec<BlobToRead>), GitError> {
+    let mut errors = Vec::new();
+    let mut wanted = Vec::new();
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "ls-files".into(),
+        "-s".into(),
+        "-z".into(),
+        "--full-name".into(),
+        "--".into(),
+    ];
+    args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
+    let entries = plumbing::parse_ls_files(&repo.run(args)?).map_err(|detail| GitError::Parse {
+        command: "ls-files".into(),
+        detail,
+    })?;
+    let mut conflicted = HashSet::new();
+    for e in &entries {
+        if e.stage != 0 {
+            if conflicted.insert(e.path.clone()) {
+                errors.push(Warning {
+                    kind: crate::finding::ProblemKind::NotScanned,
+                    path: repo.display(&e.path),
+                    message: "not scanned: unresolved merge conflict in the index".into(),
+                });
+            }
+        } else if e.mode == "120000" || e.mode.starts_with("100") {
+            wanted.push(BlobToRead {
+                blob: e.blob.clone(),
+                path: e.path.clone(),
+            });
+        }
+    }
+    // A path that names nothing staged is said so, never dropped quietly.
+    for p in paths {
+        let found = repo.repo_path(p).is_some_and(|rp| {
+            rp.is_empty()
+                || entries
+                    .iter()
+                    .any(|e| e.path == rp || e.path.starts_with(&format!("{rp}/")))
+        });
+        if !found {
+            errors.push(Warning {
+                kind: crate::finding::ProblemKind::NotScanned,
+                path: crate::walk::display_path(p, &repo.cwd),
+                message: "not scanned: not in the index (untracked or deleted)".into(),
+            });
+        }
+    }
+    Ok((errors, wanted))
+}
+
 fn staged(
     repo: &Repo,
     listed: bool,
@@ -465,109 +521,71 @@ fn staged(
     rules: &RuleSet,
     progress: &Progress,
 ) -> Result<(ScanOutput, Post), GitError> {
-    let mut errors = Vec::new();
-    let mut wanted = Vec::new();
-    if listed {
-        let mut args: Vec<std::ffi::OsString> = vec![
-            "ls-files".into(),
-            "-s".into(),
-            "-z".into(),
-            "--full-name".into(),
-            "--".into(),
-        ];
-        args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
-        let entries =
-            plumbing::parse_ls_files(&repo.run(args)?).map_err(|detail| GitError::Parse {
-                command: "ls-files".into(),
-                detail,
-            })?;
-        let mut conflicted = HashSet::new();
-        for e in &entries {
-            if e.stage != 0 {
-                if conflicted.insert(e.path.clone()) {
-                    errors.push(Warning {
-                        kind: crate::finding::ProblemKind::NotScanned,
-                        path: repo.display(&e.path),
-                        message: "not scanned: unresolved merge conflict in the index".into(),
-                    });
-                }
-            } else if e.mode == "120000" || e.mode.starts_with("100") {
+    std::thread::scope(|scope| {
+        // Each of these is a git process a commit's hook waits for: HEAD's
+        // ids (for the key-ID context and the change's base) and the listing
+        // are asked beside the diff, not after it.
+        let head_ids = scope.spawn(|| repo.head_ids());
+        let listing = listed.then(|| scope.spawn(|| list_staged(repo, paths)));
+        let entries = raw_diff(repo, "ACMRT", false, &["--cached".to_string()], paths)?;
+        let (errors, mut wanted) = match listing {
+            Some(listing) => listing
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+            None => Default::default(),
+        };
+        let mut changes = Vec::new();
+        for e in entries {
+            if e.deleted() {
+                continue;
+            }
+            if !listed && e.has_content() {
                 wanted.push(BlobToRead {
                     blob: e.blob.clone(),
                     path: e.path.clone(),
                 });
             }
+            changes.push(e);
         }
-        // A path that names nothing staged is said so, never dropped quietly.
-        for p in paths {
-            let found = repo.repo_path(p).is_some_and(|rp| {
-                rp.is_empty()
-                    || entries
-                        .iter()
-                        .any(|e| e.path == rp || e.path.starts_with(&format!("{rp}/")))
-            });
-            if !found {
-                errors.push(Warning {
-                    kind: crate::finding::ProblemKind::NotScanned,
-                    path: crate::walk::display_path(p, &repo.cwd),
-                    message: "not scanned: not in the index (untracked or deleted)".into(),
-                });
-            }
-        }
-    }
-    let entries = raw_diff(repo, "ACMRT", false, &["--cached".to_string()], paths)?;
-    let mut changes = Vec::new();
-    for e in entries {
-        if e.deleted() {
-            continue;
-        }
-        if !listed && e.has_content() {
-            wanted.push(BlobToRead {
-                blob: e.blob.clone(),
-                path: e.path.clone(),
-            });
-        }
-        changes.push(e);
-    }
-    let (head, mut unread, base) = read_with_base(repo, wanted, &changes, opts)?;
-    let lines = written_lines(&head, &base);
-    let markers = markers_on(&head, &lines);
-    let attributes = attributes_files(repo, &head);
-    let grown = grown(&head, &base);
-    let excluded = excluded_credentials(&head, &base, opts);
-    // The commit is judged with the rest of the repository; what is said is
-    // about the commit's files only.
-    // HEAD's ids at once: the context and the change's base both need them.
-    let head_ids = repo.head_ids();
-    let context = context::of_index(repo, head_ids.as_ref(), &head, opts)?;
-    let context_paths: HashSet<String> = context.iter().map(|b| b.path.clone()).collect();
-    let mut blobs = head;
-    blobs.extend(context);
-    let mut out = scan_read(blobs, unread.take(), opts, rules, progress)?;
-    drop_context_findings(&mut out, &context_paths);
-    out.warnings.extend(errors);
-    out.warnings.sort();
-    let post = Post {
-        written: None,
-        history: false,
-        change: Some(Change {
-            repo: repo.clone(),
-            lines,
-            base: match head_ids {
-                Some(ids) => Tree::Commit {
-                    id: ids.commit,
-                    name: "HEAD".into(),
+        let (head, mut unread, base) = read_with_base(repo, wanted, &changes, opts)?;
+        let lines = written_lines(&head, &base);
+        let markers = markers_on(&head, &lines);
+        let attributes = attributes_files(repo, &head);
+        let grown = grown(&head, &base);
+        let excluded = excluded_credentials(&head, &base, opts);
+        // The commit is judged with the rest of the repository; what is said is
+        // about the commit's files only.
+        let head_ids = head_ids.join().ok().flatten();
+        let context = context::of_index(repo, head_ids.as_ref(), &head, opts)?;
+        let context_paths: HashSet<String> = context.iter().map(|b| b.path.clone()).collect();
+        let mut blobs = head;
+        blobs.extend(context);
+        let mut out = scan_read(blobs, unread.take(), opts, rules, progress)?;
+        drop_context_findings(&mut out, &context_paths);
+        out.warnings.extend(errors);
+        out.warnings.sort();
+        let post = Post {
+            written: None,
+            history: false,
+            change: Some(Change {
+                repo: repo.clone(),
+                lines,
+                base: match head_ids {
+                    Some(ids) => Tree::Commit {
+                        id: ids.commit,
+                        name: "HEAD".into(),
+                    },
+                    None => Tree::commit(repo, "HEAD")?,
                 },
-                None => Tree::commit(repo, "HEAD")?,
-            },
-            head: Tree::Index,
-            markers,
-            attributes,
-            grown,
-            excluded,
-        }),
-    };
-    Ok((out, post))
+                head: Tree::Index,
+                markers,
+                attributes,
+                grown,
+                excluded,
+            }),
+        };
+        Ok((out, post))
+    })
 }
 
 /// Leaves only what is about the commit's own files: findings and

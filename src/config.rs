@@ -171,6 +171,11 @@ impl std::fmt::Display for AllowTarget {
     }
 }
 
+/// The rotation limit (`max-key-age-days`): AWS's own IAM best practice.
+pub const DEFAULT_MAX_KEY_AGE_DAYS: i64 = 90;
+/// How long an Active key may go unused (`max-unused-days`).
+pub const DEFAULT_MAX_UNUSED_DAYS: i64 = 90;
+
 /// The effective configuration: defaults, then the file, then flags.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -217,8 +222,8 @@ impl Default for Config {
             include_placeholders: false,
             no_ignore: false,
             allowed_accounts: Vec::new(),
-            max_key_age_days: crate::scan::DEFAULT_MAX_KEY_AGE_DAYS,
-            max_unused_days: crate::scan::DEFAULT_MAX_UNUSED_DAYS,
+            max_key_age_days: DEFAULT_MAX_KEY_AGE_DAYS,
+            max_unused_days: DEFAULT_MAX_UNUSED_DAYS,
             fail_on: crate::severity::FailOn::At(Severity::Low),
             rules: BTreeMap::new(),
             rules_dir: None,

@@ -16,10 +16,7 @@ pub struct Policy {
     pub max_unused_days: i64,
 }
 
-/// The rotation limit (`max-key-age-days`): AWS's own IAM best practice.
-pub const DEFAULT_MAX_KEY_AGE_DAYS: i64 = 90;
-/// How long an Active key may go unused (`max-unused-days`).
-pub const DEFAULT_MAX_UNUSED_DAYS: i64 = 90;
+pub use crate::config::{DEFAULT_MAX_KEY_AGE_DAYS, DEFAULT_MAX_UNUSED_DAYS};
 
 impl Default for Policy {
     fn default() -> Self {

@@ -152,7 +152,7 @@ impl PolicySet {
             if opts.baseline == BaselineChoice::Ignored {
                 policy.baseline = None;
             }
-            opts.selection.apply(&mut policy.rules)?;
+            opts.selection.apply(&mut policy.rules.rules)?;
             return Ok(policy);
         }
         let found = match &opts.config {
@@ -164,7 +164,7 @@ impl PolicySet {
             None => Config::default(),
         };
         let mut rules = RuleSet::configured(&config)?;
-        opts.selection.apply(&mut rules)?;
+        opts.selection.apply(&mut rules.rules)?;
         let mut notes = Vec::new();
         let baseline = match (&opts.baseline, &config.baseline) {
             (BaselineChoice::Ignored, _) | (BaselineChoice::Configured, None) => None,

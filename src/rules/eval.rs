@@ -138,7 +138,7 @@ impl RuleSet {
                 rule.severity = sev;
             }
         }
-        config.selection.apply(&mut set).map_err(|e| {
+        config.selection.apply(&mut set.rules).map_err(|e| {
             RuleSetError::Config(ConfigError::in_config(
                 config,
                 format!("{e} (see `keyward rules`)"),

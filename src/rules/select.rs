@@ -8,7 +8,7 @@
 //! then the command line's (`--select` replaces the configuration's
 //! `select`, the others add to theirs).
 
-use super::RuleSet;
+use super::load::Rule;
 
 /// Which rules run, on top of each rule's own `enabled` (its file and
 /// `[rules] KWnnn = "off"`).
@@ -43,8 +43,8 @@ impl Selection {
         }
     }
 
-    /// Turns the rules of `set` on or off.
-    pub fn apply(&self, set: &mut RuleSet) -> Result<(), UnknownSelector> {
+    /// Turns `rules` on or off.
+    pub fn apply(&self, rules: &mut [Rule]) -> Result<(), UnknownSelector> {
         if self.is_empty() {
             return Ok(());
         }
@@ -59,7 +59,7 @@ impl Selection {
             (self.ignore.iter().collect(), "ignore"),
         ] {
             if let Some(unknown) = selectors.into_iter().find(|s| {
-                set.rules
+                rules
                     .iter()
                     .all(|r| specificity(s, &r.id, &r.name).is_none())
             }) {
@@ -69,7 +69,7 @@ impl Selection {
                 });
             }
         }
-        for rule in &mut set.rules {
+        for rule in rules.iter_mut() {
             let most = |selectors: &mut dyn Iterator<Item = &String>| {
                 selectors
                     .filter_map(|s| specificity(s, &rule.id, &rule.name))
@@ -122,8 +122,8 @@ mod tests {
     use super::*;
 
     fn enabled(selection: &Selection) -> Result<Vec<String>, UnknownSelector> {
-        let mut set = RuleSet::builtin().expect("built-in rules");
-        selection.apply(&mut set)?;
+        let mut set = crate::rules::RuleSet::builtin().expect("built-in rules");
+        selection.apply(&mut set.rules)?;
         Ok(set
             .rules
             .iter()

@@ -26,9 +26,10 @@ pub const MAX_WINDOWS: usize = 1000;
 /// secret after a credential name (`aws_secret_access_key = …`,
 /// `"SecretAccessKey": "…"`).
 static HIT: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?-u:\b)|(?i:(?:aws_?)?secret_?access_?key|aws_?secret(?:_?key)?|secret_?key)["']?\s{0,8}[:=]\s{0,8}["']?[A-Za-z0-9/+]{40}(?-u:\b)"#,
-    )
+    let prefixes = crate::detect::key_id::CREDENTIAL_PREFIXES.join("|");
+    Regex::new(&format!(
+        r#"(?-u:\b)(?:{prefixes})[A-Z2-7]{{16}}(?-u:\b)|(?i:(?:aws_?)?secret_?access_?key|aws_?secret(?:_?key)?|secret_?key)["']?\s{{0,8}}[:=]\s{{0,8}}["']?[A-Za-z0-9/+]{{40}}(?-u:\b)"#
+    ))
     .ok()
 });
 

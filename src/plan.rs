@@ -528,7 +528,7 @@ impl Steps<'_> {
     /// AWS allows two keys per user: room for the new one first, by an
     /// Inactive key deleted, else the least recently used exposed one.
     fn make_room(mut self, keys: &[KeyEntry]) -> Self {
-        if keys.len() < crate::iam::fake::KEYS_PER_USER {
+        if keys.len() < crate::iam::api::KEYS_PER_USER {
             return self;
         }
         let user = self.user;

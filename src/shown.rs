@@ -235,6 +235,12 @@ pub fn s<N: PartialEq + From<u8>>(n: N) -> &'static str {
     if n == N::from(1) { "" } else { "s" }
 }
 
+/// The ending of a noun in `-y` counted `n`: `"y"` for one ("1 inventory",
+/// "2 inventories").
+pub fn ies<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) { "y" } else { "ies" }
+}
+
 /// The ending of a verb whose subject is counted `n`: `"s"` for one
 /// ("1 place uses", "2 places use").
 pub fn verb_s<N: PartialEq + From<u8>>(n: N) -> &'static str {

@@ -121,7 +121,7 @@ pub(super) fn run(
                 crate::shown::s(total),
                 docs.len(),
                 entries.len(),
-                if entries.len() == 1 { "y" } else { "ies" },
+                crate::shown::ies(entries.len()),
                 if failed.is_empty() {
                     String::new()
                 } else {

@@ -13,8 +13,10 @@ const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 /// and the like, not credentials, so they are deliberately absent.
 pub const CREDENTIAL_PREFIXES: [&str; 4] = ["AKIA", "ASIA", "ABIA", "ACCA"];
 
-static KEY_ID: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b").expect("static regex"));
+static KEY_ID: LazyLock<Regex> = LazyLock::new(|| {
+    let prefixes = CREDENTIAL_PREFIXES.join("|");
+    Regex::new(&format!(r"\b(?:{prefixes})[A-Z2-7]{{16}}\b")).expect("static regex")
+});
 
 /// Byte ranges of every well-formed access key ID in `text`.
 pub fn find(text: &str) -> impl Iterator<Item = Range<usize>> + '_ {

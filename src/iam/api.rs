@@ -98,6 +98,9 @@ pub enum PairAnswer {
     Transient(String),
 }
 
+/// AWS's quota of access keys per IAM user: a rotation needs a free slot.
+pub const KEYS_PER_USER: usize = 2;
+
 /// What keyward asks of AWS, one call per method. Paginated calls read
 /// every page. Implementations count each request sent.
 pub trait IamApi: Send + Sync {

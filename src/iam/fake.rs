@@ -12,8 +12,8 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 
 use super::api::{
-    CallError, IamApi, LastUsed, NewKey, OrgAccount, PairAnswer, Secret, SecretStore, StoreKind,
-    pair_json, pair_of,
+    CallError, IamApi, KEYS_PER_USER, LastUsed, NewKey, OrgAccount, PairAnswer, Secret,
+    SecretStore, StoreKind, pair_json, pair_of,
 };
 use super::blast::Blast;
 use super::{IamError, KeyStatus, UserKey, VerifyResult};
@@ -54,9 +54,6 @@ pub struct FakeIam {
     state: Mutex<State>,
     calls: Mutex<Vec<String>>,
 }
-
-/// The AWS limit of access keys per user.
-pub const KEYS_PER_USER: usize = 2;
 
 impl FakeIam {
     /// An empty account; `now` is when keys it creates are made.

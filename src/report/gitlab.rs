@@ -248,7 +248,7 @@ fn messages(out: &ScanOutput) -> Vec<Message<'_>> {
             level: "warn",
             value: format!(
                 "{more} more finding{} past the per-file cap are not listed (keyward's JSON and SARIF count them)",
-                if more == 1 { "" } else { "s" }
+                crate::shown::s(more)
             )
             .into(),
         });

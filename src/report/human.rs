@@ -905,7 +905,7 @@ pub fn summary_line(out: &ScanOutput) -> String {
         notes.push(format!(
             "{} IAM inventor{} skipped",
             s.inventories,
-            if s.inventories == 1 { "y" } else { "ies" }
+            crate::shown::ies(s.inventories)
         ));
     }
     if s.not_shown > 0 {

@@ -68,7 +68,7 @@ pub(super) fn probe(
         || keys
             .iter()
             .any(|k| k.status == crate::iam::KeyStatus::Active && !exposed(&k));
-    if !replacement && keys.len() >= crate::iam::fake::KEYS_PER_USER {
+    if !replacement && keys.len() >= crate::iam::api::KEYS_PER_USER {
         match rotation.api.create_access_key(user) {
             // Allowed, and at the limit, as expected: nothing was made.
             Err(CallError::Other(m)) if m.starts_with("LimitExceeded") => {}

@@ -321,7 +321,7 @@ impl UserRun<'_, '_> {
 
     /// No replacement yet: room for one under the two-key limit, then it.
     fn make_room(&self) -> Result<Next, RotateError> {
-        if self.keys.len() < crate::iam::fake::KEYS_PER_USER {
+        if self.keys.len() < crate::iam::api::KEYS_PER_USER {
             return Ok(Next::Create);
         }
         let user = self.user();

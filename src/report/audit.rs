@@ -888,8 +888,10 @@ pub fn markdown(a: &Audit) -> String {
 pub fn json(a: &Audit) -> Result<String, EncodeError> {
     // The rule a divergence across repositories is reported as.
     let rules = crate::rules::RuleSet::builtin().unwrap_or_default();
-    let across = rules.rules.iter().find(|r| r.across_repositories);
-    let (rule, name) = across.map_or(("", ""), |r| (r.id.as_str(), r.name.as_str()));
+    let across = rules
+        .rules
+        .iter()
+        .find_map(|r| Some((r, r.across_repositories.as_ref()?)));
     let report = ReportJson {
         repositories: a.repositories.iter().map(RepoJson::of).collect(),
         findings: &a.scanned.findings,
@@ -897,7 +899,7 @@ pub fn json(a: &Audit) -> Result<String, EncodeError> {
         divergence: a
             .divergence
             .iter()
-            .map(|d| DivergenceJson::of(d, rule, name))
+            .filter_map(|d| across.map(|(rule, says)| DivergenceJson::of(d, rule, says)))
             .collect(),
         plan: a.plan.as_ref(),
     };
@@ -1003,33 +1005,45 @@ struct RelatedJson {
 }
 
 impl<'a> DivergenceJson<'a> {
-    fn of(d: &'a Divergence, rule: &'a str, name: &'a str) -> DivergenceJson<'a> {
-        let behind_repos: Vec<&str> = d.behind.iter().map(|(r, _, _)| r.as_str()).collect();
-        let message = format!(
-            "IAM user `{}` is rotated in {} (newest Active key `{}`) but {} still use{} an older key",
-            d.user,
-            d.current.join(", "),
-            d.newest,
-            behind_repos.join(", "),
-            crate::shown::verb_s(d.behind.len())
-        );
+    /// The divergence as `rule` reports it, in the texts its
+    /// `across-repositories:` gives.
+    fn of(
+        d: &'a Divergence,
+        rule: &'a crate::rules::Rule,
+        says: &crate::rules::load::AcrossRepositories,
+    ) -> DivergenceJson<'a> {
+        use crate::rules::says::fill;
+        let behind: Vec<&str> = d.behind.iter().map(|(r, _, _)| r.as_str()).collect();
+        let uses = if d.behind.len() == 1 { "uses" } else { "use" };
+        let values = [
+            ("user", d.user.clone()),
+            ("current", d.current.join(", ")),
+            ("newest", d.newest.clone()),
+            ("behind", behind.join(", ")),
+            ("use", uses.to_string()),
+        ];
+        let message = fill(&says.message, &values);
+        let newest_here = fill(&says.newest_here, &values);
         let mut related: Vec<RelatedJson> = d
             .current_places
             .iter()
             .map(|p| RelatedJson {
                 place: p.clone(),
-                message: format!("the newest key `{}` is used here", d.newest),
+                message: newest_here.clone(),
             })
             .collect();
         for (_, key, places) in &d.behind {
+            let mut with_key = values.to_vec();
+            with_key.push(("key", key.clone()));
+            let older_here = fill(&says.older_here, &with_key);
             related.extend(places.iter().map(|p| RelatedJson {
                 place: p.clone(),
-                message: format!("the older key `{key}` is still used here"),
+                message: older_here.clone(),
             }));
         }
         DivergenceJson {
-            rule,
-            name,
+            rule: &rule.id,
+            name: &rule.name,
             message,
             account: &d.account,
             user: &d.user,

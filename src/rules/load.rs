@@ -46,7 +46,7 @@ struct RuleFile {
     #[serde(default, rename = "history-help")]
     history_help: Option<String>,
     #[serde(default, rename = "across-repositories")]
-    across_repositories: bool,
+    across_repositories: Option<AcrossRepositories>,
     #[serde(default)]
     next: Option<NextStep>,
     #[serde(default)]
@@ -85,6 +85,27 @@ impl RaisedBy {
             RaisedBy::Change => "change",
         }
     }
+}
+
+/// What a merged organisation report says when it raises the rule for a
+/// credential diverging across repositories (`across-repositories:`). Its
+/// texts name `{user}`, `{current}` (the repositories on the newest key),
+/// `{newest}`, `{behind}` (the others), `{use}` (`uses` for one of them,
+/// `use` for more) and, in `older-here`, `{key}` (the older key).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AcrossRepositories {
+    /// The divergence's message.
+    pub message: String,
+    /// Said at each place that uses the newest key.
+    pub newest_here: String,
+    /// Said at each place still on an older key.
+    pub older_here: String,
+}
+
+impl AcrossRepositories {
+    /// The names the texts may use.
+    pub const NAMES: [&'static str; 6] = ["user", "current", "newest", "behind", "use", "key"];
 }
 
 /// `related:`: other places a finding points at.
@@ -161,8 +182,9 @@ pub struct Rule {
     /// now (`history-help:`): no file change undoes it, every clone has it.
     pub history_help: Option<String>,
     /// A merged organisation report raises this rule too, for the same
-    /// credential diverging across repositories (`across-repositories: true`).
-    pub across_repositories: bool,
+    /// credential diverging across repositories, saying this
+    /// (`across-repositories:`).
+    pub across_repositories: Option<AcrossRepositories>,
     /// What to run next about its findings (`next:`).
     pub next: Option<NextStep>,
     /// What a scan needs for the rule to fire, when its condition alone
@@ -262,6 +284,22 @@ pub(crate) fn parse_rule_compiling(
         .transpose()?;
     if let Some((message, span, label)) = says_problem(&file, text) {
         return Err(r.error(message, span, label));
+    }
+    if let Some(name) = file
+        .across_repositories
+        .as_ref()
+        .and_then(unknown_across_name)
+    {
+        return Err(r.error(
+            format!(
+                "`across-repositories` names `{{{name}}}`; its texts may name {}",
+                AcrossRepositories::NAMES
+                    .map(|n| format!("{{{n}}}"))
+                    .join(", ")
+            ),
+            find_in(text, &format!("{{{name}}}")),
+            "unknown name",
+        ));
     }
     let default_text = |v: &[Variant]| v.last().map(|v| v.text.clone()).unwrap_or_default();
     Ok(Rule {
@@ -499,6 +537,14 @@ fn says_problem(file: &RuleFile, text: &str) -> Option<Problem> {
 }
 
 /// The first `{name}` in a message template that is not a fact.
+/// A `{name}` the `across-repositories` texts use that they cannot.
+fn unknown_across_name(across: &AcrossRepositories) -> Option<String> {
+    [&across.message, &across.newest_here, &across.older_here]
+        .into_iter()
+        .flat_map(|t| PLACEHOLDER.captures_iter(t).map(|cap| cap[1].to_string()))
+        .find(|name| !AcrossRepositories::NAMES.contains(&name.as_str()))
+}
+
 fn unknown_placeholder(template: &str) -> Option<String> {
     PLACEHOLDER
         .captures_iter(template)
@@ -586,6 +632,27 @@ docs: |
         let e = parse_rule("rules/KW900-test-rule.yaml", &with("key.id", "{key.nope}"))
             .expect_err("unknown placeholder");
         assert!(e.message.contains("related.message"), "{}", e.message);
+    }
+
+    #[test]
+    fn across_repositories_texts_name_only_what_a_divergence_has() {
+        let with = |message: &str| {
+            format!(
+                "{GOOD}across-repositories:\n  message: \"{message}\"\n  newest-here: \"`{{newest}}` here\"\n  older-here: \"`{{key}}` still here\"\n"
+            )
+        };
+        let r = parse_rule(
+            "rules/KW900-test-rule.yaml",
+            &with("`{user}`: {behind} {use} old keys"),
+        )
+        .expect("valid");
+        let says = r.across_repositories.expect("texts");
+        assert_eq!(says.older_here, "`{key}` still here");
+        let e = parse_rule("rules/KW900-test-rule.yaml", &with("`{iam.user}` diverges"))
+            .expect_err("a fact is not a divergence's name");
+        assert!(e.message.contains("`{iam.user}`"), "{}", e.message);
+        assert!(e.message.contains("{behind}"), "{}", e.message);
+        assert!(e.span.is_some());
     }
 
     #[test]

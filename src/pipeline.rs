@@ -276,6 +276,9 @@ impl<'a> Scan<'a> {
         if self.iam.is_none() {
             iam.source = self.policy.iam.clone();
         }
+        // One instant for the run (`--now`, else the clock once): every age,
+        // the cache's freshness and the report's date read it.
+        iam.now.get_or_insert_with(jiff::Timestamp::now);
         let mut paths = if self.paths.is_empty() {
             vec![PathBuf::from(".")]
         } else {

@@ -93,7 +93,7 @@ pub struct OrgAccount {
 #[derive(Debug)]
 pub enum PairAnswer {
     /// A definite answer.
-    Final(Result<VerifyResult, String>),
+    Final(Result<VerifyResult, CallError>),
     /// Worth one more try later: throttling, a 5xx, a timeout.
     Transient(String),
 }
@@ -128,7 +128,7 @@ pub trait IamApi: Send + Sync {
 
     /// What the user may do of [`crate::iam::blast::ACTIONS`]: AWS's policy
     /// simulator, or the policies read and evaluated where it is refused.
-    fn blast_radius(&self, user: &str) -> Result<Blast, String>;
+    fn blast_radius(&self, user: &str) -> Result<Blast, CallError>;
 
     /// Signs `sts:GetCallerIdentity` with a key and its secret (and a
     /// session token for temporary credentials).
@@ -139,7 +139,7 @@ pub trait IamApi: Send + Sync {
 
     /// The same API in another account, through `sts:AssumeRole` of
     /// `role` there.
-    fn assume_role(&self, account: &str, role: &str) -> Result<Box<dyn IamApi>, String>;
+    fn assume_role(&self, account: &str, role: &str) -> Result<Box<dyn IamApi>, CallError>;
 
     /// `iam:CreateAccessKey`: a new key for the user (AWS allows two).
     fn create_access_key(&self, user: &str) -> Result<NewKey, CallError>;

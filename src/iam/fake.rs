@@ -314,7 +314,7 @@ impl IamApi for FakeIam {
         })
     }
 
-    fn blast_radius(&self, user: &str) -> Result<Blast, String> {
+    fn blast_radius(&self, user: &str) -> Result<Blast, CallError> {
         self.record(format!("iam:SimulatePrincipalPolicy {user}"));
         self.with_state(|s| {
             s.users
@@ -323,7 +323,7 @@ impl IamApi for FakeIam {
                     allowed: u.can.clone(),
                     approximate: false,
                 })
-                .ok_or_else(|| format!("no user {user}"))
+                .ok_or_else(|| Self::no_user(user))
         })
     }
 
@@ -356,11 +356,11 @@ impl IamApi for FakeIam {
         }])
     }
 
-    fn assume_role(&self, account: &str, role: &str) -> Result<Box<dyn IamApi>, String> {
+    fn assume_role(&self, account: &str, role: &str) -> Result<Box<dyn IamApi>, CallError> {
         self.record(format!("sts:AssumeRole {account} {role}"));
-        Err(format!(
+        Err(CallError::Other(format!(
             "cannot assume arn:aws:iam::{account}:role/{role}: the in-memory IAM has one account"
-        ))
+        )))
     }
 
     fn create_access_key(&self, user: &str) -> Result<NewKey, CallError> {

@@ -45,7 +45,7 @@ pub fn verify_pairs(
             let mut attempt = 1;
             let verdict = loop {
                 match api.verify_pair(&pair.key_id, &secret, pair.token.as_deref()) {
-                    PairAnswer::Final(v) => break v,
+                    PairAnswer::Final(v) => break v.map_err(|e| e.to_string()),
                     PairAnswer::Transient(why) if attempt >= ATTEMPTS => {
                         break Err(format!("{why} (tried {ATTEMPTS} times)"));
                     }

@@ -709,7 +709,7 @@ impl UserRun<'_, '_> {
                 PairAnswer::Final(Ok(VerifyResult::Error)) => {
                     break Some("STS answered neither yes nor no".to_string());
                 }
-                PairAnswer::Final(Err(m)) => break Some(m),
+                PairAnswer::Final(Err(m)) => break Some(m.to_string()),
             };
             if Instant::now() + wait > deadline {
                 break Some(retry);

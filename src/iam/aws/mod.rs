@@ -453,8 +453,9 @@ impl IamApi for Aws {
         self.block_on(policies::attached(self, user))
     }
 
-    fn blast_radius(&self, user: &str) -> Result<Blast, String> {
+    fn blast_radius(&self, user: &str) -> Result<Blast, CallError> {
         self.block_on(policies::blast_radius(self, user))
+            .map_err(CallError::Other)
     }
 
     fn verify_pair(&self, key_id: &str, secret: &Secret, token: Option<&str>) -> PairAnswer {
@@ -465,10 +466,12 @@ impl IamApi for Aws {
         self.block_on(org::accounts(self))
     }
 
-    fn assume_role(&self, account: &str, role: &str) -> Result<Box<dyn IamApi>, String> {
-        let config = self.block_on(sts::assume_role(self, account, role))?;
+    fn assume_role(&self, account: &str, role: &str) -> Result<Box<dyn IamApi>, CallError> {
+        let config = self
+            .block_on(sts::assume_role(self, account, role))
+            .map_err(CallError::Other)?;
         let aws = Aws::from_config(config)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| CallError::Other(e.to_string()))?
             .counting_into(self.call_counter());
         Ok(Box::new(aws))
     }

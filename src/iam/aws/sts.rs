@@ -8,6 +8,7 @@ use aws_sdk_sts::error::SdkError;
 
 use super::{Aws, describe, error_chain, error_code, is_throttling};
 use crate::iam::VerifyResult;
+use crate::iam::api::CallError;
 use crate::iam::api::{PairAnswer, Secret};
 
 /// Signs one request with the pair's own static credentials. The SDK's
@@ -54,11 +55,13 @@ where
         {
             PairAnswer::Transient(code.to_string())
         }
-        Some(code) => PairAnswer::Final(Err(code.to_string())),
+        Some(code) => PairAnswer::Final(Err(CallError::Other(code.to_string()))),
         None => match status {
             Some(s) if s == 429 || s >= 500 => PairAnswer::Transient(format!("HTTP {s}")),
-            Some(s) => PairAnswer::Final(Err(format!("HTTP {s} without an AWS error"))),
-            None => PairAnswer::Final(Err(error_chain(e))),
+            Some(s) => PairAnswer::Final(Err(CallError::Other(format!(
+                "HTTP {s} without an AWS error"
+            )))),
+            None => PairAnswer::Final(Err(CallError::Other(error_chain(e)))),
         },
     }
 }

@@ -171,6 +171,37 @@ impl std::fmt::Display for AllowTarget {
     }
 }
 
+/// TOML's type errors in the words of the file, not of serde's data model
+/// (`invalid type: string "soon", expected i64` reads "found the text
+/// "soon", expected a whole number").
+fn plain_type_error(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("invalid type: ") else {
+        return message.to_string();
+    };
+    let Some((found, expected)) = rest.split_once(", expected ") else {
+        return message.to_string();
+    };
+    let found = match found.split_once(' ') {
+        Some(("string", value)) => format!("the text {value}"),
+        Some(("integer" | "floating", value)) => format!("the number {}", value.trim_matches('`')),
+        Some(("boolean", value)) => format!("`{}`", value.trim_matches('`')),
+        _ => match found {
+            "sequence" => "a list".to_string(),
+            "map" => "a table".to_string(),
+            other => other.to_string(),
+        },
+    };
+    let expected = match expected {
+        "i64" | "u64" | "u32" | "usize" | "i32" | "u16" | "u8" => "a whole number",
+        "a sequence" => "a list (`[\"…\"]`)",
+        "a map" => "a table",
+        "a string" => "text in quotes",
+        "a boolean" => "`true` or `false`",
+        other => other,
+    };
+    format!("found {found}, expected {expected}")
+}
+
 /// The rotation limit (`max-key-age-days`): AWS's own IAM best practice.
 pub const DEFAULT_MAX_KEY_AGE_DAYS: i64 = 90;
 /// How long an Active key may go unused (`max-unused-days`).
@@ -427,7 +458,7 @@ pub fn parse_within(
         ConfigError::at(
             &src,
             origin,
-            crate::detect::masked_for_errors(e.message()),
+            crate::detect::masked_for_errors(&plain_type_error(e.message())),
             e.span(),
             "here",
         )
@@ -840,6 +871,28 @@ mod tests {
     fn span_text<'a>(text: &'a str, e: &ConfigError) -> &'a str {
         let s = e.span.expect("span");
         &text[s.offset()..s.offset() + s.len()]
+    }
+
+    #[test]
+    fn type_errors_speak_of_the_file_not_of_serde() {
+        for (text, says) in [
+            (
+                "[policy]\nmax-key-age-days = \"soon\"\n",
+                "found the text \"soon\", expected a whole number",
+            ),
+            ("[scan]\nexclude = \"vendor/**\"\n", "expected a list"),
+            (
+                "[scan]\ninclude-placeholders = 1\n",
+                "found the number 1, expected `true` or `false`",
+            ),
+        ] {
+            let e = p(text).expect_err(text);
+            assert!(e.message.contains(says), "{}", e.message);
+            for internal in ["i64", "sequence", "invalid type"] {
+                assert!(!e.message.contains(internal), "{}", e.message);
+            }
+            assert!(e.span.is_some(), "{text}");
+        }
     }
 
     #[test]

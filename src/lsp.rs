@@ -401,24 +401,25 @@ fn only_file(out: &crate::ScanOutput, path: &str) -> crate::ScanOutput {
 
 /// The workspace's files that hold a credential or an ignore comment: a
 /// scan of `root` under the policy found there, as `keyward scan` would
-/// do it (ignore files, `[scan]` globs), with no IAM asked.
-pub fn index_workspace(root: &Path) -> BTreeSet<PathBuf> {
+/// do it (ignore files, `[scan]` globs), with no IAM asked. Why there is
+/// none (a broken configuration, an unreadable root) is the caller's to
+/// say: without it each buffer is judged alone.
+pub fn index_workspace(root: &Path) -> Result<BTreeSet<PathBuf>, BufferError> {
     let opts = crate::policy::PolicyOptions {
         baseline: crate::policy::BaselineChoice::Ignored,
         start: root.to_path_buf(),
         ..Default::default()
     };
-    let Ok(policy) = crate::policy::PolicySet::load(root, &opts) else {
-        return BTreeSet::new();
-    };
+    let policy = crate::policy::PolicySet::load(root, &opts).map_err(|e| BufferError::Config {
+        config: "the workspace's configuration".into(),
+        source: Box::new(e),
+    })?;
     let scan = crate::Scan::new(&policy)
         .cwd(root)
         .paths([root])
         .iam(crate::iam::IamOptions::default());
-    match scan.run() {
-        Ok(out) => out.files.iter().map(|f| root.join(&f.path)).collect(),
-        Err(_) => BTreeSet::new(),
-    }
+    let out = scan.run()?;
+    Ok(out.files.iter().map(|f| root.join(&f.path)).collect())
 }
 
 /// The diagnostics for one buffer, in a session of its own.
@@ -534,9 +535,20 @@ pub fn serve(connection: &Connection) -> Result<(), LspError> {
             }
             recv(indexed) -> index => {
                 indexed = crossbeam_channel::never();
-                if let Ok(index) = index {
-                    session.set_index(index);
-                    refresh_open(connection, &mut session)?;
+                match index {
+                    Ok(Ok(index)) => {
+                        session.set_index(index);
+                        refresh_open(connection, &mut session)?;
+                    }
+                    Ok(Err(why)) => show_warning(
+                        connection,
+                        &format!("{why}; without the workspace index each file is judged alone"),
+                    )?,
+                    // The indexing thread stopped without an answer.
+                    Err(_) => show_warning(
+                        connection,
+                        "keyward: the workspace could not be indexed; each file is judged alone",
+                    )?,
                 }
             }
         }
@@ -715,6 +727,17 @@ fn refresh(
         publish(connection, &other, &found)?;
     }
     Ok(())
+}
+
+/// A warning the editor shows once (`window/showMessage`).
+fn show_warning(connection: &Connection, message: &str) -> Result<(), LspError> {
+    send(
+        connection,
+        Message::Notification(Notification::new(
+            "window/showMessage".into(),
+            json!({"type": 2, "message": crate::detect::redacted(message)}),
+        )),
+    )
 }
 
 fn publish(connection: &Connection, uri: &str, found: &[Diagnostic]) -> Result<(), LspError> {

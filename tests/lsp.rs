@@ -552,6 +552,32 @@ fn mismatched_pair() -> tempfile::TempDir {
 /// differs in another file (KW010) shows in the open file once the server
 /// has indexed the workspace, in the other file when it opens, and a change
 /// to that other file clears it in the first one, which is published again.
+/// A workspace that cannot be indexed (its configuration is broken) is
+/// said once, as a warning the editor shows, not dropped in silence.
+#[test]
+fn a_workspace_that_cannot_be_indexed_is_said() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("keyward.toml"),
+        "[policy]\nmax-key-age-days = \"soon\"\n",
+    )
+    .expect("config");
+    let (mut child, mut c) = server_rooted(dir.path(), json!({}));
+    let shown = loop {
+        let msg = c.read();
+        if msg["method"] == "window/showMessage" {
+            break msg;
+        }
+    };
+    assert_eq!(shown["params"]["type"], 2, "{shown}");
+    let text = shown["params"]["message"].as_str().expect("message");
+    assert!(text.contains("keyward.toml"), "{text}");
+    assert!(text.contains("each file is judged alone"), "{text}");
+    c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+    assert!(child.wait().expect("exit").success());
+}
+
 #[test]
 fn the_open_file_is_judged_with_the_rest_of_the_workspace() {
     let dir = mismatched_pair();
@@ -657,7 +683,7 @@ fn a_half_done_rotation_shows_in_the_editor() {
     };
     let alone = keyward::lsp::diagnostics(&path, &text);
     let mut session = keyward::lsp::Session::new();
-    let index = keyward::lsp::index_workspace(dir.path());
+    let index = keyward::lsp::index_workspace(dir.path()).expect("index");
     assert_eq!(index.len(), 2, "{index:?}");
     session.set_index(index);
     let together = session.diagnostics(&path, &text);

@@ -76,7 +76,7 @@ pub fn summary_table(rules: &RuleSet) -> String {
             r.name,
             r.severity.as_str(),
             needs(r),
-            r.summary.replace('|', "\\|")
+            crate::report::escape::md::text(&r.summary)
         ));
     }
     out

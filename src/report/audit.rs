@@ -195,14 +195,7 @@ impl Audit {
                     doc.policy.max_key_age_days
                 ))
             })?;
-        let entries = |list: &[contract::Finding], what: &str| {
-            list.iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    entry(f).map_err(|m| AuditError::Shape(format!("{what} {}: {m}", i + 1)))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        };
+        let entries = |list: &[contract::Finding]| list.iter().map(entry).collect::<Vec<_>>();
         let day = |d: &str| d.get(..10).unwrap_or(d).to_string();
         let known = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         let iam = doc.scan.iam.as_ref().map(|i| match i {
@@ -214,8 +207,8 @@ impl Audit {
             }
         });
         Ok(Audit {
-            findings: entries(&doc.findings, "finding")?,
-            accepted: entries(&doc.accepted, "accepted finding")?,
+            findings: entries(&doc.findings),
+            accepted: entries(&doc.accepted),
             max_key_age_days,
             tool: Some(format!("{} {}", doc.tool.name, doc.tool.version)),
             files_scanned: Some(doc.summary.files_scanned),
@@ -399,10 +392,12 @@ fn divergence(plan: &crate::plan::Plan) -> Vec<Divergence> {
     out
 }
 
-fn entry(f: &contract::Finding) -> Result<Entry, String> {
+/// The audit's view of one finding a document holds (typed already: its
+/// shape was checked when the document was read).
+fn entry(f: &contract::Finding) -> Entry {
     let severity = f.severity;
     let known = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-    Ok(Entry {
+    Entry {
         rule: f.rule.clone(),
         name: f.name.clone(),
         severity,
@@ -425,7 +420,7 @@ fn entry(f: &contract::Finding) -> Result<Entry, String> {
         context: f.context.clone(),
         snippet: known(&f.snippet),
         accepted: f.suppression.as_ref().map(|s| s.kind),
-    })
+    }
 }
 
 /// Findings counted under one label (a rule, a user, an account …).

@@ -24,6 +24,17 @@ pub struct Rewrite {
     pub setup: Vec<String>,
 }
 
+/// Why a rotation's references could not be rewritten.
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    /// Reading the repository again failed.
+    #[error(transparent)]
+    Scan(#[from] crate::RunError),
+    /// A fixed file could not be written.
+    #[error("cannot write a fixed file: {0}")]
+    Write(#[source] std::io::Error),
+}
+
 /// Rewrites a rotation's references; the repository on disk, or anything
 /// a test or an embedder puts there.
 pub trait References {
@@ -34,7 +45,7 @@ pub trait References {
         keys: &BTreeSet<String>,
         store: &FixStore,
         apply: bool,
-    ) -> Result<Rewrite, String>;
+    ) -> Result<Rewrite, RewriteError>;
 }
 
 /// The repository on disk, scanned again (without IAM) for each user: an
@@ -50,12 +61,11 @@ impl<'p> Repository<'p> {
         Repository { policy, paths, cwd }
     }
 
-    fn scan(&self) -> Result<crate::ScanOutput, String> {
-        crate::Scan::new(self.policy)
+    fn scan(&self) -> Result<crate::ScanOutput, RewriteError> {
+        Ok(crate::Scan::new(self.policy)
             .paths(self.paths.clone())
             .cwd(self.cwd.clone())
-            .run()
-            .map_err(|e| e.to_string())
+            .run()?)
     }
 }
 
@@ -91,7 +101,7 @@ impl References for Repository<'_> {
         keys: &BTreeSet<String>,
         store: &FixStore,
         apply: bool,
-    ) -> Result<Rewrite, String> {
+    ) -> Result<Rewrite, RewriteError> {
         let out = self.scan()?;
         let fixes = crate::fix::fixes(
             &out,
@@ -111,7 +121,7 @@ impl References for Repository<'_> {
             setup: fixes.setup(),
         };
         if apply {
-            crate::fix::write(&fixes).map_err(|e| format!("cannot write a fixed file: {e}"))?;
+            crate::fix::write(&fixes).map_err(RewriteError::Write)?;
             let after = self.scan()?;
             let advice: Vec<&Note> = fixes
                 .fixed

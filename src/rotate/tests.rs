@@ -38,7 +38,7 @@ impl References for Places {
         keys: &BTreeSet<String>,
         store: &FixStore,
         apply: bool,
-    ) -> Result<Rewrite, String> {
+    ) -> Result<Rewrite, super::references::RewriteError> {
         let mut r = Rewrite::default();
         for k in keys {
             let n = self.held.get(k).copied().unwrap_or(0);

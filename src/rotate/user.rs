@@ -753,10 +753,10 @@ impl UserRun<'_, '_> {
             .rotation
             .references
             .rewrite(&keys, &store, apply)
-            .map_err(|message| RotateError::Call {
+            .map_err(|e| RotateError::Call {
                 user: self.user().to_string(),
                 action: "rewriting the repository".into(),
-                message,
+                message: e.to_string(),
             })?;
         if apply && !rewrite.changed.is_empty() {
             self.effect()?;

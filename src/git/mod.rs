@@ -170,6 +170,33 @@ pub struct Change {
     pub excluded: Vec<ExcludedCredential>,
 }
 
+impl Change {
+    /// What the change from `base` to `head` does, from the blobs it
+    /// writes (`written`) and their base versions: the lines, the ignore
+    /// markers and `.gitattributes` it adds, the files it grows, the
+    /// credentials it hides from the scope.
+    fn examine(
+        repo: &Repo,
+        written: &[Blob],
+        before: &BaseBlobs,
+        opts: &ScanOptions,
+        base: Tree,
+        head: Tree,
+    ) -> Change {
+        let lines = written_lines(written, before);
+        Change {
+            repo: repo.clone(),
+            base,
+            head,
+            markers: markers_on(written, &lines),
+            attributes: attributes_files(repo, written),
+            grown: grown(written, before),
+            excluded: excluded_credentials(written, before, opts),
+            lines,
+        }
+    }
+}
+
 /// A credential a change writes where `[scan] exclude`/`include` keeps
 /// keyward from judging it.
 #[derive(Debug, Clone)]
@@ -548,14 +575,17 @@ fn staged(
             changes.push(e);
         }
         let (head, mut unread, base) = read_with_base(repo, wanted, &changes, opts)?;
-        let lines = written_lines(&head, &base);
-        let markers = markers_on(&head, &lines);
-        let attributes = attributes_files(repo, &head);
-        let grown = grown(&head, &base);
-        let excluded = excluded_credentials(&head, &base, opts);
+        let head_ids = head_ids.join().ok().flatten();
+        let base_tree = match &head_ids {
+            Some(ids) => Tree::Commit {
+                id: ids.commit.clone(),
+                name: "HEAD".into(),
+            },
+            None => Tree::commit(repo, "HEAD")?,
+        };
+        let change = Change::examine(repo, &head, &base, opts, base_tree, Tree::Index);
         // The commit is judged with the rest of the repository; what is said is
         // about the commit's files only.
-        let head_ids = head_ids.join().ok().flatten();
         let context = context::of_index(repo, head_ids.as_ref(), &head, opts)?;
         let context_paths: HashSet<String> = context.iter().map(|b| b.path.clone()).collect();
         let mut blobs = head;
@@ -567,22 +597,7 @@ fn staged(
         let post = Post {
             written: None,
             history: false,
-            change: Some(Change {
-                repo: repo.clone(),
-                lines,
-                base: match head_ids {
-                    Some(ids) => Tree::Commit {
-                        id: ids.commit,
-                        name: "HEAD".into(),
-                    },
-                    None => Tree::commit(repo, "HEAD")?,
-                },
-                head: Tree::Index,
-                markers,
-                attributes,
-                grown,
-                excluded,
-            }),
+            change: Some(change),
         };
         Ok((out, post))
     })
@@ -648,17 +663,26 @@ fn since(
         }
     }
     let (head_blobs, mut unread, base_blobs) = read_with_base(repo, wanted, &changes, opts)?;
-    let lines = written_lines(&head_blobs, &base_blobs);
-    let markers = markers_on(&head_blobs, &lines);
-    let attributes = attributes_files(repo, &head_blobs);
-    let grown = grown(&head_blobs, &base_blobs);
-    let excluded = excluded_credentials(&head_blobs, &base_blobs, opts);
+    let change = Change::examine(
+        repo,
+        &head_blobs,
+        &base_blobs,
+        opts,
+        Tree::Commit {
+            id: base,
+            name: format!("the merge base of {rev} and HEAD"),
+        },
+        Tree::Commit {
+            id: head,
+            name: "HEAD".into(),
+        },
+    );
     let written = if all_lines {
         None
     } else {
         Some(Written {
             base: base_identities(repo, &revs, paths, &head_blobs, base_blobs, opts, progress)?,
-            lines: lines.clone(),
+            lines: change.lines.clone(),
         })
     };
     let mut out = scan_read(head_blobs, unread.take(), opts, rules, progress)?;
@@ -666,22 +690,7 @@ fn since(
     let post = Post {
         written,
         history: false,
-        change: Some(Change {
-            repo: repo.clone(),
-            lines,
-            base: Tree::Commit {
-                id: base,
-                name: format!("the merge base of {rev} and HEAD"),
-            },
-            head: Tree::Commit {
-                id: head,
-                name: "HEAD".into(),
-            },
-            markers,
-            attributes,
-            grown,
-            excluded,
-        }),
+        change: Some(change),
     };
     Ok((out, post))
 }

@@ -2,6 +2,39 @@
 //! scan into text; a format that also writes beside its output (the GitHub
 //! job summary) says so in `side_output`. Adding a format is one file with
 //! an `Emitter` and one line in [`EMITTERS`].
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use keyward::report::emit::{self, Context};
+//! use keyward::report::human::Style;
+//! use keyward::{PolicyOptions, PolicySet, Scan};
+//!
+//! let dir = tempfile::tempdir()?;
+//! // A synthetic key ID (it decodes to a documentation account).
+//! std::fs::write(dir.path().join(".env"), "AWS_ACCESS_KEY_ID=AKIARZPUZDIKO54ML6LG\n")?;
+//! let policy = PolicySet::load(dir.path(), &PolicyOptions::default())?;
+//! let out = Scan::new(&policy).cwd(dir.path()).run()?;
+//! let ctx = Context {
+//!     rules: &policy.rules,
+//!     style: Style { color: false, width: 100 },
+//!     root: None,
+//! };
+//! let sarif = emit::by_name("sarif").ok_or("no sarif format")?;
+//! let log: serde_json::Value = serde_json::from_str(&sarif.render(&out, &ctx)?)?;
+//! assert_eq!(log["runs"][0]["results"][0]["ruleId"], "KW001");
+//! // The same findings in the other formats. One that names the commit it
+//! // is about (GitLab's) needs a scan of a git work tree with
+//! // `Scan::identify(true)`, and says so rather than writing an empty report.
+//! for name in emit::names() {
+//!     let emitter = emit::by_name(name).ok_or("listed")?;
+//!     match emitter.render(&out, &ctx) {
+//!         Ok(text) => assert!(text.contains("AKIARZPUZDIKO54ML6LG"), "{name}"),
+//!         Err(e) => assert!(emitter.identifies(), "{name}: {e}"),
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 use crate::output::ScanOutput;
 use crate::rules::RuleSet;

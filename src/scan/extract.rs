@@ -471,10 +471,17 @@ pub struct Large {
     pub swept: std::io::Result<crate::large::Swept>,
 }
 
-/// Reads one blob on the calling thread.
-pub(crate) fn blob(blob: Blob, opts: &ScanOptions, progress: &Progress) -> Extracted {
+/// Reads `blobs` on the calling thread (`--history` reads one at a time
+/// on each of its own workers: no thread per call).
+pub(crate) fn blobs_here(
+    blobs: impl IntoIterator<Item = Blob>,
+    opts: &ScanOptions,
+    progress: &Progress,
+) -> Extracted {
     let mut st = ThreadState::default();
-    take_blob(&mut st, blob, opts, progress);
+    for blob in blobs {
+        take_blob(&mut st, blob, opts, progress);
+    }
     Extracted::merge(vec![st])
 }
 
@@ -487,11 +494,7 @@ pub(crate) fn blobs(blobs: Vec<Blob>, opts: &ScanOptions, progress: &Progress) -
         opts.threads
     };
     if threads == 1 {
-        let mut st = ThreadState::default();
-        for blob in blobs {
-            take_blob(&mut st, blob, opts, progress);
-        }
-        return Extracted::merge(vec![st]);
+        return blobs_here(blobs, opts, progress);
     }
     let (tx, rx) = crossbeam_channel::unbounded::<Blob>();
     for b in blobs {

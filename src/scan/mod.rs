@@ -152,7 +152,7 @@ pub(crate) struct Held(Extracted);
 impl Held {
     /// Reads `blob` on the calling thread.
     pub fn read(blob: Blob, opts: &ScanOptions, progress: &Progress) -> Held {
-        Held(extract::blob(blob, opts, progress))
+        Held(extract::blobs_here([blob], opts, progress))
     }
 
     /// The warnings reading it gave, taken out.

@@ -4,6 +4,7 @@ mod common;
 
 use std::path::Path;
 
+use common::markup::*;
 use common::*;
 
 /// The demo scanned to JSON, written where `report` can read it.
@@ -37,6 +38,16 @@ fn planted_secrets() -> Vec<String> {
     secrets
 }
 
+/// The paragraphs under the report's title, each split into its ` · `
+/// parts: what the report is, then its counts.
+fn lead_parts(md: &str) -> Vec<Vec<&str>> {
+    md_lead(&md_section(md, &["# keyward audit report"]))
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(" · ").collect())
+        .collect()
+}
+
 fn rule_ids(doc: &serde_json::Value) -> std::collections::BTreeSet<String> {
     doc["findings"]
         .as_array()
@@ -56,23 +67,38 @@ fn markdown_snapshot_of_the_demo() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let md = stdout(&out);
-    for rule in rule_ids(&doc) {
-        assert!(md.contains(&format!("| {rule} |")), "{rule} missing:\n{md}");
-    }
+    // A row per rule that fired, no other.
+    assert_eq!(
+        md_table(&md_section(&md, &["## Findings by rule"])).column("Rule"),
+        rule_ids(&doc).iter().collect::<Vec<_>>(),
+        "{md}"
+    );
     for secret in planted_secrets() {
         assert!(!md.contains(&secret), "full secret in the report");
     }
     // The demo's inventory names the owners; keys it does not know (another
     // account, a temporary or deleted key) are counted apart.
-    assert!(
-        md.contains("## Findings by IAM user\n\n| IAM user | Findings | Keys |\n|---|---:|---:|\n"),
-        "{md}"
+    let by_user = md_table(&md_section(&md, &["## Findings by IAM user"]));
+    assert_eq!(by_user.header, ["IAM user", "Findings", "Keys"]);
+    assert_eq!(by_user.align, ["---", "---:", "---:"]);
+    assert_eq!(
+        by_user.rows,
+        [
+            ["`acme-api`", "14", "2"],
+            ["`terraform-prod`", "9", "1"],
+            ["`github-ci`", "6", "1"],
+            ["`report-worker`", "4", "1"],
+            ["`nightly-export`", "3", "1"],
+            ["—", "13", "4"],
+        ]
     );
-    assert!(md.contains("| `acme-api` |"), "{md}");
-    assert!(md.contains("| — |"), "{md}");
-    assert!(
-        md.contains("IAM: inventory inventory.json (generated 2026-11-27)"),
-        "{md}"
+    assert_eq!(
+        lead_parts(&md)[0],
+        [
+            "Scanned 2026-11-28 (ages are as of this date)",
+            &format!("keyward {}", env!("CARGO_PKG_VERSION")),
+            "IAM: inventory inventory.json (generated 2026-11-27)",
+        ]
     );
     insta::assert_snapshot!("demo-audit-markdown", md);
 }
@@ -137,7 +163,25 @@ fn html_is_one_self_contained_file_without_secrets() {
 
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_eq!(unbalanced_tags(&html), Vec::<String>::new());
-    assert!(html.contains("<svg"), "charts are inline SVG");
+    // The charts are inline SVG, one to a figure; the demo's inventory
+    // gives ages, so their histogram is drawn, not the placeholder.
+    let figures = html_elements(&html, "figure");
+    let captions: Vec<&str> = figures
+        .iter()
+        .map(|f| html_inner(html_elements(f, "figcaption")[0]))
+        .collect();
+    assert_eq!(
+        captions,
+        [
+            "Findings per severity",
+            "Findings per environment",
+            "Key ages against the 90-day rotation limit",
+        ]
+    );
+    for figure in &figures {
+        assert_eq!(html_elements(figure, "svg").len(), 1, "{figure}");
+        assert_eq!(html_elements(figure, "p"), Vec::<&str>::new(), "{figure}");
+    }
     // The whole page, so that any change to it is seen in review (the
     // assertions around say what must hold whatever the layout).
     insta::assert_snapshot!("demo-audit-html", html);
@@ -147,40 +191,51 @@ fn html_is_one_self_contained_file_without_secrets() {
     ] {
         assert!(!html.contains(needle), "{needle} in the report");
     }
-    for rule in rule_ids(&doc) {
-        assert!(
-            html.contains(&format!("<code>{rule}</code>")),
-            "{rule} missing"
-        );
-    }
+    let rule_cells: Vec<&str> = html_rows(html_section(&html, "Findings by rule"))
+        .iter()
+        .map(|row| row[0])
+        .collect();
+    let rule_codes: Vec<String> = rule_ids(&doc)
+        .iter()
+        .map(|rule| format!("<td><code>{rule}</code></td>"))
+        .collect();
+    assert_eq!(rule_cells, rule_codes);
     let secrets = planted_secrets();
     for secret in &secrets {
         assert!(!html.contains(secret.as_str()), "full secret in the report");
     }
-    // The secrets are there masked, so the check above is not vacuous.
+    // The secrets are there masked, so the check above is not vacuous:
+    // every key's row shows its secrets, each the mask of a planted one.
     let masked: Vec<String> = secrets
         .iter()
         .map(|s| {
             let c: Vec<char> = s.chars().collect();
-            format!(
+            let m = format!(
                 "{}…{}",
                 c[..4].iter().collect::<String>(),
                 c[c.len() - 4..].iter().collect::<String>()
-            )
+            );
+            format!("<code>{}</code>", keyward::report::escape::html::text(&m))
         })
         .collect();
-    assert!(
-        masked
-            .iter()
-            .any(|m| html.contains(&keyward::report::escape::html::text(m)))
+    let keys = html_rows(html_section(&html, "Keys"));
+    assert_eq!(keys.len(), 10, "a row per key");
+    for row in &keys {
+        let shown = html_elements(row[1], "code");
+        assert!(!shown.is_empty(), "no secret shown: {row:?}");
+        for code in shown {
+            assert!(masked.iter().any(|m| m == code), "{code} in {row:?}");
+        }
+    }
+    // Each environment's bar is labelled, with its count.
+    let env_labels: Vec<&str> = html_elements(figures[1], "text")
+        .into_iter()
+        .map(html_inner)
+        .collect();
+    assert_eq!(
+        env_labels,
+        ["prod", "13", "staging", "7", "dev", "2", "(none)", "27"]
     );
-    // The demo's inventory gives ages: drawn, not the placeholder.
-    assert!(
-        !html.contains("No key ages are known"),
-        "age histogram drawn"
-    );
-    assert!(html.contains("Findings per environment"));
-    assert!(html.contains(">prod</text>"), "prod bar labelled");
 }
 
 #[test]
@@ -276,13 +331,61 @@ fn ages_become_a_histogram_against_the_limit_in_the_json() {
         3,
         "severity, environment, ages"
     );
-    assert!(html.contains("rotation limit: 60 days"));
-    assert!(html.contains("<td class=\"over\">400 days (over 60)</td>"));
-    assert!(html.contains("<code>deploy-bot</code>"));
+    let ages = html_elements(&html, "figure")[2];
+    let bars: Vec<&str> = html_elements(ages, "title")
+        .into_iter()
+        .map(html_inner)
+        .filter(|t| !t.starts_with("0 keys"))
+        .collect();
+    assert_eq!(bars, ["1 key aged 0–19 days", "1 key aged 220+ days"]);
+    let labels: Vec<&str> = html_elements(ages, "text")
+        .into_iter()
+        .map(html_inner)
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "1",
+            "1",
+            "0",
+            "40",
+            "80",
+            "120",
+            "160",
+            "200",
+            "rotation limit: 60 days",
+            "age in days (last bar: 220 and older)",
+        ]
+    );
+    assert_eq!(
+        html_rows(html_section(&html, "Keys"))[0],
+        [
+            "<td><code>AKIAEXAMPLEAAAAAAAAA</code></td>",
+            "<td>—</td>",
+            "<td>—</td>",
+            "<td><code>deploy-bot</code></td>",
+            "<td>Active</td>",
+            "<td class=\"over\">400 days (over 60)</td>",
+            "<td>3 days ago (s3 in eu-west-1)</td>",
+            "<td class=\"n\">1</td>",
+            "<td class=\"wrap\">live/prod/a.tf</td>",
+        ]
+    );
 
     let md = stdout(&report(dir.path(), &["iam.json"]));
-    assert!(
-        md.contains("| `AKIAEXAMPLEBBBBBBBBB` | — | — | `ci` | Inactive | 12 days | never |"),
+    assert_eq!(
+        md_table(&md_section(&md, &["## Keys"])).row("`AKIAEXAMPLEBBBBBBBBB`"),
+        [
+            "`AKIAEXAMPLEBBBBBBBBB`",
+            "—",
+            "—",
+            "`ci`",
+            "Inactive",
+            "12 days",
+            "never",
+            "1",
+            "dev/b.env"
+        ],
         "{md}"
     );
 }
@@ -345,9 +448,25 @@ fn iam_facts_from_an_inventory_reach_the_report() {
     assert!(kw006["iam"]["age_days"].as_i64() > Some(0));
     let md = keyward(t.path(), &["report", "scan.json", "--format", "markdown"]);
     let text = stdout(&md);
-    assert!(text.contains("deploy-bot"), "{text}");
-    assert!(text.contains("Inactive"), "{text}");
-    assert!(text.contains("rotation limit 90 days"), "{text}");
+    let keys = md_table(&md_section(&text, &["## Keys"]));
+    let key = format!("`{}`", kw006["key_id"].as_str().expect("key_id"));
+    assert_eq!(keys.cell(&key, "IAM user"), "`deploy-bot`", "{text}");
+    assert_eq!(keys.cell(&key, "Status"), "Inactive", "{text}");
+    assert_eq!(
+        keys.cell(&key, "Age"),
+        format!("{} days (over 90)", kw006["iam"]["age_days"]),
+        "{text}"
+    );
+    assert_eq!(
+        lead_parts(&text)[1],
+        [
+            "2 findings",
+            "1 access key",
+            "1 file scanned",
+            "rotation limit 90 days"
+        ],
+        "{text}"
+    );
 }
 
 /// The report says what it is (date, repository and commit, keyward
@@ -410,16 +529,26 @@ fn the_report_says_what_it_is_and_lists_accepted_places() {
     assert_eq!(doc["accepted"].as_array().map(Vec::len), Some(2), "{doc}");
     let out = report(dir.path(), &["scan.json", "--format", "markdown"]);
     let md = stdout(&out);
-    assert!(
-        md.contains(&format!(
-            "Scanned 2026-11-28 (ages are as of this date) · https://example.com/org/infra.git at {}",
-            &head[..12]
-        )),
+    assert_eq!(
+        lead_parts(&md)[0],
+        [
+            "Scanned 2026-11-28 (ages are as of this date)",
+            &format!("https://example.com/org/infra.git at {}", &head[..12]),
+            &format!("keyward {}", env!("CARGO_PKG_VERSION")),
+            &format!(
+                "IAM: inventory {} (generated 2026-11-28)",
+                inventory.display()
+            ),
+        ],
         "{md}"
     );
-    assert!(md.contains("IAM: inventory"), "{md}");
-    assert!(md.contains("legacy/.env (accepted: inline)"), "{md}");
-    assert!(md.contains("deploy/.env"), "{md}");
+    let keys = md_table(&md_section(&md, &["## Keys"]));
+    let places = keys.cell(&format!("`{key}`"), "Places referenced");
+    assert_eq!(
+        places.split(", ").collect::<Vec<_>>(),
+        ["deploy/.env", "legacy/.env (accepted: inline)"],
+        "{md}"
+    );
 }
 
 /// Every format is an emitter of the scan: `scan --format markdown|html`

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::markup::*;
 use common::*;
 
 fn demo_plan(format: &str) -> String {
@@ -84,10 +85,10 @@ fn every_exposed_key_is_retired_in_order() {
             step("delete", newer),
         ]
     );
-    assert!(
-        api["steps"][0]["warning"]
-            .as_str()
-            .is_some_and(|w| w.contains("stops working now")),
+    assert_eq!(
+        api["steps"][0]["warning"],
+        "whatever still uses `AKIARZPUZDIKONEHY5VH` (1 day ago (s3 in eu-west-1)) \
+         stops working now, before its replacement exists, until its places read the new key",
         "{api}"
     );
     // The user's only key is hardcoded: the full sequence, with commands.
@@ -157,9 +158,22 @@ fn without_iam_facts_the_plan_says_so() {
     let tree = dir.path().join("demo");
     copy_tree(&root().join("fixtures/demo"), &tree);
     let out = keyward(&tree, &["plan", "--no-iam"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("No IAM facts in this run"), "{text}");
-    assert!(!text.contains("## IAM user"), "{text}");
+    assert_eq!(
+        md_lead(&md_section(&text, &["# Rotation plan"])),
+        [
+            "No IAM facts in this run: run `keyward plan --inventory FILE` or `--live` \
+             to know whose keys these are."
+        ],
+        "{text}"
+    );
+    // No section per IAM user: every key is one nobody is known to own.
+    assert_eq!(
+        md_headings(&text.lines().collect::<Vec<_>>()),
+        ["# Rotation plan", "## Keys no IAM user owns"],
+        "{text}"
+    );
 }
 
 /// The plan's HTML page: a section per user with its table and steps, the
@@ -168,23 +182,28 @@ fn without_iam_facts_the_plan_says_so() {
 fn the_demo_plan_in_html() {
     let html = demo_plan("html");
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
-    assert!(html.contains("<h1>Rotation plan</h1>"), "{html}");
-    assert!(
-        html.contains("<h2>IAM user <code>acme-api</code> (account 123456789012)</h2>"),
-        "{html}"
+    assert_eq!(html_elements(&html, "h1"), ["<h1>Rotation plan</h1>"]);
+    assert_eq!(
+        html_elements(&html, "h2"),
+        [
+            "<h2>IAM user <code>acme-api</code> (account 123456789012)</h2>",
+            "<h2>IAM user <code>github-ci</code> (account 123456789012)</h2>",
+            "<h2>IAM user <code>nightly-export</code> (account 123456789012)</h2>",
+            "<h2>IAM user <code>report-worker</code> (account 123456789012)</h2>",
+            "<h2>IAM user <code>terraform-prod</code> (account 123456789012)</h2>",
+            "<h2>Keys no IAM user owns</h2>",
+        ]
     );
-    assert!(
-        html.contains(
-            "<li><code>deactivate</code> Deactivate <code>AKIARZPUZDIKONEHY5VH</code>, the least recently used"
-        ),
-        "{html}"
+    // acme-api's first step: what it does, the warning, the command.
+    assert_eq!(
+        html_elements(&html, "li")[0],
+        "<li><code>deactivate</code> Deactivate <code>AKIARZPUZDIKONEHY5VH</code>, the least \
+         recently used of the two Active keys, to make room: AWS allows two keys per user.<br>\
+         <strong>Careful:</strong> whatever still uses <code>AKIARZPUZDIKONEHY5VH</code> (1 day \
+         ago (s3 in eu-west-1)) stops working now, before its replacement exists, until its \
+         places read the new key.<pre class=\"snip\">aws iam update-access-key --user-name \
+         acme-api --access-key-id AKIARZPUZDIKONEHY5VH --status Inactive</pre></li>"
     );
-    assert!(html.contains("<strong>Careful:</strong>"), "{html}");
-    assert!(
-        html.contains("<pre class=\"snip\">aws iam update-access-key --user-name acme-api --access-key-id AKIARZPUZDIKONEHY5VH --status Inactive</pre>"),
-        "{html}"
-    );
-    assert!(html.contains("<h2>Keys no IAM user owns</h2>"), "{html}");
     assert!(!html.contains('`'), "a backtick left unconverted");
     insta::assert_snapshot!("the_demo_plan_in_html", html);
 }
@@ -214,20 +233,43 @@ fn the_audit_report_has_the_plan() {
         &tree,
         &["report", "scan.json", "--format", "markdown"],
     ));
-    let plan = md
-        .split("## Rotation plan\n")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no plan section: {md}"));
-    assert!(
-        plan.contains("### IAM user `acme-api` (account 123456789012)\n\nKeeps: a new key"),
-        "{plan}"
+    let plan = md_section(&md, &["## Rotation plan"]);
+    assert_eq!(
+        md_headings(&plan),
+        [
+            "### IAM user `acme-api` (account 123456789012)",
+            "### IAM user `github-ci` (account 123456789012)",
+            "### IAM user `nightly-export` (account 123456789012)",
+            "### IAM user `report-worker` (account 123456789012)",
+            "### IAM user `terraform-prod` (account 123456789012)",
+            "### Keys no IAM user owns",
+        ],
+        "{md}"
+    );
+    let api = md_section(
+        &md,
+        &[
+            "## Rotation plan",
+            "### IAM user `acme-api` (account 123456789012)",
+        ],
+    );
+    assert_eq!(
+        md_lead(&api)[0],
+        "Keeps: a new key (every Active key of the user is in the repository: \
+         a new one replaces them)"
     );
     // The report cannot know which fixer applies: it points at the review.
-    assert!(
-        plan.contains("keyward fix --diff .env.staging charts/api/values-prod.yaml deploy/aws/credentials k8s/secret.yaml terraform/envs/prod/prod.tfvars"),
-        "{plan}"
+    let update = api
+        .iter()
+        .position(|l| l.starts_with("5. `update-references` "))
+        .unwrap_or_else(|| panic!("no update-references step: {api:#?}"));
+    assert_eq!(
+        md_code_blocks(&api[update..])[0],
+        [
+            "keyward fix --diff .env.staging charts/api/values-prod.yaml deploy/aws/credentials \
+             k8s/secret.yaml terraform/envs/prod/prod.tfvars"
+        ]
     );
-    assert!(plan.contains("### Keys no IAM user owns"), "{plan}");
     for secret in planted_secrets() {
         assert!(!md.contains(&secret), "a full secret in the report");
     }
@@ -235,9 +277,9 @@ fn the_audit_report_has_the_plan() {
         &tree,
         &["report", "scan.json", "--format", "html"],
     ));
-    assert!(
-        html.contains("<section class=\"plan\" id=\"rotation-plan\">\n<h2>Rotation plan</h2>"),
-        "{html}"
+    assert_eq!(
+        html_open_tag(html_section(&html, "Rotation plan")),
+        "<section class=\"plan\" id=\"rotation-plan\">"
     );
 }
 

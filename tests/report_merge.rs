@@ -9,6 +9,7 @@ mod common;
 
 use std::path::Path;
 
+use common::markup::*;
 use common::*;
 
 /// Scans `files` as repository `name` with the demo inventory; the JSON
@@ -108,38 +109,97 @@ fn three_repositories_make_one_report() {
         .iter()
         .find(|u| u["user"] == "acme-api")
         .expect("acme-api");
-    let steps = api["steps"].to_string();
-    assert!(
-        steps.contains("keyward fix --diff .env  # in acme/app"),
-        "{steps}"
+    let steps = api["steps"].as_array().expect("steps");
+    let commands_of = |action: &str, key: Option<&str>| -> Vec<&serde_json::Value> {
+        steps
+            .iter()
+            .filter(|s| s["action"] == action && s["key"].as_str() == key)
+            .map(|s| &s["commands"])
+            .collect()
+    };
+    assert_eq!(
+        commands_of("update-references", None),
+        [&serde_json::json!([
+            "keyward fix --diff .env  # in acme/app",
+            "keyward fix --diff prod.tfvars  # in acme/infra",
+        ])],
+        "{steps:#?}"
     );
-    assert!(
-        steps.contains("--access-key-id AKIARZPUZDIKONEHY5VH --status Inactive"),
-        "{steps}"
+    assert_eq!(
+        commands_of("deactivate", Some("AKIARZPUZDIKONEHY5VH")),
+        [&serde_json::json!([
+            "aws iam update-access-key --user-name acme-api --access-key-id AKIARZPUZDIKONEHY5VH --status Inactive",
+        ])],
+        "{steps:#?}"
     );
     assert!(users.iter().any(|u| u["user"] == "github-ci"));
 
     let md = merged("markdown");
-    assert!(md.contains("## Repositories\n"), "{md}");
-    assert!(
-        md.contains("| `acme/app` | — |"),
-        "a row per repository: {md}"
+    let sections: Vec<&str> = md_headings(&md.lines().collect::<Vec<_>>())
+        .into_iter()
+        .filter(|h| h.starts_with("## "))
+        .collect();
+    assert_eq!(
+        sections,
+        [
+            "## Repositories",
+            "## Cross-repository divergence",
+            "## Findings by severity",
+            "## Findings by rule",
+            "## Findings by environment",
+            "## Findings by account",
+            "## Findings by IAM user",
+            "## Keys",
+            "## Rotation plan",
+        ],
+        "{md}"
     );
-    assert!(md.contains("## Cross-repository divergence\n"), "{md}");
-    assert!(
-        md.contains("- `acme/app` uses `AKIARZPUZDIKONEHY5VH` at `acme/app:.env:2`"),
+    // A row per repository, in the order given, none of them at a commit
+    // (they are not git work trees), with its own findings.
+    let repositories = md_table(&md_section(&md, &["## Repositories"]));
+    assert_eq!(
+        repositories.column("Repository"),
+        ["`acme/infra`", "`acme/app`", "`acme/tools`"],
+        "{md}"
+    );
+    assert_eq!(repositories.column("Commit"), ["—", "—", "—"], "{md}");
+    assert_eq!(repositories.column("Findings"), ["1", "2", "2"], "{md}");
+    assert_eq!(
+        md_section(&md, &["## Cross-repository divergence"]),
+        [
+            "- IAM user `acme-api` (account 123456789012): the newest Active key \
+             `AKIARZPUZDIKLGATVSKW` is used in `acme/infra`; still on an older key:",
+            "  - `acme/app` uses `AKIARZPUZDIKONEHY5VH` at `acme/app:.env:2`",
+        ],
         "{md}"
     );
     // Places name their repository.
-    assert!(md.contains("acme/tools:ci.env"), "{md}");
+    assert_eq!(
+        md_table(&md_section(&md, &["## Keys"])).column("Places referenced"),
+        [
+            "acme/tools:ci.env",
+            "acme/infra:prod.tfvars",
+            "acme/app:.env"
+        ],
+        "{md}"
+    );
 
     let html = merged("html");
-    assert!(html.contains("<h2>Repositories</h2>"), "{html}");
-    assert!(
-        html.contains("<h2>Cross-repository divergence</h2>"),
+    assert_eq!(
+        html_elements(&html, "h2"),
+        [
+            "<h2>Repositories</h2>",
+            "<h2>Cross-repository divergence</h2>",
+            "<h2>Keys</h2>",
+            "<h2>Findings by rule</h2>",
+            "<h2>Findings by environment</h2>",
+            "<h2>Findings by account</h2>",
+            "<h2>Findings by IAM user</h2>",
+            "<h2>Rotation plan</h2>",
+            "<h2>All findings, by file</h2>",
+        ],
         "{html}"
     );
-    assert!(html.contains("<h2>Rotation plan</h2>"), "{html}");
 }
 
 /// A scan without `--repository` outside git is named by its report file.

@@ -1,5 +1,6 @@
 #![allow(dead_code)]
 
+pub mod markup;
 pub mod moto;
 
 use std::path::{Path, PathBuf};

@@ -917,3 +917,76 @@ fn a_missing_base_is_judged_whole_and_a_missing_staged_blob_is_said() {
         "{errors}"
     );
 }
+
+/// `--history` reads packed blobs itself and the rest through git: a
+/// history of deltified versions gives the same report packed as loose,
+/// with a blob over `--max-file-size` streamed and a loose commit on top.
+#[test]
+fn history_reads_packed_and_loose_objects_alike() {
+    let r = Repo::new();
+    let keys = [K1, K2, K3, K4];
+    for v in 0..24 {
+        let mut tf = String::new();
+        for b in 0..60 {
+            tf.push_str(&format!(
+                "resource \"aws_s3_bucket\" \"b{b}\" {{\n  bucket = \"b{b}-{}\"\n}}\n",
+                if b == v { v } else { 0 }
+            ));
+        }
+        if v % 6 == 0 {
+            tf.push_str(&format!(
+                "provider \"aws\" {{\n  access_key = \"{}\"\n}}\n",
+                keys[v / 6]
+            ));
+        }
+        r.write("infra/main.tf", &tf);
+        r.write(
+            "app/values.yaml",
+            &format!("replicas: {v}\n{}", "image: web\n".repeat(80)),
+        );
+        r.commit(&format!("v{v}"));
+    }
+    // Over the limit below: streamed for keys, not parsed.
+    r.write(
+        "big/dump.env",
+        &format!("{}\n{}", "#".repeat(6000), env(K2)),
+    );
+    r.commit("big");
+    let args = ["--history", "--max-file-size", "5000"];
+    let report = |doc: &serde_json::Value| {
+        serde_json::json!({
+            "findings": doc["findings"],
+            "summary": doc["summary"],
+            "errors": doc["errors"],
+        })
+    };
+    let (_, loose) = r.scan(&args);
+    let before = report(&loose);
+    assert_eq!(found(&loose).len(), 5, "{loose}");
+
+    r.git(&[
+        "repack",
+        "-a",
+        "-d",
+        "-f",
+        "-q",
+        "--depth=50",
+        "--window=50",
+    ]);
+    r.git(&["prune-packed"]);
+    let count = r.git(&["count-objects", "-v"]);
+    assert!(count.contains("count: 0"), "all packed: {count}");
+    let (_, packed) = r.scan(&args);
+    assert_eq!(report(&packed), before);
+
+    // One more commit, loose, beside the pack.
+    r.write("late.env", &env(K3).replace("web", "late"));
+    r.commit("late");
+    let (_, mixed) = r.scan(&args);
+    let late: Vec<_> = found(&mixed)
+        .into_iter()
+        .filter(|f| f.0 == "late.env")
+        .collect();
+    assert_eq!(late, vec![("late.env".to_string(), K3.to_string(), 2)]);
+    assert_eq!(found(&mixed).len(), 6, "{mixed}");
+}

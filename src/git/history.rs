@@ -49,6 +49,15 @@ pub(super) fn walk(repo: &Repo, revs: &[String], paths: &[PathBuf]) -> Result<Wa
         "log.follow=false",
         "-c",
         "log.showSignature=false",
+        // Read the pack through small windows and a small delta cache: git
+        // maps all of a large pack by default (450 MB resident on
+        // bitnami/charts' 490 MB pack, 100 MB this way, no slower).
+        "-c",
+        "core.packedGitLimit=32m",
+        "-c",
+        "core.packedGitWindowSize=4m",
+        "-c",
+        "core.deltaBaseCacheLimit=24m",
         "log",
         "--raw",
         "-z",
@@ -205,48 +214,24 @@ pub(super) fn scan(
         None
     };
     let judge_now = early.as_ref().map(|iam| (rules, &one, iam));
-    let (tx, rx) = crossbeam_channel::bounded::<(usize, Blob)>(workers * 4);
-    let mut skipped = Vec::new();
-    let (read, parts) = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let rx = rx.clone();
-                let one = &one;
-                let walk = &walk;
-                scope.spawn(move || {
-                    let mut part = Part::default();
-                    for (idx, mut blob) in rx.iter() {
-                        if let Some(path) = blob_path(repo, walk, idx) {
-                            blob.path = path;
-                            part.take(idx, Held::read(blob, one, progress), judge_now);
-                        }
-                    }
-                    part
-                })
-            })
-            .collect();
-        drop(rx);
-        let read = plumbing::cat_blobs(repo, &ids, opts.max_file_size, |i, content| {
-            match content {
-                // Fails only when every worker is gone; stop reading then.
-                BlobContent::Bytes(bytes) => return tx.send((i, Blob::new("", bytes))).is_ok(),
-                BlobContent::TooLarge { size, swept } => {
-                    let blob = Blob::too_large("", Large { size, swept });
-                    return tx.send((i, blob)).is_ok();
-                }
-                BlobContent::Missing => skipped.push(i),
-            }
-            true
-        });
-        drop(tx);
-        let parts = join_workers(handles, "history", |e| Part {
-            errors: vec![e],
-            ..Part::default()
-        });
-        (read, parts)
-    });
-    read?;
-    let mut parts = parts;
+    let reading = Reading {
+        repo,
+        walk: &walk,
+        one: &one,
+        progress,
+        judge_now,
+        workers,
+    };
+    // Blobs in the packs are inflated here; the rest (loose objects, and
+    // whatever the pack reader leaves) come from `git cat-file`.
+    let plan = super::pack::Plan::new(repo, &ids, opts.max_file_size);
+    let (mut parts, left) = reading.packed(&plan);
+    let mut rest = plan.rest.clone();
+    drop(plan);
+    rest.extend(left);
+    rest.sort_unstable();
+    let (more, skipped) = reading.through_git(&ids, &rest)?;
+    parts.extend(more);
     let (iam_source, signed_with) = judge_all(&mut parts, &one, rules)?;
     let head = head_tree(repo)?;
     let mut out = assemble(&walk, parts, &head, rules);
@@ -265,6 +250,149 @@ pub(super) fn scan(
     out.warnings.sort();
     out.warnings.dedup();
     Ok(out)
+}
+
+/// What reading the history's blobs needs, wherever they come from.
+struct Reading<'a> {
+    repo: &'a Repo,
+    walk: &'a Walk,
+    one: &'a ScanOptions,
+    progress: &'a Progress,
+    judge_now: JudgeNow<'a>,
+    workers: usize,
+}
+
+impl Reading<'_> {
+    /// Each worker inflates chunks of the packs' blobs and reads them; what
+    /// the pack reader could not give is returned for `git cat-file`.
+    fn packed(&self, plan: &super::pack::Plan) -> (Vec<Part>, Vec<usize>) {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let chunks = plan.chunks();
+        if chunks == 0 {
+            return (Vec::new(), Vec::new());
+        }
+        let done = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..self.workers.min(chunks))
+                .map(|_| {
+                    let next = &next;
+                    scope.spawn(move || {
+                        let mut reader = super::pack::Reader::new(plan, self.one.max_file_size);
+                        let mut part = Part::default();
+                        let mut left = Vec::new();
+                        let mut seen = Vec::new();
+                        loop {
+                            let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if c >= chunks {
+                                break;
+                            }
+                            reader.chunk(c, |idx, bytes| {
+                                seen.push(idx);
+                                match bytes {
+                                    Some(bytes) => self.read(&mut part, idx, Blob::new("", bytes)),
+                                    None => left.push(idx),
+                                }
+                            });
+                        }
+                        (part, left, seen)
+                    })
+                })
+                .collect();
+            join_workers(handles, "history", |e| {
+                let part = Part {
+                    errors: vec![e],
+                    ..Part::default()
+                };
+                (part, Vec::new(), Vec::new())
+            })
+        });
+        let mut parts = Vec::new();
+        let mut left = Vec::new();
+        let mut read = vec![false; self.walk.blobs.len()];
+        for (part, l, seen) in done {
+            parts.push(part);
+            left.extend(l);
+            for i in seen {
+                if let Some(r) = read.get_mut(i) {
+                    *r = true;
+                }
+            }
+        }
+        // A blob the reader never reached (a family it could not start, a
+        // chain cut off by damage) is read by git.
+        left.extend(
+            plan.wanted()
+                .filter(|&i| !read.get(i).copied().unwrap_or(true)),
+        );
+        (parts, left)
+    }
+
+    /// Reads blobs `which` (indexes into `ids`) through `git cat-file`;
+    /// gives the workers' parts and the blobs git does not have.
+    fn through_git(
+        &self,
+        ids: &[String],
+        which: &[usize],
+    ) -> Result<(Vec<Part>, Vec<usize>), GitError> {
+        if which.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let asked: Vec<String> = which.iter().filter_map(|&i| ids.get(i).cloned()).collect();
+        let (tx, rx) = crossbeam_channel::bounded::<(usize, Blob)>(self.workers * 4);
+        let mut skipped = Vec::new();
+        let (read, parts) = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..self.workers)
+                .map(|_| {
+                    let rx = rx.clone();
+                    scope.spawn(move || {
+                        let mut part = Part::default();
+                        for (idx, blob) in rx.iter() {
+                            self.read(&mut part, idx, blob);
+                        }
+                        part
+                    })
+                })
+                .collect();
+            drop(rx);
+            let read =
+                plumbing::cat_blobs(self.repo, &asked, self.one.max_file_size, |k, content| {
+                    let Some(&i) = which.get(k) else {
+                        return true;
+                    };
+                    match content {
+                        // Fails only when every worker is gone; stop reading then.
+                        BlobContent::Bytes(bytes) => {
+                            return tx.send((i, Blob::new("", bytes))).is_ok();
+                        }
+                        BlobContent::TooLarge { size, swept } => {
+                            let blob = Blob::too_large("", Large { size, swept });
+                            return tx.send((i, blob)).is_ok();
+                        }
+                        BlobContent::Missing => skipped.push(i),
+                    }
+                    true
+                });
+            drop(tx);
+            let parts = join_workers(handles, "history", |e| Part {
+                errors: vec![e],
+                ..Part::default()
+            });
+            (read, parts)
+        });
+        read?;
+        Ok((parts, skipped))
+    }
+
+    /// Reads blob `idx` at the first path a commit wrote it to.
+    fn read(&self, part: &mut Part, idx: usize, mut blob: Blob) {
+        if let Some(path) = blob_path(self.repo, self.walk, idx) {
+            blob.path = path;
+            part.take(
+                idx,
+                Held::read(blob, self.one, self.progress),
+                self.judge_now,
+            );
+        }
+    }
 }
 
 /// Asks IAM once about every key the kept blobs hold, then judges each

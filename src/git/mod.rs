@@ -7,6 +7,7 @@
 mod context;
 mod history;
 pub(crate) mod lines;
+mod pack;
 pub(crate) mod plumbing;
 
 use std::collections::{HashMap, HashSet};

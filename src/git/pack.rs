@@ -228,6 +228,24 @@ fn base_distance(bytes: &[u8]) -> Option<(u64, usize)> {
     Some((d, used))
 }
 
+/// What following delta chains needs of the packs.
+struct Chains {
+    indexes: Vec<Index>,
+    /// Each pack's object offsets, sorted (`None`: an index it could not read).
+    ends: Vec<Option<Vec<u64>>>,
+    /// Each pack's length.
+    len: Vec<u64>,
+    max_size: u64,
+}
+
+impl Chains {
+    /// Where the entry at `at` ends.
+    fn end(&self, at: (u32, u64)) -> Option<u64> {
+        let pack = at.0 as usize;
+        entry_end(self.ends.get(pack)?.as_ref()?, at.1, *self.len.get(pack)?)
+    }
+}
+
 /// Where an entry's data is and what it is.
 enum Entry {
     Whole { kind: u8, size: u64, data: usize },
@@ -248,96 +266,21 @@ impl Plan {
             first: Vec::new(),
             children: Vec::new(),
         };
-        let mut found: Vec<Option<(u32, u64)>> = vec![None; ids.len()];
-        let mut indexes = Vec::new();
-        for (pack, idx) in pack_files(repo) {
-            let (Some(file), Some(index)) = (
-                File::open(&pack).ok().filter(is_pack),
-                std::fs::read(&idx).ok().and_then(Index::parse),
-            ) else {
-                continue;
-            };
-            let no = plan.files.len() as u32;
-            for (slot, id) in found.iter_mut().zip(ids) {
-                if slot.is_none() {
-                    *slot = hex_id(id)
-                        .and_then(|id| index.find(&id))
-                        .map(|offset| (no, offset));
-                }
-            }
-            plan.files.push(file);
-            indexes.push(index);
-        }
-        // Each placed blob and, down its chain, every base it needs.
+        let (indexes, found) = plan.open(repo, ids);
+        let packs = Chains {
+            ends: indexes.iter().map(Index::sorted_offsets).collect(),
+            len: plan
+                .files
+                .iter()
+                .map(|f| f.metadata().map_or(0, |m| m.len()))
+                .collect(),
+            indexes,
+            max_size,
+        };
         let mut at: HashMap<(u32, u64), usize> = HashMap::new();
-        let mut wants: Vec<(u32, u64, usize)> = Vec::new();
-        for (i, slot) in found.iter().enumerate() {
-            match slot {
-                Some((pack, offset)) => wants.push((*pack, *offset, i)),
-                None => plan.rest.push(i),
-            }
-        }
-        let ends: Vec<Option<Vec<u64>>> = indexes.iter().map(Index::sorted_offsets).collect();
-        let pack_len: Vec<u64> = plan
-            .files
-            .iter()
-            .map(|f| f.metadata().map_or(0, |m| m.len()))
-            .collect();
-        let mut head = Vec::with_capacity(64);
-        for (pack, offset, i) in wants {
-            let mut cur = (pack, offset);
-            let mut ok = true;
-            let mut depth = 0;
-            loop {
-                if let Some(&n) = at.get(&cur) {
-                    // Already followed from here down.
-                    if depth == 0 {
-                        plan.needed[n].want = Some(i);
-                    }
-                    break;
-                }
-                let Some(end) = ends
-                    .get(cur.0 as usize)
-                    .and_then(Option::as_ref)
-                    .and_then(|e| entry_end(e, cur.1, pack_len[cur.0 as usize]))
-                else {
-                    ok = false;
-                    break;
-                };
-                let entry = plan.read_entry(cur, end, &mut head, |pack, id| {
-                    indexes.get(pack as usize)?.find(id).map(|o| (pack, o))
-                });
-                let Some(entry) = entry else {
-                    ok = false;
-                    break;
-                };
-                at.insert(cur, plan.needed.len());
-                plan.needed.push(Needed {
-                    pack: cur.0,
-                    offset: cur.1,
-                    end,
-                    want: (depth == 0).then_some(i),
-                    base: None,
-                });
-                match entry {
-                    Entry::Whole { kind, size, .. } => {
-                        ok = kind == BLOB && size <= max_size;
-                        break;
-                    }
-                    Entry::Delta { base, .. } => {
-                        if let Some(last) = plan.needed.last_mut() {
-                            last.base = Some(base);
-                        }
-                        cur = base;
-                    }
-                }
-                depth += 1;
-                if depth > MAX_CHAIN {
-                    ok = false;
-                    break;
-                }
-            }
-            if !ok {
+        for (i, slot) in found.into_iter().enumerate() {
+            let followed = slot.is_some_and(|start| plan.follow(&packs, &mut at, start, i));
+            if !followed {
                 plan.rest.push(i);
             }
         }
@@ -353,19 +296,99 @@ impl Plan {
         plan
     }
 
+    /// Opens the packs and their indexes and places each of `ids` in the
+    /// first pack that holds it.
+    fn open(&mut self, repo: &Repo, ids: &[String]) -> (Vec<Index>, Vec<Option<(u32, u64)>>) {
+        let mut found: Vec<Option<(u32, u64)>> = vec![None; ids.len()];
+        let mut indexes = Vec::new();
+        for (pack, idx) in pack_files(repo) {
+            let (Some(file), Some(index)) = (
+                File::open(&pack).ok().filter(is_pack),
+                std::fs::read(&idx).ok().and_then(Index::parse),
+            ) else {
+                continue;
+            };
+            let no = self.files.len() as u32;
+            for (slot, id) in found.iter_mut().zip(ids) {
+                if slot.is_none() {
+                    *slot = hex_id(id)
+                        .and_then(|id| index.find(&id))
+                        .map(|offset| (no, offset));
+                }
+            }
+            self.files.push(file);
+            indexes.push(index);
+        }
+        (indexes, found)
+    }
+
+    /// Adds blob `i` (at `start`) and, down its delta chain, every base it
+    /// needs that no earlier blob's chain added (`at`: where each object
+    /// already is in `needed`). False when the chain cannot be followed to
+    /// a whole blob within the size limit.
+    fn follow(
+        &mut self,
+        packs: &Chains,
+        at: &mut HashMap<(u32, u64), usize>,
+        start: (u32, u64),
+        i: usize,
+    ) -> bool {
+        let mut cur = start;
+        for depth in 0..=MAX_CHAIN {
+            if let Some(&n) = at.get(&cur) {
+                // Already followed from here down.
+                if depth == 0 {
+                    self.needed[n].want = Some(i);
+                }
+                return true;
+            }
+            let Some(end) = packs.end(cur) else {
+                return false;
+            };
+            let Some(entry) = self.read_entry(cur, end, |pack, id| {
+                packs
+                    .indexes
+                    .get(pack as usize)?
+                    .find(id)
+                    .map(|o| (pack, o))
+            }) else {
+                return false;
+            };
+            at.insert(cur, self.needed.len());
+            self.needed.push(Needed {
+                pack: cur.0,
+                offset: cur.1,
+                end,
+                want: (depth == 0).then_some(i),
+                base: None,
+            });
+            match entry {
+                Entry::Whole { kind, size, .. } => return kind == BLOB && size <= packs.max_size,
+                Entry::Delta { base, .. } => {
+                    if let Some(last) = self.needed.last_mut() {
+                        last.base = Some(base);
+                    }
+                    cur = base;
+                }
+            }
+        }
+        false
+    }
+
     /// Reads the header of the entry at `at` (ending at `end`), recording a
     /// `REF_DELTA` base that `find` locates.
     fn read_entry(
         &mut self,
         at: (u32, u64),
         end: u64,
-        head: &mut Vec<u8>,
         find: impl Fn(u32, &[u8]) -> Option<(u32, u64)>,
     ) -> Option<Entry> {
         let file = self.files.get(at.0 as usize)?;
-        let len = (end.checked_sub(at.1)?).min(32) as usize;
-        head.resize(len, 0);
+        // The longest header: a size of ten bytes and a base's name.
+        let mut buf = [0u8; 32];
+        let head = buf.get_mut(..(end.checked_sub(at.1)?).min(32) as usize)?;
         pread(file, head, at.1)?;
+        let head = &*head;
         let entry = parse_entry(head, at, |id| {
             let base = self.ref_bases.get(id).copied().or_else(|| find(at.0, id))?;
             Some(base)

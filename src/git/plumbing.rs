@@ -20,6 +20,20 @@ pub struct HeadIds {
     pub tree: String,
 }
 
+impl HeadIds {
+    /// `rev-parse`'s lines for the git directory, HEAD's commit and tree.
+    fn parse(git_dir: &str, commit: &str, tree: &str) -> Option<HeadIds> {
+        let id = |l: &str| {
+            (l.len() >= 40 && l.bytes().all(|b| b.is_ascii_hexdigit())).then(|| l.to_string())
+        };
+        Some(HeadIds {
+            git_dir: PathBuf::from(git_dir),
+            commit: id(commit)?,
+            tree: id(tree)?,
+        })
+    }
+}
+
 /// A work tree, seen from the directory keyward runs in.
 #[derive(Debug, Clone)]
 pub struct Repo {
@@ -28,10 +42,44 @@ pub struct Repo {
     pub toplevel: PathBuf,
     /// The cwd's path inside the repo (`infra/`), empty at the top.
     pub prefix: String,
+    /// HEAD as discovery found it (`None`: not known then; asked when needed).
+    pub head: Option<HeadIds>,
 }
 
 impl Repo {
     pub fn discover(cwd: &Path) -> Result<Repo, GitError> {
+        // One git call for the work tree and HEAD: a commit's hook waits for
+        // each process it starts. Before the first commit (or outside a
+        // work tree) it fails, and the plain question below says why.
+        let together = Command::new("git")
+            .current_dir(cwd)
+            .args([
+                "rev-parse",
+                "--show-toplevel",
+                "--show-prefix",
+                "--absolute-git-dir",
+                "HEAD^{commit}",
+                "HEAD^{tree}",
+            ])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| GitError::NoGit(e.to_string()))?;
+        if together.status.success() {
+            let text = String::from_utf8_lossy(&together.stdout);
+            let lines: Vec<&str> = text.lines().collect();
+            if let [toplevel, prefix, git_dir, commit, tree] = lines.as_slice() {
+                let head = HeadIds::parse(git_dir, commit, tree);
+                if !toplevel.is_empty() && head.is_some() {
+                    return Ok(Repo {
+                        cwd: cwd.to_path_buf(),
+                        toplevel: PathBuf::from(toplevel),
+                        prefix: prefix.to_string(),
+                        head,
+                    });
+                }
+            }
+        }
         let out = Command::new("git")
             .current_dir(cwd)
             .args(["rev-parse", "--show-toplevel", "--show-prefix"])
@@ -58,6 +106,7 @@ impl Repo {
             cwd: cwd.to_path_buf(),
             toplevel: PathBuf::from(toplevel),
             prefix,
+            head: None,
         })
     }
 
@@ -95,6 +144,9 @@ impl Repo {
     /// HEAD's commit and tree and the git directory, asked in one git call
     /// (a commit's hook waits for each); `None` before the first commit.
     pub fn head_ids(&self) -> Option<HeadIds> {
+        if let Some(head) = &self.head {
+            return Some(head.clone());
+        }
         let out = self
             .run([
                 "rev-parse",
@@ -105,20 +157,14 @@ impl Repo {
             .ok()?;
         let text = String::from_utf8(out).ok()?;
         let mut lines = text.lines();
-        let git_dir = PathBuf::from(lines.next()?);
-        let id = |l: Option<&str>| {
-            l.filter(|l| l.len() >= 40 && l.bytes().all(|b| b.is_ascii_hexdigit()))
-                .map(str::to_string)
-        };
-        Some(HeadIds {
-            git_dir,
-            commit: id(lines.next())?,
-            tree: id(lines.next())?,
-        })
+        HeadIds::parse(lines.next()?, lines.next()?, lines.next()?)
     }
 
     /// The commit a revision names, or `UnknownRev`.
     pub fn commit_id(&self, rev: &str) -> Result<String, GitError> {
+        if let (Some(head), "HEAD") = (&self.head, rev) {
+            return Ok(head.commit.clone());
+        }
         let out = self
             .command()
             .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
@@ -182,6 +228,7 @@ impl Repo {
             cwd: self.toplevel.clone(),
             toplevel: self.toplevel.clone(),
             prefix: String::new(),
+            head: self.head.clone(),
         }
     }
 
@@ -618,6 +665,7 @@ mod tests {
             cwd: PathBuf::from("/r/infra"),
             toplevel: PathBuf::from("/r"),
             prefix: "infra/".into(),
+            head: None,
         };
         assert_eq!(repo.display("infra/prod/a.tf"), "prod/a.tf");
         assert_eq!(repo.display("app/b.env"), "/r/app/b.env");

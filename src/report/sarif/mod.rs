@@ -2,15 +2,22 @@
 //! viewers. One run; every rule is described, whether it fired or not, so a
 //! viewer can show rule help for results uploaded later too.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-
-use serde_json::{Map, Value, json};
 
 use super::{Lines, Region, regions};
 use crate::finding::{Finding, SourceFile, SuppressionKind};
 use crate::output::ScanOutput;
 use crate::rules::{Rule, RuleSet, Severity};
+
+mod model;
+
+use model::{
+    ArtifactContent, ArtifactLocation, ColumnKind, Driver, Invocation, Level, Location, Log,
+    Message, MultiformatMessage, Notification, PhysicalLocation, ReportingConfiguration,
+    ReportingDescriptor, ResultProperties, RuleProperties, Run, SarifResult, Tool,
+};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFORMATION_URI: &str = "https://github.com/keyward/keyward";
@@ -40,153 +47,142 @@ pub fn render(out: &ScanOutput, rules: &RuleSet, root: Option<&Path>) -> String 
         .map(|f| masked_lines(f.masked_text().as_str()))
         .collect();
     let lines: Vec<Lines<'_>> = out.files.iter().map(|f| f.lines()).collect();
-    let results: Vec<Value> = out
+    let results = out
         .findings
         .iter()
         .zip(regions(&out.files, &out.findings))
         .map(|(f, r)| result(out, f, r, &rule_index, &masked, &lines))
         .collect();
-    let notifications: Vec<Value> = out
+    let notifications = out
         .warnings
         .iter()
-        .map(|e| {
-            json!({
-                "level": "warning",
-                "message": {"text": e.message},
-                "locations": [{"physicalLocation": {"artifactLocation": artifact_location(&e.path)}}],
-            })
+        .map(|e| Notification {
+            level: Level::Warning,
+            locations: vec![Location::at(PhysicalLocation {
+                artifact_location: artifact_location(&e.path),
+                region: None,
+            })],
+            message: Message {
+                text: Cow::Borrowed(&e.message),
+            },
         })
         .collect();
-    let mut run = Map::new();
-    run.insert(
-        "tool".into(),
-        json!({"driver": {
-            "name": "keyward",
-            "version": env!("CARGO_PKG_VERSION"),
-            "semanticVersion": env!("CARGO_PKG_VERSION"),
-            "informationUri": INFORMATION_URI,
-            "rules": rules.rules.iter().map(descriptor).collect::<Vec<_>>(),
-        }}),
-    );
-    run.insert(
-        "invocations".into(),
-        json!([{"executionSuccessful": true, "toolExecutionNotifications": notifications}]),
-    );
-    if let Some(root) = root {
-        run.insert(
-            "originalUriBaseIds".into(),
-            json!({SRCROOT: {"uri": root_uri(root)}}),
-        );
-    }
-    run.insert("columnKind".into(), json!("unicodeCodePoints"));
-    run.insert("results".into(), Value::Array(results));
-    let doc = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [Value::Object(run)],
-    });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let version = env!("CARGO_PKG_VERSION");
+    let log = Log {
+        schema: SCHEMA,
+        runs: vec![Run {
+            column_kind: ColumnKind::UnicodeCodePoints,
+            invocations: vec![Invocation {
+                execution_successful: true,
+                tool_execution_notifications: notifications,
+            }],
+            original_uri_base_ids: root.map(|root| {
+                let base = ArtifactLocation {
+                    uri: root_uri(root),
+                    uri_base_id: None,
+                };
+                BTreeMap::from([(SRCROOT, base)])
+            }),
+            results,
+            tool: Tool {
+                driver: Driver {
+                    information_uri: INFORMATION_URI,
+                    name: "keyward",
+                    rules: rules.rules.iter().map(descriptor).collect(),
+                    semantic_version: version,
+                    version,
+                },
+            },
+        }],
+        version: "2.1.0",
+    };
+    // The model has string keys and no floats, so writing it cannot fail;
+    // the fallback only keeps a bug from becoming a panic.
+    let mut text = serde_json::to_string_pretty(&log).unwrap_or_default();
     text.push('\n');
     text
 }
 
-fn result(
-    out: &ScanOutput,
-    f: &Finding,
+fn result<'a>(
+    out: &'a ScanOutput,
+    f: &'a Finding,
     r: Region,
     rule_index: &HashMap<&str, usize>,
     masked: &[Vec<String>],
     lines: &[Lines<'_>],
-) -> Value {
+) -> SarifResult<'a> {
     let path = out.files.get(f.file).map_or("", |s| s.path.as_str());
-    let mut region = region_json(r);
-    if let Some(text) = snippet(out.files.get(f.file), masked.get(f.file), f, r) {
-        region.insert("snippet".into(), json!({"text": text}));
-    }
-    let mut res = Map::new();
-    res.insert("ruleId".into(), json!(f.rule));
-    // A finding from a rule outside the set cannot point into driver.rules;
-    // leaving the index out is valid SARIF, a wrong one is not.
-    if let Some(i) = rule_index.get(f.rule.as_str()) {
-        res.insert("ruleIndex".into(), json!(i));
-    }
-    res.insert("level".into(), json!(level(f.severity)));
-    res.insert(
-        "message".into(),
-        json!({"text": super::message_with_provenance(f)}),
-    );
-    res.insert(
-        "locations".into(),
-        json!([{"physicalLocation": {
-            "artifactLocation": artifact_location(path),
-            "region": Value::Object(region),
-        }}]),
-    );
-    res.insert(
-        "partialFingerprints".into(),
-        json!({FINGERPRINT_KEY: f.fingerprint}),
-    );
-    if !f.related.is_empty() {
-        let related: Vec<Value> = f
-            .related
-            .iter()
-            .enumerate()
-            .map(|(i, rel)| {
-                let rel_path = out.files.get(rel.file).map_or("", |s| s.path.as_str());
-                let mut loc = Map::new();
-                loc.insert("artifactLocation".into(), artifact_location(rel_path));
-                if let Some(l) = lines.get(rel.file) {
-                    loc.insert(
-                        "region".into(),
-                        Value::Object(region_json(l.region(&rel.span))),
-                    );
+    let mut region = region_of(r);
+    region.snippet = snippet(out.files.get(f.file), masked.get(f.file), f, r)
+        .map(|text| ArtifactContent { text });
+    let related_locations = f
+        .related
+        .iter()
+        .enumerate()
+        .map(|(i, rel)| {
+            let rel_path = out.files.get(rel.file).map_or("", |s| s.path.as_str());
+            Location {
+                id: Some(i + 1),
+                message: Some(Message {
+                    text: Cow::Borrowed(&rel.message),
+                }),
+                physical_location: PhysicalLocation {
+                    artifact_location: artifact_location(rel_path),
+                    region: lines.get(rel.file).map(|l| region_of(l.region(&rel.span))),
+                },
+            }
+        })
+        .collect();
+    let suppressions = f
+        .suppression
+        .iter()
+        .map(|s| model::Suppression {
+            justification: &s.reason,
+            kind: match s.kind {
+                SuppressionKind::Inline => model::SuppressionKind::InSource,
+                SuppressionKind::Baseline | SuppressionKind::Allow => {
+                    model::SuppressionKind::External
                 }
-                json!({
-                    "id": i + 1,
-                    "physicalLocation": Value::Object(loc),
-                    "message": {"text": rel.message},
-                })
-            })
-            .collect();
-        res.insert("relatedLocations".into(), Value::Array(related));
+            },
+            status: model::SuppressionStatus::Accepted,
+        })
+        .collect();
+    SarifResult {
+        level: level(f.severity),
+        locations: vec![Location::at(PhysicalLocation {
+            artifact_location: artifact_location(path),
+            region: Some(region),
+        })],
+        message: Message {
+            text: Cow::Owned(super::message_with_provenance(f)),
+        },
+        partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, f.fingerprint.as_str())]),
+        properties: ResultProperties {
+            account: f.account.as_deref(),
+            context: &f.context,
+            key_id: f.key_id.as_deref(),
+            provenance: f.provenance.as_deref().map(super::json::provenance),
+            secret: f.secret.as_deref(),
+            severity: f.severity,
+        },
+        related_locations,
+        rule_id: &f.rule,
+        // A finding from a rule outside the set cannot point into
+        // driver.rules; leaving the index out is valid SARIF, a wrong one is
+        // not.
+        rule_index: rule_index.get(f.rule.as_str()).copied(),
+        suppressions,
     }
-    if let Some(s) = &f.suppression {
-        let kind = match s.kind {
-            SuppressionKind::Inline => "inSource",
-            SuppressionKind::Baseline | SuppressionKind::Allow => "external",
-        };
-        res.insert(
-            "suppressions".into(),
-            json!([{"kind": kind, "status": "accepted", "justification": s.reason}]),
-        );
-    }
-    let mut props = Map::new();
-    props.insert("severity".into(), json!(f.severity.as_str()));
-    for (name, value) in [
-        ("key_id", &f.key_id),
-        ("secret", &f.secret),
-        ("account", &f.account),
-    ] {
-        if let Some(v) = value {
-            props.insert(name.into(), json!(v));
-        }
-    }
-    props.insert("context".into(), json!(f.context));
-    if let Some(p) = &f.provenance {
-        let p = serde_json::to_value(super::json::provenance(p)).unwrap_or(Value::Null);
-        props.insert("provenance".into(), p);
-    }
-    res.insert("properties".into(), Value::Object(props));
-    Value::Object(res)
 }
 
-fn region_json(r: Region) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("startLine".into(), json!(r.line));
-    m.insert("startColumn".into(), json!(r.column));
-    m.insert("endLine".into(), json!(r.end_line));
-    m.insert("endColumn".into(), json!(r.end_column));
-    m
+fn region_of(r: Region) -> model::Region {
+    model::Region {
+        end_column: r.end_column,
+        end_line: r.end_line,
+        snippet: None,
+        start_column: r.column,
+        start_line: r.line,
+    }
 }
 
 /// The masked text split into lines without their terminators; a leading
@@ -224,26 +220,38 @@ fn snippet(
     (cut.len() <= MAX_SNIPPET_BYTES).then_some(cut)
 }
 
-fn descriptor(rule: &Rule) -> Value {
+fn descriptor(rule: &Rule) -> ReportingDescriptor<'_> {
     let mut tags = rule.tags.clone();
     if !tags.iter().any(|t| t == "security") {
         tags.push("security".into());
     }
     let help = format!("{}\n\n{}", rule.help.trim(), rule.docs.trim_end());
-    json!({
-        "id": rule.id,
-        "name": rule.name,
-        "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": what_it_does(&rule.docs).unwrap_or_else(|| rule.summary.clone())},
-        "help": {"text": help, "markdown": help},
-        "helpUri": format!("{RULES_DOC}#{}", rule.id.to_lowercase()),
-        "defaultConfiguration": {"level": level(rule.severity)},
-        "properties": {
-            "security-severity": security_severity(rule.severity),
-            "tags": tags,
-            "precision": "high",
+    let full = what_it_does(&rule.docs).map_or(Cow::Borrowed(rule.summary.as_str()), Cow::Owned);
+    ReportingDescriptor {
+        default_configuration: ReportingConfiguration {
+            level: level(rule.severity),
         },
-    })
+        full_description: MultiformatMessage {
+            markdown: None,
+            text: full,
+        },
+        help: MultiformatMessage {
+            markdown: Some(Cow::Owned(help.clone())),
+            text: Cow::Owned(help),
+        },
+        help_uri: format!("{RULES_DOC}#{}", rule.id.to_lowercase()),
+        id: &rule.id,
+        name: &rule.name,
+        properties: RuleProperties {
+            precision: "high",
+            security_severity: security_severity(rule.severity),
+            tags,
+        },
+        short_description: MultiformatMessage {
+            markdown: None,
+            text: Cow::Borrowed(&rule.summary),
+        },
+    }
 }
 
 /// The first paragraph under `## What it does`, joined into one line, with
@@ -261,11 +269,11 @@ fn what_it_does(docs: &str) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-fn level(s: Severity) -> &'static str {
+fn level(s: Severity) -> Level {
     match s {
-        Severity::Critical | Severity::High => "error",
-        Severity::Medium => "warning",
-        Severity::Low | Severity::Info => "note",
+        Severity::Critical | Severity::High => Level::Error,
+        Severity::Medium => Level::Warning,
+        Severity::Low | Severity::Info => Level::Note,
     }
 }
 
@@ -284,11 +292,17 @@ fn security_severity(s: Severity) -> &'static str {
 /// A path as shown in output, as a SARIF artifact location: relative paths
 /// resolve against `%SRCROOT%`; a path outside the current directory is
 /// already absolute and becomes a `file:` URI on its own.
-fn artifact_location(path: &str) -> Value {
+fn artifact_location(path: &str) -> ArtifactLocation {
     if is_absolute(path) {
-        json!({"uri": file_uri(path, false)})
+        ArtifactLocation {
+            uri: file_uri(path, false),
+            uri_base_id: None,
+        }
     } else {
-        json!({"uri": encode_path(path, true), "uriBaseId": SRCROOT})
+        ArtifactLocation {
+            uri: encode_path(path, true),
+            uri_base_id: Some(SRCROOT),
+        }
     }
 }
 
@@ -357,6 +371,7 @@ fn encode_path(path: &str, relative: bool) -> String {
 mod tests {
     use super::*;
     use crate::finding::{Related, Suppression};
+    use serde_json::{Value, json};
     use std::sync::Arc;
 
     #[test]
@@ -368,12 +383,13 @@ mod tests {
             "file:///home/me/my%20repo/"
         );
         assert_eq!(file_uri("C:\\src\\r", true), "file:///C:/src/r/");
+        let location = |p: &str| serde_json::to_value(artifact_location(p)).expect("json");
         assert_eq!(
-            artifact_location("/other/b.tf"),
+            location("/other/b.tf"),
             json!({"uri": "file:///other/b.tf"})
         );
         assert_eq!(
-            artifact_location("a/b c.tf"),
+            location("a/b c.tf"),
             json!({"uri": "a/b%20c.tf", "uriBaseId": "%SRCROOT%"})
         );
     }
@@ -474,6 +490,18 @@ mod tests {
         assert_eq!(rel["physicalLocation"]["region"]["startLine"], 2);
         assert_eq!(rel["physicalLocation"]["region"]["startColumn"], 6);
         assert!(text.ends_with("}\n"));
+    }
+
+    /// The model's fields are declared in sorted order (see `model`), which
+    /// is the order logs had when they were built from sorted maps: a log
+    /// read back into a sorted map and written again is unchanged.
+    #[test]
+    fn fields_are_written_in_sorted_order() {
+        let (out, rules) = sample();
+        let text = render(&out, &rules, Some(Path::new("/r")));
+        let doc: Value = serde_json::from_str(&text).expect("json");
+        let again = serde_json::to_string_pretty(&doc).expect("json") + "\n";
+        assert_eq!(again, text);
     }
 
     #[test]

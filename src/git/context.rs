@@ -29,6 +29,7 @@ pub(super) fn of_index(
     repo: &Repo,
     head: Option<&plumbing::HeadIds>,
     staged: &[Blob],
+    index_changes: Option<&[plumbing::RawEntry]>,
     opts: &ScanOptions,
 ) -> Result<Vec<Blob>, GitError> {
     let found: BTreeSet<String> = staged.iter().flat_map(|b| key_ids(&b.bytes)).collect();
@@ -38,7 +39,7 @@ pub(super) fn of_index(
     let wanted_keys = with_owners_keys(found, &opts.iam.source);
     let staged_paths: HashSet<&str> = staged.iter().map(|b| b.path.as_str()).collect();
     let is_staged = |path: &str| staged_paths.contains(repo.display(path).as_str());
-    let view = index_view(&repo.at_top(), head, &is_staged, opts)?;
+    let view = index_view(&repo.at_top(), head, index_changes, &is_staged, opts)?;
     let sharing: Vec<BlobToRead> = view
         .iter()
         .filter(|(path, entry)| {
@@ -74,6 +75,7 @@ struct Holder {
 fn index_view(
     top: &Repo,
     head: Option<&plumbing::HeadIds>,
+    index_changes: Option<&[plumbing::RawEntry]>,
     is_staged: &dyn Fn(&str) -> bool,
     opts: &ScanOptions,
 ) -> Result<BTreeMap<String, Holder>, GitError> {
@@ -113,18 +115,23 @@ fn index_view(
             holders
         }
     };
-    let changes = raw_changes(
-        top,
-        &[
-            "diff-index",
-            "--cached",
-            "--raw",
-            "-z",
-            "--no-abbrev",
-            "--no-renames",
-            &tree,
-        ],
-    )?
+    // The caller's listing of the index's changes when it has one (asked
+    // against the same HEAD), else git is asked.
+    let changes = match index_changes {
+        Some(known) => known.iter().cloned().map(Change::of).collect(),
+        None => raw_changes(
+            top,
+            &[
+                "diff-index",
+                "--cached",
+                "--raw",
+                "-z",
+                "--no-abbrev",
+                "--no-renames",
+                &tree,
+            ],
+        )?,
+    }
     .into_iter()
     .map(|change| match change {
         // The commit's own files are in memory already, and not context.

@@ -555,7 +555,13 @@ fn staged(
         // are asked beside the diff, not after it.
         let head_ids = scope.spawn(|| repo.head_ids());
         let listing = listed.then(|| scope.spawn(|| list_staged(repo, paths)));
-        let entries = raw_diff(repo, "ACMRT", false, &["--cached".to_string()], paths)?;
+        // The index against HEAD, asked once for both the commit's files and
+        // the key-ID context (which lays every change over HEAD's tree).
+        let all_changes = IndexChanges::ask(repo, paths)?;
+        let entries = match &all_changes {
+            Some(all) => all.commit_entries(),
+            None => raw_diff(repo, "ACMRT", false, &["--cached".to_string()], paths)?,
+        };
         let (errors, mut wanted) = match listing {
             Some(listing) => listing
                 .join()
@@ -587,7 +593,13 @@ fn staged(
         let change = Change::examine(repo, &head, &base, opts, base_tree, Tree::Index);
         // The commit is judged with the rest of the repository; what is said is
         // about the commit's files only.
-        let context = context::of_index(repo, head_ids.as_ref(), &head, opts)?;
+        let context = context::of_index(
+            repo,
+            head_ids.as_ref(),
+            &head,
+            all_changes.as_ref().map(|c| c.all.as_slice()),
+            opts,
+        )?;
         let context_paths: HashSet<String> = context.iter().map(|b| b.path.clone()).collect();
         let mut blobs = head;
         blobs.extend(context);
@@ -867,6 +879,53 @@ fn diff_options(renames: bool, filter: &str) -> [String; 7] {
     ]
 }
 
+/// Every change of the index against HEAD, and the repository paths the
+/// user named (none: all of them).
+struct IndexChanges {
+    all: Vec<plumbing::RawEntry>,
+    named: Vec<String>,
+}
+
+impl IndexChanges {
+    /// Asks git once; `None` when HEAD is not known yet or a named path
+    /// does not resolve inside the work tree (git is then asked with the
+    /// paths as pathspecs, and says what is wrong with them).
+    fn ask(repo: &Repo, paths: &[PathBuf]) -> Result<Option<IndexChanges>, GitError> {
+        if repo.head.is_none() {
+            return Ok(None);
+        }
+        let Some(named) = paths
+            .iter()
+            .map(|p| repo.repo_path(p))
+            .collect::<Option<Vec<String>>>()
+        else {
+            return Ok(None);
+        };
+        let all = raw_diff(repo, "ACDMRTUXB", false, &["--cached".to_string()], &[])?;
+        Ok(Some(IndexChanges { all, named }))
+    }
+
+    /// The commit's entries: what is added or modified under the named
+    /// paths, as `--diff-filter=ACMRT` with the paths as pathspecs gives.
+    fn commit_entries(&self) -> Vec<plumbing::RawEntry> {
+        let under = |path: &str| {
+            self.named.is_empty()
+                || self.named.iter().any(|n| {
+                    n.is_empty()
+                        || path == n
+                        || path
+                            .strip_prefix(n.as_str())
+                            .is_some_and(|r| r.starts_with('/'))
+                })
+        };
+        self.all
+            .iter()
+            .filter(|e| b"ACMRT".contains(&e.status) && under(&e.path))
+            .cloned()
+            .collect()
+    }
+}
+
 /// The entries of `git diff --raw` between `revs` (or `--cached`) with the
 /// statuses in `filter`.
 fn raw_diff(
@@ -973,4 +1032,55 @@ fn read_each(
         true
     })?;
     Ok(unread)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(status: u8, path: &str) -> plumbing::RawEntry {
+        plumbing::RawEntry {
+            status,
+            mode: "100644".into(),
+            blob: "1".repeat(40),
+            path: path.into(),
+            src_blob: "0".repeat(40),
+            src_path: None,
+        }
+    }
+
+    /// The commit's entries from the one listing are what git's pathspecs
+    /// and `--diff-filter=ACMRT` would give: a named directory holds what
+    /// is below it, not a sibling sharing its name's start.
+    #[test]
+    fn a_commits_entries_are_those_under_the_named_paths() {
+        let all = vec![
+            entry(b'M', "app/main.tf"),
+            entry(b'A', "app/sub/x.env"),
+            entry(b'M', "apple/y.tf"),
+            entry(b'D', "app/gone.tf"),
+            entry(b'U', "app/conflict.tf"),
+            entry(b'T', "top.yaml"),
+        ];
+        let paths = |changes: &IndexChanges| -> Vec<String> {
+            changes
+                .commit_entries()
+                .into_iter()
+                .map(|e| e.path)
+                .collect()
+        };
+        let named = |named: &[&str]| IndexChanges {
+            all: all.clone(),
+            named: named.iter().map(|n| n.to_string()).collect(),
+        };
+        assert_eq!(paths(&named(&["app"])), ["app/main.tf", "app/sub/x.env"]);
+        assert_eq!(
+            paths(&named(&["apple/y.tf", "top.yaml"])),
+            ["apple/y.tf", "top.yaml"]
+        );
+        let everything = ["app/main.tf", "app/sub/x.env", "apple/y.tf", "top.yaml"];
+        assert_eq!(paths(&named(&[])), everything);
+        // The top of the work tree, named as `.` from it.
+        assert_eq!(paths(&named(&[""])), everything);
+    }
 }

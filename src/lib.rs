@@ -49,6 +49,7 @@ pub use iam::{IamInfo, KeyStatus};
 pub use pipeline::{RunError, Scan};
 pub use policy::{BaselineChoice, PolicyError, PolicyOptions, PolicySet};
 pub use scan::{Blob, Policy, Progress, ScanOptions, ScanOutput, Summary, scan, scan_blobs};
+pub use severity::{FailOn, Severity};
 
 // Internals that the tests, benchmarks and fuzz targets reach.
 #[doc(hidden)]
@@ -72,13 +73,7 @@ pub mod policy;
 #[doc(hidden)]
 pub mod prefilter;
 #[doc(hidden)]
-pub mod rotate;
-#[doc(hidden)]
 pub mod rules;
-#[doc(hidden)]
-pub mod scan;
-#[doc(hidden)]
-pub mod severity;
 
 // The crate's own.
 pub(crate) mod budget;
@@ -91,6 +86,10 @@ pub(crate) mod output;
 pub(crate) mod own_report;
 pub(crate) mod pipeline;
 pub(crate) mod problem;
+#[cfg(feature = "cli")]
+pub(crate) mod rotate;
+pub(crate) mod scan;
+pub(crate) mod severity;
 pub(crate) mod shown;
 pub(crate) mod source;
 pub(crate) mod suppress;

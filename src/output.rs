@@ -49,7 +49,8 @@ pub struct Summary {
     pub placeholders: u64,
     /// Files left out by the configuration's include/exclude globs.
     pub excluded: u64,
-    /// Findings counted but not reported one by one (see [`More`]).
+    /// Findings counted but not reported one by one (past the cap per rule
+    /// and file).
     pub not_shown: u64,
     /// keyward's own reports, skipped.
     pub own_reports: u64,

@@ -3,17 +3,24 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A finding's severity, least to most; each rule file gives its rule's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing, nothing to do now.
     Info,
+    /// Low.
     Low,
+    /// Medium.
     Medium,
+    /// High: a usable credential in the open.
     High,
+    /// Critical.
     Critical,
 }
 
 impl Severity {
+    /// Every severity, most severe first.
     pub const ALL: [Severity; 5] = [
         Severity::Critical,
         Severity::High,
@@ -22,6 +29,7 @@ impl Severity {
         Severity::Info,
     ];
 
+    /// Its name in the configuration, the rule files and the JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -32,6 +40,7 @@ impl Severity {
         }
     }
 
+    /// The severity `s` names (`high`), if any.
     pub fn parse(s: &str) -> Option<Severity> {
         Severity::ALL.into_iter().find(|v| v.as_str() == s)
     }
@@ -73,6 +82,7 @@ impl FailOn {
         }
     }
 
+    /// `never` or the severity's name.
     pub fn as_str(self) -> &'static str {
         match self {
             FailOn::Never => "never",

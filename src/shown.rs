@@ -242,7 +242,8 @@ pub fn ies<N: PartialEq + From<u8>>(n: N) -> &'static str {
 }
 
 /// The ending of a verb whose subject is counted `n`: `"s"` for one
-/// ("1 place uses", "2 places use").
+/// ("1 place uses", "2 places use"). Only `rotate` (the CLI's) says it.
+#[cfg(any(feature = "cli", test))]
 pub fn verb_s<N: PartialEq + From<u8>>(n: N) -> &'static str {
     if n == N::from(1) { "s" } else { "" }
 }

@@ -264,7 +264,7 @@ fn ages_become_a_histogram_against_the_limit_in_the_json() {
             repository: None,
             rule: rule.into(),
             secret: None,
-            severity: keyward::severity::Severity::parse(severity).expect("a severity"),
+            severity: keyward::Severity::parse(severity).expect("a severity"),
             snippet: None,
             suppression: None,
         };

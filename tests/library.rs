@@ -74,7 +74,7 @@ fn a_library_scan_suppresses_and_reports_unused_ignores_as_the_cli_does() {
     let gate = out.gate.expect("judged");
     assert_eq!(
         gate.fail_on,
-        keyward::severity::FailOn::At(keyward::rules::Severity::High)
+        keyward::FailOn::At(keyward::rules::Severity::High)
     );
     assert_eq!(gate.failing, 1);
 

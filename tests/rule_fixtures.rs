@@ -159,7 +159,7 @@ fn human_output_snapshots() {
             .cwd(&case)
             .allowed_accounts(vec!["123456789012".into()])
             .iam(iam)
-            .fail_on(keyward::severity::FailOn::Never);
+            .fail_on(keyward::FailOn::Never);
         if repo.is_some() {
             scan = scan.since("main", false);
         }

@@ -27,7 +27,7 @@ use jiff::Timestamp;
 use crate::iam::IamError;
 use crate::iam::api::{IamApi, SecretStore};
 pub use journal::{Journal, JournalError, UserState};
-pub use references::{References, Repository, RewriteError};
+pub use references::{References, Repository};
 pub use store_spec::StoreSpec;
 
 /// How a rotation runs.

@@ -425,7 +425,9 @@ fn sweep_file(path: &Path, size: u64, timeout: Option<std::time::Duration>) -> L
 /// of a commit. `path` is what output shows (repo-relative, `/`-separated).
 #[derive(Debug)]
 pub struct Blob {
+    /// The path it is shown at, which also decides its format.
     pub path: String,
+    /// Its content.
     pub bytes: Vec<u8>,
     /// Content too large to parse, streamed for keys instead of read
     /// (`bytes` is then empty).
@@ -437,6 +439,7 @@ pub struct Blob {
 }
 
 impl Blob {
+    /// Content to scan as if it were the file at `path`.
     pub fn new(path: impl Into<String>, bytes: Vec<u8>) -> Blob {
         Blob {
             path: path.into(),

@@ -12,20 +12,26 @@ pub(crate) mod judge;
 
 use crate::finding::Warning;
 pub use crate::output::{
-    DEFAULT_MAX_KEY_AGE_DAYS, DEFAULT_MAX_UNUSED_DAYS, Gate, MAX_FINDINGS_PER_RULE_PER_FILE, More,
-    Next, Policy, ScanMeta, ScanOutput, Summary,
+    Gate, MAX_FINDINGS_PER_RULE_PER_FILE, More, Next, Policy, ScanOutput, Summary,
 };
 use crate::rules::RuleSet;
 use extract::Extracted;
 
+/// What one scan reads and how: the paths, limits, threads and policy.
+/// [`Scan`](crate::Scan) builds it from the command line or the editor.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
+    /// The files and directories to scan.
     pub paths: Vec<PathBuf>,
+    /// Walk ignored files too (`--no-ignore`: `.gitignore`, `.ignore`).
     pub no_ignore: bool,
+    /// Files larger than this (bytes) are not parsed, only searched for keys.
     pub max_file_size: u64,
     /// 0 picks the number of CPUs.
     pub threads: usize,
+    /// Report placeholder credentials (`AKIAIOSFODNN7EXAMPLE`, …) too.
     pub include_placeholders: bool,
+    /// What is suppressed and what fails the run.
     pub policy: Policy,
     /// Paths are shown relative to this directory when below it.
     pub cwd: PathBuf,
@@ -99,8 +105,11 @@ impl Default for ScanOptions {
 /// Live counters for a progress display.
 #[derive(Debug, Default)]
 pub struct Progress {
+    /// Files read so far.
     pub files: AtomicU64,
+    /// Bytes read so far.
     pub bytes: AtomicU64,
+    /// Candidate keys and secrets found so far.
     pub candidates: AtomicU64,
     /// IAM/STS requests sent (shared with the live IAM client).
     pub iam_requests: Arc<AtomicU64>,

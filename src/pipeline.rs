@@ -38,6 +38,14 @@ enum Source {
     Buffer { path: String, text: String },
 }
 
+/// A source with what reading it needs: a git view's repository,
+/// discovered once for every thread that asks git.
+enum Ready {
+    Walk,
+    Git(crate::git::Repo, crate::git::Mode),
+    Buffer { path: String, text: String },
+}
+
 /// Why a scan could not run at all (a file that cannot be read is a
 /// warning in the report, not this).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -327,8 +335,13 @@ impl<'a> Scan<'a> {
         let whole_tree = walked && covers_root(&opts.paths, &policy.config, &opts.cwd);
         // A git source's repository, discovered once for every thread that
         // asks git (each discovery is a process a commit's hook waits for).
-        let repo = match &self.source {
-            Source::Git(_) => Some(crate::git::Repo::discover(&opts.cwd)?),
+        let source = match std::mem::take(&mut self.source) {
+            Source::Walk => Ready::Walk,
+            Source::Git(mode) => Ready::Git(crate::git::Repo::discover(&opts.cwd)?, mode),
+            Source::Buffer { path, text } => Ready::Buffer { path, text },
+        };
+        let repo = match &source {
+            Ready::Git(repo, _) => Some(repo.clone()),
             _ => None,
         };
         // Three git calls, made while the scan runs instead of after it.
@@ -343,26 +356,22 @@ impl<'a> Scan<'a> {
         // A commit's review reads HEAD's policy and the index's: read
         // beside the scan.
         let mut read_ahead = Vec::new();
-        if let (Source::Git(crate::git::Mode::Staged { .. }), Some(repo)) = (&self.source, &repo) {
+        if let Ready::Git(repo, crate::git::Mode::Staged { .. }) = &source {
             use crate::policy::added::TreePolicy;
             for read in [TreePolicy::of_head, TreePolicy::of_index] {
                 let (repo, named) = (repo.clone(), policy.named.clone());
                 read_ahead.push(std::thread::spawn(move || read(&repo, &named)));
             }
         }
-        let (mut out, post) = match std::mem::take(&mut self.source) {
-            Source::Walk => (
+        let (mut out, post) = match source {
+            Ready::Walk => (
                 scan::scan(&opts, rules, progress)?,
                 crate::git::Post::default(),
             ),
-            Source::Git(mode) => {
-                let repo = match &repo {
-                    Some(repo) => repo.clone(),
-                    None => crate::git::Repo::discover(&opts.cwd)?,
-                };
+            Ready::Git(repo, mode) => {
                 crate::git::scan(&repo, &mode, &opts.paths, &opts, rules, progress)?
             }
-            Source::Buffer { path, text } => {
+            Ready::Buffer { path, text } => {
                 let mut blobs = vec![Blob::new(path, text.into_bytes())];
                 blobs.append(&mut self.context);
                 (

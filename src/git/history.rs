@@ -25,12 +25,17 @@ pub(super) struct Commit {
     pub date: String,
 }
 
+/// A repository path as the walk holds it.
+pub(super) type Path = std::sync::Arc<str>;
+
 /// A distinct blob and the commits that wrote it, in walk order.
 #[derive(Debug, Default)]
 pub(super) struct BlobUses {
     pub id: String,
-    /// (commit index, repo path).
-    pub uses: Vec<(usize, String)>,
+    /// (commit index, repo path). A path is shared by every use of it: a
+    /// long history writes the same few thousand paths hundreds of
+    /// thousands of times.
+    pub uses: Vec<(usize, Path)>,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +100,7 @@ pub(super) fn parse_log(bytes: &[u8]) -> Result<Walk, String> {
     let tokens: Vec<&[u8]> = bytes.split(|&b| b == 0).collect();
     let mut w = Walk::default();
     let mut index: HashMap<String, usize> = HashMap::new();
+    let mut paths: HashSet<Path> = HashSet::new();
     let mut i = 0;
     while i < tokens.len() {
         let token = String::from_utf8_lossy(tokens[i]);
@@ -143,7 +149,15 @@ pub(super) fn parse_log(bytes: &[u8]) -> Result<Walk, String> {
             });
             w.blobs.len() - 1
         });
-        w.blobs[b].uses.push((commit, entry.path));
+        let path = match paths.get(entry.path.as_str()) {
+            Some(p) => p.clone(),
+            None => {
+                let p: Path = entry.path.into();
+                paths.insert(p.clone());
+                p
+            }
+        };
+        w.blobs[b].uses.push((commit, path));
     }
     Ok(w)
 }
@@ -561,8 +575,8 @@ fn assemble(
 struct Group {
     /// (blob index in `found`, finding index), from the first commit.
     rep: (usize, usize),
-    first: (usize, String),
-    last: (usize, String),
+    first: (usize, Path),
+    last: (usize, Path),
     commits: HashSet<usize>,
     /// Walk blob indices of the versions that hold it.
     blobs: HashSet<usize>,
@@ -629,7 +643,7 @@ fn writes_by_path(walk: &Walk) -> HashMap<&str, Vec<usize>> {
     let mut writes: HashMap<&str, Vec<usize>> = HashMap::new();
     for b in &walk.blobs {
         for (c, path) in &b.uses {
-            writes.entry(path.as_str()).or_default().push(*c);
+            writes.entry(&**path).or_default().push(*c);
         }
     }
     for w in writes.values_mut() {
@@ -697,14 +711,14 @@ struct History<'w> {
 }
 
 impl History<'_> {
-    fn commit_ref(&self, (c, path): &(usize, String)) -> CommitRef {
+    fn commit_ref(&self, (c, path): &(usize, Path)) -> CommitRef {
         let commit = self.walk.commits.get(*c);
         CommitRef {
             commit: commit.map_or_else(String::new, |c| c.id.clone()),
             author: commit.map_or_else(String::new, |c| c.author.clone()),
             email: commit.map_or_else(String::new, |c| c.email.clone()),
             date: commit.map_or_else(String::new, |c| c.date.clone()),
-            path: path.clone(),
+            path: path.to_string(),
         }
     }
 
@@ -727,7 +741,7 @@ impl History<'_> {
         at_head.dedup();
         let removed_in = if at_head.is_empty() {
             self.writes
-                .get(g.last.1.as_str())
+                .get(&*g.last.1)
                 .and_then(|w| w.iter().find(|&&c| c > g.last.0))
                 .map(|&c| self.commit_ref(&(c, g.last.1.clone())))
         } else {

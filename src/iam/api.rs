@@ -14,23 +14,17 @@ use super::{IamError, KeyStatus, UserKey, VerifyResult};
 use crate::iam::blast::Blast;
 
 /// How one failed call affects the run.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// Stops the run: credentials, permissions, network, throttling.
+    #[error(transparent)]
     Fatal(IamError),
     /// `NoSuchEntity`: the user or key is not there.
+    #[error("{0}")]
     NotFound(String),
     /// Only this item is affected.
+    #[error("{0}")]
     Other(String),
-}
-
-impl std::fmt::Display for CallError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CallError::Fatal(e) => write!(f, "{e}"),
-            CallError::NotFound(m) | CallError::Other(m) => f.write_str(m),
-        }
-    }
 }
 
 /// What `iam:GetAccessKeyLastUsed` says of one key.
@@ -103,6 +97,40 @@ pub const KEYS_PER_USER: usize = 2;
 
 /// What keyward asks of AWS, one call per method. Paginated calls read
 /// every page. Implementations count each request sent.
+///
+/// keyward's own implementation is the AWS SDK's (`iam::aws::Aws`, with the
+/// `aws` feature); the tests use an in-memory account (`iam::fake::FakeIam`,
+/// which records every call). A rotation's first steps, through the trait:
+///
+/// ```
+/// use keyward::iam::fake::FakeIam;
+/// use keyward::{IamApi, KeyStatus};
+///
+/// let created: jiff::Timestamp = "2026-01-10T09:00:00Z".parse()?;
+/// let now: jiff::Timestamp = "2026-12-01T00:00:00Z".parse()?;
+/// let account = FakeIam::new("123456789012", now);
+/// account.user("ci").key(
+///     "ci",
+///     "AKIARZPUZDIKEQTRV6SW",
+///     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY",
+///     KeyStatus::Active,
+///     created,
+///     None,
+/// );
+///
+/// let iam: &dyn IamApi = &account;
+/// let fresh = iam.create_access_key("ci")?;
+/// iam.update_access_key("ci", "AKIARZPUZDIKEQTRV6SW", KeyStatus::Inactive)?;
+/// let keys = iam.list_access_keys("ci")?;
+/// assert_eq!(keys.len(), 2);
+/// assert!(keys.iter().any(|k| k.access_key_id == fresh.access_key_id
+///     && k.status == KeyStatus::Active));
+/// assert!(keys.iter().any(|k| k.access_key_id == "AKIARZPUZDIKEQTRV6SW"
+///     && k.status == KeyStatus::Inactive));
+/// // Three requests: one create, one update, one page of keys.
+/// assert_eq!(iam.calls(), 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait IamApi: Send + Sync {
     /// Where the calls go, for messages.
     fn endpoint(&self) -> String;

@@ -28,21 +28,14 @@ pub(crate) struct Compiled {
 }
 
 /// Why a condition does not compile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum CompileError {
     /// Not CEL: the parser's message.
+    #[error("does not compile: {0}")]
     Syntax(String),
     /// A dotted name that is not a fact.
+    #[error("names `{0}`, which is not a fact")]
     UnknownFact(String),
-}
-
-impl std::fmt::Display for CompileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CompileError::Syntax(m) => write!(f, "does not compile: {m}"),
-            CompileError::UnknownFact(n) => write!(f, "names `{n}`, which is not a fact"),
-        }
-    }
 }
 
 impl Condition {

@@ -810,6 +810,16 @@ mod tests {
         (got, plan.rest.clone())
     }
 
+    /// The repository's (one) pack file with extension `ext`.
+    fn packed(dir: &Path, ext: &str) -> std::path::PathBuf {
+        std::fs::read_dir(dir.join(".git/objects/pack"))
+            .expect("pack dir")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == ext))
+            .expect("a pack file")
+    }
+
     /// Reads every blob and compares it with `git cat-file`; gives the plan
     /// and how many pack entries are deltas.
     fn check_against_git(config: &[&str], repack: &[&str]) -> (Plan, usize) {
@@ -818,12 +828,7 @@ mod tests {
         let verify =
             String::from_utf8_lossy(&git(dir.path(), &["count-objects", "-v"])).to_string();
         assert!(verify.contains("packs: 1"), "{verify}");
-        let pack = std::fs::read_dir(dir.path().join(".git/objects/pack"))
-            .expect("pack dir")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "idx"))
-            .expect("an index");
+        let pack = packed(dir.path(), "idx");
         let listing = String::from_utf8_lossy(&git(
             dir.path(),
             &["verify-pack", "-v", &pack.to_string_lossy()],
@@ -891,12 +896,7 @@ mod tests {
             .iter()
             .map(|id| git(dir.path(), &["cat-file", "blob", id]))
             .collect();
-        let pack = std::fs::read_dir(dir.path().join(".git/objects/pack"))
-            .expect("pack dir")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "pack"))
-            .expect("a pack");
+        let pack = packed(dir.path(), "pack");
         let original = std::fs::read(&pack).expect("read pack");
         let mut perms = std::fs::metadata(&pack).expect("meta").permissions();
         #[allow(clippy::permissions_set_readonly_false)]

@@ -47,7 +47,7 @@ pub use finding::{Finding, Related, SourceFile, Suppression, SuppressionKind, Wa
 pub use iam::api::{IamApi, SecretStore};
 pub use iam::{IamInfo, KeyStatus};
 pub use pipeline::{RunError, Scan};
-pub use policy::{BaselineChoice, PolicyError, PolicyOptions, PolicySet};
+pub use policy::{BaselineChoice, Named, PolicyError, PolicyOptions, PolicySet};
 pub use scan::{Blob, Policy, Progress, ScanOptions, ScanOutput, Summary, scan, scan_blobs};
 pub use severity::{FailOn, Severity};
 
@@ -69,8 +69,6 @@ pub mod lsp;
 #[doc(hidden)]
 pub mod parse;
 #[doc(hidden)]
-pub mod policy;
-#[doc(hidden)]
 pub mod prefilter;
 #[doc(hidden)]
 pub mod rules;
@@ -85,6 +83,7 @@ pub(crate) mod named_file;
 pub(crate) mod output;
 pub(crate) mod own_report;
 pub(crate) mod pipeline;
+pub(crate) mod policy;
 pub(crate) mod problem;
 #[cfg(feature = "cli")]
 pub(crate) mod rotate;

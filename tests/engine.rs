@@ -83,7 +83,7 @@ fn an_iam_client_can_be_injected() {
     );
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), "app.env", format!("AWS_ACCESS_KEY_ID={KEY}\n"));
-    let policy = keyward::policy::PolicySet::defaults().expect("rules");
+    let policy = keyward::PolicySet::defaults().expect("rules");
     let out = keyward::Scan::new(&policy)
         .cwd(dir.path())
         .iam(IamOptions {

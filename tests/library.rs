@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use keyward::policy::{Named, PolicySet};
+use keyward::{Named, PolicySet};
 
 // Synthetic (scripts/genkey.py --seed 7).
 const KEY: &str = "AKIARZPUZDIKKJZDEGXD";

@@ -142,11 +142,11 @@ fn human_output_snapshots() {
                 r.enabled = r.id == id;
             }
         }
-        let policy = keyward::policy::PolicySet::from_work_tree(
+        let policy = keyward::PolicySet::from_work_tree(
             config,
             rules,
             None,
-            keyward::policy::Named::default(),
+            keyward::Named::default(),
             &case,
         );
         let mut iam = keyward::iam::IamOptions::default();

@@ -20,8 +20,12 @@ pub use crate::git::Tree;
 /// A configuration, its rules and its baseline, read together.
 #[derive(Debug)]
 pub struct PolicySet {
+    /// The configuration (`keyward.toml`), or the defaults without one.
     pub config: Config,
+    /// The built-in rules with the configuration's settings, selection and
+    /// the `rules-dir` rules.
     pub rules: RuleSet,
+    /// The baseline of accepted findings, when there is one.
     pub baseline: Option<Baseline>,
     /// The files it was read from.
     pub files: PolicyFiles,
@@ -36,54 +40,79 @@ pub struct PolicySet {
 /// The files a policy was read from, as repository paths with their text.
 #[derive(Debug, Default, Clone)]
 pub struct PolicyFiles {
+    /// The configuration file.
     pub config: Option<PolicyFile>,
+    /// The baseline file.
     pub baseline: Option<PolicyFile>,
     /// The `rules-dir` directory (repository path) and its rule files.
     pub rules_dir: Option<String>,
+    /// The rule files of `rules_dir`.
     pub rules: Vec<PolicyFile>,
     /// The `[iam] inventory` file.
     pub inventory: Option<PolicyFile>,
 }
 
+/// One file of a policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyFile {
     /// Path in the repository (`/`-separated).
     pub path: String,
+    /// Its text.
     pub text: String,
 }
 
+/// Why a policy could not be read.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PolicyError {
+    /// Reading it from git failed.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Git(#[from] GitError),
+    /// The configuration is invalid.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Config(Box<ConfigError>),
+    /// A rule file is invalid.
     #[error(transparent)]
     #[diagnostic(transparent)]
     Rules(#[from] RuleSetError),
+    /// `--select`/`--ignore` names no rule.
     #[error(transparent)]
     #[diagnostic(help("`keyward rules` lists every rule's ID and name"))]
     Selection(#[from] crate::rules::select::UnknownSelector),
+    /// The baseline cannot be read.
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    /// A file named for a policy read from git lies outside the repository.
     #[error("{what} {path} is outside the repository, so it cannot be read from {tree}")]
     #[diagnostic(help("name a file inside the repository, or leave out --policy-from"))]
     Outside {
+        /// What the file is (`configuration`, `baseline`).
         what: &'static str,
+        /// The path as named.
         path: String,
+        /// The tree it was to be read from.
         tree: String,
     },
+    /// A policy file in a tree cannot be read.
     #[error("{path} at {tree}: {message}")]
     Unreadable {
+        /// Its path in the repository.
         path: String,
+        /// The tree.
         tree: String,
+        /// What git said.
         message: String,
     },
+    /// `--policy-from REV` could not be read.
     #[error("--policy-from {rev}: {source}")]
     #[diagnostic(help("--policy-from reads the policy from git"))]
-    PolicyFrom { rev: String, source: GitError },
+    PolicyFrom {
+        /// The revision named.
+        rev: String,
+        /// What git said.
+        source: GitError,
+    },
 }
 
 impl From<Box<ConfigError>> for PolicyError {
@@ -113,6 +142,7 @@ pub struct PolicyOptions {
     /// `--config FILE`; otherwise `keyward.toml` (or `.keyward.toml`) is
     /// looked for from `start` up.
     pub config: Option<PathBuf>,
+    /// Which baseline applies.
     pub baseline: BaselineChoice,
     /// The first path scanned: where the configuration is looked for.
     pub start: PathBuf,

@@ -87,7 +87,8 @@ pub enum PolicyError {
     #[error("{what} {path} is outside the repository, so it cannot be read from {tree}")]
     #[diagnostic(help("name a file inside the repository, or leave out --policy-from"))]
     Outside {
-        /// What the file is (`configuration`, `baseline`).
+        /// What the file is (`configuration`, `baseline`, `rules-dir`,
+        /// `inventory`).
         what: &'static str,
         /// The path as named.
         path: String,

@@ -40,6 +40,7 @@
 //! benchmarks and fuzz targets; they are not a stable API.
 
 // The documented API.
+pub mod fix;
 pub mod plan;
 pub mod report;
 
@@ -59,8 +60,6 @@ pub mod cli;
 pub mod config;
 #[doc(hidden)]
 pub mod detect;
-#[doc(hidden)]
-pub mod fix;
 #[doc(hidden)]
 pub mod iam;
 #[doc(hidden)]

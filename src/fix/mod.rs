@@ -5,7 +5,7 @@
 //! byte for byte as it was. No fix touches git history.
 
 mod cfn;
-pub mod edit;
+pub(crate) mod edit;
 mod json;
 mod manifest;
 mod terraform;
@@ -108,7 +108,9 @@ impl Place<'_> {
 /// Which half of a pair a place holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Part {
+    /// The access key ID.
     KeyId,
+    /// The secret access key.
     Secret,
 }
 
@@ -128,6 +130,7 @@ pub use crate::iam::api::StoreKind;
 /// read from it, and the setup commands fill what they need from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixStore {
+    /// Secrets Manager or SSM Parameter Store.
     pub kind: StoreKind,
     /// The secret's name, or the parameter's.
     pub name: String,
@@ -157,21 +160,37 @@ impl FixStore {
 pub enum Need {
     /// A key of a Kubernetes Secret.
     K8sSecretKey {
+        /// The Secret's name.
         secret: String,
+        /// The key in it.
         key: String,
+        /// Which half of the pair it holds.
         part: Part,
     },
     /// A field of the Secrets Manager secret CloudFormation resolves.
     SecretsManagerField {
+        /// The secret's name.
         secret: String,
+        /// The JSON field in it.
         field: String,
+        /// Which half of the pair it holds.
         part: Part,
     },
     /// A repository secret of GitHub Actions.
-    GithubSecret { name: String, part: Part },
+    GithubSecret {
+        /// The secret's name.
+        name: String,
+        /// Which half of the pair it holds.
+        part: Part,
+    },
     /// An environment variable of whatever runs the tool (compose,
     /// terraform): only after a rotation, filled from its store.
-    Environment { name: String, part: Part },
+    Environment {
+        /// The variable's name.
+        name: String,
+        /// Which half of the pair it holds.
+        part: Part,
+    },
 }
 
 pub(crate) enum Proposal {
@@ -194,6 +213,7 @@ pub(crate) enum Proposal {
     Manual(String),
 }
 
+/// Which fixes to make, and where a rotation put the new key.
 #[derive(Debug, Clone, Default)]
 pub struct FixOptions {
     /// Apply unsafe fixes too.
@@ -217,19 +237,24 @@ pub struct Change {
     pub path: String,
     /// Where to write it.
     pub file: PathBuf,
+    /// Its text now.
     pub before: String,
+    /// Its text once fixed.
     pub after: String,
     /// Both with every secret masked, same length: what `--diff` shows.
     pub shown_before: String,
+    /// `after`, masked likewise.
     pub shown_after: String,
 }
 
 /// A line of the fix summary about one place.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Note {
+    /// The file, as output shows it.
     pub path: String,
     /// 1-based.
     pub line: usize,
+    /// What was done, or why not.
     pub text: String,
     /// A fix made (or to be made) only with `--unsafe`.
     pub unsafe_fix: bool,
@@ -241,6 +266,7 @@ pub struct Note {
 /// What `fix` would do.
 #[derive(Debug, Clone, Default)]
 pub struct Fixes {
+    /// Each file the fixes change.
     pub changes: Vec<Change>,
     /// Places fixed, with what to do next.
     pub fixed: Vec<Note>,

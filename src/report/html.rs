@@ -1,7 +1,7 @@
 //! The HTML renderer: the audit report and the rotation plan as one
 //! self-contained page each, from askama templates (`templates/`), which
 //! the compiler checks against the views below. Every value a template
-//! prints goes through one escaper ([`super::escape::html::Entities`],
+//! prints goes through one escaper (`escape::html::Entities`,
 //! named in `askama.toml`); a template never receives markup it did not
 //! write itself, so nothing is marked safe but the page's own stylesheet.
 //!
@@ -353,10 +353,10 @@ fn divergence_view(d: &audit::Divergence) -> DivergenceView {
         behind: d
             .behind
             .iter()
-            .map(|(repository, key, places)| Behind {
-                repository: repository.clone(),
-                key: key.clone(),
-                places: places.clone(),
+            .map(|b| Behind {
+                repository: b.repository.clone(),
+                key: b.key_id.clone(),
+                places: b.places.clone(),
             })
             .collect(),
     }

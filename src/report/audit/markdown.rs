@@ -176,7 +176,12 @@ fn repositories_markdown(md: &mut String, a: &Audit) {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        for (repo, key, places) in &d.behind {
+        for Behind {
+            repository: repo,
+            key_id: key,
+            places,
+        } in &d.behind
+        {
             let _ = writeln!(
                 md,
                 "  - {} uses {} at {}",

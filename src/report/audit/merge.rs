@@ -118,6 +118,16 @@ pub(super) fn merged_iam(
 /// The users whose newest Active key some repositories use while others
 /// still reference an older key.
 pub(super) fn divergence(plan: &crate::plan::Plan) -> Vec<Divergence> {
+    // The rule a divergence across repositories is reported as, and its
+    // texts. Without one (no built-in rule says so) nothing is reported.
+    let rules = crate::rules::RuleSet::builtin().unwrap_or_default();
+    let Some((rule, says)) = rules
+        .rules
+        .iter()
+        .find_map(|r| Some((r, r.across_repositories.as_ref()?)))
+    else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for u in &plan.users {
         let Some(newest) = &u.newest_active else {
@@ -125,7 +135,7 @@ pub(super) fn divergence(plan: &crate::plan::Plan) -> Vec<Divergence> {
         };
         let mut current: BTreeSet<String> = BTreeSet::new();
         let mut current_places: Vec<String> = Vec::new();
-        let mut behind: Vec<(String, String, Vec<String>)> = Vec::new();
+        let mut behind: Vec<Behind> = Vec::new();
         for k in &u.keys {
             for p in &k.places {
                 let Some(repo) = &p.repository else { continue };
@@ -137,24 +147,68 @@ pub(super) fn divergence(plan: &crate::plan::Plan) -> Vec<Divergence> {
                 }
                 match behind
                     .iter_mut()
-                    .find(|(r, key, _)| r == repo && *key == k.key_id)
+                    .find(|b| &b.repository == repo && b.key_id == k.key_id)
                 {
-                    Some((_, _, places)) => places.push(place),
-                    None => behind.push((repo.clone(), k.key_id.clone(), vec![place])),
+                    Some(b) => b.places.push(place),
+                    None => behind.push(Behind {
+                        repository: repo.clone(),
+                        key_id: k.key_id.clone(),
+                        places: vec![place],
+                    }),
                 }
             }
         }
-        behind.retain(|(repo, _, _)| !current.contains(repo));
+        behind.retain(|b| !current.contains(&b.repository));
         if !current.is_empty() && !behind.is_empty() {
-            out.push(Divergence {
+            let mut d = Divergence {
+                rule: rule.id.clone(),
+                name: rule.name.clone(),
+                message: String::new(),
                 account: u.account.clone(),
                 user: u.user.clone(),
                 newest: newest.clone(),
                 current: current.into_iter().collect(),
                 current_places,
                 behind,
-            });
+                related: Vec::new(),
+            };
+            told(&mut d, says);
+            out.push(d);
         }
     }
     out
+}
+
+/// The divergence's message and its places' texts, as the rule's
+/// `across-repositories:` words them.
+fn told(d: &mut Divergence, says: &crate::rules::load::AcrossRepositories) {
+    use crate::rules::says::fill;
+    let behind: Vec<&str> = d.behind.iter().map(|b| b.repository.as_str()).collect();
+    let uses = if d.behind.len() == 1 { "uses" } else { "use" };
+    let values = [
+        ("user", d.user.clone()),
+        ("current", d.current.join(", ")),
+        ("newest", d.newest.clone()),
+        ("behind", behind.join(", ")),
+        ("use", uses.to_string()),
+    ];
+    d.message = fill(&says.message, &values);
+    let newest_here = fill(&says.newest_here, &values);
+    d.related = d
+        .current_places
+        .iter()
+        .map(|p| RelatedPlace {
+            place: p.clone(),
+            message: newest_here.clone(),
+        })
+        .collect();
+    for b in &d.behind {
+        let mut with_key = values.to_vec();
+        with_key.push(("key", b.key_id.clone()));
+        let older_here = fill(&says.older_here, &with_key);
+        d.related.extend(b.places.iter().map(|p| RelatedPlace {
+            place: p.clone(),
+            message: older_here.clone(),
+        }));
+    }
 }

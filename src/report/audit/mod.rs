@@ -38,38 +38,48 @@ pub use json::{EncodeError, SeverityCounts, json};
 pub use markdown::markdown;
 use merge::divergence;
 
-/// The parts of the scan output an audit is about.
-#[derive(Debug, Clone, PartialEq)]
+/// The parts of the scan output an audit is about. Serialized, it is the
+/// report's JSON for scripts (`keyward report --format json`): the
+/// repositories, the findings in a scan document's own shape, the
+/// divergence across repositories and the plan. No secret is in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Audit {
-    /// The findings not accepted; in a merged report each path reads
-    /// `repository:path`.
-    pub findings: Vec<Entry>,
-    /// Findings accepted by an ignore, allow entry or baseline: still
-    /// places a key is configured, so still places a rotation must change.
-    pub accepted: Vec<Entry>,
-    /// The rotation limit in days, from `policy.max_key_age_days`; in a
-    /// merged report the smallest of the documents'.
-    pub max_key_age_days: u64,
-    /// `keyward 0.1.0`, when the JSON says.
-    pub tool: Option<String>,
-    /// `summary.files_scanned`; summed over a merged report's documents.
-    pub files_scanned: Option<u64>,
-    /// What was scanned, when, and with which IAM facts.
-    pub scan: Option<ScanInfo>,
-    /// The rotation plan the findings and IAM's users make.
-    pub plan: Option<crate::plan::Plan>,
     /// A report of many repositories: one row each (empty for one).
     pub repositories: Vec<RepoRow>,
-    /// IAM users whose keys the repositories use differently.
-    pub divergence: Vec<Divergence>,
     /// The findings and accepted findings as the scan documents hold them
     /// (with `repository` in a merged report): what the JSON lists, so a
     /// tool that reads a scan report reads this one.
+    #[serde(flatten)]
     pub scanned: Scanned,
+    /// IAM users whose keys the repositories use differently.
+    pub divergence: Vec<Divergence>,
+    /// The rotation plan the findings and IAM's users make.
+    pub plan: Option<crate::plan::Plan>,
+    /// The findings not accepted; in a merged report each path reads
+    /// `repository:path`.
+    #[serde(skip)]
+    pub findings: Vec<Entry>,
+    /// Findings accepted by an ignore, allow entry or baseline: still
+    /// places a key is configured, so still places a rotation must change.
+    #[serde(skip)]
+    pub accepted: Vec<Entry>,
+    /// The rotation limit in days, from `policy.max_key_age_days`; in a
+    /// merged report the smallest of the documents'.
+    #[serde(skip)]
+    pub max_key_age_days: u64,
+    /// `keyward 0.1.0`, when the JSON says.
+    #[serde(skip)]
+    pub tool: Option<String>,
+    /// `summary.files_scanned`; summed over a merged report's documents.
+    #[serde(skip)]
+    pub files_scanned: Option<u64>,
+    /// What was scanned, when, and with which IAM facts.
+    #[serde(skip)]
+    pub scan: Option<ScanInfo>,
 }
 
 /// Findings in the scan document's own shape.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Scanned {
     /// The documents' `findings`.
     pub findings: Vec<contract::Finding>,
@@ -78,10 +88,11 @@ pub struct Scanned {
 }
 
 /// One repository of a merged report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RepoRow {
     /// Its `scan.repository`, else its file's name; `#2`, `#3` … added
     /// when two names are the same.
+    #[serde(rename = "repository")]
     pub name: String,
     /// HEAD's commit hash, when the scan recorded one.
     pub commit: Option<String>,
@@ -90,7 +101,8 @@ pub struct RepoRow {
     /// Its `summary.files_scanned`.
     pub files_scanned: u64,
     /// Findings (accepted ones not) per severity, in [`Severity::ALL`]
-    /// order.
+    /// order (named by severity in the JSON).
+    #[serde(rename = "findings", serialize_with = "json::by_severity")]
     pub by_severity: [usize; 5],
     /// Distinct access key IDs it references, accepted findings included.
     pub keys: usize,
@@ -98,21 +110,53 @@ pub struct RepoRow {
 
 /// An IAM user whose newest Active key some repositories use while others
 /// still use an older one: the rotation reached some repositories only.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Its texts are the divergence rule's (`across-repositories:` in its
+/// file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Divergence {
+    /// The rule it is reported as (`KW011`).
+    pub rule: String,
+    /// That rule's name.
+    pub name: String,
+    /// What is wrong, in the rule's words.
+    pub message: String,
     /// The user's AWS account.
     pub account: String,
     /// The IAM user's name.
     pub user: String,
     /// The user's newest Active key ID.
+    #[serde(rename = "newest_active")]
     pub newest: String,
     /// Repositories that use the newest key.
     pub current: Vec<String>,
     /// Where they use it, `repository:path:line`.
+    #[serde(skip)]
     pub current_places: Vec<String>,
-    /// (repository, older key, `repository:path:line` places) still behind:
-    /// repositories that do not use the newest key anywhere.
-    pub behind: Vec<(String, String, Vec<String>)>,
+    /// Repositories still behind: those that do not use the newest key
+    /// anywhere.
+    pub behind: Vec<Behind>,
+    /// Every place that belongs to it, with what the rule says of each.
+    pub related: Vec<RelatedPlace>,
+}
+
+/// A repository still on an older key of a [`Divergence`]'s user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Behind {
+    /// The repository.
+    pub repository: String,
+    /// The older key it uses.
+    pub key_id: String,
+    /// Where, `repository:path:line`.
+    pub places: Vec<String>,
+}
+
+/// A place of a [`Divergence`] and what the rule says of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelatedPlace {
+    /// `repository:path:line`.
+    pub place: String,
+    /// The newest key is used here, or an older one.
+    pub message: String,
 }
 
 /// The JSON's `scan` block.

@@ -384,6 +384,7 @@ pub fn repository_root(dir: &Path) -> PathBuf {
 
 /// Parses configuration text; `root` anchors relative paths, which must
 /// stay inside `root` itself.
+#[cfg(any(test, feature = "internals"))]
 pub fn parse(origin: &str, text: &str, root: &Path) -> Result<Config, Box<ConfigError>> {
     parse_within(origin, text, root, root)
 }

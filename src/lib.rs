@@ -36,43 +36,72 @@
 //! - `cli` (default): the command-line tool and the editor server (clap,
 //!   lsp-server).
 //!
-//! Modules hidden from these docs are reachable for keyward's own tests,
-//! benchmarks and fuzz targets; they are not a stable API.
+//! - `internals`: keyward's own tests, benchmarks and fuzz targets reach
+//!   the parsers, the detector, the rules and IAM with it. Not a stable
+//!   API; without it those modules are private.
 
 // The documented API.
 pub mod fix;
+pub mod inventory;
 pub mod plan;
 pub mod report;
 
 pub use finding::{Finding, Related, SourceFile, Suppression, SuppressionKind, Warning};
-pub use iam::api::{IamApi, SecretStore};
-pub use iam::{IamInfo, KeyStatus};
+pub use iam::api::{ApiHandle, IamApi, SecretStore};
+pub use iam::cache::CacheOptions;
+pub use iam::{IamInfo, IamOptions, KeyStatus, SourceChoice};
 pub use pipeline::{RunError, Scan};
 pub use policy::{BaselineChoice, Named, PolicyError, PolicyOptions, PolicySet};
 pub use scan::{Blob, Policy, Progress, ScanOptions, ScanOutput, Summary, scan, scan_blobs};
 pub use severity::{FailOn, Severity};
 
-// Internals that the tests, benchmarks and fuzz targets reach.
-#[doc(hidden)]
+// The command line, for the `keyward` binary.
 #[cfg(feature = "cli")]
 pub mod cli;
+
+// What keyward's tests, benchmarks and fuzz targets reach with the
+// `internals` feature (the crate's dev-dependency on itself turns it on);
+// without it these modules are private.
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod config;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod config;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod detect;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod detect;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod iam;
-#[doc(hidden)]
+#[cfg(not(feature = "internals"))]
+pub(crate) mod iam;
 #[cfg(feature = "cli")]
+#[cfg(feature = "internals")]
+#[doc(hidden)]
 pub mod lsp;
+#[cfg(feature = "cli")]
+#[cfg(not(feature = "internals"))]
+pub(crate) mod lsp;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod parse;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod parse;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod prefilter;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod prefilter;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod rules;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod rules;
 
 // The crate's own.
+pub(crate) use rules::facts::fact;
 pub(crate) mod budget;
 pub(crate) mod finding;
 pub(crate) mod git;

@@ -318,6 +318,7 @@ impl Session {
 
     /// HCL pieces the session took from its cache instead of parsing, over
     /// every document: what the benchmark and the tests check.
+    #[cfg(any(test, feature = "internals"))]
     pub fn pieces_reused(&self) -> u64 {
         self.pieces
             .values()
@@ -327,6 +328,7 @@ impl Session {
 
     /// The diagnostics for one buffer. A configuration keyward cannot use
     /// is one diagnostic at the top of the file, never silence.
+    #[cfg(any(test, feature = "internals"))]
     pub fn diagnostics(&mut self, path: &Path, text: &str) -> Vec<Diagnostic> {
         diagnostics_of(&self.judge(path, text).own, text)
     }
@@ -423,6 +425,7 @@ pub fn index_workspace(root: &Path) -> Result<BTreeSet<PathBuf>, BufferError> {
 }
 
 /// The diagnostics for one buffer, in a session of its own.
+#[cfg(any(test, feature = "internals"))]
 pub fn diagnostics(path: &Path, text: &str) -> Vec<Diagnostic> {
     Session::new().diagnostics(path, text)
 }

@@ -32,9 +32,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(report) => {
-            // Errors quote what they could not read: masked like every
-            // other output.
-            eprintln!("{}", keyward::detect::redacted(&format!("{report:?}")));
+            // Errors quote what they could not read.
+            eprintln!("{}", cli::masked(&report));
             ExitCode::from(EXIT_ERROR)
         }
     }

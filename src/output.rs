@@ -198,7 +198,7 @@ impl Gate {
 }
 
 impl ScanOutput {
-    /// Masks every suspect token ([`crate::detect::redacted`]) in the text
+    /// Masks every suspect token (first four and last four characters) in the text
     /// of findings and warnings: messages may quote configuration values, a
     /// reason, a name from a file. The library's output boundary; reports
     /// mask their whole text once more when written.

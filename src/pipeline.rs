@@ -118,7 +118,8 @@ impl<'a> Scan<'a> {
     /// HCL pieces an earlier scan of the same file parsed: they are taken
     /// from `cache` instead of being parsed again, and this scan's go in.
     /// The owner calls `next_parse` on it before each scan.
-    pub fn piece_cache(mut self, cache: scan::PieceCacheHandle) -> Self {
+    #[cfg(feature = "cli")]
+    pub(crate) fn piece_cache(mut self, cache: scan::PieceCacheHandle) -> Self {
         self.pieces = Some(cache);
         self
     }
@@ -153,7 +154,8 @@ impl<'a> Scan<'a> {
     }
 
     /// A git view chosen elsewhere (the CLI's flags).
-    pub fn git(mut self, mode: Option<Mode>) -> Self {
+    #[cfg(feature = "cli")]
+    pub(crate) fn git(mut self, mode: Option<Mode>) -> Self {
         if let Some(mode) = mode {
             self.source = Source::Git(mode);
         }

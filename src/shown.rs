@@ -100,13 +100,8 @@ impl LineIndex {
     }
 
     /// How many lines the text has.
-    pub fn len(&self) -> usize {
+    pub fn line_count(&self) -> usize {
         self.starts.len()
-    }
-
-    /// Never: even empty text has one (empty) line.
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     /// The 0-based line holding byte `offset`.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::{EXIT_OK, InventoryCommand, counted, write_out};
 use crate::Progress;
+use crate::inventory::{self, Inventory, PullScope};
 
 pub(super) fn run(
     command: InventoryCommand,
@@ -40,20 +41,18 @@ fn pull(
             let shown = crate::shown::shown_path(file);
             let text = crate::named_file::read_text(file, crate::named_file::MAX_NAMED_FILE)
                 .map_err(|e| miette::miette!("cannot read {shown}: {e}"))?;
-            crate::iam::PullScope::Accounts(
-                crate::iam::org::parse_accounts(&text)
-                    .map_err(|e| miette::miette!("{shown}: {e}"))?,
+            PullScope::Accounts(
+                inventory::parse_accounts(&text).map_err(|e| miette::miette!("{shown}: {e}"))?,
             )
         }
-        None if org => crate::iam::PullScope::Organization,
-        None => crate::iam::PullScope::Caller,
+        None if org => PullScope::Organization,
+        None => PullScope::Caller,
     };
     let aws = crate::iam::aws::Aws::connect()?.counting_into(progress.iam_requests.clone());
-    let inventory =
-        crate::iam::pull_inventory(&aws, &scope, role, concurrency, jiff::Timestamp::now())?;
+    let inventory = inventory::pull(&aws, &scope, role, concurrency, jiff::Timestamp::now())?;
     match output {
         Some(path) => {
-            crate::iam::inventory::write(&path, &inventory).map_err(|e| {
+            inventory::write(&path, &inventory).map_err(|e| {
                 miette::miette!("cannot write {}: {e}", crate::shown::shown_path(&path))
             })?;
             let users: std::collections::BTreeSet<_> = inventory
@@ -113,13 +112,13 @@ fn merge(
 ) -> Result<u8, miette::Report> {
     let mut parts = Vec::new();
     for input in inputs {
-        parts.push(crate::iam::inventory::read(input)?);
+        parts.push(inventory::read(input)?);
     }
-    let (merged, replaced) = crate::iam::inventory::Inventory::merge(parts);
+    let (merged, replaced) = Inventory::merge(parts);
     match &output {
         Some(path) => {
             // Atomically, as `pull` does: the output may be one of the inputs.
-            crate::iam::inventory::write(path, &merged).map_err(|e| {
+            inventory::write(path, &merged).map_err(|e| {
                 miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path))
             })?;
             let mut line = format!(

@@ -1,6 +1,7 @@
-//! Command-line interface: clap definitions and the runner that maps a
-//! command to the library and an exit code. Output goes to the writers it is
-//! handed; it never prints on its own.
+//! The `keyward` command line: its arguments ([`Cli`], parsed with clap)
+//! and the runner ([`run`]) that maps a command to the library and an exit
+//! code. Output goes to the writer it is handed; it never prints on its
+//! own. The binary's `main` is this and a progress line.
 
 mod fix;
 mod inventory;
@@ -10,18 +11,22 @@ mod rotate;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::report::rules::Catalog;
 use crate::report::{self, human::Style};
-use crate::rules::{RuleSet, Severity};
+use crate::rules::Severity;
 use crate::scan::Progress;
 use crate::suppress::Baseline;
 
-/// Exit codes (DESIGN.md): nothing at or above `--fail-on`; findings at or
-/// above it; usage, configuration or runtime error.
+// Exit codes (DESIGN.md).
+/// Nothing at or above `--fail-on`.
 pub const EXIT_OK: u8 = 0;
+/// Findings at or above `--fail-on`.
 pub const EXIT_FINDINGS: u8 = 1;
+/// A usage, configuration or runtime error.
 pub const EXIT_ERROR: u8 = 2;
 
 #[derive(Debug, Parser)]
@@ -31,13 +36,14 @@ pub const EXIT_ERROR: u8 = 2;
     about = "Find AWS access keys and secrets in infrastructure repos, judged by IAM-aware rules",
     propagate_version = true
 )]
+/// The command line's arguments: `Cli::parse()` (clap's [`Parser`]).
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Scan files and directories for AWS credentials.
     Scan(Box<ScanArgs>),
     /// Record the current findings as accepted (`scan --baseline FILE`).
@@ -85,22 +91,22 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// JSON written by `keyward scan --format json` (`-`: standard input);
     /// several merge into one report of many repositories.
     #[arg(required = true, num_args = 1..)]
-    pub inputs: Vec<PathBuf>,
+    pub(crate) inputs: Vec<PathBuf>,
     /// `markdown`, `html` for one self-contained page, or `json` (the
     /// repositories, the cross-repository divergence and the rotation plan).
     #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
-    pub format: ReportFormat,
+    pub(crate) format: ReportFormat,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     /// Markdown, for a pull request, a wiki or a ticket.
     Markdown,
     /// One self-contained file: inline CSS and SVG charts, nothing fetched.
@@ -110,7 +116,7 @@ pub enum ReportFormat {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Print the effective configuration, defaults merged.
     Show {
         /// Where to look for keyward.toml (walking up).
@@ -132,7 +138,7 @@ pub enum ConfigCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RulesFormat {
+pub(crate) enum RulesFormat {
     Table,
     /// The whole rule documentation (`docs/rules.md`).
     Markdown,
@@ -141,30 +147,30 @@ pub enum RulesFormat {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct BaselineArgs {
+pub(crate) struct BaselineArgs {
     /// Files and directories to scan.
     #[arg(default_value = ".")]
-    pub paths: Vec<PathBuf>,
+    pub(crate) paths: Vec<PathBuf>,
     /// Where to write the baseline [default: `baseline` of the
     /// configuration's `[scan]`, else .keyward-baseline.json].
     #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Configuration file (default: keyward.toml or .keyward.toml found
     /// walking up from the first path).
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Also scan files that .gitignore / .ignore exclude.
     #[arg(long)]
-    pub no_ignore: bool,
+    pub(crate) no_ignore: bool,
     /// Also record AWS documentation examples and filler keys.
     #[arg(long)]
-    pub include_placeholders: bool,
+    pub(crate) include_placeholders: bool,
     #[command(flatten)]
-    pub iam: IamArgs,
+    pub(crate) iam: IamArgs,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum InventoryCommand {
+pub(crate) enum InventoryCommand {
     /// Write every access key of the caller's account (no secrets) for
     /// `keyward scan --inventory`; with `--accounts`, of many accounts.
     Pull {
@@ -184,7 +190,7 @@ pub enum InventoryCommand {
         #[arg(long, requires = "output")]
         org: bool,
         /// The role to assume in each account of `--accounts`.
-        #[arg(long, value_name = "NAME", default_value = crate::iam::org::DEFAULT_ROLE)]
+        #[arg(long, value_name = "NAME", default_value = crate::inventory::DEFAULT_ROLE)]
         role: String,
         /// IAM requests in flight.
         #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
@@ -213,7 +219,7 @@ fn formats() -> clap::builder::PossibleValuesParser {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOnArg {
+pub(crate) enum FailOnArg {
     Critical,
     High,
     Medium,
@@ -237,62 +243,62 @@ impl FailOnArg {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ScanArgs {
+pub(crate) struct ScanArgs {
     /// Files and directories to scan.
     #[arg(default_value = ".")]
-    pub paths: Vec<PathBuf>,
+    pub(crate) paths: Vec<PathBuf>,
     /// How to write the findings.
     #[arg(long, value_parser = formats(), default_value = "human")]
-    pub format: String,
+    pub(crate) format: String,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity [default: low,
     /// or `fail-on` of the configuration].
     #[arg(long, value_enum)]
-    pub fail_on: Option<FailOnArg>,
+    pub(crate) fail_on: Option<FailOnArg>,
     /// Also scan files that .gitignore / .ignore exclude.
     #[arg(long)]
-    pub no_ignore: bool,
+    pub(crate) no_ignore: bool,
     /// Skip (and report) files larger than this many bytes [default: 10 MiB].
     #[arg(long, value_name = "BYTES")]
-    pub max_file_size: Option<u64>,
+    pub(crate) max_file_size: Option<u64>,
     /// Configuration file (default: keyward.toml or .keyward.toml found
     /// walking up from the first path).
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Report only findings that are not in this baseline [default:
     /// `baseline` of the configuration's `[scan]`].
     #[arg(long, value_name = "FILE")]
-    pub baseline: Option<PathBuf>,
+    pub(crate) baseline: Option<PathBuf>,
     /// Read the configuration, its rules-dir and the baseline from this git
     /// revision instead of the work tree, so a change is judged by the
     /// policy it would replace (the Action passes the pull request's base,
     /// the pre-commit hooks HEAD). The files scanned are still the change's.
     #[arg(long, value_name = "REV")]
-    pub policy_from: Option<String>,
+    pub(crate) policy_from: Option<String>,
     /// Time budget per file in seconds; a file that takes longer is cut
     /// short with a warning (0: no limit).
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub file_timeout: f64,
+    pub(crate) file_timeout: f64,
     /// Worker threads (0: one per CPU).
     #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    pub(crate) threads: usize,
     /// Report AWS documentation examples and filler keys too.
     #[arg(long)]
-    pub include_placeholders: bool,
+    pub(crate) include_placeholders: bool,
     /// The repository's name in the JSON and the reports, for `keyward
     /// report` merging many (default: the git `origin` URL without
     /// credentials, else the work tree's directory name).
     #[arg(long, value_name = "NAME")]
-    pub repository: Option<String>,
+    pub(crate) repository: Option<String>,
     /// Leave out the "next:" lines after the human summary (the command
     /// that helps: `fix --diff`, `plan`, `baseline`).
     #[arg(long)]
-    pub no_hints: bool,
+    pub(crate) no_hints: bool,
     /// Colour in human output: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
     /// Scan many repositories: FILE lists one git URL or local path per
     /// line (`-`: standard input). URLs are cloned shallowly; the
     /// repositories are scanned in parallel by their own configurations and
@@ -300,7 +306,7 @@ pub struct ScanArgs {
     /// concise print a line per repository). One that cannot be cloned is
     /// reported and the rest go on (exit 2).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["staged", "since", "history", "policy_from", "config", "baseline"], help_heading = "Many repositories")]
-    pub repos: Option<PathBuf>,
+    pub(crate) repos: Option<PathBuf>,
     /// Where `--repos` keeps its clones, reused by the next run [default: a
     /// temporary directory, removed afterwards].
     #[arg(
@@ -309,7 +315,7 @@ pub struct ScanArgs {
         requires = "repos",
         help_heading = "Many repositories"
     )]
-    pub repos_cache: Option<PathBuf>,
+    pub(crate) repos_cache: Option<PathBuf>,
     /// How many repositories `--repos` scans at once.
     #[arg(
         long,
@@ -318,19 +324,19 @@ pub struct ScanArgs {
         requires = "repos",
         help_heading = "Many repositories"
     )]
-    pub repos_concurrency: usize,
+    pub(crate) repos_concurrency: usize,
     #[command(flatten)]
-    pub select: SelectArgs,
+    pub(crate) select: SelectArgs,
     #[command(flatten)]
-    pub iam: IamArgs,
+    pub(crate) iam: IamArgs,
     #[command(flatten)]
-    pub git: GitArgs,
+    pub(crate) git: GitArgs,
 }
 
 /// Which rules run, as ruff selects them; after `[rules] select`,
 /// `extend-select` and `ignore` of the configuration.
 #[derive(Debug, Default, Clone, clap::Args)]
-pub struct SelectArgs {
+pub(crate) struct SelectArgs {
     /// Run only these rules: IDs, names or ID prefixes, comma-separated
     /// (`KW001,KW01`, `ALL`); replaces the configuration's `select`.
     #[arg(
@@ -339,7 +345,7 @@ pub struct SelectArgs {
         value_delimiter = ',',
         help_heading = "Rule selection"
     )]
-    pub select: Option<Vec<String>>,
+    pub(crate) select: Option<Vec<String>>,
     /// Run these rules too, on top of `select`.
     #[arg(
         long,
@@ -347,7 +353,7 @@ pub struct SelectArgs {
         value_delimiter = ',',
         help_heading = "Rule selection"
     )]
-    pub extend_select: Vec<String>,
+    pub(crate) extend_select: Vec<String>,
     /// Do not run these rules; the more specific of a select and an
     /// ignore decides, and ignore wins a tie.
     #[arg(
@@ -356,7 +362,7 @@ pub struct SelectArgs {
         value_delimiter = ',',
         help_heading = "Rule selection"
     )]
-    pub ignore: Vec<String>,
+    pub(crate) ignore: Vec<String>,
 }
 
 impl SelectArgs {
@@ -373,65 +379,65 @@ impl SelectArgs {
 /// What IAM is asked, and the policy the answers are judged by: shared by
 /// `scan` and `baseline`, so a baseline accepts IAM findings too.
 #[derive(Debug, Default, clap::Args)]
-pub struct IamArgs {
+pub(crate) struct IamArgs {
     /// An account whose keys are expected (repeatable); enables KW005.
     #[arg(long = "allowed-account", value_name = "ID", value_parser = parse_account)]
-    pub allowed_accounts: Vec<String>,
+    pub(crate) allowed_accounts: Vec<String>,
     /// Take IAM facts from an inventory file (`keyward inventory pull`);
     /// overrides `[iam] inventory`.
     #[arg(long, value_name = "FILE", conflicts_with = "live")]
-    pub inventory: Option<PathBuf>,
+    pub(crate) inventory: Option<PathBuf>,
     /// No IAM facts, even where `[iam] inventory` names a file.
     #[arg(long, conflicts_with_all = ["inventory", "live"])]
-    pub no_iam: bool,
+    pub(crate) no_iam: bool,
     /// Ask IAM about the keys found, with the AWS credential chain.
     #[arg(long)]
-    pub live: bool,
+    pub(crate) live: bool,
     /// Sign sts:GetCallerIdentity with each found key and secret (sends
     /// signatures made with the secret to STS, nothing else). A pair STS
     /// accepts is a use IAM records: later runs read that key as used today
     /// (this run reads IAM first).
     #[arg(long)]
-    pub verify_pairs: bool,
+    pub(crate) verify_pairs: bool,
     /// With --live: ask AWS's policy simulator what each exposed Active
     /// key's owner may do (iam:CreateAccessKey, s3:GetObject, …; permissions
     /// boundaries applied), or read its policies where simulation is
     /// refused (approximate). Read calls only. Sets iam.can and KW014.
     #[arg(long, requires = "live")]
-    pub blast_radius: bool,
+    pub(crate) blast_radius: bool,
     /// IAM requests in flight.
     #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// With --live: keep IAM's answers on disk this long (90s, 15m, 12h,
     /// 7d) and reuse them. Never holds secrets. Default: no cache.
-    #[arg(long, value_name = "DURATION", requires = "live", value_parser = crate::iam::cache::parse_ttl)]
-    pub cache_ttl: Option<std::time::Duration>,
+    #[arg(long, value_name = "DURATION", requires = "live", value_parser = parse_ttl)]
+    pub(crate) cache_ttl: Option<Duration>,
     /// Where --cache-ttl keeps its files [default: $KEYWARD_CACHE_DIR,
     /// $XDG_CACHE_HOME/keyward or ~/.cache/keyward].
     #[arg(long, value_name = "DIR", requires = "cache_ttl")]
-    pub cache_dir: Option<PathBuf>,
+    pub(crate) cache_dir: Option<PathBuf>,
     /// Measure key ages from this instant instead of now (reproducible runs).
     #[arg(long, value_name = "RFC3339", hide = true)]
-    pub now: Option<jiff::Timestamp>,
+    pub(crate) now: Option<jiff::Timestamp>,
 }
 
 /// Where the content comes from when it is not the working tree.
 #[derive(Debug, Default, clap::Args)]
-pub struct GitArgs {
+pub(crate) struct GitArgs {
     /// Scan the staged content of the index (what will be committed), not
     /// the working tree; with PATHs, those files as staged (pre-commit).
     #[arg(long, conflicts_with_all = ["since", "history"])]
-    pub staged: bool,
+    pub(crate) staged: bool,
     /// Scan the files changed between the merge base of REV and HEAD, and
     /// report findings on added or changed lines only.
     #[arg(long, value_name = "REV", conflicts_with = "history")]
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// With --since: report every finding in the changed files.
     #[arg(long, requires = "since")]
-    pub all_lines: bool,
+    pub(crate) all_lines: bool,
     /// Scan every blob of every commit reachable from HEAD, each once.
     #[arg(long)]
-    pub history: bool,
+    pub(crate) history: bool,
     /// With --history: the commits of a range (`A..B`) instead of HEAD's.
     #[arg(
         long,
@@ -439,16 +445,16 @@ pub struct GitArgs {
         requires = "history",
         conflicts_with = "all_refs"
     )]
-    pub history_range: Option<String>,
+    pub(crate) history_range: Option<String>,
     /// With --history: the commits reachable from any ref.
     #[arg(long, requires = "history")]
-    pub all_refs: bool,
+    pub(crate) all_refs: bool,
     /// With --staged: a suppression the commit adds (ignore comment,
     /// `[[allow]]`, rule off, baseline entry…) fails the hook (KW015), as
     /// it fails the pull request's gate. Without it the commit's own
     /// policy applies and the suppression is reported, not failed.
     #[arg(long, requires = "staged")]
-    pub strict_suppressions: bool,
+    pub(crate) strict_suppressions: bool,
 }
 
 impl GitArgs {
@@ -488,10 +494,35 @@ fn parse_concurrency(s: &str) -> Result<usize, String> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// An error's text as it may be shown: any secret it quotes masked (first
+/// four and last four characters), like every other output.
+pub fn masked(report: &miette::Report) -> String {
+    crate::detect::redacted(&format!("{report:?}")).into_owned()
+}
+
+/// Parses `90`, `90s`, `15m`, `12h` or `7d`.
+fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &s[digits.len()..];
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 90s, 15m, 12h or 7d"))?;
+    let secs = match unit {
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3_600),
+        "d" => n.checked_mul(86_400),
+        _ => return Err(format!("unknown unit `{unit}` (use s, m, h or d)")),
+    };
+    secs.map(Duration::from_secs)
+        .ok_or_else(|| format!("`{s}` is too long"))
 }
 
 fn parse_account(s: &str) -> Result<String, String> {
@@ -505,12 +536,17 @@ fn parse_account(s: &str) -> Result<String, String> {
 /// What the terminal around the process looks like; decided in `main`.
 #[derive(Debug, Clone, Copy)]
 pub struct Terminal {
+    /// Standard output is a terminal: colour and a terminal's layout.
     pub stdout_is_tty: bool,
+    /// `NO_COLOR` is set.
     pub no_color: bool,
+    /// Columns to lay out for; `None` asks the terminal.
     pub width: Option<usize>,
 }
 
-/// Runs a parsed command. `Err` carries a message for exit code 2.
+/// Runs a parsed command and returns its exit code. `Err` carries a
+/// message for exit code 2 ([`EXIT_ERROR`]); print it through
+/// [`masked`].
 pub fn run(
     cli: Cli,
     term: Terminal,
@@ -611,36 +647,34 @@ fn run_rules(
     config: Option<PathBuf>,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
-    let rules = policy(crate::policy::PolicyOptions {
+    let policy = policy(crate::policy::PolicyOptions {
         config,
         baseline: crate::policy::BaselineChoice::Ignored,
         ..Default::default()
-    })?
-    .rules;
-    let text = match (facts, format) {
-        (true, _) => list_facts(),
-        (false, RulesFormat::Table) => list_rules(&rules),
-        (false, RulesFormat::Markdown) => crate::rules::docs::markdown(&rules),
-        (false, RulesFormat::Summary) => crate::rules::docs::summary_table(&rules),
+    })?;
+    let catalog = match (facts, format) {
+        (true, _) => Catalog::Facts,
+        (false, RulesFormat::Table) => Catalog::Table,
+        (false, RulesFormat::Markdown) => Catalog::Markdown,
+        (false, RulesFormat::Summary) => Catalog::Summary,
     };
-    write_out(stdout, &text)?;
+    write_out(stdout, &report::rules::catalog(&policy, catalog))?;
     Ok(EXIT_OK)
 }
 
 /// `keyward explain RULE`: one rule's documentation.
 fn run_explain(rule: &str, stdout: &mut dyn Write) -> Result<u8, miette::Report> {
-    let rules = policy(crate::policy::PolicyOptions {
+    let policy = policy(crate::policy::PolicyOptions {
         baseline: crate::policy::BaselineChoice::Ignored,
         ..Default::default()
-    })?
-    .rules;
-    let Some(r) = rules.get(rule) else {
+    })?;
+    let Some(text) = report::rules::explain(&policy, rule) else {
         return Err(miette::miette!(
             help = "`keyward rules` lists them",
             "no rule `{rule}`"
         ));
     };
-    write_out(stdout, &crate::rules::docs::terminal(r))?;
+    write_out(stdout, &text)?;
     Ok(EXIT_OK)
 }
 
@@ -670,8 +704,7 @@ fn config_init(path: &Path, force: bool, stdout: &mut dyn Write) -> Result<u8, m
             crate::shown::shown_path(path)
         ));
     }
-    let rules = crate::rules::eval::RuleSet::builtin().map_err(|e| miette::Report::new(*e))?;
-    std::fs::write(path, crate::rules::starter::starter(&rules))
+    std::fs::write(path, report::rules::starter_config()?)
         .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))?;
     write_out(
         stdout,
@@ -814,7 +847,7 @@ fn iam_options(
 }
 
 /// The most worker threads `--threads` gets.
-pub const MAX_THREADS: usize = 256;
+pub(crate) const MAX_THREADS: usize = 256;
 
 fn run_scan(
     args: ScanArgs,
@@ -842,7 +875,7 @@ fn run_scan(
         .threads(args.threads.min(MAX_THREADS))
         .file_timeout(
             (args.file_timeout > 0.0)
-                .then(|| std::time::Duration::try_from_secs_f64(args.file_timeout).ok())
+                .then(|| Duration::try_from_secs_f64(args.file_timeout).ok())
                 .flatten(),
         )
         .max_file_size(args.max_file_size)
@@ -934,46 +967,24 @@ pub(crate) fn write_file(path: &std::path::Path, text: &str) -> Result<(), miett
         .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))
 }
 
-fn list_rules(rules: &RuleSet) -> String {
-    // As wide as the longest, so a rule's own `needs:` text keeps the table.
-    let width = rules
-        .rules
-        .iter()
-        .map(|r| crate::rules::docs::needs(r).chars().count())
-        .max()
-        .unwrap_or(0)
-        .max("NEEDS".len());
-    let mut text = format!(
-        "ID     NAME                          SEVERITY  ENABLED  {:<width$} SUMMARY\n",
-        "NEEDS"
-    );
-    for r in &rules.rules {
-        text.push_str(&format!(
-            "{:<6} {:<29} {:<9} {:<8} {:<width$} {}\n",
-            r.id,
-            r.name,
-            r.severity.as_str(),
-            if r.enabled { "yes" } else { "no" },
-            crate::rules::docs::needs(r),
-            r.summary
-        ));
-    }
-    text
-}
-
-fn list_facts() -> String {
-    let mut text = String::from("FACT                         TYPE  MEANING\n");
-    for (name, ty) in crate::rules::facts::FACTS {
-        text.push_str(&format!(
-            "{name:<28} {:<5} {}\n",
-            format!("{ty:?}").to_lowercase(),
-            crate::rules::facts::describe(name)
-        ));
-    }
-    text
-}
-
 /// Whether the paths are the default (`.`), not files the user listed.
 fn default_paths(paths: &[PathBuf]) -> bool {
     paths.is_empty() || paths.iter().all(|p| p == Path::new("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_syntax() {
+        assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("12h"), Ok(Duration::from_secs(43_200)));
+        assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_ttl("1w").is_err());
+        assert!(parse_ttl("h").is_err());
+        assert!(parse_ttl("-5m").is_err());
+        assert!(parse_ttl("99999999999999999999d").is_err());
+    }
 }

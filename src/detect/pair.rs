@@ -162,7 +162,7 @@ mod tests {
     fn lone_carriage_returns_end_lines() {
         let t = "a\rb\r\nc\nd";
         let l = LineIndex::new(t);
-        assert_eq!(l.len(), 4);
+        assert_eq!(l.line_count(), 4);
         assert_eq!(l.line_of(t.find('b').unwrap_or(0)), 1);
         assert_eq!(l.line_of(t.find('c').unwrap_or(0)), 2);
         assert_eq!(l.line_of(t.find('d').unwrap_or(0)), 3);

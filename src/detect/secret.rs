@@ -44,7 +44,8 @@ pub const SECRET_LEN: usize = 40;
 
 /// Byte ranges of maximal runs of exactly 40 secret characters. A longer run
 /// is some other base64 blob, and a run followed by `=` padding is one too.
-pub fn find_tokens(text: &str) -> Vec<Range<usize>> {
+#[cfg(test)]
+fn find_tokens(text: &str) -> Vec<Range<usize>> {
     find_tokens_padded(text, false)
 }
 

@@ -57,7 +57,7 @@ fn lines(text: &str) -> Vec<&str> {
         return Vec::new();
     }
     let index = LineIndex::new(text);
-    let mut out: Vec<&str> = (0..index.len())
+    let mut out: Vec<&str> = (0..index.line_count())
         .map(|l| text.get(index.line_range(text, l)).unwrap_or(""))
         .collect();
     if text.ends_with(['\n', '\r']) {

@@ -154,7 +154,8 @@ pub trait IamApi: Send + Sync {
     /// `iam:ListAttachedUserPolicies`, every page: the policies' ARNs.
     fn attached_policies(&self, user: &str) -> Result<Vec<String>, CallError>;
 
-    /// What the user may do of [`crate::iam::blast::ACTIONS`]: AWS's policy
+    /// What the user may do of the actions keyward asks about (the
+    /// privilege-escalation and data-access actions DESIGN.md lists): AWS's policy
     /// simulator, or the policies read and evaluated where it is refused.
     fn blast_radius(&self, user: &str) -> Result<Blast, CallError>;
 
@@ -219,6 +220,7 @@ pub trait SecretStore: Send + Sync {
 }
 
 /// The JSON a store holds for a pair, and back.
+#[cfg(any(feature = "aws", feature = "internals", test))]
 pub fn pair_json(key_id: &str, secret: &Secret) -> Secret {
     Secret::new(
         serde_json::json!({
@@ -230,6 +232,7 @@ pub fn pair_json(key_id: &str, secret: &Secret) -> Secret {
 }
 
 /// The pair in a store's JSON, if it is one.
+#[cfg(any(feature = "aws", feature = "internals", test))]
 pub fn pair_of(json: &str) -> Option<(String, Secret)> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
     Some((
@@ -241,7 +244,10 @@ pub fn pair_of(json: &str) -> Option<(String, Secret)> {
 /// An [`IamApi`] chosen by the caller (`SourceChoice::Api`): compared by
 /// identity, shown by endpoint.
 #[derive(Clone)]
-pub struct ApiHandle(pub Arc<dyn IamApi>);
+pub struct ApiHandle(
+    /// The client.
+    pub Arc<dyn IamApi>,
+);
 
 impl PartialEq for ApiHandle {
     fn eq(&self, other: &Self) -> bool {

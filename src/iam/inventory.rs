@@ -16,9 +16,12 @@ pub const VERSION: u32 = 1;
 /// An IAM snapshot of one or more accounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inventory {
+    /// When it was pulled (for a merged one, its oldest part's pull).
     pub generated_at: Timestamp,
     /// Accounts covered, including those without keys.
     pub accounts: BTreeSet<String>,
+    /// Every access key of those accounts, with its user, status, creation
+    /// and last use.
     pub keys: Vec<KeyRecord>,
     /// AWS quarantine policies attached to users, by ARN (users without
     /// one are absent).

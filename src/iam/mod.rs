@@ -20,6 +20,7 @@ pub mod aws;
 #[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub mod blast;
 pub mod cache;
+#[cfg(any(test, feature = "internals"))]
 pub mod fake;
 pub mod inventory;
 pub mod lookup;
@@ -302,6 +303,7 @@ impl Lookup {
         }
     }
 
+    #[cfg(any(test, feature = "internals"))]
     fn user_of(&self, key: &str) -> Option<UserRef> {
         self.keys.get(key).map(KeyRecord::owner)
     }
@@ -330,12 +332,26 @@ pub trait IamSource {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[diagnostic(code(keyward::iam))]
 pub enum IamError {
+    /// An inventory file cannot be read.
     #[error("cannot read inventory {path}: {message}")]
-    InventoryRead { path: String, message: String },
+    InventoryRead {
+        /// The file, as the user named it.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// An inventory file is not one keyward can read.
     #[error("invalid inventory {path}: {message}")]
-    InventoryFormat { path: String, message: String },
+    InventoryFormat {
+        /// The file, as the user named it.
+        path: String,
+        /// What is wrong, and where.
+        message: String,
+    },
+    /// The SDK found no credentials, or none it could use.
     #[error("no usable AWS credentials: {0}")]
     NoCredentials(String),
+    /// The credentials may not call an action keyward needs.
     #[error(
         "access denied: the scanning credentials may not call {action} ({message}); keyward needs {}",
         REQUIRED_ACTIONS.join(", ")
@@ -343,25 +359,52 @@ pub enum IamError {
     #[diagnostic(help(
         "grant these actions to the scanning role, or scan with an inventory pulled by someone who may (`keyward inventory pull`)"
     ))]
-    AccessDenied { action: String, message: String },
+    AccessDenied {
+        /// The IAM action refused.
+        action: String,
+        /// AWS's words.
+        message: String,
+    },
+    /// AWS rejected the credentials themselves (expired, invalid).
     #[error("the AWS credentials were rejected by {action}: {code}: {message}")]
     BadCredentials {
+        /// The action that was called.
         action: String,
+        /// AWS's error code.
         code: String,
+        /// AWS's words.
         message: String,
     },
+    /// The endpoint could not be reached.
     #[error("cannot reach AWS ({endpoint}) for {action}: {message}")]
     Network {
+        /// The action that was called.
         action: String,
+        /// Where it was sent.
         endpoint: String,
+        /// What went wrong.
         message: String,
     },
+    /// AWS throttled an action past every retry.
     #[error("AWS kept throttling {action} after retries: {message}")]
-    Throttled { action: String, message: String },
+    Throttled {
+        /// The action that was called.
+        action: String,
+        /// AWS's words.
+        message: String,
+    },
+    /// Any other failure of an action.
     #[error("{action} failed: {message}")]
-    Service { action: String, message: String },
+    Service {
+        /// The action that was called.
+        action: String,
+        /// AWS's words.
+        message: String,
+    },
+    /// The async runtime for the SDK's calls could not start.
     #[error("cannot start the runtime for AWS calls: {0}")]
     Runtime(String),
+    /// Live IAM was asked of a build without the `aws` feature.
     #[error(
         "this keyward was built without AWS support (the `aws` feature): use an inventory file, or build with `--features aws`"
     )]
@@ -445,7 +488,12 @@ pub enum SourceChoice {
     Inventory(PathBuf),
     /// An inventory read elsewhere (a git tree, for `--policy-from`):
     /// `origin` names it.
-    InventoryText { origin: String, text: String },
+    InventoryText {
+        /// Where it was read, for messages.
+        origin: String,
+        /// The inventory file's text.
+        text: String,
+    },
     /// The AWS credential chain.
     Live,
     /// An [`api::IamApi`] the caller made (an embedder's client, the
@@ -453,10 +501,15 @@ pub enum SourceChoice {
     Api(api::ApiHandle),
 }
 
+/// How a scan asks IAM ([`crate::Scan::iam`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IamOptions {
+    /// Where the answers come from.
     pub source: SourceChoice,
+    /// Check each found pair with one signed STS call (`--verify-pairs`):
+    /// the only time a found secret leaves the machine, so only when asked.
     pub verify_pairs: bool,
+    /// IAM requests in flight at once.
     pub concurrency: usize,
     /// The clock ages are measured against; `None` is the current time.
     pub now: Option<Timestamp>,
@@ -611,10 +664,6 @@ impl Enrichment {
     pub fn with_verified(mut self, results: Verdicts) -> Self {
         self.verified = results;
         self
-    }
-
-    pub fn lookup(&self) -> Option<&Lookup> {
-        self.lookup.as_ref()
     }
 
     /// `--verify-pairs`: the key IDs this run signed a request with, and
@@ -777,6 +826,7 @@ impl Enrichment {
 
     /// The newest Active key of the owner of `key`, if IAM knows one and
     /// it is not a tie (the fact `iam.newest_active_key`).
+    #[cfg(any(test, feature = "internals"))]
     pub fn newest_active_key(&self, key: &str) -> Option<String> {
         let lookup = self.lookup.as_ref()?;
         match lookup.newest_active(&lookup.user_of(key)?) {

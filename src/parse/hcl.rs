@@ -147,6 +147,7 @@ fn text_piece(text: &str, base: usize, next_group: &mut u32, values: &mut Vec<Va
 /// Returns [`ParseFailure`] when the source has a syntax error (the offset is
 /// the first ERROR or MISSING node) or nests deeper than [`MAX_DEPTH`].
 /// Every piece of a large file is parsed; see [`parse_pieces_worth`].
+#[cfg(any(test, feature = "internals"))]
 pub fn parse(src: &str) -> Result<Parsed, ParseFailure> {
     parse_pieces_worth(src, &|_| true, None)
 }

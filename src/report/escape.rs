@@ -5,10 +5,8 @@
 //! text, never as markup, a link or a workflow command.
 //!
 //! Messages are written with `code` spans in backticks; the values keyward
-//! puts into them have their backticks replaced ([`code_value`]), so the
+//! puts into them have their backticks replaced (`shown::code_value`), so the
 //! spans of a message always pair up.
-
-pub use crate::shown::code_value;
 
 /// Markdown (CommonMark with GitHub's tables).
 pub mod md {
@@ -131,6 +129,7 @@ pub mod html {
     }
 
     /// Text and attribute values, through [`Entities`].
+    #[cfg(any(test, feature = "internals"))]
     pub fn text(s: &str) -> String {
         use askama::filters::Escaper;
         let mut out = String::with_capacity(s.len() + 8);
@@ -161,6 +160,7 @@ pub mod workflow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shown::code_value;
 
     const HOSTILE: &str = "a`b](https://evil.example/x) ![i](https://evil.example/p.png) <img src=x onerror=alert(1)> | c\nd";
 

@@ -631,7 +631,10 @@ impl Snippet {
         let (first, last) = if file.excerpt.is_some() {
             (l0, l1)
         } else {
-            (l0.saturating_sub(1), (l1 + 1).min(file.lines.len() - 1))
+            (
+                l0.saturating_sub(1),
+                (l1 + 1).min(file.lines.line_count() - 1),
+            )
         };
         let mut text = String::new();
         let mut out_spans = vec![None::<std::ops::Range<usize>>; spans.len()];

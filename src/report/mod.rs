@@ -5,23 +5,25 @@ pub mod audit;
 pub mod contract;
 pub mod emit;
 pub mod html;
+pub mod rules;
 
-// The formats' own renderers, reached through `emit`'s emitters (and by
-// the tests directly).
-#[doc(hidden)]
-pub mod concise;
+// The formats' own renderers, reached through `emit`'s emitters; the
+// tests reach two directly with the `internals` feature.
+pub(crate) mod concise;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod escape;
-#[doc(hidden)]
-pub mod github;
-#[doc(hidden)]
-pub mod gitlab;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod escape;
+pub(crate) mod github;
+pub(crate) mod gitlab;
+#[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod human;
-#[doc(hidden)]
-pub mod json;
-#[doc(hidden)]
-pub mod sarif;
+#[cfg(not(feature = "internals"))]
+pub(crate) mod human;
+pub(crate) mod json;
+pub(crate) mod sarif;
 
 use crate::finding::{Provenance, SourceFile};
 pub(crate) use crate::shown::{Lines, Region, printable, printable_keeping_breaks, short_commit};

@@ -177,6 +177,7 @@ pub fn known(name: &str) -> Option<&'static str> {
     FACTS.iter().map(|(n, _)| *n).find(|n| *n == name)
 }
 
+#[cfg(test)]
 pub fn is_known_root(root: &str) -> bool {
     FACTS.iter().any(|(n, _)| n.split('.').next() == Some(root))
 }
@@ -297,22 +298,15 @@ const fn index_of(name: &str) -> Option<usize> {
     None
 }
 
-/// A fact's [`Name`], checked at compile time: `fact!("key.id")`.
-///
-/// ```
-/// assert_eq!(keyward::fact!("key.id").as_str(), "key.id");
-/// ```
-///
-/// ```compile_fail
-/// let _ = keyward::fact!("key.bogus");
-/// ```
-#[macro_export]
+/// A fact's [`Name`], checked at compile time: `fact!("key.id")`; a name
+/// not in [`FACTS`] does not compile (`Name::checked` panics in a const).
 macro_rules! fact {
     ($name:literal) => {{
         const NAME: $crate::rules::facts::Name = $crate::rules::facts::Name::checked($name);
         NAME
     }};
 }
+pub(crate) use fact;
 
 impl Facts {
     /// Sets a fact; its name was checked when the program was compiled.
@@ -371,6 +365,14 @@ impl Facts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fact_name_is_checked() {
+        assert_eq!(fact!("key.id").as_str(), "key.id");
+        // What `fact!` evaluates in a const, so there a bogus name does
+        // not compile.
+        assert!(std::panic::catch_unwind(|| Name::checked("key.bogus")).is_err());
+    }
 
     #[test]
     fn every_fact_is_described() {

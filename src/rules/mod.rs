@@ -11,5 +11,5 @@ pub mod says;
 pub mod select;
 pub mod starter;
 
-pub use eval::{RuleSet, RuleSetError};
-pub use load::{Rule, RuleError, Severity};
+pub use eval::RuleSet;
+pub use load::{Rule, Severity};

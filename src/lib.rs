@@ -27,20 +27,23 @@
 //!
 //! What IAM is asked, and what a rotation changes, goes through one seam,
 //! [`IamApi`] (with [`SecretStore`] for where a new key is kept): the AWS
-//! SDK implements it behind the `aws` feature, and a recording fake in the
-//! tests.
+//! SDK implements it behind the `aws` feature (`aws::Aws`), and a
+//! recording fake in the tests. A scan is told where its IAM facts come
+//! from with [`IamOptions`]; [`inventory`] reads, writes, merges and pulls
+//! the inventory files that let CI judge keys without credentials.
 //!
 //! # Features
 //! - `aws` (default): live IAM, STS, Organizations and the secret stores
 //!   through the AWS SDK. Without it IAM facts come from an inventory file.
 //! - `cli` (default): the command-line tool and the editor server (clap,
 //!   lsp-server).
-//!
 //! - `internals`: keyward's own tests, benchmarks and fuzz targets reach
 //!   the parsers, the detector, the rules and IAM with it. Not a stable
 //!   API; without it those modules are private.
 
 // The documented API.
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod fix;
 pub mod inventory;
 pub mod plan;

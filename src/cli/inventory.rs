@@ -48,7 +48,7 @@ fn pull(
         None if org => PullScope::Organization,
         None => PullScope::Caller,
     };
-    let aws = crate::iam::aws::Aws::connect()?.counting_into(progress.iam_requests.clone());
+    let aws = crate::aws::Aws::connect()?.counting_into(progress.iam_requests.clone());
     let inventory = inventory::pull(&aws, &scope, role, concurrency, jiff::Timestamp::now())?;
     match output {
         Some(path) => {

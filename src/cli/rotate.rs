@@ -101,7 +101,7 @@ pub(super) fn run(
     } else {
         journal.detached()
     };
-    let aws = Arc::new(crate::iam::aws::Aws::connect()?);
+    let aws = Arc::new(crate::aws::Aws::connect()?);
     let api: Arc<dyn crate::iam::api::IamApi> = aws.clone();
     let out = crate::Scan::new(&policy)
         .paths(args.paths.clone())
@@ -142,11 +142,11 @@ pub(super) fn run(
     let ssm;
     let store: &dyn crate::iam::api::SecretStore = match args.store.kind {
         crate::iam::api::StoreKind::SecretsManager => {
-            secretsmanager = crate::iam::aws::SecretsManager::new(&aws);
+            secretsmanager = crate::aws::SecretsManager::new(&aws);
             &secretsmanager
         }
         crate::iam::api::StoreKind::Ssm => {
-            ssm = crate::iam::aws::Ssm::new(&aws);
+            ssm = crate::aws::Ssm::new(&aws);
             &ssm
         }
     };

@@ -11,6 +11,7 @@ pub struct SecretsManager<'a> {
 }
 
 impl<'a> SecretsManager<'a> {
+    /// Secrets Manager through `aws`'s configuration and runtime.
     pub fn new(aws: &'a Aws) -> Self {
         SecretsManager {
             aws,
@@ -86,6 +87,7 @@ pub struct Ssm<'a> {
 }
 
 impl<'a> Ssm<'a> {
+    /// Parameter Store through `aws`'s configuration and runtime.
     pub fn new(aws: &'a Aws) -> Self {
         Ssm {
             aws,

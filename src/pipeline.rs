@@ -342,29 +342,8 @@ impl<'a> Scan<'a> {
             Source::Git(mode) => Ready::Git(crate::git::Repo::discover(&opts.cwd)?, mode),
             Source::Buffer { path, text } => Ready::Buffer { path, text },
         };
-        let repo = match &source {
-            Ready::Git(repo, _) => Some(repo.clone()),
-            _ => None,
-        };
-        // Three git calls, made while the scan runs instead of after it.
-        let identity = self.identify.then(|| {
-            let cwd = opts.cwd.clone();
-            let repo = repo.clone();
-            std::thread::spawn(move || match repo {
-                Some(repo) => Some(repo.identity()),
-                None => identify(&cwd),
-            })
-        });
-        // A commit's review reads HEAD's policy and the index's: read
-        // beside the scan.
-        let mut read_ahead = Vec::new();
-        if let Ready::Git(repo, crate::git::Mode::Staged { .. }) = &source {
-            use crate::policy::added::TreePolicy;
-            for read in [TreePolicy::of_head, TreePolicy::of_index] {
-                let (repo, named) = (repo.clone(), policy.named.clone());
-                read_ahead.push(std::thread::spawn(move || read(&repo, &named)));
-            }
-        }
+        let identity = self.identify.then(|| identity_beside(&source, &opts.cwd));
+        let read_ahead = policies_beside(&source, policy);
         let (mut out, post) = match source {
             Ready::Walk => (
                 scan::scan(&opts, rules, progress)?,
@@ -425,26 +404,72 @@ impl<'a> Scan<'a> {
             out.meta.repository = Some(name);
         }
         let threshold = self.fail_on.unwrap_or(gate);
-        let mut judged = Gate::judge(&out, threshold);
-        if !self.suppressions_fail
-            && let Some(added) = rules.raised_by(crate::rules::load::RaisedBy::Change)
-        {
-            let advisory = out
-                .active()
-                .filter(|f| f.rule == added.id && threshold.fails(f.severity))
-                .count() as u64;
-            judged.failing = judged.failing.saturating_sub(advisory);
-        }
-        out.gate = Some(judged);
+        out.gate = Some(judge(&out, threshold, self.suppressions_fail, rules));
         out.next = crate::scan::Next::of(&out, rules, walked, policy.baseline.is_some());
         out.redact();
         Ok(out)
     }
 }
 
+type Identity = Option<(String, Option<String>)>;
+
+/// The repository's name and commit, asked of git while the scan runs
+/// instead of after it.
+fn identity_beside(source: &Ready, cwd: &Path) -> std::thread::JoinHandle<Identity> {
+    let cwd = cwd.to_path_buf();
+    let repo = match source {
+        Ready::Git(repo, _) => Some(repo.clone()),
+        _ => None,
+    };
+    std::thread::spawn(move || match repo {
+        Some(repo) => Some(repo.identity()),
+        None => identify(&cwd),
+    })
+}
+
+/// A commit's review reads HEAD's policy and the index's: read beside the
+/// scan (nothing for other sources).
+fn policies_beside(
+    source: &Ready,
+    policy: &PolicySet,
+) -> Vec<std::thread::JoinHandle<Option<crate::policy::added::TreePolicy>>> {
+    use crate::policy::added::TreePolicy;
+    let Ready::Git(repo, Mode::Staged { .. }) = source else {
+        return Vec::new();
+    };
+    [TreePolicy::of_head, TreePolicy::of_index]
+        .into_iter()
+        .map(|read| {
+            let (repo, named) = (repo.clone(), policy.named.clone());
+            std::thread::spawn(move || read(&repo, &named))
+        })
+        .collect()
+}
+
+/// The gate at `threshold`. Without `suppressions_fail` the findings of
+/// the change review's rule (a suppression the change adds) are advisory:
+/// shown, not failing.
+fn judge(
+    out: &ScanOutput,
+    threshold: crate::severity::FailOn,
+    suppressions_fail: bool,
+    rules: &crate::rules::RuleSet,
+) -> Gate {
+    let mut judged = Gate::judge(out, threshold);
+    if !suppressions_fail && let Some(added) = rules.raised_by(crate::rules::load::RaisedBy::Change)
+    {
+        let advisory = out
+            .active()
+            .filter(|f| f.rule == added.id && threshold.fails(f.severity))
+            .count() as u64;
+        judged.failing = judged.failing.saturating_sub(advisory);
+    }
+    judged
+}
+
 /// The repository's name and commit, when `cwd` is in a work tree (no git
 /// is started when no `.git` is above it).
-fn identify(cwd: &Path) -> Option<(String, Option<String>)> {
+fn identify(cwd: &Path) -> Identity {
     let abs = std::path::absolute(cwd).ok()?;
     if !abs.ancestors().any(|d| d.join(".git").exists()) {
         return None;

@@ -39,20 +39,7 @@ pub(super) fn run(
     list: &Path,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
-    let text = if list.as_os_str() == "-" {
-        crate::named_file::read_capped(std::io::stdin(), crate::named_file::MAX_NAMED_FILE)
-    } else {
-        crate::named_file::read_text(list, crate::named_file::MAX_NAMED_FILE)
-    }
-    .map_err(|e| miette::miette!("cannot read {}: {e}", crate::shown::shown_path(list)))?;
-    let entries = parse_list(&text);
-    if entries.is_empty() {
-        return Err(miette::miette!(
-            help = "one git URL or local path per line; `#` starts a comment",
-            "{} names no repository",
-            crate::shown::shown_path(list)
-        ));
-    }
+    let entries = read_list(list)?;
     let render = match args.format.as_str() {
         "json" | "markdown" | "html" | "human" | "concise" => args.format.clone(),
         other => {
@@ -76,29 +63,12 @@ pub(super) fn run(
             temp.path().to_path_buf()
         }
     };
-    let outcomes = scan_all(args, &entries, &cache);
-    let mut docs = Vec::new();
-    let mut failing = 0;
-    let mut failed = Vec::new();
-    let mut lines = String::new();
-    for (entry, outcome) in entries.iter().zip(outcomes) {
-        match outcome {
-            Outcome::Scanned { doc, failing: f } => {
-                failing += f;
-                lines.push_str(&format!(
-                    "{}: {} finding{}\n",
-                    entry.name,
-                    doc.findings.len(),
-                    crate::shown::s(doc.findings.len())
-                ));
-                docs.push((entry.name.clone(), *doc));
-            }
-            Outcome::Failed(why) => {
-                lines.push_str(&format!("{}: not scanned: {why}\n", entry.name));
-                failed.push((entry.name.clone(), why));
-            }
-        }
-    }
+    let Tally {
+        docs,
+        failing,
+        failed,
+        lines,
+    } = tally(&entries, scan_all(args, &entries, &cache));
     for (name, why) in &failed {
         eprintln!("keyward: warning: {name}: not scanned: {why}");
     }
@@ -142,6 +112,67 @@ pub(super) fn run(
     } else {
         EXIT_OK
     })
+}
+
+/// The list `--repos` names (`-`: standard input); one that names no
+/// repository is an error.
+fn read_list(list: &Path) -> Result<Vec<Entry>, miette::Report> {
+    let text = if list.as_os_str() == "-" {
+        crate::named_file::read_capped(std::io::stdin(), crate::named_file::MAX_NAMED_FILE)
+    } else {
+        crate::named_file::read_text(list, crate::named_file::MAX_NAMED_FILE)
+    }
+    .map_err(|e| miette::miette!("cannot read {}: {e}", crate::shown::shown_path(list)))?;
+    let entries = parse_list(&text);
+    if entries.is_empty() {
+        return Err(miette::miette!(
+            help = "one git URL or local path per line; `#` starts a comment",
+            "{} names no repository",
+            crate::shown::shown_path(list)
+        ));
+    }
+    Ok(entries)
+}
+
+/// The repositories' outcomes, added up.
+struct Tally {
+    /// The scanned ones' documents, by name.
+    docs: Vec<(String, contract::Document)>,
+    /// Findings at or above the gate, over all of them.
+    failing: u64,
+    /// The ones not scanned, and why.
+    failed: Vec<(String, String)>,
+    /// One line per repository, for the terminal.
+    lines: String,
+}
+
+fn tally(entries: &[Entry], outcomes: Vec<Outcome>) -> Tally {
+    let mut t = Tally {
+        docs: Vec::new(),
+        failing: 0,
+        failed: Vec::new(),
+        lines: String::new(),
+    };
+    for (entry, outcome) in entries.iter().zip(outcomes) {
+        match outcome {
+            Outcome::Scanned { doc, failing } => {
+                t.failing += failing;
+                t.lines.push_str(&format!(
+                    "{}: {} finding{}\n",
+                    entry.name,
+                    doc.findings.len(),
+                    crate::shown::s(doc.findings.len())
+                ));
+                t.docs.push((entry.name.clone(), *doc));
+            }
+            Outcome::Failed(why) => {
+                t.lines
+                    .push_str(&format!("{}: not scanned: {why}\n", entry.name));
+                t.failed.push((entry.name.clone(), why));
+            }
+        }
+    }
+    t
 }
 
 /// The repositories a list names: one per line, blank lines and `#`

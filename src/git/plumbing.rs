@@ -505,7 +505,7 @@ pub fn cat_blobs(
             detail: "no pipes".into(),
         });
     };
-    let result = std::thread::scope(|scope| {
+    let result: Result<(), GitError> = std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut w = std::io::BufWriter::new(&mut stdin);
             for id in ids {
@@ -521,46 +521,7 @@ pub fn cat_blobs(
         let mut r = BufReader::with_capacity(1 << 16, stdout);
         let mut header = Vec::new();
         for (i, id) in ids.iter().enumerate() {
-            header.clear();
-            let n = r.read_until(b'\n', &mut header).map_err(io_err)?;
-            if n == 0 {
-                return Err(GitError::Failed {
-                    command: "cat-file --batch".into(),
-                    detail: format!("output ended early, at {id}"),
-                });
-            }
-            let text = String::from_utf8_lossy(&header);
-            let fields: Vec<&str> = text.trim_end().split(' ').collect();
-            let content = match fields.as_slice() {
-                [_, "missing"] | [_, "ambiguous"] => BlobContent::Missing,
-                [_, _, size] => {
-                    let size: u64 = size.parse().map_err(|_| GitError::Failed {
-                        command: "cat-file --batch".into(),
-                        detail: format!("bad header {text:?}"),
-                    })?;
-                    let content = if size > max_size {
-                        let mut body = (&mut r).take(size);
-                        let swept = crate::large::sweep(&mut body, &|| false);
-                        // Whatever the sweep left (it stops only on an
-                        // error): the stream must stay in step.
-                        std::io::copy(&mut body, &mut std::io::sink()).map_err(io_err)?;
-                        BlobContent::TooLarge { size, swept }
-                    } else {
-                        let mut buf = vec![0; size as usize];
-                        r.read_exact(&mut buf).map_err(io_err)?;
-                        BlobContent::Bytes(buf)
-                    };
-                    let mut nl = [0u8; 1];
-                    r.read_exact(&mut nl).map_err(io_err)?;
-                    content
-                }
-                _ => {
-                    return Err(GitError::Failed {
-                        command: "cat-file --batch".into(),
-                        detail: format!("bad header {text:?}"),
-                    });
-                }
-            };
+            let content = next_blob(&mut r, id, &mut header, max_size)?;
             if !sink(i, content) {
                 break;
             }
@@ -585,6 +546,49 @@ pub fn cat_blobs(
         });
     }
     Ok(())
+}
+
+/// The next object of `cat-file --batch`'s output: `id`'s header and
+/// body. A body over `max_size` is swept for keys as it streams by.
+fn next_blob<R: BufRead>(
+    r: &mut R,
+    id: &str,
+    header: &mut Vec<u8>,
+    max_size: u64,
+) -> Result<BlobContent, GitError> {
+    let bad = |detail: String| GitError::Failed {
+        command: "cat-file --batch".into(),
+        detail,
+    };
+    header.clear();
+    let n = r.read_until(b'\n', header).map_err(io_err)?;
+    if n == 0 {
+        return Err(bad(format!("output ended early, at {id}")));
+    }
+    let text = String::from_utf8_lossy(header);
+    let fields: Vec<&str> = text.trim_end().split(' ').collect();
+    let size = match fields.as_slice() {
+        [_, "missing"] | [_, "ambiguous"] => return Ok(BlobContent::Missing),
+        [_, _, size] => size
+            .parse::<u64>()
+            .map_err(|_| bad(format!("bad header {text:?}")))?,
+        _ => return Err(bad(format!("bad header {text:?}"))),
+    };
+    let content = if size > max_size {
+        let mut body = (&mut *r).take(size);
+        let swept = crate::large::sweep(&mut body, &|| false);
+        // Whatever the sweep left (it stops only on an error): the stream
+        // must stay in step.
+        std::io::copy(&mut body, &mut std::io::sink()).map_err(io_err)?;
+        BlobContent::TooLarge { size, swept }
+    } else {
+        let mut buf = vec![0; size as usize];
+        r.read_exact(&mut buf).map_err(io_err)?;
+        BlobContent::Bytes(buf)
+    };
+    let mut nl = [0u8; 1];
+    r.read_exact(&mut nl).map_err(io_err)?;
+    Ok(content)
 }
 
 fn io_err(e: std::io::Error) -> GitError {

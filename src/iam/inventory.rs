@@ -87,15 +87,7 @@ impl Inventory {
         // Look at the version first, so a future format gets a clear message
         // rather than a complaint about a field this version does not know.
         let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        match raw.get("version").and_then(serde_json::Value::as_u64) {
-            Some(v) if v == u64::from(VERSION) => {}
-            Some(v) => {
-                return Err(bad(format!(
-                    "version {v} is not supported (this keyward reads version {VERSION})"
-                )));
-            }
-            None => return Err(bad("`version` is missing or not a number".into())),
-        }
+        supported(&raw).map_err(bad)?;
         let file: FileV1 = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         let mut accounts = BTreeSet::new();
         let mut seen = BTreeSet::new();
@@ -106,28 +98,7 @@ impl Inventory {
             if a.quarantine_checked {
                 quarantine_checked.insert(a.account.clone());
             }
-            for u in &a.users {
-                if u.user.is_empty() {
-                    return Err(bad(format!("a user of account {} has no name", a.account)));
-                }
-                if let Some(p) = u
-                    .quarantine_policies
-                    .iter()
-                    .find(|p| !super::is_quarantine_policy(p))
-                {
-                    return Err(bad(format!(
-                        "user {} lists `{p}` as a quarantine policy; expected AWS's own arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine…",
-                        u.user
-                    )));
-                }
-                quarantine.insert(
-                    UserRef {
-                        account: a.account.clone(),
-                        name: u.user.clone(),
-                    },
-                    u.quarantine_policies.clone(),
-                );
-            }
+            quarantine.extend(quarantined_users(&a).map_err(bad)?);
             if a.account.len() != 12 || !a.account.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad(format!(
                     "account `{}` is not a 12-digit AWS account ID",
@@ -138,44 +109,11 @@ impl Inventory {
                 return Err(bad(format!("account {} is listed twice", a.account)));
             }
             for k in a.keys {
-                let id = &k.access_key_id;
-                if key_id::find(id).next() != Some(0..id.len()) {
-                    return Err(bad(format!("`{id}` is not an access key ID")));
+                let key = key_record(k, &a.account).map_err(bad)?;
+                if !seen.insert(key.access_key_id.clone()) {
+                    return Err(bad(format!("key {} is listed twice", key.access_key_id)));
                 }
-                if let Some(decoded) = key_id::account(id)
-                    && decoded != a.account
-                {
-                    return Err(bad(format!(
-                        "key {id} belongs to account {decoded} but is listed under {}",
-                        a.account
-                    )));
-                }
-                let status = super::KeyStatus::from_iam(&k.status);
-                if status == super::KeyStatus::Unknown {
-                    let known: Vec<&str> =
-                        super::KeyStatus::KNOWN.iter().map(|s| s.as_str()).collect();
-                    return Err(bad(format!(
-                        "key {id} has status `{}`; expected one of {}",
-                        k.status,
-                        known.join(", ")
-                    )));
-                }
-                if k.user.is_empty() {
-                    return Err(bad(format!("key {id} has no user")));
-                }
-                if !seen.insert(id.clone()) {
-                    return Err(bad(format!("key {id} is listed twice")));
-                }
-                keys.push(KeyRecord {
-                    access_key_id: k.access_key_id,
-                    user: k.user,
-                    status,
-                    created: k.created,
-                    last_used: k.last_used,
-                    last_used_service: k.last_used_service,
-                    last_used_region: k.last_used_region,
-                    account: a.account.clone(),
-                });
+                keys.push(key);
             }
         }
         Ok(Inventory {
@@ -303,6 +241,81 @@ impl Inventory {
             .collect();
         lookup
     }
+}
+
+/// Whether this keyward reads the file's version.
+fn supported(raw: &serde_json::Value) -> Result<(), String> {
+    match raw.get("version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == u64::from(VERSION) => Ok(()),
+        Some(v) => Err(format!(
+            "version {v} is not supported (this keyward reads version {VERSION})"
+        )),
+        None => Err("`version` is missing or not a number".into()),
+    }
+}
+
+/// The account's users with AWS quarantine policies, checked to be AWS's.
+fn quarantined_users(a: &AccountV1) -> Result<Vec<(UserRef, Vec<String>)>, String> {
+    let mut out = Vec::new();
+    for u in &a.users {
+        if u.user.is_empty() {
+            return Err(format!("a user of account {} has no name", a.account));
+        }
+        if let Some(p) = u
+            .quarantine_policies
+            .iter()
+            .find(|p| !super::is_quarantine_policy(p))
+        {
+            return Err(format!(
+                "user {} lists `{p}` as a quarantine policy; expected AWS's own arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine…",
+                u.user
+            ));
+        }
+        let user = UserRef {
+            account: a.account.clone(),
+            name: u.user.clone(),
+        };
+        out.push((user, u.quarantine_policies.clone()));
+    }
+    Ok(out)
+}
+
+/// A key of `account`, checked: a well-formed ID of that account, a status
+/// IAM uses, a user.
+fn key_record(k: KeyV1, account: &str) -> Result<KeyRecord, String> {
+    let id = &k.access_key_id;
+    if key_id::find(id).next() != Some(0..id.len()) {
+        return Err(format!("`{id}` is not an access key ID"));
+    }
+    if let Some(decoded) = key_id::account(id)
+        && decoded != account
+    {
+        return Err(format!(
+            "key {id} belongs to account {decoded} but is listed under {account}"
+        ));
+    }
+    let status = super::KeyStatus::from_iam(&k.status);
+    if status == super::KeyStatus::Unknown {
+        let known: Vec<&str> = super::KeyStatus::KNOWN.iter().map(|s| s.as_str()).collect();
+        return Err(format!(
+            "key {id} has status `{}`; expected one of {}",
+            k.status,
+            known.join(", ")
+        ));
+    }
+    if k.user.is_empty() {
+        return Err(format!("key {id} has no user"));
+    }
+    Ok(KeyRecord {
+        access_key_id: k.access_key_id,
+        user: k.user,
+        status,
+        created: k.created,
+        last_used: k.last_used,
+        last_used_service: k.last_used_service,
+        last_used_region: k.last_used_region,
+        account: account.to_string(),
+    })
 }
 
 impl IamSource for Inventory {

@@ -91,9 +91,52 @@ pub fn report(
     blocking: bool,
     mut read: Vec<TreePolicy>,
 ) -> crate::severity::FailOn {
-    let base = policy_of(repo, &change.base, wanted, &mut read);
-    let base = match base {
-        Ok(p) => p,
+    let Some(base) = base_policy(out, repo, change, wanted, &mut read) else {
+        return Config::default().fail_on;
+    };
+    let gate = base.config.fail_on;
+    let Some(rule) = base.rules.raised_by(crate::rules::load::RaisedBy::Change) else {
+        return gate;
+    };
+    let mut items = suppressions_added(out, repo, change, &base);
+    let head = policy_of(repo, &change.head, wanted, &mut read);
+    // The inventories the policies name are what they are for, not
+    // look-alikes (swapping one is a change of its own, below).
+    let named: HashSet<String> = [Some(&base), head.as_ref().ok()]
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.files.inventory.as_ref())
+        .map(|f| repo.display(&f.path))
+        .collect();
+    items.extend(unjudged(out, change, gate, &named));
+    match head {
+        Ok(head) => compare(out, repo, &repo.cwd, &base, &head, &mut items),
+        Err(e) => unreadable_head(out, repo, change, wanted, &e, &mut items),
+    }
+    let mut facts = crate::rules::facts::Facts::default();
+    facts.bool(crate::fact!("change.blocking"), blocking);
+    let help =
+        crate::rules::eval::text_for(&rule.helps, &facts, &crate::rules::eval::Memo::default());
+    for item in items {
+        push_finding(out, rule, &help, item);
+    }
+    out.findings
+        .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
+    out.summary.findings = out.active().count() as u64;
+    gate
+}
+
+/// The base's policy; one that cannot be read is said as a warning and
+/// the defaults stand in (`None` only if even they cannot be built).
+fn base_policy(
+    out: &mut ScanOutput,
+    repo: &Repo,
+    change: &Change,
+    wanted: &Named,
+    read: &mut Vec<TreePolicy>,
+) -> Option<PolicySet> {
+    match policy_of(repo, &change.base, wanted, read) {
+        Ok(p) => Some(p),
         Err(e) => {
             out.warnings.push(Warning {
                 kind: crate::finding::ProblemKind::Config,
@@ -104,18 +147,21 @@ pub fn report(
                     crate::detect::masked_for_errors(&e.to_string())
                 ),
             });
-            match PolicySet::defaults() {
-                Some(p) => p,
-                None => return Config::default().fail_on,
-            }
+            PolicySet::defaults()
         }
-    };
-    let gate = base.config.fail_on;
-    let Some(rule) = base.rules.raised_by(crate::rules::load::RaisedBy::Change) else {
-        return gate;
-    };
+    }
+}
+
+/// What the change adds that silences findings in its files: ignore
+/// markers (new, or old ones on new lines), attributes that hide a file,
+/// `[scan] exclude` entries, and keyward reports it adds.
+fn suppressions_added(
+    out: &mut ScanOutput,
+    repo: &Repo,
+    change: &Change,
+    base: &PolicySet,
+) -> Vec<Item> {
     let mut items = Vec::new();
-    let cwd = repo.cwd.clone();
     // In a file skipped as keyward's own report, an ignore is quoted text
     // (rule docs embedded in SARIF), not a suppression: the report itself
     // is the finding below.
@@ -155,56 +201,41 @@ pub fn report(
             });
         }
     }
-    let head = policy_of(repo, &change.head, wanted, &mut read);
-    // The inventories the policies name are what they are for, not
-    // look-alikes (swapping one is a change of its own, below).
-    let named: HashSet<String> = [Some(&base), head.as_ref().ok()]
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p.files.inventory.as_ref())
-        .map(|f| repo.display(&f.path))
-        .collect();
-    items.extend(unjudged(out, change, gate, &named));
-    match head {
-        Ok(head) => compare(out, repo, &cwd, &base, &head, &mut items),
-        Err(e) => {
-            let path = head_config_path(repo, &change.head, wanted);
-            if let Some((path, text)) = path {
-                items.push(Item {
-                    path: repo.display(&path),
-                    text: Arc::from(text.as_str()),
-                    span: first_line(&text),
-                    what: "configuration".into(),
-                    says: Saying::new(Said::UnreadablePolicy)
-                        .with("error", crate::detect::masked_for_errors(&e.to_string())),
-                    silenced: Vec::new(),
-                    reason: None,
-                    severity: None,
-                });
-            } else {
-                out.warnings.push(Warning {
-                    kind: crate::finding::ProblemKind::Config,
-                    path: String::new(),
-                    message: format!(
-                        "cannot read the policy of {}: {}",
-                        change.head,
-                        crate::detect::masked_for_errors(&e.to_string())
-                    ),
-                });
-            }
-        }
+    items
+}
+
+/// A change whose own policy cannot be read: a finding on its
+/// configuration file when there is one to point at, else a warning.
+fn unreadable_head(
+    out: &mut ScanOutput,
+    repo: &Repo,
+    change: &Change,
+    wanted: &Named,
+    e: &super::PolicyError,
+    items: &mut Vec<Item>,
+) {
+    match head_config_path(repo, &change.head, wanted) {
+        Some((path, text)) => items.push(Item {
+            path: repo.display(&path),
+            text: Arc::from(text.as_str()),
+            span: first_line(&text),
+            what: "configuration".into(),
+            says: Saying::new(Said::UnreadablePolicy)
+                .with("error", crate::detect::masked_for_errors(&e.to_string())),
+            silenced: Vec::new(),
+            reason: None,
+            severity: None,
+        }),
+        None => out.warnings.push(Warning {
+            kind: crate::finding::ProblemKind::Config,
+            path: String::new(),
+            message: format!(
+                "cannot read the policy of {}: {}",
+                change.head,
+                crate::detect::masked_for_errors(&e.to_string())
+            ),
+        }),
     }
-    let mut facts = crate::rules::facts::Facts::default();
-    facts.bool(crate::fact!("change.blocking"), blocking);
-    let help =
-        crate::rules::eval::text_for(&rule.helps, &facts, &crate::rules::eval::Memo::default());
-    for item in items {
-        push_finding(out, rule, &help, item);
-    }
-    out.findings
-        .sort_by(|a, b| (a.file, a.span.start, &a.rule).cmp(&(b.file, b.span.start, &b.rule)));
-    out.summary.findings = out.active().count() as u64;
-    gate
 }
 
 /// Files the change adds or grows that keyward could not judge whole: too

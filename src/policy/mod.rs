@@ -268,51 +268,8 @@ impl PolicySet {
     /// a tree without one gives the defaults.
     pub fn from_tree(repo: &Repo, tree: &Tree, wanted: &Named) -> Result<PolicySet, PolicyError> {
         let top = repo.at_top();
-        let (config_path, found) = match &wanted.config {
-            Some(p) => (
-                Some(repo.repo_path(p).ok_or_else(|| PolicyError::Outside {
-                    what: "configuration",
-                    path: crate::shown::shown_path(p),
-                    tree: tree.to_string(),
-                })?),
-                None,
-            ),
-            None => match discover_entry(&top, tree, &start_dir(repo, &wanted.start))? {
-                Some(e) => (Some(e.path.clone()), Some(e)),
-                None => (None, None),
-            },
-        };
         let mut files = PolicyFiles::default();
-        let read_config = |path: &str| match found {
-            Some(e) => tree::text(&top, tree, e),
-            None => tree::read(&top, tree, path),
-        };
-        let config = match &config_path {
-            None => Config::default(),
-            Some(path) => match read_config(path)? {
-                None if wanted.config.is_some() => {
-                    return Err(PolicyError::Unreadable {
-                        path: path.clone(),
-                        tree: tree.to_string(),
-                        message: "no such file".into(),
-                    });
-                }
-                None => Config::default(),
-                Some(text) => {
-                    let dir = parent(path);
-                    let root = repo.toplevel.join(dir);
-                    let origin = format!("{path} at {tree}");
-                    let mut config = config::parse_within(&origin, &text, &root, &repo.toplevel)
-                        .map_err(PolicyError::Config)?;
-                    config.path = Some(repo.toplevel.join(path));
-                    files.config = Some(PolicyFile {
-                        path: path.clone(),
-                        text,
-                    });
-                    config
-                }
-            },
-        };
+        let config = tree_config(repo, &top, tree, wanted, &mut files)?;
         let mut rule_files = Vec::new();
         if let Some(dir) = &config.rules_dir {
             let dir = in_repo(repo, dir, "rules-dir", tree)?;
@@ -325,23 +282,7 @@ impl PolicySet {
             files.rules_dir = Some(dir);
         }
         let rules = RuleSet::configured_with(&config, &rule_files)?;
-        let baseline_path = match (&wanted.baseline, &config.baseline) {
-            (Some(p), _) => Some(in_repo(repo, &repo.cwd.join(p), "baseline", tree)?),
-            (None, Some(p)) => Some(in_repo(repo, p, "baseline", tree)?),
-            (None, None) => None,
-        };
-        let baseline = match baseline_path {
-            None => None,
-            Some(path) => match tree::read(&top, tree, &path)? {
-                // Not there yet at that revision: nothing was accepted.
-                None => Some(Baseline::default()),
-                Some(text) => {
-                    let b = Baseline::parse(&format!("{path} at {tree}"), &text)?;
-                    files.baseline = Some(PolicyFile { path, text });
-                    Some(b)
-                }
-            },
-        };
+        let baseline = tree_baseline(repo, &top, tree, wanted, &config, &mut files)?;
         if let Some(p) = &config.inventory {
             let path = in_repo(repo, p, "inventory", tree)?;
             match tree::read(&top, tree, &path)? {
@@ -373,6 +314,81 @@ impl PolicySet {
             named: wanted.clone(),
             notes: Vec::new(),
         })
+    }
+}
+
+/// The configuration of `tree`: the one `wanted` names (which must be
+/// there), else the one discovered from its start directory, else the
+/// defaults. Its file goes into `files`.
+fn tree_config(
+    repo: &Repo,
+    top: &Repo,
+    tree: &Tree,
+    wanted: &Named,
+    files: &mut PolicyFiles,
+) -> Result<Config, PolicyError> {
+    let (config_path, found) = match &wanted.config {
+        Some(p) => (
+            Some(repo.repo_path(p).ok_or_else(|| PolicyError::Outside {
+                what: "configuration",
+                path: crate::shown::shown_path(p),
+                tree: tree.to_string(),
+            })?),
+            None,
+        ),
+        None => match discover_entry(top, tree, &start_dir(repo, &wanted.start))? {
+            Some(e) => (Some(e.path.clone()), Some(e)),
+            None => (None, None),
+        },
+    };
+    let Some(path) = config_path else {
+        return Ok(Config::default());
+    };
+    let text = match found {
+        Some(e) => tree::text(top, tree, e)?,
+        None => tree::read(top, tree, &path)?,
+    };
+    let Some(text) = text else {
+        if wanted.config.is_some() {
+            return Err(PolicyError::Unreadable {
+                path,
+                tree: tree.to_string(),
+                message: "no such file".into(),
+            });
+        }
+        return Ok(Config::default());
+    };
+    let root = repo.toplevel.join(parent(&path));
+    let origin = format!("{path} at {tree}");
+    let mut config =
+        config::parse_within(&origin, &text, &root, &repo.toplevel).map_err(PolicyError::Config)?;
+    config.path = Some(repo.toplevel.join(&path));
+    files.config = Some(PolicyFile { path, text });
+    Ok(config)
+}
+
+/// The baseline `wanted` or the configuration names, as `tree` holds it:
+/// one not there yet at that revision accepted nothing.
+fn tree_baseline(
+    repo: &Repo,
+    top: &Repo,
+    tree: &Tree,
+    wanted: &Named,
+    config: &Config,
+    files: &mut PolicyFiles,
+) -> Result<Option<Baseline>, PolicyError> {
+    let path = match (&wanted.baseline, &config.baseline) {
+        (Some(p), _) => in_repo(repo, &repo.cwd.join(p), "baseline", tree)?,
+        (None, Some(p)) => in_repo(repo, p, "baseline", tree)?,
+        (None, None) => return Ok(None),
+    };
+    match tree::read(top, tree, &path)? {
+        None => Ok(Some(Baseline::default())),
+        Some(text) => {
+            let b = Baseline::parse(&format!("{path} at {tree}"), &text)?;
+            files.baseline = Some(PolicyFile { path, text });
+            Ok(Some(b))
+        }
     }
 }
 

@@ -276,93 +276,13 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_context_lines(1);
-    // Masked and indexed once per file, when a finding first needs it: a
-    // diagnostic then costs its own lines, not the file's size.
-    let mut views: Vec<Option<Arc<FileView>>> = vec![None; out.files.len()];
-    let mut view = |i: usize| -> Option<Arc<FileView>> {
-        let slot = views.get_mut(i)?;
-        if slot.is_none() {
-            *slot = Some(Arc::new(FileView::new(out.files.get(i)?)));
-        }
-        slot.clone()
+    let mut views = Views {
+        out,
+        views: vec![None; out.files.len()],
     };
     let mut text = String::new();
     for group in credential_groups(out) {
-        let Some(&first) = group.first() else {
-            continue;
-        };
-        let Some(file) = view(first.file) else {
-            continue;
-        };
-        let held = |f: &Finding| {
-            out.files
-                .get(f.file)
-                .and_then(|s| s.text.get(f.span.clone()))
-                .unwrap_or("")
-        };
-        // One label per place, naming the rules found there when there are
-        // several places.
-        let mut places: Vec<(std::ops::Range<usize>, String, Vec<&str>)> = Vec::new();
-        for f in &group {
-            match places.iter_mut().find(|(s, _, _)| *s == f.span) {
-                Some((_, _, rules)) if rules.contains(&f.rule.as_str()) => {}
-                Some((_, _, rules)) => rules.push(&f.rule),
-                None => places.push((f.span.clone(), label_of(f, held(f)), vec![&f.rule])),
-            }
-        }
-        let spans: Vec<_> = places.iter().map(|(s, _, _)| file.shown_span(s)).collect();
-        let source = Snippet::new(&file, &spans, file.column(places[0].0.start));
-        let labels = places
-            .iter()
-            .zip(&source.spans)
-            .map(|((_, label, rules), span)| {
-                let label = if group.len() > 1 {
-                    format!("{label} · {}", rules.join(", "))
-                } else {
-                    label.clone()
-                };
-                (span.clone(), label)
-            })
-            .collect();
-        let related = group
-            .iter()
-            .flat_map(|f| &f.related)
-            .filter_map(|r| {
-                let v = view(r.file)?;
-                let span = v.shown_span(&r.span);
-                Some(RelatedShown {
-                    message: &r.message,
-                    source: Snippet::new(&v, &[span], v.column(r.span.start)),
-                })
-            })
-            .collect();
-        let shown = Shown {
-            findings: group.clone(),
-            labels,
-            source,
-            related,
-        };
-        if handler.render_report(&mut text, &shown).is_err() {
-            text.push_str(&format!("{shown}\n"));
-        }
-        // Rendered on their own: as miette's related diagnostics each got
-        // an empty "Advice:" heading.
-        for r in &shown.related {
-            let before = text.len();
-            if handler.render_report(&mut text, r).is_err() {
-                text.truncate(before);
-                text.push_str(&format!("  {r}\n"));
-            }
-        }
-        let mut seen = Vec::new();
-        for p in group.iter().filter_map(|f| f.provenance.as_deref()) {
-            let line = provenance_line(p);
-            if !seen.contains(&line) {
-                text.push_str(&line);
-                seen.push(line);
-            }
-        }
-        text.push('\n');
+        render_group(&handler, &group, &mut views, &mut text);
     }
     for m in &out.more {
         let path = out.files.get(m.file).map_or("", |f| f.path.as_str());
@@ -386,6 +306,119 @@ pub fn render(out: &ScanOutput, style: Style) -> String {
     text.push('\n');
     text.push_str(&next_steps(&out.next));
     text
+}
+
+/// The files' views, masked and indexed once per file when a finding first
+/// needs one: a diagnostic then costs its own lines, not the file's size.
+struct Views<'a> {
+    out: &'a ScanOutput,
+    views: Vec<Option<Arc<FileView>>>,
+}
+
+impl Views<'_> {
+    fn get(&mut self, i: usize) -> Option<Arc<FileView>> {
+        let slot = self.views.get_mut(i)?;
+        if slot.is_none() {
+            *slot = Some(Arc::new(FileView::new(self.out.files.get(i)?)));
+        }
+        slot.clone()
+    }
+}
+
+/// One credential's findings as one diagnostic, its related places and
+/// where it came from (in a history scan).
+fn render_group(
+    handler: &GraphicalReportHandler,
+    group: &[&Finding],
+    views: &mut Views,
+    text: &mut String,
+) {
+    let Some(&first) = group.first() else {
+        return;
+    };
+    let Some(file) = views.get(first.file) else {
+        return;
+    };
+    let places = places_of(views.out, group);
+    let Some((first_span, _, _)) = places.first() else {
+        return;
+    };
+    let spans: Vec<_> = places.iter().map(|(s, _, _)| file.shown_span(s)).collect();
+    let source = Snippet::new(&file, &spans, file.column(first_span.start));
+    let labels = places
+        .iter()
+        .zip(&source.spans)
+        .map(|((_, label, rules), span)| {
+            let label = if group.len() > 1 {
+                format!("{label} · {}", rules.join(", "))
+            } else {
+                label.clone()
+            };
+            (span.clone(), label)
+        })
+        .collect();
+    let related = group
+        .iter()
+        .flat_map(|f| &f.related)
+        .filter_map(|r| {
+            let v = views.get(r.file)?;
+            let span = v.shown_span(&r.span);
+            Some(RelatedShown {
+                message: &r.message,
+                source: Snippet::new(&v, &[span], v.column(r.span.start)),
+            })
+        })
+        .collect();
+    let shown = Shown {
+        findings: group.to_vec(),
+        labels,
+        source,
+        related,
+    };
+    if handler.render_report(text, &shown).is_err() {
+        text.push_str(&format!("{shown}\n"));
+    }
+    // Rendered on their own: as miette's related diagnostics each got
+    // an empty "Advice:" heading.
+    for r in &shown.related {
+        let before = text.len();
+        if handler.render_report(text, r).is_err() {
+            text.truncate(before);
+            text.push_str(&format!("  {r}\n"));
+        }
+    }
+    let mut seen = Vec::new();
+    for p in group.iter().filter_map(|f| f.provenance.as_deref()) {
+        let line = provenance_line(p);
+        if !seen.contains(&line) {
+            text.push_str(&line);
+            seen.push(line);
+        }
+    }
+    text.push('\n');
+}
+
+/// One label per place of a credential's findings, with the rules found
+/// there (named when there are several places).
+fn places_of<'f>(
+    out: &ScanOutput,
+    group: &[&'f Finding],
+) -> Vec<(std::ops::Range<usize>, String, Vec<&'f str>)> {
+    let held = |f: &Finding| {
+        out.files
+            .get(f.file)
+            .and_then(|s| s.text.get(f.span.clone()))
+            .unwrap_or("")
+    };
+    let mut places: Vec<(std::ops::Range<usize>, String, Vec<&str>)> = Vec::new();
+    for f in group {
+        match places.iter_mut().find(|(s, _, _)| *s == f.span) {
+            Some((_, _, rules)) if rules.contains(&f.rule.as_str()) => {}
+            Some((_, _, rules)) => rules.push(&f.rule),
+            None => places.push((f.span.clone(), label_of(f, held(f)), vec![&f.rule])),
+        }
+    }
+    places
 }
 
 /// What to run next, one command a line, after the summary (`--no-hints`
@@ -835,6 +868,17 @@ pub fn summary_line(out: &ScanOutput) -> String {
         s.files_scanned,
         crate::shown::s(s.files_scanned),
     ));
+    let notes = summary_notes(out);
+    if !notes.is_empty() {
+        line.push_str(&format!("; {}", notes.join(", ")));
+    }
+    line
+}
+
+/// What the summary line adds after the counts: what was skipped, ignored,
+/// suppressed or signed with, and the warnings.
+fn summary_notes(out: &ScanOutput) -> Vec<String> {
+    let s = &out.summary;
     let mut notes = Vec::new();
     if s.skipped_binary > 0 {
         notes.push(format!(
@@ -865,38 +909,11 @@ pub fn summary_line(out: &ScanOutput) -> String {
             crate::shown::s(s.placeholders)
         ));
     }
-    let suppressed = out.suppressed_counts();
-    if !suppressed.is_empty() {
-        let total: usize = suppressed.values().sum();
-        let by: Vec<String> = suppressed
-            .iter()
-            .map(|(k, n)| format!("{n} by {}", k.as_str()))
-            .collect();
-        let moved = if s.baseline_moved > 0 {
-            format!("; {} moved", s.baseline_moved)
-        } else {
-            String::new()
-        };
-        notes.push(format!("{total} suppressed ({}{moved})", by.join(", ")));
-    }
+    notes.extend(suppressed_note(out));
     if s.excluded > 0 {
         notes.push(format!("{} excluded by config", s.excluded));
     }
-    if let Some(v) = &out.signed_with
-        && !v.sent.is_empty()
-    {
-        let recorded = match v.accepted.len() {
-            0 => String::new(),
-            1 => " (IAM now records it as used today)".to_string(),
-            _ => " (IAM now records them as used today)".to_string(),
-        };
-        notes.push(format!(
-            "--verify-pairs signed with {} key{}, {} accepted{recorded}",
-            v.sent.len(),
-            crate::shown::s(v.sent.len()),
-            v.accepted.len(),
-        ));
-    }
+    notes.extend(signed_note(out));
     if s.own_reports > 0 {
         notes.push(format!(
             "{} keyward report{} skipped",
@@ -921,8 +938,39 @@ pub fn summary_line(out: &ScanOutput) -> String {
             crate::shown::s(out.warnings.len())
         ));
     }
-    if !notes.is_empty() {
-        line.push_str(&format!("; {}", notes.join(", ")));
+    notes
+}
+
+/// `N suppressed (n by inline, …; m moved)`.
+fn suppressed_note(out: &ScanOutput) -> Option<String> {
+    let suppressed = out.suppressed_counts();
+    if suppressed.is_empty() {
+        return None;
     }
-    line
+    let total: usize = suppressed.values().sum();
+    let by: Vec<String> = suppressed
+        .iter()
+        .map(|(k, n)| format!("{n} by {}", k.as_str()))
+        .collect();
+    let moved = match out.summary.baseline_moved {
+        0 => String::new(),
+        n => format!("; {n} moved"),
+    };
+    Some(format!("{total} suppressed ({}{moved})", by.join(", ")))
+}
+
+/// What `--verify-pairs` signed with: its calls are uses IAM records.
+fn signed_note(out: &ScanOutput) -> Option<String> {
+    let v = out.signed_with.as_ref().filter(|v| !v.sent.is_empty())?;
+    let recorded = match v.accepted.len() {
+        0 => "",
+        1 => " (IAM now records it as used today)",
+        _ => " (IAM now records them as used today)",
+    };
+    Some(format!(
+        "--verify-pairs signed with {} key{}, {} accepted{recorded}",
+        v.sent.len(),
+        crate::shown::s(v.sent.len()),
+        v.accepted.len(),
+    ))
 }

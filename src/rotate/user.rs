@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 
 use super::{Event, EventKind, RotateError, Rotation, Target, UserEnd, UserState, call_error};
-use crate::iam::api::{CallError, PairAnswer};
+use crate::iam::api::{CallError, PairAnswer, Secret};
 use crate::iam::{KeyStatus, UserKey, VerifyResult};
 
 pub(super) struct UserRun<'r, 'a> {
@@ -640,31 +640,7 @@ impl UserRun<'_, '_> {
         let store = self.state.store.clone();
         let kept = self.state.new_key.is_none();
         if !self.apply() {
-            if kept {
-                let holds = self.stored_key()?;
-                if holds.as_deref() != Some(key) {
-                    return Ok(Some(format!(
-                        "`{store}` does not hold `{key}`'s pair{}: put it there (keyward never sees that secret), then run again",
-                        holds
-                            .map(|h| format!(" (it holds `{h}`)"))
-                            .unwrap_or_default()
-                    )));
-                }
-            }
-            self.step(
-                say,
-                String::new(),
-                format!(
-                    "verify {}: sign sts:GetCallerIdentity with the pair `{store}` holds",
-                    if kept {
-                        format!("`{key}`")
-                    } else {
-                        "the new key".into()
-                    }
-                ),
-            );
-            self.state.verified = true;
-            return Ok(None);
+            return self.verify_dry(key, kept, say);
         }
         let name = self.store_name();
         let got = self.call(
@@ -691,32 +667,7 @@ impl UserRun<'_, '_> {
                 });
             }
         };
-        // IAM is eventually consistent: a new key may not sign for a few
-        // seconds.
-        let deadline = Instant::now() + self.rotation.options.verify_patience;
-        let mut wait = Duration::from_millis(500);
-        let why = loop {
-            let answer = self.rotation.api.verify_pair(key, &secret, None);
-            let retry = match answer {
-                PairAnswer::Final(Ok(VerifyResult::Match)) => break None,
-                PairAnswer::Final(Ok(VerifyResult::UnknownKey)) => {
-                    "STS does not know the key yet".to_string()
-                }
-                PairAnswer::Transient(m) => m,
-                PairAnswer::Final(Ok(VerifyResult::Mismatch)) => {
-                    break Some("the secret the store holds does not pair with the key (SignatureDoesNotMatch)".to_string());
-                }
-                PairAnswer::Final(Ok(VerifyResult::Error)) => {
-                    break Some("STS answered neither yes nor no".to_string());
-                }
-                PairAnswer::Final(Err(m)) => break Some(m.to_string()),
-            };
-            if Instant::now() + wait > deadline {
-                break Some(retry);
-            }
-            std::thread::sleep(wait);
-            wait = (wait * 2).min(Duration::from_secs(8));
-        };
+        let why = self.does_not_sign(key, &secret);
         drop(secret);
         if let Some(why) = why {
             let why = crate::detect::masked_for_errors(&why);
@@ -739,6 +690,73 @@ impl UserRun<'_, '_> {
             String::new(),
         );
         Ok(None)
+    }
+
+    /// A dry run's verify step: said, not done. A kept key's store must
+    /// already hold its pair.
+    fn verify_dry(
+        &mut self,
+        key: &str,
+        kept: bool,
+        say: &mut dyn FnMut(&Event),
+    ) -> Result<Option<String>, RotateError> {
+        let store = self.state.store.clone();
+        if kept {
+            let holds = self.stored_key()?;
+            if holds.as_deref() != Some(key) {
+                return Ok(Some(format!(
+                    "`{store}` does not hold `{key}`'s pair{}: put it there (keyward never sees that secret), then run again",
+                    holds
+                        .map(|h| format!(" (it holds `{h}`)"))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+        self.step(
+            say,
+            String::new(),
+            format!(
+                "verify {}: sign sts:GetCallerIdentity with the pair `{store}` holds",
+                if kept {
+                    format!("`{key}`")
+                } else {
+                    "the new key".into()
+                }
+            ),
+        );
+        self.state.verified = true;
+        Ok(None)
+    }
+
+    /// Why `key` and `secret` do not sign a request, `None` when they do.
+    /// IAM is eventually consistent: a new key may not sign for a few
+    /// seconds, so an unknown key and a transient failure are asked again
+    /// until the rotation's patience runs out.
+    fn does_not_sign(&self, key: &str, secret: &Secret) -> Option<String> {
+        let deadline = Instant::now() + self.rotation.options.verify_patience;
+        let mut wait = Duration::from_millis(500);
+        loop {
+            let answer = self.rotation.api.verify_pair(key, secret, None);
+            let retry = match answer {
+                PairAnswer::Final(Ok(VerifyResult::Match)) => return None,
+                PairAnswer::Final(Ok(VerifyResult::UnknownKey)) => {
+                    "STS does not know the key yet".to_string()
+                }
+                PairAnswer::Transient(m) => m,
+                PairAnswer::Final(Ok(VerifyResult::Mismatch)) => {
+                    return Some("the secret the store holds does not pair with the key (SignatureDoesNotMatch)".to_string());
+                }
+                PairAnswer::Final(Ok(VerifyResult::Error)) => {
+                    return Some("STS answered neither yes nor no".to_string());
+                }
+                PairAnswer::Final(Err(m)) => return Some(m.to_string()),
+            };
+            if Instant::now() + wait > deadline {
+                return Some(retry);
+            }
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(Duration::from_secs(8));
+        }
     }
 
     fn references(&mut self, say: &mut dyn FnMut(&Event)) -> Result<Option<String>, RotateError> {

@@ -572,6 +572,18 @@ fn process_file(
     outcome
 }
 
+impl Outcome {
+    /// A file given up before any detection: no candidates.
+    fn without_file(status: Status, warnings: Vec<parse::FileWarning>, placeholders: u64) -> Self {
+        Outcome {
+            status,
+            warnings,
+            file: None,
+            placeholders,
+        }
+    }
+}
+
 fn process_file_within_budget(
     path: &Path,
     shown: &dyn Fn() -> String,
@@ -579,6 +591,13 @@ fn process_file_within_budget(
     opts: &ScanOptions,
 ) -> Outcome {
     let include_placeholders = opts.include_placeholders;
+    let text_or_binary = |binary: bool| {
+        if binary {
+            Status::Binary
+        } else {
+            Status::NoKeyword
+        }
+    };
     let mut warnings = Vec::new();
     // Most files hold nothing key-like: judged as read, they are never
     // decoded. Every decoding but UTF-16's keeps ASCII bytes where they are.
@@ -589,16 +608,8 @@ fn process_file_within_budget(
     {
         let encoding = crate::source::classify(bytes);
         warnings.extend(crate::source::decoding_warning(bytes, encoding));
-        return Outcome {
-            status: if encoding == crate::source::Encoding::Binary {
-                Status::Binary
-            } else {
-                Status::NoKeyword
-            },
-            warnings,
-            file: None,
-            placeholders,
-        };
+        let binary = encoding == crate::source::Encoding::Binary;
+        return Outcome::without_file(text_or_binary(binary), warnings, placeholders);
     }
     // Binary bytes are searched as they are: no text is made of a file
     // whose bytes hold nothing key-like.
@@ -609,12 +620,7 @@ fn process_file_within_budget(
                 && let prefilter::Verdict::Skip { placeholders } =
                     prefilter::judge(bytes, include_placeholders)
             {
-                return Outcome {
-                    status: Status::Binary,
-                    warnings,
-                    file: None,
-                    placeholders,
-                };
+                return Outcome::without_file(Status::Binary, warnings, placeholders);
             }
             (
                 crate::source::decode_as(bytes, crate::source::Encoding::Binary),
@@ -633,63 +639,13 @@ fn process_file_within_budget(
         && let prefilter::Verdict::Skip { placeholders } =
             prefilter::judge(text.as_bytes(), include_placeholders)
     {
-        return Outcome {
-            status: if binary {
-                Status::Binary
-            } else {
-                Status::NoKeyword
-            },
-            warnings,
-            file: None,
-            placeholders,
-        };
+        return Outcome::without_file(text_or_binary(binary), warnings, placeholders);
     }
-    let own = crate::own_report::kind(&text);
-    if own == Some(crate::own_report::Kind::Inventory) {
-        return Outcome {
-            status: Status::Inventory,
-            warnings,
-            file: None,
-            placeholders: 0,
-        };
+    if let Some(status) = own_report(&text) {
+        return Outcome::without_file(status, warnings, 0);
     }
-    if own.is_some() {
-        let first = text.lines().next().unwrap_or("");
-        let end = first.floor_char_boundary(200);
-        return Outcome {
-            status: Status::OwnReport {
-                first_line: first[..end].to_string(),
-            },
-            warnings,
-            file: None,
-            placeholders: 0,
-        };
-    }
-    let worth = |piece: &str| prefilter::may_contain_credentials(piece.as_bytes());
-    // A binary file's printable runs have no structure to parse.
-    let (values, format, parse_warning) = if binary {
-        (parse::text::scan(&text), Format::Text, None)
-    } else {
-        // A poisoned cache (a worker panicked mid-parse) is only a cache:
-        // parse without it.
-        let mut pieces = opts.pieces.as_ref().and_then(|c| c.lock().ok());
-        parse::values(path, &text, &worth, pieces.as_deref_mut())
-    };
+    let (file, parse_warning) = candidates_in(path, shown, &text, binary, opts);
     warnings.extend(parse_warning);
-    let mut candidates = detect::detect(&text, &values);
-    detect::documented::mark_examples(&text, &values, path, &mut candidates);
-    let mut ignores = crate::ignore_comment::find_markers(&text);
-    if crate::ignore_comment::is_markdown(path) {
-        ignores = crate::ignore_comment::outside_markdown_fences(&text, ignores);
-    }
-    let file = (!candidates.is_empty() || !ignores.is_empty()).then(|| FileCandidates {
-        path: shown(),
-        format,
-        text: Arc::from(text.as_ref()),
-        candidates,
-        ignores,
-        excerpt: None,
-    });
     Outcome {
         status: if binary {
             Status::Binary
@@ -700,4 +656,55 @@ fn process_file_within_budget(
         file,
         placeholders: 0,
     }
+}
+
+/// keyward's own report or inventory, which is skipped, not scanned.
+fn own_report(text: &str) -> Option<Status> {
+    use crate::own_report::Kind;
+    match crate::own_report::kind(text)? {
+        Kind::Inventory => Some(Status::Inventory),
+        Kind::Sarif | Kind::Json | Kind::Audit => {
+            let first = text.lines().next().unwrap_or("");
+            let end = first.floor_char_boundary(200);
+            Some(Status::OwnReport {
+                first_line: first[..end].to_string(),
+            })
+        }
+    }
+}
+
+/// Parses (or, for a binary file's printable runs, text-scans) the file and
+/// detects its candidates and ignore markers; `None` when it holds neither.
+fn candidates_in(
+    path: &Path,
+    shown: &dyn Fn() -> String,
+    text: &str,
+    binary: bool,
+    opts: &ScanOptions,
+) -> (Option<FileCandidates>, Option<parse::FileWarning>) {
+    let worth = |piece: &str| prefilter::may_contain_credentials(piece.as_bytes());
+    // A binary file's printable runs have no structure to parse.
+    let (values, format, parse_warning) = if binary {
+        (parse::text::scan(text), Format::Text, None)
+    } else {
+        // A poisoned cache (a worker panicked mid-parse) is only a cache:
+        // parse without it.
+        let mut pieces = opts.pieces.as_ref().and_then(|c| c.lock().ok());
+        parse::values(path, text, &worth, pieces.as_deref_mut())
+    };
+    let mut candidates = detect::detect(text, &values);
+    detect::documented::mark_examples(text, &values, path, &mut candidates);
+    let mut ignores = crate::ignore_comment::find_markers(text);
+    if crate::ignore_comment::is_markdown(path) {
+        ignores = crate::ignore_comment::outside_markdown_fences(text, ignores);
+    }
+    let file = (!candidates.is_empty() || !ignores.is_empty()).then(|| FileCandidates {
+        path: shown(),
+        format,
+        text: Arc::from(text),
+        candidates,
+        ignores,
+        excerpt: None,
+    });
+    (file, parse_warning)
 }

@@ -26,7 +26,22 @@ pub fn markdown(a: &Audit) -> String {
     }
     let _ = writeln!(md, "{}\n", headline(a, &keys));
     repositories_markdown(&mut md, a);
+    findings_markdown(&mut md, a);
+    md.push_str("\n## Keys\n\n");
+    if keys.is_empty() {
+        md.push_str("No keys referenced.\n");
+        return md;
+    }
+    keys_markdown(&mut md, a, &keys);
+    if let Some(plan) = &a.plan {
+        md.push('\n');
+        md.push_str(&crate::plan::markdown_at(plan, 2));
+    }
+    md
+}
 
+/// The findings counted by severity, rule, environment, account and user.
+fn findings_markdown(md: &mut String, a: &Audit) {
     md.push_str("## Findings by severity\n\n| Severity | Findings |\n|---|---:|\n");
     for (s, n) in Severity::ALL.iter().zip(by_severity(&a.findings)) {
         let _ = writeln!(md, "| {} | {n} |", s.as_str());
@@ -87,12 +102,10 @@ pub fn markdown(a: &Audit) -> String {
             );
         }
     }
+}
 
-    md.push_str("\n## Keys\n\n");
-    if keys.is_empty() {
-        md.push_str("No keys referenced.\n");
-        return md;
-    }
+/// One row per key: its secret (masked), IAM's facts and its places.
+fn keys_markdown(md: &mut String, a: &Audit, keys: &[KeyRow]) {
     let blast = keys.iter().any(|k| !k.can.is_empty());
     md.push_str(if blast {
         "| Key ID | Secret | Account | IAM user | Status | Age | Last used | Can | Findings | Places referenced |\n\
@@ -101,7 +114,7 @@ pub fn markdown(a: &Audit) -> String {
         "| Key ID | Secret | Account | IAM user | Status | Age | Last used | Findings | Places referenced |\n\
          |---|---|---|---|---|---|---|---:|---|\n"
     });
-    for k in &keys {
+    for k in keys {
         let secrets: Vec<String> = k.secrets.iter().map(|s| code(s)).collect();
         let can = if blast {
             format!(" {} |", cell(&can_text(k)))
@@ -126,11 +139,6 @@ pub fn markdown(a: &Audit) -> String {
             cell(&places_text(&k.places)),
         );
     }
-    if let Some(plan) = &a.plan {
-        md.push('\n');
-        md.push_str(&crate::plan::markdown_at(plan, 2));
-    }
-    md
 }
 
 /// A merged report's per-repository table and cross-repository

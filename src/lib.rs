@@ -55,7 +55,12 @@ pub use iam::cache::CacheOptions;
 pub use iam::{IamInfo, IamOptions, KeyStatus, SourceChoice};
 pub use pipeline::{RunError, Scan};
 pub use policy::{BaselineChoice, Named, PolicyError, PolicyOptions, PolicySet};
-pub use scan::{Blob, Policy, Progress, ScanOptions, ScanOutput, Summary, scan, scan_blobs};
+pub use scan::{Blob, Policy, Progress, ScanOutput, Summary};
+// The scanner below `Scan` (no suppressions, no gate): for keyward's own
+// tests.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub use scan::{ScanOptions, scan, scan_blobs};
 pub use severity::{FailOn, Severity};
 
 // The command line, for the `keyward` binary.

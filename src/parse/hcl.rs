@@ -55,6 +55,7 @@ impl PieceCache {
     }
 
     /// Starts the next parse: what the last one did not use goes.
+    #[cfg(feature = "cli")]
     pub fn next_parse(&mut self) {
         self.before = std::mem::take(&mut self.now);
     }

@@ -52,10 +52,12 @@ pub mod report;
 pub use finding::{Finding, Related, SourceFile, Suppression, SuppressionKind, Warning};
 pub use iam::api::{ApiHandle, IamApi, SecretStore};
 pub use iam::cache::CacheOptions;
-pub use iam::{IamInfo, IamOptions, KeyStatus, SourceChoice};
+pub use iam::{DEFAULT_CONCURRENCY, IamInfo, IamOptions, KeyStatus, SourceChoice};
 pub use pipeline::{RunError, Scan};
 pub use policy::{BaselineChoice, Named, PolicyError, PolicyOptions, PolicySet};
+pub use rules::select::Selection;
 pub use scan::{Blob, Policy, Progress, ScanOutput, Summary};
+pub use suppress::{Baseline, BaselineEntry, BaselineError};
 // The scanner below `Scan` (no suppressions, no gate): for keyward's own
 // tests.
 #[cfg(feature = "internals")]
@@ -107,6 +109,15 @@ pub(crate) mod prefilter;
 pub mod rules;
 #[cfg(not(feature = "internals"))]
 pub(crate) mod rules;
+
+/// `text` with every run a secret access key could hide in masked (the
+/// first four and last four characters kept), borrowed when there is
+/// nothing to mask: the last step of every string keyward writes, reports,
+/// messages and errors alike. An embedder writing its own output from a
+/// scan does the same.
+pub fn redacted(text: &str) -> std::borrow::Cow<'_, str> {
+    detect::redacted(text)
+}
 
 // The crate's own.
 pub(crate) use rules::facts::fact;

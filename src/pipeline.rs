@@ -153,15 +153,6 @@ impl<'a> Scan<'a> {
         self
     }
 
-    /// A git view chosen elsewhere (the CLI's flags).
-    #[cfg(feature = "cli")]
-    pub(crate) fn git(mut self, mode: Option<Mode>) -> Self {
-        if let Some(mode) = mode {
-            self.source = Source::Git(mode);
-        }
-        self
-    }
-
     /// One buffer instead of the disk: `path` (as output shows it) names
     /// the file and chooses its parser.
     pub fn buffer(mut self, path: impl Into<String>, text: impl Into<String>) -> Self {

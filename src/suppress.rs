@@ -20,19 +20,26 @@ use crate::shown::LineIndex;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Baseline {
+    /// The file format's version (1).
     pub version: u32,
+    /// The accepted findings.
     pub findings: Vec<BaselineEntry>,
 }
 
+/// One accepted finding of a [`Baseline`].
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineEntry {
+    /// Its file, as the scan showed it.
     pub path: String,
+    /// Its rule's ID.
     pub rule: String,
+    /// Where in the file's structure (`aws_access_key`, `env.AWS_…`).
     pub context: String,
     /// Masked (`AKIA…746Y`): the fingerprint carries the identity, and a
     /// full key ID would make the baseline itself a finding.
     pub key: Option<String>,
+    /// What a later scan matches it by.
     pub fingerprint: String,
     /// The finding without its path ([`Finding::identity`]): a finding whose
     /// file moved is still this one. Absent in baselines of keyward 0.1.
@@ -40,19 +47,31 @@ pub struct BaselineEntry {
     pub identity: String,
 }
 
+/// Why a baseline cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
+    /// The file cannot be read.
     #[error("cannot read baseline {path}: {source}")]
     Read {
+        /// The file, as the user named it.
         path: String,
+        /// Why.
         source: std::io::Error,
     },
     /// The parser's message, masked: it may quote a value of the file.
     #[error("baseline {path} is not a keyward baseline: {message}")]
-    Parse { path: String, message: String },
+    Parse {
+        /// The file, as the user named it.
+        path: String,
+        /// What is wrong, and where.
+        message: String,
+    },
 }
 
 impl Baseline {
+    /// The baseline of a scan's findings about credentials (what `keyward
+    /// baseline` writes): every finding not already accepted, by
+    /// fingerprint, key IDs masked. An unused ignore is fixed, not accepted.
     pub fn from_output(out: &ScanOutput) -> Baseline {
         let mut findings: Vec<BaselineEntry> = out
             .findings
@@ -80,6 +99,7 @@ impl Baseline {
         }
     }
 
+    /// Reads and parses a baseline file.
     pub fn load(path: &Path) -> Result<Baseline, BaselineError> {
         let shown = crate::shown::shown_path(path);
         let text = crate::named_file::read_text(path, crate::named_file::MAX_NAMED_FILE).map_err(
@@ -99,10 +119,12 @@ impl Baseline {
         })
     }
 
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+    /// The file's text, pretty-printed, sorted: two baselines of the same
+    /// findings are the same bytes.
+    pub fn to_json(&self) -> Result<String, crate::report::audit::EncodeError> {
+        let mut s = serde_json::to_string_pretty(self)?;
         s.push('\n');
-        s
+        Ok(s)
     }
 }
 

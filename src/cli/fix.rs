@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::Progress;
 use crate::fix::{FixOptions, Fixes};
-use crate::scan::Progress;
 
 #[derive(Debug, clap::Args)]
 pub struct FixArgs {
@@ -37,9 +37,9 @@ pub(super) fn run(
     let cwd = super::current_dir()?;
     // Accepted findings (ignores, allow entries, the baseline) stay as they
     // are; IAM is not asked: a fix is about where a credential is written.
-    let mut policy = super::policy(crate::policy::PolicyOptions {
+    let mut policy = super::policy(crate::PolicyOptions {
         config: args.config.clone(),
-        baseline: crate::policy::BaselineChoice::Configured,
+        baseline: crate::BaselineChoice::Configured,
         start: super::first_path(&args.paths),
         from: None,
         ..Default::default()
@@ -56,9 +56,9 @@ pub(super) fn run(
     }
     let out = crate::Scan::new(&policy)
         .paths(args.paths.clone())
-        .iam(crate::iam::IamOptions {
-            source: crate::iam::SourceChoice::None,
-            ..crate::iam::IamOptions::default()
+        .iam(crate::IamOptions {
+            source: crate::SourceChoice::None,
+            ..crate::IamOptions::default()
         })
         .progress(progress)
         .run()?;

@@ -15,11 +15,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::Baseline;
+use crate::Progress;
+use crate::Severity;
 use crate::report::rules::Catalog;
 use crate::report::{self, human::Style};
-use crate::rules::Severity;
-use crate::scan::Progress;
-use crate::suppress::Baseline;
 
 // Exit codes (DESIGN.md).
 /// Nothing at or above `--fail-on`.
@@ -193,7 +193,7 @@ pub(crate) enum InventoryCommand {
         #[arg(long, value_name = "NAME", default_value = crate::inventory::DEFAULT_ROLE)]
         role: String,
         /// IAM requests in flight.
-        #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
+        #[arg(long, default_value_t = crate::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
         concurrency: usize,
     },
     /// Merge inventories (of several accounts, or pulled at different
@@ -366,9 +366,9 @@ pub(crate) struct SelectArgs {
 }
 
 impl SelectArgs {
-    fn selection(&self) -> crate::rules::select::Selection {
+    fn selection(&self) -> crate::Selection {
         use crate::rules::select::split_list;
-        crate::rules::select::Selection {
+        crate::Selection {
             select: self.select.as_deref().map(split_list),
             extend_select: split_list(&self.extend_select),
             ignore: split_list(&self.ignore),
@@ -406,7 +406,7 @@ pub(crate) struct IamArgs {
     #[arg(long, requires = "live")]
     pub(crate) blast_radius: bool,
     /// IAM requests in flight.
-    #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
+    #[arg(long, default_value_t = crate::DEFAULT_CONCURRENCY, value_name = "N", value_parser = parse_concurrency)]
     pub(crate) concurrency: usize,
     /// With --live: keep IAM's answers on disk this long (90s, 15m, 12h,
     /// 7d) and reuse them. Never holds secrets. Default: no cache.
@@ -464,24 +464,16 @@ impl GitArgs {
         self.staged && !self.strict_suppressions
     }
 
-    fn mode(&self, paths: &[PathBuf]) -> Option<crate::git::Mode> {
-        use crate::git::Mode;
+    /// The scan of the git view these flags ask for (none: the work tree).
+    fn view<'a>(&self, scan: crate::Scan<'a>, paths: &[PathBuf]) -> crate::Scan<'a> {
         if self.staged {
-            Some(Mode::Staged {
-                listed: !default_paths(paths),
-            })
+            scan.staged(!default_paths(paths))
         } else if let Some(rev) = &self.since {
-            Some(Mode::Since {
-                rev: rev.clone(),
-                all_lines: self.all_lines,
-            })
+            scan.since(rev.clone(), self.all_lines)
         } else if self.history {
-            Some(Mode::History {
-                range: self.history_range.clone(),
-                all_refs: self.all_refs,
-            })
+            scan.history(self.history_range.clone(), self.all_refs)
         } else {
-            None
+            scan
         }
     }
 }
@@ -503,7 +495,7 @@ pub(crate) enum ColorChoice {
 /// An error's text as it may be shown: any secret it quotes masked (first
 /// four and last four characters), like every other output.
 pub fn masked(report: &miette::Report) -> String {
-    crate::detect::redacted(&format!("{report:?}")).into_owned()
+    crate::redacted(&format!("{report:?}")).into_owned()
 }
 
 /// Parses `90`, `90s`, `15m`, `12h` or `7d`.
@@ -587,9 +579,9 @@ fn run_baseline(
 ) -> Result<u8, miette::Report> {
     let cwd = current_dir()?;
     // Today's findings, before any baseline accepts them.
-    let policy = policy(crate::policy::PolicyOptions {
+    let policy = policy(crate::PolicyOptions {
         config: args.config.clone(),
-        baseline: crate::policy::BaselineChoice::Ignored,
+        baseline: crate::BaselineChoice::Ignored,
         start: first_path(&args.paths),
         from: None,
         ..Default::default()
@@ -616,7 +608,7 @@ fn run_baseline(
     let baseline = Baseline::from_output(&out);
     // Entries are matched by fingerprint: a masked path (a file
     // named like a secret) costs nothing.
-    write_file(&output, &baseline.to_json())?;
+    write_file(&output, &baseline.to_json()?)?;
     let n = baseline.findings.len();
     write_out(
         stdout,
@@ -647,9 +639,9 @@ fn run_rules(
     config: Option<PathBuf>,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
-    let policy = policy(crate::policy::PolicyOptions {
+    let policy = policy(crate::PolicyOptions {
         config,
-        baseline: crate::policy::BaselineChoice::Ignored,
+        baseline: crate::BaselineChoice::Ignored,
         ..Default::default()
     })?;
     let catalog = match (facts, format) {
@@ -664,8 +656,8 @@ fn run_rules(
 
 /// `keyward explain RULE`: one rule's documentation.
 fn run_explain(rule: &str, stdout: &mut dyn Write) -> Result<u8, miette::Report> {
-    let policy = policy(crate::policy::PolicyOptions {
-        baseline: crate::policy::BaselineChoice::Ignored,
+    let policy = policy(crate::PolicyOptions {
+        baseline: crate::BaselineChoice::Ignored,
         ..Default::default()
     })?;
     let Some(text) = report::rules::explain(&policy, rule) else {
@@ -684,9 +676,9 @@ fn config_show(
     config: Option<PathBuf>,
     stdout: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
-    let policy = policy(crate::policy::PolicyOptions {
+    let policy = policy(crate::PolicyOptions {
         config,
-        baseline: crate::policy::BaselineChoice::Ignored,
+        baseline: crate::BaselineChoice::Ignored,
         start: path,
         from: None,
         ..Default::default()
@@ -781,12 +773,12 @@ fn current_dir() -> Result<PathBuf, miette::Report> {
 
 /// The configuration, rules, baseline and inventory of a scan: from
 /// `--policy-from REV` when given, else from the work tree.
-fn load_policy(args: &ScanArgs) -> Result<crate::policy::PolicySet, miette::Report> {
-    policy(crate::policy::PolicyOptions {
+fn load_policy(args: &ScanArgs) -> Result<crate::PolicySet, miette::Report> {
+    policy(crate::PolicyOptions {
         config: args.config.clone(),
         baseline: match &args.baseline {
-            Some(p) => crate::policy::BaselineChoice::File(p.clone()),
-            None => crate::policy::BaselineChoice::Configured,
+            Some(p) => crate::BaselineChoice::File(p.clone()),
+            None => crate::BaselineChoice::Configured,
         },
         start: first_path(&args.paths),
         // A commit's own suppressions are honoured (and reported as KW015,
@@ -800,11 +792,9 @@ fn load_policy(args: &ScanArgs) -> Result<crate::policy::PolicySet, miette::Repo
     })
 }
 
-/// [`crate::policy::PolicySet::load`] from the current directory.
-pub(super) fn policy(
-    opts: crate::policy::PolicyOptions,
-) -> Result<crate::policy::PolicySet, miette::Report> {
-    crate::policy::PolicySet::load(&current_dir()?, &opts).map_err(miette::Report::new)
+/// [`crate::PolicySet::load`] from the current directory.
+pub(super) fn policy(opts: crate::PolicyOptions) -> Result<crate::PolicySet, miette::Report> {
+    crate::PolicySet::load(&current_dir()?, &opts).map_err(miette::Report::new)
 }
 
 /// Where the configuration is looked for: the first path named.
@@ -815,13 +805,13 @@ pub(super) fn first_path(paths: &[PathBuf]) -> PathBuf {
 /// IAM options from the flags; `default` when they name no source.
 fn iam_options(
     iam: &IamArgs,
-    default: crate::iam::SourceChoice,
-) -> Result<crate::iam::IamOptions, miette::Report> {
-    Ok(crate::iam::IamOptions {
+    default: crate::SourceChoice,
+) -> Result<crate::IamOptions, miette::Report> {
+    Ok(crate::IamOptions {
         source: match (&iam.inventory, iam.live, iam.no_iam) {
-            (_, _, true) => crate::iam::SourceChoice::None,
-            (Some(path), _, _) => crate::iam::SourceChoice::Inventory(path.clone()),
-            (None, true, _) => crate::iam::SourceChoice::Live,
+            (_, _, true) => crate::SourceChoice::None,
+            (Some(path), _, _) => crate::SourceChoice::Inventory(path.clone()),
+            (None, true, _) => crate::SourceChoice::Live,
             (None, false, false) => default,
         },
         verify_pairs: iam.verify_pairs,
@@ -830,11 +820,11 @@ fn iam_options(
         now: iam.now,
         cache: match iam.cache_ttl {
             None => None,
-            Some(ttl) => Some(crate::iam::cache::CacheOptions {
+            Some(ttl) => Some(crate::CacheOptions {
                 dir: iam
                     .cache_dir
                     .clone()
-                    .or_else(crate::iam::cache::CacheOptions::default_dir)
+                    .or_else(crate::CacheOptions::default_dir)
                     .ok_or_else(|| {
                         miette::miette!(
                             "--cache-ttl needs a cache directory: set --cache-dir, KEYWARD_CACHE_DIR or HOME"
@@ -851,7 +841,7 @@ pub(crate) const MAX_THREADS: usize = 256;
 
 fn run_scan(
     args: ScanArgs,
-    policy: crate::policy::PolicySet,
+    policy: crate::PolicySet,
     term: Terminal,
     progress: &Progress,
     stdout: &mut dyn Write,
@@ -868,9 +858,10 @@ fn run_scan(
     });
     let emitter = report::emit::by_name(&args.format)
         .ok_or_else(|| miette::miette!("unknown format `{}`", args.format))?;
-    let mut scan = crate::Scan::new(&policy)
-        .paths(args.paths.clone())
-        .git(args.git.mode(&args.paths))
+    let scan = crate::Scan::new(&policy).paths(args.paths.clone());
+    let mut scan = args
+        .git
+        .view(scan, &args.paths)
         .suppressions_fail(!args.git.lenient_suppressions())
         .threads(args.threads.min(MAX_THREADS))
         .file_timeout(
@@ -937,7 +928,7 @@ fn append_side_output(side: &report::emit::SideOutput) -> Result<(), miette::Rep
         .create(true)
         .append(true)
         .open(&path)
-        .and_then(|mut f| f.write_all(crate::detect::redacted(&side.text).as_bytes()))
+        .and_then(|mut f| f.write_all(crate::redacted(&side.text).as_bytes()))
         .map_err(|e| {
             miette::miette!(
                 "cannot append {} to {} ({}): {e}",
@@ -951,7 +942,7 @@ fn append_side_output(side: &report::emit::SideOutput) -> Result<(), miette::Rep
 /// Writes what keyward prints, every suspect token masked: the one last
 /// step every report, listing and message to stdout passes.
 pub(crate) fn write_out(w: &mut dyn Write, text: &str) -> Result<(), miette::Report> {
-    let text = crate::detect::redacted(text);
+    let text = crate::redacted(text);
     match w.write_all(text.as_bytes()).and_then(|()| w.flush()) {
         Ok(()) => Ok(()),
         // A closed pipe (`keyward rules | head`) is not an error.
@@ -963,7 +954,7 @@ pub(crate) fn write_out(w: &mut dyn Write, text: &str) -> Result<(), miette::Rep
 /// Writes a report to the file `--output` names, masked as [`write_out`]
 /// masks what goes to stdout.
 pub(crate) fn write_file(path: &std::path::Path, text: &str) -> Result<(), miette::Report> {
-    std::fs::write(path, crate::detect::redacted(text).as_bytes())
+    std::fs::write(path, crate::redacted(text).as_bytes())
         .map_err(|e| miette::miette!("cannot write {}: {e}", crate::shown::shown_path(path)))
 }
 

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::scan::Progress;
+use crate::Progress;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PlanFormat {
@@ -39,9 +39,9 @@ pub(super) fn run(
     let cwd = super::current_dir()?;
     // Every place a key is configured counts, accepted ones included, so
     // no baseline is applied.
-    let policy = super::policy(crate::policy::PolicyOptions {
+    let policy = super::policy(crate::PolicyOptions {
         config: args.config.clone(),
-        baseline: crate::policy::BaselineChoice::Ignored,
+        baseline: crate::BaselineChoice::Ignored,
         start: super::first_path(&args.paths),
         from: None,
         ..Default::default()

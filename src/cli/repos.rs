@@ -326,9 +326,9 @@ fn scan_dir(
     dir: &Path,
     workers: usize,
 ) -> Result<(contract::Document, u64), String> {
-    let policy = crate::policy::PolicySet::load(
+    let policy = crate::PolicySet::load(
         dir,
-        &crate::policy::PolicyOptions {
+        &crate::PolicyOptions {
             selection: args.select.selection(),
             ..Default::default()
         },

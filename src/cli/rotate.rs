@@ -5,11 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::Progress;
 use crate::rotate::{
     Event, EventKind, Journal, Outcome, Repository, RotateError, RotateOptions, Rotation,
     StoreSpec, UserEnd,
 };
-use crate::scan::Progress;
 
 #[derive(Debug, clap::Args)]
 pub struct RotateArgs {
@@ -59,7 +59,7 @@ pub struct RotateArgs {
     #[arg(long)]
     pub blast_radius: bool,
     /// IAM requests in flight while scanning.
-    #[arg(long, default_value_t = crate::iam::DEFAULT_CONCURRENCY, value_name = "N", value_parser = super::parse_concurrency)]
+    #[arg(long, default_value_t = crate::DEFAULT_CONCURRENCY, value_name = "N", value_parser = super::parse_concurrency)]
     pub concurrency: usize,
     /// How long a new key may take before STS accepts it (seconds).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
@@ -83,9 +83,9 @@ pub(super) fn run(
     let cwd = super::current_dir()?;
     let first = super::first_path(&args.paths);
     // Every place a key is configured counts, accepted ones included.
-    let policy = super::policy(crate::policy::PolicyOptions {
+    let policy = super::policy(crate::PolicyOptions {
         config: args.config.clone(),
-        baseline: crate::policy::BaselineChoice::Ignored,
+        baseline: crate::BaselineChoice::Ignored,
         start: first.clone(),
         from: None,
         ..Default::default()
@@ -102,11 +102,11 @@ pub(super) fn run(
         journal.detached()
     };
     let aws = Arc::new(crate::aws::Aws::connect()?);
-    let api: Arc<dyn crate::iam::api::IamApi> = aws.clone();
+    let api: Arc<dyn crate::IamApi> = aws.clone();
     let out = crate::Scan::new(&policy)
         .paths(args.paths.clone())
-        .iam(crate::iam::IamOptions {
-            source: crate::iam::SourceChoice::Api(crate::iam::api::ApiHandle(api.clone())),
+        .iam(crate::IamOptions {
+            source: crate::SourceChoice::Api(crate::ApiHandle(api.clone())),
             verify_pairs: false,
             concurrency: args.concurrency,
             now: args.now,
@@ -140,7 +140,7 @@ pub(super) fn run(
     let mut repository = Repository::new(&policy, args.paths.clone(), cwd);
     let secretsmanager;
     let ssm;
-    let store: &dyn crate::iam::api::SecretStore = match args.store.kind {
+    let store: &dyn crate::SecretStore = match args.store.kind {
         crate::iam::api::StoreKind::SecretsManager => {
             secretsmanager = crate::aws::SecretsManager::new(&aws);
             &secretsmanager

@@ -14,9 +14,12 @@ use super::load::Rule;
 /// `[rules] KWnnn = "off"`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
-    /// `None`: every enabled rule, as configured.
+    /// `--select`: only these rules (IDs, names or ID prefixes); `None`:
+    /// every enabled rule, as configured.
     pub select: Option<Vec<String>>,
+    /// `--extend-select`: these as well, even if configured off.
     pub extend_select: Vec<String>,
+    /// `--ignore`: not these.
     pub ignore: Vec<String>,
 }
 
@@ -30,6 +33,7 @@ pub struct UnknownSelector {
 }
 
 impl Selection {
+    /// Nothing selected, extended or ignored: the rules as configured.
     pub fn is_empty(&self) -> bool {
         self.select.is_none() && self.extend_select.is_empty() && self.ignore.is_empty()
     }

@@ -24,7 +24,13 @@ fn main() -> ExitCode {
     let ticker = std::io::stderr()
         .is_terminal()
         .then(|| spawn_progress(progress.clone(), done.clone()));
-    let result = cli::run(cli, term, &progress, &mut std::io::stdout());
+    let result = cli::run(
+        cli,
+        term,
+        &progress,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
     done.store(true, Ordering::Relaxed);
     if let Some(t) = ticker {
         let _ = t.join();

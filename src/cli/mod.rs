@@ -1,6 +1,6 @@
 //! The `keyward` command line: its arguments ([`Cli`], parsed with clap)
 //! and the runner ([`run`]) that maps a command to the library and an exit
-//! code. Output goes to the writer it is handed; it never prints on its
+//! code. Output goes to the writers it is handed; it never prints on its
 //! own. The binary's `main` is this and a progress line.
 
 mod fix;
@@ -536,19 +536,21 @@ pub struct Terminal {
     pub width: Option<usize>,
 }
 
-/// Runs a parsed command and returns its exit code. `Err` carries a
-/// message for exit code 2 ([`EXIT_ERROR`]); print it through
-/// [`masked`].
+/// Runs a parsed command and returns its exit code. Reports go to
+/// `stdout` (or the files the command names), warnings that are not part
+/// of a report to `stderr`, both masked. `Err` carries a message for exit
+/// code 2 ([`EXIT_ERROR`]); print it through [`masked`].
 pub fn run(
     cli: Cli,
     term: Terminal,
     progress: &Progress,
     stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
     match cli.command {
         Command::Scan(args) => {
             if let Some(list) = &args.repos {
-                return repos::run(&args, list, stdout);
+                return repos::run(&args, list, stdout, stderr);
             }
             let policy = load_policy(&args)?;
             run_scan(*args, policy, term, progress, stdout)

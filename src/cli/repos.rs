@@ -38,6 +38,7 @@ pub(super) fn run(
     args: &ScanArgs,
     list: &Path,
     stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
 ) -> Result<u8, miette::Report> {
     let entries = read_list(list)?;
     let render = match args.format.as_str() {
@@ -70,7 +71,10 @@ pub(super) fn run(
         lines,
     } = tally(&entries, scan_all(args, &entries, &cache));
     for (name, why) in &failed {
-        eprintln!("keyward: warning: {name}: not scanned: {why}");
+        write_out(
+            stderr,
+            &format!("keyward: warning: {name}: not scanned: {why}\n"),
+        )?;
     }
     let merged = if docs.is_empty() {
         None

@@ -53,6 +53,8 @@ pub use finding::{Finding, Related, SourceFile, Suppression, SuppressionKind, Wa
 pub use iam::api::{ApiHandle, IamApi, SecretStore};
 pub use iam::cache::CacheOptions;
 pub use iam::{DEFAULT_CONCURRENCY, IamInfo, IamOptions, KeyStatus, SourceChoice};
+pub use iam::{IamUser, IamUserKey, SignedWith};
+pub use output::{Gate, More, Next, ScanMeta};
 pub use pipeline::{RunError, Scan};
 pub use policy::{BaselineChoice, Named, PolicyError, PolicyOptions, PolicySet};
 pub use rules::select::Selection;

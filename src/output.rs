@@ -257,7 +257,8 @@ impl ScanOutput {
 /// is one problem, and each finding costs memory and a reader's time.
 pub const MAX_FINDINGS_PER_RULE_PER_FILE: u64 = 1000;
 
-/// The findings of one rule in one file past [`MAX_FINDINGS_PER_RULE_PER_FILE`].
+/// The findings of one rule in one file past the first thousand, counted
+/// instead of reported one by one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct More {
     /// Index into [`ScanOutput::files`].

@@ -562,7 +562,9 @@ impl Wanted {
 /// plans.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IamUser {
+    /// The user's AWS account.
     pub account: String,
+    /// The IAM user's name.
     pub name: String,
     /// Every key of the user IAM listed, newest first.
     pub keys: Vec<IamUserKey>,
@@ -577,10 +579,14 @@ pub struct IamUser {
     pub can: Vec<String>,
 }
 
+/// One key of an [`IamUser`], as IAM lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IamUserKey {
+    /// The access key ID.
     pub access_key_id: String,
+    /// Active or Inactive.
     pub status: KeyStatus,
+    /// Whole days since it was created.
     pub age_days: i64,
     /// `None`: never used, or not known.
     pub last_used_days: Option<i64>,

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(report) => {
             // Errors quote what they could not read.
-            eprintln!("{}", cli::masked(&report));
+            eprintln!("{}", keyward::redacted(&format!("{report:?}")));
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -492,12 +492,6 @@ pub(crate) enum ColorChoice {
     Never,
 }
 
-/// An error's text as it may be shown: any secret it quotes masked (first
-/// four and last four characters), like every other output.
-pub fn masked(report: &miette::Report) -> String {
-    crate::redacted(&format!("{report:?}")).into_owned()
-}
-
 /// Parses `90`, `90s`, `15m`, `12h` or `7d`.
 fn parse_ttl(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -539,7 +533,8 @@ pub struct Terminal {
 /// Runs a parsed command and returns its exit code. Reports go to
 /// `stdout` (or the files the command names), warnings that are not part
 /// of a report to `stderr`, both masked. `Err` carries a message for exit
-/// code 2 ([`EXIT_ERROR`]); print it through [`masked`].
+/// code 2 ([`EXIT_ERROR`]); print it through [`crate::redacted`], like
+/// every other output.
 pub fn run(
     cli: Cli,
     term: Terminal,

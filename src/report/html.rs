@@ -99,7 +99,8 @@ struct AuditPage {
     about: Option<String>,
     headline: String,
     repositories: Vec<RepoView>,
-    divergence: Vec<DivergenceView>,
+    /// The model's own: nothing in it needs preparing to print.
+    divergence: Vec<audit::Divergence>,
     figures: Vec<Figure>,
     keys: Vec<KeyView>,
     /// Whether any key's owner was asked what it may do (`--blast-radius`).
@@ -129,20 +130,6 @@ struct RepoView {
     total: usize,
     by_severity: [usize; 5],
     keys: usize,
-}
-
-struct DivergenceView {
-    user: String,
-    account: String,
-    newest: String,
-    current: Vec<String>,
-    behind: Vec<Behind>,
-}
-
-struct Behind {
-    repository: String,
-    key: String,
-    places: Vec<String>,
 }
 
 struct Figure {
@@ -293,7 +280,7 @@ impl AuditPage {
             about: audit::about(a),
             headline: audit::headline(a, &keys),
             repositories: a.repositories.iter().map(repo_view).collect(),
-            divergence: a.divergence.iter().map(divergence_view).collect(),
+            divergence: a.divergence.clone(),
             figures: figures(a, &keys),
             blast: keys.iter().any(|k| !k.can.is_empty()),
             keys: keys
@@ -341,24 +328,6 @@ fn repo_view(r: &audit::RepoRow) -> RepoView {
         total: r.by_severity.iter().sum(),
         by_severity: r.by_severity,
         keys: r.keys,
-    }
-}
-
-fn divergence_view(d: &audit::Divergence) -> DivergenceView {
-    DivergenceView {
-        user: d.user.clone(),
-        account: d.account.clone(),
-        newest: d.newest.clone(),
-        current: d.current.clone(),
-        behind: d
-            .behind
-            .iter()
-            .map(|b| Behind {
-                repository: b.repository.clone(),
-                key: b.key_id.clone(),
-                places: b.places.clone(),
-            })
-            .collect(),
     }
 }
 

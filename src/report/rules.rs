@@ -91,15 +91,7 @@ mod tests {
     use super::*;
 
     fn builtin() -> PolicySet {
-        let dir = tempfile::tempdir().expect("tempdir");
-        PolicySet::load(
-            dir.path(),
-            &crate::PolicyOptions {
-                baseline: crate::BaselineChoice::Ignored,
-                ..Default::default()
-            },
-        )
-        .expect("the built-in policy")
+        PolicySet::defaults().expect("the built-in policy")
     }
 
     #[test]

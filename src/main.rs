@@ -13,6 +13,12 @@ use keyward::cli::{self, Cli, EXIT_ERROR, Terminal};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Errors are masked as text, after rendering: wrapped lines would split
+    // a quoted secret (miette breaks lines at `/`) into runs too short for
+    // the mask to recognise.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     let cli = Cli::parse();
     let term = Terminal {
         stdout_is_tty: std::io::stdout().is_terminal(),

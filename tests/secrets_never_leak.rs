@@ -87,6 +87,16 @@ fn assert_hidden(secret: &str, what: &str, text: &str) {
         !text.contains(secret),
         "{what} prints the secret {secret} in full:\n{text}"
     );
+    // In pieces too: a line wrapped inside the secret (terminal renderers
+    // break at `/`) prints all of it, and the mask keeps only 4 + 4.
+    let chars: Vec<char> = secret.chars().collect();
+    for piece in chars.windows(10) {
+        let piece: String = piece.iter().collect();
+        assert!(
+            !text.contains(&piece),
+            "{what} prints `{piece}` of the secret {secret}:\n{text}"
+        );
+    }
 }
 
 /// A repository whose change puts `secret` everywhere a change can.
@@ -184,6 +194,7 @@ fn errors_about_bad_files_do_not_print_a_secret() {
             format!("[rules]\n\"{secret}\" = \"off\"\n"),
             format!("[scan]\nexclude = [\"{secret}[\"]\n"),
             format!("[policy]\nfail-on = \"{secret}\"\n"),
+            format!("[policy]\nallowed-accounts = [\"{secret}\"]\n"),
             format!("[{secret}]\n"),
         ];
         for config in &configs {
@@ -193,6 +204,22 @@ fn errors_about_bad_files_do_not_print_a_secret() {
                 assert_hidden(&secret, &format!("config {config:?}"), &text);
             }
         }
+        // A secret with `/` in an error line long enough to wrap (the
+        // configuration named by its absolute path): a renderer that wraps
+        // at `/` splits it into runs too short for the mask.
+        let slashed: String = secret
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i % 13 == 7 { '/' } else { c })
+            .collect();
+        write(
+            d,
+            "keyward.toml",
+            format!("[policy]\nallowed-accounts = [\"{slashed}\"]\n"),
+        );
+        let abs = d.to_str().expect("a UTF-8 temporary path");
+        let text = outputs(d, &["scan", abs]);
+        assert_hidden(&slashed, "a long error line", &text);
         std::fs::remove_file(d.join("keyward.toml")).expect("rm");
         write(
             d,
